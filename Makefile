@@ -1,0 +1,74 @@
+# husk: `make` builds build/husk; `make test` runs every test.
+CC      ?= gcc
+BUILD   ?= build
+PY      := /usr/bin/python3
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wformat=2 -Wswitch-default -Wpointer-arith -Wundef -Wvla -Wcast-qual \
+           -Wno-format-nonliteral -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -MMD -MP -fno-strict-aliasing
+LDLIBS  := -ljson-c
+
+LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+DEPS_OK := $(BUILD)/.deps-ok
+
+.PHONY: all test unit integration asan demo bench lint clean deps
+
+all: $(BUILD)/husk
+
+$(DEPS_OK): scripts/setup.sh
+	@mkdir -p $(@D)
+	scripts/setup.sh
+	@touch $@
+
+deps: $(DEPS_OK)
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libhusk.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/husk: $(CLI_OBJ) $(BUILD)/libhusk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# Integration tests need root: they start real containers.
+integration: $(BUILD)/husk
+	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+test: all unit integration
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+demo: $(BUILD)/husk
+	scripts/demo.sh $(abspath $(BUILD)/husk)
+
+bench: $(BUILD)/husk
+	HUSK=$(abspath $(BUILD)/husk) bench/run
+
+lint:
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

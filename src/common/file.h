@@ -1,0 +1,24 @@
+/* Small file helpers for husk's own files (state, cgroup knobs): never used
+ * on paths inside a container's rootfs, which go through linux/rootfs.c. */
+#ifndef HUSK_COMMON_FILE_H
+#define HUSK_COMMON_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hk_err;
+
+/* Read a whole file (at most max bytes), NUL-terminated. */
+char *hk_read_file(const char *path, size_t max, size_t *len, struct hk_err *err);
+char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struct hk_err *err);
+/* Write data to dirfd/name atomically: a temp file, fsync, rename. */
+int hk_write_atomic(int dirfd, const char *name, const char *data, size_t len, struct hk_err *err);
+/* Write a string to an existing file (cgroup knobs, /proc files). */
+int hk_write_str(const char *path, const char *s, struct hk_err *err);
+int hk_write_strat(int dirfd, const char *name, const char *s, struct hk_err *err);
+/* mkdir -p with mode; existing directories are fine. */
+int hk_mkdir_p(const char *path, mode_t mode, struct hk_err *err);
+/* Write all of buf to fd, retrying on EINTR and short writes. */
+int hk_write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,134 @@
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+
+static int log_fd = STDERR_FILENO;
+static int log_json;
+static enum hk_log_level log_level = HK_LOG_WARN;
+
+static const char *const level_names[] = {
+	[HK_LOG_ERROR] = "error",
+	[HK_LOG_WARN] = "warning",
+	[HK_LOG_INFO] = "info",
+	[HK_LOG_DEBUG] = "debug",
+};
+
+int hk_log_init(const char *path, int json, enum hk_log_level level, struct hk_err *err)
+{
+	log_json = json;
+	log_level = level;
+	if (!path || !*path)
+		return 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return hk_fail(err, errno, "open log file %s", path);
+	log_fd = fd;
+	return 0;
+}
+
+int hk_log_enabled(enum hk_log_level level)
+{
+	return level <= log_level;
+}
+
+/* Escape s as the inside of a JSON string into out (always terminated). */
+static void json_escape(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void timestamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void write_all(int fd, const char *buf, int n)
+{
+	if (n < 0)
+		return;
+	ssize_t w = write(fd, buf, (size_t)n);
+	(void)w;
+}
+
+static int format_line(char *line, size_t size, int json, enum hk_log_level level, const char *msg)
+{
+	char ts[32];
+	int n;
+
+	timestamp(ts, sizeof(ts));
+	if (json) {
+		char esc[2200];
+		json_escape(msg, esc, sizeof(esc));
+		n = snprintf(line, size, "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
+			     level_names[level], esc, ts);
+	} else {
+		n = snprintf(line, size, "%s %s: %s\n", ts, level_names[level], msg);
+	}
+	if (n >= (int)size)
+		n = (int)size - 1;
+	return n;
+}
+
+/* Errors and warnings always reach stderr as one plain line; with --log they
+ * also go to the log file (where engines such as containerd read them). Debug
+ * lines go to the log file when there is one, else to stderr. */
+void hk_log(enum hk_log_level level, const char *fmt, ...)
+{
+	char msg[1024], line[2400];
+	va_list ap;
+	int n;
+
+	if (!hk_log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_fd != STDERR_FILENO || log_json) {
+		n = format_line(line, sizeof(line), log_json, level, msg);
+		write_all(log_fd, line, n);
+	}
+	if (log_fd == STDERR_FILENO && log_json)
+		return;
+	if (level <= HK_LOG_WARN || log_fd == STDERR_FILENO) {
+		if (level == HK_LOG_ERROR)
+			n = snprintf(line, sizeof(line), "husk: %s\n", msg);
+		else
+			n = snprintf(line, sizeof(line), "husk: %s: %s\n", level_names[level], msg);
+		if (n >= (int)sizeof(line))
+			n = (int)sizeof(line) - 1;
+		write_all(STDERR_FILENO, line, n);
+	}
+}
+
+void hk_log_close(void)
+{
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+}

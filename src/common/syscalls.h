@@ -1,0 +1,91 @@
+/* The only place husk calls syscall(): one typed wrapper per syscall that
+ * glibc 2.36 does not wrap, or wraps only in headers that clash with the
+ * kernel's. husk needs Linux >= 5.12 (mount_setattr); callers turn ENOSYS
+ * into an error naming the kernel version. */
+#ifndef HUSK_COMMON_SYSCALLS_H
+#define HUSK_COMMON_SYSCALLS_H
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Linux 5.3; CLONE_INTO_CGROUP since 5.7. */
+static inline pid_t hk_clone3(struct clone_args *args)
+{
+	return (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+}
+
+/* Linux 5.3 */
+static inline int hk_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+/* Linux 5.1 */
+static inline int hk_pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags);
+}
+
+/* Linux 5.6 */
+static inline int hk_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+/* Linux 5.2: the new mount API. */
+static inline int hk_fsopen(const char *fstype, unsigned int flags)
+{
+	return (int)syscall(SYS_fsopen, fstype, flags);
+}
+
+static inline int hk_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+}
+
+static inline int hk_fsmount(int fsfd, unsigned int flags, unsigned int attr_flags)
+{
+	return (int)syscall(SYS_fsmount, fsfd, flags, attr_flags);
+}
+
+static inline int hk_move_mount(int from_dirfd, const char *from_path, int to_dirfd,
+				const char *to_path, unsigned int flags)
+{
+	return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
+}
+
+static inline int hk_open_tree(int dirfd, const char *path, unsigned int flags)
+{
+	return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+/* Linux 5.12 */
+static inline int hk_mount_setattr(int dirfd, const char *path, unsigned int flags,
+				   struct mount_attr *attr)
+{
+	return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr));
+}
+
+static inline int hk_pivot_root(const char *new_root, const char *put_old)
+{
+	return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+/* Linux 5.9; CLOSE_RANGE_CLOEXEC since 5.11. */
+static inline int hk_close_range(unsigned int first, unsigned int last, unsigned int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+#endif

@@ -1,0 +1,314 @@
+#include "spec/json.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/xalloc.h"
+
+hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk_err *err)
+{
+	struct json_tokener *tok = json_tokener_new();
+	hk_json *j;
+
+	if (!tok) {
+		hk_fail(err, ENOMEM, "%s: json tokener", what);
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if (len > INT32_MAX) {
+		json_tokener_free(tok);
+		hk_fail(err, 0, "%s: too large", what);
+		return NULL;
+	}
+	j = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue) {
+		hk_fail(err, 0, "%s: invalid JSON: unexpected end of input", what);
+		json_object_put(j);
+		j = NULL;
+	} else if (jerr != json_tokener_success) {
+		hk_fail(err, 0, "%s: invalid JSON at offset %zu: %s", what,
+			json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
+		j = NULL;
+	} else {
+		size_t end = json_tokener_get_parse_end(tok);
+		for (; end < len; end++) {
+			if (!strchr(" \t\r\n", text[end])) {
+				hk_fail(err, 0, "%s: invalid JSON: trailing data at offset %zu", what, end);
+				json_object_put(j);
+				j = NULL;
+				break;
+			}
+		}
+	}
+	json_tokener_free(tok);
+	return j;
+}
+
+void hk_json_put(hk_json *j)
+{
+	json_object_put(j);
+}
+
+const char *hk_json_path(char *buf, size_t size, const char *path, const char *key)
+{
+	if (path && *path)
+		snprintf(buf, size, "%s.%s", path, key);
+	else
+		snprintf(buf, size, "%s", key);
+	return buf;
+}
+
+static const char *type_name(hk_json *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+		return "a number";
+	case json_type_int:
+		return "an integer";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
+	default:
+		return "an unknown type";
+	}
+}
+
+static int wrong_type(const char *path, const char *want, hk_json *v, struct hk_err *err)
+{
+	return hk_fail(err, 0, "%s: expected %s, got %s", path, want, type_name(v));
+}
+
+/* Look key up: 0 absent or null, 1 present (*out set). */
+static int lookup(hk_json *obj, const char *key, hk_json **out)
+{
+	hk_json *v = NULL;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+bool hk_json_has(hk_json *obj, const char *key)
+{
+	hk_json *v;
+	return lookup(obj, key, &v) == 1;
+}
+
+int hk_json_as_obj(hk_json *v, const char *path, struct hk_err *err)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return wrong_type(path, "an object", v, err);
+	return 1;
+}
+
+int hk_json_get_obj(hk_json *obj, const char *path, const char *key, hk_json **out, struct hk_err *err)
+{
+	char p[512];
+	hk_json *v;
+
+	if (!lookup(obj, key, &v))
+		return 0;
+	if (hk_json_as_obj(v, hk_json_path(p, sizeof(p), path, key), err) < 0)
+		return -1;
+	*out = v;
+	return 1;
+}
+
+int hk_json_get_arr(hk_json *obj, const char *path, const char *key, hk_json **out, size_t *len,
+		    struct hk_err *err)
+{
+	char p[512];
+	hk_json *v;
+
+	if (!lookup(obj, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return wrong_type(hk_json_path(p, sizeof(p), path, key), "an array", v, err);
+	*out = v;
+	*len = json_object_array_length(v);
+	return 1;
+}
+
+hk_json *hk_json_at(hk_json *arr, size_t i)
+{
+	return json_object_array_get_idx(arr, i);
+}
+
+int hk_json_as_str(hk_json *v, const char *path, char **out, struct hk_err *err)
+{
+	if (!v || !json_object_is_type(v, json_type_string))
+		return wrong_type(path, "a string", v, err);
+	const char *s = json_object_get_string(v);
+	if ((size_t)json_object_get_string_len(v) != strlen(s))
+		return hk_fail(err, 0, "%s: string contains a NUL byte", path);
+	*out = xstrdup(s);
+	return 1;
+}
+
+int hk_json_get_str(hk_json *obj, const char *path, const char *key, char **out, struct hk_err *err)
+{
+	char p[512];
+	hk_json *v;
+
+	if (!lookup(obj, key, &v))
+		return 0;
+	return hk_json_as_str(v, hk_json_path(p, sizeof(p), path, key), out, err);
+}
+
+int hk_json_get_bool(hk_json *obj, const char *path, const char *key, bool *out, struct hk_err *err)
+{
+	char p[512];
+	hk_json *v;
+
+	if (!lookup(obj, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return wrong_type(hk_json_path(p, sizeof(p), path, key), "a boolean", v, err);
+	*out = json_object_get_boolean(v);
+	return 1;
+}
+
+int hk_json_as_i64(hk_json *v, const char *path, int64_t min, int64_t max, int64_t *out,
+		   struct hk_err *err)
+{
+	if (!v || !json_object_is_type(v, json_type_int))
+		return wrong_type(path, "an integer", v, err);
+	errno = 0;
+	int64_t x = json_object_get_int64(v);
+	/* json-c saturates at INT64_MAX for larger (uint64) values. */
+	if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+		return hk_fail(err, 0, "%s: %s out of range [%lld, %lld]", path,
+			       json_object_to_json_string(v), (long long)min, (long long)max);
+	if (x < min || x > max)
+		return hk_fail(err, 0, "%s: %lld out of range [%lld, %lld]", path, (long long)x,
+			       (long long)min, (long long)max);
+	*out = x;
+	return 1;
+}
+
+int hk_json_get_i64(hk_json *obj, const char *path, const char *key, int64_t min, int64_t max,
+		    int64_t *out, struct hk_err *err)
+{
+	char p[512];
+	hk_json *v;
+
+	if (!lookup(obj, key, &v))
+		return 0;
+	return hk_json_as_i64(v, hk_json_path(p, sizeof(p), path, key), min, max, out, err);
+}
+
+int hk_json_get_u64(hk_json *obj, const char *path, const char *key, uint64_t *out, struct hk_err *err)
+{
+	char p[512];
+	hk_json *v;
+
+	if (!lookup(obj, key, &v))
+		return 0;
+	hk_json_path(p, sizeof(p), path, key);
+	if (!json_object_is_type(v, json_type_int))
+		return wrong_type(p, "an integer", v, err);
+	if (json_object_get_int64(v) < 0)
+		return hk_fail(err, 0, "%s: must not be negative", p);
+	*out = json_object_get_uint64(v);
+	return 1;
+}
+
+int hk_json_get_strv(hk_json *obj, const char *path, const char *key, char ***out, size_t *n,
+		     struct hk_err *err)
+{
+	char p[512], ep[600];
+	hk_json *arr;
+	size_t len;
+	int r;
+
+	r = hk_json_get_arr(obj, path, key, &arr, &len, err);
+	if (r <= 0)
+		return r;
+	hk_json_path(p, sizeof(p), path, key);
+	char **v = xcalloc(len + 1, sizeof(char *));
+	for (size_t i = 0; i < len; i++) {
+		snprintf(ep, sizeof(ep), "%s[%zu]", p, i);
+		if (hk_json_as_str(hk_json_at(arr, i), ep, &v[i], err) < 0) {
+			for (size_t k = 0; k < i; k++)
+				free(v[k]);
+			free(v);
+			return -1;
+		}
+	}
+	*out = v;
+	*n = len;
+	return 1;
+}
+
+int hk_json_foreach(hk_json *obj, int (*fn)(const char *key, hk_json *val, void *data), void *data)
+{
+	json_object_object_foreach(obj, key, val)
+	{
+		if (fn(key, val, data) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+hk_json *hk_json_new_obj(void)
+{
+	return json_object_new_object();
+}
+
+hk_json *hk_json_new_arr(void)
+{
+	return json_object_new_array();
+}
+
+hk_json *hk_json_new_str(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+void hk_json_set(hk_json *obj, const char *key, hk_json *val)
+{
+	json_object_object_add(obj, key, val);
+}
+
+void hk_json_set_str(hk_json *obj, const char *key, const char *val)
+{
+	json_object_object_add(obj, key, json_object_new_string(val));
+}
+
+void hk_json_set_int(hk_json *obj, const char *key, int64_t val)
+{
+	json_object_object_add(obj, key, json_object_new_int64(val));
+}
+
+void hk_json_set_bool(hk_json *obj, const char *key, bool val)
+{
+	json_object_object_add(obj, key, json_object_new_boolean(val));
+}
+
+void hk_json_append(hk_json *arr, hk_json *val)
+{
+	json_object_array_add(arr, val);
+}
+
+char *hk_json_dump(hk_json *j, bool pretty)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+	if (pretty)
+		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB;
+	else
+		flags |= JSON_C_TO_STRING_PLAIN;
+	return xstrdup(json_object_to_json_string_ext(j, flags));
+}

@@ -1,0 +1,333 @@
+/* config.json "linux": namespaces, devices, the device cgroup rules, paths
+ * to mask or make read-only, rootfs propagation, sysctl. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/xalloc.h"
+#include "spec/decode.h"
+
+static int ns_type_from_name(const char *name)
+{
+	for (int t = 0; t < HK_NS_COUNT; t++)
+		if (strcmp(spec_ns_name((enum hk_ns_type)t), name) == 0)
+			return t;
+	return -1;
+}
+
+static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *ns, struct hk_err *err)
+{
+	_cleanup_free_ char *type = NULL;
+
+	if (hk_json_as_obj(v, path, err) < 0)
+		return -1;
+	int r = hk_json_get_str(v, path, "type", &type, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return hk_fail(err, 0, "%s.type: missing", path);
+	int t = ns_type_from_name(type);
+	if (t < 0)
+		return hk_fail(err, 0, "%s.type: unknown namespace type \"%s\"", path, type);
+	ns->type = (enum hk_ns_type)t;
+	if (t == HK_NS_USER || t == HK_NS_TIME)
+		return hk_fail(err, 0, "%s.type: %s namespaces are not supported yet by husk", path,
+			       type);
+	if (hk_json_get_str(v, path, "path", &ns->path, err) < 0)
+		return -1;
+	if (ns->path && !*ns->path) {
+		free(ns->path);
+		ns->path = NULL;
+	}
+	if (ns->path && ns->path[0] != '/')
+		return hk_fail(err, 0, "%s.path: \"%s\" is not an absolute path", path, ns->path);
+	if (ns->path && t == HK_NS_MNT)
+		return hk_fail(err, 0, "%s.path: joining a mount namespace is not supported yet by husk",
+			       path);
+	return 0;
+}
+
+static int decode_namespaces(hk_json *lx, struct hk_spec *s, struct hk_err *err)
+{
+	hk_json *arr;
+	size_t n;
+	char p[64];
+
+	int r = hk_json_get_arr(lx, "linux", "namespaces", &arr, &n, err);
+	if (r < 0)
+		return -1;
+	s->namespaces = xcalloc(n, sizeof(*s->namespaces));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "linux.namespaces[%zu]", i);
+		s->n_namespaces = i + 1;
+		if (decode_namespace(hk_json_at(arr, i), p, &s->namespaces[i], err) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (s->namespaces[k].type == s->namespaces[i].type)
+				return hk_fail(err, 0, "%s.type: duplicate namespace \"%s\"", p,
+					       spec_ns_name(s->namespaces[i].type));
+	}
+	if (!spec_ns(s, HK_NS_MNT))
+		return hk_fail(err, 0, "linux.namespaces: a mount namespace is required");
+	return 0;
+}
+
+static int decode_device(hk_json *v, const char *path, struct hk_device *d, struct hk_err *err)
+{
+	_cleanup_free_ char *type = NULL;
+	int64_t x;
+	int r;
+
+	if (hk_json_as_obj(v, path, err) < 0)
+		return -1;
+	if (hk_json_get_str(v, path, "type", &type, err) < 0 ||
+	    hk_json_get_str(v, path, "path", &d->path, err) < 0)
+		return -1;
+	if (!type || strlen(type) != 1 || !strchr("cbup", type[0]))
+		return hk_fail(err, 0, "%s.type: must be one of c, b, u, p", path);
+	d->type = type[0];
+	if (!d->path || d->path[0] != '/')
+		return hk_fail(err, 0, "%s.path: must be an absolute path", path);
+	char *clean = spec_clean_path(d->path);
+	free(d->path);
+	d->path = clean;
+	if (strncmp(d->path, "/dev/", 5) != 0)
+		return hk_fail(err, 0, "%s.path: \"%s\" is not under /dev", path, d->path);
+	if (hk_json_get_i64(v, path, "major", 0, UINT32_MAX, &d->major, err) < 0 ||
+	    hk_json_get_i64(v, path, "minor", 0, UINT32_MAX, &d->minor, err) < 0)
+		return -1;
+	if (d->type != 'p' && (!hk_json_has(v, "major") || !hk_json_has(v, "minor")))
+		return hk_fail(err, 0, "%s: major and minor are required for type %c", path, d->type);
+	r = hk_json_get_i64(v, path, "fileMode", 0, 07777, &x, err);
+	if (r < 0)
+		return -1;
+	d->has_mode = r > 0;
+	d->mode = (mode_t)x;
+	r = hk_json_get_i64(v, path, "uid", 0, UINT32_MAX - 1, &x, err);
+	if (r < 0)
+		return -1;
+	d->has_uid = r > 0;
+	d->uid = (uid_t)x;
+	r = hk_json_get_i64(v, path, "gid", 0, UINT32_MAX - 1, &x, err);
+	if (r < 0)
+		return -1;
+	d->has_gid = r > 0;
+	d->gid = (gid_t)x;
+	return 0;
+}
+
+static int decode_devices(hk_json *lx, struct hk_spec *s, struct hk_err *err)
+{
+	hk_json *arr;
+	size_t n;
+	char p[64];
+
+	int r = hk_json_get_arr(lx, "linux", "devices", &arr, &n, err);
+	if (r <= 0)
+		return r;
+	s->devices = xcalloc(n, sizeof(*s->devices));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "linux.devices[%zu]", i);
+		s->n_devices = i + 1;
+		if (decode_device(hk_json_at(arr, i), p, &s->devices[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int decode_dev_rule(hk_json *v, const char *path, struct hk_dev_rule *d, struct hk_err *err)
+{
+	_cleanup_free_ char *type = NULL, *access = NULL;
+
+	if (hk_json_as_obj(v, path, err) < 0)
+		return -1;
+	if (hk_json_get_bool(v, path, "allow", &d->allow, err) < 0)
+		return -1;
+	if (!hk_json_has(v, "allow"))
+		return hk_fail(err, 0, "%s.allow: missing", path);
+	if (hk_json_get_str(v, path, "type", &type, err) < 0 ||
+	    hk_json_get_str(v, path, "access", &access, err) < 0)
+		return -1;
+	d->type = type ? type[0] : 'a';
+	if (type && (strlen(type) != 1 || !strchr("acb", type[0])))
+		return hk_fail(err, 0, "%s.type: must be one of a, c, b", path);
+	d->major = d->minor = -1;
+	if (hk_json_get_i64(v, path, "major", -1, UINT32_MAX, &d->major, err) < 0 ||
+	    hk_json_get_i64(v, path, "minor", -1, UINT32_MAX, &d->minor, err) < 0)
+		return -1;
+	const char *acc = access ? access : "rwm";
+	if (strlen(acc) > 3 || strspn(acc, "rwm") != strlen(acc))
+		return hk_fail(err, 0, "%s.access: \"%s\" is not a subset of rwm", path, acc);
+	snprintf(d->access, sizeof(d->access), "%s", acc);
+	return 0;
+}
+
+static int decode_resources(hk_json *lx, struct hk_spec *s, struct hk_err *err)
+{
+	hk_json *res, *arr;
+	size_t n;
+	char p[64];
+
+	int r = hk_json_get_obj(lx, "linux", "resources", &res, err);
+	if (r <= 0)
+		return r;
+	static const char *const later[] = {"memory", "cpu", "pids", "blockIO", "hugepageLimits",
+					    "network", "rdma", "unified"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+		if (spec_unsupported(res, "linux.resources", later[i], err) < 0)
+			return -1;
+	r = hk_json_get_arr(res, "linux.resources", "devices", &arr, &n, err);
+	if (r <= 0)
+		return r;
+	s->dev_rules = xcalloc(n, sizeof(*s->dev_rules));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "linux.resources.devices[%zu]", i);
+		s->n_dev_rules = i + 1;
+		if (decode_dev_rule(hk_json_at(arr, i), p, &s->dev_rules[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int decode_paths(hk_json *lx, const char *key, char ***out, size_t *n, struct hk_err *err)
+{
+	if (hk_json_get_strv(lx, "linux", key, out, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		if ((*out)[i][0] != '/')
+			return hk_fail(err, 0, "linux.%s[%zu]: \"%s\" is not an absolute path", key, i,
+				       (*out)[i]);
+		char *clean = spec_clean_path((*out)[i]);
+		free((*out)[i]);
+		(*out)[i] = clean;
+	}
+	return 0;
+}
+
+static int decode_propagation(hk_json *lx, struct hk_spec *s, struct hk_err *err)
+{
+	static const struct {
+		const char *name;
+		unsigned long flags;
+	} props[] = {
+		{"shared", MS_SHARED},   {"slave", MS_SLAVE},   {"private", MS_PRIVATE},
+		{"unbindable", MS_UNBINDABLE}, {"rshared", MS_SHARED | MS_REC},
+		{"rslave", MS_SLAVE | MS_REC}, {"rprivate", MS_PRIVATE | MS_REC},
+		{"runbindable", MS_UNBINDABLE | MS_REC},
+	};
+	_cleanup_free_ char *prop = NULL;
+
+	int r = hk_json_get_str(lx, "linux", "rootfsPropagation", &prop, err);
+	if (r <= 0 || !*prop)
+		return r < 0 ? -1 : 0;
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		if (strcmp(props[i].name, prop) == 0) {
+			s->rootfs_propagation = props[i].flags;
+			return 0;
+		}
+	}
+	return hk_fail(err, 0, "linux.rootfsPropagation: unknown propagation \"%s\"", prop);
+}
+
+/* Which namespace a sysctl belongs to, so that only namespaced ones are set
+ * (a sysctl outside them would change the host). */
+static int sysctl_namespace(const char *key)
+{
+	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+					  "kernel.sem",    "kernel.shmall", "kernel.shmmax",
+					  "kernel.shmmni", "kernel.shm_rmid_forced"};
+	for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
+		if (strcmp(key, ipc[i]) == 0)
+			return HK_NS_IPC;
+	if (strncmp(key, "fs.mqueue.", 10) == 0)
+		return HK_NS_IPC;
+	if (strncmp(key, "net.", 4) == 0)
+		return HK_NS_NET;
+	if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
+		return HK_NS_UTS;
+	return -1;
+}
+
+static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
+{
+	for (size_t i = 0; i < s->n_sysctl; i++) {
+		const char *key = s->sysctl[i].key;
+		int ns = sysctl_namespace(key);
+		if (ns < 0 || strstr(key, "..") || strchr(key, '/'))
+			return hk_fail(err, 0, "linux.sysctl.%s: not a namespaced sysctl", key);
+		const struct hk_namespace *n = spec_ns(s, (enum hk_ns_type)ns);
+		if (!n || n->path)
+			return hk_fail(err, 0, "linux.sysctl.%s: needs a new %s namespace", key,
+				       spec_ns_name((enum hk_ns_type)ns));
+	}
+	return 0;
+}
+
+static int check_unsupported(hk_json *lx, struct hk_err *err)
+{
+	static const char *const later[] = {"seccomp", "intelRdt", "personality", "mountLabel",
+					    "memoryPolicy", "netDevices", "timeOffsets"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		_cleanup_free_ char *str = NULL;
+		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
+			continue;
+		if (spec_unsupported(lx, "linux", later[i], err) < 0)
+			return -1;
+	}
+	static const char *const maps[] = {"uidMappings", "gidMappings"};
+	for (size_t i = 0; i < 2; i++) {
+		hk_json *a;
+		size_t n = 0;
+		if (hk_json_get_arr(lx, "linux", maps[i], &a, &n, err) < 0)
+			return -1;
+		if (n > 0)
+			return hk_fail(err, 0, "linux.%s: user namespaces are not supported yet by husk",
+				       maps[i]);
+	}
+	return 0;
+}
+
+static int validate_hostname(const struct hk_spec *s, struct hk_err *err)
+{
+	const struct hk_namespace *uts = spec_ns(s, HK_NS_UTS);
+	if ((s->hostname || s->domainname) && (!uts || uts->path))
+		return hk_fail(err, 0, "%s: needs a new uts namespace in linux.namespaces",
+			       s->hostname ? "hostname" : "domainname");
+	if (s->hostname && strlen(s->hostname) > 64)
+		return hk_fail(err, 0, "hostname: longer than 64 characters");
+	if (s->domainname && strlen(s->domainname) > 64)
+		return hk_fail(err, 0, "domainname: longer than 64 characters");
+	return 0;
+}
+
+int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
+{
+	hk_json *lx = NULL;
+
+	int r = hk_json_get_obj(root, "", "linux", &lx, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return hk_fail(err, 0, "lx: missing (husk runs Linux containers)");
+	if (check_unsupported(lx, err) < 0 || decode_namespaces(lx, s, err) < 0 ||
+	    decode_devices(lx, s, err) < 0 || decode_resources(lx, s, err) < 0 ||
+	    decode_propagation(lx, s, err) < 0)
+		return -1;
+	if (hk_json_get_str(lx, "linux", "cgroupsPath", &s->cgroups_path, err) < 0)
+		return -1;
+	if (s->cgroups_path && strstr(s->cgroups_path, ".."))
+		return hk_fail(err, 0, "linux.cgroupsPath: \"%s\" must not contain \"..\"",
+			       s->cgroups_path);
+	if (decode_paths(lx, "maskedPaths", &s->masked_paths, &s->n_masked_paths, err) < 0 ||
+	    decode_paths(lx, "readonlyPaths", &s->readonly_paths, &s->n_readonly_paths, err) < 0)
+		return -1;
+	if (spec_decode_kv(lx, "linux", "sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
+		return -1;
+	if (validate_sysctl(s, err) < 0 || validate_hostname(s, err) < 0)
+		return -1;
+	return 0;
+}

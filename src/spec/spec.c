@@ -1,0 +1,333 @@
+/* config.json -> struct hk_spec: the top level, root, hostname, mounts and
+ * annotations; process and linux have their own files. Every error names the
+ * JSON path. Validation that needs the file system (does the rootfs exist?)
+ * happens here too, so that create changes nothing before it has passed. */
+#include "spec/spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "spec/decode.h"
+
+/* Keys husk knows but does not implement yet, per object. Anything else
+ * unknown is ignored, as the spec requires. */
+int spec_unsupported(hk_json *obj, const char *path, const char *key, struct hk_err *err)
+{
+	char p[512];
+
+	if (!hk_json_has(obj, key))
+		return 0;
+	return hk_fail(err, 0, "%s: not supported yet by husk", hk_json_path(p, sizeof(p), path, key));
+}
+
+char *spec_clean_path(const char *path)
+{
+	size_t len = strlen(path);
+	char *out = xmalloc(len + 2);
+	size_t o = 0;
+	const char *p = path;
+
+	out[o++] = '/';
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *start = p;
+		while (*p && *p != '/')
+			p++;
+		size_t n = (size_t)(p - start);
+		if (n == 0 || (n == 1 && start[0] == '.'))
+			continue;
+		if (n == 2 && start[0] == '.' && start[1] == '.') {
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+			continue;
+		}
+		if (o > 1)
+			out[o++] = '/';
+		memcpy(out + o, start, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int decode_version(hk_json *root, struct hk_spec *s, struct hk_err *err)
+{
+	int r = hk_json_get_str(root, "", "ociVersion", &s->oci_version, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return hk_fail(err, 0, "ociVersion: missing");
+	char *end;
+	errno = 0;
+	unsigned long major = strtoul(s->oci_version, &end, 10);
+	if (errno || end == s->oci_version || (*end != '.' && *end != '\0'))
+		return hk_fail(err, 0, "ociVersion: \"%s\" is not a version", s->oci_version);
+	if (major != 1)
+		return hk_fail(err, 0, "ociVersion: unsupported version \"%s\" (husk supports 1.x)",
+			       s->oci_version);
+	return 0;
+}
+
+static int decode_root(hk_json *root, struct hk_spec *s, struct hk_err *err)
+{
+	hk_json *r;
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+
+	int rc = hk_json_get_obj(root, "", "root", &r, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return hk_fail(err, 0, "root: missing");
+	rc = hk_json_get_str(r, "root", "path", &path, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !*path)
+		return hk_fail(err, 0, "root.path: missing");
+	if (hk_json_get_bool(r, "root", "readonly", &s->root_readonly, err) < 0)
+		return -1;
+	s->root_path = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", s->bundle, path);
+	if (stat(s->root_path, &st) < 0)
+		return hk_fail(err, errno, "root.path: %s", s->root_path);
+	if (!S_ISDIR(st.st_mode))
+		return hk_fail(err, 0, "root.path: %s is not a directory", s->root_path);
+	return 0;
+}
+
+static int decode_mount(hk_json *v, const char *path, struct hk_mount *m, const char *bundle,
+			struct hk_err *err)
+{
+	_cleanup_free_ char *dest = NULL;
+	char *src = NULL;
+	int r;
+
+	if (hk_json_as_obj(v, path, err) < 0)
+		return -1;
+	r = hk_json_get_str(v, path, "destination", &dest, err);
+	if (r < 0)
+		return -1;
+	if (r == 0 || !*dest)
+		return hk_fail(err, 0, "%s.destination: missing", path);
+	m->destination = spec_clean_path(dest);
+	if (hk_json_get_str(v, path, "type", &m->type, err) < 0 ||
+	    hk_json_get_str(v, path, "source", &src, err) < 0 ||
+	    hk_json_get_strv(v, path, "options", &m->options, &m->n_options, err) < 0 ||
+	    spec_unsupported(v, path, "uidMappings", err) < 0 ||
+	    spec_unsupported(v, path, "gidMappings", err) < 0) {
+		free(src);
+		return -1;
+	}
+	if (src && src[0] != '/' && bundle) {
+		/* Bind sources are relative to the bundle (config.md "mounts"). */
+		m->source = xasprintf("%s/%s", bundle, src);
+		free(src);
+	} else {
+		m->source = src;
+	}
+	return 0;
+}
+
+int spec_decode_mounts(hk_json *root, struct hk_spec *s, struct hk_err *err)
+{
+	hk_json *arr;
+	size_t n;
+	char p[64];
+
+	int r = hk_json_get_arr(root, "", "mounts", &arr, &n, err);
+	if (r <= 0)
+		return r;
+	s->mounts = xcalloc(n, sizeof(*s->mounts));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "mounts[%zu]", i);
+		s->n_mounts = i + 1;
+		if (decode_mount(hk_json_at(arr, i), p, &s->mounts[i], s->bundle, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct kv_ctx {
+	struct hk_kv **kv;
+	size_t *n;
+	const char *path;
+	struct hk_err *err;
+};
+
+static int decode_kv_one(const char *key, hk_json *val, void *data)
+{
+	struct kv_ctx *c = data;
+	char p[512];
+	char *v;
+
+	snprintf(p, sizeof(p), "%s.%s", c->path, key);
+	if (hk_json_as_str(val, p, &v, c->err) < 0)
+		return -1;
+	*c->kv = xrealloc(*c->kv, (*c->n + 1) * sizeof(**c->kv));
+	(*c->kv)[*c->n].key = xstrdup(key);
+	(*c->kv)[(*c->n)++].value = v;
+	return 0;
+}
+
+int spec_decode_kv(hk_json *obj, const char *path, const char *key, struct hk_kv **kv, size_t *n,
+		   struct hk_err *err)
+{
+	hk_json *o;
+	char p[256];
+	int r = hk_json_get_obj(obj, path, key, &o, err);
+	if (r <= 0)
+		return r;
+	struct kv_ctx c = {kv, n, hk_json_path(p, sizeof(p), path, key), err};
+	return hk_json_foreach(o, decode_kv_one, &c);
+}
+
+static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
+{
+	if (hk_json_as_obj(root, "config.json", err) < 0)
+		return -1;
+	if (decode_version(root, s, err) < 0 || decode_root(root, s, err) < 0)
+		return -1;
+	if (hk_json_get_str(root, "", "hostname", &s->hostname, err) < 0 ||
+	    hk_json_get_str(root, "", "domainname", &s->domainname, err) < 0)
+		return -1;
+	if (spec_decode_mounts(root, s, err) < 0 || spec_decode_process(root, s, err) < 0)
+		return -1;
+	if (spec_decode_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err) < 0)
+		return -1;
+	hk_json *hooks;
+	int r = hk_json_get_obj(root, "", "hooks", &hooks, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		static const char *const kinds[] = {"prestart", "createRuntime", "createContainer",
+						    "startContainer", "poststart", "poststop"};
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			hk_json *a;
+			size_t n = 0;
+			if (hk_json_get_arr(hooks, "hooks", kinds[i], &a, &n, err) < 0)
+				return -1;
+			if (n > 0)
+				return hk_fail(err, 0, "hooks.%s: not supported yet by husk", kinds[i]);
+		}
+	}
+	return spec_decode_linux(root, s, err);
+}
+
+struct hk_spec *spec_parse(const char *text, size_t len, const char *bundle, struct hk_err *err)
+{
+	_cleanup_spec_ struct hk_spec *s = xzalloc(sizeof(*s));
+	hk_json *root;
+
+	s->bundle = xstrdup(bundle);
+	root = hk_json_parse(text, len, "config.json", err);
+	if (!root)
+		return NULL;
+	int r = decode_top(root, s, err);
+	hk_json_put(root);
+	if (r < 0)
+		return NULL;
+	return TAKE_PTR(s);
+}
+
+struct hk_spec *spec_load(const char *bundle, struct hk_err *err)
+{
+	_cleanup_free_ char *abs = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	abs = realpath(bundle, NULL);
+	if (!abs) {
+		hk_fail(err, errno, "bundle %s", bundle);
+		return NULL;
+	}
+	path = xasprintf("%s/config.json", abs);
+	text = hk_read_file(path, 16 << 20, &len, err);
+	if (!text)
+		return NULL;
+	return spec_parse(text, len, abs, err);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_kv(struct hk_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+void spec_free(struct hk_spec *s)
+{
+	if (!s)
+		return;
+	free(s->oci_version);
+	free(s->bundle);
+	free(s->root_path);
+	free(s->hostname);
+	free(s->domainname);
+	free(s->process.additional_gids);
+	free_strv(s->process.args, s->process.n_args);
+	free_strv(s->process.env, s->process.n_env);
+	free(s->process.cwd);
+	free(s->process.rlimits);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		free(s->mounts[i].destination);
+		free(s->mounts[i].type);
+		free(s->mounts[i].source);
+		free_strv(s->mounts[i].options, s->mounts[i].n_options);
+	}
+	free(s->mounts);
+	for (size_t i = 0; i < s->n_namespaces; i++)
+		free(s->namespaces[i].path);
+	free(s->namespaces);
+	free(s->cgroups_path);
+	free(s->dev_rules);
+	for (size_t i = 0; i < s->n_devices; i++)
+		free(s->devices[i].path);
+	free(s->devices);
+	free_strv(s->masked_paths, s->n_masked_paths);
+	free_strv(s->readonly_paths, s->n_readonly_paths);
+	free_kv(s->sysctl, s->n_sysctl);
+	free_kv(s->annotations, s->n_annotations);
+	free(s);
+}
+
+static const char *const ns_names[HK_NS_COUNT] = {
+	[HK_NS_PID] = "pid",   [HK_NS_NET] = "network", [HK_NS_MNT] = "mount",
+	[HK_NS_IPC] = "ipc",   [HK_NS_UTS] = "uts",     [HK_NS_CGROUP] = "cgroup",
+	[HK_NS_USER] = "user", [HK_NS_TIME] = "time",
+};
+
+const char *spec_ns_name(enum hk_ns_type type)
+{
+	return (unsigned)type < HK_NS_COUNT ? ns_names[type] : "?";
+}
+
+const struct hk_namespace *spec_ns(const struct hk_spec *spec, enum hk_ns_type type)
+{
+	for (size_t i = 0; i < spec->n_namespaces; i++)
+		if (spec->namespaces[i].type == type)
+			return &spec->namespaces[i];
+	return NULL;
+}

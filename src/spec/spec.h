@@ -1,0 +1,143 @@
+/* config.json decoded into plain C structs. Nothing after spec/ sees JSON.
+ * Arrays are pointer + count; strings are owned by the struct. */
+#ifndef HUSK_SPEC_SPEC_H
+#define HUSK_SPEC_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hk_err;
+
+enum hk_ns_type {
+	HK_NS_PID,
+	HK_NS_NET,
+	HK_NS_MNT,
+	HK_NS_IPC,
+	HK_NS_UTS,
+	HK_NS_CGROUP,
+	HK_NS_USER,
+	HK_NS_TIME,
+	HK_NS_COUNT
+};
+
+struct hk_namespace {
+	enum hk_ns_type type;
+	char *path; /* NULL: create a new one; else join this one */
+};
+
+struct hk_mount {
+	char *destination; /* absolute, cleaned */
+	char *type;        /* NULL for a bind mount given only by options */
+	char *source;      /* bind: absolute host path (resolved against the bundle) */
+	char **options;
+	size_t n_options;
+};
+
+struct hk_rlimit {
+	int resource; /* RLIMIT_* */
+	uint64_t soft, hard;
+};
+
+struct hk_caps {
+	bool present;        /* process.capabilities given at all */
+	uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
+struct hk_process {
+	bool terminal;
+	uid_t uid;
+	gid_t gid;
+	gid_t *additional_gids;
+	size_t n_additional_gids;
+	bool has_umask;
+	mode_t umask;
+	char **args;
+	size_t n_args;
+	char **env;
+	size_t n_env;
+	char *cwd;
+	struct hk_caps caps;
+	struct hk_rlimit *rlimits;
+	size_t n_rlimits;
+	bool no_new_privileges;
+	bool has_oom_score_adj;
+	int oom_score_adj;
+};
+
+struct hk_device {
+	char type; /* 'c', 'b', 'u', 'p' */
+	char *path;
+	int64_t major, minor;
+	bool has_mode, has_uid, has_gid;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A device cgroup rule; major/minor -1 means any. */
+struct hk_dev_rule {
+	bool allow;
+	char type; /* 'a', 'c', 'b' */
+	int64_t major, minor;
+	char access[4]; /* subset of "rwm" */
+};
+
+struct hk_kv {
+	char *key;
+	char *value;
+};
+
+struct hk_spec {
+	char *oci_version;
+	char *bundle;    /* absolute bundle directory */
+	char *root_path; /* absolute */
+	bool root_readonly;
+	char *hostname;
+	char *domainname;
+	struct hk_process process;
+	struct hk_mount *mounts;
+	size_t n_mounts;
+	struct hk_namespace *namespaces;
+	size_t n_namespaces;
+	char *cgroups_path;
+	struct hk_dev_rule *dev_rules;
+	size_t n_dev_rules;
+	struct hk_device *devices;
+	size_t n_devices;
+	char **masked_paths;
+	size_t n_masked_paths;
+	char **readonly_paths;
+	size_t n_readonly_paths;
+	unsigned long rootfs_propagation; /* MS_* or 0 when absent */
+	struct hk_kv *sysctl;
+	size_t n_sysctl;
+	struct hk_kv *annotations;
+	size_t n_annotations;
+};
+
+/* Read bundle/config.json, decode and validate it. bundle may be relative. */
+struct hk_spec *spec_load(const char *bundle, struct hk_err *err);
+/* Decode and validate a JSON text; bundle must be absolute. */
+struct hk_spec *spec_parse(const char *json, size_t len, const char *bundle, struct hk_err *err);
+void spec_free(struct hk_spec *spec);
+static inline void spec_freep(struct hk_spec **p)
+{
+	spec_free(*p);
+}
+#define _cleanup_spec_ __attribute__((cleanup(spec_freep)))
+
+/* The namespace entry of a type, or NULL when the config does not list it. */
+const struct hk_namespace *spec_ns(const struct hk_spec *spec, enum hk_ns_type type);
+const char *spec_ns_name(enum hk_ns_type type);
+
+/* CAP_* name of a capability number, NULL past the table (the last known
+ * is returned by spec_cap_last()). */
+const char *spec_cap_name(int cap);
+int spec_cap_last(void);
+
+/* The JSON `husk spec` writes: runc's default, or its rootless variant. */
+char *spec_default_json(bool rootless);
+
+#endif
