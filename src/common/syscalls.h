@@ -17,6 +17,12 @@
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+/* capset(2): glibc leaves it to libcap. */
+static inline int hk_capset(void *hdr, void *data)
+{
+	return (int)syscall(SYS_capset, hdr, data);
+}
+
 #endif
 
 /* Linux 5.3; CLONE_INTO_CGROUP since 5.7. */
@@ -86,6 +92,12 @@ static inline int hk_pivot_root(const char *new_root, const char *put_old)
 static inline int hk_close_range(unsigned int first, unsigned int last, unsigned int flags)
 {
 	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* capset(2): glibc leaves it to libcap. */
+static inline int hk_capset(void *hdr, void *data)
+{
+	return (int)syscall(SYS_capset, hdr, data);
 }
 
 #endif

@@ -1,0 +1,134 @@
+/* cgroup v1 (and hybrid): one directory per hierarchy. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup/backend.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "spec/spec.h"
+
+/* Devices every container gets on top of its rules, as runc and crun grant
+ * them: mknod of anything, and the standard /dev nodes. */
+static const char *const default_allow[] = {
+	"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
+	"c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+};
+
+/* A new cpuset cgroup has no cpus and no mems, and refuses tasks until they
+ * are set (cgroups(7) v1 cpuset): copy them down from the parent. */
+static int cpuset_inherit(const char *dir, struct hk_err *err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *mine = xasprintf("%s/%s", dir, files[i]);
+		_cleanup_free_ char *cur = hk_read_file(mine, 65536, NULL, NULL);
+		if (cur && cur[0] != '\n' && cur[0] != '\0')
+			continue;
+		_cleanup_free_ char *parent = xasprintf("%s/../%s", dir, files[i]);
+		_cleanup_free_ char *val = hk_read_file(parent, 65536, NULL, err);
+		if (!val || hk_write_str(mine, val, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int mkdir_hierarchy(const struct hk_cg_dir *d, struct hk_err *err)
+{
+	bool cpuset = strcmp(d->name, "cpuset") == 0;
+	_cleanup_free_ char *p = xstrdup(d->dir);
+
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (cpuset && cpuset_inherit(p, err) < 0)
+				return -1;
+		} else if (errno != EEXIST) {
+			return hk_fail(err, errno, "create cgroup %s", p);
+		}
+		*s = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+static int write_rule(const char *dir, const struct hk_dev_rule *r, struct hk_err *err)
+{
+	char line[64], maj[24], min[24];
+	const char *file = r->allow ? "devices.allow" : "devices.deny";
+
+	if (r->type == 'a') {
+		snprintf(line, sizeof(line), "a");
+	} else {
+		snprintf(maj, sizeof(maj), r->major < 0 ? "*" : "%lld", (long long)r->major);
+		snprintf(min, sizeof(min), r->minor < 0 ? "*" : "%lld", (long long)r->minor);
+		snprintf(line, sizeof(line), "%c %s:%s %s", r->type, maj, min, r->access);
+	}
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	if (hk_write_str(path, line, err) < 0)
+		return hk_err_prefix(err, "linux.resources.devices");
+	return 0;
+}
+
+static int apply_devices(const char *dir, const struct hk_spec *s, struct hk_err *err)
+{
+	for (size_t i = 0; i < s->n_dev_rules; i++)
+		if (write_rule(dir, &s->dev_rules[i], err) < 0)
+			return -1;
+	/* linux.devices are the container's own: allow them. */
+	for (size_t i = 0; i < s->n_devices; i++) {
+		const struct hk_device *d = &s->devices[i];
+		if (d->type == 'p')
+			continue;
+		struct hk_dev_rule r = {.allow = true, .type = d->type == 'u' ? 'c' : d->type,
+					.major = d->major, .minor = d->minor, .access = "rwm"};
+		if (write_rule(dir, &r, err) < 0)
+			return -1;
+	}
+	if (s->n_dev_rules == 0)
+		return 0;
+	_cleanup_free_ char *allow = xasprintf("%s/devices.allow", dir);
+	for (size_t i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++)
+		if (hk_write_str(allow, default_allow[i], err) < 0)
+			return hk_err_prefix(err, "default device rules");
+	return 0;
+}
+
+static int v1_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *err)
+{
+	for (size_t i = 0; i < cg->n_dirs; i++) {
+		if (mkdir_hierarchy(&cg->dirs[i], err) < 0)
+			return -1;
+		if (strcmp(cg->dirs[i].name, "devices") == 0 &&
+		    apply_devices(cg->dirs[i].dir, s, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	for (size_t i = 0; i < cg->n_dirs; i++) {
+		_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cg->dirs[i].dir);
+		if (hk_write_str(procs, buf, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+const struct cg_ops cg_v1_ops = {
+	.create = v1_create,
+	.enter = v1_enter,
+};

@@ -1,0 +1,291 @@
+#include "cgroup/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/backend.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/xalloc.h"
+
+static const struct cg_ops *ops_of(const struct hk_cgroup *cg)
+{
+	return cg->version == 2 ? &cg_v2_ops : &cg_v1_ops;
+}
+
+struct hk_cgroup *cg_new(int version)
+{
+	struct hk_cgroup *cg = xzalloc(sizeof(*cg));
+	cg->version = version;
+	return cg;
+}
+
+void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir)
+{
+	cg->dirs = xrealloc(cg->dirs, (cg->n_dirs + 1) * sizeof(*cg->dirs));
+	cg->dirs[cg->n_dirs].name = xstrdup(name);
+	cg->dirs[cg->n_dirs].dir = xstrdup(dir);
+	cg->n_dirs++;
+}
+
+void cg_free(struct hk_cgroup *cg)
+{
+	if (!cg)
+		return;
+	for (size_t i = 0; i < cg->n_dirs; i++) {
+		free(cg->dirs[i].name);
+		free(cg->dirs[i].dir);
+	}
+	free(cg->dirs);
+	free(cg);
+}
+
+/* husk's own cgroup in the hierarchy whose /proc/self/cgroup entry has these
+ * controllers ("" for cgroup2). */
+static char *own_cgroup(const char *own, const char *controllers)
+{
+	const char *line = own;
+
+	while (line && *line) {
+		const char *c1 = strchr(line, ':');
+		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		const char *end = strchr(line, '\n');
+		if (!c2)
+			break;
+		size_t clen = (size_t)(c2 - c1 - 1);
+		if (clen == strlen(controllers) && strncmp(c1 + 1, controllers, clen) == 0)
+			return end ? strndup(c2 + 1, (size_t)(end - c2 - 1)) : xstrdup(c2 + 1);
+		line = end ? end + 1 : NULL;
+	}
+	return xstrdup("/");
+}
+
+/* The controllers named in a v1 mount's super options: "rw,cpu,cpuacct" ->
+ * "cpu,cpuacct" (the form /proc/self/cgroup uses). */
+static char *v1_controllers(const char *superopts)
+{
+	_cleanup_free_ char *copy = xstrdup(superopts);
+	char *out = xzalloc(strlen(superopts) + 1);
+	char *save = NULL;
+
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "rw") || !strcmp(o, "ro") || !strncmp(o, "release_agent", 13) ||
+		    !strcmp(o, "clone_children") || !strcmp(o, "noprefix") || !strcmp(o, "xattr") ||
+		    !strcmp(o, "nsdelegate") || !strncmp(o, "memory_", 7))
+			continue;
+		if (*out)
+			strcat(out, ",");
+		strcat(out, o);
+	}
+	return out;
+}
+
+static char *join_path(const char *mnt, const char *base, const char *rel)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s/%s", mnt, base, rel);
+	char *o = p, *out = xmalloc(strlen(p) + 1), *w = out;
+	/* squeeze "//" and drop a trailing "/" */
+	for (; *o; o++)
+		if (!(*o == '/' && (w > out && w[-1] == '/')))
+			*w++ = *o;
+	if (w > out + 1 && w[-1] == '/')
+		w--;
+	*w = '\0';
+	return out;
+}
+
+struct mi_fields {
+	char *mnt, *root, *fstype, *superopts;
+};
+
+/* Split one mountinfo line (proc(5)) into the fields needed. */
+static int parse_mountinfo(char *line, struct mi_fields *f)
+{
+	char *save = NULL, *tok;
+	int i = 0;
+
+	memset(f, 0, sizeof(*f));
+	for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++) {
+		if (i == 3)
+			f->root = tok;
+		else if (i == 4)
+			f->mnt = tok;
+		else if (i > 5 && strcmp(tok, "-") == 0)
+			break;
+	}
+	if (!tok)
+		return -1;
+	f->fstype = strtok_r(NULL, " ", &save);
+	strtok_r(NULL, " ", &save);
+	f->superopts = strtok_r(NULL, " \n", &save);
+	return f->fstype && f->superopts ? 0 : -1;
+}
+
+static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const char *own,
+			  const char *rel, bool absolute)
+{
+	_cleanup_free_ char *ctrl = strcmp(f->fstype, "cgroup2") == 0 ? xstrdup("")
+								       : v1_controllers(f->superopts);
+	_cleanup_free_ char *mine = own_cgroup(own, ctrl);
+	/* Paths in /proc/self/cgroup are from the hierarchy's root; the mount
+	 * may show only a subtree of it (field 4 of mountinfo). */
+	const char *base = absolute ? "/" : mine;
+	size_t rootlen = strlen(f->root);
+	if (strcmp(f->root, "/") != 0 && strncmp(base, f->root, rootlen) == 0)
+		base += rootlen;
+	_cleanup_free_ char *dir = join_path(f->mnt, base, rel);
+	const char *slash = strrchr(f->mnt, '/');
+	cg_add_dir(cg, cg->version == 2 ? "" : (slash ? slash + 1 : f->mnt), dir);
+}
+
+struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
+{
+	_cleanup_free_ char *own = hk_read_file("/proc/self/cgroup", 1 << 20, NULL, err);
+	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+	const char *path = cgroups_path && *cgroups_path ? cgroups_path : id;
+	bool absolute = path[0] == '/';
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!own)
+		return NULL;
+	if (!mi) {
+		hk_fail(err, errno, "open /proc/self/mountinfo");
+		return NULL;
+	}
+	struct hk_cgroup *cg = cg_new(1);
+	struct hk_cgroup *v2 = cg_new(2);
+	while (getline(&line, &cap, mi) > 0) {
+		struct mi_fields f;
+		if (parse_mountinfo(line, &f) < 0)
+			continue;
+		if (strcmp(f.fstype, "cgroup") == 0)
+			add_hierarchy(cg, &f, own, path, absolute);
+		else if (strcmp(f.fstype, "cgroup2") == 0)
+			add_hierarchy(v2, &f, own, path, absolute);
+	}
+	free(line);
+	if (cg->n_dirs == 0 && v2->n_dirs > 0) {
+		cg_free(cg);
+		v2->n_dirs = 1; /* one unified hierarchy; ignore extra mounts of it */
+		return v2;
+	}
+	/* Hybrid: the cgroup2 hierarchy is one more place to put the process. */
+	for (size_t i = 0; i < v2->n_dirs && i < 1; i++)
+		cg_add_dir(cg, "unified", v2->dirs[i].dir);
+	cg_free(v2);
+	if (cg->n_dirs == 0) {
+		cg_free(cg);
+		hk_fail(err, 0, "no cgroup hierarchy is mounted");
+		return NULL;
+	}
+	return cg;
+}
+
+int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err)
+{
+	return ops_of(cg)->create(cg, spec, err);
+}
+
+int cg_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
+{
+	return ops_of(cg)->enter(cg, pid, err);
+}
+
+int cg_clone_fd(struct hk_cgroup *cg, struct hk_err *err)
+{
+	if (cg->version != 2)
+		return -1;
+	int fd = open(cg->dirs[0].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open cgroup %s", cg->dirs[0].dir);
+	return fd;
+}
+
+int cg_read_pids(const char *dir, pid_t **pids, size_t *n, struct hk_err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
+	_cleanup_free_ char *text = hk_read_file(path, 64 << 20, NULL, err);
+	size_t count = 0;
+
+	*pids = NULL;
+	*n = 0;
+	if (!text)
+		return -1;
+	for (char *p = text; *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		*pids = xrealloc(*pids, (count + 1) * sizeof(pid_t));
+		(*pids)[count++] = (pid_t)v;
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	*n = count;
+	return 0;
+}
+
+int cg_pids(struct hk_cgroup *cg, pid_t **pids, size_t *n, struct hk_err *err)
+{
+	/* Any hierarchy lists every process of the container; the first will do. */
+	if (cg->n_dirs == 0) {
+		*pids = NULL;
+		*n = 0;
+		return 0;
+	}
+	return cg_read_pids(cg->dirs[0].dir, pids, n, err);
+}
+
+int cg_signal_all(struct hk_cgroup *cg, int sig, struct hk_err *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n;
+
+	if (cg_pids(cg, &pids, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (kill(pids[i], sig) < 0 && errno != ESRCH)
+			return hk_fail(err, errno, "kill %d", (int)pids[i]);
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* rmdir fails with EBUSY while dying tasks are still listed: kill and retry
+ * for up to ~2 s. */
+int cg_destroy(struct hk_cgroup *cg, struct hk_err *err)
+{
+	for (int attempt = 0; attempt < 200; attempt++) {
+		bool busy = false;
+		for (size_t i = 0; i < cg->n_dirs; i++) {
+			if (rmdir(cg->dirs[i].dir) == 0 || errno == ENOENT)
+				continue;
+			if (errno != EBUSY)
+				return hk_fail(err, errno, "remove cgroup %s", cg->dirs[i].dir);
+			busy = true;
+			_cleanup_free_ pid_t *pids = NULL;
+			size_t n = 0;
+			if (cg_read_pids(cg->dirs[i].dir, &pids, &n, NULL) == 0)
+				for (size_t k = 0; k < n; k++)
+					kill(pids[k], SIGKILL);
+		}
+		if (!busy)
+			return 0;
+		sleep_ms(attempt < 20 ? 1 : 10);
+	}
+	return hk_fail(err, EBUSY, "remove cgroup %s", cg->dirs[0].dir);
+}

@@ -1,0 +1,83 @@
+#include "linux/caps.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+
+#include "common/err.h"
+#include "common/syscalls.h"
+#include "spec/spec.h"
+
+/* The highest capability the running kernel knows (capabilities(7)). */
+static int kernel_last_cap(void)
+{
+	static int last = -1;
+	if (last >= 0)
+		return last;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = -1;
+		fclose(f);
+	}
+	if (last < 0)
+		last = CAP_LAST_CAP;
+	return last;
+}
+
+static int check_known(const struct hk_caps *c, struct hk_err *err)
+{
+	uint64_t all = c->bounding | c->effective | c->permitted | c->inheritable | c->ambient;
+	int last = kernel_last_cap();
+
+	for (int cap = last + 1; cap < 64; cap++)
+		if (all & (1ULL << cap))
+			return hk_fail(err, 0, "process.capabilities: %s is not known to this kernel",
+				       spec_cap_name(cap) ? spec_cap_name(cap) : "?");
+	return 0;
+}
+
+int caps_drop_bounding(const struct hk_caps *c, struct hk_err *err)
+{
+	if (!c->present)
+		return 0;
+	if (check_known(c, err) < 0)
+		return -1;
+	int last = kernel_last_cap();
+	for (int cap = 0; cap <= last; cap++) {
+		if (c->bounding & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return hk_fail(err, errno, "drop %s from the bounding set",
+				       spec_cap_name(cap) ? spec_cap_name(cap) : "capability");
+	}
+	return 0;
+}
+
+int caps_apply(const struct hk_caps *c, struct hk_err *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	if (!c->present)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(c->effective >> (32 * i));
+		data[i].permitted = (uint32_t)(c->permitted >> (32 * i));
+		data[i].inheritable = (uint32_t)(c->inheritable >> (32 * i));
+	}
+	if (hk_capset(&hdr, data) < 0)
+		return hk_fail(err, errno, "capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "clear ambient capabilities");
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(c->ambient & (1ULL << cap)))
+			continue;
+		/* The kernel refuses an ambient cap that is not both permitted and
+		 * inheritable; runc ignores that case, and so do we. */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
+			return hk_fail(err, errno, "raise ambient %s", spec_cap_name(cap));
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+#include "linux/devices.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/xalloc.h"
+#include "linux/rootfs.h"
+#include "spec/spec.h"
+
+static const struct hk_device default_devices[] = {
+	{.type = 'c', .path = (char *)(uintptr_t) "/dev/null", .major = 1, .minor = 3},
+	{.type = 'c', .path = (char *)(uintptr_t) "/dev/zero", .major = 1, .minor = 5},
+	{.type = 'c', .path = (char *)(uintptr_t) "/dev/full", .major = 1, .minor = 7},
+	{.type = 'c', .path = (char *)(uintptr_t) "/dev/random", .major = 1, .minor = 8},
+	{.type = 'c', .path = (char *)(uintptr_t) "/dev/urandom", .major = 1, .minor = 9},
+	{.type = 'c', .path = (char *)(uintptr_t) "/dev/tty", .major = 5, .minor = 0},
+};
+
+static const struct {
+	const char *name, *target;
+} dev_links[] = {
+	{"fd", "/proc/self/fd"},
+	{"stdin", "/proc/self/fd/0"},
+	{"stdout", "/proc/self/fd/1"},
+	{"stderr", "/proc/self/fd/2"},
+	{"ptmx", "pts/ptmx"},
+};
+
+static mode_t type_bits(char type)
+{
+	switch (type) {
+	case 'b':
+		return S_IFBLK;
+	case 'p':
+		return S_IFIFO;
+	default:
+		return S_IFCHR;
+	}
+}
+
+static int make_node(int rootfd, const struct hk_device *d, struct hk_err *err)
+{
+	_cleanup_free_ char *dir = xstrdup(d->path);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash + 1;
+	*slash = '\0';
+	_cleanup_close_ int dfd = rootfs_mkdir_p(rootfd, dir, 0755, err);
+	mode_t perm = d->has_mode ? d->mode : 0666;
+
+	if (dfd < 0)
+		return hk_err_prefix(err, "device %s", d->path);
+	/* A node already there (from the rootfs) is replaced: its type or
+	 * numbers may differ from what the config asks for. */
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return hk_fail(err, errno, "device %s: remove existing", d->path);
+	if (mknodat(dfd, name, type_bits(d->type) | perm,
+		    makedev((unsigned)d->major, (unsigned)d->minor)) < 0)
+		return hk_fail(err, errno, "mknod %s", d->path);
+	if ((d->has_uid || d->has_gid) &&
+	    fchownat(dfd, name, d->has_uid ? d->uid : (uid_t)-1, d->has_gid ? d->gid : (gid_t)-1,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return hk_fail(err, errno, "chown %s", d->path);
+	return 0;
+}
+
+static bool listed(const struct hk_spec *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_devices; i++)
+		if (strcmp(s->devices[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+static int make_links(int rootfd, struct hk_err *err)
+{
+	_cleanup_close_ int dev = rootfs_mkdir_p(rootfd, "/dev", 0755, err);
+
+	if (dev < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
+		struct stat st;
+		/* /dev/ptmx may already be a device node (from linux.devices). */
+		if (fstatat(dev, dev_links[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (symlinkat(dev_links[i].target, dev, dev_links[i].name) < 0 && errno != EEXIST)
+			return hk_fail(err, errno, "symlink /dev/%s", dev_links[i].name);
+	}
+	return 0;
+}
+
+int devices_setup(int rootfd, const struct hk_spec *s, bool with_defaults, struct hk_err *err)
+{
+	if (with_defaults) {
+		for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
+			if (!listed(s, default_devices[i].path) &&
+			    make_node(rootfd, &default_devices[i], err) < 0)
+				return -1;
+	}
+	for (size_t i = 0; i < s->n_devices; i++)
+		if (make_node(rootfd, &s->devices[i], err) < 0)
+			return -1;
+	return with_defaults ? make_links(rootfd, err) : 0;
+}

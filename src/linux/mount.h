@@ -1,0 +1,36 @@
+/* One entry of config.json "mounts", done with the new mount API so that the
+ * destination is always an fd resolved inside the root, never a path. */
+#ifndef HUSK_LINUX_MOUNT_H
+#define HUSK_LINUX_MOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hk_err;
+struct hk_mount;
+
+/* Mount options split into what the kernel wants where. */
+struct hk_mount_opts {
+	unsigned int attr_set, attr_clr; /* MOUNT_ATTR_* for the mount itself */
+	bool recursive_attr;             /* r* variants: apply to the whole tree */
+	unsigned long propagation;       /* MS_SHARED|MS_SLAVE|... (| MS_REC) */
+	bool bind, rbind;
+	char **data;                     /* filesystem options, "key" or "key=value" */
+	size_t n_data;
+};
+
+int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, struct hk_err *err);
+void mount_opts_free(struct hk_mount_opts *o);
+bool mount_is_bind(const struct hk_mount *m);
+
+/* Mount m onto the directory or file destfd (an O_PATH fd). */
+int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err);
+/* Bind the host path src onto destfd with the given attributes. */
+int mount_bind_at(const char *src, int destfd, const struct hk_mount_opts *o, struct hk_err *err);
+/* A fresh filesystem of type fstype onto destfd. */
+int mount_fs_at(const char *fstype, const char *source, int destfd, const struct hk_mount_opts *o,
+		struct hk_err *err);
+/* Change propagation of the mount at destfd. */
+int mount_propagation(int destfd, unsigned long flags, struct hk_err *err);
+
+#endif

@@ -1,0 +1,107 @@
+#include "linux/ns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+
+static const struct {
+	uint64_t flag;
+	const char *proc;
+} ns_table[HK_NS_COUNT] = {
+	[HK_NS_PID] = {CLONE_NEWPID, "pid"},       [HK_NS_NET] = {CLONE_NEWNET, "net"},
+	[HK_NS_MNT] = {CLONE_NEWNS, "mnt"},        [HK_NS_IPC] = {CLONE_NEWIPC, "ipc"},
+	[HK_NS_UTS] = {CLONE_NEWUTS, "uts"},       [HK_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"},
+	[HK_NS_USER] = {CLONE_NEWUSER, "user"},    [HK_NS_TIME] = {CLONE_NEWTIME, "time"},
+};
+
+uint64_t ns_clone_flag(enum hk_ns_type type)
+{
+	return ns_table[type].flag;
+}
+
+const char *ns_proc_name(enum hk_ns_type type)
+{
+	return ns_table[type].proc;
+}
+
+void ns_close_all(int fds[HK_NS_COUNT])
+{
+	for (int t = 0; t < HK_NS_COUNT; t++) {
+		if (fds[t] >= 0)
+			close(fds[t]);
+		fds[t] = -1;
+	}
+}
+
+int ns_open_paths(const struct hk_spec *spec, int fds[HK_NS_COUNT], struct hk_err *err)
+{
+	for (int t = 0; t < HK_NS_COUNT; t++)
+		fds[t] = -1;
+	for (size_t i = 0; i < spec->n_namespaces; i++) {
+		const struct hk_namespace *ns = &spec->namespaces[i];
+		if (!ns->path)
+			continue;
+		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ns_close_all(fds);
+			return hk_fail(err, errno, "linux.namespaces[%zu].path: %s", i, ns->path);
+		}
+		fds[ns->type] = fd;
+		int kind = ioctl(fd, NS_GET_NSTYPE);
+		if (kind < 0 || (uint64_t)kind != ns_table[ns->type].flag) {
+			ns_close_all(fds);
+			return hk_fail(err, 0, "linux.namespaces[%zu].path: %s is not a %s namespace",
+				       i, ns->path, spec_ns_name(ns->type));
+		}
+	}
+	return 0;
+}
+
+int ns_join(int fds[HK_NS_COUNT], const enum hk_ns_type *types, int n, struct hk_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		enum hk_ns_type t = types[i];
+		if (fds[t] < 0)
+			continue;
+		if (setns(fds[t], (int)ns_table[t].flag) < 0)
+			return hk_fail(err, errno, "join %s namespace", spec_ns_name(t));
+	}
+	return 0;
+}
+
+uint64_t ns_clone_flags(const struct hk_spec *spec)
+{
+	uint64_t flags = 0;
+
+	for (size_t i = 0; i < spec->n_namespaces; i++) {
+		const struct hk_namespace *ns = &spec->namespaces[i];
+		if (!ns->path && ns->type != HK_NS_CGROUP)
+			flags |= ns_table[ns->type].flag;
+	}
+	return flags;
+}
+
+int ns_loopback_up(struct hk_err *err)
+{
+	_cleanup_close_ int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+
+	if (sock < 0)
+		return hk_fail(err, errno, "socket for lo");
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		return hk_fail(err, errno, "get flags of lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		return hk_fail(err, errno, "bring lo up");
+	return 0;
+}

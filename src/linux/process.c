@@ -1,0 +1,107 @@
+#include "linux/process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "spec/spec.h"
+
+static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+static bool is_executable_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+static const char *env_path(const struct hk_process *p)
+{
+	for (size_t i = 0; i < p->n_env; i++)
+		if (strncmp(p->env[i], "PATH=", 5) == 0)
+			return p->env[i] + 5;
+	return default_path;
+}
+
+char *process_find_exec(const struct hk_process *p, struct hk_err *err)
+{
+	const char *name = p->args[0];
+
+	if (strchr(name, '/')) {
+		if (!is_executable_file(name)) {
+			hk_fail(err, errno ? errno : EACCES, "process.args[0]: %s", name);
+			return NULL;
+		}
+		return xstrdup(name);
+	}
+	_cleanup_free_ char *path = xstrdup(env_path(p));
+	char *save = NULL;
+	for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
+		if (is_executable_file(cand))
+			return cand;
+		free(cand);
+	}
+	hk_fail(err, 0, "process.args[0]: executable \"%s\" not found in $PATH of the container", name);
+	return NULL;
+}
+
+int process_set_user(const struct hk_process *p, struct hk_err *err)
+{
+	if (setgroups(p->n_additional_gids, p->additional_gids) < 0)
+		return hk_fail(err, errno, "process.user.additionalGids: setgroups");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return hk_fail(err, errno, "process.user.gid: setresgid %u", (unsigned)p->gid);
+	/* Keep the permitted set across setuid so capabilities can be set after
+	 * it (capabilities(7), "Effect of user ID changes"). */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return hk_fail(err, errno, "process.user.uid: setresuid %u", (unsigned)p->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	return 0;
+}
+
+int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err)
+{
+	char buf[16];
+
+	if (!p->has_oom_score_adj)
+		return 0;
+	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+	if (hk_write_str("/proc/self/oom_score_adj", buf, err) < 0)
+		return hk_err_prefix(err, "process.oomScoreAdj");
+	return 0;
+}
+
+int process_cloexec_fds(int preserve_fds, struct hk_err *err)
+{
+	unsigned int first = 3 + (unsigned int)preserve_fds;
+	if (hk_close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return hk_fail(err, errno, "close_range (husk needs Linux >= 5.11)");
+	/* Preserved fds must survive exec even if they were opened close-on-exec. */
+	for (unsigned int fd = 3; fd < first; fd++) {
+		int flags = fcntl((int)fd, F_GETFD);
+		if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+			return hk_fail(err, errno, "clear close-on-exec of fd %u", fd);
+	}
+	return 0;
+}
+
+int process_exec(const char *path, const struct hk_process *p, struct hk_err *err)
+{
+	char *empty[] = {NULL};
+	execve(path, p->args, p->env ? p->env : empty);
+	return hk_fail(err, errno, "exec %s", path);
+}

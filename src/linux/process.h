@@ -1,0 +1,22 @@
+/* The container process's last steps: credentials, the program lookup, the
+ * environment, and the final execve. */
+#ifndef HUSK_LINUX_PROCESS_H
+#define HUSK_LINUX_PROCESS_H
+
+#include <stddef.h>
+
+struct hk_process;
+struct hk_err;
+
+/* Find args[0] inside the (already pivoted) root, through PATH from the
+ * process's env when it has no '/'. Returns a malloc'd path. */
+char *process_find_exec(const struct hk_process *p, struct hk_err *err);
+/* setgroups, setresgid, setresuid; capabilities survive the uid change. */
+int process_set_user(const struct hk_process *p, struct hk_err *err);
+int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err);
+/* Make every fd from 3 + preserve_fds up close on exec. */
+int process_cloexec_fds(int preserve_fds, struct hk_err *err);
+/* execve; returns only on failure. */
+int process_exec(const char *path, const struct hk_process *p, struct hk_err *err);
+
+#endif
