@@ -18,10 +18,6 @@ int spec_unsupported(hk_json *obj, const char *path, const char *key, struct hk_
  * stops at "/". Returns a new string. */
 char *spec_clean_path(const char *path);
 
-/* An object of string values (annotations, linux.sysctl). */
-int spec_decode_kv(hk_json *obj, const char *path, const char *key, struct hk_kv **kv, size_t *n,
-		   struct hk_err *err);
-
 /* Name tables: -1 when unknown. */
 int spec_cap_from_name(const char *name);
 int spec_rlimit_from_name(const char *name);

@@ -303,11 +303,13 @@ void hk_json_append(hk_json *arr, hk_json *val)
 	json_object_array_add(arr, val);
 }
 
-char *hk_json_dump(hk_json *j, bool pretty)
+char *hk_json_dump(hk_json *j, int style)
 {
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
-	if (pretty)
-		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB;
+	if (style == 2)
+		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_SPACED;
+	else if (style == 1)
+		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
 	else
 		flags |= JSON_C_TO_STRING_PLAIN;
 	return xstrdup(json_object_to_json_string_ext(j, flags));

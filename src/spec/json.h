@@ -36,6 +36,11 @@ int hk_json_as_i64(hk_json *v, const char *path, int64_t min, int64_t max, int64
 int hk_json_get_strv(hk_json *obj, const char *path, const char *key, char ***out, size_t *n,
 		     struct hk_err *err);
 
+/* An object of string values (annotations, linux.sysctl) as key/value pairs. */
+struct hk_kv;
+int hk_json_get_kv(hk_json *obj, const char *path, const char *key, struct hk_kv **kv, size_t *n,
+		   struct hk_err *err);
+
 /* Iterate an object's keys: calls fn for each; stops on fn < 0. */
 int hk_json_foreach(hk_json *obj, int (*fn)(const char *key, hk_json *val, void *data), void *data);
 bool hk_json_has(hk_json *obj, const char *key);
@@ -52,7 +57,8 @@ void hk_json_set_bool(hk_json *obj, const char *key, bool val);
 void hk_json_set(hk_json *obj, const char *key, hk_json *val); /* takes val */
 void hk_json_append(hk_json *arr, hk_json *val);                 /* takes val */
 hk_json *hk_json_new_str(const char *s);
-/* Serialise; pretty with tab indents (as runc's state/spec). Caller frees. */
-char *hk_json_dump(hk_json *j, bool pretty);
+/* Serialise: 0 compact, 1 pretty with two spaces (runc's state), 2 pretty
+ * with tabs (runc's spec). Caller frees. */
+char *hk_json_dump(hk_json *j, int style);
 
 #endif

@@ -325,7 +325,7 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (decode_paths(lx, "maskedPaths", &s->masked_paths, &s->n_masked_paths, err) < 0 ||
 	    decode_paths(lx, "readonlyPaths", &s->readonly_paths, &s->n_readonly_paths, err) < 0)
 		return -1;
-	if (spec_decode_kv(lx, "linux", "sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
+	if (hk_json_get_kv(lx, "linux", "sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
 		return -1;
 	if (validate_sysctl(s, err) < 0 || validate_hostname(s, err) < 0)
 		return -1;

@@ -131,7 +131,10 @@ static int decode_mount(hk_json *v, const char *path, struct hk_mount *m, const 
 		free(src);
 		return -1;
 	}
-	if (src && src[0] != '/' && bundle) {
+	bool bind = m->type && strcmp(m->type, "bind") == 0;
+	for (size_t i = 0; i < m->n_options; i++)
+		bind |= strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0;
+	if (bind && src && src[0] != '/' && bundle) {
 		/* Bind sources are relative to the bundle (config.md "mounts"). */
 		m->source = xasprintf("%s/%s", bundle, src);
 		free(src);
@@ -182,7 +185,7 @@ static int decode_kv_one(const char *key, hk_json *val, void *data)
 	return 0;
 }
 
-int spec_decode_kv(hk_json *obj, const char *path, const char *key, struct hk_kv **kv, size_t *n,
+int hk_json_get_kv(hk_json *obj, const char *path, const char *key, struct hk_kv **kv, size_t *n,
 		   struct hk_err *err)
 {
 	hk_json *o;
@@ -205,7 +208,7 @@ static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	if (spec_decode_mounts(root, s, err) < 0 || spec_decode_process(root, s, err) < 0)
 		return -1;
-	if (spec_decode_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err) < 0)
+	if (hk_json_get_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err) < 0)
 		return -1;
 	hk_json *hooks;
 	int r = hk_json_get_obj(root, "", "hooks", &hooks, err);

@@ -1,0 +1,43 @@
+/* The command line: runc's global flags and commands. Only cli/ prints. */
+#ifndef HUSK_CLI_CLI_H
+#define HUSK_CLI_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+struct hk_err;
+
+struct hk_globals {
+	const char *root;
+	const char *log;
+	const char *log_format;
+	bool debug;
+	bool systemd_cgroup;
+};
+
+struct hk_command {
+	const char *name;
+	int (*run)(const struct hk_globals *g, int argc, char **argv);
+	const char *args;    /* usage after the command name */
+	const char *summary; /* one line */
+	const char *options; /* option help, one per line */
+};
+
+extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
+	cmd_delete, cmd_list;
+
+/* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
+int cli_error(const struct hk_err *err);
+int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parse a command's flags with getopt_long. Handles -h/--help (prints the
+ * command's usage, returns 1 with *exit_status 0) and unknown flags
+ * (returns 1 with *exit_status 1). Calls on_opt for the rest. */
+int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, int (*on_opt)(int opt, const char *arg, void *data),
+	       void *data, int *exit_status);
+/* Exactly one positional argument (the container id) at argv[optind]. */
+const char *cli_one_id(const struct hk_command *cmd, int argc, char **argv, int *exit_status);
+void cli_usage(const struct hk_command *cmd, bool to_stderr);
+int cli_parse_int(const char *flag, const char *s, int min, int max, int *out);
+
+#endif

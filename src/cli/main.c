@@ -1,0 +1,210 @@
+/* husk: global flags, then a table of commands; each command's file parses
+ * its own flags, calls the runtime and picks the exit code. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define HUSK_VERSION "0.1.0"
+#define HUSK_SPEC_VERSION "1.2.0"
+
+static const struct hk_command *const commands[] = {
+	&cmd_create, &cmd_delete, &cmd_kill, &cmd_list, &cmd_run, &cmd_spec, &cmd_start, &cmd_state,
+};
+
+int cli_error(const struct hk_err *err)
+{
+	hk_log(HK_LOG_ERROR, "%s", err->msg);
+	return 1;
+}
+
+int cli_errorf(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	hk_log(HK_LOG_ERROR, "%s", msg);
+	return 1;
+}
+
+void cli_usage(const struct hk_command *cmd, bool to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+	fprintf(f, "Usage: husk %s%s%s\n\n%s\n", cmd->name, cmd->args[0] ? " " : "", cmd->args,
+		cmd->summary);
+	if (cmd->options && cmd->options[0])
+		fprintf(f, "\nOptions:\n%s", cmd->options);
+	fprintf(f, "   --help, -h            show this help\n");
+}
+
+int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, int (*on_opt)(int opt, const char *arg, void *data),
+	       void *data, int *exit_status)
+{
+	char shorts[64];
+	struct option longs[32];
+	size_t n = 0;
+	int opt;
+
+	snprintf(shorts, sizeof(shorts), "+h%s", shortopts);
+	for (; longopts && longopts[n].name && n < 30; n++)
+		longs[n] = longopts[n];
+	longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longs[n] = (struct option){0};
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (opt == 'h') {
+			cli_usage(cmd, false);
+			*exit_status = 0;
+			return 1;
+		}
+		if (opt == '?' || opt == ':') {
+			cli_errorf("%s: unknown or incomplete option \"%s\"", cmd->name,
+				   argv[optind - 1]);
+			*exit_status = 1;
+			return 1;
+		}
+		if (on_opt(opt, optarg, data) < 0) {
+			*exit_status = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+const char *cli_one_id(const struct hk_command *cmd, int argc, char **argv, int *exit_status)
+{
+	if (argc - optind != 1) {
+		cli_errorf("%s: expected exactly one container id, got %d argument%s", cmd->name,
+			   argc - optind, argc - optind == 1 ? "" : "s");
+		*exit_status = 1;
+		return NULL;
+	}
+	return argv[optind];
+}
+
+int cli_parse_int(const char *flag, const char *s, int min, int max, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return cli_errorf("%s: \"%s\" is not a number in [%d, %d]", flag, s, min, max) ? -1 : -1;
+	*out = (int)v;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: husk [global options] COMMAND [options] [arguments]\n\n"
+		   "husk runs OCI containers; its command line is runc's.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "   %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "\nGlobal options:\n"
+		   "   --root DIR            state directory (default /run/husk)\n"
+		   "   --log FILE            also write errors and debug output to FILE\n"
+		   "   --log-format FORMAT   text (default) or json\n"
+		   "   --debug               log debug output\n"
+		   "   --systemd-cgroup      use systemd for cgroups (not supported yet)\n"
+		   "   --version, -v         print the version\n"
+		   "   --help, -h            show this help\n");
+}
+
+static void version(void)
+{
+	printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_SPEC_VERSION);
+}
+
+enum { OPT_ROOT = 1000, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_IGNORED };
+
+static const struct option global_opts[] = {
+	{"root", required_argument, NULL, OPT_ROOT},
+	{"log", required_argument, NULL, OPT_LOG},
+	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"debug", no_argument, NULL, OPT_DEBUG},
+	{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	/* runc's flags that change nothing here: accepted for drop-in use. */
+	{"criu", required_argument, NULL, OPT_IGNORED},
+	{"rootless", required_argument, NULL, OPT_IGNORED},
+	{"version", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{0},
+};
+
+/* Returns -1 to go on with a command, or an exit status. */
+static int parse_globals(int argc, char **argv, struct hk_globals *g)
+{
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+vh", global_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_ROOT:
+			g->root = optarg;
+			break;
+		case OPT_LOG:
+			g->log = optarg;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+				return cli_errorf("--log-format: \"%s\" is not text or json", optarg);
+			g->log_format = optarg;
+			break;
+		case OPT_DEBUG:
+			g->debug = true;
+			break;
+		case OPT_SYSTEMD:
+			g->systemd_cgroup = true;
+			break;
+		case OPT_IGNORED:
+			break;
+		case 'v':
+			version();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return cli_errorf("unknown or incomplete global option \"%s\"", argv[optind - 1]);
+		}
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct hk_globals g = {.root = "/run/husk", .log_format = "text"};
+	struct hk_err err = {0};
+
+	int r = parse_globals(argc, argv, &g);
+	if (r >= 0)
+		return r;
+	if (hk_log_init(g.log, strcmp(g.log_format, "json") == 0,
+			g.debug ? HK_LOG_DEBUG : HK_LOG_WARN, &err) < 0)
+		return cli_error(&err);
+	if (g.systemd_cgroup)
+		return cli_errorf("--systemd-cgroup: the systemd cgroup driver is not supported yet by husk");
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i]->run(&g, argc - optind, argv + optind);
+	if (strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	return cli_errorf("unknown command \"%s\" (see husk --help)", name);
+}

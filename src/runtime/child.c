@@ -1,0 +1,185 @@
+/* The container's first process, from clone3 to execve. It reads as the
+ * checklist it is; each step lives in the file of its concern. Any failure
+ * travels to the parent over the sync socket, and the process exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "linux/caps.h"
+#include "linux/ns.h"
+#include "linux/process.h"
+#include "linux/rlimit.h"
+#include "linux/rootfs.h"
+#include "linux/sysctl.h"
+#include "runtime/spawn.h"
+#include "runtime/sync.h"
+
+/* Close every fd husk holds (the state lock above all: a copy here would
+ * keep `start` waiting) except stdio, preserved fds and what is listed. */
+static int close_others(const int *keep, int n, int first, struct hk_err *err)
+{
+	unsigned int from = (unsigned int)first;
+
+	for (;;) {
+		unsigned int next = ~0U;
+		for (int i = 0; i < n; i++)
+			if (keep[i] >= (int)from && (unsigned int)keep[i] < next)
+				next = (unsigned int)keep[i];
+		if (next > from && hk_close_range(from, next == ~0U ? ~0U : next - 1, 0) < 0)
+			return hk_fail(err, errno, "close_range");
+		if (next == ~0U)
+			return 0;
+		from = next + 1;
+	}
+}
+
+static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
+{
+	static const enum hk_ns_type order[] = {HK_NS_IPC, HK_NS_UTS, HK_NS_NET, HK_NS_CGROUP};
+	const struct hk_namespace *cg = spec_ns(sp->spec, HK_NS_CGROUP);
+	const struct hk_namespace *net = spec_ns(sp->spec, HK_NS_NET);
+
+	if (ns_join(sp->ns_fds, order, sizeof(order) / sizeof(order[0]), err) < 0)
+		return -1;
+	ns_close_all(sp->ns_fds);
+	/* Unshared only now that the parent has put us in our cgroup, so the
+	 * namespace's root is the container's cgroup (cgroup_namespaces(7)). */
+	if (cg && !cg->path && unshare(CLONE_NEWCGROUP) < 0)
+		return hk_fail(err, errno, "unshare the cgroup namespace");
+	if (net && !net->path && ns_loopback_up(err) < 0)
+		return -1;
+	return 0;
+}
+
+static int set_names(const struct hk_spec *s, struct hk_err *err)
+{
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return hk_fail(err, errno, "hostname: sethostname \"%s\"", s->hostname);
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return hk_fail(err, errno, "domainname: setdomainname \"%s\"", s->domainname);
+	return 0;
+}
+
+static int build_rootfs(struct hk_spawn *sp, struct hk_err *err)
+{
+	const struct hk_cgroup *cg = sp->cgroup;
+	struct hk_cg_mount cgm[16];
+	size_t n = 0;
+
+	for (size_t i = 0; i < cg->n_dirs && n < 16; i++, n++) {
+		cgm[n].name = cg->dirs[i].name;
+		cgm[n].host_dir = cg->dirs[i].dir;
+	}
+	struct hk_rootfs_ctx ctx = {.spec = sp->spec, .cg_mounts = cgm, .n_cg_mounts = n,
+				    .no_pivot = sp->no_pivot};
+	if (rootfs_setup(&ctx, err) < 0)
+		return -1;
+	if (sysctl_apply(sp->spec, err) < 0)
+		return -1;
+	return rootfs_finish(sp->spec, err);
+}
+
+/* process.cwd is made when missing (as runc does), while still root. */
+static int make_cwd(const char *cwd, struct hk_err *err)
+{
+	struct stat st;
+	if (stat(cwd, &st) == 0)
+		return 0;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return hk_fail(err, errno, "open /");
+	_cleanup_close_ int fd = rootfs_mkdir_p(root, cwd, 0755, err);
+	return fd < 0 ? hk_err_prefix(err, "process.cwd") : 0;
+}
+
+static int drop_privileges(const struct hk_process *p, struct hk_err *err)
+{
+	if (caps_drop_bounding(&p->caps, err) < 0 || process_set_user(p, err) < 0 ||
+	    caps_apply(&p->caps, err) < 0)
+		return -1;
+	if (chdir(p->cwd) < 0)
+		return hk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "process.noNewPrivileges");
+	umask(p->has_umask ? p->umask : 022);
+	return 0;
+}
+
+/* Block until `husk start` opens the fifo for reading, then tell it we go. */
+static int wait_for_start(int state_fd, struct hk_err *err)
+{
+	int fd;
+	do
+		fd = openat(state_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return hk_fail(err, errno, "open exec.fifo");
+	ssize_t w = write(fd, "0", 1);
+	int saved = errno;
+	close(fd);
+	return w == 1 ? 0 : hk_fail(err, saved, "write exec.fifo");
+}
+
+static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
+{
+	const struct hk_process *p = &sp->spec->process;
+
+	if (join_namespaces(sp, err) < 0 || set_names(sp->spec, err) < 0)
+		return -1;
+	umask(0);
+	if (build_rootfs(sp, err) < 0 || make_cwd(p->cwd, err) < 0)
+		return -1;
+	*exe = process_find_exec(p, err);
+	if (!*exe)
+		return -1;
+	if (process_set_oom_score_adj(p, err) < 0 || rlimit_apply(p, err) < 0 ||
+	    drop_privileges(p, err) < 0)
+		return -1;
+	/* From here a dying parent must not take us down: create returns and
+	 * leaves us waiting for start. */
+	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	if (sync_send(sock, HK_SYNC_READY, NULL) < 0)
+		return hk_fail(err, errno, "report ready");
+	if (wait_for_start(sp->state_fd, err) < 0)
+		return -1;
+	close(sp->state_fd);
+	return process_cloexec_fds(sp->preserve_fds, err);
+}
+
+void child_main(struct hk_spawn *sp, int sock)
+{
+	struct hk_err err = {0};
+	char *exe = NULL;
+	pid_t parent = getppid();
+
+	/* Until setup is done, the container dies with the husk that made it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(1);
+	int keep[HK_NS_COUNT + 2];
+	int nkeep = 0;
+	keep[nkeep++] = sock;
+	keep[nkeep++] = sp->state_fd;
+	for (int t = 0; t < HK_NS_COUNT; t++)
+		if (sp->ns_fds[t] >= 0)
+			keep[nkeep++] = sp->ns_fds[t];
+	if (close_others(keep, nkeep, 3 + sp->preserve_fds, &err) < 0 ||
+	    sync_expect(sock, HK_SYNC_GO, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
+		sync_send(sock, HK_SYNC_ERROR, &err);
+		_exit(1);
+	}
+	process_exec(exe, &sp->spec->process, &err);
+	sync_send(sock, HK_SYNC_ERROR, &err);
+	_exit(127);
+}

@@ -1,0 +1,488 @@
+/* create, start and run: the life of `husk create` of DESIGN.md, step by
+ * step, with every step undone when a later one fails. */
+#include "runtime/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "linux/ns.h"
+#include "runtime/spawn.h"
+#include "runtime/state.h"
+#include "spec/spec.h"
+
+static char *now_rfc3339(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[40];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct hk_err *err)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : path;
+	char buf[24];
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	_cleanup_close_ int dfd = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return hk_fail(err, errno, "--pid-file %s: open its directory", path);
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	if (hk_write_atomic(dfd, name, buf, strlen(buf), err) < 0)
+		return hk_err_prefix(err, "--pid-file %s", path);
+	return 0;
+}
+
+static struct hk_state *new_state(const struct hk_spec *spec, const char *id,
+				  struct hk_cgroup *cg)
+{
+	struct hk_state *st = xzalloc(sizeof(*st));
+
+	st->id = xstrdup(id);
+	st->status = HK_CREATING;
+	st->bundle = xstrdup(spec->bundle);
+	st->rootfs = xstrdup(spec->root_path);
+	st->created = now_rfc3339();
+	st->cgroup = cg;
+	st->annotations = spec->annotations;
+	st->n_annotations = spec->n_annotations;
+	return st;
+}
+
+/* Steps 3 to 6 of create, once the state dir is ours. */
+static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int ns_fds[],
+		 struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
+		 struct hk_err *err)
+{
+	if (state_write(sd, st, err) < 0)
+		return -1;
+	if (mkfifoat(sd->fd, "exec.fifo", 0622) < 0)
+		return hk_fail(err, errno, "create exec.fifo");
+	if (cg_create(st->cgroup, spec, err) < 0)
+		return -1;
+	_cleanup_close_ int state_path = openat(sd->fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (state_path < 0)
+		return hk_fail(err, errno, "open state dir");
+	sp->spec = spec;
+	sp->cgroup = st->cgroup;
+	sp->state_fd = state_path;
+	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
+	sp->no_pivot = o->no_pivot;
+	sp->preserve_fds = o->preserve_fds;
+	if (spawn_container(sp, err) < 0)
+		return -1;
+	st->pid = sp->pid;
+	st->start_time = state_proc_start_time(sp->pid);
+	st->status = HK_CREATED;
+	if (state_write(sd, st, err) < 0)
+		return -1;
+	if (o->pid_file && write_pid_file(o->pid_file, sp->pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp)
+{
+	if (sp->pidfd >= 0) {
+		hk_pidfd_send_signal(sp->pidfd, SIGKILL, NULL, 0);
+		waitpid(sp->pid, NULL, 0);
+		close(sp->pidfd);
+		sp->pidfd = -1;
+	}
+	if (sp->sock >= 0)
+		close(sp->sock);
+	sp->sock = -1;
+	if (st->cgroup)
+		cg_destroy(st->cgroup, NULL);
+	state_dir_remove(sd, NULL);
+}
+
+int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err)
+{
+	_cleanup_spec_ struct hk_spec *spec = NULL;
+	struct hk_state_dir sd = {.fd = -1, .rootfd = -1};
+	struct hk_spawn sp = {.pidfd = -1, .sock = -1};
+	int ns_fds[HK_NS_COUNT];
+	int r = -1;
+
+	if (state_validate_id(o->id, err) < 0)
+		return -1;
+	if (o->console_socket)
+		return hk_fail(err, 0, "--console-socket: terminals are not supported yet by husk");
+	/* 1. Validate everything before the machine changes. */
+	spec = spec_load(o->bundle, err);
+	if (!spec)
+		return -1;
+	if (ns_open_paths(spec, ns_fds, err) < 0)
+		return -1;
+	struct hk_cgroup *cg = cg_resolve(spec->cgroups_path, o->id, err);
+	if (!cg) {
+		ns_close_all(ns_fds);
+		return -1;
+	}
+	/* 2. The container's locked state dir. */
+	if (state_dir_create(o->root, o->id, &sd, err) < 0) {
+		bool ours = sd.fd >= 0;
+		cg_free(cg);
+		ns_close_all(ns_fds);
+		if (ours)
+			state_dir_remove(&sd, NULL);
+		state_dir_close(&sd);
+		return -1;
+	}
+	struct hk_state *st = new_state(spec, o->id, cg);
+	r = build(o, spec, ns_fds, &sd, st, &sp, err);
+	if (r < 0)
+		undo(&sd, st, &sp);
+	ns_close_all(ns_fds);
+	st->annotations = NULL; /* owned by spec */
+	st->n_annotations = 0;
+	state_free(st);
+	state_dir_close(&sd);
+	if (r == 0 && out) {
+		out->pid = sp.pid;
+		out->pidfd = sp.pidfd;
+		out->sock = sp.sock;
+	} else if (r == 0) {
+		close(sp.pidfd);
+		close(sp.sock);
+	}
+	return r;
+}
+
+/* Open and lock a container's state, read it, and hand both to fn. */
+typedef int (*with_fn)(struct hk_state_dir *sd, struct hk_state *st, void *data,
+		       struct hk_err *err);
+
+static int with_container(const char *root, const char *id, bool exclusive, with_fn fn,
+			  void *data, struct hk_err *err)
+{
+	struct hk_state_dir sd;
+	struct hk_state *st = NULL;
+	int r = -1;
+
+	if (state_validate_id(id, err) < 0)
+		return -1;
+	if (state_dir_open(root, id, exclusive, &sd, err) == 0) {
+		st = state_read(&sd, err);
+		if (st)
+			r = fn(&sd, st, data, err);
+	}
+	state_free(st);
+	state_dir_close(&sd);
+	return r;
+}
+
+/* Wait for the fifo's byte, or for the process to die first. */
+static int release(int fifo, int pidfd, struct hk_err *err)
+{
+	struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+	char c;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return hk_fail(err, errno, "poll exec.fifo");
+		}
+		if (p[0].revents & POLLIN) {
+			ssize_t n = read(fifo, &c, 1);
+			if (n == 1)
+				return 0;
+			if (n < 0 && errno == EAGAIN)
+				continue;
+		}
+		if (p[1].revents & POLLIN)
+			return hk_fail(err, 0, "the container process exited before it could start");
+		if (p[0].revents & (POLLHUP | POLLERR))
+			return hk_fail(err, 0, "the container process closed exec.fifo");
+	}
+}
+
+static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
+			struct hk_err *err)
+{
+	(void)data;
+	enum hk_status status = state_status(sd, st);
+	if (status != HK_CREATED)
+		return hk_fail(err, 0, "cannot start container %s: it is %s, not created", st->id,
+			       state_status_name(status));
+	_cleanup_close_ int pidfd = hk_pidfd_open(st->pid, 0);
+	if (pidfd < 0 || state_proc_start_time(st->pid) != st->start_time)
+		return hk_fail(err, 0, "cannot start container %s: its process is gone", st->id);
+	_cleanup_close_ int fifo = openat(sd->fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return hk_fail(err, errno, "open exec.fifo of %s", st->id);
+	if (release(fifo, pidfd, err) < 0)
+		return -1;
+	if (unlinkat(sd->fd, "exec.fifo", 0) < 0)
+		return hk_fail(err, errno, "remove exec.fifo of %s", st->id);
+	st->status = HK_RUNNING;
+	return state_write(sd, st, err);
+}
+
+int container_start(const char *root, const char *id, struct hk_err *err)
+{
+	return with_container(root, id, true, start_locked, NULL, err);
+}
+
+/* Forward every signal husk gets to the container until it exits. */
+static int wait_forwarding(const struct hk_created *c, int *status, struct hk_err *err)
+{
+	sigset_t all, old;
+	siginfo_t info;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		return hk_fail(err, errno, "signalfd");
+	struct pollfd p[2] = {{.fd = c->pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return hk_fail(err, errno, "poll");
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				hk_pidfd_send_signal(c->pidfd, (int)si.ssi_signo, NULL, 0);
+		}
+		if (p[0].revents & POLLIN)
+			break;
+	}
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)c->pidfd, &info, WEXITED) < 0)
+		return hk_fail(err, errno, "wait for the container process");
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	*status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+	return 0;
+}
+
+int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err)
+{
+	struct hk_created c = {.pidfd = -1, .sock = -1};
+
+	if (container_create(o, &c, err) < 0)
+		return -1;
+	int r = container_start(o->root, o->id, err);
+	if (r == 0 && !detach)
+		r = wait_forwarding(&c, status, err);
+	close(c.sock);
+	close(c.pidfd);
+	if (r < 0 || !detach) {
+		struct hk_err derr = {0};
+		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {
+			*err = derr;
+			r = -1;
+		}
+	}
+	if (r == 0 && detach)
+		*status = 0;
+	return r;
+}
+
+/* A pidfd for the container's process, only if it is still the same
+ * process (start time checked after opening, so reuse cannot fool us). */
+static int open_live_pidfd(const struct hk_state *st)
+{
+	if (st->pid <= 0)
+		return -1;
+	int fd = hk_pidfd_open(st->pid, 0);
+	if (fd >= 0 && state_proc_start_time(st->pid) != st->start_time) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct kill_args {
+	int sig;
+	bool all;
+};
+
+static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
+		       struct hk_err *err)
+{
+	const struct kill_args *a = data;
+	enum hk_status status = state_status(sd, st);
+
+	if (status != HK_CREATED && status != HK_RUNNING)
+		return hk_fail(err, 0, "cannot kill container %s: it is %s", st->id,
+			       state_status_name(status));
+	if (a->all && st->cgroup)
+		return cg_signal_all(st->cgroup, a->sig, err);
+	_cleanup_close_ int pidfd = open_live_pidfd(st);
+	if (pidfd < 0)
+		return hk_fail(err, 0, "cannot kill container %s: its process is gone", st->id);
+	if (hk_pidfd_send_signal(pidfd, a->sig, NULL, 0) < 0)
+		return hk_fail(err, errno, "kill container %s with signal %d", st->id, a->sig);
+	return 0;
+}
+
+int container_kill(const char *root, const char *id, int sig, bool all, struct hk_err *err)
+{
+	struct kill_args a = {sig, all};
+	return with_container(root, id, false, kill_locked, &a, err);
+}
+
+/* SIGKILL the process and wait until it is gone (a pidfd polls readable
+ * when the process exits, child of ours or not: pidfd_open(2)). */
+static int kill_and_wait(const struct hk_state *st, struct hk_err *err)
+{
+	_cleanup_close_ int pidfd = open_live_pidfd(st);
+	struct pollfd p;
+
+	if (pidfd < 0)
+		return 0;
+	if (hk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return hk_fail(err, errno, "kill container %s", st->id);
+	p.fd = pidfd;
+	p.events = POLLIN;
+	for (;;) {
+		int n = poll(&p, 1, 10000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return hk_fail(err, ETIMEDOUT, "wait for container %s to die", st->id);
+		return n < 0 ? hk_fail(err, errno, "poll pidfd") : 0;
+	}
+}
+
+int container_delete(const char *root, const char *id, bool force, struct hk_err *err)
+{
+	struct hk_state_dir sd;
+	struct hk_state *st = NULL;
+	struct hk_err rerr = {0};
+	int r = -1;
+
+	if (state_validate_id(id, err) < 0)
+		return -1;
+	if (state_dir_open(root, id, true, &sd, err) < 0)
+		goto out;
+	st = state_read(&sd, &rerr);
+	if (st) {
+		enum hk_status status = state_status(&sd, st);
+		/* runc deletes a created container as it is; a running one only
+		 * with --force. */
+		if (status == HK_RUNNING && !force) {
+			hk_fail(err, 0, "cannot delete container %s: it is running (use --force)", id);
+			goto out;
+		}
+		if (kill_and_wait(st, err) < 0)
+			goto out;
+		if (st->cgroup && cg_destroy(st->cgroup, err) < 0)
+			goto out;
+	} else if (!force) {
+		/* No state.json: a create that died half-way. */
+		*err = rerr;
+		hk_err_prefix(err, "container %s (use --force to remove it)", id);
+		goto out;
+	}
+	r = state_dir_remove(&sd, err);
+out:
+	state_free(st);
+	state_dir_close(&sd);
+	return r;
+}
+
+static char *owner_name(int dirfd)
+{
+	struct stat st;
+	char buf[1024];
+	struct passwd pw, *res = NULL;
+
+	if (fstat(dirfd, &st) < 0)
+		return xstrdup("");
+	if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		return xstrdup(pw.pw_name);
+	return xasprintf("#%u", (unsigned)st.st_uid);
+}
+
+static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
+		       struct hk_err *err)
+{
+	struct hk_container_info *info = data;
+	enum hk_status status = state_status(sd, st);
+
+	(void)err;
+	info->id = xstrdup(st->id);
+	info->pid = status == HK_STOPPED ? 0 : st->pid;
+	info->status = state_status_name(status);
+	info->bundle = TAKE_PTR(st->bundle);
+	info->rootfs = TAKE_PTR(st->rootfs);
+	info->created = TAKE_PTR(st->created);
+	info->owner = owner_name(sd->fd);
+	info->annotations = TAKE_PTR(st->annotations);
+	info->n_annotations = st->n_annotations;
+	st->n_annotations = 0;
+	return 0;
+}
+
+int container_info(const char *root, const char *id, struct hk_container_info *info,
+		   struct hk_err *err)
+{
+	memset(info, 0, sizeof(*info));
+	return with_container(root, id, false, info_locked, info, err);
+}
+
+void container_info_free(struct hk_container_info *info)
+{
+	free(info->id);
+	free(info->bundle);
+	free(info->rootfs);
+	free(info->created);
+	free(info->owner);
+	for (size_t i = 0; i < info->n_annotations; i++) {
+		free(info->annotations[i].key);
+		free(info->annotations[i].value);
+	}
+	free(info->annotations);
+	memset(info, 0, sizeof(*info));
+}
+
+int container_list(const char *root, struct hk_container_info **infos, size_t *n,
+		   struct hk_err *err)
+{
+	char **ids = NULL;
+	size_t count = 0;
+
+	*infos = NULL;
+	*n = 0;
+	if (state_list_ids(root, &ids, &count, err) < 0)
+		return -1;
+	*infos = xcalloc(count, sizeof(**infos));
+	for (size_t i = 0; i < count; i++) {
+		/* A container deleted or half-created meanwhile is left out. */
+		if (container_info(root, ids[i], &(*infos)[*n], NULL) == 0)
+			(*n)++;
+		free(ids[i]);
+	}
+	free(ids);
+	return 0;
+}

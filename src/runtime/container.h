@@ -1,0 +1,56 @@
+/* The container lifecycle, as the OCI runtime spec (runtime.md) defines it:
+ * create, start, state, kill, delete; plus run and list as runc has them. */
+#ifndef HUSK_RUNTIME_CONTAINER_H
+#define HUSK_RUNTIME_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hk_err;
+
+struct hk_create_opts {
+	const char *root;
+	const char *id;
+	const char *bundle;
+	const char *pid_file;       /* NULL: none */
+	const char *console_socket; /* NULL: none */
+	bool no_pivot;
+	int preserve_fds;
+};
+
+/* What `run` keeps of the process it created. */
+struct hk_created {
+	pid_t pid;
+	int pidfd;
+	int sock;
+};
+
+int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err);
+int container_start(const char *root, const char *id, struct hk_err *err);
+/* create + start; unless detach, wait (forwarding signals) and delete.
+ * *status: the container's exit status, 128+N when killed by signal N. */
+int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err);
+int container_kill(const char *root, const char *id, int sig, bool all, struct hk_err *err);
+int container_delete(const char *root, const char *id, bool force, struct hk_err *err);
+
+/* The OCI state of one container, as fields for cli/ to print. */
+struct hk_container_info {
+	char *id;
+	pid_t pid;
+	const char *status;
+	char *bundle;
+	char *rootfs;
+	char *created;
+	char *owner;
+	struct hk_kv *annotations;
+	size_t n_annotations;
+};
+
+int container_info(const char *root, const char *id, struct hk_container_info *info,
+		   struct hk_err *err);
+void container_info_free(struct hk_container_info *info);
+int container_list(const char *root, struct hk_container_info **infos, size_t *n,
+		   struct hk_err *err);
+
+#endif

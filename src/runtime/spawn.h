@@ -1,0 +1,35 @@
+/* clone3 of the container's first process and the parent's side of the
+ * setup handshake. */
+#ifndef HUSK_RUNTIME_SPAWN_H
+#define HUSK_RUNTIME_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+
+struct hk_err;
+struct hk_cgroup;
+
+struct hk_spawn {
+	/* in */
+	const struct hk_spec *spec;
+	struct hk_cgroup *cgroup;
+	int state_fd;  /* O_PATH fd of the state dir: the child opens exec.fifo in it */
+	int ns_fds[HK_NS_COUNT];
+	bool no_pivot;
+	int preserve_fds;
+	/* out */
+	pid_t pid;
+	int pidfd;
+	int sock; /* parent's end of the sync socket, kept for `run` */
+};
+
+/* Start the child and wait until it reports its world ready (or fails, in
+ * which case it is killed and reaped before returning). */
+int spawn_container(struct hk_spawn *sp, struct hk_err *err);
+
+/* The child's side: builds the container and execs; never returns. */
+void __attribute__((noreturn)) child_main(struct hk_spawn *sp, int sock);
+
+#endif

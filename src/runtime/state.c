@@ -1,0 +1,336 @@
+#include "runtime/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/xalloc.h"
+#include "spec/json.h"
+#include "spec/spec.h"
+
+static const char *const status_names[] = {
+	[HK_CREATING] = "creating",
+	[HK_CREATED] = "created",
+	[HK_RUNNING] = "running",
+	[HK_STOPPED] = "stopped",
+};
+
+const char *state_status_name(enum hk_status s)
+{
+	return status_names[s];
+}
+
+int state_validate_id(const char *id, struct hk_err *err)
+{
+	size_t len = strlen(id);
+
+	if (len == 0)
+		return hk_fail(err, 0, "container id: must not be empty");
+	if (len > HK_ID_MAX)
+		return hk_fail(err, 0, "container id: longer than %d characters", HK_ID_MAX);
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return hk_fail(err, 0, "container id \"%s\": not allowed", id);
+	for (const char *c = id; *c; c++) {
+		unsigned char ch = (unsigned char)*c;
+		/* runc's set: letters, digits, and _ + - . */
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') &&
+		    !strchr("_+-.", ch))
+			return hk_fail(err, 0, "container id \"%.64s\": invalid character '%c'", id,
+				       ch >= 0x20 && ch < 0x7f ? ch : '?');
+	}
+	return 0;
+}
+
+int state_root_open(const char *root, bool create, struct hk_err *err)
+{
+	if (create && hk_mkdir_p(root, 0700, err) < 0)
+		return hk_err_prefix(err, "state root");
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open state root %s", root);
+	return fd;
+}
+
+static int lock_dir(struct hk_state_dir *sd, bool exclusive, struct hk_err *err)
+{
+	struct stat st;
+
+	if (flock(sd->fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+		return hk_fail(err, errno, "lock container %s", sd->id);
+	/* Removed by a `delete` we waited for? Then it no longer exists. */
+	if (fstat(sd->fd, &st) < 0 || st.st_nlink == 0)
+		return hk_fail(err, ENOENT, "container %s does not exist", sd->id);
+	return 0;
+}
+
+int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, struct hk_err *err)
+{
+	sd->fd = -1;
+	sd->id = xstrdup(id);
+	sd->rootfd = state_root_open(root, true, err);
+	if (sd->rootfd < 0)
+		return -1;
+	if (mkdirat(sd->rootfd, id, 0711) < 0)
+		return errno == EEXIST ? hk_fail(err, 0, "container %s already exists", id)
+				       : hk_fail(err, errno, "create state dir %s/%s", root, id);
+	sd->fd = openat(sd->rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (sd->fd < 0)
+		return hk_fail(err, errno, "open state dir %s/%s", root, id);
+	return lock_dir(sd, true, err);
+}
+
+int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_state_dir *sd,
+		   struct hk_err *err)
+{
+	sd->fd = -1;
+	sd->id = xstrdup(id);
+	sd->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sd->rootfd < 0 && errno == ENOENT)
+		return hk_fail(err, ENOENT, "container %s does not exist", id);
+	if (sd->rootfd < 0)
+		return hk_fail(err, errno, "open state root %s", root);
+	sd->fd = openat(sd->rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (sd->fd < 0 && errno == ENOENT)
+		return hk_fail(err, ENOENT, "container %s does not exist", id);
+	if (sd->fd < 0)
+		return hk_fail(err, errno, "open state dir of %s", id);
+	return lock_dir(sd, exclusive, err);
+}
+
+void state_dir_close(struct hk_state_dir *sd)
+{
+	if (sd->fd >= 0)
+		close(sd->fd);
+	if (sd->rootfd >= 0)
+		close(sd->rootfd);
+	free(sd->id);
+	sd->fd = sd->rootfd = -1;
+	sd->id = NULL;
+}
+
+int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err)
+{
+	_cleanup_close_ int fd = openat(sd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d)
+		return hk_fail(err, errno, "read state dir of %s", sd->id);
+	fd = -1;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(sd->fd, e->d_name, 0) < 0 && errno != ENOENT) {
+			int saved = errno;
+			closedir(d);
+			return hk_fail(err, saved, "remove %s/%s", sd->id, e->d_name);
+		}
+	}
+	closedir(d);
+	if (unlinkat(sd->rootfd, sd->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return hk_fail(err, errno, "remove state dir of %s", sd->id);
+	return 0;
+}
+
+static hk_json *state_to_json(const struct hk_state *st)
+{
+	hk_json *j = hk_json_new_obj();
+	hk_json_set_str(j, "id", st->id);
+	hk_json_set_str(j, "status", state_status_name(st->status));
+	hk_json_set_int(j, "pid", st->pid);
+	hk_json_set_int(j, "start_time", (int64_t)st->start_time);
+	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
+	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
+	hk_json_set_str(j, "created", st->created ? st->created : "");
+	hk_json *ann = hk_json_new_obj();
+	for (size_t i = 0; i < st->n_annotations; i++)
+		hk_json_set_str(ann, st->annotations[i].key, st->annotations[i].value);
+	hk_json_set(j, "annotations", ann);
+	if (st->cgroup) {
+		hk_json *cg = hk_json_new_obj();
+		hk_json *dirs = hk_json_new_arr();
+		hk_json_set_int(cg, "version", st->cgroup->version);
+		for (size_t i = 0; i < st->cgroup->n_dirs; i++) {
+			hk_json *d = hk_json_new_obj();
+			hk_json_set_str(d, "name", st->cgroup->dirs[i].name);
+			hk_json_set_str(d, "dir", st->cgroup->dirs[i].dir);
+			hk_json_append(dirs, d);
+		}
+		hk_json_set(cg, "dirs", dirs);
+		hk_json_set(j, "cgroup", cg);
+	}
+	return j;
+}
+
+int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err)
+{
+	hk_json *j = state_to_json(st);
+	_cleanup_free_ char *text = hk_json_dump(j, 0);
+	hk_json_put(j);
+	return hk_write_atomic(sd->fd, "state.json", text, strlen(text), err);
+}
+
+static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
+{
+	hk_json *cg, *dirs;
+	int64_t version;
+	size_t n;
+	char p[64];
+
+	if (hk_json_get_obj(j, "state", "cgroup", &cg, err) <= 0)
+		return 0;
+	if (hk_json_get_i64(cg, "state.cgroup", "version", 1, 2, &version, err) < 0 ||
+	    hk_json_get_arr(cg, "state.cgroup", "dirs", &dirs, &n, err) < 0)
+		return -1;
+	st->cgroup = cg_new((int)version);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *name = NULL, *dir = NULL;
+		hk_json *d = hk_json_at(dirs, i);
+		snprintf(p, sizeof(p), "state.cgroup.dirs[%zu]", i);
+		if (hk_json_get_str(d, p, "name", &name, err) <= 0 ||
+		    hk_json_get_str(d, p, "dir", &dir, err) <= 0)
+			return hk_fail(err, 0, "%s: malformed", p);
+		cg_add_dir(st->cgroup, name, dir);
+	}
+	return 0;
+}
+
+static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
+{
+	_cleanup_free_ char *status = NULL;
+	int64_t pid = 0, start = 0;
+
+	if (hk_json_get_str(j, "state", "id", &st->id, err) <= 0 ||
+	    hk_json_get_str(j, "state", "status", &status, err) <= 0 ||
+	    hk_json_get_i64(j, "state", "pid", 0, INT32_MAX, &pid, err) < 0 ||
+	    hk_json_get_i64(j, "state", "start_time", 0, INT64_MAX, &start, err) < 0 ||
+	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
+	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
+	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)
+		return hk_fail(err, 0, "state.json: malformed");
+	st->pid = (pid_t)pid;
+	st->start_time = (unsigned long long)start;
+	st->status = HK_STOPPED;
+	for (int s = 0; s <= HK_STOPPED; s++)
+		if (strcmp(status, status_names[s]) == 0)
+			st->status = (enum hk_status)s;
+	if (hk_json_get_kv(j, "state", "annotations", &st->annotations, &st->n_annotations,
+				  err) < 0)
+		return -1;
+	return read_cgroup(j, st, err);
+}
+
+struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
+{
+	size_t len;
+	_cleanup_free_ char *text = hk_read_fileat(sd->fd, "state.json", 1 << 20, &len, err);
+
+	if (!text)
+		return NULL;
+	hk_json *j = hk_json_parse(text, len, "state.json", err);
+	if (!j)
+		return NULL;
+	struct hk_state *st = xzalloc(sizeof(*st));
+	int r = read_fields(j, st, err);
+	hk_json_put(j);
+	if (r < 0) {
+		state_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void state_free(struct hk_state *st)
+{
+	if (!st)
+		return;
+	free(st->id);
+	free(st->bundle);
+	free(st->rootfs);
+	free(st->created);
+	for (size_t i = 0; i < st->n_annotations; i++) {
+		free(st->annotations[i].key);
+		free(st->annotations[i].value);
+	}
+	free(st->annotations);
+	cg_free(st->cgroup);
+	free(st);
+}
+
+unsigned long long state_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields start after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	char state;
+	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			  "%*d %llu",
+		   &state, &start) != 2)
+		return 0;
+	if (state == 'Z' || state == 'X')
+		return 0;
+	return start;
+}
+
+enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
+{
+	if (st->status == HK_CREATING || st->status == HK_STOPPED)
+		return st->status;
+	unsigned long long now = state_proc_start_time(st->pid);
+	if (now == 0 || now != st->start_time)
+		return HK_STOPPED;
+	if (faccessat(sd->fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return HK_CREATED;
+	return HK_RUNNING;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	size_t count = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "open state root %s", root);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+			continue;
+		*ids = xrealloc(*ids, (count + 1) * sizeof(char *));
+		(*ids)[count++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(*ids, count, sizeof(char *), cmp_str);
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* Per-container state under --root/<id>: a directory locked with flock,
+ * state.json written atomically, and exec.fifo until the container starts. */
+#ifndef HUSK_RUNTIME_STATE_H
+#define HUSK_RUNTIME_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hk_err;
+struct hk_kv;
+struct hk_cgroup;
+
+enum hk_status { HK_CREATING, HK_CREATED, HK_RUNNING, HK_STOPPED };
+
+struct hk_state {
+	char *id;
+	enum hk_status status; /* as recorded; see state_status() for the live one */
+	pid_t pid;
+	unsigned long long start_time; /* /proc/<pid>/stat field 22: guards pid reuse */
+	char *bundle;
+	char *rootfs;
+	char *created; /* RFC 3339, UTC */
+	struct hk_kv *annotations;
+	size_t n_annotations;
+	struct hk_cgroup *cgroup;
+};
+
+/* A container's locked state directory. */
+struct hk_state_dir {
+	int rootfd; /* --root */
+	int fd;     /* <root>/<id>, flock'ed */
+	char *id;
+};
+
+#define HK_ID_MAX 1024
+
+int state_validate_id(const char *id, struct hk_err *err);
+/* Open (and with create, make) the --root directory. */
+int state_root_open(const char *root, bool create, struct hk_err *err);
+/* Make <root>/<id> and lock it; fails if the container exists. */
+int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, struct hk_err *err);
+/* Open and lock an existing container; exclusive for changes. */
+int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_state_dir *sd,
+		   struct hk_err *err);
+void state_dir_close(struct hk_state_dir *sd);
+/* Remove the directory with everything in it. */
+int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err);
+
+int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err);
+/* NULL and err when absent or unreadable. */
+struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err);
+void state_free(struct hk_state *st);
+
+/* Live status: is the process there (same start time), has it started? */
+enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st);
+const char *state_status_name(enum hk_status s);
+/* Start time of a live pid, 0 when gone or a zombie. */
+unsigned long long state_proc_start_time(pid_t pid);
+
+/* Container ids under root, sorted. */
+int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err);
+
+#endif

@@ -1,0 +1,28 @@
+/* The one protocol between husk and the container's first process, over a
+ * SOCK_SEQPACKET socketpair: one message per step, errors carried whole. */
+#ifndef HUSK_RUNTIME_SYNC_H
+#define HUSK_RUNTIME_SYNC_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+enum hk_sync_type {
+	HK_SYNC_GO = 1, /* parent -> child: you are in your cgroup, go on */
+	HK_SYNC_READY,  /* child -> parent: world built, waiting for start */
+	HK_SYNC_ERROR,  /* child -> parent: setup failed; err says why */
+};
+
+struct hk_sync_msg {
+	uint32_t type;
+	struct hk_err err;
+};
+
+int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload);
+/* Receive one message. EOF (the child died or exec'd) is reported as an
+ * error unless eof_ok; then returns 0 with *type = 0. */
+int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err);
+/* Wait for `want`; an ERROR message becomes the error. */
+int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
+
+#endif
