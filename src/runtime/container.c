@@ -25,6 +25,7 @@
 #include "linux/ns.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
+#include "runtime/sync.h"
 #include "spec/spec.h"
 
 static char *now_rfc3339(void)
@@ -82,7 +83,9 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 {
 	if (state_write(sd, st, err) < 0)
 		return -1;
-	if (mkfifoat(sd->fd, "exec.fifo", 0622) < 0)
+	/* Writable by anyone: the process opens it after dropping to
+	 * process.user (the state dir itself is only searchable, 0711). */
+	if (mkfifoat(sd->fd, "exec.fifo", 0622) < 0 || fchmodat(sd->fd, "exec.fifo", 0622, 0) < 0)
 		return hk_fail(err, errno, "create exec.fifo");
 	if (cg_create(st->cgroup, spec, err) < 0)
 		return -1;
@@ -284,6 +287,19 @@ static int wait_forwarding(const struct hk_created *c, int *status, struct hk_er
 	return 0;
 }
 
+/* The process may have failed after reporting ready (opening exec.fifo,
+ * exec itself): its own message says more than "it exited". */
+static void late_child_error(int sock, struct hk_err *err)
+{
+	struct hk_err child = {0};
+	uint32_t type = 0;
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+
+	if (poll(&p, 1, 100) == 1 && sync_recv(sock, &type, &child, NULL) == 0 &&
+	    type == HK_SYNC_ERROR)
+		*err = child;
+}
+
 int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err)
 {
 	struct hk_created c = {.pidfd = -1, .sock = -1};
@@ -291,6 +307,8 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 	if (container_create(o, &c, err) < 0)
 		return -1;
 	int r = container_start(o->root, o->id, err);
+	if (r < 0)
+		late_child_error(c.sock, err);
 	if (r == 0 && !detach)
 		r = wait_forwarding(&c, status, err);
 	close(c.sock);
