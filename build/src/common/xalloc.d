@@ -1,2 +1,0 @@
-build/src/common/xalloc.o: src/common/xalloc.c src/common/xalloc.h
-src/common/xalloc.h:
