@@ -7,7 +7,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototyp
            -Wformat=2 -Wswitch-default -Wpointer-arith -Wundef -Wvla -Wcast-qual \
            -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -MMD -MP -fno-strict-aliasing
+ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -MMD -MP -fno-strict-aliasing
 LDLIBS  := -ljson-c
 
 LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c)
@@ -33,17 +33,19 @@ deps: $(DEPS_OK)
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libhusk.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(BUILD)/husk: $(CLI_OBJ) $(BUILD)/libhusk.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

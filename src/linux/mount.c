@@ -70,7 +70,10 @@ static int parse_attr(const char *o, struct hk_mount_opts *out)
 			if (attr_opts[i].clr & MOUNT_ATTR__ATIME)
 				out->attr_set &= ~(unsigned)MOUNT_ATTR__ATIME;
 			out->attr_set = (out->attr_set & ~attr_opts[i].clr) | attr_opts[i].set;
-			out->attr_clr = (out->attr_clr | attr_opts[i].clr) & ~attr_opts[i].set;
+			/* The atime field is one value: its whole mask must be cleared
+			 * when one is set (mount_setattr(2)), so keep 0x70 in attr_clr. */
+			out->attr_clr = (out->attr_clr | attr_opts[i].clr) &
+					~(attr_opts[i].set & ~(unsigned)MOUNT_ATTR__ATIME);
 			if (attr_opts[i].clr == 0 && attr_opts[i].set == 0)
 				continue;
 			if (pass == 1)
@@ -91,7 +94,7 @@ int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, str
 
 		if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
 			out->bind = true;
-			out->rbind = o[0] == 'r';
+			out->rbind |= o[0] == 'r';
 			continue;
 		}
 		for (size_t k = 0; k < sizeof(prop_opts) / sizeof(prop_opts[0]); k++) {
@@ -101,8 +104,10 @@ int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, str
 			}
 		}
 		for (size_t k = 0; k < sizeof(later_opts) / sizeof(later_opts[0]); k++)
-			if (strcmp(later_opts[k], o) == 0)
+			if (strcmp(later_opts[k], o) == 0) {
+				mount_opts_free(out);
 				return hk_fail(err, 0, "mount option \"%s\": not supported yet by husk", o);
+			}
 		if (done || parse_attr(o, out))
 			continue;
 		if (strcmp(o, "defaults") == 0 || strcmp(o, "async") == 0)

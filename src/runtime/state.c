@@ -330,7 +330,8 @@ int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err)
 		(*ids)[count++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(*ids, count, sizeof(char *), cmp_str);
+	if (count > 1)
+		qsort(*ids, count, sizeof(char *), cmp_str);
 	*n = count;
 	return 0;
 }

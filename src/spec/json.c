@@ -1,6 +1,7 @@
 #include "spec/json.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,44 @@
 
 #include "common/err.h"
 #include "common/xalloc.h"
+
+/* json-c 0.16 saturates integers past 64 bits (2^64 would read as
+ * UINT64_MAX, "unlimited" for an rlimit): find such literals first. */
+static int check_int_range(const char *text, size_t len, const char *what, struct hk_err *err)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '"') {
+			for (i++; i < len && text[i] != '"'; i++)
+				if (text[i] == '\\')
+					i++;
+			continue;
+		}
+		if (text[i] != '-' && (text[i] < '0' || text[i] > '9'))
+			continue;
+		size_t start = i;
+		char buf[32];
+		bool integer = true;
+		for (i++; i < len && strchr("0123456789.eE+-", text[i]); i++)
+			integer &= text[i] >= '0' && text[i] <= '9';
+		if (!integer || i - start >= sizeof(buf)) {
+			if (integer)
+				return hk_fail(err, 0, "%s: integer at offset %zu out of range", what, start);
+			i--;
+			continue;
+		}
+		memcpy(buf, text + start, i - start);
+		buf[i - start] = '\0';
+		errno = 0;
+		if (buf[0] == '-')
+			(void)strtoll(buf, NULL, 10);
+		else
+			(void)strtoull(buf, NULL, 10);
+		if (errno == ERANGE)
+			return hk_fail(err, 0, "%s: integer %s at offset %zu out of range", what, buf, start);
+		i--;
+	}
+	return 0;
+}
 
 hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk_err *err)
 {
@@ -24,6 +63,10 @@ hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk
 		hk_fail(err, 0, "%s: too large", what);
 		return NULL;
 	}
+	if (check_int_range(text, len, what, err) < 0) {
+		json_tokener_free(tok);
+		return NULL;
+	}
 	j = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_continue) {
@@ -37,7 +80,7 @@ hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk
 	} else {
 		size_t end = json_tokener_get_parse_end(tok);
 		for (; end < len; end++) {
-			if (!strchr(" \t\r\n", text[end])) {
+			if (text[end] == '\0' || !strchr(" \t\r\n", text[end])) {
 				hk_fail(err, 0, "%s: invalid JSON: trailing data at offset %zu", what, end);
 				json_object_put(j);
 				j = NULL;

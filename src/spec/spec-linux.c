@@ -53,8 +53,8 @@ static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *n
 
 static int decode_namespaces(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 {
-	hk_json *arr;
-	size_t n;
+	hk_json *arr = NULL;
+	size_t n = 0;
 	char p[64];
 
 	int r = hk_json_get_arr(lx, "linux", "namespaces", &arr, &n, err);
@@ -312,7 +312,7 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return hk_fail(err, 0, "lx: missing (husk runs Linux containers)");
+		return hk_fail(err, 0, "linux: missing (husk runs Linux containers)");
 	if (check_unsupported(lx, err) < 0 || decode_namespaces(lx, s, err) < 0 ||
 	    decode_devices(lx, s, err) < 0 || decode_resources(lx, s, err) < 0 ||
 	    decode_propagation(lx, s, err) < 0)

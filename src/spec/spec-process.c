@@ -160,7 +160,7 @@ int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 {
 	struct hk_process *p = &s->process;
 	hk_json *proc;
-	int64_t v;
+	int64_t v = 0;
 
 	int r = hk_json_get_obj(root, "", "process", &proc, err);
 	if (r < 0)
