@@ -11,6 +11,14 @@ root="$demo/state"
 rm -f "$demo/config.json"
 "$husk" spec --bundle "$demo"
 
+cat > "$demo/rootfs/demo-inside.sh" <<'SH'
+echo "inside:  my pid is $$, my hostname is $(hostname)"
+echo "inside:  processes I can see:"
+ps -o pid,comm
+echo "inside:  network interfaces: $(ls /sys/class/net)"
+for ns in pid mnt uts ipc net cgroup user; do echo "ns $ns $(readlink /proc/self/ns/$ns)"; done
+SH
+
 # The default config asks for a terminal (as runc's does); the demo runs a
 # script instead of an interactive shell.
 /usr/bin/python3 - "$demo/config.json" <<'PY'
@@ -19,12 +27,7 @@ path = sys.argv[1]
 c = json.load(open(path))
 c["process"]["terminal"] = False
 c["hostname"] = "husk-demo"
-c["process"]["args"] = ["sh", "-c", """
-echo "inside:  my pid is $$, my hostname is $(hostname)"
-echo "inside:  processes I can see:"; ps -o pid,args | sed 's/^/           /'
-echo "inside:  network interfaces: $(ls /sys/class/net | tr '\\n' ' ')"
-for ns in pid mnt uts ipc net cgroup user; do echo "ns $ns $(readlink /proc/self/ns/$ns)"; done
-"""]
+c["process"]["args"] = ["sh", "/demo-inside.sh"]
 json.dump(c, open(path, "w"), indent=1)
 PY
 
