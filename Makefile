@@ -54,7 +54,7 @@ unit: $(UNIT_BIN)
 integration: $(BUILD)/husk
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
-test: all unit integration
+test: all lint unit integration
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
@@ -67,7 +67,7 @@ demo: $(BUILD)/husk
 bench: $(BUILD)/husk
 	HUSK=$(abspath $(BUILD)/husk) bench/run
 
-lint:
+lint: $(DEPS_OK)
 	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
 
 clean:

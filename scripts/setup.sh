@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev libjson-c-dev libcmocka-dev python3-pytest
-busybox-static iproute2 procps util-linux crun runc hyperfine"
+busybox-static iproute2 procps util-linux crun runc hyperfine clang-format"
 
 missing=""
 for p in $PKGS; do

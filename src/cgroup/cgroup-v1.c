@@ -17,7 +17,7 @@
 /* Devices every container gets on top of its rules, as runc and crun grant
  * them: mknod of anything, and the standard /dev nodes. */
 static const char *const default_allow[] = {
-	"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
+	"c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm",   "c 1:7 rwm",    "c 1:8 rwm",
 	"c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
 };
 
@@ -89,8 +89,11 @@ static int apply_devices(const char *dir, const struct hk_spec *s, struct hk_err
 		const struct hk_device *d = &s->devices[i];
 		if (d->type == 'p')
 			continue;
-		struct hk_dev_rule r = {.allow = true, .type = d->type == 'u' ? 'c' : d->type,
-					.major = d->major, .minor = d->minor, .access = "rwm"};
+		struct hk_dev_rule r = {.allow = true,
+					.type = d->type == 'u' ? 'c' : d->type,
+					.major = d->major,
+					.minor = d->minor,
+					.access = "rwm"};
 		if (write_rule(dir, &r, err) < 0)
 			return -1;
 	}

@@ -132,8 +132,8 @@ static int parse_mountinfo(char *line, struct mi_fields *f)
 static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const char *own,
 			  const char *rel, bool absolute)
 {
-	_cleanup_free_ char *ctrl = strcmp(f->fstype, "cgroup2") == 0 ? xstrdup("")
-								       : v1_controllers(f->superopts);
+	_cleanup_free_ char *ctrl =
+		strcmp(f->fstype, "cgroup2") == 0 ? xstrdup("") : v1_controllers(f->superopts);
 	_cleanup_free_ char *mine = own_cgroup(own, ctrl);
 	/* Paths in /proc/self/cgroup are from the hierarchy's root; the mount
 	 * may show only a subtree of it (field 4 of mountinfo). */

@@ -7,8 +7,14 @@
 #include "common/err.h"
 #include "runtime/container.h"
 
-enum { OPT_PID_FILE = 1000, OPT_CONSOLE, OPT_NO_PIVOT, OPT_PRESERVE, OPT_NO_NEW_KEYRING,
-       OPT_IGNORED };
+enum {
+	OPT_PID_FILE = 1000,
+	OPT_CONSOLE,
+	OPT_NO_PIVOT,
+	OPT_PRESERVE,
+	OPT_NO_NEW_KEYRING,
+	OPT_IGNORED
+};
 
 static const struct option create_opts[] = {
 	{"bundle", required_argument, NULL, 'b'},

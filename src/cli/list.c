@@ -29,7 +29,9 @@ static int on_opt(int opt, const char *arg, void *data)
 		if (strcmp(arg, "json") == 0)
 			o->json = true;
 		else if (strcmp(arg, "table") != 0)
-			return cli_errorf("list: --format must be table or json, not \"%s\"", arg) ? -1 : -1;
+			return cli_errorf("list: --format must be table or json, not \"%s\"", arg)
+				       ? -1
+				       : -1;
 		return 0;
 	default:
 		return -1;
@@ -80,8 +82,9 @@ static void print_json(const struct hk_container_info *v, size_t n)
 
 static int run_list(const struct hk_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"quiet", no_argument, NULL, 'q'}, {"format", required_argument, NULL, OPT_FORMAT}, {0}};
+	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
+					     {"format", required_argument, NULL, OPT_FORMAT},
+					     {0}};
 	struct list_opts o = {0};
 	struct hk_container_info *v;
 	struct hk_err err = {0};

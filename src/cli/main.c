@@ -99,7 +99,8 @@ int cli_parse_int(const char *flag, const char *s, int min, int max, int *out)
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		return cli_errorf("%s: \"%s\" is not a number in [%d, %d]", flag, s, min, max) ? -1 : -1;
+		return cli_errorf("%s: \"%s\" is not a number in [%d, %d]", flag, s, min, max) ? -1
+											       : -1;
 	*out = (int)v;
 	return 0;
 }
@@ -157,7 +158,8 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 			break;
 		case OPT_LOG_FORMAT:
 			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-				return cli_errorf("--log-format: \"%s\" is not text or json", optarg);
+				return cli_errorf("--log-format: \"%s\" is not text or json",
+						  optarg);
 			g->log_format = optarg;
 			break;
 		case OPT_DEBUG:
@@ -175,7 +177,8 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 			usage(stdout);
 			return 0;
 		default:
-			return cli_errorf("unknown or incomplete global option \"%s\"", argv[optind - 1]);
+			return cli_errorf("unknown or incomplete global option \"%s\"",
+					  argv[optind - 1]);
 		}
 	}
 	return -1;
@@ -193,7 +196,8 @@ int main(int argc, char **argv)
 			g.debug ? HK_LOG_DEBUG : HK_LOG_WARN, &err) < 0)
 		return cli_error(&err);
 	if (g.systemd_cgroup)
-		return cli_errorf("--systemd-cgroup: the systemd cgroup driver is not supported yet by husk");
+		return cli_errorf(
+			"--systemd-cgroup: the systemd cgroup driver is not supported yet by husk");
 	if (optind >= argc) {
 		usage(stderr);
 		return 1;

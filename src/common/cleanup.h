@@ -34,17 +34,17 @@ static inline void hk_fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(hk_fclosep)
 
 /* Hand ownership over: returns the value and leaves NULL / -1 behind. */
-#define TAKE_PTR(p)                         \
-	({                                  \
-		__typeof__(p) _tp_ = (p);   \
-		(p) = NULL;                 \
-		_tp_;                       \
+#define TAKE_PTR(p)                       \
+	({                                \
+		__typeof__(p) _tp_ = (p); \
+		(p) = NULL;               \
+		_tp_;                     \
 	})
-#define TAKE_FD(fd)                   \
-	({                            \
-		int _tf_ = (fd);      \
-		(fd) = -1;            \
-		_tf_;                 \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _tf_ = (fd); \
+		(fd) = -1;       \
+		_tf_;            \
 	})
 
 #endif

@@ -16,8 +16,7 @@ int hk_fail(struct hk_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Prepend "prefix: " to an error already raised. Returns -1. */
-int hk_err_prefix(struct hk_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int hk_err_prefix(struct hk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void hk_err_clear(struct hk_err *err);
 

@@ -14,9 +14,9 @@ void hk_log(enum hk_log_level level, const char *fmt, ...) __attribute__((format
 int hk_log_enabled(enum hk_log_level level);
 void hk_log_close(void);
 
-#define hk_debug(...)                                \
-	do {                                         \
-		if (hk_log_enabled(HK_LOG_DEBUG))    \
+#define hk_debug(...)                                      \
+	do {                                               \
+		if (hk_log_enabled(HK_LOG_DEBUG))          \
 			hk_log(HK_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

@@ -33,7 +33,8 @@ static int check_known(const struct hk_caps *c, struct hk_err *err)
 
 	for (int cap = last + 1; cap < 64; cap++)
 		if (all & (1ULL << cap))
-			return hk_fail(err, 0, "process.capabilities: %s is not known to this kernel",
+			return hk_fail(err, 0,
+				       "process.capabilities: %s is not known to this kernel",
 				       spec_cap_name(cap) ? spec_cap_name(cap) : "?");
 	return 0;
 }

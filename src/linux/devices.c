@@ -25,11 +25,8 @@ static const struct hk_device default_devices[] = {
 static const struct {
 	const char *name, *target;
 } dev_links[] = {
-	{"fd", "/proc/self/fd"},
-	{"stdin", "/proc/self/fd/0"},
-	{"stdout", "/proc/self/fd/1"},
-	{"stderr", "/proc/self/fd/2"},
-	{"ptmx", "pts/ptmx"},
+	{"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+	{"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
 };
 
 static mode_t type_bits(char type)

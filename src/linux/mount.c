@@ -40,15 +40,15 @@ static const struct {
 	const char *name;
 	unsigned long flags;
 } prop_opts[] = {
-	{"private", MS_PRIVATE},         {"rprivate", MS_PRIVATE | MS_REC},
-	{"shared", MS_SHARED},           {"rshared", MS_SHARED | MS_REC},
-	{"slave", MS_SLAVE},             {"rslave", MS_SLAVE | MS_REC},
-	{"unbindable", MS_UNBINDABLE},   {"runbindable", MS_UNBINDABLE | MS_REC},
+	{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+	{"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+	{"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 /* Options husk knows of and does not do yet. */
-static const char *const later_opts[] = {"idmap", "ridmap", "tmpcopyup", "copy-symlink",
-					 "remount", "mand", "nomand"};
+static const char *const later_opts[] = {"idmap",   "ridmap", "tmpcopyup", "copy-symlink",
+					 "remount", "mand",   "nomand"};
 
 static int parse_attr(const char *o, struct hk_mount_opts *out)
 {
@@ -106,7 +106,8 @@ int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, str
 		for (size_t k = 0; k < sizeof(later_opts) / sizeof(later_opts[0]); k++)
 			if (strcmp(later_opts[k], o) == 0) {
 				mount_opts_free(out);
-				return hk_fail(err, 0, "mount option \"%s\": not supported yet by husk", o);
+				return hk_fail(err, 0,
+					       "mount option \"%s\": not supported yet by husk", o);
 			}
 		if (done || parse_attr(o, out))
 			continue;
@@ -150,7 +151,8 @@ int mount_propagation(int destfd, unsigned long flags, struct hk_err *err)
 
 static int attach(int mntfd, int destfd, const struct hk_mount_opts *o, struct hk_err *err)
 {
-	if (hk_move_mount(mntfd, "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (hk_move_mount(mntfd, "", destfd, "",
+			  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return hk_fail(err, errno, "move_mount");
 	return mount_propagation(mntfd, o->propagation, err);
 }

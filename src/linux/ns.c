@@ -17,10 +17,10 @@ static const struct {
 	uint64_t flag;
 	const char *proc;
 } ns_table[HK_NS_COUNT] = {
-	[HK_NS_PID] = {CLONE_NEWPID, "pid"},       [HK_NS_NET] = {CLONE_NEWNET, "net"},
-	[HK_NS_MNT] = {CLONE_NEWNS, "mnt"},        [HK_NS_IPC] = {CLONE_NEWIPC, "ipc"},
-	[HK_NS_UTS] = {CLONE_NEWUTS, "uts"},       [HK_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"},
-	[HK_NS_USER] = {CLONE_NEWUSER, "user"},    [HK_NS_TIME] = {CLONE_NEWTIME, "time"},
+	[HK_NS_PID] = {CLONE_NEWPID, "pid"},    [HK_NS_NET] = {CLONE_NEWNET, "net"},
+	[HK_NS_MNT] = {CLONE_NEWNS, "mnt"},     [HK_NS_IPC] = {CLONE_NEWIPC, "ipc"},
+	[HK_NS_UTS] = {CLONE_NEWUTS, "uts"},    [HK_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"},
+	[HK_NS_USER] = {CLONE_NEWUSER, "user"}, [HK_NS_TIME] = {CLONE_NEWTIME, "time"},
 };
 
 uint64_t ns_clone_flag(enum hk_ns_type type)
@@ -59,8 +59,9 @@ int ns_open_paths(const struct hk_spec *spec, int fds[HK_NS_COUNT], struct hk_er
 		int kind = ioctl(fd, NS_GET_NSTYPE);
 		if (kind < 0 || (uint64_t)kind != ns_table[ns->type].flag) {
 			ns_close_all(fds);
-			return hk_fail(err, 0, "linux.namespaces[%zu].path: %s is not a %s namespace",
-				       i, ns->path, spec_ns_name(ns->type));
+			return hk_fail(err, 0,
+				       "linux.namespaces[%zu].path: %s is not a %s namespace", i,
+				       ns->path, spec_ns_name(ns->type));
 		}
 	}
 	return 0;

@@ -52,7 +52,8 @@ char *process_find_exec(const struct hk_process *p, struct hk_err *err)
 			return cand;
 		free(cand);
 	}
-	hk_fail(err, 0, "process.args[0]: executable \"%s\" not found in $PATH of the container", name);
+	hk_fail(err, 0, "process.args[0]: executable \"%s\" not found in $PATH of the container",
+		name);
 	return NULL;
 }
 

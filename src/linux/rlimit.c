@@ -12,11 +12,11 @@ int rlimit_apply(const struct hk_process *p, struct hk_err *err)
 		const struct hk_rlimit *r = &p->rlimits[i];
 		struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
 		if (setrlimit(r->resource, &rl) < 0)
-			return hk_fail(err, errno,
-				       "process.rlimits[%zu]: set soft %llu hard %llu%s", i,
-				       (unsigned long long)r->soft, (unsigned long long)r->hard,
-				       errno == EPERM ? " (raising a hard limit needs CAP_SYS_RESOURCE)"
-						      : "");
+			return hk_fail(
+				err, errno, "process.rlimits[%zu]: set soft %llu hard %llu%s", i,
+				(unsigned long long)r->soft, (unsigned long long)r->hard,
+				errno == EPERM ? " (raising a hard limit needs CAP_SYS_RESOURCE)"
+					       : "");
 	}
 	return 0;
 }

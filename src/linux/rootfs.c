@@ -147,7 +147,8 @@ static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struc
 		goto out;
 	/* destfd still names the directory under the new tmpfs: resolve again. */
 	for (size_t i = 0; i < ctx->n_cg_mounts; i++) {
-		_cleanup_free_ char *sub = xasprintf("%s/%s", m->destination, ctx->cg_mounts[i].name);
+		_cleanup_free_ char *sub =
+			xasprintf("%s/%s", m->destination, ctx->cg_mounts[i].name);
 		_cleanup_close_ int fd = rootfs_mkdir_p(rootfd, sub, 0755, err);
 		if (fd < 0 || mount_bind_at(ctx->cg_mounts[i].host_dir, fd, &o, err) < 0)
 			goto out;
@@ -191,7 +192,8 @@ static int prepare_root(const struct hk_spec *s, struct hk_err *err)
 	if (s->rootfs_propagation & (MS_PRIVATE | MS_UNBINDABLE))
 		prop = MS_PRIVATE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
-		return hk_fail(err, errno, "make / a %s mount", prop & MS_SLAVE ? "slave" : "private");
+		return hk_fail(err, errno, "make / a %s mount",
+			       prop & MS_SLAVE ? "slave" : "private");
 	if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return hk_fail(err, errno, "bind %s onto itself", s->root_path);
 	return 0;
@@ -275,8 +277,8 @@ static int readonly_path(int rootfd, const char *path, struct hk_err *err)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : hk_fail(err, errno, "readonlyPaths: open %s", path);
-	_cleanup_close_ int tree = hk_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-							    AT_RECURSIVE | AT_EMPTY_PATH);
+	_cleanup_close_ int tree = hk_open_tree(
+		fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0)
 		return hk_fail(err, errno, "readonlyPaths: clone %s", path);
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |

@@ -28,8 +28,8 @@ int sysctl_apply(const struct hk_spec *s, struct hk_err *err)
 		if (fd < 0)
 			return hk_err_prefix(err, "linux.sysctl.%s", s->sysctl[i].key);
 		if (hk_write_all(fd, s->sysctl[i].value, strlen(s->sysctl[i].value)) < 0)
-			return hk_fail(err, errno, "linux.sysctl.%s: write \"%s\"", s->sysctl[i].key,
-				       s->sysctl[i].value);
+			return hk_fail(err, errno, "linux.sysctl.%s: write \"%s\"",
+				       s->sysctl[i].key, s->sysctl[i].value);
 	}
 	return 0;
 }

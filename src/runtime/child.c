@@ -81,8 +81,8 @@ static int build_rootfs(struct hk_spawn *sp, struct hk_err *err)
 		cgm[n].name = cg->dirs[i].name;
 		cgm[n].host_dir = cg->dirs[i].dir;
 	}
-	struct hk_rootfs_ctx ctx = {.spec = sp->spec, .cg_mounts = cgm, .n_cg_mounts = n,
-				    .no_pivot = sp->no_pivot};
+	struct hk_rootfs_ctx ctx = {
+		.spec = sp->spec, .cg_mounts = cgm, .n_cg_mounts = n, .no_pivot = sp->no_pivot};
 	if (rootfs_setup(&ctx, err) < 0)
 		return -1;
 	if (sysctl_apply(sp->spec, err) < 0)

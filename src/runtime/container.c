@@ -60,8 +60,7 @@ static int write_pid_file(const char *path, pid_t pid, struct hk_err *err)
 	return 0;
 }
 
-static struct hk_state *new_state(const struct hk_spec *spec, const char *id,
-				  struct hk_cgroup *cg)
+static struct hk_state *new_state(const struct hk_spec *spec, const char *id, struct hk_cgroup *cg)
 {
 	struct hk_state *st = xzalloc(sizeof(*st));
 
@@ -183,8 +182,8 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 typedef int (*with_fn)(struct hk_state_dir *sd, struct hk_state *st, void *data,
 		       struct hk_err *err);
 
-static int with_container(const char *root, const char *id, bool exclusive, with_fn fn,
-			  void *data, struct hk_err *err)
+static int with_container(const char *root, const char *id, bool exclusive, with_fn fn, void *data,
+			  struct hk_err *err)
 {
 	struct hk_state_dir sd;
 	struct hk_state *st = NULL;
@@ -222,7 +221,8 @@ static int release(int fifo, int pidfd, struct hk_err *err)
 				continue;
 		}
 		if (p[1].revents & POLLIN)
-			return hk_fail(err, 0, "the container process exited before it could start");
+			return hk_fail(err, 0,
+				       "the container process exited before it could start");
 		if (p[0].revents & (POLLHUP | POLLERR))
 			return hk_fail(err, 0, "the container process closed exec.fifo");
 	}
@@ -344,8 +344,7 @@ struct kill_args {
 	bool all;
 };
 
-static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
-		       struct hk_err *err)
+static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
 {
 	const struct kill_args *a = data;
 	enum hk_status status = state_status(sd, st);
@@ -409,7 +408,8 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		/* runc deletes a created container as it is; a running one only
 		 * with --force. */
 		if (status == HK_RUNNING && !force) {
-			hk_fail(err, 0, "cannot delete container %s: it is running (use --force)", id);
+			hk_fail(err, 0, "cannot delete container %s: it is running (use --force)",
+				id);
 			goto out;
 		}
 		if (kill_and_wait(st, err) < 0)
@@ -442,8 +442,7 @@ static char *owner_name(int dirfd)
 	return xasprintf("#%u", (unsigned)st.st_uid);
 }
 
-static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
-		       struct hk_err *err)
+static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
 {
 	struct hk_container_info *info = data;
 	enum hk_status status = state_status(sd, st);

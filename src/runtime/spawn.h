@@ -15,7 +15,7 @@ struct hk_spawn {
 	/* in */
 	const struct hk_spec *spec;
 	struct hk_cgroup *cgroup;
-	int state_fd;  /* O_PATH fd of the state dir: the child opens exec.fifo in it */
+	int state_fd; /* O_PATH fd of the state dir: the child opens exec.fifo in it */
 	int ns_fds[HK_NS_COUNT];
 	bool no_pivot;
 	int preserve_fds;

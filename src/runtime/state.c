@@ -43,8 +43,8 @@ int state_validate_id(const char *id, struct hk_err *err)
 	for (const char *c = id; *c; c++) {
 		unsigned char ch = (unsigned char)*c;
 		/* runc's set: letters, digits, and _ + - . */
-		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') &&
-		    !strchr("_+-.", ch))
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    !(ch >= '0' && ch <= '9') && !strchr("_+-.", ch))
 			return hk_fail(err, 0, "container id \"%.64s\": invalid character '%c'", id,
 				       ch >= 0x20 && ch < 0x7f ? ch : '?');
 	}
@@ -224,8 +224,8 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	for (int s = 0; s <= HK_STOPPED; s++)
 		if (strcmp(status, status_names[s]) == 0)
 			st->status = (enum hk_status)s;
-	if (hk_json_get_kv(j, "state", "annotations", &st->annotations, &st->n_annotations,
-				  err) < 0)
+	if (hk_json_get_kv(j, "state", "annotations", &st->annotations, &st->n_annotations, err) <
+	    0)
 		return -1;
 	return read_cgroup(j, st, err);
 }
@@ -287,8 +287,9 @@ unsigned long long state_proc_start_time(pid_t pid)
 	if (!p)
 		return 0;
 	char state;
-	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-			  "%*d %llu",
+	if (sscanf(p + 2,
+		   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		   "%*d %llu",
 		   &state, &start) != 2)
 		return 0;
 	if (state == 'Z' || state == 'X')

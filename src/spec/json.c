@@ -30,7 +30,8 @@ static int check_int_range(const char *text, size_t len, const char *what, struc
 			integer &= text[i] >= '0' && text[i] <= '9';
 		if (!integer || i - start >= sizeof(buf)) {
 			if (integer)
-				return hk_fail(err, 0, "%s: integer at offset %zu out of range", what, start);
+				return hk_fail(err, 0, "%s: integer at offset %zu out of range",
+					       what, start);
 			i--;
 			continue;
 		}
@@ -42,7 +43,8 @@ static int check_int_range(const char *text, size_t len, const char *what, struc
 		else
 			(void)strtoull(buf, NULL, 10);
 		if (errno == ERANGE)
-			return hk_fail(err, 0, "%s: integer %s at offset %zu out of range", what, buf, start);
+			return hk_fail(err, 0, "%s: integer %s at offset %zu out of range", what,
+				       buf, start);
 		i--;
 	}
 	return 0;
@@ -81,7 +83,8 @@ hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk
 		size_t end = json_tokener_get_parse_end(tok);
 		for (; end < len; end++) {
 			if (text[end] == '\0' || !strchr(" \t\r\n", text[end])) {
-				hk_fail(err, 0, "%s: invalid JSON: trailing data at offset %zu", what, end);
+				hk_fail(err, 0, "%s: invalid JSON: trailing data at offset %zu",
+					what, end);
 				json_object_put(j);
 				j = NULL;
 				break;
@@ -157,7 +160,8 @@ int hk_json_as_obj(hk_json *v, const char *path, struct hk_err *err)
 	return 1;
 }
 
-int hk_json_get_obj(hk_json *obj, const char *path, const char *key, hk_json **out, struct hk_err *err)
+int hk_json_get_obj(hk_json *obj, const char *path, const char *key, hk_json **out,
+		    struct hk_err *err)
 {
 	char p[512];
 	hk_json *v;
@@ -253,7 +257,8 @@ int hk_json_get_i64(hk_json *obj, const char *path, const char *key, int64_t min
 	return hk_json_as_i64(v, hk_json_path(p, sizeof(p), path, key), min, max, out, err);
 }
 
-int hk_json_get_u64(hk_json *obj, const char *path, const char *key, uint64_t *out, struct hk_err *err)
+int hk_json_get_u64(hk_json *obj, const char *path, const char *key, uint64_t *out,
+		    struct hk_err *err)
 {
 	char p[512];
 	hk_json *v;
@@ -350,7 +355,8 @@ char *hk_json_dump(hk_json *j, int style)
 {
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
 	if (style == 2)
-		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB | JSON_C_TO_STRING_SPACED;
+		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_PRETTY_TAB |
+			 JSON_C_TO_STRING_SPACED;
 	else if (style == 1)
 		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
 	else

@@ -17,14 +17,18 @@ hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk
 void hk_json_put(hk_json *j);
 
 /* Child lookup on an object. */
-int hk_json_get_obj(hk_json *obj, const char *path, const char *key, hk_json **out, struct hk_err *err);
+int hk_json_get_obj(hk_json *obj, const char *path, const char *key, hk_json **out,
+		    struct hk_err *err);
 int hk_json_get_arr(hk_json *obj, const char *path, const char *key, hk_json **out, size_t *len,
 		    struct hk_err *err);
-int hk_json_get_str(hk_json *obj, const char *path, const char *key, char **out, struct hk_err *err);
-int hk_json_get_bool(hk_json *obj, const char *path, const char *key, bool *out, struct hk_err *err);
+int hk_json_get_str(hk_json *obj, const char *path, const char *key, char **out,
+		    struct hk_err *err);
+int hk_json_get_bool(hk_json *obj, const char *path, const char *key, bool *out,
+		     struct hk_err *err);
 int hk_json_get_i64(hk_json *obj, const char *path, const char *key, int64_t min, int64_t max,
 		    int64_t *out, struct hk_err *err);
-int hk_json_get_u64(hk_json *obj, const char *path, const char *key, uint64_t *out, struct hk_err *err);
+int hk_json_get_u64(hk_json *obj, const char *path, const char *key, uint64_t *out,
+		    struct hk_err *err);
 
 /* Array elements; path names the element itself (e.g. "process.args[2]"). */
 hk_json *hk_json_at(hk_json *arr, size_t i);
@@ -55,7 +59,7 @@ void hk_json_set_str(hk_json *obj, const char *key, const char *val);
 void hk_json_set_int(hk_json *obj, const char *key, int64_t val);
 void hk_json_set_bool(hk_json *obj, const char *key, bool val);
 void hk_json_set(hk_json *obj, const char *key, hk_json *val); /* takes val */
-void hk_json_append(hk_json *arr, hk_json *val);                 /* takes val */
+void hk_json_append(hk_json *arr, hk_json *val);               /* takes val */
 hk_json *hk_json_new_str(const char *s);
 /* Serialise: 0 compact, 1 pretty with two spaces (runc's state), 2 pretty
  * with tabs (runc's spec). Caller frees. */

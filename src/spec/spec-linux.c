@@ -19,7 +19,8 @@ static int ns_type_from_name(const char *name)
 	return -1;
 }
 
-static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *ns, struct hk_err *err)
+static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *ns,
+			    struct hk_err *err)
 {
 	_cleanup_free_ char *type = NULL;
 
@@ -46,7 +47,8 @@ static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *n
 	if (ns->path && ns->path[0] != '/')
 		return hk_fail(err, 0, "%s.path: \"%s\" is not an absolute path", path, ns->path);
 	if (ns->path && t == HK_NS_MNT)
-		return hk_fail(err, 0, "%s.path: joining a mount namespace is not supported yet by husk",
+		return hk_fail(err, 0,
+			       "%s.path: joining a mount namespace is not supported yet by husk",
 			       path);
 	return 0;
 }
@@ -101,7 +103,8 @@ static int decode_device(hk_json *v, const char *path, struct hk_device *d, stru
 	    hk_json_get_i64(v, path, "minor", 0, UINT32_MAX, &d->minor, err) < 0)
 		return -1;
 	if (d->type != 'p' && (!hk_json_has(v, "major") || !hk_json_has(v, "minor")))
-		return hk_fail(err, 0, "%s: major and minor are required for type %c", path, d->type);
+		return hk_fail(err, 0, "%s: major and minor are required for type %c", path,
+			       d->type);
 	r = hk_json_get_i64(v, path, "fileMode", 0, 07777, &x, err);
 	if (r < 0)
 		return -1;
@@ -175,8 +178,8 @@ static int decode_resources(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 	int r = hk_json_get_obj(lx, "linux", "resources", &res, err);
 	if (r <= 0)
 		return r;
-	static const char *const later[] = {"memory", "cpu", "pids", "blockIO", "hugepageLimits",
-					    "network", "rdma", "unified"};
+	static const char *const later[] = {"memory",         "cpu",     "pids", "blockIO",
+					    "hugepageLimits", "network", "rdma", "unified"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		if (spec_unsupported(res, "linux.resources", later[i], err) < 0)
 			return -1;
@@ -199,8 +202,8 @@ static int decode_paths(hk_json *lx, const char *key, char ***out, size_t *n, st
 		return -1;
 	for (size_t i = 0; i < *n; i++) {
 		if ((*out)[i][0] != '/')
-			return hk_fail(err, 0, "linux.%s[%zu]: \"%s\" is not an absolute path", key, i,
-				       (*out)[i]);
+			return hk_fail(err, 0, "linux.%s[%zu]: \"%s\" is not an absolute path", key,
+				       i, (*out)[i]);
 		char *clean = spec_clean_path((*out)[i]);
 		free((*out)[i]);
 		(*out)[i] = clean;
@@ -214,9 +217,13 @@ static int decode_propagation(hk_json *lx, struct hk_spec *s, struct hk_err *err
 		const char *name;
 		unsigned long flags;
 	} props[] = {
-		{"shared", MS_SHARED},   {"slave", MS_SLAVE},   {"private", MS_PRIVATE},
-		{"unbindable", MS_UNBINDABLE}, {"rshared", MS_SHARED | MS_REC},
-		{"rslave", MS_SLAVE | MS_REC}, {"rprivate", MS_PRIVATE | MS_REC},
+		{"shared", MS_SHARED},
+		{"slave", MS_SLAVE},
+		{"private", MS_PRIVATE},
+		{"unbindable", MS_UNBINDABLE},
+		{"rshared", MS_SHARED | MS_REC},
+		{"rslave", MS_SLAVE | MS_REC},
+		{"rprivate", MS_PRIVATE | MS_REC},
 		{"runbindable", MS_UNBINDABLE | MS_REC},
 	};
 	_cleanup_free_ char *prop = NULL;
@@ -237,8 +244,8 @@ static int decode_propagation(hk_json *lx, struct hk_spec *s, struct hk_err *err
  * (a sysctl outside them would change the host). */
 static int sysctl_namespace(const char *key)
 {
-	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-					  "kernel.sem",    "kernel.shmall", "kernel.shmmax",
+	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+					  "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
 					  "kernel.shmmni", "kernel.shm_rmid_forced"};
 	for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
 		if (strcmp(key, ipc[i]) == 0)
@@ -269,8 +276,9 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 
 static int check_unsupported(hk_json *lx, struct hk_err *err)
 {
-	static const char *const later[] = {"seccomp", "intelRdt", "personality", "mountLabel",
-					    "memoryPolicy", "netDevices", "timeOffsets"};
+	static const char *const later[] = {"seccomp",    "intelRdt",     "personality",
+					    "mountLabel", "memoryPolicy", "netDevices",
+					    "timeOffsets"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
@@ -285,7 +293,8 @@ static int check_unsupported(hk_json *lx, struct hk_err *err)
 		if (hk_json_get_arr(lx, "linux", maps[i], &a, &n, err) < 0)
 			return -1;
 		if (n > 0)
-			return hk_fail(err, 0, "linux.%s: user namespaces are not supported yet by husk",
+			return hk_fail(err, 0,
+				       "linux.%s: user namespaces are not supported yet by husk",
 				       maps[i]);
 	}
 	return 0;

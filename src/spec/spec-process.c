@@ -59,7 +59,8 @@ static int decode_capset(hk_json *caps, const char *set, uint64_t *mask, struct 
 	for (size_t i = 0; i < n; i++) {
 		int cap = spec_cap_from_name(names[i]);
 		if (cap < 0 && r == 0)
-			r = hk_fail(err, 0, "process.capabilities.%s[%zu]: unknown capability \"%s\"", set,
+			r = hk_fail(err, 0,
+				    "process.capabilities.%s[%zu]: unknown capability \"%s\"", set,
 				    i, names[i]);
 		if (cap >= 0)
 			*mask |= 1ULL << cap;
@@ -170,7 +171,8 @@ int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (hk_json_get_bool(proc, "process", "terminal", &p->terminal, err) < 0)
 		return -1;
 	if (p->terminal)
-		return hk_fail(err, 0, "process.terminal: not supported yet by husk (set it to false)");
+		return hk_fail(err, 0,
+			       "process.terminal: not supported yet by husk (set it to false)");
 	if (decode_args_env_cwd(proc, p, err) < 0 || decode_user(proc, p, err) < 0 ||
 	    decode_caps(proc, &p->caps, err) < 0 || decode_rlimits(proc, p, err) < 0)
 		return -1;
@@ -181,8 +183,8 @@ int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	p->has_oom_score_adj = r > 0;
 	p->oom_score_adj = (int)v;
-	static const char *const later[] = {"apparmorProfile", "selinuxLabel", "ioPriority",
-					    "scheduler", "execCPUAffinity", "commandLine"};
+	static const char *const later[] = {"apparmorProfile", "selinuxLabel",    "ioPriority",
+					    "scheduler",       "execCPUAffinity", "commandLine"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		/* Empty strings mean "not set" for the LSM labels. */

@@ -28,7 +28,8 @@ int spec_unsupported(hk_json *obj, const char *path, const char *key, struct hk_
 
 	if (!hk_json_has(obj, key))
 		return 0;
-	return hk_fail(err, 0, "%s: not supported yet by husk", hk_json_path(p, sizeof(p), path, key));
+	return hk_fail(err, 0, "%s: not supported yet by husk",
+		       hk_json_path(p, sizeof(p), path, key));
 }
 
 char *spec_clean_path(const char *path)
@@ -215,15 +216,17 @@ static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (r < 0)
 		return -1;
 	if (r > 0) {
-		static const char *const kinds[] = {"prestart", "createRuntime", "createContainer",
-						    "startContainer", "poststart", "poststop"};
+		static const char *const kinds[] = {"prestart",        "createRuntime",
+						    "createContainer", "startContainer",
+						    "poststart",       "poststop"};
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 			hk_json *a;
 			size_t n = 0;
 			if (hk_json_get_arr(hooks, "hooks", kinds[i], &a, &n, err) < 0)
 				return -1;
 			if (n > 0)
-				return hk_fail(err, 0, "hooks.%s: not supported yet by husk", kinds[i]);
+				return hk_fail(err, 0, "hooks.%s: not supported yet by husk",
+					       kinds[i]);
 		}
 	}
 	return spec_decode_linux(root, s, err);

@@ -41,7 +41,7 @@ struct hk_rlimit {
 };
 
 struct hk_caps {
-	bool present;        /* process.capabilities given at all */
+	bool present; /* process.capabilities given at all */
 	uint64_t bounding, effective, inheritable, permitted, ambient;
 };
 

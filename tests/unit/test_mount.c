@@ -50,8 +50,8 @@ static void test_flags(void **state)
 	struct hk_mount_opts o;
 
 	parse(opts, N(opts), &o);
-	assert_int_equal(o.attr_set,
-			 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	assert_int_equal(o.attr_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					     MOUNT_ATTR_NOEXEC);
 	assert_int_equal(o.attr_clr, 0);
 	assert_false(o.recursive_attr);
 	assert_false(o.bind);
@@ -117,9 +117,9 @@ static void test_propagation(void **state)
 		char *opt;
 		unsigned long flags;
 	} cases[] = {
-		{"private", MS_PRIVATE},	 {"rprivate", MS_PRIVATE | MS_REC},
-		{"shared", MS_SHARED},		 {"rshared", MS_SHARED | MS_REC},
-		{"slave", MS_SLAVE},		 {"rslave", MS_SLAVE | MS_REC},
+		{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+		{"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+		{"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
 		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 	};
 	struct hk_mount_opts o;
@@ -142,8 +142,8 @@ static void test_propagation(void **state)
 static void test_data(void **state)
 {
 	(void)state;
-	char *opts[] = {"nosuid", "mode=755", "size=1m", "newinstance", "defaults", "async",
-			"ptmxmode=0666", "rsize=8192"};
+	char *opts[] = {"nosuid",   "mode=755", "size=1m",       "newinstance",
+			"defaults", "async",    "ptmxmode=0666", "rsize=8192"};
 	struct hk_mount_opts o;
 
 	parse(opts, N(opts), &o);
@@ -173,9 +173,11 @@ static void check_atime(char *opt, unsigned int mode)
 	size_t n_data = o.n_data;
 	mount_opts_free(&o);
 	if ((o.attr_set & MOUNT_ATTR__ATIME) != mode)
-		fail_msg("%s: atime mode 0x%x, want 0x%x", opt, o.attr_set & MOUNT_ATTR__ATIME, mode);
+		fail_msg("%s: atime mode 0x%x, want 0x%x", opt, o.attr_set & MOUNT_ATTR__ATIME,
+			 mode);
 	if ((o.attr_clr & MOUNT_ATTR__ATIME) != MOUNT_ATTR__ATIME)
-		fail_msg("%s: attr_clr 0x%x does not hold all of MOUNT_ATTR__ATIME", opt, o.attr_clr);
+		fail_msg("%s: attr_clr 0x%x does not hold all of MOUNT_ATTR__ATIME", opt,
+			 o.attr_clr);
 	assert_int_equal(n_data, 0);
 }
 

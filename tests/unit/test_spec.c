@@ -26,12 +26,13 @@
 
 static char bundle[PATH_MAX];
 
-static const char base_json[] = "{"
-				"\"ociVersion\": \"1.0.0\","
-				"\"root\": {\"path\": \"rootfs\"},"
-				"\"process\": {\"args\": [\"/bin/sh\", \"-c\", \"true\"], \"cwd\": \"/work\"},"
-				"\"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}"
-				"}";
+static const char base_json[] =
+	"{"
+	"\"ociVersion\": \"1.0.0\","
+	"\"root\": {\"path\": \"rootfs\"},"
+	"\"process\": {\"args\": [\"/bin/sh\", \"-c\", \"true\"], \"cwd\": \"/work\"},"
+	"\"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}"
+	"}";
 
 /* The value of an edit that removes the member instead of setting it. */
 static const char DEL[] = "<delete>";
@@ -117,7 +118,8 @@ static void patch(json_object *doc, const char *path, const char *val)
 				if (val == DEL)
 					json_object_array_del_idx(child, (size_t)idx, 1);
 				else
-					json_object_array_put_idx(child, (size_t)idx, parse_value(val));
+					json_object_array_put_idx(child, (size_t)idx,
+								  parse_value(val));
 				return;
 			}
 			json_object *el = json_object_array_get_idx(child, (size_t)idx);
@@ -188,21 +190,21 @@ static void check_msg(const struct hk_err *err, const char *want)
 }
 
 /* The edited base must be rejected with an error containing want. */
-#define assert_rejected(want, ...)                                        \
-	do {                                                              \
-		struct hk_err err_;                                       \
+#define assert_rejected(want, ...)                                           \
+	do {                                                                 \
+		struct hk_err err_;                                          \
 		struct hk_spec *s_ = parse_edited(&err_, __VA_ARGS__, NULL); \
-		if (s_) {                                                 \
-			spec_free(s_);                                    \
-			fail_msg("accepted, expected \"%s\"", want);      \
-		}                                                         \
-		check_msg(&err_, want);                                   \
+		if (s_) {                                                    \
+			spec_free(s_);                                       \
+			fail_msg("accepted, expected \"%s\"", want);         \
+		}                                                            \
+		check_msg(&err_, want);                                      \
 	} while (0)
 
-#define assert_accepted(...)                                 \
-	do {                                                 \
+#define assert_accepted(...)                                      \
+	do {                                                      \
 		struct hk_spec *s_ = parse_ok(__VA_ARGS__, NULL); \
-		spec_free(s_);                               \
+		spec_free(s_);                                    \
 	} while (0)
 
 /* A raw text must be rejected with an error containing want. */
@@ -268,17 +270,18 @@ static void test_minimal(void **state)
 static void test_full_fields(void **state)
 {
 	(void)state;
-	struct hk_spec *s = parse_ok(
-		"root", "{\"path\": \"rootfs\", \"readonly\": true}",
-		"hostname", "\"box\"", "domainname", "\"example.org\"",
-		"process.env", "[\"PATH=/bin\", \"EMPTY=\"]",
-		"process.user", "{\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": [5, 6]}",
-		"process.noNewPrivileges", "true", "process.oomScoreAdj", "-500",
-		"linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"pid\"},"
-				    " {\"type\": \"network\", \"path\": \"/proc/1/ns/net\"},"
-				    " {\"type\": \"ipc\", \"path\": \"\"}, {\"type\": \"cgroup\"}]",
-		"linux.cgroupsPath", "\"/husk/box\"",
-		"annotations", "{\"org.example.a\": \"1\", \"b\": \"two\"}", NULL);
+	struct hk_spec *s =
+		parse_ok("root", "{\"path\": \"rootfs\", \"readonly\": true}", "hostname",
+			 "\"box\"", "domainname", "\"example.org\"", "process.env",
+			 "[\"PATH=/bin\", \"EMPTY=\"]", "process.user",
+			 "{\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": [5, 6]}",
+			 "process.noNewPrivileges", "true", "process.oomScoreAdj", "-500",
+			 "linux.namespaces",
+			 "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"pid\"},"
+			 " {\"type\": \"network\", \"path\": \"/proc/1/ns/net\"},"
+			 " {\"type\": \"ipc\", \"path\": \"\"}, {\"type\": \"cgroup\"}]",
+			 "linux.cgroupsPath", "\"/husk/box\"", "annotations",
+			 "{\"org.example.a\": \"1\", \"b\": \"two\"}", NULL);
 
 	assert_true(s->root_readonly);
 	assert_string_equal(s->hostname, "box");
@@ -359,7 +362,7 @@ static void test_default_config(void **state)
 	}
 	assert_null(spec_ns(s, HK_NS_USER));
 
-	static const char *const dests[] = {"/proc",	    "/dev", "/dev/pts", "/dev/shm",
+	static const char *const dests[] = {"/proc",       "/dev", "/dev/pts",      "/dev/shm",
 					    "/dev/mqueue", "/sys", "/sys/fs/cgroup"};
 	assert_int_equal(s->n_mounts, 7);
 	for (size_t i = 0; i < 7; i++)
@@ -466,7 +469,8 @@ static void test_wrong_types(void **state)
 	assert_rejected("process.args[1]: expected a string", "process.args[1]", "1");
 	assert_rejected("linux.namespaces[0].type: expected a string, got an integer",
 			"linux.namespaces[0].type", "7");
-	assert_rejected("linux.namespaces[0]: expected an object", "linux.namespaces[0]", "\"mount\"");
+	assert_rejected("linux.namespaces[0]: expected an object", "linux.namespaces[0]",
+			"\"mount\"");
 	assert_rejected("root.readonly: expected a boolean", "root.readonly", "\"yes\"");
 	assert_rejected("process: expected an object", "process", "[]");
 	assert_rejected("process.terminal: expected a boolean", "process.terminal", "0");
@@ -534,8 +538,7 @@ static void test_user(void **state)
 	assert_rejected("process.user.uid", "process.user.uid", "18446744073709551615");
 	assert_rejected("process.user.gid: -5 out of range", "process.user.gid", "-5");
 	assert_rejected("process.user.umask", "process.user.umask", "4096");
-	assert_rejected("process.user.additionalGids[1]", "process.user.additionalGids",
-			"[1, -1]");
+	assert_rejected("process.user.additionalGids[1]", "process.user.additionalGids", "[1, -1]");
 	assert_rejected("process.user.additionalGids: expected an array",
 			"process.user.additionalGids", "5");
 
@@ -579,10 +582,11 @@ static void test_capabilities(void **state)
 static void test_rlimits(void **state)
 {
 	(void)state;
-	assert_rejected("process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"",
-			"process.rlimits", "[{\"type\": \"RLIMIT_FOO\", \"soft\": 1, \"hard\": 1}]");
+	assert_rejected("process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"", "process.rlimits",
+			"[{\"type\": \"RLIMIT_FOO\", \"soft\": 1, \"hard\": 1}]");
 	assert_rejected("process.rlimits[0]: soft limit 2048 above hard limit 1024",
-			"process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 2048, \"hard\": 1024}]");
+			"process.rlimits",
+			"[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 2048, \"hard\": 1024}]");
 	assert_rejected("process.rlimits[1].type: duplicate rlimit", "process.rlimits",
 			"[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, \"hard\": 1},"
 			" {\"type\": \"RLIMIT_NOFILE\", \"soft\": 2, \"hard\": 2}]");
@@ -617,12 +621,14 @@ static void test_namespaces(void **state)
 {
 	(void)state;
 	assert_rejected("linux.namespaces[2].type: unknown namespace type \"pidd\"",
-			"linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"pid\"}, {\"type\": \"pidd\"}]");
-	assert_rejected("linux.namespaces[1].type: duplicate namespace \"mount\"", "linux.namespaces",
-			"[{\"type\": \"mount\"}, {\"type\": \"mount\"}]");
+			"linux.namespaces",
+			"[{\"type\": \"mount\"}, {\"type\": \"pid\"}, {\"type\": \"pidd\"}]");
+	assert_rejected("linux.namespaces[1].type: duplicate namespace \"mount\"",
+			"linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"mount\"}]");
 	assert_rejected("linux.namespaces: a mount namespace is required", "linux.namespaces",
 			"[{\"type\": \"pid\"}]");
-	assert_rejected("linux.namespaces: a mount namespace is required", "linux.namespaces", "[]");
+	assert_rejected("linux.namespaces: a mount namespace is required", "linux.namespaces",
+			"[]");
 	assert_rejected("linux.namespaces[1].type: user namespaces are not supported yet",
 			"linux.namespaces[1]", "{\"type\": \"user\"}");
 	assert_rejected("linux.namespaces[1].type: time namespaces are not supported yet",
@@ -645,7 +651,8 @@ static void test_namespaces_absent(void **state)
 	if (pid == 0) {
 		struct hk_err err;
 		struct hk_spec *s = parse_edited(&err, "linux.namespaces", DEL, NULL);
-		_exit(!s && strstr(err.msg, "linux.namespaces: a mount namespace is required") ? 0 : 1);
+		_exit(!s && strstr(err.msg, "linux.namespaces: a mount namespace is required") ? 0
+											       : 1);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -756,7 +763,8 @@ static void test_devices(void **state)
 	assert_rejected("linux.devices[0].path: \"/tmp/null\" is not under /dev", "linux.devices",
 			"[{\"type\": \"c\", \"path\": \"/tmp/null\", \"major\": 1, \"minor\": 3}]");
 	assert_rejected("linux.devices[0].path: \"/etc/passwd\" is not under /dev", "linux.devices",
-			"[{\"type\": \"c\", \"path\": \"/dev/../etc/passwd\", \"major\": 1, \"minor\": 3}]");
+			"[{\"type\": \"c\", \"path\": \"/dev/../etc/passwd\", \"major\": 1, "
+			"\"minor\": 3}]");
 	assert_rejected("is not under /dev", "linux.devices",
 			"[{\"type\": \"c\", \"path\": \"/dev\", \"major\": 1, \"minor\": 3}]");
 	assert_rejected("linux.devices[0].type: must be one of c, b, u, p", "linux.devices",
@@ -801,11 +809,12 @@ static void test_device_rules(void **state)
 	assert_rejected("linux.resources.devices[0].major", "linux.resources.devices",
 			"[{\"allow\": true, \"major\": -2}]");
 
-	struct hk_spec *s = parse_ok("linux.resources.devices",
-				     "[{\"allow\": false},"
-				     " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": -1,"
-				     " \"access\": \"rw\"}]",
-				     NULL);
+	struct hk_spec *s =
+		parse_ok("linux.resources.devices",
+			 "[{\"allow\": false},"
+			 " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": -1,"
+			 " \"access\": \"rw\"}]",
+			 NULL);
 	assert_int_equal(s->n_dev_rules, 2);
 	assert_false(s->dev_rules[0].allow);
 	assert_int_equal(s->dev_rules[0].type, 'a');
@@ -824,8 +833,8 @@ static void test_masked_readonly_paths(void **state)
 	assert_rejected("linux.maskedPaths[1]: \"proc/kcore\" is not an absolute path",
 			"linux.maskedPaths", "[\"/proc/acpi\", \"proc/kcore\"]");
 	assert_rejected("linux.readonlyPaths[0]: expected a string", "linux.readonlyPaths", "[1]");
-	assert_rejected("linux.cgroupsPath: \"/a/../b\" must not contain \"..\"", "linux.cgroupsPath",
-			"\"/a/../b\"");
+	assert_rejected("linux.cgroupsPath: \"/a/../b\" must not contain \"..\"",
+			"linux.cgroupsPath", "\"/a/../b\"");
 
 	struct hk_spec *s = parse_ok("linux.maskedPaths", "[\"/proc//kcore/\"]",
 				     "linux.readonlyPaths", "[\"/proc/sys/../bus\"]", NULL);
@@ -847,7 +856,8 @@ static void test_mounts(void **state)
 		" {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"data\"},"
 		" {\"destination\": \"/data2\", \"type\": \"none\", \"source\": \"sub/dir\","
 		"  \"options\": [\"rbind\", \"ro\"]},"
-		" {\"destination\": \"/etc/hosts\", \"source\": \"/etc/hosts\", \"options\": [\"bind\"]},"
+		" {\"destination\": \"/etc/hosts\", \"source\": \"/etc/hosts\", \"options\": "
+		"[\"bind\"]},"
 		" {\"destination\": \"/x\", \"type\": \"tmpfs\"}]",
 		NULL);
 	char want[PATH_MAX + 64];
@@ -870,8 +880,9 @@ static void test_mounts(void **state)
 	assert_null(s->mounts[5].source);
 	spec_free(s);
 
-	assert_rejected("mounts[1].destination: missing", "mounts",
-			"[{\"destination\": \"/proc\", \"type\": \"proc\"}, {\"type\": \"tmpfs\"}]");
+	assert_rejected(
+		"mounts[1].destination: missing", "mounts",
+		"[{\"destination\": \"/proc\", \"type\": \"proc\"}, {\"type\": \"tmpfs\"}]");
 	assert_rejected("mounts[0].destination: missing", "mounts", "[{\"destination\": \"\"}]");
 	assert_rejected("mounts[0]: expected an object", "mounts", "[\"/proc\"]");
 	assert_rejected("mounts[0].options: expected an array", "mounts",
@@ -895,12 +906,13 @@ static void test_unsupported(void **state)
 			"[{\"path\": \"/bin/true\"}]");
 	assert_rejected("hooks.createRuntime: expected an array", "hooks.createRuntime", "{}");
 	assert_rejected("process.terminal: not supported yet", "process.terminal", "true");
-	assert_rejected("linux.resources.memory: not supported yet by husk", "linux.resources.memory",
-			"{\"limit\": 1048576}");
+	assert_rejected("linux.resources.memory: not supported yet by husk",
+			"linux.resources.memory", "{\"limit\": 1048576}");
 	assert_rejected("linux.resources.pids: not supported yet", "linux.resources.pids",
 			"{\"limit\": 10}");
 	assert_rejected("linux.uidMappings: user namespaces are not supported yet",
-			"linux.uidMappings", "[{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]");
+			"linux.uidMappings",
+			"[{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]");
 	assert_rejected("linux.intelRdt: not supported yet", "linux.intelRdt", "{}");
 	assert_rejected("linux.mountLabel: not supported yet", "linux.mountLabel", "\"system_u\"");
 	assert_rejected("process.apparmorProfile: not supported yet", "process.apparmorProfile",
