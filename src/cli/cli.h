@@ -35,6 +35,10 @@ int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts, int (*on_opt)(int opt, const char *arg, void *data),
 	       void *data, int *exit_status);
+/* on_opt for commands without options of their own, and for commands with
+ * one boolean flag (data points at the bool). */
+int cli_no_opts(int opt, const char *arg, void *data);
+int cli_set_flag(int opt, const char *arg, void *data);
 /* Exactly one positional argument (the container id) at argv[optind]. */
 const char *cli_one_id(const struct hk_command *cmd, int argc, char **argv, int *exit_status);
 void cli_usage(const struct hk_command *cmd, bool to_stderr);

@@ -3,15 +3,6 @@
 #include "common/err.h"
 #include "runtime/container.h"
 
-static int on_opt(int opt, const char *arg, void *data)
-{
-	(void)arg;
-	if (opt != 'f')
-		return -1;
-	*(bool *)data = true;
-	return 0;
-}
-
 static int run_delete(const struct hk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
@@ -19,7 +10,7 @@ static int run_delete(const struct hk_globals *g, int argc, char **argv)
 	bool force = false;
 	int status;
 
-	if (cli_getopt(&cmd_delete, argc, argv, "f", opts, on_opt, &force, &status))
+	if (cli_getopt(&cmd_delete, argc, argv, "f", opts, cli_set_flag, &force, &status))
 		return status;
 	const char *id = cli_one_id(&cmd_delete, argc, argv, &status);
 	if (!id)

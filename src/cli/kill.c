@@ -50,15 +50,6 @@ static int parse_signal(const char *s, int *sig)
 	return cli_errorf("kill: unknown signal \"%s\"", s) ? -1 : -1;
 }
 
-static int on_opt(int opt, const char *arg, void *data)
-{
-	(void)arg;
-	if (opt != 'a')
-		return -1;
-	*(bool *)data = true;
-	return 0;
-}
-
 static int run_kill(const struct hk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
@@ -66,7 +57,7 @@ static int run_kill(const struct hk_globals *g, int argc, char **argv)
 	bool all = false;
 	int sig = SIGTERM, status;
 
-	if (cli_getopt(&cmd_kill, argc, argv, "a", opts, on_opt, &all, &status))
+	if (cli_getopt(&cmd_kill, argc, argv, "a", opts, cli_set_flag, &all, &status))
 		return status;
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_errorf("kill: expected <container-id> [signal]");

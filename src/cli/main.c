@@ -82,6 +82,22 @@ int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *
 	return 0;
 }
 
+int cli_no_opts(int opt, const char *arg, void *data)
+{
+	(void)opt;
+	(void)arg;
+	(void)data;
+	return -1;
+}
+
+int cli_set_flag(int opt, const char *arg, void *data)
+{
+	(void)opt;
+	(void)arg;
+	*(bool *)data = true;
+	return 0;
+}
+
 const char *cli_one_id(const struct hk_command *cmd, int argc, char **argv, int *exit_status)
 {
 	if (argc - optind != 1) {

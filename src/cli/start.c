@@ -3,20 +3,12 @@
 #include "common/err.h"
 #include "runtime/container.h"
 
-static int no_opts(int opt, const char *arg, void *data)
-{
-	(void)opt;
-	(void)arg;
-	(void)data;
-	return -1;
-}
-
 static int run_start(const struct hk_globals *g, int argc, char **argv)
 {
 	struct hk_err err = {0};
 	int status;
 
-	if (cli_getopt(&cmd_start, argc, argv, "", NULL, no_opts, NULL, &status))
+	if (cli_getopt(&cmd_start, argc, argv, "", NULL, cli_no_opts, NULL, &status))
 		return status;
 	const char *id = cli_one_id(&cmd_start, argc, argv, &status);
 	if (!id)

@@ -32,21 +32,13 @@ hk_json *cli_info_json(const struct hk_container_info *info)
 	return j;
 }
 
-static int no_opts(int opt, const char *arg, void *data)
-{
-	(void)opt;
-	(void)arg;
-	(void)data;
-	return -1;
-}
-
 static int run_state(const struct hk_globals *g, int argc, char **argv)
 {
 	struct hk_container_info info;
 	struct hk_err err = {0};
 	int status;
 
-	if (cli_getopt(&cmd_state, argc, argv, "", NULL, no_opts, NULL, &status))
+	if (cli_getopt(&cmd_state, argc, argv, "", NULL, cli_no_opts, NULL, &status))
 		return status;
 	const char *id = cli_one_id(&cmd_state, argc, argv, &status);
 	if (!id)

@@ -18,6 +18,15 @@ int spec_unsupported(hk_json *obj, const char *path, const char *key, struct hk_
  * stops at "/". Returns a new string. */
 char *spec_clean_path(const char *path);
 
+/* Decode obj.key, an array of objects, into a new C array of elements of
+ * `size` bytes, calling fn for each with its JSON path ("linux.devices[2]")
+ * and its index (to compare with the ones before). *n counts the elements
+ * handed to fn, so a half-decoded array is still freed whole. Absent: 0. */
+typedef int (*spec_elem_fn)(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+			    struct hk_err *err);
+int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t size, spec_elem_fn fn,
+		      void *ctx, void *out, size_t *n, struct hk_err *err);
+
 /* Name tables: -1 when unknown. */
 int spec_cap_from_name(const char *name);
 int spec_rlimit_from_name(const char *name);

@@ -19,13 +19,13 @@ static int ns_type_from_name(const char *name)
 	return -1;
 }
 
-static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *ns,
+static int decode_namespace(hk_json *v, const char *path, void *array, size_t i, void *ctx,
 			    struct hk_err *err)
 {
+	struct hk_namespace *ns = (struct hk_namespace *)array + i;
 	_cleanup_free_ char *type = NULL;
 
-	if (hk_json_as_obj(v, path, err) < 0)
-		return -1;
+	(void)ctx;
 	int r = hk_json_get_str(v, path, "type", &type, err);
 	if (r < 0)
 		return -1;
@@ -50,42 +50,31 @@ static int decode_namespace(hk_json *v, const char *path, struct hk_namespace *n
 		return hk_fail(err, 0,
 			       "%s.path: joining a mount namespace is not supported yet by husk",
 			       path);
+	for (size_t k = 0; k < i; k++)
+		if (((struct hk_namespace *)array)[k].type == ns->type)
+			return hk_fail(err, 0, "%s.type: duplicate namespace \"%s\"", path, type);
 	return 0;
 }
 
 static int decode_namespaces(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 {
-	hk_json *arr = NULL;
-	size_t n = 0;
-	char p[64];
-
-	int r = hk_json_get_arr(lx, "linux", "namespaces", &arr, &n, err);
-	if (r < 0)
+	if (spec_decode_array(lx, "linux", "namespaces", sizeof(*s->namespaces), decode_namespace,
+			      NULL, &s->namespaces, &s->n_namespaces, err) < 0)
 		return -1;
-	s->namespaces = xcalloc(n, sizeof(*s->namespaces));
-	for (size_t i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "linux.namespaces[%zu]", i);
-		s->n_namespaces = i + 1;
-		if (decode_namespace(hk_json_at(arr, i), p, &s->namespaces[i], err) < 0)
-			return -1;
-		for (size_t k = 0; k < i; k++)
-			if (s->namespaces[k].type == s->namespaces[i].type)
-				return hk_fail(err, 0, "%s.type: duplicate namespace \"%s\"", p,
-					       spec_ns_name(s->namespaces[i].type));
-	}
 	if (!spec_ns(s, HK_NS_MNT))
 		return hk_fail(err, 0, "linux.namespaces: a mount namespace is required");
 	return 0;
 }
 
-static int decode_device(hk_json *v, const char *path, struct hk_device *d, struct hk_err *err)
+static int decode_device(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+			 struct hk_err *err)
 {
+	struct hk_device *d = (struct hk_device *)array + i;
 	_cleanup_free_ char *type = NULL;
 	int64_t x;
 	int r;
 
-	if (hk_json_as_obj(v, path, err) < 0)
-		return -1;
+	(void)ctx;
 	if (hk_json_get_str(v, path, "type", &type, err) < 0 ||
 	    hk_json_get_str(v, path, "path", &d->path, err) < 0)
 		return -1;
@@ -125,29 +114,17 @@ static int decode_device(hk_json *v, const char *path, struct hk_device *d, stru
 
 static int decode_devices(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 {
-	hk_json *arr;
-	size_t n;
-	char p[64];
-
-	int r = hk_json_get_arr(lx, "linux", "devices", &arr, &n, err);
-	if (r <= 0)
-		return r;
-	s->devices = xcalloc(n, sizeof(*s->devices));
-	for (size_t i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "linux.devices[%zu]", i);
-		s->n_devices = i + 1;
-		if (decode_device(hk_json_at(arr, i), p, &s->devices[i], err) < 0)
-			return -1;
-	}
-	return 0;
+	return spec_decode_array(lx, "linux", "devices", sizeof(*s->devices), decode_device, NULL,
+				 &s->devices, &s->n_devices, err);
 }
 
-static int decode_dev_rule(hk_json *v, const char *path, struct hk_dev_rule *d, struct hk_err *err)
+static int decode_dev_rule(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+			   struct hk_err *err)
 {
+	struct hk_dev_rule *d = (struct hk_dev_rule *)array + i;
 	_cleanup_free_ char *type = NULL, *access = NULL;
 
-	if (hk_json_as_obj(v, path, err) < 0)
-		return -1;
+	(void)ctx;
 	if (hk_json_get_bool(v, path, "allow", &d->allow, err) < 0)
 		return -1;
 	if (!hk_json_has(v, "allow"))
@@ -171,9 +148,7 @@ static int decode_dev_rule(hk_json *v, const char *path, struct hk_dev_rule *d, 
 
 static int decode_resources(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 {
-	hk_json *res, *arr;
-	size_t n;
-	char p[64];
+	hk_json *res;
 
 	int r = hk_json_get_obj(lx, "linux", "resources", &res, err);
 	if (r <= 0)
@@ -183,17 +158,8 @@ static int decode_resources(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		if (spec_unsupported(res, "linux.resources", later[i], err) < 0)
 			return -1;
-	r = hk_json_get_arr(res, "linux.resources", "devices", &arr, &n, err);
-	if (r <= 0)
-		return r;
-	s->dev_rules = xcalloc(n, sizeof(*s->dev_rules));
-	for (size_t i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "linux.resources.devices[%zu]", i);
-		s->n_dev_rules = i + 1;
-		if (decode_dev_rule(hk_json_at(arr, i), p, &s->dev_rules[i], err) < 0)
-			return -1;
-	}
-	return 0;
+	return spec_decode_array(res, "linux.resources", "devices", sizeof(*s->dev_rules),
+				 decode_dev_rule, NULL, &s->dev_rules, &s->n_dev_rules, err);
 }
 
 static int decode_paths(hk_json *lx, const char *key, char ***out, size_t *n, struct hk_err *err)

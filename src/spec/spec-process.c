@@ -85,13 +85,12 @@ static int decode_caps(hk_json *proc, struct hk_caps *c, struct hk_err *err)
 	return 0;
 }
 
-static int decode_rlimit(hk_json *v, const char *path, struct hk_rlimit *rl, struct hk_err *err)
+static int decode_rlimit(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+			 struct hk_err *err)
 {
+	struct hk_rlimit *rl = (struct hk_rlimit *)array + i;
 	_cleanup_free_ char *type = NULL;
-	char tp[96];
-
-	if (hk_json_as_obj(v, path, err) < 0)
-		return -1;
+	(void)ctx;
 	int r = hk_json_get_str(v, path, "type", &type, err);
 	if (r < 0)
 		return -1;
@@ -99,8 +98,7 @@ static int decode_rlimit(hk_json *v, const char *path, struct hk_rlimit *rl, str
 		return hk_fail(err, 0, "%s.type: missing", path);
 	rl->resource = spec_rlimit_from_name(type);
 	if (rl->resource < 0)
-		return hk_fail(err, 0, "%s.type: unknown rlimit \"%s\"",
-			       hk_json_path(tp, sizeof(tp), "", path), type);
+		return hk_fail(err, 0, "%s.type: unknown rlimit \"%s\"", path, type);
 	if (hk_json_get_u64(v, path, "soft", &rl->soft, err) < 0 ||
 	    hk_json_get_u64(v, path, "hard", &rl->hard, err) < 0)
 		return -1;
@@ -109,29 +107,16 @@ static int decode_rlimit(hk_json *v, const char *path, struct hk_rlimit *rl, str
 	if (rl->soft > rl->hard)
 		return hk_fail(err, 0, "%s: soft limit %llu above hard limit %llu", path,
 			       (unsigned long long)rl->soft, (unsigned long long)rl->hard);
+	for (size_t k = 0; k < i; k++)
+		if (((struct hk_rlimit *)array)[k].resource == rl->resource)
+			return hk_fail(err, 0, "%s.type: duplicate rlimit", path);
 	return 0;
 }
 
 static int decode_rlimits(hk_json *proc, struct hk_process *p, struct hk_err *err)
 {
-	hk_json *arr;
-	size_t n;
-	char ep[64];
-
-	int r = hk_json_get_arr(proc, "process", "rlimits", &arr, &n, err);
-	if (r <= 0)
-		return r;
-	p->rlimits = xcalloc(n, sizeof(*p->rlimits));
-	for (size_t i = 0; i < n; i++) {
-		snprintf(ep, sizeof(ep), "process.rlimits[%zu]", i);
-		if (decode_rlimit(hk_json_at(arr, i), ep, &p->rlimits[i], err) < 0)
-			return -1;
-		for (size_t k = 0; k < i; k++)
-			if (p->rlimits[k].resource == p->rlimits[i].resource)
-				return hk_fail(err, 0, "%s.type: duplicate rlimit", ep);
-		p->n_rlimits = i + 1;
-	}
-	return 0;
+	return spec_decode_array(proc, "process", "rlimits", sizeof(*p->rlimits), decode_rlimit,
+				 NULL, &p->rlimits, &p->n_rlimits, err);
 }
 
 static int decode_args_env_cwd(hk_json *proc, struct hk_process *p, struct hk_err *err)

@@ -65,6 +65,29 @@ char *spec_clean_path(const char *path)
 	return out;
 }
 
+int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t size, spec_elem_fn fn,
+		      void *ctx, void *out, size_t *n, struct hk_err *err)
+{
+	char base[128], p[160];
+	hk_json *arr;
+	size_t len;
+
+	int r = hk_json_get_arr(obj, path, key, &arr, &len, err);
+	if (r <= 0)
+		return r;
+	char *elems = xcalloc(len, size);
+	*(void **)out = elems;
+	hk_json_path(base, sizeof(base), path, key);
+	for (size_t i = 0; i < len; i++) {
+		snprintf(p, sizeof(p), "%s[%zu]", base, i);
+		*n = i + 1;
+		hk_json *v = hk_json_at(arr, i);
+		if (hk_json_as_obj(v, p, err) < 0 || fn(v, p, elems, i, ctx, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int decode_version(hk_json *root, struct hk_spec *s, struct hk_err *err)
 {
 	int r = hk_json_get_str(root, "", "ociVersion", &s->oci_version, err);
@@ -109,15 +132,15 @@ static int decode_root(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
-static int decode_mount(hk_json *v, const char *path, struct hk_mount *m, const char *bundle,
+static int decode_mount(hk_json *v, const char *path, void *array, size_t i, void *ctx,
 			struct hk_err *err)
 {
+	struct hk_mount *m = (struct hk_mount *)array + i;
+	const char *bundle = ctx;
 	_cleanup_free_ char *dest = NULL;
 	char *src = NULL;
 	int r;
 
-	if (hk_json_as_obj(v, path, err) < 0)
-		return -1;
 	r = hk_json_get_str(v, path, "destination", &dest, err);
 	if (r < 0)
 		return -1;
@@ -133,8 +156,8 @@ static int decode_mount(hk_json *v, const char *path, struct hk_mount *m, const 
 		return -1;
 	}
 	bool bind = m->type && strcmp(m->type, "bind") == 0;
-	for (size_t i = 0; i < m->n_options; i++)
-		bind |= strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0;
+	for (size_t k = 0; k < m->n_options; k++)
+		bind |= strcmp(m->options[k], "bind") == 0 || strcmp(m->options[k], "rbind") == 0;
 	if (bind && src && src[0] != '/' && bundle) {
 		/* Bind sources are relative to the bundle (config.md "mounts"). */
 		m->source = xasprintf("%s/%s", bundle, src);
@@ -147,21 +170,8 @@ static int decode_mount(hk_json *v, const char *path, struct hk_mount *m, const 
 
 int spec_decode_mounts(hk_json *root, struct hk_spec *s, struct hk_err *err)
 {
-	hk_json *arr;
-	size_t n;
-	char p[64];
-
-	int r = hk_json_get_arr(root, "", "mounts", &arr, &n, err);
-	if (r <= 0)
-		return r;
-	s->mounts = xcalloc(n, sizeof(*s->mounts));
-	for (size_t i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "mounts[%zu]", i);
-		s->n_mounts = i + 1;
-		if (decode_mount(hk_json_at(arr, i), p, &s->mounts[i], s->bundle, err) < 0)
-			return -1;
-	}
-	return 0;
+	return spec_decode_array(root, "", "mounts", sizeof(*s->mounts), decode_mount, s->bundle,
+				 &s->mounts, &s->n_mounts, err);
 }
 
 struct kv_ctx {
