@@ -128,8 +128,11 @@ def test_kill_delivers_signal(hk, sig, expect):
     cid = hk.run_detached(b)
     wait_for(lambda: (out / "ready").exists(), what="trap to be set")
     hk.kill(cid, *sig)
-    wait_for(lambda: (out / "sig").exists(), what="signal to arrive")
-    assert (out / "sig").read_text() == expect + "\n"
+    # The trap's echo creates the file before it writes: wait for the line.
+    sig = out / "sig"
+    wait_for(lambda: sig.exists() and sig.read_text().endswith("\n"),
+             what="signal to arrive")
+    assert sig.read_text() == expect + "\n"
     hk.wait_status(cid, "stopped")
 
 
