@@ -32,6 +32,31 @@ int rootfs_open(int rootfd, const char *path, int flags, struct hk_err *err)
 	return fd;
 }
 
+/* A dangling symlink met while creating a path is followed as the kernel
+ * would follow it, but inside the root: the walk starts again on
+ * "<the link's directory>/<its target>/<the rest>" (openat2 then resolves
+ * ".." and absolute targets against the root). Returns the new path. */
+static char *follow_dangling(int dirfd, const char *name, const char *path, size_t name_off,
+			     const char *rest, struct hk_err *err)
+{
+	char target[4096];
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
+		hk_fail(err, EEXIST, "mkdir %s in the container's root", path);
+		return NULL;
+	}
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	if (n < 0) {
+		hk_fail(err, errno, "readlink %s in the container's root", path);
+		return NULL;
+	}
+	target[n] = '\0';
+	if (target[0] == '/')
+		return xasprintf("%s/%s", target, rest);
+	return xasprintf("%.*s%s/%s", (int)name_off, path, target, rest);
+}
+
 /* Walk path one component at a time: each prefix is resolved inside the root
  * with openat2, and a missing component is created in the directory its
  * parent resolved to, so a symlink can never lead the walk out of the root. */
@@ -40,6 +65,7 @@ int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, struct hk_err *err
 	_cleanup_free_ char *p = xstrdup(path);
 	int cur = rootfs_open(rootfd, "/", O_PATH | O_DIRECTORY, err);
 	char *s = p;
+	int links = 0;
 
 	if (cur < 0)
 		return -1;
@@ -54,15 +80,31 @@ int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, struct hk_err *err
 		char saved = *s;
 		*s = '\0';
 		int next = rootfs_open(rootfd, p, O_PATH | O_DIRECTORY, NULL);
-		if (next < 0 && errno == ENOENT) {
-			if (mkdirat(cur, name, mode) < 0 && errno != EEXIST) {
+		if (next < 0 && errno == ENOENT && mkdirat(cur, name, mode) < 0 &&
+		    errno == EEXIST) {
+			if (++links > 40) {
 				close(cur);
-				return hk_fail(err, errno, "mkdir %s in the container's root", p);
+				return hk_fail(err, ELOOP, "mkdir %s in the container's root",
+					       path);
 			}
-			next = rootfs_open(rootfd, p, O_PATH | O_DIRECTORY, err);
-		} else if (next < 0) {
-			hk_fail(err, errno, "open %s in the container's root", p);
+			char *np = follow_dangling(cur, name, p, (size_t)(name - p),
+						   saved ? s + 1 : "", err);
+			close(cur);
+			if (!np)
+				return -1;
+			free(p);
+			p = s = np;
+			cur = rootfs_open(rootfd, "/", O_PATH | O_DIRECTORY, err);
+			if (cur < 0)
+				return -1;
+			continue;
 		}
+		if (next < 0 && errno != ENOENT && errno != EEXIST) {
+			close(cur);
+			return hk_fail(err, errno, "mkdir %s in the container's root", p);
+		}
+		if (next < 0)
+			next = rootfs_open(rootfd, p, O_PATH | O_DIRECTORY, err);
 		close(cur);
 		if (next < 0)
 			return -1;
@@ -123,38 +165,53 @@ static int open_destination(int rootfd, const struct hk_mount *m, struct hk_err 
 	return fd;
 }
 
-/* A "cgroup" mount: a tmpfs with the container's cgroup of each hierarchy
- * bound below it (v1), or the container's cgroup bound directly (v2). */
-static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
-			int destfd, struct hk_err *err)
+/* v1: a tmpfs with one directory per hierarchy, each a bind of the
+ * container's cgroup there; the tmpfs itself gets the mount's read-only
+ * flag once the binds are in place. */
+static int mount_cgroup_tree(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
+			     int destfd, const struct hk_mount_opts *o, struct hk_err *err)
 {
-	struct hk_mount_opts o;
-	int r = -1;
-
-	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
-		return -1;
-	o.rbind = false;
-	if (ctx->n_cg_mounts == 1 && !ctx->cg_mounts[0].name[0]) {
-		r = mount_bind_at(ctx->cg_mounts[0].host_dir, destfd, &o, err);
-		goto out;
-	}
-	struct hk_mount_opts tmpfs = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						  MOUNT_ATTR_NOEXEC};
 	char *data[] = {(char *)(uintptr_t) "mode=755"};
-	tmpfs.data = data;
-	tmpfs.n_data = 1;
+	struct hk_mount_opts tmpfs = {
+		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		.data = data,
+		.n_data = 1,
+	};
+
 	if (mount_fs_at("tmpfs", "cgroup", destfd, &tmpfs, err) < 0)
-		goto out;
+		return -1;
 	/* destfd still names the directory under the new tmpfs: resolve again. */
 	for (size_t i = 0; i < ctx->n_cg_mounts; i++) {
 		_cleanup_free_ char *sub =
 			xasprintf("%s/%s", m->destination, ctx->cg_mounts[i].name);
 		_cleanup_close_ int fd = rootfs_mkdir_p(rootfd, sub, 0755, err);
-		if (fd < 0 || mount_bind_at(ctx->cg_mounts[i].host_dir, fd, &o, err) < 0)
-			goto out;
+		if (fd < 0 || mount_bind_at(ctx->cg_mounts[i].host_dir, fd, o, err) < 0)
+			return -1;
 	}
-	r = 0;
-out:
+	if (!(o->attr_set & MOUNT_ATTR_RDONLY))
+		return 0;
+	_cleanup_close_ int top = rootfs_open(rootfd, m->destination, O_PATH | O_DIRECTORY, err);
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (top < 0 || hk_mount_setattr(top, "", AT_EMPTY_PATH, &ro) < 0)
+		return top < 0 ? -1 : hk_fail(err, errno, "make the tmpfs read-only");
+	return 0;
+}
+
+/* A "cgroup" mount shows the container's own cgroup of each hierarchy (v1),
+ * or of the unified one (v2, bound directly). */
+static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
+			int destfd, struct hk_err *err)
+{
+	struct hk_mount_opts o;
+	int r;
+
+	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
+		return -1;
+	o.rbind = false;
+	if (ctx->n_cg_mounts == 1 && !ctx->cg_mounts[0].name[0])
+		r = mount_bind_at(ctx->cg_mounts[0].host_dir, destfd, &o, err);
+	else
+		r = mount_cgroup_tree(ctx, rootfd, m, destfd, &o, err);
 	mount_opts_free(&o);
 	return r < 0 ? hk_err_prefix(err, "mount cgroup on %s", m->destination) : 0;
 }
@@ -210,10 +267,16 @@ static int do_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *
 			return hk_fail(err, errno, "chroot (--no-pivot)");
 		return chdir("/") < 0 ? hk_fail(err, errno, "chdir /") : 0;
 	}
-	/* pivot_root(".", ".") stacks the old root on the new one; detaching it
-	 * from "." then leaves only the container's root (pivot_root(2)). */
+	/* pivot_root(".", ".") stacks the old root on the new one (pivot_root(2)).
+	 * "." still names the new root until we step onto the old one: only
+	 * then do MS_SLAVE and the detach reach the old root and not ours. */
+	_cleanup_close_ int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		return hk_fail(err, errno, "open the old root");
 	if (hk_pivot_root(".", ".") < 0)
 		return hk_fail(err, errno, "pivot_root");
+	if (fchdir(oldroot) < 0)
+		return hk_fail(err, errno, "chdir to the old root");
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return hk_fail(err, errno, "make the old root a slave");
 	if (umount2(".", MNT_DETACH) < 0)
