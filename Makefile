@@ -45,7 +45,8 @@ $(BUILD)/husk: $(CLI_OBJ) $(BUILD)/libhusk.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
