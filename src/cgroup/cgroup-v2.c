@@ -13,6 +13,8 @@
 
 static int v2_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *err)
 {
+	if (cg->n_dirs == 0)
+		return 0;
 	if (hk_mkdir_p(cg->dirs[0].dir, 0755, err) < 0)
 		return hk_err_prefix(err, "create cgroup");
 	/* Device rules on v2 need an eBPF program attached to the cgroup: not

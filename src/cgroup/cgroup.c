@@ -190,6 +190,36 @@ struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk
 	return cg;
 }
 
+/* Nearest existing ancestor of dir (or dir itself), writable by us? */
+static bool may_create(const char *dir)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+
+	for (;;) {
+		if (access(p, F_OK) == 0)
+			return access(p, W_OK) == 0;
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return false;
+		*slash = '\0';
+	}
+}
+
+void cg_keep_writable(struct hk_cgroup *cg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < cg->n_dirs; i++) {
+		if (may_create(cg->dirs[i].dir)) {
+			cg->dirs[kept++] = cg->dirs[i];
+			continue;
+		}
+		free(cg->dirs[i].name);
+		free(cg->dirs[i].dir);
+	}
+	cg->n_dirs = kept;
+}
+
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err)
 {
 	return ops_of(cg)->create(cg, spec, err);
@@ -202,7 +232,7 @@ int cg_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
 
 int cg_clone_fd(struct hk_cgroup *cg, struct hk_err *err)
 {
-	if (cg->version != 2)
+	if (cg->version != 2 || cg->n_dirs == 0)
 		return -1;
 	int fd = open(cg->dirs[0].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

@@ -30,6 +30,9 @@ struct hk_cgroup *cg_new(int version);
 void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir);
 void cg_free(struct hk_cgroup *cg);
 
+/* For an unprivileged husk: keep only the hierarchies where the user may
+ * create the container's cgroup (a delegated subtree); none is fine. */
+void cg_keep_writable(struct hk_cgroup *cg);
 /* Make the directories and apply linux.resources. */
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 /* An fd for clone3's CLONE_INTO_CGROUP, or -1 when the version has none. */

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 
 #define HUSK_VERSION "0.1.0"
 #define HUSK_SPEC_VERSION "1.2.0"
@@ -128,7 +130,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "   %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nGlobal options:\n"
-		   "   --root DIR            state directory (default /run/husk)\n"
+		   "   --root DIR            state directory (default /run/husk; for other\n"
+		   "                         users $XDG_RUNTIME_DIR/husk)\n"
 		   "   --log FILE            also write errors and debug output to FILE\n"
 		   "   --log-format FORMAT   text (default) or json\n"
 		   "   --debug               log debug output\n"
@@ -140,6 +143,17 @@ static void usage(FILE *f)
 static void version(void)
 {
 	printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_SPEC_VERSION);
+}
+
+/* runc's defaults: /run/husk for root, $XDG_RUNTIME_DIR/husk for anyone
+ * else (NULL when that is not set). */
+static char *default_root(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0)
+		return xstrdup("/run/husk");
+	return xdg && *xdg ? xasprintf("%s/husk", xdg) : NULL;
 }
 
 enum { OPT_ROOT = 1000, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_IGNORED };
@@ -202,7 +216,8 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 
 int main(int argc, char **argv)
 {
-	struct hk_globals g = {.root = "/run/husk", .log_format = "text"};
+	struct hk_globals g = {.log_format = "text"};
+	_cleanup_free_ char *xdg_root = NULL;
 	struct hk_err err = {0};
 
 	int r = parse_globals(argc, argv, &g);
@@ -219,9 +234,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *name = argv[optind];
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i]->name, name) == 0)
-			return commands[i]->run(&g, argc - optind, argv + optind);
+	if (!g.root) {
+		xdg_root = default_root();
+		g.root = xdg_root;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i]->name, name) != 0)
+			continue;
+		if (!g.root && commands[i] != &cmd_spec)
+			return cli_errorf(
+				"no state directory: husk runs as uid %u, so it keeps state "
+				"in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
+				(unsigned)geteuid());
+		return commands[i]->run(&g, argc - optind, argv + optind);
+	}
 	if (strcmp(name, "help") == 0) {
 		usage(stdout);
 		return 0;

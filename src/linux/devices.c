@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
+#include "linux/mount.h"
 #include "linux/rootfs.h"
 #include "spec/spec.h"
 
@@ -41,8 +43,23 @@ static mode_t type_bits(char type)
 	}
 }
 
-static int make_node(int rootfd, const struct hk_device *d, struct hk_err *err)
+static int bind_node(int rootfd, const struct hk_device *d, struct hk_err *err)
 {
+	struct stat st;
+	struct hk_mount_opts o = {.attr_set = MOUNT_ATTR_NOEXEC};
+
+	if (stat(d->path, &st) < 0)
+		return hk_fail(err, errno, "device %s: the host has no such node to bind", d->path);
+	_cleanup_close_ int fd = rootfs_mkfile(rootfd, d->path, err);
+	if (fd < 0 || mount_bind_at(d->path, fd, &o, err) < 0)
+		return hk_err_prefix(err, "device %s", d->path);
+	return 0;
+}
+
+static int make_node(int rootfd, const struct hk_device *d, bool bind_host, struct hk_err *err)
+{
+	if (bind_host)
+		return bind_node(rootfd, d, err);
 	_cleanup_free_ char *dir = xstrdup(d->path);
 	char *slash = strrchr(dir, '/');
 	const char *name = slash + 1;
@@ -91,16 +108,17 @@ static int make_links(int rootfd, struct hk_err *err)
 	return 0;
 }
 
-int devices_setup(int rootfd, const struct hk_spec *s, bool with_defaults, struct hk_err *err)
+int devices_setup(int rootfd, const struct hk_spec *s, bool with_defaults, bool bind_host,
+		  struct hk_err *err)
 {
 	if (with_defaults) {
 		for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
 			if (!listed(s, default_devices[i].path) &&
-			    make_node(rootfd, &default_devices[i], err) < 0)
+			    make_node(rootfd, &default_devices[i], bind_host, err) < 0)
 				return -1;
 	}
 	for (size_t i = 0; i < s->n_devices; i++)
-		if (make_node(rootfd, &s->devices[i], err) < 0)
+		if (make_node(rootfd, &s->devices[i], bind_host, err) < 0)
 			return -1;
 	return with_defaults ? make_links(rootfd, err) : 0;
 }

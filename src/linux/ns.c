@@ -79,16 +79,29 @@ int ns_join(int fds[HK_NS_COUNT], const enum hk_ns_type *types, int n, struct hk
 	return 0;
 }
 
-uint64_t ns_clone_flags(const struct hk_spec *spec)
+/* The new namespaces, but cgroup and time: the child makes those itself
+ * once it is in its cgroup (cgroup) or can still set offsets (time). */
+uint64_t ns_new_flags(const struct hk_spec *spec)
 {
 	uint64_t flags = 0;
 
 	for (size_t i = 0; i < spec->n_namespaces; i++) {
 		const struct hk_namespace *ns = &spec->namespaces[i];
-		if (!ns->path && ns->type != HK_NS_CGROUP)
+		if (!ns->path && ns->type != HK_NS_CGROUP && ns->type != HK_NS_TIME)
 			flags |= ns_table[ns->type].flag;
 	}
 	return flags;
+}
+
+uint64_t ns_clone_flags(const struct hk_spec *spec)
+{
+	const struct hk_namespace *user = spec_ns(spec, HK_NS_USER);
+
+	/* Namespaces belong to the user namespace of their creator: with a user
+	 * namespace joined by path, the child creates them after joining it. */
+	if (user && user->path)
+		return 0;
+	return ns_new_flags(spec);
 }
 
 int ns_loopback_up(struct hk_err *err)

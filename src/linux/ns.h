@@ -22,9 +22,11 @@ void ns_close_all(int fds[HK_NS_COUNT]);
 /* setns() into fds[type] (when >= 0) for each type in order. */
 int ns_join(int fds[HK_NS_COUNT], const enum hk_ns_type *types, int n, struct hk_err *err);
 
-/* Clone flags of the namespaces to create at clone time. The cgroup
- * namespace is left out: it is unshared after the process is in its cgroup. */
+/* Clone flags of the namespaces to create at clone time: none when a user
+ * namespace is joined by path (the child unshares them once in it). The
+ * cgroup and time namespaces are always the child's to make. */
 uint64_t ns_clone_flags(const struct hk_spec *spec);
+uint64_t ns_new_flags(const struct hk_spec *spec);
 
 /* Bring up lo in a new network namespace (as runc does). */
 int ns_loopback_up(struct hk_err *err);

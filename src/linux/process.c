@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "linux/userns.h"
 #include "spec/spec.h"
 
 static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -59,7 +60,10 @@ char *process_find_exec(const struct hk_process *p, struct hk_err *err)
 
 int process_set_user(const struct hk_process *p, struct hk_err *err)
 {
-	if (setgroups(p->n_additional_gids, p->additional_gids) < 0)
+	/* Where setgroups is denied (an unprivileged user's own single-id
+	 * map), there are no groups to drop and none can be added. */
+	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 &&
+	    (errno != EPERM || p->n_additional_gids || !userns_setgroups_denied()))
 		return hk_fail(err, errno, "process.user.additionalGids: setgroups");
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return hk_fail(err, errno, "process.user.gid: setresgid %u", (unsigned)p->gid);

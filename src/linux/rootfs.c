@@ -208,12 +208,44 @@ static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struc
 	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
 		return -1;
 	o.rbind = false;
-	if (ctx->n_cg_mounts == 1 && !ctx->cg_mounts[0].name[0])
+	if (ctx->n_cg_mounts == 0) {
+		/* No cgroup of its own (an unprivileged user without a
+		 * delegated one): the host's hierarchy, read-only whatever the
+		 * options say, so that nothing in it can be changed from here. */
+		o.rbind = true;
+		o.attr_set |= MOUNT_ATTR_RDONLY;
+		o.attr_clr &= ~(unsigned)MOUNT_ATTR_RDONLY;
+		o.recursive_attr = true;
+		r = mount_bind_at("/sys/fs/cgroup", destfd, &o, err);
+	} else if (ctx->n_cg_mounts == 1 && !ctx->cg_mounts[0].name[0])
 		r = mount_bind_at(ctx->cg_mounts[0].host_dir, destfd, &o, err);
 	else
 		r = mount_cgroup_tree(ctx, rootfd, m, destfd, &o, err);
 	mount_opts_free(&o);
 	return r < 0 ? hk_err_prefix(err, "mount cgroup on %s", m->destination) : 0;
+}
+
+/* What to change when the kernel refuses a mount to a user namespace. */
+static int refusal_hint(const struct hk_spec *s, const struct hk_mount *m, struct hk_err *err)
+{
+	const struct hk_namespace *net = spec_ns(s, HK_NS_NET);
+	size_t len = strlen(err->msg);
+	const char *hint = NULL;
+
+	if (err->errnum != EPERM || (!spec_ns(s, HK_NS_USER) && geteuid() == 0))
+		return -1;
+	if (is_type(m, "sysfs") && (!net || net->path))
+		hint = " (in a user namespace sysfs needs a new network namespace; or bind /sys "
+		       "with rbind as `husk spec --rootless` does)";
+	else if (is_type(m, "proc"))
+		hint = " (in a user namespace proc needs a new pid namespace)";
+	else if (is_type(m, "mqueue"))
+		hint = " (in a user namespace mqueue needs a new ipc namespace)";
+	else if (!mount_is_bind(m))
+		hint = " (this filesystem cannot be mounted in a user namespace; bind it instead)";
+	if (hint)
+		snprintf(err->msg + len, sizeof(err->msg) - len, "%s", hint);
+	return -1;
 }
 
 static int mount_one(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
@@ -227,9 +259,10 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, int rootfd, const struct h
 		return mount_cgroup(ctx, rootfd, m, destfd, err);
 	if (!mount_is_bind(m) && (!m->type || !*m->type || is_type(m, "none")))
 		return hk_fail(err, 0, "mount %s: no type and not a bind mount", m->destination);
-	if (mount_at(m, destfd, err) < 0)
-		return hk_err_prefix(err, "mount %s on %s", m->type ? m->type : "bind",
-				     m->destination);
+	if (mount_at(m, destfd, err) < 0) {
+		hk_err_prefix(err, "mount %s on %s", m->type ? m->type : "bind", m->destination);
+		return refusal_hint(ctx->spec, m, err);
+	}
 	return 0;
 }
 
@@ -302,7 +335,8 @@ int rootfs_setup(const struct hk_rootfs_ctx *ctx, struct hk_err *err)
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (mount_one(ctx, rootfd, &s->mounts[i], err) < 0)
 			return -1;
-	if (devices_setup(rootfd, s, !dev_is_bound(s), err) < 0)
+	bool in_userns = spec_ns(s, HK_NS_USER) || geteuid() != 0;
+	if (devices_setup(rootfd, s, !dev_is_bound(s), in_userns, err) < 0)
 		return -1;
 	return do_pivot(ctx, rootfd, err);
 }

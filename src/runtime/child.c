@@ -22,6 +22,7 @@
 #include "linux/rlimit.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
+#include "linux/userns.h"
 #include "runtime/spawn.h"
 #include "runtime/sync.h"
 
@@ -44,15 +45,55 @@ static int close_others(const int *keep, int n, int first, struct hk_err *err)
 	}
 }
 
+/* A user namespace joined by path: join it, become its root, and only then
+ * create the other namespaces, so that they belong to it. A new pid
+ * namespace takes one more fork: its first child is the container. */
+static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	static const enum hk_ns_type user[] = {HK_NS_USER};
+	uint64_t flags = ns_new_flags(sp->spec);
+
+	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(err) < 0)
+		return -1;
+	if (flags && unshare((int)flags) < 0)
+		return hk_fail(err, errno, "create namespaces in the joined user namespace");
+	if (!(flags & CLONE_NEWPID))
+		return 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		return hk_fail(err, errno, "fork into the new pid namespace");
+	if (pid > 0)
+		_exit(0);
+	if (sync_send(sock, HK_SYNC_PID, NULL) < 0)
+		return hk_fail(err, errno, "report the container process");
+	return 0;
+}
+
+static int enter_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
+
+	if (!user)
+		return 0;
+	if (user->path)
+		return join_user_ns(sp, sock, err);
+	/* The parent has written our maps: be root of the new namespace. */
+	return userns_become_root(err);
+}
+
 static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
 {
-	static const enum hk_ns_type order[] = {HK_NS_IPC, HK_NS_UTS, HK_NS_NET, HK_NS_CGROUP};
+	static const enum hk_ns_type order[] = {HK_NS_IPC, HK_NS_UTS, HK_NS_NET, HK_NS_CGROUP,
+						HK_NS_TIME};
 	const struct hk_namespace *cg = spec_ns(sp->spec, HK_NS_CGROUP);
 	const struct hk_namespace *net = spec_ns(sp->spec, HK_NS_NET);
+	const struct hk_namespace *time = spec_ns(sp->spec, HK_NS_TIME);
 
 	if (ns_join(sp->ns_fds, order, sizeof(order) / sizeof(order[0]), err) < 0)
 		return -1;
 	ns_close_all(sp->ns_fds);
+	if (time && !time->path && userns_new_time(sp->spec, err) < 0)
+		return -1;
 	/* Unshared only now that the parent has put us in our cgroup, so the
 	 * namespace's root is the container's cgroup (cgroup_namespaces(7)). */
 	if (cg && !cg->path && unshare(CLONE_NEWCGROUP) < 0)
@@ -135,7 +176,8 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 {
 	const struct hk_process *p = &sp->spec->process;
 
-	if (join_namespaces(sp, err) < 0 || set_names(sp->spec, err) < 0)
+	if (enter_user_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 ||
+	    set_names(sp->spec, err) < 0)
 		return -1;
 	umask(0);
 	if (build_rootfs(sp, err) < 0 || make_cwd(p->cwd, err) < 0)

@@ -148,6 +148,8 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		ns_close_all(ns_fds);
 		return -1;
 	}
+	if (geteuid() != 0)
+		cg_keep_writable(cg);
 	/* 2. The container's locked state dir. */
 	if (state_dir_create(o->root, o->id, &sd, err) < 0) {
 		bool ours = sd.fd >= 0;

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/syscalls.h"
 #include "linux/ns.h"
+#include "linux/userns.h"
 #include "runtime/sync.h"
 
 static void reap(struct hk_spawn *sp)
@@ -74,6 +75,81 @@ static pid_t do_clone(struct hk_spawn *sp, int cgfd)
 	return hk_clone3(&args);
 }
 
+/* Between clone3 and GO: the child's id maps, its cgroup. */
+static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
+{
+	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
+
+	if (user && !user->path && userns_write_maps(sp->pid, sp->spec, err) < 0)
+		return -1;
+	if (cg_enter(sp->cgroup, sp->pid, err) < 0)
+		return -1;
+	if (sync_send(sp->sock, HK_SYNC_GO, NULL) < 0)
+		return hk_fail(err, errno, "the container process exited during setup");
+	return 0;
+}
+
+/* With a user namespace joined by path, the process we cloned forks the
+ * real container process (to make the pid namespace inside that user
+ * namespace) and exits: take the new one over. */
+static int adopt(struct hk_spawn *sp, pid_t pid, struct hk_err *err)
+{
+	if (pid <= 0)
+		return hk_fail(err, 0, "the container process did not say who it is");
+	while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(sp->pidfd);
+	sp->pid = pid;
+	sp->pidfd = hk_pidfd_open(pid, 0);
+	if (sp->pidfd < 0)
+		return hk_fail(err, errno, "pidfd_open %d", (int)pid);
+	return 0;
+}
+
+static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
+{
+	for (;;) {
+		struct hk_err payload = {0};
+		uint32_t type;
+		pid_t sender = 0;
+
+		if (sync_recv_pid(sp->sock, &type, &payload, &sender, err) < 0)
+			return -1;
+		switch (type) {
+		case HK_SYNC_READY:
+			return 0;
+		case HK_SYNC_PID:
+			if (adopt(sp, sender, err) < 0)
+				return -1;
+			break;
+		case HK_SYNC_ERROR:
+			*err = payload;
+			return -1;
+		case 0:
+			return hk_fail(err, 0, "the container process exited during setup");
+		default:
+			return hk_fail(err, 0, "unexpected message %u from the container process",
+				       type);
+		}
+	}
+}
+
+static int make_socket(const struct hk_spec *spec, int sv[2], struct hk_err *err)
+{
+	const struct hk_namespace *user = spec_ns(spec, HK_NS_USER);
+	int one = 1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return hk_fail(err, errno, "socketpair");
+	if (user && user->path &&
+	    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return hk_fail(err, errno, "setsockopt SO_PASSCRED");
+	}
+	return 0;
+}
+
 int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 {
 	int sv[2], own_pidns = -1;
@@ -83,10 +159,10 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pidfd = -1;
 	sp->sock = -1;
 	cgfd = cg_clone_fd(sp->cgroup, err);
-	if (cgfd < 0 && sp->cgroup->version == 2)
+	if (cgfd < 0 && sp->cgroup->version == 2 && sp->cgroup->n_dirs > 0)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return hk_fail(err, errno, "socketpair");
+	if (make_socket(sp->spec, sv, err) < 0)
+		return -1;
 	if (join_pid_ns(sp, &own_pidns, err) < 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -95,15 +171,18 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 		return -1;
 	}
 	pid_t pid = do_clone(sp, cgfd);
-	if (pid > 0)
+	int e = errno;
+	if (pid != 0)
 		leave_pid_ns(&own_pidns);
 	if (pid < 0) {
-		leave_pid_ns(&own_pidns);
-		int e = errno;
 		close(sv[0]);
 		close(sv[1]);
 		if (e == ENOSYS)
 			return hk_fail(err, e, "clone3 (husk needs Linux >= 5.7)");
+		if (e == EPERM || e == ENOSPC || e == EUSERS)
+			return hk_fail(err, e,
+				       "clone3 the container process (are user namespaces "
+				       "allowed? see user.max_user_namespaces)");
 		return hk_fail(err, e, "clone3 the container process");
 	}
 	if (pid == 0) {
@@ -113,10 +192,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	close(sv[1]);
 	sp->pid = pid;
 	sp->sock = sv[0];
-	if (cg_enter(sp->cgroup, pid, err) < 0 || sync_send(sp->sock, HK_SYNC_GO, NULL) < 0 ||
-	    sync_expect(sp->sock, HK_SYNC_READY, err) < 0) {
-		if (err && !err->msg[0])
-			hk_fail(err, errno, "start the container process");
+	if (prepare_child(sp, err) < 0 || wait_ready(sp, err) < 0) {
 		reap(sp);
 		close(sp->sock);
 		sp->sock = -1;

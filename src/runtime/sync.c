@@ -20,14 +20,27 @@ int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload)
 	return n == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
-int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err)
+int sync_recv_pid(int fd, uint32_t *type, struct hk_err *payload, pid_t *sender, struct hk_err *err)
 {
 	struct hk_sync_msg m;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
+	if (sender) {
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+	}
 	do
-		n = recv(fd, &m, sizeof(m), 0);
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	for (struct cmsghdr *c = sender ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			*sender = ((struct ucred *)(void *)CMSG_DATA(c))->pid;
 	if (n < 0)
 		return hk_fail(err, errno, "read from the container process");
 	if (n == 0) {
@@ -41,6 +54,11 @@ int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err
 	if (payload)
 		*payload = m.err;
 	return 0;
+}
+
+int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err)
+{
+	return sync_recv_pid(fd, type, payload, NULL, err);
 }
 
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err)

@@ -4,6 +4,7 @@
 #define HUSK_RUNTIME_SYNC_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -11,6 +12,8 @@ enum hk_sync_type {
 	HK_SYNC_GO = 1, /* parent -> child: you are in your cgroup, go on */
 	HK_SYNC_READY,  /* child -> parent: world built, waiting for start */
 	HK_SYNC_ERROR,  /* child -> parent: setup failed; err says why */
+	HK_SYNC_PID,    /* grandchild -> parent: I am the container process now
+			 * (its pid arrives as SCM_CREDENTIALS) */
 };
 
 struct hk_sync_msg {
@@ -22,6 +25,10 @@ int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload);
 /* Receive one message. EOF (the child died or exec'd) is reported as an
  * error unless eof_ok; then returns 0 with *type = 0. */
 int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err);
+/* The same, also giving the sender's pid as seen from here (the socket must
+ * have SO_PASSCRED; the kernel fills the credentials in). */
+int sync_recv_pid(int fd, uint32_t *type, struct hk_err *payload, pid_t *sender,
+		  struct hk_err *err);
 /* Wait for `want`; an ERROR message becomes the error. */
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
 

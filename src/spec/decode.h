@@ -27,6 +27,10 @@ typedef int (*spec_elem_fn)(hk_json *v, const char *path, void *array, size_t i,
 int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t size, spec_elem_fn fn,
 		      void *ctx, void *out, size_t *n, struct hk_err *err);
 
+/* linux.uidMappings, gidMappings and timeOffsets, checked against the user
+ * and time namespaces of linux.namespaces. */
+int spec_decode_userns(hk_json *lx, struct hk_spec *s, struct hk_err *err);
+
 /* Name tables: -1 when unknown. */
 int spec_cap_from_name(const char *name);
 int spec_rlimit_from_name(const char *name);

@@ -83,7 +83,8 @@ static const char linux_rootless[] =
 	"\t\t\"gidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n"
 	"\t\t\"namespaces\": [\n"
 	"\t\t\t{ \"type\": \"pid\" }, { \"type\": \"ipc\" }, { \"type\": \"uts\" },\n"
-	"\t\t\t{ \"type\": \"mount\" }, { \"type\": \"cgroup\" }, { \"type\": \"user\" }\n"
+	"\t\t\t{ \"type\": \"mount\" }, { \"type\": \"cgroup\" }, { \"type\": \"network\" },\n"
+	"\t\t\t{ \"type\": \"user\" }\n"
 	"\t\t],\n";
 
 char *spec_default_json(bool rootless)

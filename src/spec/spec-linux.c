@@ -35,9 +35,6 @@ static int decode_namespace(hk_json *v, const char *path, void *array, size_t i,
 	if (t < 0)
 		return hk_fail(err, 0, "%s.type: unknown namespace type \"%s\"", path, type);
 	ns->type = (enum hk_ns_type)t;
-	if (t == HK_NS_USER || t == HK_NS_TIME)
-		return hk_fail(err, 0, "%s.type: %s namespaces are not supported yet by husk", path,
-			       type);
 	if (hk_json_get_str(v, path, "path", &ns->path, err) < 0)
 		return -1;
 	if (ns->path && !*ns->path) {
@@ -243,25 +240,13 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 static int check_unsupported(hk_json *lx, struct hk_err *err)
 {
 	static const char *const later[] = {"seccomp",    "intelRdt",     "personality",
-					    "mountLabel", "memoryPolicy", "netDevices",
-					    "timeOffsets"};
+					    "mountLabel", "memoryPolicy", "netDevices"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
 			continue;
 		if (spec_unsupported(lx, "linux", later[i], err) < 0)
 			return -1;
-	}
-	static const char *const maps[] = {"uidMappings", "gidMappings"};
-	for (size_t i = 0; i < 2; i++) {
-		hk_json *a;
-		size_t n = 0;
-		if (hk_json_get_arr(lx, "linux", maps[i], &a, &n, err) < 0)
-			return -1;
-		if (n > 0)
-			return hk_fail(err, 0,
-				       "linux.%s: user namespaces are not supported yet by husk",
-				       maps[i]);
 	}
 	return 0;
 }
@@ -301,6 +286,8 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	    decode_paths(lx, "readonlyPaths", &s->readonly_paths, &s->n_readonly_paths, err) < 0)
 		return -1;
 	if (hk_json_get_kv(lx, "linux", "sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
+		return -1;
+	if (spec_decode_userns(lx, s, err) < 0)
 		return -1;
 	if (validate_sysctl(s, err) < 0 || validate_hostname(s, err) < 0)
 		return -1;

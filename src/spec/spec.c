@@ -324,6 +324,8 @@ void spec_free(struct hk_spec *s)
 	free(s->devices);
 	free_strv(s->masked_paths, s->n_masked_paths);
 	free_strv(s->readonly_paths, s->n_readonly_paths);
+	free(s->uid_mappings);
+	free(s->gid_mappings);
 	free_kv(s->sysctl, s->n_sysctl);
 	free_kv(s->annotations, s->n_annotations);
 	free(s);

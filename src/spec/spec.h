@@ -84,6 +84,18 @@ struct hk_dev_rule {
 	char access[4]; /* subset of "rwm" */
 };
 
+/* One range of linux.uidMappings / gidMappings. */
+struct hk_idmap {
+	uint32_t container_id, host_id, size;
+};
+
+/* linux.timeOffsets of one clock. */
+struct hk_time_offset {
+	bool set;
+	int64_t secs;
+	uint32_t nanosecs;
+};
+
 struct hk_kv {
 	char *key;
 	char *value;
@@ -111,6 +123,11 @@ struct hk_spec {
 	char **readonly_paths;
 	size_t n_readonly_paths;
 	unsigned long rootfs_propagation; /* MS_* or 0 when absent */
+	struct hk_idmap *uid_mappings;
+	size_t n_uid_mappings;
+	struct hk_idmap *gid_mappings;
+	size_t n_gid_mappings;
+	struct hk_time_offset monotonic, boottime;
 	struct hk_kv *sysctl;
 	size_t n_sysctl;
 	struct hk_kv *annotations;

@@ -1,0 +1,281 @@
+/* husk-init: a tiny static PID 1 for containers.
+ *
+ *   husk-init [-g] [--] CMD [ARGS...]
+ *
+ * Starts CMD, forwards every signal it can catch to CMD (to CMD's process
+ * group with -g), reaps every zombie that ends up as its child, and exits
+ * with CMD's status: its exit code, or 128+n when signal n killed it. When
+ * CMD cannot be executed it exits 127 (not found) or 126 (found but not
+ * executable). husk-init's own failures exit 1.
+ *
+ * In a bundle, bind the binary in read-only and put it first in
+ * process.args:
+ *
+ *   "mounts": [{"destination": "/sbin/husk-init", "type": "bind",
+ *               "source": "/usr/libexec/husk/husk-init",
+ *               "options": ["bind", "ro"]}, ...],
+ *   "process": {"args": ["/sbin/husk-init", "--", "nginx", "-g", "daemon off;"]}
+ *
+ * With podman: `podman run --init --init-path=/path/to/husk-init ...` (podman
+ * runs it as `/run/podman-init -- CMD...`).
+ *
+ * Outside PID 1 it makes itself a child subreaper (PR_SET_CHILD_SUBREAPER),
+ * so orphans of CMD are still reparented to it and reaped.
+ *
+ * Like tini, but it waits on a signalfd instead of polling sigtimedwait():
+ * every signal stays blocked in husk-init and arrives as a read. Blocked
+ * signals are queued even for a PID 1 whose dispositions are SIG_DFL (the
+ * kernel drops unblocked default signals to a namespace's init), which is
+ * what lets a container's `kill TERM` reach CMD through us. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define USAGE "husk-init [-g] [--] CMD [ARGS...]"
+#define EXIT_INIT_FAILURE 1
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
+struct init_opts {
+	bool pgroup; /* -g: signal CMD's whole process group */
+	char **argv; /* CMD and its arguments */
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* One line on stderr, "husk-init: " first. Only main-level paths call it. */
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("husk-init: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_INIT_FAILURE);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: " USAGE "\n"
+	      "Run CMD as a child of a minimal init: forward signals to it, reap zombies,\n"
+	      "exit with its status (128+n if signal n killed it).\n"
+	      "\n"
+	      "  -g, --pgroup  run CMD in its own process group and signal the whole group\n"
+	      "  -h, --help    show this help\n",
+	      f);
+}
+
+static void parse_args(int argc, char **argv, struct init_opts *o)
+{
+	static const struct option longopts[] = {
+		{"pgroup", no_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	/* "+": stop at CMD, so CMD's own options are not ours. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+gh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			o->pgroup = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			/* optopt: the bad letter of a short option, 0 for a long one. */
+			if (optopt)
+				die("unknown option -%c (usage: %s)", optopt, USAGE);
+			die("unknown option %s (usage: %s)", argv[optind - 1], USAGE);
+		}
+	}
+	if (optind >= argc)
+		die("no command given (usage: %s)", USAGE);
+	o->argv = argv + optind;
+}
+
+/* Dispositions inherited as SIG_IGN would make the kernel discard those
+ * signals before they reach the signalfd (and SIGCHLD ignored would
+ * auto-reap, hiding CMD's status), so set every one back to SIG_DFL. With all
+ * signals blocked the default actions never run here. */
+static void reset_dispositions(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		/* EINVAL: SIGKILL, SIGSTOP and glibc's reserved RT signals. */
+		if (signal(sig, SIG_DFL) == SIG_ERR && errno != EINVAL)
+			die("reset signal %d: %s", sig, strerror(errno));
+	}
+}
+
+/* Not PID 1: make orphans of CMD ours to reap rather than the host's init. */
+static void become_subreaper(void)
+{
+	int on = 0;
+
+	if (getpid() == 1)
+		return;
+	if (prctl(PR_GET_CHILD_SUBREAPER, &on, 0, 0, 0) < 0)
+		die("prctl PR_GET_CHILD_SUBREAPER: %s", strerror(errno));
+	if (!on && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		die("prctl PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+}
+
+/* In the child: never returns. */
+static void exec_child(const struct init_opts *o, const sigset_t *orig_mask)
+{
+	int status;
+
+	if (o->pgroup) {
+		if (setpgid(0, 0) < 0) {
+			fprintf(stderr, "husk-init: setpgid: %s\n", strerror(errno));
+			_exit(EXIT_INIT_FAILURE);
+		}
+		/* Give the terminal to CMD's group, or it would stop on SIGTTIN
+		 * when it reads. SIGTTOU is still blocked here, so tcsetpgrp
+		 * works even from a background group. */
+		if (isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpid()) < 0) {
+			fprintf(stderr, "husk-init: tcsetpgrp: %s\n", strerror(errno));
+			_exit(EXIT_INIT_FAILURE);
+		}
+	}
+	if (sigprocmask(SIG_SETMASK, orig_mask, NULL) < 0) {
+		fprintf(stderr, "husk-init: sigprocmask: %s\n", strerror(errno));
+		_exit(EXIT_INIT_FAILURE);
+	}
+	execvp(o->argv[0], o->argv);
+	/* As the shell does: 127 when there is no such command, 126 when it
+	 * exists but cannot be run. */
+	status = (errno == ENOENT || errno == ENOTDIR) ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+	fprintf(stderr, "husk-init: exec %s: %s\n", o->argv[0], strerror(errno));
+	_exit(status);
+}
+
+static pid_t spawn(const struct init_opts *o, const sigset_t *orig_mask)
+{
+	pid_t pid;
+
+	/* Buffered output would otherwise be written twice. */
+	if (fflush(NULL) == EOF)
+		die("flush: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0)
+		exec_child(o, orig_mask);
+	/* Also from this side, so no signal we forward to -pid can come before
+	 * the group exists. EACCES: the child has exec'd (after its own
+	 * setpgid); ESRCH: it is already gone. */
+	if (o->pgroup && setpgid(pid, pid) < 0 && errno != EACCES && errno != ESRCH)
+		die("setpgid %d: %s", pid, strerror(errno));
+	return pid;
+}
+
+static int status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_INIT_FAILURE;
+}
+
+/* Reap every child that has exited. Returns true once `child` was among
+ * them, with its wait status in *status. */
+static bool reap(pid_t child, int *status)
+{
+	bool done = false;
+
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid == 0)
+			return done;
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				return done;
+			die("waitpid: %s", strerror(errno));
+		}
+		if (pid == child) {
+			*status = st;
+			done = true;
+		}
+	}
+}
+
+static void forward(int sig, pid_t child, bool pgroup)
+{
+	/* ESRCH: the child has exited and been reaped already, or (-g) its
+	 * group is empty; the exit shows up as SIGCHLD. */
+	if (kill(pgroup ? -child : child, sig) < 0 && errno != ESRCH)
+		/* Not fatal (EPERM: CMD became setuid and we are not root):
+		 * PID 1 must keep reaping. */
+		fprintf(stderr, "husk-init: forward signal %d to %s%d: %s\n", sig,
+			pgroup ? "group " : "", child, strerror(errno));
+}
+
+/* Wait on the signalfd until `child` exits; returns its wait status. */
+static int supervise(int sfd, pid_t child, bool pgroup)
+{
+	struct signalfd_siginfo si;
+	int status = 0;
+
+	for (;;) {
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read signalfd: %s", strerror(errno));
+		}
+		if (n != (ssize_t)sizeof(si))
+			die("read signalfd: short read of %zd bytes", n);
+		if (si.ssi_signo != SIGCHLD)
+			forward((int)si.ssi_signo, child, pgroup);
+		/* SIGCHLD may have been coalesced with others, and other children
+		 * may have gone in between: reap on every wakeup. */
+		if (reap(child, &status))
+			return status;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct init_opts o = {0};
+	sigset_t all, orig;
+	pid_t child;
+	int sfd, status;
+
+	parse_args(argc, argv, &o);
+	if (sigfillset(&all) < 0)
+		die("sigfillset: %s", strerror(errno));
+	if (sigprocmask(SIG_SETMASK, &all, &orig) < 0)
+		die("sigprocmask: %s", strerror(errno));
+	reset_dispositions();
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		die("signalfd: %s", strerror(errno));
+	become_subreaper();
+
+	child = spawn(&o, &orig);
+	status = supervise(sfd, child, o.pgroup);
+	/* Other processes may still run; in a pid namespace they die with us.
+	 * Collect the zombies that are already there and go. */
+	reap(child, &status);
+	return status_to_exit(status);
+}

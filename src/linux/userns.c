@@ -1,0 +1,160 @@
+#include "linux/userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/xalloc.h"
+#include "spec/spec.h"
+
+static char *map_text(const struct hk_idmap *m, size_t n)
+{
+	char *out = xzalloc(n * 40 + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%u %u %u\n", m[i].container_id, m[i].host_id,
+				     m[i].size);
+	return out;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *text, struct hk_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	/* A map must be written in one write(2) (user_namespaces(7)). */
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return hk_fail(err, errno, "write %s", path);
+	return 0;
+}
+
+/* Run newuidmap/newgidmap (setuid helpers from Debian's uidmap package,
+ * which check /etc/subuid and /etc/subgid). */
+static int run_helper(const char *helper, pid_t pid, const struct hk_idmap *m, size_t n,
+		      struct hk_err *err)
+{
+	char **argv = xcalloc(3 + 3 * n + 1, sizeof(char *));
+	size_t a = 0;
+	int status = 0;
+
+	argv[a++] = xasprintf("/usr/bin/%s", helper);
+	argv[a++] = xasprintf("%d", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		argv[a++] = xasprintf("%u", m[i].container_id);
+		argv[a++] = xasprintf("%u", m[i].host_id);
+		argv[a++] = xasprintf("%u", m[i].size);
+	}
+	pid_t child = access(argv[0], X_OK) == 0 ? fork() : -2;
+	if (child == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int saved = errno;
+	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	for (size_t i = 0; i < a; i++)
+		free(argv[i]);
+	free(argv);
+	if (child == -2)
+		return hk_fail(err, 0, "/usr/bin/%s not found: install Debian's uidmap package",
+			       helper);
+	if (child < 0)
+		return hk_fail(err, saved, "fork %s", helper);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return hk_fail(err, 0,
+			       "%s failed (are the ranges of linux.%s in /etc/%s for this user?)",
+			       helper, helper[3] == 'u' ? "uidMappings" : "gidMappings",
+			       helper[3] == 'u' ? "subuid" : "subgid");
+	return 0;
+}
+
+static bool only_own(const struct hk_idmap *m, size_t n, unsigned id)
+{
+	return n == 1 && m[0].host_id == id && m[0].size == 1;
+}
+
+static int write_map(pid_t pid, bool uid, const struct hk_idmap *m, size_t n, struct hk_err *err)
+{
+	const char *file = uid ? "uid_map" : "gid_map";
+
+	if (geteuid() == 0 || only_own(m, n, uid ? geteuid() : getegid())) {
+		/* An unprivileged writer of gid_map must deny setgroups first. */
+		if (!uid && geteuid() != 0 && write_proc(pid, "setgroups", "deny", err) < 0)
+			return -1;
+		_cleanup_free_ char *text = map_text(m, n);
+		if (write_proc(pid, file, text, err) < 0)
+			return hk_err_prefix(err, "linux.%s", uid ? "uidMappings" : "gidMappings");
+		return 0;
+	}
+	return run_helper(uid ? "newuidmap" : "newgidmap", pid, m, n, err);
+}
+
+int userns_write_maps(pid_t pid, const struct hk_spec *s, struct hk_err *err)
+{
+	/* gid first: an unprivileged writer can no longer write it once its uid
+	 * is mapped away. */
+	if (write_map(pid, false, s->gid_mappings, s->n_gid_mappings, err) < 0)
+		return -1;
+	return write_map(pid, true, s->uid_mappings, s->n_uid_mappings, err);
+}
+
+bool userns_setgroups_denied(void)
+{
+	char buf[16] = "";
+	_cleanup_close_ int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return false;
+	return strncmp(buf, "deny", 4) == 0;
+}
+
+int userns_become_root(struct hk_err *err)
+{
+	if (!userns_setgroups_denied() && setgroups(0, NULL) < 0)
+		return hk_fail(err, errno, "setgroups in the user namespace");
+	if (setresgid(0, 0, 0) < 0)
+		return hk_fail(err, errno, "setresgid 0 in the user namespace (is gid 0 mapped?)");
+	if (setresuid(0, 0, 0) < 0)
+		return hk_fail(err, errno, "setresuid 0 in the user namespace (is uid 0 mapped?)");
+	/* A credential change makes us non-dumpable, and our /proc/self files
+	 * then belong to the host's root, out of reach (proc(5)): undo that.
+	 * execve sets dumpable afresh for the container's program. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE)");
+	return 0;
+}
+
+int userns_new_time(const struct hk_spec *s, struct hk_err *err)
+{
+	char text[128];
+	int n = 0;
+
+	if (unshare(CLONE_NEWTIME) < 0)
+		return hk_fail(err, errno, "unshare the time namespace");
+	/* Offsets can be set only until a process lives in the namespace. */
+	if (s->monotonic.set)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "monotonic %lld %u\n",
+			      (long long)s->monotonic.secs, s->monotonic.nanosecs);
+	if (s->boottime.set)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "boottime %lld %u\n",
+			      (long long)s->boottime.secs, s->boottime.nanosecs);
+	if (n > 0 && hk_write_str("/proc/self/timens_offsets", text, err) < 0)
+		return hk_err_prefix(err, "linux.timeOffsets");
+	_cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open /proc/self/ns/time_for_children");
+	if (setns(fd, CLONE_NEWTIME) < 0)
+		return hk_fail(err, errno, "enter the new time namespace");
+	return 0;
+}

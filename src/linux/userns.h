@@ -1,0 +1,24 @@
+/* User and time namespaces: the id maps the parent writes for the child,
+ * and the time offsets the child sets for itself. */
+#ifndef HUSK_LINUX_USERNS_H
+#define HUSK_LINUX_USERNS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct hk_err;
+struct hk_spec;
+
+/* Write /proc/<pid>/uid_map and gid_map: directly when husk is root, or when
+ * an unprivileged user maps only its own ids (setgroups is then denied, as
+ * the kernel requires); through newuidmap/newgidmap otherwise. */
+int userns_write_maps(pid_t pid, const struct hk_spec *spec, struct hk_err *err);
+/* In the child, once mapped: become root of the new user namespace. */
+int userns_become_root(struct hk_err *err);
+/* In the child: a new time namespace with linux.timeOffsets, entered now
+ * (unshare only moves future children; setns moves us: time_namespaces(7)). */
+int userns_new_time(const struct hk_spec *spec, struct hk_err *err);
+/* Whether setgroups(2) is denied for us (then only an empty list works). */
+bool userns_setgroups_denied(void);
+
+#endif
