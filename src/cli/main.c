@@ -13,11 +13,11 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
-#define HUSK_VERSION "0.1.0"
 #define HUSK_SPEC_VERSION "1.2.0"
 
 static const struct hk_command *const commands[] = {
-	&cmd_create, &cmd_delete, &cmd_kill, &cmd_list, &cmd_run, &cmd_spec, &cmd_start, &cmd_state,
+	&cmd_create, &cmd_delete, &cmd_features, &cmd_kill,  &cmd_list,
+	&cmd_run,    &cmd_spec,   &cmd_start,    &cmd_state,
 };
 
 int cli_error(const struct hk_err *err)

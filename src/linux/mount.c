@@ -50,38 +50,92 @@ static const struct {
 static const char *const later_opts[] = {"idmap",   "ridmap", "tmpcopyup", "copy-symlink",
 					 "remount", "mand",   "nomand"};
 
+static const char *const option_names[] = {
+	"async",
+	"atime",
+	"bind",
+	"defaults",
+	"dev",
+	"diratime",
+	"exec",
+	"noatime",
+	"nodev",
+	"nodiratime",
+	"noexec",
+	"norelatime",
+	"nostrictatime",
+	"nosuid",
+	"nosymfollow",
+	"private",
+	"ratime",
+	"rbind",
+	"rdev",
+	"rdiratime",
+	"relatime",
+	"rexec",
+	"rnoatime",
+	"rnodev",
+	"rnodiratime",
+	"rnoexec",
+	"rnorelatime",
+	"rnostrictatime",
+	"rnosuid",
+	"rnosymfollow",
+	"ro",
+	"rprivate",
+	"rro",
+	"rrw",
+	"rshared",
+	"rslave",
+	"rstrictatime",
+	"rsuid",
+	"rsymfollow",
+	"runbindable",
+	"rw",
+	"shared",
+	"slave",
+	"strictatime",
+	"suid",
+	"symfollow",
+	"unbindable",
+};
+
+const char *const *mount_option_names(size_t *n)
+{
+	*n = sizeof(option_names) / sizeof(option_names[0]);
+	return option_names;
+}
+
+static int find_attr(const char *name)
+{
+	for (size_t i = 0; i < sizeof(attr_opts) / sizeof(attr_opts[0]); i++)
+		if (strcmp(attr_opts[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* An attribute option, or its recursive form "r<name>" (runc's extension:
+ * "rro", "rnosuid", ...). "ro", "rw" and "relatime" are names of their own. */
 static int parse_attr(const char *o, struct hk_mount_opts *out)
 {
-	bool rec = o[0] == 'r' && o[1] != 'o' && o[1] != 'w' && o[1] != 'e';
-	const char *name = o;
+	bool rec = false;
+	int i = find_attr(o);
 
-	/* "rro", "rrw", "rnosuid", ...: recursive forms. "ro"/"rw"/"relatime" are not. */
-	if (strcmp(o, "rro") == 0 || strcmp(o, "rrw") == 0)
+	if (i < 0 && o[0] == 'r') {
+		i = find_attr(o + 1);
 		rec = true;
-	else if (strcmp(o, "relatime") == 0)
-		rec = false;
-	for (int pass = 0; pass < 2; pass++) {
-		name = pass == 0 ? o : o + 1;
-		if (pass == 1 && !rec)
-			break;
-		for (size_t i = 0; i < sizeof(attr_opts) / sizeof(attr_opts[0]); i++) {
-			if (strcmp(attr_opts[i].name, name) != 0)
-				continue;
-			if (attr_opts[i].clr & MOUNT_ATTR__ATIME)
-				out->attr_set &= ~(unsigned)MOUNT_ATTR__ATIME;
-			out->attr_set = (out->attr_set & ~attr_opts[i].clr) | attr_opts[i].set;
-			/* The atime field is one value: its whole mask must be cleared
-			 * when one is set (mount_setattr(2)), so keep 0x70 in attr_clr. */
-			out->attr_clr = (out->attr_clr | attr_opts[i].clr) &
-					~(attr_opts[i].set & ~(unsigned)MOUNT_ATTR__ATIME);
-			if (attr_opts[i].clr == 0 && attr_opts[i].set == 0)
-				continue;
-			if (pass == 1)
-				out->recursive_attr = true;
-			return 1;
-		}
 	}
-	return 0;
+	if (i < 0)
+		return 0;
+	/* The atime field is one value: its whole mask must be cleared when one
+	 * is set (mount_setattr(2)), so keep 0x70 in attr_clr. */
+	if (attr_opts[i].clr & MOUNT_ATTR__ATIME)
+		out->attr_set &= ~(unsigned)MOUNT_ATTR__ATIME;
+	out->attr_set = (out->attr_set & ~attr_opts[i].clr) | attr_opts[i].set;
+	out->attr_clr = (out->attr_clr | attr_opts[i].clr) &
+			~(attr_opts[i].set & ~(unsigned)MOUNT_ATTR__ATIME);
+	out->recursive_attr |= rec;
+	return 1;
 }
 
 int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, struct hk_err *err)

@@ -19,6 +19,10 @@ struct hk_mount_opts {
 	size_t n_data;
 };
 
+/* Every option name mount_parse_options() understands (not the
+ * filesystem-specific ones it passes on), for `husk features`. */
+const char *const *mount_option_names(size_t *n);
+
 int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, struct hk_err *err);
 void mount_opts_free(struct hk_mount_opts *o);
 bool mount_is_bind(const struct hk_mount *m);

@@ -307,6 +307,38 @@ static void test_is_bind(void **state)
 	assert_false(mount_is_bind(&m));
 }
 
+/* `husk features` lists mount_option_names(): each must be understood, not
+ * passed on to the filesystem as data. */
+static void test_every_listed_option_is_understood(void **state)
+{
+	size_t n;
+	const char *const *names = mount_option_names(&n);
+
+	(void)state;
+	assert_true(n > 40);
+	for (size_t i = 0; i < n; i++) {
+		char *opts[] = {(char *)(uintptr_t)names[i]};
+		struct hk_mount_opts o;
+		parse(opts, 1, &o);
+		if (o.n_data != 0)
+			fail_msg("option \"%s\" went to the filesystem", names[i]);
+		mount_opts_free(&o);
+	}
+}
+
+static void test_recursive_forms(void **state)
+{
+	char *opts[] = {"rexec", "rnoexec", "rrelatime"};
+	struct hk_mount_opts o;
+
+	(void)state;
+	parse(opts, 3, &o);
+	assert_int_equal(o.n_data, 0);
+	assert_true(o.recursive_attr);
+	assert_true(o.attr_set & MOUNT_ATTR_NOEXEC);
+	mount_opts_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +355,8 @@ int main(void)
 		cmocka_unit_test(test_rbind_then_bind),
 		cmocka_unit_test(test_mount_at_bad_option),
 		cmocka_unit_test(test_is_bind),
+		cmocka_unit_test(test_every_listed_option_is_understood),
+		cmocka_unit_test(test_recursive_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,26 @@
+"""husk features: the runtime-spec features document, as runc prints it."""
+import json
+
+import pytest
+
+
+@pytest.mark.husk_only
+def test_features_document(hk):
+    r = hk.ok("features", root=False)
+    doc = json.loads(r.out)
+    assert doc["ociVersionMin"] == "1.0.0"
+    assert doc["ociVersionMax"].startswith("1.")
+    lx = doc["linux"]
+    assert set(lx["namespaces"]) == {"cgroup", "ipc", "mount", "network", "pid", "time",
+                                     "user", "uts"}
+    assert "CAP_SYS_ADMIN" in lx["capabilities"] and "CAP_CHECKPOINT_RESTORE" in lx["capabilities"]
+    assert lx["cgroup"]["v1"] and lx["cgroup"]["v2"]
+    # not supported yet, and said so
+    assert lx["seccomp"]["enabled"] is False
+    assert doc["hooks"] == []
+    for opt in ("ro", "rbind", "rprivate", "nosuid", "rro", "strictatime"):
+        assert opt in doc["mountOptions"]
+
+
+def test_features_rejects_arguments(hk):
+    assert hk.call("features", "extra", root=False).rc != 0
