@@ -7,7 +7,10 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -91,6 +94,48 @@ uint64_t ns_new_flags(const struct hk_spec *spec)
 			flags |= ns_table[ns->type].flag;
 	}
 	return flags;
+}
+
+int ns_pid_for_children(int nsfd, int *own, struct hk_err *err)
+{
+	*own = -1;
+	if (nsfd < 0)
+		return 0;
+	*own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (*own < 0)
+		return hk_fail(err, errno, "open /proc/self/ns/pid");
+	if (setns(nsfd, CLONE_NEWPID) < 0)
+		return hk_fail(err, errno, "join pid namespace");
+	return 0;
+}
+
+void ns_pid_restore(int *own)
+{
+	if (*own >= 0 && setns(*own, CLONE_NEWPID) < 0)
+		abort(); /* cannot happen: it is our own namespace */
+	if (*own >= 0)
+		close(*own);
+	*own = -1;
+}
+
+int ns_differing(pid_t pid, uint64_t *flags, struct hk_err *err)
+{
+	*flags = 0;
+	for (int t = 0; t < HK_NS_COUNT; t++) {
+		char theirs[64], ours[64];
+		struct stat a, b;
+		if (t == HK_NS_PID)
+			continue;
+		snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)pid, ns_table[t].proc);
+		snprintf(ours, sizeof(ours), "/proc/self/ns/%s", ns_table[t].proc);
+		if (stat(theirs, &a) < 0)
+			return hk_fail(err, errno, "stat %s", theirs);
+		if (stat(ours, &b) < 0)
+			return hk_fail(err, errno, "stat %s", ours);
+		if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+			*flags |= ns_table[t].flag;
+	}
+	return 0;
 }
 
 uint64_t ns_clone_flags(const struct hk_spec *spec)

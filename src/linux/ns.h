@@ -4,6 +4,7 @@
 #define HUSK_LINUX_NS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "spec/spec.h"
 
@@ -21,6 +22,17 @@ void ns_close_all(int fds[HK_NS_COUNT]);
 
 /* setns() into fds[type] (when >= 0) for each type in order. */
 int ns_join(int fds[HK_NS_COUNT], const enum hk_ns_type *types, int n, struct hk_err *err);
+
+/* Joining a pid namespace only changes where the caller's *children* go
+ * (setns(2)): point them at nsfd (when >= 0) before clone3, keeping an fd
+ * of our own in *own, and go back with ns_pid_restore right after, so that
+ * anything husk forks later (a sanitizer's helper, a hook) stays home. */
+int ns_pid_for_children(int nsfd, int *own, struct hk_err *err);
+void ns_pid_restore(int *own);
+
+/* The namespaces of process pid that differ from husk's own, as CLONE_NEW*
+ * flags (for setns(pidfd, flags)); the pid namespace is left out. */
+int ns_differing(pid_t pid, uint64_t *flags, struct hk_err *err);
 
 /* Clone flags of the namespaces to create at clone time: none when a user
  * namespace is joined by path (the child unshares them once in it). The

@@ -26,6 +26,7 @@
 #include "runtime/spawn.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "runtime/wait.h"
 #include "spec/spec.h"
 
 static char *now_rfc3339(void)
@@ -38,26 +39,6 @@ static char *now_rfc3339(void)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct hk_err *err)
-{
-	_cleanup_free_ char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	const char *name = slash ? slash + 1 : path;
-	char buf[24];
-
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	_cleanup_close_ int dfd = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return hk_fail(err, errno, "--pid-file %s: open its directory", path);
-	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	if (hk_write_atomic(dfd, name, buf, strlen(buf), err) < 0)
-		return hk_err_prefix(err, "--pid-file %s", path);
-	return 0;
 }
 
 static struct hk_state *new_state(const struct hk_spec *spec, const char *id, struct hk_cgroup *cg)
@@ -104,7 +85,7 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	st->status = HK_CREATED;
 	if (state_write(sd, st, err) < 0)
 		return -1;
-	if (o->pid_file && write_pid_file(o->pid_file, sp->pid, err) < 0)
+	if (o->pid_file && state_write_pid_file(o->pid_file, sp->pid, err) < 0)
 		return -1;
 	return 0;
 }
@@ -180,29 +161,6 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	return r;
 }
 
-/* Open and lock a container's state, read it, and hand both to fn. */
-typedef int (*with_fn)(struct hk_state_dir *sd, struct hk_state *st, void *data,
-		       struct hk_err *err);
-
-static int with_container(const char *root, const char *id, bool exclusive, with_fn fn, void *data,
-			  struct hk_err *err)
-{
-	struct hk_state_dir sd;
-	struct hk_state *st = NULL;
-	int r = -1;
-
-	if (state_validate_id(id, err) < 0)
-		return -1;
-	if (state_dir_open(root, id, exclusive, &sd, err) == 0) {
-		st = state_read(&sd, err);
-		if (st)
-			r = fn(&sd, st, data, err);
-	}
-	state_free(st);
-	state_dir_close(&sd);
-	return r;
-}
-
 /* Wait for the fifo's byte, or for the process to die first. */
 static int release(int fifo, int pidfd, struct hk_err *err)
 {
@@ -254,39 +212,7 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 
 int container_start(const char *root, const char *id, struct hk_err *err)
 {
-	return with_container(root, id, true, start_locked, NULL, err);
-}
-
-/* Forward every signal husk gets to the container until it exits. */
-static int wait_forwarding(const struct hk_created *c, int *status, struct hk_err *err)
-{
-	sigset_t all, old;
-	siginfo_t info;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	_cleanup_close_ int sfd = signalfd(-1, &all, SFD_CLOEXEC);
-	if (sfd < 0)
-		return hk_fail(err, errno, "signalfd");
-	struct pollfd p[2] = {{.fd = c->pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			return hk_fail(err, errno, "poll");
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				hk_pidfd_send_signal(c->pidfd, (int)si.ssi_signo, NULL, 0);
-		}
-		if (p[0].revents & POLLIN)
-			break;
-	}
-	memset(&info, 0, sizeof(info));
-	if (waitid(P_PIDFD, (id_t)c->pidfd, &info, WEXITED) < 0)
-		return hk_fail(err, errno, "wait for the container process");
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	*status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
-	return 0;
+	return state_with(root, id, true, start_locked, NULL, err);
 }
 
 /* The process may have failed after reporting ready (opening exec.fifo,
@@ -312,7 +238,7 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 	if (r < 0)
 		late_child_error(c.sock, err);
 	if (r == 0 && !detach)
-		r = wait_forwarding(&c, status, err);
+		r = wait_forwarding(c.pidfd, status, err);
 	close(c.sock);
 	close(c.pidfd);
 	if (r < 0 || !detach) {
@@ -367,7 +293,7 @@ static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 int container_kill(const char *root, const char *id, int sig, bool all, struct hk_err *err)
 {
 	struct kill_args a = {sig, all};
-	return with_container(root, id, false, kill_locked, &a, err);
+	return state_with(root, id, false, kill_locked, &a, err);
 }
 
 /* SIGKILL the process and wait until it is gone (a pidfd polls readable
@@ -467,7 +393,7 @@ int container_info(const char *root, const char *id, struct hk_container_info *i
 		   struct hk_err *err)
 {
 	memset(info, 0, sizeof(*info));
-	return with_container(root, id, false, info_locked, info, err);
+	return state_with(root, id, false, info_locked, info, err);
 }
 
 void container_info_free(struct hk_container_info *info)
@@ -504,4 +430,36 @@ int container_list(const char *root, struct hk_container_info **infos, size_t *n
 	}
 	free(ids);
 	return 0;
+}
+
+struct pids_out {
+	pid_t *pids;
+	size_t n;
+};
+
+static int pids_locked(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
+{
+	struct pids_out *out = data;
+	enum hk_status status = state_status(sd, st);
+
+	if (status != HK_CREATED && status != HK_RUNNING)
+		return hk_fail(err, 0, "container %s is %s", st->id, state_status_name(status));
+	if (st->cgroup && st->cgroup->n_dirs > 0)
+		return cg_pids(st->cgroup, &out->pids, &out->n, err);
+	/* No cgroup (an unprivileged user without a delegated one): the first
+	 * process stands for the container. */
+	out->pids = xmalloc(sizeof(pid_t));
+	out->pids[0] = st->pid;
+	out->n = 1;
+	return 0;
+}
+
+int container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct hk_err *err)
+{
+	struct pids_out out = {0};
+	int r = state_with(root, id, false, pids_locked, &out, err);
+
+	*pids = out.pids;
+	*n = out.n;
+	return r;
 }

@@ -47,6 +47,9 @@ struct hk_container_info {
 	size_t n_annotations;
 };
 
+/* The host pids of the container's processes (from its cgroup). */
+int container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct hk_err *err);
+
 int container_info(const char *root, const char *id, struct hk_container_info *info,
 		   struct hk_err *err);
 void container_info_free(struct hk_container_info *info);

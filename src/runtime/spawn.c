@@ -33,33 +33,6 @@ static void reap(struct hk_spawn *sp)
 	sp->pidfd = -1;
 }
 
-/* Joining a pid namespace only changes where husk's *children* go
- * (setns(2), CLONE_NEWPID), so it is done here, before clone3; *own is set
- * to husk's own pid namespace, to go back to right after. */
-static int join_pid_ns(struct hk_spawn *sp, int *own, struct hk_err *err)
-{
-	static const enum hk_ns_type pid[] = {HK_NS_PID};
-
-	*own = -1;
-	if (sp->ns_fds[HK_NS_PID] < 0)
-		return 0;
-	*own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (*own < 0)
-		return hk_fail(err, errno, "open /proc/self/ns/pid");
-	return ns_join(sp->ns_fds, pid, 1, err);
-}
-
-/* Anything husk forks later (a sanitizer's helper, hooks) stays in husk's
- * own pid namespace. */
-static void leave_pid_ns(int *own)
-{
-	if (*own >= 0 && setns(*own, CLONE_NEWPID) < 0)
-		abort(); /* cannot happen: it is our own namespace */
-	if (*own >= 0)
-		close(*own);
-	*own = -1;
-}
-
 static pid_t do_clone(struct hk_spawn *sp, int cgfd)
 {
 	struct clone_args args;
@@ -163,7 +136,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 		return -1;
 	if (make_socket(sp->spec, sv, err) < 0)
 		return -1;
-	if (join_pid_ns(sp, &own_pidns, err) < 0) {
+	if (ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		if (own_pidns >= 0)
@@ -173,7 +146,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	pid_t pid = do_clone(sp, cgfd);
 	int e = errno;
 	if (pid != 0)
-		leave_pid_ns(&own_pidns);
+		ns_pid_restore(&own_pidns);
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);

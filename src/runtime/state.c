@@ -309,6 +309,45 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 	return HK_RUNNING;
 }
 
+int state_write_pid_file(const char *path, pid_t pid, struct hk_err *err)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : path;
+	char buf[24];
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	_cleanup_close_ int dfd = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return hk_fail(err, errno, "--pid-file %s: open its directory", path);
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	if (hk_write_atomic(dfd, name, buf, strlen(buf), err) < 0)
+		return hk_err_prefix(err, "--pid-file %s", path);
+	return 0;
+}
+
+int state_with(const char *root, const char *id, bool exclusive, state_with_fn fn, void *data,
+	       struct hk_err *err)
+{
+	struct hk_state_dir sd;
+	struct hk_state *st = NULL;
+	int r = -1;
+
+	if (state_validate_id(id, err) < 0)
+		return -1;
+	if (state_dir_open(root, id, exclusive, &sd, err) == 0) {
+		st = state_read(&sd, err);
+		if (st)
+			r = fn(&sd, st, data, err);
+	}
+	state_free(st);
+	state_dir_close(&sd);
+	return r;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -58,6 +58,17 @@ const char *state_status_name(enum hk_status s);
 /* Start time of a live pid, 0 when gone or a zombie. */
 unsigned long long state_proc_start_time(pid_t pid);
 
+/* --pid-file: the pid in decimal, written atomically (temp file + rename in
+ * the same directory), so a reader never sees a half-written file. */
+int state_write_pid_file(const char *path, pid_t pid, struct hk_err *err);
+
+/* Open and lock a container's state (exclusive for changes), read it, and
+ * hand both to fn; everything is released after. */
+typedef int (*state_with_fn)(struct hk_state_dir *sd, struct hk_state *st, void *data,
+			     struct hk_err *err);
+int state_with(const char *root, const char *id, bool exclusive, state_with_fn fn, void *data,
+	       struct hk_err *err);
+
 /* Container ids under root, sorted. */
 int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err);
 

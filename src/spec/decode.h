@@ -32,7 +32,6 @@ int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t si
 int spec_decode_userns(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 
 /* Name tables: -1 when unknown. */
-int spec_cap_from_name(const char *name);
 int spec_rlimit_from_name(const char *name);
 
 #endif

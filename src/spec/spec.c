@@ -293,6 +293,37 @@ static void free_kv(struct hk_kv *kv, size_t n)
 	free(kv);
 }
 
+void spec_process_clear(struct hk_process *p)
+{
+	free(p->additional_gids);
+	free_strv(p->args, p->n_args);
+	free_strv(p->env, p->n_env);
+	free(p->cwd);
+	free(p->rlimits);
+	memset(p, 0, sizeof(*p));
+}
+
+struct hk_process *spec_parse_process(const char *text, size_t len, struct hk_err *err)
+{
+	hk_json *proc = hk_json_parse(text, len, "process", err);
+	if (!proc)
+		return NULL;
+	/* Decoded as the "process" of a config, so errors name process.<field>. */
+	hk_json *wrapper = hk_json_new_obj();
+	hk_json_set(wrapper, "process", proc);
+	struct hk_spec tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	int r = spec_decode_process(wrapper, &tmp, err);
+	hk_json_put(wrapper);
+	if (r < 0) {
+		spec_process_clear(&tmp.process);
+		return NULL;
+	}
+	struct hk_process *p = xmalloc(sizeof(*p));
+	*p = tmp.process;
+	return p;
+}
+
 void spec_free(struct hk_spec *s)
 {
 	if (!s)
@@ -302,11 +333,7 @@ void spec_free(struct hk_spec *s)
 	free(s->root_path);
 	free(s->hostname);
 	free(s->domainname);
-	free(s->process.additional_gids);
-	free_strv(s->process.args, s->process.n_args);
-	free_strv(s->process.env, s->process.n_env);
-	free(s->process.cwd);
-	free(s->process.rlimits);
+	spec_process_clear(&s->process);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);

@@ -139,6 +139,10 @@ struct hk_spec *spec_load(const char *bundle, struct hk_err *err);
 /* Decode and validate a JSON text; bundle must be absolute. */
 struct hk_spec *spec_parse(const char *json, size_t len, const char *bundle, struct hk_err *err);
 void spec_free(struct hk_spec *spec);
+/* An OCI process object on its own (`exec --process FILE`). */
+struct hk_process *spec_parse_process(const char *json, size_t len, struct hk_err *err);
+/* Free what a process owns and zero it (the struct itself stays). */
+void spec_process_clear(struct hk_process *p);
 static inline void spec_freep(struct hk_spec **p)
 {
 	spec_free(*p);
@@ -152,6 +156,8 @@ const char *spec_ns_name(enum hk_ns_type type);
 /* CAP_* name of a capability number, NULL past the table (the last known
  * is returned by spec_cap_last()). */
 const char *spec_cap_name(int cap);
+/* CAP_* name to number, -1 when unknown. */
+int spec_cap_from_name(const char *name);
 int spec_cap_last(void);
 
 /* The JSON `husk spec` writes: runc's default, or its rootless variant. */

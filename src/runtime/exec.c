@@ -1,0 +1,297 @@
+#include "runtime/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "linux/caps.h"
+#include "linux/ns.h"
+#include "linux/process.h"
+#include "linux/rlimit.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "runtime/wait.h"
+#include "spec/spec.h"
+
+/* What the new process needs from the container, gathered under its lock. */
+struct target {
+	pid_t pid;
+	int pidfd;
+	struct hk_cgroup *cgroup;
+	struct hk_process proc;
+	uint64_t ns_flags;
+};
+
+static void set_env(struct hk_process *p, const char *kv)
+{
+	size_t name_len = (size_t)(strchr(kv, '=') - kv);
+	for (size_t i = 0; i < p->n_env; i++) {
+		if (strncmp(p->env[i], kv, name_len + 1) == 0) {
+			free(p->env[i]);
+			p->env[i] = xstrdup(kv);
+			return;
+		}
+	}
+	p->env = xrealloc(p->env, (p->n_env + 2) * sizeof(char *));
+	p->env[p->n_env++] = xstrdup(kv);
+	p->env[p->n_env] = NULL;
+}
+
+static char **strv_dup(char *const *v, size_t n)
+{
+	char **out = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+/* The container's own process settings, with runc exec's flags over them. */
+static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struct hk_err *err)
+{
+	if (o->n_args == 0)
+		return hk_fail(err, 0, "exec: no command given (args after the id, or --process)");
+	for (size_t i = 0; i < p->n_args; i++)
+		free(p->args[i]);
+	free(p->args);
+	p->args = strv_dup(o->args, o->n_args);
+	p->n_args = o->n_args;
+	for (size_t i = 0; i < o->n_env; i++) {
+		if (!strchr(o->env[i], '=') || o->env[i][0] == '=')
+			return hk_fail(err, 0, "--env: \"%s\" is not NAME=VALUE", o->env[i]);
+		set_env(p, o->env[i]);
+	}
+	if (o->cwd) {
+		if (o->cwd[0] != '/')
+			return hk_fail(err, 0, "--cwd: \"%s\" is not an absolute path", o->cwd);
+		free(p->cwd);
+		p->cwd = xstrdup(o->cwd);
+	}
+	if (o->has_user)
+		p->uid = o->uid;
+	if (o->has_group)
+		p->gid = o->gid;
+	if (o->n_additional_gids) {
+		free(p->additional_gids);
+		p->additional_gids = xcalloc(o->n_additional_gids, sizeof(gid_t));
+		memcpy(p->additional_gids, o->additional_gids,
+		       o->n_additional_gids * sizeof(gid_t));
+		p->n_additional_gids = o->n_additional_gids;
+	}
+	for (size_t i = 0; i < o->n_caps; i++) {
+		int cap = spec_cap_from_name(o->caps[i]);
+		if (cap < 0)
+			return hk_fail(err, 0, "--cap: unknown capability \"%s\"", o->caps[i]);
+		uint64_t bit = 1ULL << cap;
+		p->caps.present = true;
+		p->caps.bounding |= bit;
+		p->caps.effective |= bit;
+		p->caps.permitted |= bit;
+	}
+	p->no_new_privileges |= o->no_new_privs;
+	return 0;
+}
+
+static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
+			struct hk_process *out, struct hk_err *err)
+{
+	if (o->process_file) {
+		size_t len;
+		_cleanup_free_ char *text = hk_read_file(o->process_file, 16 << 20, &len, err);
+		if (!text)
+			return hk_err_prefix(err, "--process");
+		struct hk_process *p = spec_parse_process(text, len, err);
+		if (!p)
+			return hk_err_prefix(err, "--process %s", o->process_file);
+		*out = *p;
+		free(p);
+		return 0;
+	}
+	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
+	if (!spec)
+		return hk_err_prefix(err, "the container's config");
+	*out = spec->process;
+	memset(&spec->process, 0, sizeof(spec->process));
+	return apply_flags(o, out, err);
+}
+
+struct gather_args {
+	const struct hk_exec_opts *o;
+	struct target *t;
+};
+
+static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
+{
+	struct gather_args *a = data;
+	struct target *t = a->t;
+	enum hk_status status = state_status(sd, st);
+
+	if (status != HK_RUNNING && status != HK_CREATED)
+		return hk_fail(err, 0, "cannot exec in container %s: it is %s", st->id,
+			       state_status_name(status));
+	t->pidfd = hk_pidfd_open(st->pid, 0);
+	if (t->pidfd < 0 || state_proc_start_time(st->pid) != st->start_time)
+		return hk_fail(err, 0, "cannot exec in container %s: its process is gone", st->id);
+	t->pid = st->pid;
+	if (ns_differing(st->pid, &t->ns_flags, err) < 0)
+		return -1;
+	t->cgroup = TAKE_PTR(st->cgroup);
+	return load_process(a->o, st, &t->proc, err);
+}
+
+/* The new process, from clone3 to execve: into the container's namespaces
+ * (setns on its pidfd joins them all at once, user namespace first), then
+ * the same last steps as the container's first process. */
+static int exec_child_setup(const struct target *t, int sock, int preserve_fds, char **exe,
+			    struct hk_err *err)
+{
+	if (sync_expect(sock, HK_SYNC_GO, err) < 0)
+		return -1;
+	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
+	 * its root our root and cwd. */
+	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
+		return hk_fail(err, errno, "join the container's namespaces");
+	*exe = process_find_exec(&t->proc, err);
+	if (!*exe || rlimit_apply(&t->proc, err) < 0)
+		return -1;
+	if (caps_drop_bounding(&t->proc.caps, err) < 0 || process_set_user(&t->proc, err) < 0 ||
+	    caps_apply(&t->proc.caps, err) < 0)
+		return -1;
+	if (chdir(t->proc.cwd) < 0)
+		return hk_fail(err, errno, "cwd: chdir %s", t->proc.cwd);
+	if (t->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "noNewPrivileges");
+	umask(t->proc.has_umask ? t->proc.umask : 022);
+	return process_cloexec_fds(preserve_fds, err);
+}
+
+static void __attribute__((noreturn)) exec_child(const struct target *t, int sock, int preserve_fds)
+{
+	struct hk_err err = {0};
+	char *exe = NULL;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    exec_child_setup(t, sock, preserve_fds, &exe, &err) < 0) {
+		sync_send(sock, HK_SYNC_ERROR, &err);
+		_exit(126);
+	}
+	/* The process outlives a detached exec: no death signal past here. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	process_exec(exe, &t->proc, &err);
+	sync_send(sock, HK_SYNC_ERROR, &err);
+	_exit(127);
+}
+
+static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)
+{
+	struct clone_args args;
+	_cleanup_close_ int cgfd = cg_clone_fd(t->cgroup, err);
+
+	if (cgfd < 0 && t->cgroup->version == 2 && t->cgroup->n_dirs > 0)
+		return -1;
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
+	pid_t pid = hk_clone3(&args);
+	if (pid < 0)
+		hk_fail(err, errno, "clone3 the exec process");
+	return pid;
+}
+
+/* Start the process; returns once it has exec'd (or failed to). */
+static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int *pidfd,
+		      struct hk_err *err)
+{
+	_cleanup_close_ int pidns = -1, own = -1;
+	int sv[2];
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)t->pid);
+	pidns = open(path, O_RDONLY | O_CLOEXEC);
+	if (pidns < 0)
+		return hk_fail(err, errno, "open %s", path);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return hk_fail(err, errno, "socketpair");
+	int r = ns_pid_for_children(pidns, &own, err);
+	*pid = r < 0 ? -1 : clone_into(t, pidfd, err);
+	if (*pid == 0) {
+		close(sv[0]);
+		exec_child(t, sv[1], preserve_fds);
+	}
+	ns_pid_restore(&own);
+	close(sv[1]);
+	if (*pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	r = cg_enter(t->cgroup, *pid, err);
+	if (r == 0 && sync_send(sv[0], HK_SYNC_GO, NULL) < 0)
+		r = hk_fail(err, errno, "start the exec process");
+	/* EOF: the process has exec'd (the socket is close-on-exec). */
+	uint32_t type = 0;
+	struct hk_err child = {0};
+	if (r == 0 && sync_recv(sv[0], &type, &child, err) == 0 && type == HK_SYNC_ERROR) {
+		*err = child;
+		r = -1;
+	}
+	close(sv[0]);
+	if (r < 0) {
+		hk_pidfd_send_signal(*pidfd, SIGKILL, NULL, 0);
+		waitpid(*pid, NULL, 0);
+	}
+	return r;
+}
+
+static void target_clear(struct target *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	cg_free(t->cgroup);
+	spec_process_clear(&t->proc);
+}
+
+int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err)
+{
+	struct target t = {.pidfd = -1};
+	struct gather_args a = {o, &t};
+	int pidfd = -1;
+	pid_t pid = -1;
+
+	*status = 0;
+	if (o->tty || o->console_socket) {
+		return hk_fail(err, 0, "%s: terminals are not supported yet by husk",
+			       o->tty ? "--tty" : "--console-socket");
+	}
+	if (state_with(o->root, o->id, false, gather, &a, err) < 0 ||
+	    spawn_exec(&t, o->preserve_fds, &pid, &pidfd, err) < 0) {
+		target_clear(&t);
+		return -1;
+	}
+	target_clear(&t);
+	int r = 0;
+	if (o->pid_file)
+		r = state_write_pid_file(o->pid_file, pid, err);
+	if (r == 0 && !o->detach)
+		r = wait_forwarding(pidfd, status, err);
+	close(pidfd);
+	return r;
+}
