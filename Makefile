@@ -14,6 +14,8 @@ LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c s
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+INIT_SRC := $(wildcard src/init/*.c)
+INIT_OBJ := $(INIT_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -22,7 +24,7 @@ DEPS_OK := $(BUILD)/.deps-ok
 
 .PHONY: all test unit integration asan demo bench lint clean deps
 
-all: $(BUILD)/husk
+all: $(BUILD)/husk $(BUILD)/husk-init
 
 $(DEPS_OK): scripts/setup.sh
 	@mkdir -p $(@D)
@@ -42,6 +44,14 @@ $(BUILD)/libhusk.a: $(LIB_OBJ)
 $(BUILD)/husk: $(CLI_OBJ) $(BUILD)/libhusk.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
+
+# husk-init: static, no libraries, so it runs in any container's rootfs. The
+# sanitizer runtimes cannot be linked statically: `make asan` builds it without.
+$(INIT_OBJ) $(BUILD)/husk-init: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
+$(BUILD)/husk-init: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS))
+$(BUILD)/husk-init: $(INIT_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $(INIT_OBJ)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@mkdir -p $(@D)

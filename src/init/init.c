@@ -145,8 +145,10 @@ static void exec_child(const struct init_opts *o, const sigset_t *orig_mask)
 		}
 		/* Give the terminal to CMD's group, or it would stop on SIGTTIN
 		 * when it reads. SIGTTOU is still blocked here, so tcsetpgrp
-		 * works even from a background group. */
-		if (isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpid()) < 0) {
+		 * works even from a background group. ENOTTY: a terminal that
+		 * is not our controlling one; there is nothing to hand over. */
+		if (isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpid()) < 0 &&
+		    errno != ENOTTY) {
 			fprintf(stderr, "husk-init: tcsetpgrp: %s\n", strerror(errno));
 			_exit(EXIT_INIT_FAILURE);
 		}
@@ -220,8 +222,7 @@ static bool reap(pid_t child, int *status)
 
 static void forward(int sig, pid_t child, bool pgroup)
 {
-	/* ESRCH: the child has exited and been reaped already, or (-g) its
-	 * group is empty; the exit shows up as SIGCHLD. */
+	/* ESRCH: nothing left to signal; the exit shows up as SIGCHLD. */
 	if (kill(pgroup ? -child : child, sig) < 0 && errno != ESRCH)
 		/* Not fatal (EPERM: CMD became setuid and we are not root):
 		 * PID 1 must keep reaping. */
