@@ -32,7 +32,7 @@ static const struct option create_opts[] = {
 const char cli_create_options[] =
 	"   --bundle, -b DIR      the bundle (default: the current directory)\n"
 	"   --pid-file FILE       write the container process's pid to FILE\n"
-	"   --console-socket SOCK receive the terminal's master (not supported yet)\n"
+	"   --console-socket SOCK send the terminal's master to this unix socket\n"
 	"   --no-pivot            chroot instead of pivot_root (for ramdisk roots)\n"
 	"   --preserve-fds N      pass N extra fds (3 .. 3+N-1) to the container\n"
 	"   --no-new-keyring      accepted for runc compatibility\n";

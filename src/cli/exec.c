@@ -165,5 +165,6 @@ const struct hk_command cmd_exec = {
 		"   --detach, -d          return once the process has started\n"
 		"   --pid-file FILE       write the process's pid to FILE\n"
 		"   --preserve-fds N      pass N extra fds (3 .. 3+N-1)\n"
-		"   --tty, -t / --console-socket SOCK  terminals (not supported yet)\n",
+		"   --tty, -t             give the process a terminal\n"
+		"   --console-socket SOCK send the terminal's master to this unix socket\n",
 };

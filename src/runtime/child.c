@@ -22,6 +22,7 @@
 #include "linux/rlimit.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
+#include "linux/terminal.h"
 #include "linux/userns.h"
 #include "runtime/spawn.h"
 #include "runtime/sync.h"
@@ -172,6 +173,19 @@ static int wait_for_start(int state_fd, struct hk_err *err)
 	return w == 1 ? 0 : hk_fail(err, saved, "write exec.fifo");
 }
 
+/* The pty is made in here, where /dev/pts is the container's own; its
+ * master goes to husk, which hands it on or proxies it. */
+static int send_terminal(const struct hk_process *p, int sock, struct hk_err *err)
+{
+	int master = terminal_setup(p, err);
+
+	if (master < 0)
+		return -1;
+	int r = sync_send_fd(sock, HK_SYNC_PTY, master);
+	close(master);
+	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;
+}
+
 static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 {
 	const struct hk_process *p = &sp->spec->process;
@@ -184,6 +198,8 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 		return -1;
 	*exe = process_find_exec(p, err);
 	if (!*exe)
+		return -1;
+	if (p->terminal && send_terminal(p, sock, err) < 0)
 		return -1;
 	if (process_set_oom_score_adj(p, err) < 0 || rlimit_apply(p, err) < 0 ||
 	    drop_privileges(p, err) < 0)

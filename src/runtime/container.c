@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/ns.h"
+#include "linux/terminal.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -80,6 +82,13 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	sp->preserve_fds = o->preserve_fds;
 	if (spawn_container(sp, err) < 0)
 		return -1;
+	if (sp->pty_master >= 0 && o->console_socket) {
+		int r = terminal_send(o->console_socket, sp->pty_master, err);
+		close(sp->pty_master);
+		sp->pty_master = -1;
+		if (r < 0)
+			return -1;
+	}
 	st->pid = sp->pid;
 	st->start_time = state_proc_start_time(sp->pid);
 	st->status = HK_CREATED;
@@ -101,6 +110,9 @@ static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *
 	if (sp->sock >= 0)
 		close(sp->sock);
 	sp->sock = -1;
+	if (sp->pty_master >= 0)
+		close(sp->pty_master);
+	sp->pty_master = -1;
 	if (st->cgroup)
 		cg_destroy(st->cgroup, NULL);
 	state_dir_remove(sd, NULL);
@@ -110,20 +122,30 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 {
 	_cleanup_spec_ struct hk_spec *spec = NULL;
 	struct hk_state_dir sd = {.fd = -1, .rootfd = -1};
-	struct hk_spawn sp = {.pidfd = -1, .sock = -1};
+	struct hk_spawn sp = {.pidfd = -1, .sock = -1, .pty_master = -1};
 	int ns_fds[HK_NS_COUNT];
 	int r = -1;
 
 	if (state_validate_id(o->id, err) < 0)
 		return -1;
-	if (o->console_socket)
-		return hk_fail(err, 0, "--console-socket: terminals are not supported yet by husk");
 	/* 1. Validate everything before the machine changes. */
 	spec = spec_load(o->bundle, err);
 	if (!spec)
 		return -1;
+	if (spec->process.terminal && !o->console_socket && !o->foreground)
+		return hk_fail(err, 0,
+			       "process.terminal: needs --console-socket to send the "
+			       "terminal to (or a foreground run to proxy it)");
 	if (ns_open_paths(spec, ns_fds, err) < 0)
 		return -1;
+	/* Joining a user namespace by path, the container process is our
+	 * grandchild (spawn.c): a foreground run must become its parent to
+	 * wait for it once the process between us exits. */
+	const struct hk_namespace *user = spec_ns(spec, HK_NS_USER);
+	if (o->foreground && user && user->path && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		ns_close_all(ns_fds);
+		return hk_fail(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+	}
 	struct hk_cgroup *cg = cg_resolve(spec->cgroups_path, o->id, err);
 	if (!cg) {
 		ns_close_all(ns_fds);
@@ -154,9 +176,12 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		out->pid = sp.pid;
 		out->pidfd = sp.pidfd;
 		out->sock = sp.sock;
+		out->pty = sp.pty_master;
 	} else if (r == 0) {
 		close(sp.pidfd);
 		close(sp.sock);
+		if (sp.pty_master >= 0)
+			close(sp.pty_master);
 	}
 	return r;
 }
@@ -230,7 +255,11 @@ static void late_child_error(int sock, struct hk_err *err)
 
 int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err)
 {
-	struct hk_created c = {.pidfd = -1, .sock = -1};
+	struct hk_created c = {.pidfd = -1, .sock = -1, .pty = -1};
+	struct hk_create_opts fg = *o;
+
+	fg.foreground = !detach;
+	o = &fg;
 
 	if (container_create(o, &c, err) < 0)
 		return -1;
@@ -238,9 +267,11 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 	if (r < 0)
 		late_child_error(c.sock, err);
 	if (r == 0 && !detach)
-		r = wait_forwarding(c.pidfd, status, err);
+		r = wait_forwarding(c.pidfd, c.pty, status, err);
 	close(c.sock);
 	close(c.pidfd);
+	if (c.pty >= 0)
+		close(c.pty);
 	if (r < 0 || !detach) {
 		struct hk_err derr = {0};
 		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {

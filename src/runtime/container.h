@@ -17,6 +17,7 @@ struct hk_create_opts {
 	const char *console_socket; /* NULL: none */
 	bool no_pivot;
 	int preserve_fds;
+	bool foreground; /* run without -d: husk stays and may proxy a terminal */
 };
 
 /* What `run` keeps of the process it created. */
@@ -24,6 +25,7 @@ struct hk_created {
 	pid_t pid;
 	int pidfd;
 	int sock;
+	int pty; /* the terminal's master, to proxy; -1 when none */
 };
 
 int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err);

@@ -23,6 +23,7 @@
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rlimit.h"
+#include "linux/terminal.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/wait.h"
@@ -126,6 +127,9 @@ static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
 		return hk_err_prefix(err, "the container's config");
 	*out = spec->process;
 	memset(&spec->process, 0, sizeof(spec->process));
+	/* A terminal comes with --tty only, as with runc. */
+	out->terminal = false;
+	out->has_console_size = false;
 	return apply_flags(o, out, err);
 }
 
@@ -168,6 +172,15 @@ static int exec_child_setup(const struct target *t, int sock, int preserve_fds, 
 	*exe = process_find_exec(&t->proc, err);
 	if (!*exe || rlimit_apply(&t->proc, err) < 0)
 		return -1;
+	if (t->proc.terminal) {
+		int master = terminal_setup(&t->proc, err);
+		if (master < 0)
+			return -1;
+		int r = sync_send_fd(sock, HK_SYNC_PTY, master);
+		close(master);
+		if (r < 0)
+			return hk_fail(err, errno, "send the terminal to husk");
+	}
 	if (caps_drop_bounding(&t->proc.caps, err) < 0 || process_set_user(&t->proc, err) < 0 ||
 	    caps_apply(&t->proc.caps, err) < 0)
 		return -1;
@@ -217,8 +230,32 @@ static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)
 	return pid;
 }
 
+/* After GO: a terminal's master may come, then EOF once the process has
+ * exec'd (the socket is close-on-exec), or its error. */
+static int wait_exec(int sock, int *pty, struct hk_err *err)
+{
+	for (;;) {
+		struct hk_sync_in in;
+		if (sync_read(sock, &in, err) < 0)
+			return -1;
+		if (in.type == HK_SYNC_PTY && in.fd >= 0 && *pty < 0) {
+			*pty = in.fd;
+			continue;
+		}
+		if (in.fd >= 0)
+			close(in.fd);
+		if (in.type == 0)
+			return 0;
+		if (in.type == HK_SYNC_ERROR) {
+			*err = in.payload;
+			return -1;
+		}
+		return hk_fail(err, 0, "unexpected message %u from the exec process", in.type);
+	}
+}
+
 /* Start the process; returns once it has exec'd (or failed to). */
-static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int *pidfd,
+static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int *pidfd, int *pty,
 		      struct hk_err *err)
 {
 	_cleanup_close_ int pidns = -1, own = -1;
@@ -246,15 +283,13 @@ static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int 
 	r = cg_enter(t->cgroup, *pid, err);
 	if (r == 0 && sync_send(sv[0], HK_SYNC_GO, NULL) < 0)
 		r = hk_fail(err, errno, "start the exec process");
-	/* EOF: the process has exec'd (the socket is close-on-exec). */
-	uint32_t type = 0;
-	struct hk_err child = {0};
-	if (r == 0 && sync_recv(sv[0], &type, &child, err) == 0 && type == HK_SYNC_ERROR) {
-		*err = child;
-		r = -1;
-	}
+	if (r == 0)
+		r = wait_exec(sv[0], pty, err);
 	close(sv[0]);
 	if (r < 0) {
+		if (*pty >= 0)
+			close(*pty);
+		*pty = -1;
 		hk_pidfd_send_signal(*pidfd, SIGKILL, NULL, 0);
 		waitpid(*pid, NULL, 0);
 	}
@@ -269,29 +304,45 @@ static void target_clear(struct target *t)
 	spec_process_clear(&t->proc);
 }
 
+/* The terminal goes to --console-socket, or is proxied while we wait. */
+static int hand_over(const struct hk_exec_opts *o, int *pty, struct hk_err *err)
+{
+	if (*pty < 0 || !o->console_socket)
+		return 0;
+	int r = terminal_send(o->console_socket, *pty, err);
+	close(*pty);
+	*pty = -1;
+	return r;
+}
+
 int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err)
 {
 	struct target t = {.pidfd = -1};
 	struct gather_args a = {o, &t};
-	int pidfd = -1;
+	int pidfd = -1, pty = -1;
 	pid_t pid = -1;
 
 	*status = 0;
-	if (o->tty || o->console_socket) {
-		return hk_fail(err, 0, "%s: terminals are not supported yet by husk",
-			       o->tty ? "--tty" : "--console-socket");
+	if (state_with(o->root, o->id, false, gather, &a, err) < 0)
+		goto fail;
+	t.proc.terminal |= o->tty;
+	if (t.proc.terminal && !o->console_socket && o->detach) {
+		hk_fail(err, 0, "exec: a terminal needs --console-socket with --detach");
+		goto fail;
 	}
-	if (state_with(o->root, o->id, false, gather, &a, err) < 0 ||
-	    spawn_exec(&t, o->preserve_fds, &pid, &pidfd, err) < 0) {
-		target_clear(&t);
-		return -1;
-	}
+	if (spawn_exec(&t, o->preserve_fds, &pid, &pidfd, &pty, err) < 0)
+		goto fail;
 	target_clear(&t);
-	int r = 0;
-	if (o->pid_file)
+	int r = hand_over(o, &pty, err);
+	if (r == 0 && o->pid_file)
 		r = state_write_pid_file(o->pid_file, pid, err);
 	if (r == 0 && !o->detach)
-		r = wait_forwarding(pidfd, status, err);
+		r = wait_forwarding(pidfd, pty, status, err);
+	if (pty >= 0)
+		close(pty);
 	close(pidfd);
 	return r;
+fail:
+	target_clear(&t);
+	return -1;
 }

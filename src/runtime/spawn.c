@@ -79,30 +79,39 @@ static int adopt(struct hk_spawn *sp, pid_t pid, struct hk_err *err)
 	return 0;
 }
 
+/* Until READY: take over a re-forked process (HK_SYNC_PID) and keep the
+ * terminal's master when the process sends one (HK_SYNC_PTY). */
 static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 {
 	for (;;) {
-		struct hk_err payload = {0};
-		uint32_t type;
-		pid_t sender = 0;
+		struct hk_sync_in in;
 
-		if (sync_recv_pid(sp->sock, &type, &payload, &sender, err) < 0)
+		if (sync_read(sp->sock, &in, err) < 0)
 			return -1;
-		switch (type) {
+		if (in.type != HK_SYNC_PTY && in.fd >= 0)
+			close(in.fd);
+		switch (in.type) {
 		case HK_SYNC_READY:
 			return 0;
 		case HK_SYNC_PID:
-			if (adopt(sp, sender, err) < 0)
+			if (adopt(sp, in.sender, err) < 0)
 				return -1;
 			break;
+		case HK_SYNC_PTY:
+			if (in.fd < 0)
+				return hk_fail(err, 0, "the container process sent no terminal");
+			if (sp->pty_master >= 0)
+				close(sp->pty_master);
+			sp->pty_master = in.fd;
+			break;
 		case HK_SYNC_ERROR:
-			*err = payload;
+			*err = in.payload;
 			return -1;
 		case 0:
 			return hk_fail(err, 0, "the container process exited during setup");
 		default:
 			return hk_fail(err, 0, "unexpected message %u from the container process",
-				       type);
+				       in.type);
 		}
 	}
 }
@@ -131,6 +140,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pid = 0;
 	sp->pidfd = -1;
 	sp->sock = -1;
+	sp->pty_master = -1;
 	cgfd = cg_clone_fd(sp->cgroup, err);
 	if (cgfd < 0 && sp->cgroup->version == 2 && sp->cgroup->n_dirs > 0)
 		return -1;
@@ -167,6 +177,9 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->sock = sv[0];
 	if (prepare_child(sp, err) < 0 || wait_ready(sp, err) < 0) {
 		reap(sp);
+		if (sp->pty_master >= 0)
+			close(sp->pty_master);
+		sp->pty_master = -1;
 		close(sp->sock);
 		sp->sock = -1;
 		return -1;

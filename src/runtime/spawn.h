@@ -22,7 +22,8 @@ struct hk_spawn {
 	/* out */
 	pid_t pid;
 	int pidfd;
-	int sock; /* parent's end of the sync socket, kept for `run` */
+	int sock;       /* parent's end of the sync socket, kept for `run` */
+	int pty_master; /* the terminal's master when process.terminal, else -1 */
 };
 
 /* Start the child and wait until it reports its world ready (or fails, in

@@ -20,45 +20,107 @@ int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload)
 	return n == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
-int sync_recv_pid(int fd, uint32_t *type, struct hk_err *payload, pid_t *sender, struct hk_err *err)
+int sync_send_fd(int sock, enum hk_sync_type type, int fd)
 {
 	struct hk_sync_msg m;
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
 
-	if (sender) {
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-	}
+	memset(&m, 0, sizeof(m));
+	memset(&ctl, 0, sizeof(ctl));
+	m.type = type;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	do
-		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	for (struct cmsghdr *c = sender ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
-			*sender = ((struct ucred *)(void *)CMSG_DATA(c))->pid;
+	return n == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+/* Take what the control messages carry: the sender's pid (SO_PASSCRED) and
+ * at most one fd; any further fds are closed. */
+static void take_control(struct msghdr *msg, struct hk_sync_in *in)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred)))
+			in->sender = ((struct ucred *)(void *)CMSG_DATA(c))->pid;
+		if (c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (in->fd < 0)
+				in->fd = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err)
+{
+	struct hk_sync_msg m;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return hk_fail(err, errno, "read from the container process");
-	if (n == 0) {
-		*type = 0;
+	take_control(&msg, in);
+	if (n == 0)
 		return 0;
+	/* Every message has one fixed size: anything else is refused whole. */
+	if (n != (ssize_t)sizeof(m) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (in->fd >= 0)
+			close(in->fd);
+		in->fd = -1;
+		return hk_fail(err, 0, "malformed message from the container process");
 	}
-	if (n != (ssize_t)sizeof(m))
-		return hk_fail(err, 0, "short message from the container process");
 	m.err.msg[sizeof(m.err.msg) - 1] = '\0';
-	*type = m.type;
-	if (payload)
-		*payload = m.err;
+	in->type = m.type;
+	in->payload = m.err;
 	return 0;
 }
 
 int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err)
 {
-	return sync_recv_pid(fd, type, payload, NULL, err);
+	struct hk_sync_in in;
+
+	if (sync_read(fd, &in, err) < 0)
+		return -1;
+	if (in.fd >= 0)
+		close(in.fd);
+	*type = in.type;
+	if (payload)
+		*payload = in.payload;
+	return 0;
 }
 
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err)

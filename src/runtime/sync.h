@@ -12,6 +12,7 @@ enum hk_sync_type {
 	HK_SYNC_GO = 1, /* parent -> child: you are in your cgroup, go on */
 	HK_SYNC_READY,  /* child -> parent: world built, waiting for start */
 	HK_SYNC_ERROR,  /* child -> parent: setup failed; err says why */
+	HK_SYNC_PTY,    /* child -> parent: the terminal's master (SCM_RIGHTS) */
 	HK_SYNC_PID,    /* grandchild -> parent: I am the container process now
 			 * (its pid arrives as SCM_CREDENTIALS) */
 };
@@ -25,10 +26,18 @@ int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload);
 /* Receive one message. EOF (the child died or exec'd) is reported as an
  * error unless eof_ok; then returns 0 with *type = 0. */
 int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err);
-/* The same, also giving the sender's pid as seen from here (the socket must
- * have SO_PASSCRED; the kernel fills the credentials in). */
-int sync_recv_pid(int fd, uint32_t *type, struct hk_err *payload, pid_t *sender,
-		  struct hk_err *err);
+/* One message with all it carries: the sender's pid as seen from here (when
+ * the socket has SO_PASSCRED; the kernel fills it in) and an fd (SCM_RIGHTS;
+ * -1 when none). type 0 means EOF. */
+struct hk_sync_in {
+	uint32_t type;
+	struct hk_err payload;
+	pid_t sender;
+	int fd;
+};
+int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err);
+/* A message carrying fd. */
+int sync_send_fd(int sock, enum hk_sync_type type, int fd);
 /* Wait for `want`; an ERROR message becomes the error. */
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
 

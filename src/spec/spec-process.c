@@ -142,6 +142,23 @@ static int decode_args_env_cwd(hk_json *proc, struct hk_process *p, struct hk_er
 	return 0;
 }
 
+static int decode_console_size(hk_json *proc, struct hk_process *p, struct hk_err *err)
+{
+	hk_json *cs;
+	int64_t h = 0, w = 0;
+
+	int r = hk_json_get_obj(proc, "process", "consoleSize", &cs, err);
+	if (r <= 0)
+		return r;
+	if (hk_json_get_i64(cs, "process.consoleSize", "height", 0, UINT16_MAX, &h, err) < 0 ||
+	    hk_json_get_i64(cs, "process.consoleSize", "width", 0, UINT16_MAX, &w, err) < 0)
+		return -1;
+	p->has_console_size = true;
+	p->console_height = (unsigned short)h;
+	p->console_width = (unsigned short)w;
+	return 0;
+}
+
 int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 {
 	struct hk_process *p = &s->process;
@@ -155,9 +172,8 @@ int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return hk_fail(err, 0, "process: missing");
 	if (hk_json_get_bool(proc, "process", "terminal", &p->terminal, err) < 0)
 		return -1;
-	if (p->terminal)
-		return hk_fail(err, 0,
-			       "process.terminal: not supported yet by husk (set it to false)");
+	if (decode_console_size(proc, p, err) < 0)
+		return -1;
 	if (decode_args_env_cwd(proc, p, err) < 0 || decode_user(proc, p, err) < 0 ||
 	    decode_caps(proc, &p->caps, err) < 0 || decode_rlimits(proc, p, err) < 0)
 		return -1;

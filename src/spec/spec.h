@@ -47,6 +47,8 @@ struct hk_caps {
 
 struct hk_process {
 	bool terminal;
+	bool has_console_size;
+	unsigned short console_height, console_width;
 	uid_t uid;
 	gid_t gid;
 	gid_t *additional_gids;

@@ -158,7 +158,8 @@ ALL_NAMESPACES = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 
 def make_config(rootfs, args=("sh", "-c", "true"), *, hostname="hktest",
                 namespaces=DEFAULT_NAMESPACES, mounts=None, extra_mounts=(),
-                env=None, cwd="/", user=None, readonly=True, annotations=None):
+                env=None, cwd="/", user=None, readonly=True, annotations=None,
+                terminal=False, console_size=None):
     """A config dict like `runc spec` writes, with terminal=false.
 
     namespaces: type names ("pid") or full dicts ({"type": .., "path": ..}).
@@ -173,7 +174,7 @@ def make_config(rootfs, args=("sh", "-c", "true"), *, hostname="hktest",
     cfg = {
         "ociVersion": "1.0.2-dev",
         "process": {
-            "terminal": False,
+            "terminal": terminal,
             "user": user if user is not None else {"uid": 0, "gid": 0},
             "args": list(args),
             "env": env,
@@ -203,6 +204,8 @@ def make_config(rootfs, args=("sh", "-c", "true"), *, hostname="hktest",
         cfg["hostname"] = hostname
     if annotations is not None:
         cfg["annotations"] = dict(annotations)
+    if console_size is not None:
+        cfg["process"]["consoleSize"] = {"height": console_size[0], "width": console_size[1]}
     return cfg
 
 

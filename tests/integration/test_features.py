@@ -615,19 +615,20 @@ def test_systemd_cgroup_refused(hk):
     assert not (out / "ran").exists()
 
 
-@pytest.mark.husk_only
 @pytest.mark.parametrize("cmd", ["create", "run"])
-def test_console_socket_refused(hk, cmd):
+def test_console_socket_unreachable(hk, cmd):
+    """A console socket nobody listens on: clear failure, nothing left."""
     out = hk.dir("out")
-    b = hk.bundle(["sh", "-c", "touch /mnt/rw/ran"], extra_mounts=[bind(out, "/mnt/rw")])
+    b = hk.bundle(["sh", "-c", "touch /mnt/rw/ran"], extra_mounts=[bind(out, "/mnt/rw")],
+                  terminal=True)
     sock = hk.work / "console.sock"
     cid = hk.new_id()
-    r = hk.call(cmd, "--console-socket", sock, "--bundle", b.path, cid)
+    args = [cmd, "--console-socket", sock, "--bundle", b.path, cid]
+    if cmd == "run":
+        args.insert(1, "--detach")
+    r = hk.call(*args)
     assert r.rc == 1, str(r)
-    assert len(r.err_lines) == 1, r.err
-    assert "--console-socket" in r.err and "not supported yet" in r.err, r.err
     _assert_nothing_left(hk, cid)
-    assert not sock.exists()
     assert not (out / "ran").exists()
 
 

@@ -1,0 +1,150 @@
+#include "linux/terminal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "spec/spec.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* The master must be a real pty multiplexer (char 5:2): /dev/ptmx is a
+ * link the rootfs could have pointed anywhere before our /dev went in. */
+static int open_ptmx(struct hk_err *err)
+{
+	struct stat st;
+	int fd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return hk_fail(err, errno,
+			       "process.terminal: open /dev/ptmx (is devpts mounted "
+			       "on /dev/pts?)");
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+	    minor(st.st_rdev) != 2) {
+		close(fd);
+		return hk_fail(err, 0, "process.terminal: /dev/ptmx is not the pty multiplexer");
+	}
+	return fd;
+}
+
+static int become_slave(int slave, struct hk_err *err)
+{
+	if (setsid() < 0)
+		return hk_fail(err, errno, "process.terminal: setsid");
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(slave, fd) < 0)
+			return hk_fail(err, errno, "process.terminal: dup2 onto fd %d", fd);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		return hk_fail(err, errno, "process.terminal: make it the controlling terminal");
+	return 0;
+}
+
+int terminal_setup(const struct hk_process *p, struct hk_err *err)
+{
+	int unlock = 0;
+	int master = open_ptmx(err);
+
+	if (master < 0)
+		return -1;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+		close(master);
+		return hk_fail(err, errno, "process.terminal: unlock the pty");
+	}
+	/* TIOCGPTPEER opens the slave through the master, never by a path. */
+	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) {
+		close(master);
+		return hk_fail(err, errno, "process.terminal: open the pty's slave");
+	}
+	if (p->has_console_size) {
+		struct winsize ws = {.ws_row = p->console_height, .ws_col = p->console_width};
+		if (ioctl(slave, TIOCSWINSZ, &ws) < 0) {
+			close(master);
+			return hk_fail(err, errno, "process.consoleSize");
+		}
+	}
+	/* The user owns its terminal (as a login would make it). */
+	if (fchown(slave, p->uid, p->gid) < 0 && errno != EPERM && errno != EINVAL) {
+		close(master);
+		return hk_fail(err, errno, "process.terminal: chown the pty");
+	}
+	if (become_slave(slave, err) < 0) {
+		close(master);
+		return -1;
+	}
+	return master;
+}
+
+int terminal_send(const char *socket_path, int master, struct hk_err *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char name[] = "/dev/ptmx";
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return hk_fail(err, ENAMETOOLONG, "--console-socket %s", socket_path);
+	strcpy(addr.sun_path, socket_path);
+	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return hk_fail(err, errno, "--console-socket: socket");
+	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return hk_fail(err, errno, "--console-socket: connect to %s", socket_path);
+	memset(&ctl, 0, sizeof(ctl));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		return hk_fail(err, errno, "--console-socket: send the terminal to %s",
+			       socket_path);
+	return 0;
+}
+
+int terminal_raw(int fd, struct termios *saved, struct hk_err *err)
+{
+	struct termios raw;
+
+	if (tcgetattr(fd, saved) < 0)
+		return hk_fail(err, errno, "tcgetattr");
+	raw = *saved;
+	cfmakeraw(&raw);
+	/* Keep output post-processing off too, as cfmakeraw does; the
+	 * container's pty does its own. */
+	if (tcsetattr(fd, TCSANOW, &raw) < 0)
+		return hk_fail(err, errno, "tcsetattr (raw mode)");
+	return 0;
+}
+
+void terminal_restore(int fd, const struct termios *saved)
+{
+	tcsetattr(fd, TCSANOW, saved);
+}
+
+int terminal_copy_size(int from, int to)
+{
+	struct winsize ws;
+
+	if (ioctl(from, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0)
+		return -1;
+	return ioctl(to, TIOCSWINSZ, &ws);
+}
