@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import (STATE_BASE, STATE_ROOT, bind, cgroup_dirs_named,
+from conftest import (ID_PREFIX, STATE_BASE, STATE_ROOT, bind, cgroup_dirs_named,
                       mountinfo_lines_mentioning, own_cgroup_dirs,
                       session_processes, wait_for)
 
@@ -91,9 +91,10 @@ HUSK_ONLY_CASES = {
 
 
 def _cgroup_children():
+    # Only this session's cgroups: other runs on the machine come and go.
     snap = {}
     for d in own_cgroup_dirs():
-        snap[d] = {e.name for e in os.scandir(d) if e.is_dir()}
+        snap[d] = {e.name for e in os.scandir(d) if e.is_dir() and e.name.startswith(ID_PREFIX)}
     return snap
 
 

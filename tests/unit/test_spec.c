@@ -406,14 +406,54 @@ static void test_default_config(void **state)
 	spec_free(s);
 }
 
-/* The rootless default needs a user namespace, which husk does not do yet:
- * it must be refused, not run without one. */
-static void test_default_rootless_rejected(void **state)
+/* `husk spec --rootless`: a new user namespace mapping root to the caller's
+ * own uid and gid, /sys bound from the host, no gid=5 for devpts. */
+static void test_default_rootless(void **state)
 {
 	(void)state;
+	struct hk_err err;
 	char *json = default_config(true);
-	assert_text_rejected(json, strlen(json), "linux.uidMappings");
+	struct hk_spec *s = spec_parse(json, strlen(json), bundle, &err);
+	if (!s)
+		fail_msg("rootless default config rejected: %s", err.msg);
 	free(json);
+
+	static const enum hk_ns_type ns[] = {HK_NS_PID, HK_NS_NET,    HK_NS_IPC, HK_NS_UTS,
+					     HK_NS_MNT, HK_NS_CGROUP, HK_NS_USER};
+	assert_int_equal(s->n_namespaces, sizeof(ns) / sizeof(ns[0]));
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		const struct hk_namespace *n = spec_ns(s, ns[i]);
+		if (!n)
+			fail_msg("no %s namespace", spec_ns_name(ns[i]));
+		assert_null(n->path);
+	}
+	assert_null(spec_ns(s, HK_NS_TIME));
+
+	assert_int_equal(s->n_uid_mappings, 1);
+	assert_int_equal(s->uid_mappings[0].container_id, 0);
+	assert_int_equal(s->uid_mappings[0].host_id, geteuid());
+	assert_int_equal(s->uid_mappings[0].size, 1);
+	assert_int_equal(s->n_gid_mappings, 1);
+	assert_int_equal(s->gid_mappings[0].container_id, 0);
+	assert_int_equal(s->gid_mappings[0].host_id, getegid());
+	assert_int_equal(s->gid_mappings[0].size, 1);
+
+	assert_int_equal(s->n_mounts, 7);
+	assert_string_equal(s->mounts[2].destination, "/dev/pts");
+	for (size_t i = 0; i < s->mounts[2].n_options; i++)
+		if (strcmp(s->mounts[2].options[i], "gid=5") == 0)
+			fail_msg("devpts has gid=5: no group 5 is mapped");
+	assert_string_equal(s->mounts[5].destination, "/sys");
+	assert_string_equal(s->mounts[5].source, "/sys");
+	assert_string_not_equal(s->mounts[5].type ? s->mounts[5].type : "", "sysfs");
+	bool rbind = false, ro = false;
+	for (size_t i = 0; i < s->mounts[5].n_options; i++) {
+		rbind |= strcmp(s->mounts[5].options[i], "rbind") == 0;
+		ro |= strcmp(s->mounts[5].options[i], "ro") == 0;
+	}
+	assert_true(rbind);
+	assert_true(ro);
+	spec_free(s);
 }
 
 static void test_unknown_keys_ignored(void **state)
@@ -629,10 +669,16 @@ static void test_namespaces(void **state)
 			"[{\"type\": \"pid\"}]");
 	assert_rejected("linux.namespaces: a mount namespace is required", "linux.namespaces",
 			"[]");
-	assert_rejected("linux.namespaces[1].type: user namespaces are not supported yet",
+	/* A new user namespace is nothing without its maps; a new time
+	 * namespace needs no offsets. */
+	assert_rejected("linux.uidMappings: a new user namespace needs uid and gid mappings",
 			"linux.namespaces[1]", "{\"type\": \"user\"}");
-	assert_rejected("linux.namespaces[1].type: time namespaces are not supported yet",
-			"linux.namespaces[1]", "{\"type\": \"time\"}");
+	assert_accepted("linux.namespaces[1]", "{\"type\": \"time\"}");
+	assert_rejected("linux.namespaces[2].type: duplicate namespace \"time\"",
+			"linux.namespaces",
+			"[{\"type\": \"mount\"}, {\"type\": \"time\"}, {\"type\": \"time\"}]");
+	assert_rejected("linux.namespaces[1].path: \"ns/user\" is not an absolute path",
+			"linux.namespaces[1]", "{\"type\": \"user\", \"path\": \"ns/user\"}");
 	assert_rejected("linux.namespaces[0].type: missing", "linux.namespaces[0]", "{}");
 	assert_rejected("linux.namespaces[1].path: \"ns/net\" is not an absolute path",
 			"linux.namespaces[1]", "{\"type\": \"network\", \"path\": \"ns/net\"}");
@@ -666,6 +712,243 @@ static void test_linux_absent(void **state)
 {
 	(void)state;
 	assert_rejected("linux: missing", "linux", DEL);
+}
+
+/* ---- user namespace: linux.uidMappings, linux.gidMappings ---- */
+
+#define NEW_USERNS "linux.namespaces[1]", "{\"type\": \"user\"}"
+#define JOIN_USERNS "linux.namespaces[1]", "{\"type\": \"user\", \"path\": \"/proc/1/ns/user\"}"
+#define MAP_64K "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]"
+#define UIDS(v) "linux.uidMappings", v
+#define GIDS(v) "linux.gidMappings", v
+
+static void test_id_mappings(void **state)
+{
+	(void)state;
+	struct hk_spec *s =
+		parse_ok(NEW_USERNS,
+			 UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 1000},"
+			      " {\"containerID\": 1000, \"hostID\": 1000, \"size\": 1},"
+			      " {\"containerID\": 1001, \"hostID\": 101001, \"size\": 64535}]"),
+			 GIDS("[{\"containerID\": 0, \"hostID\": 4294967293, \"size\": 2}]"), NULL);
+	assert_non_null(spec_ns(s, HK_NS_USER));
+	assert_null(spec_ns(s, HK_NS_USER)->path);
+	assert_int_equal(s->n_uid_mappings, 3);
+	assert_int_equal(s->uid_mappings[0].container_id, 0);
+	assert_int_equal(s->uid_mappings[0].host_id, 100000);
+	assert_int_equal(s->uid_mappings[0].size, 1000);
+	assert_int_equal(s->uid_mappings[1].container_id, 1000);
+	assert_int_equal(s->uid_mappings[1].host_id, 1000);
+	assert_int_equal(s->uid_mappings[1].size, 1);
+	assert_int_equal(s->uid_mappings[2].size, 64535);
+	/* The last valid id is 4294967294: (uid_t)-1 is never mapped. */
+	assert_int_equal(s->n_gid_mappings, 1);
+	assert_int_equal(s->gid_mappings[0].host_id, 4294967293U);
+	assert_int_equal(s->gid_mappings[0].size, 2);
+	spec_free(s);
+
+	/* Joining a user namespace by path: its maps are already written. */
+	s = parse_ok(JOIN_USERNS, NULL);
+	assert_string_equal(spec_ns(s, HK_NS_USER)->path, "/proc/1/ns/user");
+	assert_int_equal(s->n_uid_mappings, 0);
+	assert_int_equal(s->n_gid_mappings, 0);
+	spec_free(s);
+
+	/* Empty arrays are no mappings (so fine without a user namespace). */
+	assert_accepted(UIDS("[]"), GIDS("[]"));
+	assert_accepted(JOIN_USERNS, UIDS("[]"), GIDS("[]"));
+}
+
+static void test_id_mappings_need_user_ns(void **state)
+{
+	(void)state;
+	assert_rejected("linux.uidMappings: needs a user namespace in linux.namespaces",
+			UIDS(MAP_64K), GIDS(MAP_64K));
+	assert_rejected("linux.uidMappings: needs a user namespace", UIDS(MAP_64K));
+	assert_rejected("linux.gidMappings: needs a user namespace", GIDS(MAP_64K));
+	assert_rejected("linux.uidMappings: not allowed when joining a user namespace by path",
+			JOIN_USERNS, UIDS(MAP_64K), GIDS(MAP_64K));
+	assert_rejected("linux.gidMappings: not allowed when joining", JOIN_USERNS, GIDS(MAP_64K));
+	assert_rejected("linux.uidMappings: a new user namespace needs uid and gid mappings",
+			NEW_USERNS);
+	assert_rejected("linux.uidMappings: a new user namespace needs", NEW_USERNS, UIDS("[]"),
+			GIDS("[]"));
+	assert_rejected("linux.gidMappings: a new user namespace needs", NEW_USERNS, UIDS(MAP_64K));
+	assert_rejected("linux.uidMappings: a new user namespace needs", NEW_USERNS, GIDS(MAP_64K));
+	assert_rejected("linux.gidMappings: a new user namespace needs", NEW_USERNS, UIDS(MAP_64K),
+			GIDS("[]"));
+}
+
+static void test_id_mapping_ranges(void **state)
+{
+	(void)state;
+	/* types */
+	assert_rejected("linux.uidMappings: expected an array", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("{\"containerID\": 0}"));
+	assert_rejected("linux.uidMappings[0]: expected an object", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[0]"));
+	assert_rejected("linux.gidMappings[0].hostID: expected an integer", NEW_USERNS,
+			UIDS(MAP_64K),
+			GIDS("[{\"containerID\": 0, \"hostID\": \"100000\", \"size\": 1}]"));
+	/* missing members */
+	assert_rejected("linux.uidMappings[0].containerID: missing", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"hostID\": 100000, \"size\": 1}]"));
+	assert_rejected("linux.uidMappings[0].hostID: missing", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"size\": 1}]"));
+	assert_rejected("linux.uidMappings[1].size: missing", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 1},"
+			     " {\"containerID\": 1, \"hostID\": 100001}]"));
+	/* size and bounds */
+	assert_rejected("linux.uidMappings[0].size: must be at least 1", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 0}]"));
+	assert_rejected("linux.gidMappings[1].size: must be at least 1", NEW_USERNS, UIDS(MAP_64K),
+			GIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 1},"
+			     " {\"containerID\": 1, \"hostID\": 100001, \"size\": 0}]"));
+	assert_rejected("linux.uidMappings[0].size: -1 out of range", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": -1}]"));
+	assert_rejected("linux.uidMappings[0].hostID: -1 out of range", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": -1, \"size\": 1}]"));
+	assert_rejected("linux.uidMappings[0].containerID: 4294967296 out of range", NEW_USERNS,
+			GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 4294967296, \"hostID\": 0, \"size\": 1}]"));
+	assert_rejected("linux.uidMappings[0]: range ends past 4294967294", NEW_USERNS,
+			GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 4294967295, \"hostID\": 100000, \"size\": 1}]"));
+	assert_rejected("linux.uidMappings[0]: range ends past 4294967294", NEW_USERNS,
+			GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 4294901760, \"size\": 65536}]"));
+	assert_rejected("linux.gidMappings[0]: range ends past 4294967294", NEW_USERNS,
+			UIDS(MAP_64K),
+			GIDS("[{\"containerID\": 1, \"hostID\": 0, \"size\": 4294967295}]"));
+	/* 0..4294967294: every valid id */
+	assert_accepted(NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 0, \"size\": 4294967295}]"));
+	assert_accepted(
+		NEW_USERNS, GIDS(MAP_64K),
+		UIDS("[{\"containerID\": 4294967294, \"hostID\": 4294967294, \"size\": 1}]"));
+}
+
+static void test_id_mapping_overlaps(void **state)
+{
+	(void)state;
+	assert_rejected("linux.uidMappings[1].containerID: overlaps range 0", NEW_USERNS,
+			GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 10},"
+			     " {\"containerID\": 9, \"hostID\": 200000, \"size\": 1}]"));
+	assert_rejected("linux.uidMappings[1].hostID: overlaps range 0", NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 10},"
+			     " {\"containerID\": 10, \"hostID\": 99995, \"size\": 6}]"));
+	/* the range overlapped is named, not just the one before */
+	assert_rejected("linux.gidMappings[2].containerID: overlaps range 0", NEW_USERNS,
+			UIDS(MAP_64K),
+			GIDS("[{\"containerID\": 100, \"hostID\": 100000, \"size\": 10},"
+			     " {\"containerID\": 0, \"hostID\": 200000, \"size\": 10},"
+			     " {\"containerID\": 50, \"hostID\": 300000, \"size\": 100}]"));
+	assert_rejected("linux.gidMappings[2].hostID: overlaps range 1", NEW_USERNS, UIDS(MAP_64K),
+			GIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 10},"
+			     " {\"containerID\": 10, \"hostID\": 200000, \"size\": 10},"
+			     " {\"containerID\": 20, \"hostID\": 200009, \"size\": 1}]"));
+	/* a range inside another */
+	assert_rejected("linux.uidMappings[1].containerID: overlaps range 0", NEW_USERNS,
+			GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536},"
+			     " {\"containerID\": 1000, \"hostID\": 1000, \"size\": 1}]"));
+	/* adjacent ranges, in any order, do not overlap */
+	assert_accepted(NEW_USERNS, GIDS(MAP_64K),
+			UIDS("[{\"containerID\": 10, \"hostID\": 100010, \"size\": 10},"
+			     " {\"containerID\": 0, \"hostID\": 100000, \"size\": 10},"
+			     " {\"containerID\": 20, \"hostID\": 100020, \"size\": 1}]"));
+}
+
+/* user_namespaces(7): at most 340 lines per map. */
+static void test_id_mapping_count(void **state)
+{
+	(void)state;
+	char *maps = NULL;
+	size_t len = 0;
+
+	for (int n = 340; n <= 341; n++) {
+		FILE *f = open_memstream(&maps, &len);
+		assert_non_null(f);
+		fputc('[', f);
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%s{\"containerID\": %d, \"hostID\": %d, \"size\": 1}",
+				i ? ", " : "", i, 100000 + i);
+		fputc(']', f);
+		assert_int_equal(fclose(f), 0);
+		if (n == 340)
+			assert_accepted(NEW_USERNS, GIDS(MAP_64K), UIDS(maps));
+		else
+			assert_rejected("linux.uidMappings[340]: more than 340 ranges", NEW_USERNS,
+					GIDS(MAP_64K), UIDS(maps));
+		free(maps);
+		maps = NULL;
+	}
+}
+
+/* ---- time namespace: linux.timeOffsets ---- */
+
+#define NEW_TIMENS "linux.namespaces[1]", "{\"type\": \"time\"}"
+#define OFFSETS(v) "linux.timeOffsets", v
+
+static void test_time_offsets(void **state)
+{
+	(void)state;
+	struct hk_spec *s =
+		parse_ok(NEW_TIMENS,
+			 OFFSETS("{\"monotonic\": {\"secs\": 3600, \"nanosecs\": 999999999},"
+				 " \"boottime\": {\"secs\": -31536000}}"),
+			 NULL);
+	assert_non_null(spec_ns(s, HK_NS_TIME));
+	assert_true(s->monotonic.set);
+	assert_int_equal(s->monotonic.secs, 3600);
+	assert_int_equal(s->monotonic.nanosecs, 999999999);
+	assert_true(s->boottime.set);
+	assert_int_equal(s->boottime.secs, -31536000);
+	assert_int_equal(s->boottime.nanosecs, 0);
+	spec_free(s);
+
+	s = parse_ok(NEW_TIMENS, OFFSETS("{\"boottime\": {\"nanosecs\": 5}}"), NULL);
+	assert_false(s->monotonic.set);
+	assert_true(s->boottime.set);
+	assert_int_equal(s->boottime.secs, 0);
+	assert_int_equal(s->boottime.nanosecs, 5);
+	spec_free(s);
+
+	/* A new time namespace without offsets; one joined by path. */
+	s = parse_ok(NEW_TIMENS, NULL);
+	assert_false(s->monotonic.set);
+	assert_false(s->boottime.set);
+	spec_free(s);
+	s = parse_ok("linux.namespaces[1]", "{\"type\": \"time\", \"path\": \"/proc/1/ns/time\"}",
+		     NULL);
+	assert_string_equal(spec_ns(s, HK_NS_TIME)->path, "/proc/1/ns/time");
+	spec_free(s);
+	assert_accepted(NEW_TIMENS, OFFSETS("{}"));
+}
+
+static void test_time_offsets_rejected(void **state)
+{
+	(void)state;
+	assert_rejected("linux.timeOffsets: needs a new time namespace",
+			OFFSETS("{\"monotonic\": {\"secs\": 1}}"));
+	assert_rejected("linux.timeOffsets: needs a new time namespace", "linux.namespaces[1]",
+			"{\"type\": \"time\", \"path\": \"/proc/1/ns/time\"}",
+			OFFSETS("{\"boottime\": {\"secs\": 1}}"));
+	assert_rejected("linux.timeOffsets.realtime: only monotonic and boottime", NEW_TIMENS,
+			OFFSETS("{\"realtime\": {\"secs\": 1}}"));
+	assert_rejected(
+		"linux.timeOffsets.monotonic_raw: only monotonic and boottime", NEW_TIMENS,
+		OFFSETS("{\"monotonic\": {\"secs\": 1}, \"monotonic_raw\": {\"secs\": 1}}"));
+	assert_rejected("linux.timeOffsets.monotonic.nanosecs: 1000000000 out of range", NEW_TIMENS,
+			OFFSETS("{\"monotonic\": {\"secs\": 1, \"nanosecs\": 1000000000}}"));
+	assert_rejected("linux.timeOffsets.boottime.nanosecs: -1 out of range", NEW_TIMENS,
+			OFFSETS("{\"boottime\": {\"nanosecs\": -1}}"));
+	assert_rejected("linux.timeOffsets.boottime.secs: expected an integer", NEW_TIMENS,
+			OFFSETS("{\"boottime\": {\"secs\": \"1\"}}"));
+	assert_rejected("linux.timeOffsets.monotonic: expected an object", NEW_TIMENS,
+			OFFSETS("{\"monotonic\": 5}"));
+	assert_rejected("linux.timeOffsets: expected an object", NEW_TIMENS, OFFSETS("[]"));
 }
 
 /* ---- hostname, sysctl, propagation ---- */
@@ -905,14 +1188,14 @@ static void test_unsupported(void **state)
 	assert_rejected("hooks.poststop: not supported yet by husk", "hooks.poststop",
 			"[{\"path\": \"/bin/true\"}]");
 	assert_rejected("hooks.createRuntime: expected an array", "hooks.createRuntime", "{}");
-	assert_rejected("process.terminal: not supported yet", "process.terminal", "true");
+	assert_accepted("process.terminal", "true", "process.consoleSize",
+			"{\"height\": 24, \"width\": 80}");
+	assert_rejected("process.consoleSize.height: 70000 out of range", "process.consoleSize",
+			"{\"height\": 70000, \"width\": 80}");
 	assert_rejected("linux.resources.memory: not supported yet by husk",
 			"linux.resources.memory", "{\"limit\": 1048576}");
 	assert_rejected("linux.resources.pids: not supported yet", "linux.resources.pids",
 			"{\"limit\": 10}");
-	assert_rejected("linux.uidMappings: user namespaces are not supported yet",
-			"linux.uidMappings",
-			"[{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]");
 	assert_rejected("linux.intelRdt: not supported yet", "linux.intelRdt", "{}");
 	assert_rejected("linux.mountLabel: not supported yet", "linux.mountLabel", "\"system_u\"");
 	assert_rejected("process.apparmorProfile: not supported yet", "process.apparmorProfile",
@@ -1023,7 +1306,7 @@ int main(void)
 		cmocka_unit_test(test_full_fields),
 		cmocka_unit_test(test_absolute_root),
 		cmocka_unit_test(test_default_config),
-		cmocka_unit_test(test_default_rootless_rejected),
+		cmocka_unit_test(test_default_rootless),
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_json_syntax),
 		cmocka_unit_test(test_wrong_types),
@@ -1037,6 +1320,13 @@ int main(void)
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_namespaces_absent),
 		cmocka_unit_test(test_linux_absent),
+		cmocka_unit_test(test_id_mappings),
+		cmocka_unit_test(test_id_mappings_need_user_ns),
+		cmocka_unit_test(test_id_mapping_ranges),
+		cmocka_unit_test(test_id_mapping_overlaps),
+		cmocka_unit_test(test_id_mapping_count),
+		cmocka_unit_test(test_time_offsets),
+		cmocka_unit_test(test_time_offsets_rejected),
 		cmocka_unit_test(test_hostname),
 		cmocka_unit_test(test_sysctl),
 		cmocka_unit_test(test_rootfs_propagation),
