@@ -322,22 +322,31 @@ static int do_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *
 	return 0;
 }
 
-int rootfs_setup(const struct hk_rootfs_ctx *ctx, struct hk_err *err)
+int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_err *err)
 {
 	const struct hk_spec *s = ctx->spec;
-	_cleanup_close_ int rootfd = -1;
 
 	if (prepare_root(s, err) < 0)
 		return -1;
-	rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return hk_fail(err, errno, "open root %s", s->root_path);
-	for (size_t i = 0; i < s->n_mounts; i++)
-		if (mount_one(ctx, rootfd, &s->mounts[i], err) < 0)
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		if (mount_one(ctx, rootfd, &s->mounts[i], err) < 0) {
+			close(rootfd);
 			return -1;
+		}
+	}
 	bool in_userns = spec_ns(s, HK_NS_USER) || geteuid() != 0;
-	if (devices_setup(rootfd, s, !dev_is_bound(s), in_userns, err) < 0)
+	if (devices_setup(rootfd, s, !dev_is_bound(s), in_userns, err) < 0) {
+		close(rootfd);
 		return -1;
+	}
+	return rootfd;
+}
+
+int rootfs_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *err)
+{
 	return do_pivot(ctx, rootfd, err);
 }
 

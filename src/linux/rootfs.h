@@ -33,9 +33,11 @@ int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, struct hk_err *err
  * returns an O_PATH fd to it. */
 int rootfs_mkfile(int rootfd, const char *path, struct hk_err *err);
 
-/* Everything from "make / a slave" to pivot_root; ends with cwd at the new
- * root. Run in the container's mount namespace. */
-int rootfs_setup(const struct hk_rootfs_ctx *ctx, struct hk_err *err);
+/* Everything from "make / a slave" to /dev, in the container's mount
+ * namespace; returns an O_PATH fd of the root for rootfs_pivot. */
+int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_err *err);
+/* pivot_root into rootfd (closed by the caller); ends with cwd at "/". */
+int rootfs_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *err);
 /* After pivot_root: masked paths, read-only paths, read-only root. */
 int rootfs_finish(const struct hk_spec *spec, struct hk_err *err);
 

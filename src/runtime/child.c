@@ -24,6 +24,7 @@
 #include "linux/sysctl.h"
 #include "linux/terminal.h"
 #include "linux/userns.h"
+#include "runtime/hooks.h"
 #include "runtime/spawn.h"
 #include "runtime/sync.h"
 
@@ -113,7 +114,42 @@ static int set_names(const struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
-static int build_rootfs(struct hk_spawn *sp, struct hk_err *err)
+static bool has_hooks(const struct hk_spec *s, enum hk_hook_kind kind)
+{
+	return s->hooks[kind].n > 0;
+}
+
+static int run_hooks(struct hk_spawn *sp, enum hk_hook_kind kind, const char *status,
+		     struct hk_err *err)
+{
+	const struct hk_spec *s = sp->spec;
+	_cleanup_free_ char *state = hooks_state_json(sp->id, status, sp->host_pid, s->bundle,
+						      s->annotations, s->n_annotations);
+	return hooks_run(&s->hooks[kind], kind, state, err);
+}
+
+/* Between the mounts and pivot_root: husk runs prestart and createRuntime
+ * hooks (it answers with our pid as it sees it), then createContainer
+ * hooks run here, in the container's namespaces (runtime.md, Lifecycle). */
+static int create_hooks(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	const struct hk_spec *s = sp->spec;
+	struct hk_sync_in in;
+
+	if (!has_hooks(s, HK_HOOK_PRESTART) && !has_hooks(s, HK_HOOK_CREATE_RUNTIME) &&
+	    !has_hooks(s, HK_HOOK_CREATE_CONTAINER))
+		return 0;
+	if (sync_send(sock, HK_SYNC_HOOKS, NULL) < 0 || sync_read(sock, &in, err) < 0)
+		return hk_fail(err, errno, "hooks: talk to husk");
+	if (in.fd >= 0)
+		close(in.fd);
+	if (in.type != HK_SYNC_HOOKS)
+		return hk_fail(err, 0, "hooks: unexpected message %u from husk", in.type);
+	sp->host_pid = in.value;
+	return run_hooks(sp, HK_HOOK_CREATE_CONTAINER, "creating", err);
+}
+
+static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 {
 	const struct hk_cgroup *cg = sp->cgroup;
 	struct hk_cg_mount cgm[16];
@@ -125,9 +161,14 @@ static int build_rootfs(struct hk_spawn *sp, struct hk_err *err)
 	}
 	struct hk_rootfs_ctx ctx = {
 		.spec = sp->spec, .cg_mounts = cgm, .n_cg_mounts = n, .no_pivot = sp->no_pivot};
-	if (rootfs_setup(&ctx, err) < 0)
+	int rootfd = rootfs_mount_all(&ctx, err);
+	if (rootfd < 0)
 		return -1;
-	if (sysctl_apply(sp->spec, err) < 0)
+	int r = create_hooks(sp, sock, err);
+	if (r == 0)
+		r = rootfs_pivot(&ctx, rootfd, err);
+	close(rootfd);
+	if (r < 0 || sysctl_apply(sp->spec, err) < 0)
 		return -1;
 	return rootfs_finish(sp->spec, err);
 }
@@ -194,7 +235,7 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	    set_names(sp->spec, err) < 0)
 		return -1;
 	umask(0);
-	if (build_rootfs(sp, err) < 0 || make_cwd(p->cwd, err) < 0)
+	if (build_rootfs(sp, sock, err) < 0 || make_cwd(p->cwd, err) < 0)
 		return -1;
 	*exe = process_find_exec(p, err);
 	if (!*exe)
@@ -212,8 +253,26 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 		return hk_fail(err, errno, "report ready");
 	if (wait_for_start(sp->state_fd, err) < 0)
 		return -1;
+	/* startContainer: in the container, after start, before the program. */
+	if (has_hooks(sp->spec, HK_HOOK_START_CONTAINER) &&
+	    run_hooks(sp, HK_HOOK_START_CONTAINER, "created", err) < 0)
+		return -1;
 	close(sp->state_fd);
 	return process_cloexec_fds(sp->preserve_fds, err);
+}
+
+static int wait_go(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	struct hk_sync_in in;
+
+	if (sync_read(sock, &in, err) < 0)
+		return -1;
+	if (in.fd >= 0)
+		close(in.fd);
+	if (in.type != HK_SYNC_GO)
+		return hk_fail(err, 0, "husk went away during setup");
+	sp->host_pid = in.value;
+	return 0;
 }
 
 void child_main(struct hk_spawn *sp, int sock)
@@ -233,7 +292,7 @@ void child_main(struct hk_spawn *sp, int sock)
 		if (sp->ns_fds[t] >= 0)
 			keep[nkeep++] = sp->ns_fds[t];
 	if (close_others(keep, nkeep, 3 + sp->preserve_fds, &err) < 0 ||
-	    sync_expect(sock, HK_SYNC_GO, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
+	    wait_go(sp, sock, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
 		sync_send(sock, HK_SYNC_ERROR, &err);
 		_exit(1);
 	}

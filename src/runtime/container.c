@@ -25,6 +25,7 @@
 #include "common/xalloc.h"
 #include "linux/ns.h"
 #include "linux/terminal.h"
+#include "runtime/hooks.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -55,6 +56,8 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 	st->cgroup = cg;
 	st->annotations = spec->annotations;
 	st->n_annotations = spec->n_annotations;
+	st->poststart = spec->hooks[HK_HOOK_POSTSTART];
+	st->poststop = spec->hooks[HK_HOOK_POSTSTOP];
 	return st;
 }
 
@@ -75,6 +78,7 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	if (state_path < 0)
 		return hk_fail(err, errno, "open state dir");
 	sp->spec = spec;
+	sp->id = o->id;
 	sp->cgroup = st->cgroup;
 	sp->state_fd = state_path;
 	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
@@ -99,6 +103,16 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	return 0;
 }
 
+static void run_state_hooks(const struct hk_state *st, const struct hk_hook_list *hooks,
+			    enum hk_hook_kind kind, const char *status)
+{
+	if (hooks->n == 0)
+		return;
+	_cleanup_free_ char *state = hooks_state_json(st->id, status, st->pid, st->bundle,
+						      st->annotations, st->n_annotations);
+	hooks_run_warn(hooks, kind, state);
+}
+
 static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp)
 {
 	if (sp->pidfd >= 0) {
@@ -115,6 +129,9 @@ static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *
 	sp->pty_master = -1;
 	if (st->cgroup)
 		cg_destroy(st->cgroup, NULL);
+	/* A create that failed still ends with the poststop hooks, as the
+	 * lifecycle does after a failing create hook. */
+	run_state_hooks(st, &st->poststop, HK_HOOK_POSTSTOP, "stopped");
 	state_dir_remove(sd, NULL);
 }
 
@@ -170,6 +187,8 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	ns_close_all(ns_fds);
 	st->annotations = NULL; /* owned by spec */
 	st->n_annotations = 0;
+	memset(&st->poststart, 0, sizeof(st->poststart));
+	memset(&st->poststop, 0, sizeof(st->poststop));
 	state_free(st);
 	state_dir_close(&sd);
 	if (r == 0 && out) {
@@ -232,7 +251,12 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 	if (unlinkat(sd->fd, "exec.fifo", 0) < 0)
 		return hk_fail(err, errno, "remove exec.fifo of %s", st->id);
 	st->status = HK_RUNNING;
-	return state_write(sd, st, err);
+	if (state_write(sd, st, err) < 0)
+		return -1;
+	/* poststart: once the program runs, before start returns; a failure
+	 * is only a warning (runtime.md, Lifecycle). */
+	run_state_hooks(st, &st->poststart, HK_HOOK_POSTSTART, "running");
+	return 0;
 }
 
 int container_start(const char *root, const char *id, struct hk_err *err)
@@ -375,6 +399,7 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 			goto out;
 		if (st->cgroup && cg_destroy(st->cgroup, err) < 0)
 			goto out;
+		run_state_hooks(st, &st->poststop, HK_HOOK_POSTSTOP, "stopped");
 	} else if (!force) {
 		/* No state.json: a create that died half-way. */
 		*err = rerr;

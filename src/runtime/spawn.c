@@ -13,9 +13,11 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/xalloc.h"
 #include "common/syscalls.h"
 #include "linux/ns.h"
 #include "linux/userns.h"
+#include "runtime/hooks.h"
 #include "runtime/sync.h"
 
 static void reap(struct hk_spawn *sp)
@@ -57,7 +59,7 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 		return -1;
 	if (cg_enter(sp->cgroup, sp->pid, err) < 0)
 		return -1;
-	if (sync_send(sp->sock, HK_SYNC_GO, NULL) < 0)
+	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
 		return hk_fail(err, errno, "the container process exited during setup");
 	return 0;
 }
@@ -81,6 +83,23 @@ static int adopt(struct hk_spawn *sp, pid_t pid, struct hk_err *err)
 
 /* Until READY: take over a re-forked process (HK_SYNC_PID) and keep the
  * terminal's master when the process sends one (HK_SYNC_PTY). */
+/* prestart (deprecated, same time) and createRuntime run here, in the
+ * runtime's namespaces, once the process has its mounts and before
+ * pivot_root; then the process goes on. */
+static int run_create_hooks(struct hk_spawn *sp, struct hk_err *err)
+{
+	const struct hk_spec *s = sp->spec;
+	_cleanup_free_ char *state = hooks_state_json(sp->id, "creating", sp->pid, s->bundle,
+						      s->annotations, s->n_annotations);
+
+	if (hooks_run(&s->hooks[HK_HOOK_PRESTART], HK_HOOK_PRESTART, state, err) < 0 ||
+	    hooks_run(&s->hooks[HK_HOOK_CREATE_RUNTIME], HK_HOOK_CREATE_RUNTIME, state, err) < 0)
+		return -1;
+	if (sync_send_value(sp->sock, HK_SYNC_HOOKS, (int32_t)sp->pid) < 0)
+		return hk_fail(err, errno, "the container process exited during setup");
+	return 0;
+}
+
 static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 {
 	for (;;) {
@@ -95,6 +114,10 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 			return 0;
 		case HK_SYNC_PID:
 			if (adopt(sp, in.sender, err) < 0)
+				return -1;
+			break;
+		case HK_SYNC_HOOKS:
+			if (run_create_hooks(sp, err) < 0)
 				return -1;
 			break;
 		case HK_SYNC_PTY:

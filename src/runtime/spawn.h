@@ -14,6 +14,8 @@ struct hk_cgroup;
 struct hk_spawn {
 	/* in */
 	const struct hk_spec *spec;
+	const char *id;
+	pid_t host_pid; /* in the child: its pid as husk sees it (from GO) */
 	struct hk_cgroup *cgroup;
 	int state_fd; /* O_PATH fd of the state dir: the child opens exec.fifo in it */
 	int ns_fds[HK_NS_COUNT];

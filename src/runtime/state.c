@@ -156,6 +156,12 @@ static hk_json *state_to_json(const struct hk_state *st)
 	for (size_t i = 0; i < st->n_annotations; i++)
 		hk_json_set_str(ann, st->annotations[i].key, st->annotations[i].value);
 	hk_json_set(j, "annotations", ann);
+	if (st->poststart.n || st->poststop.n) {
+		hk_json *hooks = hk_json_new_obj();
+		hk_json_set(hooks, "poststart", spec_hook_list_json(&st->poststart));
+		hk_json_set(hooks, "poststop", spec_hook_list_json(&st->poststop));
+		hk_json_set(j, "hooks", hooks);
+	}
 	if (st->cgroup) {
 		hk_json *cg = hk_json_new_obj();
 		hk_json *dirs = hk_json_new_arr();
@@ -227,6 +233,12 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	if (hk_json_get_kv(j, "state", "annotations", &st->annotations, &st->n_annotations, err) <
 	    0)
 		return -1;
+	hk_json *hooks;
+	if (hk_json_get_obj(j, "state", "hooks", &hooks, err) > 0 &&
+	    (spec_decode_hook_list(hooks, "state.hooks", HK_HOOK_POSTSTART, &st->poststart, err) <
+		     0 ||
+	     spec_decode_hook_list(hooks, "state.hooks", HK_HOOK_POSTSTOP, &st->poststop, err) < 0))
+		return -1;
 	return read_cgroup(j, st, err);
 }
 
@@ -264,6 +276,8 @@ void state_free(struct hk_state *st)
 	}
 	free(st->annotations);
 	cg_free(st->cgroup);
+	spec_hook_list_clear(&st->poststart);
+	spec_hook_list_clear(&st->poststop);
 	free(st);
 }
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "spec/spec.h"
+
 struct hk_err;
 struct hk_kv;
 struct hk_cgroup;
@@ -24,6 +26,8 @@ struct hk_state {
 	struct hk_kv *annotations;
 	size_t n_annotations;
 	struct hk_cgroup *cgroup;
+	/* The hooks that run after create, kept from config.json. */
+	struct hk_hook_list poststart, poststop;
 };
 
 /* A container's locked state directory. */

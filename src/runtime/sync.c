@@ -20,6 +20,20 @@ int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload)
 	return n == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
+int sync_send_value(int sock, enum hk_sync_type type, int32_t value)
+{
+	struct hk_sync_msg m;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.value = value;
+	do
+		n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
 int sync_send_fd(int sock, enum hk_sync_type type, int fd)
 {
 	struct hk_sync_msg m;
@@ -105,6 +119,7 @@ int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err)
 	}
 	m.err.msg[sizeof(m.err.msg) - 1] = '\0';
 	in->type = m.type;
+	in->value = m.value;
 	in->payload = m.err;
 	return 0;
 }

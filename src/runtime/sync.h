@@ -13,12 +13,15 @@ enum hk_sync_type {
 	HK_SYNC_READY,  /* child -> parent: world built, waiting for start */
 	HK_SYNC_ERROR,  /* child -> parent: setup failed; err says why */
 	HK_SYNC_PTY,    /* child -> parent: the terminal's master (SCM_RIGHTS) */
+	HK_SYNC_HOOKS,  /* child -> parent: mounts done, run prestart and
+			 * createRuntime hooks; parent -> child: done */
 	HK_SYNC_PID,    /* grandchild -> parent: I am the container process now
 			 * (its pid arrives as SCM_CREDENTIALS) */
 };
 
 struct hk_sync_msg {
 	uint32_t type;
+	int32_t value; /* GO: the process's pid as husk sees it */
 	struct hk_err err;
 };
 
@@ -31,11 +34,14 @@ int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err
  * -1 when none). type 0 means EOF. */
 struct hk_sync_in {
 	uint32_t type;
+	int32_t value;
 	struct hk_err payload;
 	pid_t sender;
 	int fd;
 };
 int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err);
+/* A message with a value (GO carries the pid). */
+int sync_send_value(int sock, enum hk_sync_type type, int32_t value);
 /* A message carrying fd. */
 int sync_send_fd(int sock, enum hk_sync_type type, int fd);
 /* Wait for `want`; an ERROR message becomes the error. */

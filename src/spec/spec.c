@@ -221,24 +221,8 @@ static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	if (hk_json_get_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err) < 0)
 		return -1;
-	hk_json *hooks;
-	int r = hk_json_get_obj(root, "", "hooks", &hooks, err);
-	if (r < 0)
+	if (spec_decode_hooks(root, s, err) < 0)
 		return -1;
-	if (r > 0) {
-		static const char *const kinds[] = {"prestart",        "createRuntime",
-						    "createContainer", "startContainer",
-						    "poststart",       "poststop"};
-		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-			hk_json *a;
-			size_t n = 0;
-			if (hk_json_get_arr(hooks, "hooks", kinds[i], &a, &n, err) < 0)
-				return -1;
-			if (n > 0)
-				return hk_fail(err, 0, "hooks.%s: not supported yet by husk",
-					       kinds[i]);
-		}
-	}
 	return spec_decode_linux(root, s, err);
 }
 
@@ -355,6 +339,8 @@ void spec_free(struct hk_spec *s)
 	free(s->gid_mappings);
 	free_kv(s->sysctl, s->n_sysctl);
 	free_kv(s->annotations, s->n_annotations);
+	for (int k = 0; k < HK_HOOK_KINDS; k++)
+		spec_hook_list_clear(&s->hooks[k]);
 	free(s);
 }
 

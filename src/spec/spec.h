@@ -103,6 +103,32 @@ struct hk_kv {
 	char *value;
 };
 
+/* config.json "hooks": when each kind runs is the runtime's business
+ * (runtime/hooks.c); here they are only decoded. */
+enum hk_hook_kind {
+	HK_HOOK_PRESTART,
+	HK_HOOK_CREATE_RUNTIME,
+	HK_HOOK_CREATE_CONTAINER,
+	HK_HOOK_START_CONTAINER,
+	HK_HOOK_POSTSTART,
+	HK_HOOK_POSTSTOP,
+	HK_HOOK_KINDS
+};
+
+struct hk_hook {
+	char *path; /* absolute */
+	char **args;
+	size_t n_args;
+	char **env;
+	size_t n_env;
+	int timeout; /* seconds, 0: none */
+};
+
+struct hk_hook_list {
+	struct hk_hook *v;
+	size_t n;
+};
+
 struct hk_spec {
 	char *oci_version;
 	char *bundle;    /* absolute bundle directory */
@@ -134,6 +160,7 @@ struct hk_spec {
 	size_t n_sysctl;
 	struct hk_kv *annotations;
 	size_t n_annotations;
+	struct hk_hook_list hooks[HK_HOOK_KINDS];
 };
 
 /* Read bundle/config.json, decode and validate it. bundle may be relative. */
@@ -161,6 +188,15 @@ const char *spec_cap_name(int cap);
 /* CAP_* name to number, -1 when unknown. */
 int spec_cap_from_name(const char *name);
 int spec_cap_last(void);
+
+const char *spec_hook_kind_name(enum hk_hook_kind kind);
+void spec_hook_list_clear(struct hk_hook_list *l);
+/* Hook lists to and from JSON objects (state.json keeps the ones that run
+ * after create). obj is a json-c object (spec/json.h's hk_json). */
+struct json_object;
+int spec_decode_hook_list(struct json_object *hooks, const char *path, enum hk_hook_kind kind,
+			  struct hk_hook_list *out, struct hk_err *err);
+struct json_object *spec_hook_list_json(const struct hk_hook_list *l);
 
 /* The JSON `husk spec` writes: runc's default, or its rootless variant. */
 char *spec_default_json(bool rootless);

@@ -1183,10 +1183,14 @@ static void test_unsupported(void **state)
 	(void)state;
 	assert_rejected("linux.seccomp: not supported yet by husk", "linux.seccomp",
 			"{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
-	assert_rejected("hooks.prestart: not supported yet by husk", "hooks.prestart",
-			"[{\"path\": \"/bin/true\"}]");
-	assert_rejected("hooks.poststop: not supported yet by husk", "hooks.poststop",
-			"[{\"path\": \"/bin/true\"}]");
+	assert_accepted("hooks.prestart", "[{\"path\": \"/bin/true\", \"args\": [\"true\"], "
+					  "\"env\": [\"A=b\"], \"timeout\": 5}]");
+	assert_rejected("hooks.poststop[0].path: must be an absolute path", "hooks.poststop",
+			"[{\"path\": \"true\"}]");
+	assert_rejected("hooks.poststop[0].timeout: 0 out of range", "hooks.poststop",
+			"[{\"path\": \"/bin/true\", \"timeout\": 0}]");
+	assert_rejected("hooks.prestart[0].env[0]: \"A\" is not NAME=VALUE", "hooks.prestart",
+			"[{\"path\": \"/bin/true\", \"env\": [\"A\"]}]");
 	assert_rejected("hooks.createRuntime: expected an array", "hooks.createRuntime", "{}");
 	assert_accepted("process.terminal", "true", "process.consoleSize",
 			"{\"height\": 24, \"width\": 80}");

@@ -1,0 +1,154 @@
+#include "runtime/hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "spec/json.h"
+
+#define OCI_VERSION "1.2.0"
+
+char *hooks_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+		       const struct hk_kv *ann, size_t n_ann)
+{
+	hk_json *j = hk_json_new_obj();
+	hk_json *a = hk_json_new_obj();
+
+	hk_json_set_str(j, "ociVersion", OCI_VERSION);
+	hk_json_set_str(j, "id", id);
+	hk_json_set_str(j, "status", status);
+	hk_json_set_int(j, "pid", pid);
+	hk_json_set_str(j, "bundle", bundle);
+	for (size_t i = 0; i < n_ann; i++)
+		hk_json_set_str(a, ann[i].key, ann[i].value);
+	hk_json_set(j, "annotations", a);
+	char *text = hk_json_dump(j, 0);
+	hk_json_put(j);
+	return text;
+}
+
+static void __attribute__((noreturn)) hook_child(const struct hk_hook *h, int in, int out)
+{
+	char *argv0[] = {h->path, NULL};
+	char *noenv[] = {NULL};
+
+	if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+	    dup2(out, STDERR_FILENO) < 0)
+		_exit(126);
+	/* Everything else of husk's is close-on-exec. */
+	execve(h->path, h->args ? h->args : argv0, h->env ? h->env : noenv);
+	dprintf(STDERR_FILENO, "exec: %s", strerror(errno));
+	_exit(127);
+}
+
+/* Wait for the hook, at most timeout seconds (0: no limit); -1 on timeout. */
+static int wait_hook(pid_t pid, int timeout, int *status)
+{
+	_cleanup_close_ int pidfd = hk_pidfd_open(pid, 0);
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	if (pidfd >= 0 && timeout > 0) {
+		int n;
+		do
+			n = poll(&p, 1, timeout * 1000);
+		while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			hk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+			waitpid(pid, status, 0);
+			return -1;
+		}
+	}
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* The hook's first line of output, for the error message. */
+static void first_line(int fd, char *buf, size_t size)
+{
+	ssize_t n = read(fd, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int run_one(const struct hk_hook *h, const char *what, const char *state, struct hk_err *err)
+{
+	int in[2], out[2], status = 0;
+	char said[256];
+
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return hk_fail(err, errno, "%s: pipe", what);
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return hk_fail(err, errno, "%s: pipe", what);
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		hook_child(h, in[0], out[1]);
+	int e = errno;
+	close(in[0]);
+	close(out[1]);
+	if (pid > 0) {
+		/* A hook need not read its stdin; SIGPIPE is ignored only for this
+		 * write (an ignored signal would outlive exec in the container). */
+		struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+		sigaction(SIGPIPE, &ign, &old);
+		hk_write_all(in[1], state, strlen(state));
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	close(in[1]);
+	if (pid < 0) {
+		close(out[0]);
+		return hk_fail(err, e, "%s: fork", what);
+	}
+	int timed_out = wait_hook(pid, h->timeout, &status) < 0;
+	first_line(out[0], said, sizeof(said));
+	close(out[0]);
+	if (timed_out)
+		return hk_fail(err, 0, "%s: %s timed out after %d s", what, h->path, h->timeout);
+	if (WIFSIGNALED(status))
+		return hk_fail(err, 0, "%s: %s killed by signal %d", what, h->path,
+			       WTERMSIG(status));
+	if (WEXITSTATUS(status) != 0)
+		return hk_fail(err, 0, "%s: %s exited with status %d%s%s", what, h->path,
+			       WEXITSTATUS(status), said[0] ? ": " : "", said);
+	return 0;
+}
+
+int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
+	      struct hk_err *err)
+{
+	char what[64];
+
+	for (size_t i = 0; i < hooks->n; i++) {
+		snprintf(what, sizeof(what), "hooks.%s[%zu]", spec_hook_kind_name(kind), i);
+		if (run_one(&hooks->v[i], what, state, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state)
+{
+	char what[64];
+
+	for (size_t i = 0; i < hooks->n; i++) {
+		struct hk_err err = {0};
+		snprintf(what, sizeof(what), "hooks.%s[%zu]", spec_hook_kind_name(kind), i);
+		if (run_one(&hooks->v[i], what, state, &err) < 0)
+			hk_log(HK_LOG_WARN, "%s", err.msg);
+	}
+}

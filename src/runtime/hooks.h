@@ -1,0 +1,27 @@
+/* OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle"):
+ * prestart and createRuntime run in husk (the runtime namespace) during
+ * create, createContainer and startContainer in the container's
+ * namespaces, poststart after start, poststop after delete. */
+#ifndef HUSK_RUNTIME_HOOKS_H
+#define HUSK_RUNTIME_HOOKS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+
+struct hk_err;
+
+/* The state a hook reads on stdin (runtime.md "State"). */
+char *hooks_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+		       const struct hk_kv *annotations, size_t n_annotations);
+/* Run the hooks of one kind in order, each with state on stdin; the first
+ * that fails (non-zero exit, signal, timeout) is the error, with what it
+ * printed. */
+int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
+	      struct hk_err *err);
+/* The same for the kinds whose failure is only a warning (poststart,
+ * poststop): logged, never returned. */
+void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state);
+
+#endif

@@ -1,0 +1,162 @@
+"""OCI hooks: each kind runs at its point of the lifecycle, in the namespace
+the spec gives it, with the state on stdin; failures follow the spec."""
+import json
+import os
+
+import pytest
+
+from conftest import bind, pid_alive, wait_for
+
+KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+         "poststop"]
+
+# Appends "<kind> <state json> <mount ns> <first names in />" to the log.
+HOOK = """#!/bin/sh
+state=$(cat)
+printf '%s\\t%s\\t%s\\t%s\\n' "$1" "$state" "$(readlink /proc/self/ns/mnt)" \
+  "$(ls / | tr '\\n' ,)" >> "$2"
+"""
+
+
+@pytest.fixture
+def hooked(hk):
+    """A bundle whose every hook logs, plus the log's path."""
+    logdir = hk.dir("hooklog")
+    os.chmod(logdir, 0o777)
+    log = logdir / "log"
+    script = logdir / "hook.sh"
+    script.write_text(HOOK)
+    script.chmod(0o755)
+
+    def make(args=("sh", "-c", "echo ran > /mnt/log/ran"), hooks=None, **kw):
+        # startContainer runs after pivot_root: its path is the container's,
+        # so the script is bound in at the same path.
+        mounts = [bind(logdir, "/mnt/log"), bind(script, str(script), "ro")]
+        # bind targets get created: a rootfs of our own, not the shared one
+        b = hk.bundle(list(args), extra_mounts=mounts, rootfs=hk.rootfs_copy(), **kw)
+        inside_log = "/mnt/log/log"
+        b.config["hooks"] = hooks if hooks is not None else {
+            k: [{"path": str(script), "args": ["hook.sh", k,
+                                               inside_log if k == "startContainer"
+                                               else str(log)]}]
+            for k in KINDS}
+        b.write()
+        return b
+    return make, log
+
+
+def _entries(log):
+    out = []
+    for line in log.read_text().splitlines():
+        kind, state, mnt, root = line.split("\t")
+        out.append((kind, json.loads(state), mnt, root))
+    return out
+
+
+# runc 1.1.5 runs poststart hooks during create (and a failing one fails
+# create); the spec runs them after start. husk follows the spec.
+@pytest.mark.husk_only
+def test_hooks_order_state_and_namespaces(hk, hooked):
+    make, log = hooked
+    b = make()
+    b.config["annotations"] = {"org.example.k": "v"}
+    b.write()
+    cid = hk.create(b)
+    pid = hk.state(cid)["pid"]
+    created = [e[0] for e in _entries(log)]
+    assert created == ["prestart", "createRuntime", "createContainer"]
+    assert not (log.parent / "ran").exists()
+    hk.start(cid)
+    hk.wait_status(cid, "stopped")
+    hk.delete(cid)
+    entries = _entries(log)
+    assert [e[0] for e in entries] == KINDS
+    host_mnt = os.readlink("/proc/self/ns/mnt")
+    for kind, state, mnt, root in entries:
+        assert state["id"] == cid and state["pid"] == pid, (kind, state)
+        assert state["bundle"] == str(b.path)
+        assert state["annotations"] == {"org.example.k": "v"}
+        want = {"prestart": "creating", "createRuntime": "creating",
+                "createContainer": "creating", "startContainer": "created",
+                "poststart": "running", "poststop": "stopped"}[kind]
+        assert state["status"] == want, (kind, state)
+        in_container = kind in ("createContainer", "startContainer")
+        assert (mnt != host_mnt) == in_container, (kind, mnt)
+    # startContainer runs after pivot_root: it sees the container's root
+    start = [e for e in entries if e[0] == "startContainer"][0]
+    assert "mnt," in start[3] and "boot" not in start[3]
+
+
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
+def test_failing_create_hook_aborts_and_cleans_up(hk, hooked, kind):
+    make, log = hooked
+    hooks = {kind: [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way >&2; exit 3"]}],
+             "poststop": [{"path": "/bin/sh",
+                           "args": ["sh", "-c", f"echo poststop >> {log}"]}]}
+    b = make(hooks=hooks)
+    cid = hk.new_id()
+    r = hk.call("create", "--bundle", b.path, cid)
+    assert r.rc == 1, str(r)
+    assert cid not in hk.list_ids()
+    assert not (log.parent / "ran").exists()
+    # the lifecycle ends with poststop (runtime.md)
+    assert log.read_text() == "poststop\n"
+
+
+@pytest.mark.husk_only
+def test_failing_hook_message(hk, hooked):
+    make, _ = hooked
+    b = make(hooks={"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "echo no way; exit 3"]}]})
+    r = hk.call("create", "--bundle", b.path, hk.new_id())
+    assert r.rc == 1
+    assert len(r.err_lines) == 1, r.err
+    assert "hooks.createRuntime[0]" in r.err and "status 3" in r.err and "no way" in r.err
+
+
+def test_hook_timeout(hk, hooked):
+    make, _ = hooked
+    b = make(hooks={"createRuntime": [
+        {"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]})
+    cid = hk.new_id()
+    r = hk.call("create", "--bundle", b.path, cid, timeout=20)
+    assert r.rc == 1, str(r)
+    assert cid not in hk.list_ids()
+
+
+@pytest.mark.husk_only  # runc 1.1.5: see above
+def test_failing_poststart_and_poststop_only_warn(hk, hooked):
+    make, log = hooked
+    fail = [{"path": "/bin/false"}]
+    b = make(args=["sleep", "1000"], hooks={"poststart": fail, "poststop": fail})
+    cid = hk.create(b)
+    hk.start(cid)
+    assert hk.status(cid) == "running"
+    r = hk.call("delete", "--force", cid)
+    assert r.rc == 0, str(r)
+    assert cid not in hk.list_ids()
+
+
+def test_hook_env_and_args(hk, hooked):
+    make, log = hooked
+    b = make(hooks={"createRuntime": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", f'echo "$0 $FOO $(env | grep -c ^PATH=)" >> {log}', "zero"],
+        "env": ["FOO=bar"]}]})
+    cid = hk.create(b)
+    assert log.read_text() == "zero bar 0\n"   # only the hook's own env
+    hk.delete(cid, force=True)
+
+
+@pytest.mark.husk_only  # runc 1.1.5 accepts a relative path and timeout 0
+def test_hook_bad_input(hk, hooked):
+    make, _ = hooked
+    for hooks, field in (({"prestart": [{"path": "relative"}]}, "hooks.prestart[0].path"),
+                         ({"poststop": [{"path": "/bin/true", "timeout": 0}]},
+                          "hooks.poststop[0].timeout"),
+                         ({"createRuntime": {}}, "hooks.createRuntime")):
+        b = make(hooks=hooks)
+        cid = hk.new_id()
+        r = hk.call("create", "--bundle", b.path, cid)
+        assert r.rc != 0, str(r)
+        assert cid not in hk.list_ids()
