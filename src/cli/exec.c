@@ -140,8 +140,12 @@ static int run_exec(const struct hk_globals *g, int argc, char **argv)
 		status = cli_errorf("exec: give the command either after the id or in --process");
 		goto out;
 	}
-	if (container_exec(&o, &status, &err) < 0)
-		status = cli_error(&err);
+	/* An exec that never ran its process exits 255, as runc's does, so
+	 * that it cannot be taken for the process's own status. */
+	if (container_exec(&o, &status, &err) < 0) {
+		cli_error(&err);
+		status = 255;
+	}
 out:
 	free(o.env);
 	free(o.caps);

@@ -90,19 +90,25 @@ static int filter_ps(char **args, int nargs, const pid_t *pids, size_t n)
 	free(argv);
 	close(fds[1]);
 	FILE *f = fdopen(fds[0], "r");
-	for (bool first = true; f && getline(&line, &cap, f) > 0; first = false) {
+	/* Kept until ps has shown a PID column and succeeded: nothing of the
+	 * host's processes may slip out otherwise. */
+	_cleanup_free_ char *kept = NULL;
+	size_t kept_len = 0;
+	FILE *out = open_memstream(&kept, &kept_len);
+	for (bool first = true; f && out && getline(&line, &cap, f) > 0; first = false) {
 		if (first) {
 			_cleanup_free_ char *h = xstrdup(line);
 			col = pid_column(h);
-			fputs(line, stdout);
-			continue;
+			fputs(line, out);
+		} else if (col >= 0 && listed(field_pid(line, col), pids, n)) {
+			fputs(line, out);
 		}
-		if (col >= 0 && listed(field_pid(line, col), pids, n))
-			fputs(line, stdout);
 	}
 	free(line);
 	if (f)
 		fclose(f);
+	if (out)
+		fclose(out);
 	int status = 0;
 	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
@@ -110,6 +116,7 @@ static int filter_ps(char **args, int nargs, const pid_t *pids, size_t n)
 		return cli_errorf("ps: `%s` failed", cmd);
 	if (col < 0)
 		return cli_errorf("ps: `%s` printed no PID column", cmd);
+	fwrite(kept, 1, kept_len, stdout);
 	return 0;
 }
 

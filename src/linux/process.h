@@ -11,6 +11,10 @@ struct hk_err;
 /* Find args[0] inside the (already pivoted) root, through PATH from the
  * process's env when it has no '/'. Returns a malloc'd path. */
 char *process_find_exec(const struct hk_process *p, struct hk_err *err);
+/* Without HOME in the env, take it from the container's /etc/passwd (read
+ * after pivot_root or setns, so inside the container), "/" when the uid is
+ * not there, as runc does. p is the process's own copy. */
+void process_set_home(struct hk_process *p);
 /* setgroups, setresgid, setresuid; capabilities survive the uid change. */
 int process_set_user(const struct hk_process *p, struct hk_err *err);
 int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err);

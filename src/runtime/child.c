@@ -26,6 +26,7 @@
 #include "linux/userns.h"
 #include "runtime/hooks.h"
 #include "runtime/spawn.h"
+#include "runtime/systemd.h"
 #include "runtime/sync.h"
 
 /* Close every fd husk holds (the state lock above all: a copy here would
@@ -240,8 +241,12 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	*exe = process_find_exec(p, err);
 	if (!*exe)
 		return -1;
+	process_set_home((struct hk_process *)(uintptr_t)p);
 	if (p->terminal && send_terminal(p, sock, err) < 0)
 		return -1;
+	/* The spec is this process's own copy: add LISTEN_PID with our pid. */
+	if (sp->listen_fds)
+		sd_listen_env((struct hk_process *)(uintptr_t)p, sp->listen_fds);
 	if (process_set_oom_score_adj(p, err) < 0 || rlimit_apply(p, err) < 0 ||
 	    drop_privileges(p, err) < 0)
 		return -1;

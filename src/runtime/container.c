@@ -28,6 +28,7 @@
 #include "runtime/hooks.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
+#include "runtime/systemd.h"
 #include "runtime/sync.h"
 #include "runtime/wait.h"
 #include "spec/spec.h"
@@ -62,7 +63,7 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 }
 
 /* Steps 3 to 6 of create, once the state dir is ours. */
-static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int ns_fds[],
+static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fds[],
 		 struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
 		 struct hk_err *err)
 {
@@ -74,16 +75,24 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 		return hk_fail(err, errno, "create exec.fifo");
 	if (cg_create(st->cgroup, spec, err) < 0)
 		return -1;
-	_cleanup_close_ int state_path = openat(sd->fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (state_path < 0)
+	_cleanup_free_ char *root = realpath(o->root, NULL);
+	_cleanup_free_ char *state_path = root ? xasprintf("%s/%s", root, o->id) : NULL;
+	if (!state_path)
+		return hk_fail(err, errno, "state root %s", o->root);
+	if (sd_notify_prepare(sd->fd, state_path, spec, err) < 0)
+		return -1;
+	_cleanup_close_ int state_dirfd = openat(sd->fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (state_dirfd < 0)
 		return hk_fail(err, errno, "open state dir");
 	sp->spec = spec;
 	sp->id = o->id;
 	sp->cgroup = st->cgroup;
-	sp->state_fd = state_path;
+	sp->state_fd = state_dirfd;
 	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
 	sp->no_pivot = o->no_pivot;
-	sp->preserve_fds = o->preserve_fds;
+	/* Socket activation: systemd's fds come first (3..), then --preserve-fds. */
+	sp->listen_fds = sd_listen_fds();
+	sp->preserve_fds = sp->listen_fds + o->preserve_fds;
 	if (spawn_container(sp, err) < 0)
 		return -1;
 	if (sp->pty_master >= 0 && o->console_socket) {
@@ -232,21 +241,33 @@ static int release(int fifo, int pidfd, struct hk_err *err)
 	}
 }
 
+/* What start keeps for after it has let go of the container's lock. */
+struct started {
+	int pidfd;
+	int notify; /* NOTIFY_SOCKET listener, -1 when none */
+	pid_t pid;
+};
+
 static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 			struct hk_err *err)
 {
-	(void)data;
+	struct started *out = data;
 	enum hk_status status = state_status(sd, st);
 	if (status != HK_CREATED)
 		return hk_fail(err, 0, "cannot start container %s: it is %s, not created", st->id,
 			       state_status_name(status));
-	_cleanup_close_ int pidfd = hk_pidfd_open(st->pid, 0);
-	if (pidfd < 0 || state_proc_start_time(st->pid) != st->start_time)
+	out->pid = st->pid;
+	out->pidfd = hk_pidfd_open(st->pid, 0);
+	if (out->pidfd < 0 || state_proc_start_time(st->pid) != st->start_time)
 		return hk_fail(err, 0, "cannot start container %s: its process is gone", st->id);
 	_cleanup_close_ int fifo = openat(sd->fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0)
 		return hk_fail(err, errno, "open exec.fifo of %s", st->id);
-	if (release(fifo, pidfd, err) < 0)
+	/* Listen before the program runs, so its READY=1 cannot be lost. */
+	out->notify = sd_notify_listen(sd->fd, err);
+	if (out->notify < 0 && err->msg[0])
+		return -1;
+	if (release(fifo, out->pidfd, err) < 0)
 		return -1;
 	if (unlinkat(sd->fd, "exec.fifo", 0) < 0)
 		return hk_fail(err, errno, "remove exec.fifo of %s", st->id);
@@ -261,7 +282,17 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 
 int container_start(const char *root, const char *id, struct hk_err *err)
 {
-	return state_with(root, id, true, start_locked, NULL, err);
+	struct started s = {.pidfd = -1, .notify = -1};
+	int r = state_with(root, id, true, start_locked, &s, err);
+
+	/* As runc's, start returns once the program says READY=1 (NOTIFY_SOCKET). */
+	if (r == 0 && s.notify >= 0)
+		r = sd_notify_forward(s.notify, s.pidfd, s.pid, err);
+	if (s.notify >= 0)
+		close(s.notify);
+	if (s.pidfd >= 0)
+		close(s.pidfd);
+	return r;
 }
 
 /* The process may have failed after reporting ready (opening exec.fifo,
@@ -298,7 +329,9 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 		close(c.pty);
 	if (r < 0 || !detach) {
 		struct hk_err derr = {0};
-		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {
+		/* Already deleted by someone else (delete --force): nothing to do. */
+		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0 &&
+		    derr.errnum != ENOENT) {
 			*err = derr;
 			r = -1;
 		}
@@ -498,6 +531,9 @@ static int pids_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	struct pids_out *out = data;
 	enum hk_status status = state_status(sd, st);
 
+	/* A stopped container has no processes: an empty list (as runc). */
+	if (status == HK_STOPPED)
+		return 0;
 	if (status != HK_CREATED && status != HK_RUNNING)
 		return hk_fail(err, 0, "container %s is %s", st->id, state_status_name(status));
 	if (st->cgroup && st->cgroup->n_dirs > 0)

@@ -87,11 +87,12 @@ static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struc
 	if (o->has_group)
 		p->gid = o->gid;
 	if (o->n_additional_gids) {
-		free(p->additional_gids);
-		p->additional_gids = xcalloc(o->n_additional_gids, sizeof(gid_t));
-		memcpy(p->additional_gids, o->additional_gids,
+		/* Added to the config's groups, as runc does. */
+		size_t n = p->n_additional_gids + o->n_additional_gids;
+		p->additional_gids = xrealloc(p->additional_gids, n * sizeof(gid_t));
+		memcpy(p->additional_gids + p->n_additional_gids, o->additional_gids,
 		       o->n_additional_gids * sizeof(gid_t));
-		p->n_additional_gids = o->n_additional_gids;
+		p->n_additional_gids = n;
 	}
 	for (size_t i = 0; i < o->n_caps; i++) {
 		int cap = spec_cap_from_name(o->caps[i]);
@@ -107,24 +108,33 @@ static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struc
 	return 0;
 }
 
+/* --process FILE: the whole process from the file; capabilities it does
+ * not give are the container's, never root's full set (as runc). */
+static int load_process_file(const char *path, const struct hk_spec *spec, struct hk_process *out,
+			     struct hk_err *err)
+{
+	size_t len;
+	_cleanup_free_ char *text = hk_read_file(path, 16 << 20, &len, err);
+	if (!text)
+		return hk_err_prefix(err, "--process");
+	struct hk_process *p = spec_parse_process(text, len, err);
+	if (!p)
+		return hk_err_prefix(err, "--process %s", path);
+	*out = *p;
+	free(p);
+	if (!out->caps.present)
+		out->caps = spec->process.caps;
+	return 0;
+}
+
 static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
 			struct hk_process *out, struct hk_err *err)
 {
-	if (o->process_file) {
-		size_t len;
-		_cleanup_free_ char *text = hk_read_file(o->process_file, 16 << 20, &len, err);
-		if (!text)
-			return hk_err_prefix(err, "--process");
-		struct hk_process *p = spec_parse_process(text, len, err);
-		if (!p)
-			return hk_err_prefix(err, "--process %s", o->process_file);
-		*out = *p;
-		free(p);
-		return 0;
-	}
 	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
 	if (!spec)
 		return hk_err_prefix(err, "the container's config");
+	if (o->process_file)
+		return load_process_file(o->process_file, spec, out, err);
 	*out = spec->process;
 	memset(&spec->process, 0, sizeof(spec->process));
 	/* A terminal comes with --tty only, as with runc. */
@@ -170,6 +180,8 @@ static int exec_child_setup(const struct target *t, int sock, int preserve_fds, 
 	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
 		return hk_fail(err, errno, "join the container's namespaces");
 	*exe = process_find_exec(&t->proc, err);
+	/* t is this process's own copy (after fork). */
+	process_set_home((struct hk_process *)(uintptr_t)&t->proc);
 	if (!*exe || rlimit_apply(&t->proc, err) < 0)
 		return -1;
 	if (t->proc.terminal) {

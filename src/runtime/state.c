@@ -118,25 +118,46 @@ void state_dir_close(struct hk_state_dir *sd)
 	sd->id = NULL;
 }
 
-int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err)
+/* Empty the directory dirfd; subdirectories (notify/) go too, depth-limited
+ * since husk makes only one level. */
+static int empty_dir(int dirfd, const char *what, int depth, struct hk_err *err)
 {
-	_cleanup_close_ int fd = openat(sd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
+	int r = 0;
 
-	if (!d)
-		return hk_fail(err, errno, "read state dir of %s", sd->id);
-	fd = -1;
-	while ((e = readdir(d))) {
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return hk_fail(err, errno, "read %s", what);
+	}
+	while (r == 0 && (e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (unlinkat(sd->fd, e->d_name, 0) < 0 && errno != ENOENT) {
-			int saved = errno;
-			closedir(d);
-			return hk_fail(err, saved, "remove %s/%s", sd->id, e->d_name);
+		if (unlinkat(dirfd, e->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR || depth == 0) {
+			r = hk_fail(err, errno, "remove %s/%s", what, e->d_name);
+			break;
 		}
+		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || empty_dir(sub, e->d_name, depth - 1, err) < 0 ||
+		    unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
+			r = err && err->msg[0]
+				    ? -1
+				    : hk_fail(err, errno, "remove %s/%s", what, e->d_name);
+		if (sub >= 0)
+			close(sub);
 	}
 	closedir(d);
+	return r;
+}
+
+int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err)
+{
+	if (empty_dir(sd->fd, sd->id, 1, err) < 0)
+		return -1;
 	if (unlinkat(sd->rootfd, sd->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return hk_fail(err, errno, "remove state dir of %s", sd->id);
 	return 0;
