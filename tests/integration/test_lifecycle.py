@@ -1,6 +1,7 @@
 """create / start / run / kill / delete and their exit codes."""
 
 import os
+import signal
 import subprocess
 import time
 
@@ -88,6 +89,31 @@ def test_run_killed_from_outside_exits_128_plus_signal(hk):
                 p.kill()
                 p.wait(timeout=CMD_TIMEOUT)
     assert rc == 128 + 9
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP])
+def test_signals_to_foreground_run_reach_the_container(hk, sig):
+    """run forwards the signals it gets to the container's process and exits
+    with its status."""
+    out = hk.dir("out")
+    name = signal.Signals(sig).name[3:]
+    b = hk.bundle(["sh", "-c", f"trap 'echo {name} > /mnt/rw/got; exit 5' {name}; "
+                   "touch /mnt/rw/started; while :; do sleep 0.05; done"],
+                  extra_mounts=[bind(out, "/mnt/rw")])
+    cid = hk.new_id()
+    p = subprocess.Popen([HUSK, "--root", str(STATE_ROOT), "run", "--bundle", str(b.path), cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: (out / "started").exists(), what="container start")
+        p.send_signal(sig)
+        rc = p.wait(timeout=CMD_TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=CMD_TIMEOUT)
+    assert rc == 5
+    assert (out / "got").read_text() == f"{name}\n"
 
 
 def test_run_killed_by_own_signal_exits_128_plus_signal(hk):
