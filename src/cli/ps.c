@@ -63,7 +63,8 @@ static pid_t field_pid(const char *line, int col)
  * the lines of the container's pids. */
 static int filter_ps(char **args, int nargs, const pid_t *pids, size_t n)
 {
-	char **argv = xcalloc((size_t)nargs + 2, sizeof(char *));
+	/* "ps", the args or "-ef", and the NULL. */
+	char **argv = xcalloc((size_t)nargs + 3, sizeof(char *));
 	char cmd[4096] = "ps";
 	char *line = NULL;
 	size_t cap = 0;
