@@ -41,9 +41,14 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 $(BUILD)/libhusk.a: $(LIB_OBJ)
 	@$(AR) rcs $@ $^
 
+# husk is linked statically: no dynamic loader on every container start
+# (0.8 ms of each invocation here). Sanitizer runtimes cannot be static, so
+# a sanitizer build links dynamically.
+HUSK_STATIC := $(if $(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),,-static)
+
 $(BUILD)/husk: $(CLI_OBJ) $(BUILD)/libhusk.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
 
 # husk-init: static, no libraries, so it runs in any container's rootfs. The
 # sanitizer runtimes cannot be linked statically: `make asan` builds it without.

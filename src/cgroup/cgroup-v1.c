@@ -111,6 +111,7 @@ static int v1_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_er
 	for (size_t i = 0; i < cg->n_dirs; i++) {
 		if (mkdir_hierarchy(&cg->dirs[i], err) < 0)
 			return -1;
+		hk_debug("cgroup: made %s", cg->dirs[i].dir);
 		/* Device rules need CAP_SYS_ADMIN: a delegated (rootless)
 		 * devices cgroup cannot take them. */
 		if (strcmp(cg->dirs[i].name, "devices") == 0 && geteuid() == 0 &&

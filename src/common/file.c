@@ -78,7 +78,7 @@ int hk_write_atomic(int dirfd, const char *name, const char *data, size_t len, s
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return hk_fail(err, errno, "create %s", tmp);
-	if (hk_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (hk_write_all(fd, data, len) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(dirfd, tmp, 0);

@@ -10,6 +10,11 @@
 
 #include "common/err.h"
 
+/* Debug lines carry the time since husk started (a forked child inherits
+ * the origin, so parent and container process share one timeline): the
+ * profile of a start is `husk --debug run ...`. */
+static struct timespec origin;
+
 static int log_fd = STDERR_FILENO;
 static int log_json;
 static enum hk_log_level log_level = HK_LOG_WARN;
@@ -23,6 +28,7 @@ static const char *const level_names[] = {
 
 int hk_log_init(const char *path, int json, enum hk_log_level level, struct hk_err *err)
 {
+	clock_gettime(CLOCK_MONOTONIC, &origin);
 	log_json = json;
 	log_level = level;
 	if (!path || !*path)
@@ -98,16 +104,28 @@ static int format_line(char *line, size_t size, int json, enum hk_log_level leve
 /* Errors and warnings always reach stderr as one plain line; with --log they
  * also go to the log file (where engines such as containerd read them). Debug
  * lines go to the log file when there is one, else to stderr. */
+static void since_start(char *buf, size_t size)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - origin.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - origin.tv_nsec) / 1e6;
+	snprintf(buf, size, "+%.3fms [%d] ", ms, (int)getpid());
+}
+
 void hk_log(enum hk_log_level level, const char *fmt, ...)
 {
 	char msg[1024], line[2400];
 	va_list ap;
-	int n;
+	int n = 0;
 
 	if (!hk_log_enabled(level))
 		return;
+	if (level == HK_LOG_DEBUG)
+		since_start(msg, sizeof(msg));
+	n = (int)strlen(level == HK_LOG_DEBUG ? msg : "");
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (log_fd != STDERR_FILENO || log_json) {
 		n = format_line(line, sizeof(line), log_json, level, msg);

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/passwd.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/userns.h"
@@ -58,34 +59,15 @@ char *process_find_exec(const struct hk_process *p, struct hk_err *err)
 	return NULL;
 }
 
-static char *home_of(uid_t uid)
-{
-	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
-	char line[1024];
-
-	/* The file is the container's and may be anything: lines are bounded
-	 * and malformed ones skipped. */
-	for (int n = 0; f && n < 100000 && fgets(line, sizeof(line), f); n++) {
-		char *save = NULL, *fields[7];
-		int k = 0;
-		line[strcspn(line, "\n")] = '\0';
-		for (char *t = strtok_r(line, ":", &save); t && k < 7;
-		     t = strtok_r(NULL, ":", &save))
-			fields[k++] = t;
-		if (k >= 6 && strtoul(fields[2], NULL, 10) == uid && fields[5][0] == '/')
-			return xstrdup(fields[5]);
-	}
-	return xstrdup("/");
-}
-
 void process_set_home(struct hk_process *p)
 {
 	for (size_t i = 0; i < p->n_env; i++)
 		if (strncmp(p->env[i], "HOME=", 5) == 0)
 			return;
-	_cleanup_free_ char *home = home_of(p->uid);
+	_cleanup_free_ char *home = NULL;
+	passwd_lookup("/etc/passwd", p->uid, NULL, &home);
 	p->env = xrealloc(p->env, (p->n_env + 2) * sizeof(char *));
-	p->env[p->n_env++] = xasprintf("HOME=%s", home);
+	p->env[p->n_env++] = xasprintf("HOME=%s", home ? home : "/");
 	p->env[p->n_env] = NULL;
 }
 

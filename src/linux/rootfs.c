@@ -255,8 +255,11 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, int rootfd, const struct h
 
 	if (destfd < 0)
 		return hk_err_prefix(err, "mount %s", m->destination);
-	if (is_type(m, "cgroup") || is_type(m, "cgroup2"))
+	if (is_type(m, "cgroup") || is_type(m, "cgroup2")) {
+		if (ctx->before_cgroup_mount && ctx->before_cgroup_mount(ctx->data, err) < 0)
+			return -1;
 		return mount_cgroup(ctx, rootfd, m, destfd, err);
+	}
 	if (!mount_is_bind(m) && (!m->type || !*m->type || is_type(m, "none")))
 		return hk_fail(err, 0, "mount %s: no type and not a bind mount", m->destination);
 	if (mount_at(m, destfd, err) < 0) {

@@ -22,6 +22,10 @@ struct hk_rootfs_ctx {
 	const struct hk_cg_mount *cg_mounts;
 	size_t n_cg_mounts;
 	bool no_pivot;
+	/* Called before the first cgroup mount (the container's cgroups must
+	 * exist by then); may be NULL. */
+	int (*before_cgroup_mount)(void *data, struct hk_err *err);
+	void *data;
 };
 
 /* openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) of path below rootfd. */

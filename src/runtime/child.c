@@ -14,6 +14,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/caps.h"
@@ -48,6 +49,40 @@ static int close_others(const int *keep, int n, int first, struct hk_err *err)
 	}
 }
 
+/* Wait until husk has put us in our cgroup (once). Only then is the cgroup
+ * namespace unshared, so that its root is the container's cgroup
+ * (cgroup_namespaces(7)). */
+static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	const struct hk_namespace *cg = spec_ns(sp->spec, HK_NS_CGROUP);
+	struct hk_sync_in in;
+
+	if (sp->in_cgroup)
+		return 0;
+	if (sync_read(sock, &in, err) < 0)
+		return -1;
+	if (in.fd >= 0)
+		close(in.fd);
+	if (in.type != HK_SYNC_CGROUP)
+		return hk_fail(err, 0, "husk went away during setup");
+	sp->in_cgroup = true;
+	hk_debug("child: in cgroup");
+	if (cg && !cg->path && unshare(CLONE_NEWCGROUP) < 0)
+		return hk_fail(err, errno, "unshare the cgroup namespace");
+	return 0;
+}
+
+struct cgroup_wait {
+	struct hk_spawn *sp;
+	int sock;
+};
+
+static int before_cgroup_mount(void *data, struct hk_err *err)
+{
+	struct cgroup_wait *w = data;
+	return wait_cgroup(w->sp, w->sock, err);
+}
+
 /* A user namespace joined by path: join it, become its root, and only then
  * create the other namespaces, so that they belong to it. A new pid
  * namespace takes one more fork: its first child is the container. */
@@ -56,6 +91,9 @@ static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	static const enum hk_ns_type user[] = {HK_NS_USER};
 	uint64_t flags = ns_new_flags(sp->spec);
 
+	/* The process forked below must be born in the cgroup. */
+	if (wait_cgroup(sp, sock, err) < 0)
+		return -1;
 	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(err) < 0)
 		return -1;
 	if (flags && unshare((int)flags) < 0)
@@ -88,7 +126,6 @@ static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
 {
 	static const enum hk_ns_type order[] = {HK_NS_IPC, HK_NS_UTS, HK_NS_NET, HK_NS_CGROUP,
 						HK_NS_TIME};
-	const struct hk_namespace *cg = spec_ns(sp->spec, HK_NS_CGROUP);
 	const struct hk_namespace *net = spec_ns(sp->spec, HK_NS_NET);
 	const struct hk_namespace *time = spec_ns(sp->spec, HK_NS_TIME);
 
@@ -97,10 +134,7 @@ static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
 	ns_close_all(sp->ns_fds);
 	if (time && !time->path && userns_new_time(sp->spec, err) < 0)
 		return -1;
-	/* Unshared only now that the parent has put us in our cgroup, so the
-	 * namespace's root is the container's cgroup (cgroup_namespaces(7)). */
-	if (cg && !cg->path && unshare(CLONE_NEWCGROUP) < 0)
-		return hk_fail(err, errno, "unshare the cgroup namespace");
+	hk_debug("child: lo");
 	if (net && !net->path && ns_loopback_up(err) < 0)
 		return -1;
 	return 0;
@@ -160,14 +194,24 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 		cgm[n].name = cg->dirs[i].name;
 		cgm[n].host_dir = cg->dirs[i].dir;
 	}
-	struct hk_rootfs_ctx ctx = {
-		.spec = sp->spec, .cg_mounts = cgm, .n_cg_mounts = n, .no_pivot = sp->no_pivot};
+	struct cgroup_wait w = {sp, sock};
+	struct hk_rootfs_ctx ctx = {.spec = sp->spec,
+				    .cg_mounts = cgm,
+				    .n_cg_mounts = n,
+				    .no_pivot = sp->no_pivot,
+				    .before_cgroup_mount = before_cgroup_mount,
+				    .data = &w};
 	int rootfd = rootfs_mount_all(&ctx, err);
-	if (rootfd < 0)
+	if (rootfd < 0 || wait_cgroup(sp, sock, err) < 0) {
+		if (rootfd >= 0)
+			close(rootfd);
 		return -1;
+	}
+	hk_debug("child: mounts done");
 	int r = create_hooks(sp, sock, err);
 	if (r == 0)
 		r = rootfs_pivot(&ctx, rootfd, err);
+	hk_debug("child: pivoted");
 	close(rootfd);
 	if (r < 0 || sysctl_apply(sp->spec, err) < 0)
 		return -1;
@@ -232,9 +276,11 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 {
 	const struct hk_process *p = &sp->spec->process;
 
+	hk_debug("child: go");
 	if (enter_user_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 ||
 	    set_names(sp->spec, err) < 0)
 		return -1;
+	hk_debug("child: namespaces joined");
 	umask(0);
 	if (build_rootfs(sp, sock, err) < 0 || make_cwd(p->cwd, err) < 0)
 		return -1;
@@ -252,12 +298,14 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 		return -1;
 	/* From here a dying parent must not take us down: create returns and
 	 * leaves us waiting for start. */
+	hk_debug("child: credentials set, ready");
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
 	if (sync_send(sock, HK_SYNC_READY, NULL) < 0)
 		return hk_fail(err, errno, "report ready");
 	if (wait_for_start(sp->state_fd, err) < 0)
 		return -1;
+	hk_debug("child: started");
 	/* startContainer: in the container, after start, before the program. */
 	if (has_hooks(sp->spec, HK_HOOK_START_CONTAINER) &&
 	    run_hooks(sp, HK_HOOK_START_CONTAINER, "created", err) < 0)
@@ -286,6 +334,7 @@ void child_main(struct hk_spawn *sp, int sock)
 	char *exe = NULL;
 	pid_t parent = getppid();
 
+	hk_debug("child: running");
 	/* Until setup is done, the container dies with the husk that made it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);

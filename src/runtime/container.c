@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,8 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/passwd.h"
+#include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/ns.h"
@@ -73,8 +74,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	 * process.user (the state dir itself is only searchable, 0711). */
 	if (mkfifoat(sd->fd, "exec.fifo", 0622) < 0 || fchmodat(sd->fd, "exec.fifo", 0622, 0) < 0)
 		return hk_fail(err, errno, "create exec.fifo");
-	if (cg_create(st->cgroup, spec, err) < 0)
-		return -1;
+	/* The cgroup is made in spawn_container, overlapped with the
+	 * process's own setup where the cgroup version allows. */
 	_cleanup_free_ char *root = realpath(o->root, NULL);
 	_cleanup_free_ char *state_path = root ? xasprintf("%s/%s", root, o->id) : NULL;
 	if (!state_path)
@@ -95,6 +96,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	sp->preserve_fds = sp->listen_fds + o->preserve_fds;
 	if (spawn_container(sp, err) < 0)
 		return -1;
+	hk_debug("create: process ready");
 	if (sp->pty_master >= 0 && o->console_socket) {
 		int r = terminal_send(o->console_socket, sp->pty_master, err);
 		close(sp->pty_master);
@@ -109,6 +111,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 		return -1;
 	if (o->pid_file && state_write_pid_file(o->pid_file, sp->pid, err) < 0)
 		return -1;
+	hk_debug("create: state written");
 	return 0;
 }
 
@@ -155,9 +158,11 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	if (state_validate_id(o->id, err) < 0)
 		return -1;
 	/* 1. Validate everything before the machine changes. */
+	hk_debug("create %s: start", o->id);
 	spec = spec_load(o->bundle, err);
 	if (!spec)
 		return -1;
+	hk_debug("create: spec loaded");
 	if (spec->process.terminal && !o->console_socket && !o->foreground)
 		return hk_fail(err, 0,
 			       "process.terminal: needs --console-socket to send the "
@@ -189,6 +194,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		state_dir_close(&sd);
 		return -1;
 	}
+	hk_debug("create: state dir locked");
 	struct hk_state *st = new_state(spec, o->id, cg);
 	r = build(o, spec, ns_fds, &sd, st, &sp, err);
 	if (r < 0)
@@ -269,11 +275,12 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 		return -1;
 	if (release(fifo, out->pidfd, err) < 0)
 		return -1;
+	hk_debug("start: released");
 	if (unlinkat(sd->fd, "exec.fifo", 0) < 0)
 		return hk_fail(err, errno, "remove exec.fifo of %s", st->id);
+	/* No state write: "running" is a created process without exec.fifo
+	 * (state_status). */
 	st->status = HK_RUNNING;
-	if (state_write(sd, st, err) < 0)
-		return -1;
 	/* poststart: once the program runs, before start returns; a failure
 	 * is only a warning (runtime.md, Lifecycle). */
 	run_state_hooks(st, &st->poststart, HK_HOOK_POSTSTART, "running");
@@ -323,6 +330,7 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 		late_child_error(c.sock, err);
 	if (r == 0 && !detach)
 		r = wait_forwarding(c.pidfd, c.pty, status, err);
+	hk_debug("run: container exited");
 	close(c.sock);
 	close(c.pidfd);
 	if (c.pty >= 0)
@@ -430,8 +438,10 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		}
 		if (kill_and_wait(st, err) < 0)
 			goto out;
+		hk_debug("delete: process gone");
 		if (st->cgroup && cg_destroy(st->cgroup, err) < 0)
 			goto out;
+		hk_debug("delete: cgroup removed");
 		run_state_hooks(st, &st->poststop, HK_HOOK_POSTSTOP, "stopped");
 	} else if (!force) {
 		/* No state.json: a create that died half-way. */
@@ -449,13 +459,12 @@ out:
 static char *owner_name(int dirfd)
 {
 	struct stat st;
-	char buf[1024];
-	struct passwd pw, *res = NULL;
+	char *name = NULL;
 
 	if (fstat(dirfd, &st) < 0)
 		return xstrdup("");
-	if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		return xstrdup(pw.pw_name);
+	if (passwd_lookup("/etc/passwd", st.st_uid, &name, NULL) == 0 && name)
+		return name;
 	return xasprintf("#%u", (unsigned)st.st_uid);
 }
 

@@ -13,6 +13,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "common/syscalls.h"
 #include "linux/ns.h"
@@ -50,16 +51,25 @@ static pid_t do_clone(struct hk_spawn *sp, int cgfd)
 	return hk_clone3(&args);
 }
 
-/* Between clone3 and GO: the child's id maps, its cgroup. */
+/* Between clone3 and GO: the child's id maps. Then, while the child builds
+ * its mounts, its cgroup: on v1 making it and moving the child in take
+ * milliseconds (an attach waits for an RCU grace period), so they overlap
+ * with the child's work; the child waits for CGROUP only where it needs to
+ * be in it. On v2 clone3 already placed it (CLONE_INTO_CGROUP). */
 static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 {
 	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
 
 	if (user && !user->path && userns_write_maps(sp->pid, sp->spec, err) < 0)
 		return -1;
+	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
+		return hk_fail(err, errno, "the container process exited during setup");
+	if (sp->cgroup->version != 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
+		return -1;
 	if (cg_enter(sp->cgroup, sp->pid, err) < 0)
 		return -1;
-	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
+	hk_debug("spawn: in cgroup");
+	if (sync_send(sp->sock, HK_SYNC_CGROUP, NULL) < 0)
 		return hk_fail(err, errno, "the container process exited during setup");
 	return 0;
 }
@@ -164,9 +174,13 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pidfd = -1;
 	sp->sock = -1;
 	sp->pty_master = -1;
-	cgfd = cg_clone_fd(sp->cgroup, err);
-	if (cgfd < 0 && sp->cgroup->version == 2 && sp->cgroup->n_dirs > 0)
-		return -1;
+	if (sp->cgroup->version == 2) {
+		if (cg_create(sp->cgroup, sp->spec, err) < 0)
+			return -1;
+		cgfd = cg_clone_fd(sp->cgroup, err);
+		if (cgfd < 0 && sp->cgroup->n_dirs > 0)
+			return -1;
+	}
 	if (make_socket(sp->spec, sv, err) < 0)
 		return -1;
 	if (ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err) < 0) {
@@ -176,6 +190,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 			close(own_pidns);
 		return -1;
 	}
+	hk_debug("spawn: clone3");
 	pid_t pid = do_clone(sp, cgfd);
 	int e = errno;
 	if (pid != 0)
@@ -198,6 +213,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	close(sv[1]);
 	sp->pid = pid;
 	sp->sock = sv[0];
+	hk_debug("spawn: cloned %d", (int)pid);
 	if (prepare_child(sp, err) < 0 || wait_ready(sp, err) < 0) {
 		reap(sp);
 		if (sp->pty_master >= 0)

@@ -16,6 +16,7 @@ struct hk_spawn {
 	const struct hk_spec *spec;
 	const char *id;
 	pid_t host_pid; /* in the child: its pid as husk sees it (from GO) */
+	bool in_cgroup; /* in the child: husk said CGROUP */
 	struct hk_cgroup *cgroup;
 	int state_fd; /* O_PATH fd of the state dir: the child opens exec.fifo in it */
 	int ns_fds[HK_NS_COUNT];
