@@ -22,7 +22,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test unit integration asan demo bench lint clean deps
+.PHONY: all test unit integration asan faults demo bench lint clean deps
 
 all: $(BUILD)/husk $(BUILD)/husk-init
 
@@ -77,6 +77,11 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
+# A build with fault injection points (common/fault.h) for the robustness
+# tests; never the release build.
+faults:
+	$(MAKE) BUILD=build-faults CFLAGS="-O2 -g -DHUSK_FAULTS" build-faults/husk
+
 demo: $(BUILD)/husk
 	scripts/demo.sh $(abspath $(BUILD)/husk)
 
@@ -87,6 +92,6 @@ lint: $(DEPS_OK)
 	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-faults
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

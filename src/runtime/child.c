@@ -14,6 +14,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -208,10 +209,12 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return -1;
 	}
 	hk_debug("child: mounts done");
+	HK_FAULT("child:mounts");
 	int r = create_hooks(sp, sock, err);
 	if (r == 0)
 		r = rootfs_pivot(&ctx, rootfd, err);
 	hk_debug("child: pivoted");
+	HK_FAULT("child:pivoted");
 	close(rootfd);
 	if (r < 0 || sysctl_apply(sp->spec, err) < 0)
 		return -1;
@@ -281,6 +284,7 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	    set_names(sp->spec, err) < 0)
 		return -1;
 	hk_debug("child: namespaces joined");
+	HK_FAULT("child:namespaces");
 	umask(0);
 	if (build_rootfs(sp, sock, err) < 0 || make_cwd(p->cwd, err) < 0)
 		return -1;
@@ -299,6 +303,7 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	/* From here a dying parent must not take us down: create returns and
 	 * leaves us waiting for start. */
 	hk_debug("child: credentials set, ready");
+	HK_FAULT("child:ready");
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
 	if (sync_send(sock, HK_SYNC_READY, NULL) < 0)

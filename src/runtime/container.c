@@ -19,6 +19,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/log.h"
@@ -70,6 +71,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 {
 	if (state_write(sd, st, err) < 0)
 		return -1;
+	HK_FAULT("create:state-creating");
 	/* Writable by anyone: the process opens it after dropping to
 	 * process.user (the state dir itself is only searchable, 0711). */
 	if (mkfifoat(sd->fd, "exec.fifo", 0622) < 0 || fchmodat(sd->fd, "exec.fifo", 0622, 0) < 0)
@@ -97,6 +99,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	if (spawn_container(sp, err) < 0)
 		return -1;
 	hk_debug("create: process ready");
+	HK_FAULT("create:process-ready");
 	if (sp->pty_master >= 0 && o->console_socket) {
 		int r = terminal_send(o->console_socket, sp->pty_master, err);
 		close(sp->pty_master);
@@ -112,6 +115,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	if (o->pid_file && state_write_pid_file(o->pid_file, sp->pid, err) < 0)
 		return -1;
 	hk_debug("create: state written");
+	HK_FAULT("create:state-written");
 	return 0;
 }
 
@@ -195,6 +199,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		return -1;
 	}
 	hk_debug("create: state dir locked");
+	HK_FAULT("create:state-dir");
 	struct hk_state *st = new_state(spec, o->id, cg);
 	r = build(o, spec, ns_fds, &sd, st, &sp, err);
 	if (r < 0)
@@ -276,6 +281,7 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 	if (release(fifo, out->pidfd, err) < 0)
 		return -1;
 	hk_debug("start: released");
+	HK_FAULT("start:released");
 	if (unlinkat(sd->fd, "exec.fifo", 0) < 0)
 		return hk_fail(err, errno, "remove exec.fifo of %s", st->id);
 	/* No state write: "running" is a created process without exec.fifo
@@ -439,9 +445,11 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		if (kill_and_wait(st, err) < 0)
 			goto out;
 		hk_debug("delete: process gone");
+		HK_FAULT("delete:process-gone");
 		if (st->cgroup && cg_destroy(st->cgroup, err) < 0)
 			goto out;
 		hk_debug("delete: cgroup removed");
+		HK_FAULT("delete:cgroup-removed");
 		run_state_hooks(st, &st->poststop, HK_HOOK_POSTSTOP, "stopped");
 	} else if (!force) {
 		/* No state.json: a create that died half-way. */

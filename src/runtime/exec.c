@@ -16,6 +16,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/file.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -292,6 +293,7 @@ static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int 
 		close(sv[0]);
 		return -1;
 	}
+	HK_FAULT("exec:cloned");
 	r = cg_enter(t->cgroup, *pid, err);
 	if (r == 0 && sync_send(sv[0], HK_SYNC_GO, NULL) < 0)
 		r = hk_fail(err, errno, "start the exec process");
@@ -344,6 +346,7 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 	}
 	if (spawn_exec(&t, o->preserve_fds, &pid, &pidfd, &pty, err) < 0)
 		goto fail;
+	HK_FAULT("exec:running");
 	target_clear(&t);
 	int r = hand_over(o, &pty, err);
 	if (r == 0 && o->pid_file)

@@ -13,6 +13,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/syscalls.h"
@@ -69,6 +70,7 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 	if (cg_enter(sp->cgroup, sp->pid, err) < 0)
 		return -1;
 	hk_debug("spawn: in cgroup");
+	HK_FAULT("spawn:in-cgroup");
 	if (sync_send(sp->sock, HK_SYNC_CGROUP, NULL) < 0)
 		return hk_fail(err, errno, "the container process exited during setup");
 	return 0;
@@ -214,6 +216,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pid = pid;
 	sp->sock = sv[0];
 	hk_debug("spawn: cloned %d", (int)pid);
+	HK_FAULT("spawn:cloned");
 	if (prepare_child(sp, err) < 0 || wait_ready(sp, err) < 0) {
 		reap(sp);
 		if (sp->pty_master >= 0)
