@@ -7,8 +7,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototyp
            -Wformat=2 -Wswitch-default -Wpointer-arith -Wundef -Wvla -Wcast-qual \
            -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -MMD -MP -fno-strict-aliasing
-LDLIBS  := -ljson-c
+ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote src -MMD -MP -fno-strict-aliasing
+LDLIBS  := -ljson-c -lseccomp
 
 LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)

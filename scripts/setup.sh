@@ -3,7 +3,7 @@
 # only when missing: safe to run again and again (make calls it).
 set -eu
 
-PKGS="gcc make pkg-config libc6-dev libjson-c-dev libcmocka-dev python3-pytest
+PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev python3-pytest
 busybox-static iproute2 procps util-linux crun runc hyperfine clang-format"
 
 missing=""

@@ -23,6 +23,7 @@
 #include "linux/process.h"
 #include "linux/rlimit.h"
 #include "linux/rootfs.h"
+#include "linux/seccomp.h"
 #include "linux/sysctl.h"
 #include "linux/terminal.h"
 #include "linux/userns.h"
@@ -275,14 +276,35 @@ static int send_terminal(const struct hk_process *p, int sock, struct hk_err *er
 	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;
 }
 
+/* Load the seccomp filter, handing a listener its notify fd. */
+static int install_seccomp(struct hk_spawn *sp, struct hk_seccomp_filter *f, const char *status,
+			   struct hk_err *err)
+{
+	const struct hk_spec *s = sp->spec;
+	_cleanup_free_ char *state =
+		hooks_process_state_json(sp->id, status, sp->host_pid, s->bundle, s->annotations,
+					 s->n_annotations, s->seccomp.listener_metadata);
+	int r = seccomp_install(f, state, err);
+	seccomp_filter_free(f);
+	return r;
+}
+
 static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 {
 	const struct hk_process *p = &sp->spec->process;
+	struct hk_seccomp_filter *filter = NULL;
 
 	hk_debug("child: go");
 	if (enter_user_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 ||
 	    set_names(sp->spec, err) < 0)
 		return -1;
+	/* Built now: errors show at create, and a listener is still reachable
+	 * by its host path (before pivot_root). */
+	if (sp->spec->seccomp.present) {
+		filter = seccomp_prepare(&sp->spec->seccomp, err);
+		if (!filter)
+			return -1;
+	}
 	hk_debug("child: namespaces joined");
 	HK_FAULT("child:namespaces");
 	umask(0);
@@ -297,8 +319,16 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	/* The spec is this process's own copy: add LISTEN_PID with our pid. */
 	if (sp->listen_fds)
 		sd_listen_env((struct hk_process *)(uintptr_t)p, sp->listen_fds);
-	if (process_set_oom_score_adj(p, err) < 0 || rlimit_apply(p, err) < 0 ||
-	    drop_privileges(p, err) < 0)
+	if (process_set_oom_score_adj(p, err) < 0 || rlimit_apply(p, err) < 0)
+		return -1;
+	/* Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop. */
+	if (filter && !p->no_new_privileges) {
+		int r = install_seccomp(sp, filter, "creating", err);
+		filter = NULL;
+		if (r < 0)
+			return -1;
+	}
+	if (drop_privileges(p, err) < 0)
 		return -1;
 	/* From here a dying parent must not take us down: create returns and
 	 * leaves us waiting for start. */
@@ -316,7 +346,10 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	    run_hooks(sp, HK_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
 	close(sp->state_fd);
-	return process_cloexec_fds(sp->preserve_fds, err);
+	if (process_cloexec_fds(sp->preserve_fds, err) < 0)
+		return -1;
+	/* The very last step before execve: husk's own syscalls are done. */
+	return filter ? install_seccomp(sp, filter, "running", err) : 0;
 }
 
 static int wait_go(struct hk_spawn *sp, int sock, struct hk_err *err)

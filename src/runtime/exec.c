@@ -24,6 +24,8 @@
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rlimit.h"
+#include "linux/seccomp.h"
+#include "runtime/hooks.h"
 #include "linux/terminal.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -36,7 +38,11 @@ struct target {
 	int pidfd;
 	struct hk_cgroup *cgroup;
 	struct hk_process proc;
+	struct hk_seccomp seccomp; /* the container's */
 	uint64_t ns_flags;
+	/* For a seccomp listener's state. */
+	char *id, *bundle;
+	pid_t host_pid; /* the exec'd process, as husk sees it (in the child) */
 };
 
 static void set_env(struct hk_process *p, const char *kv)
@@ -129,11 +135,14 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
 }
 
 static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
-			struct hk_process *out, struct hk_err *err)
+			struct hk_process *out, struct hk_seccomp *seccomp, struct hk_err *err)
 {
 	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
 	if (!spec)
 		return hk_err_prefix(err, "the container's config");
+	/* The same seccomp filter as the container's process. */
+	*seccomp = spec->seccomp;
+	memset(&spec->seccomp, 0, sizeof(spec->seccomp));
 	if (o->process_file)
 		return load_process_file(o->process_file, spec, out, err);
 	*out = spec->process;
@@ -165,34 +174,73 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	if (ns_differing(st->pid, &t->ns_flags, err) < 0)
 		return -1;
 	t->cgroup = TAKE_PTR(st->cgroup);
-	return load_process(a->o, st, &t->proc, err);
+	t->id = xstrdup(st->id);
+	t->bundle = xstrdup(st->bundle);
+	return load_process(a->o, st, &t->proc, &t->seccomp, err);
+}
+
+static int install_seccomp(struct target *t, struct hk_seccomp_filter *f, struct hk_err *err)
+{
+	_cleanup_free_ char *state = hooks_process_state_json(
+		t->id, "running", t->host_pid, t->bundle, NULL, 0, t->seccomp.listener_metadata);
+	int r = seccomp_install(f, state, err);
+	seccomp_filter_free(f);
+	return r;
+}
+
+static int wait_go(struct target *t, int sock, struct hk_err *err)
+{
+	struct hk_sync_in in;
+
+	if (sync_read(sock, &in, err) < 0)
+		return -1;
+	if (in.fd >= 0)
+		close(in.fd);
+	if (in.type != HK_SYNC_GO)
+		return hk_fail(err, 0, "husk went away");
+	t->host_pid = in.value;
+	return 0;
+}
+
+static int send_terminal(struct target *t, int sock, struct hk_err *err)
+{
+	int master = terminal_setup(&t->proc, err);
+	if (master < 0)
+		return -1;
+	int r = sync_send_fd(sock, HK_SYNC_PTY, master);
+	close(master);
+	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;
 }
 
 /* The new process, from clone3 to execve: into the container's namespaces
  * (setns on its pidfd joins them all at once, user namespace first), then
- * the same last steps as the container's first process. */
-static int exec_child_setup(const struct target *t, int sock, int preserve_fds, char **exe,
+ * the same last steps as the container's first process. t is this
+ * process's own copy (after fork). */
+static int exec_child_setup(struct target *t, int sock, int preserve_fds, char **exe,
 			    struct hk_err *err)
 {
-	if (sync_expect(sock, HK_SYNC_GO, err) < 0)
+	struct hk_seccomp_filter *filter = NULL;
+
+	if (wait_go(t, sock, err) < 0)
+		return -1;
+	/* Built before setns: a listener is reached by its host path. */
+	if (t->seccomp.present && !(filter = seccomp_prepare(&t->seccomp, err)))
 		return -1;
 	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
 	 * its root our root and cwd. */
 	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
 		return hk_fail(err, errno, "join the container's namespaces");
 	*exe = process_find_exec(&t->proc, err);
-	/* t is this process's own copy (after fork). */
-	process_set_home((struct hk_process *)(uintptr_t)&t->proc);
+	process_set_home(&t->proc);
 	if (!*exe || rlimit_apply(&t->proc, err) < 0)
 		return -1;
-	if (t->proc.terminal) {
-		int master = terminal_setup(&t->proc, err);
-		if (master < 0)
-			return -1;
-		int r = sync_send_fd(sock, HK_SYNC_PTY, master);
-		close(master);
+	if (t->proc.terminal && send_terminal(t, sock, err) < 0)
+		return -1;
+	if (filter && !t->proc.no_new_privileges) {
+		int r = install_seccomp(t, filter, err);
+		filter = NULL;
 		if (r < 0)
-			return hk_fail(err, errno, "send the terminal to husk");
+			return -1;
 	}
 	if (caps_drop_bounding(&t->proc.caps, err) < 0 || process_set_user(&t->proc, err) < 0 ||
 	    caps_apply(&t->proc.caps, err) < 0)
@@ -202,10 +250,12 @@ static int exec_child_setup(const struct target *t, int sock, int preserve_fds, 
 	if (t->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "noNewPrivileges");
 	umask(t->proc.has_umask ? t->proc.umask : 022);
-	return process_cloexec_fds(preserve_fds, err);
+	if (process_cloexec_fds(preserve_fds, err) < 0)
+		return -1;
+	return filter ? install_seccomp(t, filter, err) : 0;
 }
 
-static void __attribute__((noreturn)) exec_child(const struct target *t, int sock, int preserve_fds)
+static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int preserve_fds)
 {
 	struct hk_err err = {0};
 	char *exe = NULL;
@@ -268,7 +318,7 @@ static int wait_exec(int sock, int *pty, struct hk_err *err)
 }
 
 /* Start the process; returns once it has exec'd (or failed to). */
-static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int *pidfd, int *pty,
+static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd, int *pty,
 		      struct hk_err *err)
 {
 	_cleanup_close_ int pidns = -1, own = -1;
@@ -295,7 +345,7 @@ static int spawn_exec(const struct target *t, int preserve_fds, pid_t *pid, int 
 	}
 	HK_FAULT("exec:cloned");
 	r = cg_enter(t->cgroup, *pid, err);
-	if (r == 0 && sync_send(sv[0], HK_SYNC_GO, NULL) < 0)
+	if (r == 0 && sync_send_value(sv[0], HK_SYNC_GO, (int32_t)*pid) < 0)
 		r = hk_fail(err, errno, "start the exec process");
 	if (r == 0)
 		r = wait_exec(sv[0], pty, err);
@@ -316,6 +366,9 @@ static void target_clear(struct target *t)
 		close(t->pidfd);
 	cg_free(t->cgroup);
 	spec_process_clear(&t->proc);
+	spec_seccomp_clear(&t->seccomp);
+	free(t->id);
+	free(t->bundle);
 }
 
 /* The terminal goes to --console-socket, or is proxied while we wait. */

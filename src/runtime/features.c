@@ -19,6 +19,27 @@ static hk_json *enabled(bool on)
 	return o;
 }
 
+static hk_json *seccomp_features(void)
+{
+	static const char *const actions[] = {
+		"SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
+		"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+		"SCMP_ACT_NOTIFY",       "SCMP_ACT_TRACE",       "SCMP_ACT_TRAP"};
+	static const char *const operators[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+						"SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+						"SCMP_CMP_NE"};
+	static const char *const archs[] = {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"};
+	static const char *const flags[] = {"SECCOMP_FILTER_FLAG_LOG",
+					    "SECCOMP_FILTER_FLAG_SPEC_ALLOW"};
+	hk_json *s = enabled(true);
+	hk_json_set(s, "actions", str_array(actions, sizeof(actions) / sizeof(*actions)));
+	hk_json_set(s, "operators", str_array(operators, sizeof(operators) / sizeof(*operators)));
+	hk_json_set(s, "archs", str_array(archs, sizeof(archs) / sizeof(*archs)));
+	hk_json_set(s, "knownFlags", str_array(flags, 2));
+	hk_json_set(s, "supportedFlags", str_array(flags, 2));
+	return s;
+}
+
 static hk_json *linux_features(void)
 {
 	static const char *const namespaces[] = {"cgroup", "ipc",  "mount", "network",
@@ -37,8 +58,8 @@ static hk_json *linux_features(void)
 	hk_json_set_bool(cg, "systemd", false);
 	hk_json_set_bool(cg, "systemdUser", false);
 	hk_json_set(lx, "cgroup", cg);
+	hk_json_set(lx, "seccomp", seccomp_features());
 	/* Not yet: said so rather than left out. */
-	hk_json_set(lx, "seccomp", enabled(false));
 	hk_json_set(lx, "apparmor", enabled(false));
 	hk_json_set(lx, "selinux", enabled(false));
 	hk_json_set(lx, "intelRdt", enabled(false));

@@ -20,8 +20,8 @@
 
 #define OCI_VERSION "1.2.0"
 
-char *hooks_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
-		       const struct hk_kv *ann, size_t n_ann)
+static hk_json *state_obj(const char *id, const char *status, pid_t pid, const char *bundle,
+			  const struct hk_kv *ann, size_t n_ann)
 {
 	hk_json *j = hk_json_new_obj();
 	hk_json *a = hk_json_new_obj();
@@ -34,6 +34,30 @@ char *hooks_state_json(const char *id, const char *status, pid_t pid, const char
 	for (size_t i = 0; i < n_ann; i++)
 		hk_json_set_str(a, ann[i].key, ann[i].value);
 	hk_json_set(j, "annotations", a);
+	return j;
+}
+
+char *hooks_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+		       const struct hk_kv *ann, size_t n_ann)
+{
+	hk_json *j = state_obj(id, status, pid, bundle, ann, n_ann);
+	char *text = hk_json_dump(j, 0);
+	hk_json_put(j);
+	return text;
+}
+
+char *hooks_process_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+			       const struct hk_kv *ann, size_t n_ann, const char *metadata)
+{
+	hk_json *j = hk_json_new_obj();
+	hk_json *fds = hk_json_new_arr();
+
+	hk_json_set_str(j, "ociVersion", OCI_VERSION);
+	hk_json_append(fds, hk_json_new_str("seccompFd"));
+	hk_json_set(j, "fds", fds);
+	hk_json_set_int(j, "pid", pid);
+	hk_json_set_str(j, "metadata", metadata ? metadata : "");
+	hk_json_set(j, "state", state_obj(id, status, pid, bundle, ann, n_ann));
 	char *text = hk_json_dump(j, 0);
 	hk_json_put(j);
 	return text;

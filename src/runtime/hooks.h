@@ -15,6 +15,11 @@ struct hk_err;
 /* The state a hook reads on stdin (runtime.md "State"). */
 char *hooks_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
 		       const struct hk_kv *annotations, size_t n_annotations);
+/* The ContainerProcessState a seccomp listener gets with the notify fd
+ * (config-linux.md, "Seccomp"). */
+char *hooks_process_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+			       const struct hk_kv *annotations, size_t n_annotations,
+			       const char *metadata);
 /* Run the hooks of one kind in order, each with state on stdin; the first
  * that fails (non-zero exit, signal, timeout) is the error, with what it
  * printed. */

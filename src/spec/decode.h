@@ -31,6 +31,9 @@ int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t si
  * and time namespaces of linux.namespaces. */
 int spec_decode_userns(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 
+/* linux.seccomp */
+int spec_decode_seccomp(hk_json *lx, struct hk_spec *s, struct hk_err *err);
+
 /* config.json "hooks", every kind. */
 int spec_decode_hooks(hk_json *root, struct hk_spec *s, struct hk_err *err);
 

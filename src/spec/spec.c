@@ -341,6 +341,7 @@ void spec_free(struct hk_spec *s)
 	free_kv(s->annotations, s->n_annotations);
 	for (int k = 0; k < HK_HOOK_KINDS; k++)
 		spec_hook_list_clear(&s->hooks[k]);
+	spec_seccomp_clear(&s->seccomp);
 	free(s);
 }
 

@@ -103,6 +103,63 @@ struct hk_kv {
 	char *value;
 };
 
+/* linux.seccomp, checked but still as names: libseccomp is linux/'s. */
+enum hk_scmp_action {
+	HK_SCMP_KILL,
+	HK_SCMP_KILL_PROCESS,
+	HK_SCMP_KILL_THREAD,
+	HK_SCMP_TRAP,
+	HK_SCMP_ERRNO,
+	HK_SCMP_TRACE,
+	HK_SCMP_ALLOW,
+	HK_SCMP_LOG,
+	HK_SCMP_NOTIFY,
+};
+
+enum hk_scmp_op {
+	HK_SCMP_NE,
+	HK_SCMP_LT,
+	HK_SCMP_LE,
+	HK_SCMP_EQ,
+	HK_SCMP_GE,
+	HK_SCMP_GT,
+	HK_SCMP_MASKED_EQ,
+};
+
+#define HK_SCMP_FLAG_LOG 1u
+#define HK_SCMP_FLAG_SPEC_ALLOW 2u
+#define HK_SCMP_FLAG_WAIT_KILLABLE_RECV 4u
+
+struct hk_seccomp_arg {
+	unsigned int index;
+	uint64_t value, value_two;
+	enum hk_scmp_op op;
+};
+
+struct hk_seccomp_rule {
+	char **names;
+	size_t n_names;
+	enum hk_scmp_action action;
+	bool has_errno;
+	uint32_t errno_ret; /* ERRNO: the errno; TRACE: the tracer's message */
+	struct hk_seccomp_arg *args;
+	size_t n_args;
+};
+
+struct hk_seccomp {
+	bool present;
+	enum hk_scmp_action default_action;
+	bool has_default_errno;
+	uint32_t default_errno;
+	char **archs; /* "SCMP_ARCH_X86_64", ... (checked names) */
+	size_t n_archs;
+	unsigned int flags; /* HK_SCMP_FLAG_* */
+	char *listener_path;
+	char *listener_metadata;
+	struct hk_seccomp_rule *rules;
+	size_t n_rules;
+};
+
 /* config.json "hooks": when each kind runs is the runtime's business
  * (runtime/hooks.c); here they are only decoded. */
 enum hk_hook_kind {
@@ -161,6 +218,7 @@ struct hk_spec {
 	struct hk_kv *annotations;
 	size_t n_annotations;
 	struct hk_hook_list hooks[HK_HOOK_KINDS];
+	struct hk_seccomp seccomp;
 };
 
 /* Read bundle/config.json, decode and validate it. bundle may be relative. */
@@ -190,6 +248,7 @@ int spec_cap_from_name(const char *name);
 int spec_cap_last(void);
 
 const char *spec_hook_kind_name(enum hk_hook_kind kind);
+void spec_seccomp_clear(struct hk_seccomp *s);
 void spec_hook_list_clear(struct hk_hook_list *l);
 /* Hook lists to and from JSON objects (state.json keeps the ones that run
  * after create). obj is a json-c object (spec/json.h's hk_json). */

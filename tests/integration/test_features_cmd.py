@@ -15,8 +15,9 @@ def test_features_document(hk):
                                      "user", "uts"}
     assert "CAP_SYS_ADMIN" in lx["capabilities"] and "CAP_CHECKPOINT_RESTORE" in lx["capabilities"]
     assert lx["cgroup"]["v1"] and lx["cgroup"]["v2"]
-    # not supported yet, and said so
-    assert lx["seccomp"]["enabled"] is False
+    assert lx["seccomp"]["enabled"] is True
+    assert "SCMP_ACT_NOTIFY" in lx["seccomp"]["actions"]
+    assert "SCMP_CMP_MASKED_EQ" in lx["seccomp"]["operators"]
     assert doc["hooks"] == []
     for opt in ("ro", "rbind", "rprivate", "nosuid", "rro", "strictatime"):
         assert opt in doc["mountOptions"]

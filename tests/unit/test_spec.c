@@ -1181,8 +1181,25 @@ static void test_mounts(void **state)
 static void test_unsupported(void **state)
 {
 	(void)state;
-	assert_rejected("linux.seccomp: not supported yet by husk", "linux.seccomp",
-			"{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+	assert_rejected("linux.seccomp.defaultAction: unknown action \"SCMP_ACT_NOPE\"",
+			"linux.seccomp", "{\"defaultAction\": \"SCMP_ACT_NOPE\"}");
+	assert_rejected("linux.seccomp.syscalls[0].args[0].op: unknown operator", "linux.seccomp",
+			"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+			"[\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, "
+			"\"value\": 1, \"op\": \"SCMP_CMP_ALMOST\"}]}]}");
+	assert_rejected("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener",
+			"linux.seccomp",
+			"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+			"[\"mkdir\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}");
+	assert_rejected(
+		"linux.seccomp.architectures[0]: unknown", "linux.seccomp",
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_Z80\"]}");
+	assert_accepted(
+		"linux.seccomp",
+		"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38, "
+		"\"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"], \"syscalls\": [{\"names\": "
+		"[\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": "
+		"0, \"value\": 3, \"valueTwo\": 0, \"op\": \"SCMP_CMP_MASKED_EQ\"}]}]}");
 	assert_accepted("hooks.prestart", "[{\"path\": \"/bin/true\", \"args\": [\"true\"], "
 					  "\"env\": [\"A=b\"], \"timeout\": 5}]");
 	assert_rejected("hooks.poststop[0].path: must be an absolute path", "hooks.poststop",

@@ -1,0 +1,20 @@
+/* linux.seccomp through libseccomp: the filter is built (and every error
+ * found) before the container reports ready, and loaded as late as it can
+ * be: right before execve with no_new_privs, else before the capabilities
+ * are dropped (loading needs CAP_SYS_ADMIN then). */
+#ifndef HUSK_LINUX_SECCOMP_H
+#define HUSK_LINUX_SECCOMP_H
+
+struct hk_err;
+struct hk_seccomp;
+struct hk_seccomp_filter;
+
+/* Build the filter; with SCMP_ACT_NOTIFY also connect to listenerPath now,
+ * while the host's paths are still reachable. NULL and err on failure. */
+struct hk_seccomp_filter *seccomp_prepare(const struct hk_seccomp *s, struct hk_err *err);
+/* Load it; with a listener, send it the notify fd and process_state (the
+ * runtime spec's ContainerProcessState JSON) over SCM_RIGHTS. */
+int seccomp_install(struct hk_seccomp_filter *f, const char *process_state, struct hk_err *err);
+void seccomp_filter_free(struct hk_seccomp_filter *f);
+
+#endif
