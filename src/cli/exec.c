@@ -110,8 +110,11 @@ static int on_opt(int opt, const char *arg, void *data)
 	case OPT_PRESERVE:
 		return cli_parse_int("--preserve-fds", arg, 0, 1 << 20, &o->preserve_fds);
 	case OPT_LABEL:
+		o->process_label = arg;
+		return 0;
 	case OPT_APPARMOR:
-		return cli_errorf("exec: LSM labels are not supported yet by husk") ? -1 : -1;
+		o->apparmor = arg;
+		return 0;
 	case OPT_CGROUP:
 		return cli_errorf("exec: --cgroup is not supported yet by husk") ? -1 : -1;
 	case OPT_IGNORED:
@@ -166,6 +169,8 @@ const struct hk_command cmd_exec = {
 		"   --additional-gids, -g GID  add a supplementary group (repeatable)\n"
 		"   --cap, -c CAP         add a capability (repeatable)\n"
 		"   --no-new-privs        set no_new_privs\n"
+		"   --apparmor PROFILE    run under this AppArmor profile\n"
+		"   --process-label LABEL run with this SELinux label\n"
 		"   --detach, -d          return once the process has started\n"
 		"   --pid-file FILE       write the process's pid to FILE\n"
 		"   --preserve-fds N      pass N extra fds (3 .. 3+N-1)\n"

@@ -211,6 +211,20 @@ static int attach(int mntfd, int destfd, const struct hk_mount_opts *o, struct h
 	return mount_propagation(mntfd, o->propagation, err);
 }
 
+static int bind_tree(int tree, const char *what, int destfd, const struct hk_mount_opts *o,
+		     struct hk_err *err)
+{
+	if (o->attr_set || o->attr_clr) {
+		struct mount_attr attr = {.attr_set = o->attr_set, .attr_clr = o->attr_clr};
+		unsigned int at = AT_EMPTY_PATH | (o->recursive_attr ? AT_RECURSIVE : 0);
+		if (hk_mount_setattr(tree, "", at, &attr) < 0)
+			return hk_fail(err, errno, "mount_setattr on bind of %s", what);
+	}
+	if (attach(tree, destfd, o, err) < 0)
+		return hk_err_prefix(err, "bind %s", what);
+	return 0;
+}
+
 int mount_bind_at(const char *src, int destfd, const struct hk_mount_opts *o, struct hk_err *err)
 {
 	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o->rbind ? AT_RECURSIVE : 0);
@@ -218,15 +232,19 @@ int mount_bind_at(const char *src, int destfd, const struct hk_mount_opts *o, st
 
 	if (tree < 0)
 		return hk_fail(err, errno, "open_tree %s", src);
-	if (o->attr_set || o->attr_clr) {
-		struct mount_attr attr = {.attr_set = o->attr_set, .attr_clr = o->attr_clr};
-		unsigned int at = AT_EMPTY_PATH | (o->recursive_attr ? AT_RECURSIVE : 0);
-		if (hk_mount_setattr(tree, "", at, &attr) < 0)
-			return hk_fail(err, errno, "mount_setattr on bind of %s", src);
-	}
-	if (attach(tree, destfd, o, err) < 0)
-		return hk_err_prefix(err, "bind %s", src);
-	return 0;
+	return bind_tree(tree, src, destfd, o, err);
+}
+
+int mount_bind_fd(int srcfd, const char *what, int destfd, const struct hk_mount_opts *o,
+		  struct hk_err *err)
+{
+	unsigned int flags =
+		OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (o->rbind ? AT_RECURSIVE : 0);
+	_cleanup_close_ int tree = hk_open_tree(srcfd, "", flags);
+
+	if (tree < 0)
+		return hk_fail(err, errno, "open_tree %s", what);
+	return bind_tree(tree, what, destfd, o, err);
 }
 
 static int fs_configure(int fsfd, const char *fstype, const char *source,
@@ -270,11 +288,18 @@ int mount_fs_at(const char *fstype, const char *source, int destfd, const struct
 
 int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err)
 {
+	return mount_at_data(m, destfd, NULL, err);
+}
+
+int mount_at_data(const struct hk_mount *m, int destfd, const char *extra, struct hk_err *err)
+{
 	struct hk_mount_opts o;
 	int r;
 
 	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
 		return -1;
+	if (extra && !mount_is_bind(m))
+		o.data[o.n_data++] = xstrdup(extra);
 	if (mount_is_bind(m)) {
 		if (!m->source)
 			r = hk_fail(err, 0, "bind mount without a source");

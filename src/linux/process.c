@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/passwd.h"
+#include "linux/procfs.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/userns.h"
@@ -93,12 +94,18 @@ int process_set_user(const struct hk_process *p, struct hk_err *err)
 
 int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err)
 {
-	char buf[16];
+	char buf[16], rel[32];
 
 	if (!p->has_oom_score_adj)
 		return 0;
+	/* Through a private procfs (linux/procfs.h), by our pid in it: "self"
+	 * is a symlink, and nothing on the way may be one. */
+	_cleanup_close_ int proc = procfs_open(err);
+	if (proc < 0)
+		return hk_err_prefix(err, "process.oomScoreAdj");
 	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-	if (hk_write_str("/proc/self/oom_score_adj", buf, err) < 0)
+	snprintf(rel, sizeof(rel), "%d/oom_score_adj", (int)getpid());
+	if (procfs_write(proc, rel, buf, err) < 0)
 		return hk_err_prefix(err, "process.oomScoreAdj");
 	return 0;
 }
@@ -114,6 +121,15 @@ int process_cloexec_fds(int preserve_fds, struct hk_err *err)
 		if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
 			return hk_fail(err, errno, "clear close-on-exec of fd %u", fd);
 	}
+	return 0;
+}
+
+int process_guard_exe(struct hk_err *err)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
 	return 0;
 }
 

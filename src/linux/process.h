@@ -20,6 +20,16 @@ int process_set_user(const struct hk_process *p, struct hk_err *err);
 int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err);
 /* Make every fd from 3 + preserve_fds up close on exec. */
 int process_cloexec_fds(int preserve_fds, struct hk_err *err);
+/* CVE-2019-5736: until it execs the container's program, a process of
+ * husk's is husk's binary, and /proc/<pid>/exe would hand a container
+ * process a way to overwrite it. A non-dumpable process's /proc entries
+ * need CAP_SYS_PTRACE in the user namespace of its (husk's) memory, which
+ * nothing in a container has. husk calls this before clone3, so its
+ * children are non-dumpable from birth: no window. execve makes the
+ * container's program dumpable again as usual. Unprivileged husk skips it:
+ * it must write its child's /proc files itself, and cannot write its own
+ * binary anyway. */
+int process_guard_exe(struct hk_err *err);
 /* execve; returns only on failure. */
 int process_exec(const char *path, const struct hk_process *p, struct hk_err *err);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -208,6 +209,12 @@ static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struc
 	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
 		return -1;
 	o.rbind = false;
+	/* CVE-2023-25809: without a cgroup namespace of its own the container
+	 * must not write cgroupfs, whatever the options say. */
+	if (!spec_ns(ctx->spec, HK_NS_CGROUP)) {
+		o.attr_set |= MOUNT_ATTR_RDONLY;
+		o.attr_clr &= ~(unsigned)MOUNT_ATTR_RDONLY;
+	}
 	if (ctx->n_cg_mounts == 0) {
 		/* No cgroup of its own (an unprivileged user without a
 		 * delegated one): the host's hierarchy, read-only whatever the
@@ -262,7 +269,12 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, int rootfd, const struct h
 	}
 	if (!mount_is_bind(m) && (!m->type || !*m->type || is_type(m, "none")))
 		return hk_fail(err, 0, "mount %s: no type and not a bind mount", m->destination);
-	if (mount_at(m, destfd, err) < 0) {
+	/* linux.mountLabel (SELinux): the filesystems husk makes get it as
+	 * their context; proc, sysfs and cgroups have their own labelling. */
+	_cleanup_free_ char *context = NULL;
+	if (ctx->spec->mount_label && !is_type(m, "proc") && !is_type(m, "sysfs"))
+		context = xasprintf("context=\"%s\"", ctx->spec->mount_label);
+	if (mount_at_data(m, destfd, context, err) < 0) {
 		hk_err_prefix(err, "mount %s on %s", m->type ? m->type : "bind", m->destination);
 		return refusal_hint(ctx->spec, m, err);
 	}
@@ -374,7 +386,16 @@ static int mask_path(int rootfd, const char *path, struct hk_err *err)
 			return hk_err_prefix(err, "maskedPaths: %s", path);
 		return 0;
 	}
-	if (mount_bind_at("/dev/null", fd, &o, err) < 0)
+	/* CVE-2025-31133: the /dev/null bound over a masked file is checked to
+	 * be the null device on the very fd that is bound, never taken by a
+	 * path that could have been swapped for a link to something else. */
+	_cleanup_close_ int null = rootfs_open(rootfd, "/dev/null", O_PATH | O_NOFOLLOW, err);
+	struct stat ns;
+	if (null < 0 || fstat(null, &ns) < 0)
+		return hk_err_prefix(err, "maskedPaths: %s", path);
+	if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
+		return hk_fail(err, 0, "maskedPaths: /dev/null is not the null device (1:3)");
+	if (mount_bind_fd(null, "/dev/null", fd, &o, err) < 0)
 		return hk_err_prefix(err, "maskedPaths: %s", path);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/caps.h"
+#include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rlimit.h"
@@ -31,6 +33,15 @@
 #include "runtime/spawn.h"
 #include "runtime/systemd.h"
 #include "runtime/sync.h"
+
+/* Test builds: at a "child:" fault step, have husk die (see fault.h). */
+#define CHILD_FAULT(sock, step)                               \
+	do {                                                  \
+		if (hk_fault_hit(step)) {                     \
+			sync_send(sock, HK_SYNC_FAULT, NULL); \
+			_exit(137);                           \
+		}                                             \
+	} while (0)
 
 /* Close every fd husk holds (the state lock above all: a copy here would
  * keep `start` waiting) except stdio, preserved fds and what is listed. */
@@ -210,12 +221,12 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return -1;
 	}
 	hk_debug("child: mounts done");
-	HK_FAULT("child:mounts");
+	CHILD_FAULT(sock, "child:mounts");
 	int r = create_hooks(sp, sock, err);
 	if (r == 0)
 		r = rootfs_pivot(&ctx, rootfd, err);
 	hk_debug("child: pivoted");
-	HK_FAULT("child:pivoted");
+	CHILD_FAULT(sock, "child:pivoted");
 	close(rootfd);
 	if (r < 0 || sysctl_apply(sp->spec, err) < 0)
 		return -1;
@@ -306,7 +317,7 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 			return -1;
 	}
 	hk_debug("child: namespaces joined");
-	HK_FAULT("child:namespaces");
+	CHILD_FAULT(sock, "child:namespaces");
 	umask(0);
 	if (build_rootfs(sp, sock, err) < 0 || make_cwd(p->cwd, err) < 0)
 		return -1;
@@ -332,12 +343,24 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 		return -1;
 	/* From here a dying parent must not take us down: create returns and
 	 * leaves us waiting for start. */
+	/* Back to non-dumpable (a user namespace's setup needed our own /proc
+	 * files): see process_guard_exe. */
+	if (geteuid() == 0 || spec_ns(sp->spec, HK_NS_USER)) {
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
+	}
 	hk_debug("child: credentials set, ready");
-	HK_FAULT("child:ready");
+	CHILD_FAULT(sock, "child:ready");
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
 	if (sync_send(sock, HK_SYNC_READY, NULL) < 0)
 		return hk_fail(err, errno, "report ready");
+	/* Until husk has recorded us (pid in state.json) we must not outlive
+	 * it: a husk killed now would leave a process nobody knows of. Its
+	 * death shows here as EOF. */
+	struct hk_sync_in done;
+	if (sync_read(sock, &done, err) < 0 || done.type != HK_SYNC_DONE)
+		_exit(1);
 	if (wait_for_start(sp->state_fd, err) < 0)
 		return -1;
 	hk_debug("child: started");
@@ -346,8 +369,10 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	    run_hooks(sp, HK_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
 	close(sp->state_fd);
-	if (process_cloexec_fds(sp->preserve_fds, err) < 0)
+	if (process_cloexec_fds(sp->preserve_fds, err) < 0 || lsm_apply_exec(p, err) < 0)
 		return -1;
+	if (sp->spec->has_personality && personality(sp->spec->personality) < 0)
+		return hk_fail(err, errno, "linux.personality");
 	/* The very last step before execve: husk's own syscalls are done. */
 	return filter ? install_seccomp(sp, filter, "running", err) : 0;
 }

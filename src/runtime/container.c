@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
@@ -109,12 +110,19 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	}
 	st->pid = sp->pid;
 	st->start_time = state_proc_start_time(sp->pid);
+	struct stat exe;
+	if (stat("/proc/self/exe", &exe) == 0) {
+		st->exe_dev = exe.st_dev;
+		st->exe_ino = exe.st_ino;
+	}
 	st->status = HK_CREATED;
 	if (state_write(sd, st, err) < 0)
 		return -1;
 	if (o->pid_file && state_write_pid_file(o->pid_file, sp->pid, err) < 0)
 		return -1;
 	hk_debug("create: state written");
+	if (sync_send(sp->sock, HK_SYNC_DONE, NULL) < 0)
+		return hk_fail(err, errno, "the container process exited during setup");
 	HK_FAULT("create:state-written");
 	return 0;
 }
@@ -167,6 +175,8 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	if (!spec)
 		return -1;
 	hk_debug("create: spec loaded");
+	if (lsm_check(spec, &spec->process, err) < 0)
+		return -1;
 	if (spec->process.terminal && !o->console_socket && !o->foreground)
 		return hk_fail(err, 0,
 			       "process.terminal: needs --console-socket to send the "
@@ -264,6 +274,8 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 {
 	struct started *out = data;
 	enum hk_status status = state_status(sd, st);
+	if (status == HK_RUNNING)
+		unlinkat(sd->fd, "exec.fifo", 0); /* left by a start killed half-way */
 	if (status != HK_CREATED)
 		return hk_fail(err, 0, "cannot start container %s: it is %s, not created", st->id,
 			       state_status_name(status));

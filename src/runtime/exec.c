@@ -21,6 +21,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/caps.h"
+#include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rlimit.h"
@@ -112,6 +113,14 @@ static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struc
 		p->caps.permitted |= bit;
 	}
 	p->no_new_privileges |= o->no_new_privs;
+	if (o->apparmor) {
+		free(p->apparmor_profile);
+		p->apparmor_profile = *o->apparmor ? xstrdup(o->apparmor) : NULL;
+	}
+	if (o->process_label) {
+		free(p->selinux_label);
+		p->selinux_label = *o->process_label ? xstrdup(o->process_label) : NULL;
+	}
 	return 0;
 }
 
@@ -250,7 +259,7 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, char *
 	if (t->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "noNewPrivileges");
 	umask(t->proc.has_umask ? t->proc.umask : 022);
-	if (process_cloexec_fds(preserve_fds, err) < 0)
+	if (process_cloexec_fds(preserve_fds, err) < 0 || lsm_apply_exec(&t->proc, err) < 0)
 		return -1;
 	return filter ? install_seccomp(t, filter, err) : 0;
 }
@@ -329,6 +338,8 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 	pidns = open(path, O_RDONLY | O_CLOEXEC);
 	if (pidns < 0)
 		return hk_fail(err, errno, "open %s", path);
+	if (process_guard_exe(err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hk_fail(err, errno, "socketpair");
 	int r = ns_pid_for_children(pidns, &own, err);
@@ -393,6 +404,8 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 	if (state_with(o->root, o->id, false, gather, &a, err) < 0)
 		goto fail;
 	t.proc.terminal |= o->tty;
+	if (lsm_check(NULL, &t.proc, err) < 0)
+		goto fail;
 	if (t.proc.terminal && !o->console_socket && o->detach) {
 		hk_fail(err, 0, "exec: a terminal needs --console-socket with --detach");
 		goto fail;

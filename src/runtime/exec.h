@@ -26,6 +26,8 @@ struct hk_exec_opts {
 	char **caps; /* --cap: added to bounding, effective and permitted */
 	size_t n_caps;
 	bool no_new_privs;
+	const char *apparmor;      /* --apparmor */
+	const char *process_label; /* --process-label (SELinux) */
 	bool tty;
 	const char *console_socket;
 	bool detach;

@@ -18,6 +18,7 @@
 #include "common/xalloc.h"
 #include "common/syscalls.h"
 #include "linux/ns.h"
+#include "linux/process.h"
 #include "linux/userns.h"
 #include "runtime/hooks.h"
 #include "runtime/sync.h"
@@ -52,6 +53,25 @@ static pid_t do_clone(struct hk_spawn *sp, int cgfd)
 	return hk_clone3(&args);
 }
 
+/* The child stopped listening: it failed, and its reason is waiting in the
+ * socket (or it died without one). */
+static int child_gone(struct hk_spawn *sp, struct hk_err *err)
+{
+	struct hk_sync_in in;
+
+	while (sync_read(sp->sock, &in, err) == 0 && in.type != 0) {
+		if (in.fd >= 0)
+			close(in.fd);
+		if (in.type == HK_SYNC_FAULT)
+			hk_fault_die();
+		if (in.type == HK_SYNC_ERROR) {
+			*err = in.payload;
+			return -1;
+		}
+	}
+	return hk_fail(err, 0, "the container process exited during setup");
+}
+
 /* Between clone3 and GO: the child's id maps. Then, while the child builds
  * its mounts, its cgroup: on v1 making it and moving the child in take
  * milliseconds (an attach waits for an RCU grace period), so they overlap
@@ -64,7 +84,7 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 	if (user && !user->path && userns_write_maps(sp->pid, sp->spec, err) < 0)
 		return -1;
 	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
-		return hk_fail(err, errno, "the container process exited during setup");
+		return child_gone(sp, err);
 	if (sp->cgroup->version != 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;
 	if (cg_enter(sp->cgroup, sp->pid, err) < 0)
@@ -72,7 +92,7 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 	hk_debug("spawn: in cgroup");
 	HK_FAULT("spawn:in-cgroup");
 	if (sync_send(sp->sock, HK_SYNC_CGROUP, NULL) < 0)
-		return hk_fail(err, errno, "the container process exited during setup");
+		return child_gone(sp, err);
 	return 0;
 }
 
@@ -142,6 +162,9 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 		case HK_SYNC_ERROR:
 			*err = in.payload;
 			return -1;
+		case HK_SYNC_FAULT:
+			hk_fault_die();
+			return hk_fail(err, 0, "fault injected");
 		case 0:
 			return hk_fail(err, 0, "the container process exited during setup");
 		default:
@@ -183,7 +206,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 		if (cgfd < 0 && sp->cgroup->n_dirs > 0)
 			return -1;
 	}
-	if (make_socket(sp->spec, sv, err) < 0)
+	if (process_guard_exe(err) < 0 || make_socket(sp->spec, sv, err) < 0)
 		return -1;
 	if (ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err) < 0) {
 		close(sv[0]);

@@ -170,6 +170,8 @@ static hk_json *state_to_json(const struct hk_state *st)
 	hk_json_set_str(j, "status", state_status_name(st->status));
 	hk_json_set_int(j, "pid", st->pid);
 	hk_json_set_int(j, "start_time", (int64_t)st->start_time);
+	hk_json_set_int(j, "exe_dev", (int64_t)st->exe_dev);
+	hk_json_set_int(j, "exe_ino", (int64_t)st->exe_ino);
 	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
 	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
 	hk_json_set_str(j, "created", st->created ? st->created : "");
@@ -235,18 +237,22 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 {
 	_cleanup_free_ char *status = NULL;
-	int64_t pid = 0, start = 0;
+	int64_t pid = 0, start = 0, exe_dev = 0, exe_ino = 0;
 
 	if (hk_json_get_str(j, "state", "id", &st->id, err) <= 0 ||
 	    hk_json_get_str(j, "state", "status", &status, err) <= 0 ||
 	    hk_json_get_i64(j, "state", "pid", 0, INT32_MAX, &pid, err) < 0 ||
 	    hk_json_get_i64(j, "state", "start_time", 0, INT64_MAX, &start, err) < 0 ||
+	    hk_json_get_i64(j, "state", "exe_dev", 0, INT64_MAX, &exe_dev, err) < 0 ||
+	    hk_json_get_i64(j, "state", "exe_ino", 0, INT64_MAX, &exe_ino, err) < 0 ||
 	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
 	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
 	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)
 		return hk_fail(err, 0, "state.json: malformed");
 	st->pid = (pid_t)pid;
 	st->start_time = (unsigned long long)start;
+	st->exe_dev = (unsigned long long)exe_dev;
+	st->exe_ino = (unsigned long long)exe_ino;
 	st->status = HK_STOPPED;
 	for (int s = 0; s <= HK_STOPPED; s++)
 		if (strcmp(status, status_names[s]) == 0)
@@ -332,6 +338,23 @@ unsigned long long state_proc_start_time(pid_t pid)
 	return start;
 }
 
+/* Has the process exec'd something else than the husk binary that created
+ * it (recorded at create: another husk may be asking, after an upgrade)?
+ * Unknown (no access to its /proc entries, as for an unprivileged husk)
+ * counts as not yet. */
+static bool exec_done(const struct hk_state *st)
+{
+	char path[64];
+	struct stat theirs;
+
+	if (st->exe_ino == 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)st->pid);
+	if (stat(path, &theirs) < 0)
+		return false;
+	return theirs.st_dev != st->exe_dev || theirs.st_ino != st->exe_ino;
+}
+
 enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 {
 	if (st->status == HK_CREATING || st->status == HK_STOPPED)
@@ -339,7 +362,9 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 	unsigned long long now = state_proc_start_time(st->pid);
 	if (now == 0 || now != st->start_time)
 		return HK_STOPPED;
-	if (faccessat(sd->fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	/* exec.fifo goes when start releases the process; a start killed
+	 * between the two leaves it, but the process has moved on. */
+	if (faccessat(sd->fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0 && !exec_done(st))
 		return HK_CREATED;
 	return HK_RUNNING;
 }

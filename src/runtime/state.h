@@ -20,6 +20,9 @@ struct hk_state {
 	enum hk_status status; /* as recorded; see state_status() for the live one */
 	pid_t pid;
 	unsigned long long start_time; /* /proc/<pid>/stat field 22: guards pid reuse */
+	/* husk's binary at create (device, inode): until start the process runs
+	 * it; once it runs anything else, it has been started. */
+	unsigned long long exe_dev, exe_ino;
 	char *bundle;
 	char *rootfs;
 	char *created; /* RFC 3339, UTC */

@@ -13,6 +13,8 @@ enum hk_sync_type {
 	HK_SYNC_READY,  /* child -> parent: world built, waiting for start */
 	HK_SYNC_ERROR,  /* child -> parent: setup failed; err says why */
 	HK_SYNC_PTY,    /* child -> parent: the terminal's master (SCM_RIGHTS) */
+	HK_SYNC_DONE,   /* parent -> child: state recorded, you may outlive me */
+	HK_SYNC_FAULT,  /* child -> parent, test builds only: die now */
 	HK_SYNC_CGROUP, /* parent -> child: you are in your cgroup now */
 	HK_SYNC_HOOKS,  /* child -> parent: mounts done, run prestart and
 			 * createRuntime hooks; parent -> child: done */

@@ -239,8 +239,7 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 
 static int check_unsupported(hk_json *lx, struct hk_err *err)
 {
-	static const char *const later[] = {"intelRdt", "personality", "mountLabel", "memoryPolicy",
-					    "netDevices"};
+	static const char *const later[] = {"intelRdt", "memoryPolicy", "netDevices"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
@@ -261,6 +260,36 @@ static int validate_hostname(const struct hk_spec *s, struct hk_err *err)
 		return hk_fail(err, 0, "hostname: longer than 64 characters");
 	if (s->domainname && strlen(s->domainname) > 64)
 		return hk_fail(err, 0, "domainname: longer than 64 characters");
+	return 0;
+}
+
+/* linux.personality: the execution domain (personality(2)). */
+static int decode_personality(hk_json *lx, struct hk_spec *s, struct hk_err *err)
+{
+	_cleanup_free_ char *domain = NULL;
+	hk_json *pers, *flags;
+	size_t n = 0;
+
+	int r = hk_json_get_obj(lx, "linux", "personality", &pers, err);
+	if (r <= 0)
+		return r;
+	r = hk_json_get_str(pers, "linux.personality", "domain", &domain, err);
+	if (r <= 0)
+		return r < 0 ? -1 : hk_fail(err, 0, "linux.personality.domain: missing");
+	if (strcmp(domain, "LINUX") == 0)
+		s->personality = 0x0000; /* PER_LINUX */
+	else if (strcmp(domain, "LINUX32") == 0)
+		s->personality = 0x0008; /* PER_LINUX32 */
+	else
+		return hk_fail(err, 0,
+			       "linux.personality.domain: unknown \"%s\" (LINUX or LINUX32)",
+			       domain);
+	if (hk_json_get_arr(pers, "linux.personality", "flags", &flags, &n, err) < 0)
+		return -1;
+	/* config-linux.md: "Currently no flag values are supported." */
+	if (n > 0)
+		return hk_fail(err, 0, "linux.personality.flags: no flags are defined");
+	s->has_personality = true;
 	return 0;
 }
 
@@ -287,8 +316,15 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	if (hk_json_get_kv(lx, "linux", "sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
 		return -1;
-	if (spec_decode_userns(lx, s, err) < 0 || spec_decode_seccomp(lx, s, err) < 0)
+	if (spec_decode_userns(lx, s, err) < 0 || spec_decode_seccomp(lx, s, err) < 0 ||
+	    decode_personality(lx, s, err) < 0)
 		return -1;
+	if (hk_json_get_str(lx, "linux", "mountLabel", &s->mount_label, err) < 0)
+		return -1;
+	if (s->mount_label && !*s->mount_label) {
+		free(s->mount_label);
+		s->mount_label = NULL;
+	}
 	if (validate_sysctl(s, err) < 0 || validate_hostname(s, err) < 0)
 		return -1;
 	return 0;

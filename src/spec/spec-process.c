@@ -159,6 +159,18 @@ static int decode_console_size(hk_json *proc, struct hk_process *p, struct hk_er
 	return 0;
 }
 
+/* An LSM label: an empty string means none. */
+static int decode_label(hk_json *proc, const char *key, char **out, struct hk_err *err)
+{
+	if (hk_json_get_str(proc, "process", key, out, err) < 0)
+		return -1;
+	if (*out && !**out) {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
 int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 {
 	struct hk_process *p = &s->process;
@@ -184,15 +196,13 @@ int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	p->has_oom_score_adj = r > 0;
 	p->oom_score_adj = (int)v;
-	static const char *const later[] = {"apparmorProfile", "selinuxLabel",    "ioPriority",
-					    "scheduler",       "execCPUAffinity", "commandLine"};
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		_cleanup_free_ char *str = NULL;
-		/* Empty strings mean "not set" for the LSM labels. */
-		if (hk_json_get_str(proc, "process", later[i], &str, NULL) > 0 && !*str)
-			continue;
+	if (decode_label(proc, "apparmorProfile", &p->apparmor_profile, err) < 0 ||
+	    decode_label(proc, "selinuxLabel", &p->selinux_label, err) < 0)
+		return -1;
+	static const char *const later[] = {"ioPriority", "scheduler", "execCPUAffinity",
+					    "commandLine"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		if (spec_unsupported(proc, "process", later[i], err) < 0)
 			return -1;
-	}
 	return 0;
 }

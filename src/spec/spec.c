@@ -284,6 +284,8 @@ void spec_process_clear(struct hk_process *p)
 	free_strv(p->env, p->n_env);
 	free(p->cwd);
 	free(p->rlimits);
+	free(p->apparmor_profile);
+	free(p->selinux_label);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -342,6 +344,7 @@ void spec_free(struct hk_spec *s)
 	for (int k = 0; k < HK_HOOK_KINDS; k++)
 		spec_hook_list_clear(&s->hooks[k]);
 	spec_seccomp_clear(&s->seccomp);
+	free(s->mount_label);
 	free(s);
 }
 

@@ -66,6 +66,8 @@ struct hk_process {
 	bool no_new_privileges;
 	bool has_oom_score_adj;
 	int oom_score_adj;
+	char *apparmor_profile; /* NULL or non-empty */
+	char *selinux_label;
 };
 
 struct hk_device {
@@ -219,6 +221,9 @@ struct hk_spec {
 	size_t n_annotations;
 	struct hk_hook_list hooks[HK_HOOK_KINDS];
 	struct hk_seccomp seccomp;
+	char *mount_label; /* linux.mountLabel, NULL or non-empty */
+	bool has_personality;
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 };
 
 /* Read bundle/config.json, decode and validate it. bundle may be relative. */

@@ -1,0 +1,47 @@
+#include "linux/procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/syscalls.h"
+
+int procfs_open(struct hk_err *err)
+{
+	_cleanup_close_ int fsfd = hk_fsopen("proc", FSOPEN_CLOEXEC);
+
+	if (fsfd < 0)
+		return hk_fail(err, errno, "fsopen proc");
+	if (hk_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return hk_fail(err, errno, "create a private procfs");
+	int mnt = hk_fsmount(fsfd, FSMOUNT_CLOEXEC,
+			     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return hk_fail(err, errno, "fsmount a private procfs");
+	return mnt;
+}
+
+int procfs_write(int procfd, const char *rel, const char *value, struct hk_err *err)
+{
+	struct open_how how = {
+		.flags = O_WRONLY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	struct statfs sfs;
+	_cleanup_close_ int fd = hk_openat2(procfd, rel, &how);
+
+	if (fd < 0)
+		return hk_fail(err, errno, "open /proc/%s", rel);
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		return hk_fail(err, 0, "/proc/%s is not on procfs", rel);
+	if (hk_write_all(fd, value, strlen(value)) < 0)
+		return hk_fail(err, errno, "write \"%s\" to /proc/%s", value, rel);
+	return 0;
+}
