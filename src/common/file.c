@@ -1,6 +1,7 @@
 #include "common/file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,10 @@ char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struc
 		hk_fail(err, errno, "open %s", path);
 		return NULL;
 	}
+	/* /proc and sysfs files may read short before their end; regular
+	 * files on a local filesystem do not. */
+	struct stat st;
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 	buf = xmalloc(cap);
 	for (;;) {
 		if (n + 1 >= cap) {
@@ -42,6 +47,9 @@ char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struc
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		/* A regular file read short is at its end: spare the extra read. */
+		if (regular && (size_t)r < cap - (n - (size_t)r) - 1)
+			break;
 	}
 	buf[n] = '\0';
 	if (len)

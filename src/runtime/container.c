@@ -478,14 +478,22 @@ out:
 
 static char *owner_name(int dirfd)
 {
+	/* list asks for every container, almost always of one owner. */
+	static uid_t cached_uid = (uid_t)-1;
+	static char *cached;
 	struct stat st;
 	char *name = NULL;
 
 	if (fstat(dirfd, &st) < 0)
 		return xstrdup("");
-	if (passwd_lookup("/etc/passwd", st.st_uid, &name, NULL) == 0 && name)
-		return name;
-	return xasprintf("#%u", (unsigned)st.st_uid);
+	if (cached && st.st_uid == cached_uid)
+		return xstrdup(cached);
+	if (passwd_lookup("/etc/passwd", st.st_uid, &name, NULL) < 0 || !name)
+		name = xasprintf("#%u", (unsigned)st.st_uid);
+	free(cached);
+	cached = xstrdup(name);
+	cached_uid = st.st_uid;
+	return name;
 }
 
 static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
@@ -540,10 +548,17 @@ int container_list(const char *root, struct hk_container_info **infos, size_t *n
 	if (state_list_ids(root, &ids, &count, err) < 0)
 		return -1;
 	*infos = xcalloc(count, sizeof(**infos));
+	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < count; i++) {
+		struct hk_state_dir sd = {.fd = -1, .rootfd = -1};
+		struct hk_state *st = NULL;
 		/* A container deleted or half-created meanwhile is left out. */
-		if (container_info(root, ids[i], &(*infos)[*n], NULL) == 0)
+		if (rootfd >= 0 && state_validate_id(ids[i], NULL) == 0 &&
+		    state_dir_peek(rootfd, ids[i], &sd, NULL) == 0 &&
+		    (st = state_read(&sd, NULL)) && info_locked(&sd, st, &(*infos)[*n], NULL) == 0)
 			(*n)++;
+		state_free(st);
+		state_dir_close(&sd);
 		free(ids[i]);
 	}
 	free(ids);

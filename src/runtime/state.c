@@ -89,6 +89,17 @@ int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, 
 	return lock_dir(sd, true, err);
 }
 
+static int open_in_root(int rootfd, struct hk_state_dir *sd, const char *id, int lock,
+			struct hk_err *err)
+{
+	sd->fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (sd->fd < 0 && errno == ENOENT)
+		return hk_fail(err, ENOENT, "container %s does not exist", id);
+	if (sd->fd < 0)
+		return hk_fail(err, errno, "open state dir of %s", id);
+	return lock < 0 ? 0 : lock_dir(sd, lock, err);
+}
+
 int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_state_dir *sd,
 		   struct hk_err *err)
 {
@@ -99,12 +110,15 @@ int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_s
 		return hk_fail(err, ENOENT, "container %s does not exist", id);
 	if (sd->rootfd < 0)
 		return hk_fail(err, errno, "open state root %s", root);
-	sd->fd = openat(sd->rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (sd->fd < 0 && errno == ENOENT)
-		return hk_fail(err, ENOENT, "container %s does not exist", id);
-	if (sd->fd < 0)
-		return hk_fail(err, errno, "open state dir of %s", id);
-	return lock_dir(sd, exclusive, err);
+	return open_in_root(sd->rootfd, sd, id, exclusive ? 1 : 0, err);
+}
+
+int state_dir_peek(int rootfd, const char *id, struct hk_state_dir *sd, struct hk_err *err)
+{
+	sd->fd = -1;
+	sd->rootfd = -1; /* the caller's: not closed, not used for removal */
+	sd->id = xstrdup(id);
+	return open_in_root(rootfd, sd, id, -1, err);
 }
 
 void state_dir_close(struct hk_state_dir *sd)
@@ -189,11 +203,11 @@ static hk_json *state_to_json(const struct hk_state *st)
 		hk_json *cg = hk_json_new_obj();
 		hk_json *dirs = hk_json_new_arr();
 		hk_json_set_int(cg, "version", st->cgroup->version);
+		/* Flat name, dir pairs: JSON objects cost json-c a hash table
+		 * each, and list reads every state file. */
 		for (size_t i = 0; i < st->cgroup->n_dirs; i++) {
-			hk_json *d = hk_json_new_obj();
-			hk_json_set_str(d, "name", st->cgroup->dirs[i].name);
-			hk_json_set_str(d, "dir", st->cgroup->dirs[i].dir);
-			hk_json_append(dirs, d);
+			hk_json_append(dirs, hk_json_new_str(st->cgroup->dirs[i].name));
+			hk_json_append(dirs, hk_json_new_str(st->cgroup->dirs[i].dir));
 		}
 		hk_json_set(cg, "dirs", dirs);
 		hk_json_set(j, "cgroup", cg);
@@ -226,9 +240,15 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 		_cleanup_free_ char *name = NULL, *dir = NULL;
 		hk_json *d = hk_json_at(dirs, i);
 		snprintf(p, sizeof(p), "state.cgroup.dirs[%zu]", i);
-		if (hk_json_get_str(d, p, "name", &name, err) <= 0 ||
-		    hk_json_get_str(d, p, "dir", &dir, err) <= 0)
+		if (hk_json_as_obj(d, p, NULL) > 0) {
+			/* husk 0.1's form: {"name": ..., "dir": ...} */
+			if (hk_json_get_str(d, p, "name", &name, err) <= 0 ||
+			    hk_json_get_str(d, p, "dir", &dir, err) <= 0)
+				return hk_fail(err, 0, "%s: malformed", p);
+		} else if (i + 1 >= n || hk_json_as_str(d, p, &name, err) < 0 ||
+			   hk_json_as_str(hk_json_at(dirs, ++i), p, &dir, err) < 0) {
 			return hk_fail(err, 0, "%s: malformed", p);
+		}
 		cg_add_dir(st->cgroup, name, dir);
 	}
 	return 0;

@@ -50,6 +50,10 @@ int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, 
 /* Open and lock an existing container; exclusive for changes. */
 int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_state_dir *sd,
 		   struct hk_err *err);
+/* For list: open under an open --root, without the lock. A reader needs
+ * none: state.json is replaced whole by rename, never written in place.
+ * The result cannot be removed. */
+int state_dir_peek(int rootfd, const char *id, struct hk_state_dir *sd, struct hk_err *err);
 void state_dir_close(struct hk_state_dir *sd);
 /* Remove the directory with everything in it. */
 int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err);
