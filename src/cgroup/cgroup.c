@@ -33,6 +33,7 @@ void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir)
 	cg->dirs = xrealloc(cg->dirs, (cg->n_dirs + 1) * sizeof(*cg->dirs));
 	cg->dirs[cg->n_dirs].name = xstrdup(name);
 	cg->dirs[cg->n_dirs].dir = xstrdup(dir);
+	cg->dirs[cg->n_dirs].shared = false;
 	cg->n_dirs++;
 }
 
@@ -146,6 +147,14 @@ static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const
 	cg_add_dir(cg, cg->version == 2 ? "" : (slash ? slash + 1 : f->mnt), dir);
 }
 
+/* Known before anything is made, so that even the first state written (and
+ * a delete --force after a crash) knows which cgroups are not husk's. */
+static void mark_shared(struct hk_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		cg->dirs[i].shared = access(cg->dirs[i].dir, F_OK) == 0;
+}
+
 struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
 {
 	_cleanup_free_ char *own = hk_read_file("/proc/self/cgroup", 1 << 20, NULL, err);
@@ -176,6 +185,7 @@ struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk
 	if (cg->n_dirs == 0 && v2->n_dirs > 0) {
 		cg_free(cg);
 		v2->n_dirs = 1; /* one unified hierarchy; ignore extra mounts of it */
+		mark_shared(v2);
 		return v2;
 	}
 	/* Hybrid: the cgroup2 hierarchy is one more place to put the process. */
@@ -187,6 +197,7 @@ struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk
 		hk_fail(err, 0, "no cgroup hierarchy is mounted");
 		return NULL;
 	}
+	mark_shared(cg);
 	return cg;
 }
 
@@ -302,6 +313,8 @@ int cg_destroy(struct hk_cgroup *cg, struct hk_err *err)
 	for (int attempt = 0; attempt < 200; attempt++) {
 		bool busy = false;
 		for (size_t i = 0; i < cg->n_dirs; i++) {
+			if (cg->dirs[i].shared)
+				continue;
 			if (rmdir(cg->dirs[i].dir) == 0 || errno == ENOENT)
 				continue;
 			if (errno != EBUSY)

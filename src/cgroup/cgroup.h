@@ -3,6 +3,7 @@
 #ifndef HUSK_CGROUP_CGROUP_H
 #define HUSK_CGROUP_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -11,8 +12,9 @@ struct hk_spec;
 
 /* One hierarchy's directory for the container. */
 struct hk_cg_dir {
-	char *name; /* mount point's basename: "memory", "systemd", "unified"; "" on pure v2 */
-	char *dir;  /* absolute host path of the container's cgroup in it */
+	char *name;  /* mount point's basename: "memory", "systemd", "unified"; "" on pure v2 */
+	char *dir;   /* absolute host path of the container's cgroup in it */
+	bool shared; /* it existed before the container: joined, never removed */
 };
 
 struct hk_cgroup {
@@ -43,7 +45,9 @@ int cg_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
 int cg_pids(struct hk_cgroup *cg, pid_t **pids, size_t *n, struct hk_err *err);
 /* Signal every process in the cgroup. */
 int cg_signal_all(struct hk_cgroup *cg, int sig, struct hk_err *err);
-/* Kill what is left and remove the directories. Missing ones are fine. */
+/* Kill what is left and remove the directories husk made. Missing ones are
+ * fine; shared ones (a cgroupsPath that existed before) are left alone:
+ * their other processes are none of this container's business. */
 int cg_destroy(struct hk_cgroup *cg, struct hk_err *err);
 
 #endif

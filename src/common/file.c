@@ -29,6 +29,10 @@ char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struc
 	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 	buf = xmalloc(cap);
 	for (;;) {
+		if (n > max) {
+			hk_fail(err, EFBIG, "read %s", path);
+			return NULL;
+		}
 		if (n + 1 >= cap) {
 			if (cap > max) {
 				hk_fail(err, EFBIG, "read %s", path);

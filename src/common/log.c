@@ -82,6 +82,21 @@ static void write_all(int fd, const char *buf, int n)
 	(void)w;
 }
 
+static void escape_controls(char *msg, size_t size)
+{
+	char out[1024];
+	size_t o = 0;
+
+	for (const unsigned char *c = (const unsigned char *)msg; *c && o + 5 < sizeof(out); c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *c);
+		else
+			out[o++] = (char)*c;
+	}
+	out[o] = '\0';
+	snprintf(msg, size, "%s", out);
+}
+
 static int format_line(char *line, size_t size, int json, enum hk_log_level level, const char *msg)
 {
 	char ts[32];
@@ -134,6 +149,10 @@ void hk_log(enum hk_log_level level, const char *fmt, ...)
 	if (log_fd == STDERR_FILENO && log_json)
 		return;
 	if (level <= HK_LOG_WARN || log_fd == STDERR_FILENO) {
+		/* Messages quote config.json and paths: control characters are
+		 * escaped, so that an error stays one line and cannot steer the
+		 * terminal. */
+		escape_controls(msg, sizeof(msg));
 		if (level == HK_LOG_ERROR)
 			n = snprintf(line, sizeof(line), "husk: %s\n", msg);
 		else

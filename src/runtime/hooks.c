@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <time.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,34 +79,54 @@ static void __attribute__((noreturn)) hook_child(const struct hk_hook *h, int in
 	_exit(127);
 }
 
-/* Wait for the hook, at most timeout seconds (0: no limit); -1 on timeout. */
-static int wait_hook(pid_t pid, int timeout, int *status)
+/* Wait for the hook, at most timeout seconds (0: no limit), reading what it
+ * prints meanwhile (a hook that fills the pipe must not hang us): the first
+ * line is kept for the error message. -1 on timeout. */
+static int wait_hook(pid_t pid, int out, int timeout, int *status, char *said, size_t size)
 {
 	_cleanup_close_ int pidfd = hk_pidfd_open(pid, 0);
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = out, .events = POLLIN}};
+	struct timespec start, now;
+	size_t kept = 0;
+	char buf[4096];
 
-	if (pidfd >= 0 && timeout > 0) {
-		int n;
-		do
-			n = poll(&p, 1, timeout * 1000);
-		while (n < 0 && errno == EINTR);
-		if (n == 0) {
-			hk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-			waitpid(pid, status, 0);
-			return -1;
+	said[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (pidfd >= 0) {
+		long long left = -1;
+		if (timeout > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = (long long)timeout * 1000 -
+			       ((long long)(now.tv_sec - start.tv_sec) * 1000 +
+				(now.tv_nsec - start.tv_nsec) / 1000000);
+			if (left <= 0) {
+				hk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+				waitpid(pid, status, 0);
+				return -1;
+			}
 		}
+		int n = poll(p, p[1].fd >= 0 ? 2 : 1, left < 0 || left > INT_MAX ? -1 : (int)left);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+			ssize_t r = read(out, buf, sizeof(buf));
+			if (r <= 0) {
+				p[1].fd = -1;
+			} else if (kept < size - 1) {
+				size_t take =
+					(size_t)r < size - 1 - kept ? (size_t)r : size - 1 - kept;
+				memcpy(said + kept, buf, take);
+				kept += take;
+				said[kept] = '\0';
+			}
+		}
+		if (n > 0 && (p[0].revents & POLLIN))
+			break;
 	}
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
+	said[strcspn(said, "\n")] = '\0';
 	return 0;
-}
-
-/* The hook's first line of output, for the error message. */
-static void first_line(int fd, char *buf, size_t size)
-{
-	ssize_t n = read(fd, buf, size - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
 }
 
 static int run_one(const struct hk_hook *h, const char *what, const char *state, struct hk_err *err)
@@ -138,8 +160,7 @@ static int run_one(const struct hk_hook *h, const char *what, const char *state,
 		close(out[0]);
 		return hk_fail(err, e, "%s: fork", what);
 	}
-	int timed_out = wait_hook(pid, h->timeout, &status) < 0;
-	first_line(out[0], said, sizeof(said));
+	int timed_out = wait_hook(pid, out[0], h->timeout, &status, said, sizeof(said)) < 0;
 	close(out[0]);
 	if (timed_out)
 		return hk_fail(err, 0, "%s: %s timed out after %d s", what, h->path, h->timeout);

@@ -210,6 +210,11 @@ static hk_json *state_to_json(const struct hk_state *st)
 			hk_json_append(dirs, hk_json_new_str(st->cgroup->dirs[i].dir));
 		}
 		hk_json_set(cg, "dirs", dirs);
+		hk_json *shared = hk_json_new_arr();
+		for (size_t i = 0; i < st->cgroup->n_dirs; i++)
+			if (st->cgroup->dirs[i].shared)
+				hk_json_append(shared, hk_json_new_int(i));
+		hk_json_set(cg, "shared", shared);
 		hk_json_set(j, "cgroup", cg);
 	}
 	return j;
@@ -250,6 +255,17 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 			return hk_fail(err, 0, "%s: malformed", p);
 		}
 		cg_add_dir(st->cgroup, name, dir);
+	}
+	hk_json *shared;
+	size_t ns = 0;
+	if (hk_json_get_arr(cg, "state.cgroup", "shared", &shared, &ns, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ns; i++) {
+		int64_t k;
+		if (hk_json_as_i64(hk_json_at(shared, i), "state.cgroup.shared", 0,
+				   (int64_t)st->cgroup->n_dirs - 1, &k, err) < 0)
+			return -1;
+		st->cgroup->dirs[k].shared = true;
 	}
 	return 0;
 }

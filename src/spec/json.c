@@ -1,5 +1,6 @@
 #include "spec/json.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <json-c/json.h>
@@ -10,44 +11,269 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 
-/* json-c 0.16 saturates integers past 64 bits (2^64 would read as
- * UINT64_MAX, "unlimited" for an rlimit): find such literals first. */
-static int check_int_range(const char *text, size_t len, const char *what, struct hk_err *err)
+/* A strict RFC 8259 check before json-c sees the text: json-c 0.16's
+ * "strict" mode still takes single quotes, raw control characters in
+ * strings, NaN and malformed UTF-8, and saturates integers past 64 bits
+ * (2^64 would read as UINT64_MAX, "unlimited" for an rlimit). */
+struct jcheck {
+	const unsigned char *p, *end;
+	const char *what;
+	const unsigned char *start;
+	struct hk_err *err;
+};
+
+#define JSON_MAX_DEPTH 64
+
+static int jfail(struct jcheck *c, const char *why)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == '"') {
-			for (i++; i < len && text[i] != '"'; i++)
-				if (text[i] == '\\')
-					i++;
-			continue;
-		}
-		if (text[i] != '-' && (text[i] < '0' || text[i] > '9'))
-			continue;
-		size_t start = i;
-		char buf[32];
-		bool integer = true;
-		for (i++; i < len && strchr("0123456789.eE+-", text[i]); i++)
-			integer &= text[i] >= '0' && text[i] <= '9';
-		if (!integer || i - start >= sizeof(buf)) {
-			if (integer)
-				return hk_fail(err, 0, "%s: integer at offset %zu out of range",
-					       what, start);
-			i--;
-			continue;
-		}
-		memcpy(buf, text + start, i - start);
-		buf[i - start] = '\0';
-		errno = 0;
-		if (buf[0] == '-')
-			(void)strtoll(buf, NULL, 10);
-		else
-			(void)strtoull(buf, NULL, 10);
-		if (errno == ERANGE)
-			return hk_fail(err, 0, "%s: integer %s at offset %zu out of range", what,
-				       buf, start);
-		i--;
+	return hk_fail(c->err, 0, "%s: invalid JSON at offset %zu: %s", c->what,
+		       (size_t)(c->p - c->start), why);
+}
+
+static void jws(struct jcheck *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static int jcont(struct jcheck *c, unsigned char lo, unsigned char hi, int more)
+{
+	for (int i = 0; i < more; i++, lo = 0x80, hi = 0xbf) {
+		if (++c->p >= c->end || *c->p < lo || *c->p > hi)
+			return jfail(c, "malformed UTF-8");
+	}
+	c->p++;
+	return 0;
+}
+
+/* One UTF-8 sequence: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int jutf8(struct jcheck *c)
+{
+	unsigned char b = *c->p;
+	if (b >= 0xc2 && b <= 0xdf)
+		return jcont(c, 0x80, 0xbf, 1);
+	if (b == 0xe0)
+		return jcont(c, 0xa0, 0xbf, 2);
+	if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef)
+		return jcont(c, 0x80, 0xbf, 2);
+	if (b == 0xed)
+		return jcont(c, 0x80, 0x9f, 2);
+	if (b == 0xf0)
+		return jcont(c, 0x90, 0xbf, 3);
+	if (b >= 0xf1 && b <= 0xf3)
+		return jcont(c, 0x80, 0xbf, 3);
+	if (b == 0xf4)
+		return jcont(c, 0x80, 0x8f, 3);
+	return jfail(c, "malformed UTF-8");
+}
+
+static int jhex4(struct jcheck *c, unsigned *u)
+{
+	*u = 0;
+	for (int i = 0; i < 4; i++, c->p++) {
+		if (c->p >= c->end || !isxdigit(*c->p))
+			return jfail(c, "bad \\u escape");
+		*u = *u * 16 + (unsigned)(isdigit(*c->p) ? *c->p - '0' : (*c->p | 0x20) - 'a' + 10);
 	}
 	return 0;
+}
+
+static int jescape(struct jcheck *c)
+{
+	unsigned u, lo;
+
+	c->p++; /* the backslash */
+	if (c->p >= c->end)
+		return jfail(c, "unterminated string");
+	if (strchr("\"\\/bfnrt", *c->p) && *c->p) {
+		c->p++;
+		return 0;
+	}
+	if (*c->p != 'u')
+		return jfail(c, "bad escape");
+	c->p++;
+	if (jhex4(c, &u) < 0)
+		return -1;
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return jfail(c, "lone low surrogate");
+	if (u < 0xd800 || u > 0xdbff)
+		return 0;
+	if (c->end - c->p < 2 || c->p[0] != '\\' || c->p[1] != 'u')
+		return jfail(c, "lone high surrogate");
+	c->p += 2;
+	if (jhex4(c, &lo) < 0)
+		return -1;
+	return lo >= 0xdc00 && lo <= 0xdfff ? 0 : jfail(c, "lone high surrogate");
+}
+
+static int jstring(struct jcheck *c)
+{
+	c->p++; /* the quote */
+	while (c->p < c->end && *c->p != '"') {
+		if (*c->p < 0x20)
+			return jfail(c, "control character in a string");
+		if (*c->p == '\\') {
+			if (jescape(c) < 0)
+				return -1;
+		} else if (*c->p >= 0x80) {
+			if (jutf8(c) < 0)
+				return -1;
+		} else {
+			c->p++;
+		}
+	}
+	if (c->p >= c->end)
+		return jfail(c, "unterminated string");
+	c->p++;
+	return 0;
+}
+
+static int jdigits(struct jcheck *c)
+{
+	const unsigned char *from = c->p;
+	while (c->p < c->end && isdigit(*c->p))
+		c->p++;
+	return c->p > from ? 0 : jfail(c, "bad number");
+}
+
+static int jnumber(struct jcheck *c)
+{
+	const unsigned char *from = c->p;
+	bool integer = true;
+	char buf[32];
+
+	if (*c->p == '-')
+		c->p++;
+	if (c->p < c->end && *c->p == '0')
+		c->p++;
+	else if (jdigits(c) < 0)
+		return -1;
+	if (c->p < c->end && *c->p == '.') {
+		integer = false;
+		c->p++;
+		if (jdigits(c) < 0)
+			return -1;
+	}
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+		integer = false;
+		c->p++;
+		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		if (jdigits(c) < 0)
+			return -1;
+	}
+	if (!integer)
+		return 0;
+	size_t n = (size_t)(c->p - from);
+	if (n >= sizeof(buf))
+		return jfail(c, "integer out of range");
+	memcpy(buf, from, n);
+	buf[n] = '\0';
+	errno = 0;
+	if (buf[0] == '-')
+		(void)strtoll(buf, NULL, 10);
+	else
+		(void)strtoull(buf, NULL, 10);
+	return errno == ERANGE ? jfail(c, "integer out of range") : 0;
+}
+
+static int jliteral(struct jcheck *c, const char *word)
+{
+	size_t n = strlen(word);
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+		return jfail(c, "unexpected character");
+	c->p += n;
+	return 0;
+}
+
+static int jvalue(struct jcheck *c, int depth);
+
+static int jcontainer(struct jcheck *c, int depth, bool object)
+{
+	unsigned char close = object ? '}' : ']';
+
+	if (depth >= JSON_MAX_DEPTH)
+		return jfail(c, "nested too deep");
+	c->p++;
+	jws(c);
+	if (c->p < c->end && *c->p == close) {
+		c->p++;
+		return 0;
+	}
+	for (;;) {
+		if (object) {
+			jws(c);
+			if (c->p >= c->end || *c->p != '"')
+				return jfail(c, "expected a string key");
+			if (jstring(c) < 0)
+				return -1;
+			jws(c);
+			if (c->p >= c->end || *c->p != ':')
+				return jfail(c, "expected ':'");
+			c->p++;
+		}
+		if (jvalue(c, depth + 1) < 0)
+			return -1;
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (c->p < c->end && *c->p == close) {
+			c->p++;
+			return 0;
+		}
+		return jfail(c, object ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+static int jvalue(struct jcheck *c, int depth)
+{
+	int r;
+
+	jws(c);
+	if (c->p >= c->end)
+		return jfail(c, "unexpected end of input");
+	switch (*c->p) {
+	case '{':
+		r = jcontainer(c, depth, true);
+		break;
+	case '[':
+		r = jcontainer(c, depth, false);
+		break;
+	case '"':
+		r = jstring(c);
+		break;
+	case 't':
+		r = jliteral(c, "true");
+		break;
+	case 'f':
+		r = jliteral(c, "false");
+		break;
+	case 'n':
+		r = jliteral(c, "null");
+		break;
+	default:
+		r = (*c->p == '-' || isdigit(*c->p)) ? jnumber(c)
+						     : jfail(c, "unexpected character");
+		break;
+	}
+	jws(c);
+	return r;
+}
+
+static int check_strict(const char *text, size_t len, const char *what, struct hk_err *err)
+{
+	struct jcheck c = {(const unsigned char *)text, (const unsigned char *)text + len, what,
+			   (const unsigned char *)text, err};
+
+	/* Every document husk reads is an object (or an array): anything
+	 * else, "null" included, is refused here with a clear reason. */
+	jws(&c);
+	if (c.p < c.end && *c.p != '{' && *c.p != '[')
+		return jfail(&c, "expected an object");
+	if (jvalue(&c, 0) < 0)
+		return -1;
+	return c.p == c.end ? 0 : jfail(&c, "trailing data");
 }
 
 hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk_err *err)
@@ -65,7 +291,7 @@ hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk
 		hk_fail(err, 0, "%s: too large", what);
 		return NULL;
 	}
-	if (check_int_range(text, len, what, err) < 0) {
+	if (check_strict(text, len, what, err) < 0) {
 		json_tokener_free(tok);
 		return NULL;
 	}
@@ -92,6 +318,8 @@ hk_json *hk_json_parse(const char *text, size_t len, const char *what, struct hk
 		}
 	}
 	json_tokener_free(tok);
+	if (!j && err && !err->msg[0])
+		hk_fail(err, 0, "%s: expected a JSON object, got null", what);
 	return j;
 }
 
@@ -335,6 +563,11 @@ hk_json *hk_json_new_obj(void)
 hk_json *hk_json_new_arr(void)
 {
 	return json_object_new_array();
+}
+
+hk_json *hk_json_new_int(int64_t v)
+{
+	return json_object_new_int64(v);
 }
 
 hk_json *hk_json_new_str(const char *s)

@@ -97,6 +97,9 @@ static int decode_version(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return hk_fail(err, 0, "ociVersion: missing");
 	char *end;
 	errno = 0;
+	/* strtoul would take blanks and a sign: only digits may start it. */
+	if (s->oci_version[0] < '0' || s->oci_version[0] > '9')
+		return hk_fail(err, 0, "ociVersion: \"%s\" is not a version", s->oci_version);
 	unsigned long major = strtoul(s->oci_version, &end, 10);
 	if (errno || end == s->oci_version || (*end != '.' && *end != '\0'))
 		return hk_fail(err, 0, "ociVersion: \"%s\" is not a version", s->oci_version);

@@ -1218,9 +1218,15 @@ static void test_unsupported(void **state)
 	assert_rejected("linux.resources.pids: not supported yet", "linux.resources.pids",
 			"{\"limit\": 10}");
 	assert_rejected("linux.intelRdt: not supported yet", "linux.intelRdt", "{}");
-	assert_rejected("linux.mountLabel: not supported yet", "linux.mountLabel", "\"system_u\"");
-	assert_rejected("process.apparmorProfile: not supported yet", "process.apparmorProfile",
+	/* Labels are decoded here; whether their LSM is there is the runtime's
+	 * check (linux/lsm.c). */
+	assert_accepted("linux.mountLabel", "\"system_u\"", "process.apparmorProfile",
 			"\"docker-default\"");
+	assert_accepted("linux.personality", "{\"domain\": \"LINUX32\"}");
+	assert_rejected("linux.personality.domain: unknown \"PDP11\"", "linux.personality",
+			"{\"domain\": \"PDP11\"}");
+	assert_rejected("linux.personality.flags: no flags are defined", "linux.personality",
+			"{\"domain\": \"LINUX\", \"flags\": [\"X\"]}");
 	assert_rejected("process.scheduler: not supported yet", "process.scheduler",
 			"{\"policy\": \"SCHED_OTHER\"}");
 	/* Empty means not set. */
