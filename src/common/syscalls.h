@@ -17,12 +17,6 @@
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
-/* capset(2): glibc leaves it to libcap. */
-static inline int hk_capset(void *hdr, void *data)
-{
-	return (int)syscall(SYS_capset, hdr, data);
-}
-
 #endif
 
 /* Linux 5.3; CLONE_INTO_CGROUP since 5.7. */
@@ -92,6 +86,13 @@ static inline int hk_pivot_root(const char *new_root, const char *put_old)
 static inline int hk_close_range(unsigned int first, unsigned int last, unsigned int flags)
 {
 	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* execveat(2): glibc 2.36 has fexecve, which goes through /proc. */
+static inline int hk_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			      int flags)
+{
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 /* capset(2): glibc leaves it to libcap. */

@@ -3,7 +3,10 @@
 #ifndef HUSK_LINUX_PROCESS_H
 #define HUSK_LINUX_PROCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct hk_caps;
 
 struct hk_process;
 struct hk_err;
@@ -18,6 +21,10 @@ void process_set_home(struct hk_process *p);
 /* setgroups, setresgid, setresuid; capabilities survive the uid change. */
 int process_set_user(const struct hk_process *p, struct hk_err *err);
 int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err);
+/* chdir to process.cwd resolved inside the (already pivoted) root, as a
+ * container path: never through /proc/self/fd/N or another magic link to
+ * something of the host's (CVE-2024-21626). */
+int process_chdir(const char *cwd, struct hk_err *err);
 /* Make every fd from 3 + preserve_fds up close on exec. */
 int process_cloexec_fds(int preserve_fds, struct hk_err *err);
 /* CVE-2019-5736: until it execs the container's program, a process of
@@ -30,6 +37,15 @@ int process_cloexec_fds(int preserve_fds, struct hk_err *err);
  * it must write its child's /proc files itself, and cannot write its own
  * binary anyway. */
 int process_guard_exe(struct hk_err *err);
+/* The rest of CVE-2019-5736: a container process with CAP_SYS_PTRACE over
+ * husk (no user namespace, SYS_PTRACE in its bounding set) may read
+ * /proc/<pid>/exe of a non-dumpable process. For such a container husk
+ * re-executes itself from a sealed memfd copy of its binary first (runc's
+ * defence), so there is nothing of the host's to write. Everyone else pays
+ * nothing. Returns 0 when already running from the copy; else returns only
+ * on failure. */
+bool process_exe_needs_seal(const struct hk_caps *caps, bool has_userns);
+int process_reexec_sealed(struct hk_err *err);
 /* execve; returns only on failure. */
 int process_exec(const char *path, const struct hk_process *p, struct hk_err *err);
 

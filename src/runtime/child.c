@@ -236,9 +236,8 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 /* process.cwd is made when missing (as runc does), while still root. */
 static int make_cwd(const char *cwd, struct hk_err *err)
 {
-	struct stat st;
-	if (stat(cwd, &st) == 0)
-		return 0;
+	/* Resolved inside the root like every container path: a magic link
+	 * such as /proc/self/fd/N is refused, never followed. */
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return hk_fail(err, errno, "open /");
@@ -251,8 +250,8 @@ static int drop_privileges(const struct hk_process *p, struct hk_err *err)
 	if (caps_drop_bounding(&p->caps, err) < 0 || process_set_user(p, err) < 0 ||
 	    caps_apply(&p->caps, err) < 0)
 		return -1;
-	if (chdir(p->cwd) < 0)
-		return hk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
+	if (process_chdir(p->cwd, err) < 0)
+		return hk_err_prefix(err, "process.cwd");
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "process.noNewPrivileges");
 	umask(p->has_umask ? p->umask : 022);

@@ -27,6 +27,7 @@
 #include "common/xalloc.h"
 #include "linux/lsm.h"
 #include "linux/ns.h"
+#include "linux/process.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
 #include "runtime/spawn.h"
@@ -176,6 +177,10 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		return -1;
 	hk_debug("create: spec loaded");
 	if (lsm_check(spec, &spec->process, err) < 0)
+		return -1;
+	/* Before anything is made: the re-executed husk starts over. */
+	if (process_exe_needs_seal(&spec->process.caps, spec_ns(spec, HK_NS_USER) != NULL) &&
+	    process_reexec_sealed(err) < 0)
 		return -1;
 	if (spec->process.terminal && !o->console_socket && !o->foreground)
 		return hk_fail(err, 0,

@@ -43,6 +43,7 @@ struct target {
 	uint64_t ns_flags;
 	/* For a seccomp listener's state. */
 	char *id, *bundle;
+	bool seal;      /* run from a sealed copy of husk (process_exe_needs_seal) */
 	pid_t host_pid; /* the exec'd process, as husk sees it (in the child) */
 };
 
@@ -144,11 +145,13 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
 }
 
 static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
-			struct hk_process *out, struct hk_seccomp *seccomp, struct hk_err *err)
+			struct hk_process *out, struct hk_seccomp *seccomp, bool *seal,
+			struct hk_err *err)
 {
 	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
 	if (!spec)
 		return hk_err_prefix(err, "the container's config");
+	*seal = process_exe_needs_seal(&spec->process.caps, spec_ns(spec, HK_NS_USER) != NULL);
 	/* The same seccomp filter as the container's process. */
 	*seccomp = spec->seccomp;
 	memset(&spec->seccomp, 0, sizeof(spec->seccomp));
@@ -185,7 +188,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	t->cgroup = TAKE_PTR(st->cgroup);
 	t->id = xstrdup(st->id);
 	t->bundle = xstrdup(st->bundle);
-	return load_process(a->o, st, &t->proc, &t->seccomp, err);
+	return load_process(a->o, st, &t->proc, &t->seccomp, &t->seal, err);
 }
 
 static int install_seccomp(struct target *t, struct hk_seccomp_filter *f, struct hk_err *err)
@@ -254,8 +257,8 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, char *
 	if (caps_drop_bounding(&t->proc.caps, err) < 0 || process_set_user(&t->proc, err) < 0 ||
 	    caps_apply(&t->proc.caps, err) < 0)
 		return -1;
-	if (chdir(t->proc.cwd) < 0)
-		return hk_fail(err, errno, "cwd: chdir %s", t->proc.cwd);
+	if (process_chdir(t->proc.cwd, err) < 0)
+		return -1;
 	if (t->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "noNewPrivileges");
 	umask(t->proc.has_umask ? t->proc.umask : 022);
@@ -402,6 +405,9 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 
 	*status = 0;
 	if (state_with(o->root, o->id, false, gather, &a, err) < 0)
+		goto fail;
+	/* The container's processes are the attackers: its config decides. */
+	if (t.seal && process_reexec_sealed(err) < 0)
 		goto fail;
 	t.proc.terminal |= o->tty;
 	if (lsm_check(NULL, &t.proc, err) < 0)
