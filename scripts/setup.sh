@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev python3-pytest
-busybox-static iproute2 procps util-linux crun runc hyperfine clang-format"
+busybox-static iproute2 procps util-linux crun runc hyperfine clang-format
+clang libclang-rt-14-dev uidmap libcap2-bin"
 
 missing=""
 for p in $PKGS; do
