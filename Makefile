@@ -95,3 +95,55 @@ clean:
 	rm -rf build build-asan build-faults
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# --- fuzzing (tests/fuzz/README.md) ------------------------------------------
+# libFuzzer targets for the config decoder and the command line, built with
+# clang, ASan and UBSan into build-fuzz/. `make fuzz-smoke` replays
+# tests/fuzz/regressions/ and fuzzes each target 20 s (part of `make test`);
+# `make fuzz FUZZ_SECONDS=1800` is the long campaign, figures in
+# build-fuzz/summary.txt.
+FUZZ_SECONDS ?= 1800
+FUZZ_CC      := clang
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -iquote src \
+                -fno-strict-aliasing $(filter-out -Werror -Wno-format-truncation,$(WARN))
+FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c))
+FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/cli/*.c))
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
+
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
+		$(if $(filter src/cli/%,$<),-Dmain=husk_cli_main -Wno-missing-prototypes) -c -o $@ $<
+
+build-fuzz/fuzz_spec: build-fuzz/obj/tests/fuzz/fuzz_spec.o $(FUZZ_LIB)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# open/openat/fork wrapped: see tests/fuzz/fuzz_cli.c
+build-fuzz/fuzz_cli: build-fuzz/obj/tests/fuzz/fuzz_cli.o build-fuzz/obj/tests/fuzz/stubs.o \
+		$(FUZZ_CLI) $(FUZZ_LIB)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--wrap=open,--wrap=openat,--wrap=fork \
+		-o $@ $^ $(LDLIBS)
+
+fuzz-build: build-fuzz/fuzz_spec build-fuzz/fuzz_cli
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh smoke 20
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh campaign $(FUZZ_SECONDS)
+
+fuzz-clean:
+	rm -rf build-fuzz
+
+# make test runs the smoke run as well (once: not again in make asan's pass)
+ifeq ($(BUILD),build)
+test: fuzz-smoke
+endif
+clean: fuzz-clean
+
+-include $(FUZZ_LIB:.o=.d) $(FUZZ_CLI:.o=.d)

@@ -133,17 +133,21 @@ int process_chdir(const char *cwd, struct hk_err *err)
 	return 0;
 }
 
+int process_preserve_fds(int preserve_fds, struct hk_err *err)
+{
+	for (int fd = 3; fd < 3 + preserve_fds; fd++) {
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+			return hk_fail(err, errno, "clear close-on-exec of fd %d", fd);
+	}
+	return 0;
+}
+
 int process_cloexec_fds(int preserve_fds, struct hk_err *err)
 {
 	unsigned int first = 3 + (unsigned int)preserve_fds;
 	if (hk_close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return hk_fail(err, errno, "close_range (husk needs Linux >= 5.11)");
-	/* Preserved fds must survive exec even if they were opened close-on-exec. */
-	for (unsigned int fd = 3; fd < first; fd++) {
-		int flags = fcntl((int)fd, F_GETFD);
-		if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
-			return hk_fail(err, errno, "clear close-on-exec of fd %u", fd);
-	}
 	return 0;
 }
 

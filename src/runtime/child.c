@@ -268,9 +268,9 @@ static int wait_for_start(int state_fd, struct hk_err *err)
 	if (fd < 0)
 		return hk_fail(err, errno, "open exec.fifo");
 	ssize_t w = write(fd, "0", 1);
-	int saved = errno;
-	close(fd);
-	return w == 1 ? 0 : hk_fail(err, saved, "write exec.fifo");
+	/* fd stays open, close-on-exec: start sees EOF when execve happens
+	 * (or the process dies), and runs poststart hooks only then. */
+	return w == 1 ? 0 : hk_fail(err, errno, "write exec.fifo");
 }
 
 /* The pty is made in here, where /dev/pts is the container's own; its
@@ -408,7 +408,8 @@ void child_main(struct hk_spawn *sp, int sock)
 		if (sp->ns_fds[t] >= 0)
 			keep[nkeep++] = sp->ns_fds[t];
 	if (close_others(keep, nkeep, 3 + sp->preserve_fds, &err) < 0 ||
-	    wait_go(sp, sock, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
+	    process_preserve_fds(sp->preserve_fds, &err) < 0 || wait_go(sp, sock, &err) < 0 ||
+	    setup(sp, sock, &exe, &err) < 0) {
 		sync_send(sock, HK_SYNC_ERROR, &err);
 		_exit(1);
 	}

@@ -240,6 +240,24 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	return r;
 }
 
+/* After the byte: EOF on the fifo when the process execs (or dies). */
+static void wait_exec(int fifo, int pidfd)
+{
+	struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+	char c;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			return;
+		if ((p[0].revents & POLLIN) && read(fifo, &c, 1) == 0)
+			return;
+		if (p[1].revents & POLLIN)
+			return;
+	}
+}
+
 /* Wait for the fifo's byte, or for the process to die first. */
 static int release(int fifo, int pidfd, struct hk_err *err)
 {
@@ -304,6 +322,10 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 	/* No state write: "running" is a created process without exec.fifo
 	 * (state_status). */
 	st->status = HK_RUNNING;
+	/* poststart runs after the program is executed (runtime.md): the
+	 * process holds its end of the fifo open until execve closes it. */
+	if (st->poststart.n)
+		wait_exec(fifo, out->pidfd);
 	/* poststart: once the program runs, before start returns; a failure
 	 * is only a warning (runtime.md, Lifecycle). */
 	run_state_hooks(st, &st->poststart, HK_HOOK_POSTSTART, "running");

@@ -273,6 +273,7 @@ static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int
 	char *exe = NULL;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    process_preserve_fds(preserve_fds, &err) < 0 ||
 	    exec_child_setup(t, sock, preserve_fds, &exe, &err) < 0) {
 		sync_send(sock, HK_SYNC_ERROR, &err);
 		_exit(126);

@@ -1,0 +1,145 @@
+/* The runtime as the CLI fuzz target sees it: every entry point src/cli
+ * calls, with no side effect at all. Most return an error, which is what
+ * the CLI mostly has to handle; a few answer for the id or root "ok" with
+ * made-up data, so that the CLI's printing code (state, list, ps --format
+ * json) is fuzzed too. The list of functions is what `nm -u` shows for
+ * the objects of src/cli outside cli/, spec/, common/ and libc: when the CLI starts
+ * calling something new, the link fails and the stub goes here. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/xalloc.h"
+#include "runtime/container.h"
+#include "runtime/exec.h"
+#include "runtime/features.h"
+#include "spec/spec.h"
+
+static int refuse(struct hk_err *err, const char *what, const char *id)
+{
+	return hk_fail(err, ENOENT, "%s %s: fuzzing stub", what, id ? id : "(null)");
+}
+
+static int is_ok(const char *s)
+{
+	return s && strcmp(s, "ok") == 0;
+}
+
+int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err)
+{
+	(void)out;
+	return refuse(err, "create", o->id);
+}
+
+int container_start(const char *root, const char *id, struct hk_err *err)
+{
+	(void)root;
+	return refuse(err, "start", id);
+}
+
+int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err)
+{
+	(void)detach;
+	if (is_ok(o->id)) {
+		*status = 3;
+		return 0;
+	}
+	return refuse(err, "run", o->id);
+}
+
+int container_kill(const char *root, const char *id, int sig, bool all, struct hk_err *err)
+{
+	(void)root;
+	(void)all;
+	if (is_ok(id) && sig > 0)
+		return 0;
+	return refuse(err, "kill", id);
+}
+
+int container_delete(const char *root, const char *id, bool force, struct hk_err *err)
+{
+	(void)root;
+	(void)force;
+	return refuse(err, "delete", id);
+}
+
+int container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct hk_err *err)
+{
+	(void)root;
+	if (!is_ok(id))
+		return refuse(err, "pids", id);
+	*pids = xcalloc(3, sizeof(pid_t));
+	(*pids)[0] = 1;
+	(*pids)[1] = 42;
+	(*pids)[2] = 4242;
+	*n = 3;
+	return 0;
+}
+
+static void fake_info(struct hk_container_info *info, const char *id, int k)
+{
+	memset(info, 0, sizeof(*info));
+	info->id = xstrdup(id);
+	info->pid = 100 + k;
+	info->status = k ? "running" : "created";
+	info->bundle = xstrdup("/fuzz/bundle \"quoted\"\t\x01");
+	info->rootfs = xstrdup("/fuzz/bundle/rootfs");
+	info->created = xstrdup("2026-01-01T00:00:00.000000000Z");
+	info->owner = xstrdup(k ? "" : "root");
+	info->n_annotations = (size_t)k;
+	info->annotations = xcalloc((size_t)k + 1, sizeof(*info->annotations));
+	for (int i = 0; i < k; i++) {
+		info->annotations[i].key = xasprintf("key%d", i);
+		info->annotations[i].value = xstrdup("value\n\"x\"");
+	}
+}
+
+int container_info(const char *root, const char *id, struct hk_container_info *info,
+		   struct hk_err *err)
+{
+	(void)root;
+	if (!is_ok(id))
+		return refuse(err, "state", id);
+	fake_info(info, id, 2);
+	return 0;
+}
+
+void container_info_free(struct hk_container_info *info)
+{
+	free(info->id);
+	free(info->bundle);
+	free(info->rootfs);
+	free(info->created);
+	free(info->owner);
+	for (size_t i = 0; i < info->n_annotations; i++) {
+		free(info->annotations[i].key);
+		free(info->annotations[i].value);
+	}
+	free(info->annotations);
+	memset(info, 0, sizeof(*info));
+}
+
+int container_list(const char *root, struct hk_container_info **infos, size_t *n,
+		   struct hk_err *err)
+{
+	if (!is_ok(root))
+		return refuse(err, "list", root);
+	*n = 3;
+	*infos = xcalloc(*n, sizeof(**infos));
+	fake_info(&(*infos)[0], "a", 0);
+	fake_info(&(*infos)[1], "a-much-longer-container-id-than-the-column", 1);
+	fake_info(&(*infos)[2], "", 2);
+	return 0;
+}
+
+int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err)
+{
+	(void)status;
+	return refuse(err, "exec", o->id);
+}
+
+char *features_json(const char *husk_version)
+{
+	return xasprintf("{\"ociVersionMin\": \"1.0.0\", \"husk\": \"%s\"}", husk_version);
+}
