@@ -5,6 +5,7 @@
 #                                        target SECONDS (make fuzz-smoke: 20)
 #   tests/fuzz/run.sh campaign SECONDS   the same, then write the figures to
 #                                        build-fuzz/summary.txt (make fuzz)
+#   tests/fuzz/run.sh report SECONDS     only the figures, from the last run's logs
 #
 # The targets run side by side. New inputs go to build-fuzz/corpus_<t>/ (the
 # committed seeds in tests/fuzz/corpus_<t>/ are only read); a crash, leak,
@@ -12,8 +13,8 @@
 # stops both targets: a finding is worth more than the remaining time.
 # Exit status: 0 when nothing was found.
 set -u
-mode=${1:?usage: run.sh smoke|campaign SECONDS}
-secs=${2:?usage: run.sh smoke|campaign SECONDS}
+mode=${1:?usage: run.sh smoke|campaign|report SECONDS}
+secs=${2:?usage: run.sh smoke|campaign|report SECONDS}
 here=tests/fuzz
 out=build-fuzz
 targets="spec cli"
@@ -25,6 +26,8 @@ mkdir -p "$out"
 declare -A maxlen=([spec]=16384 [cli]=1024)
 status=0
 
+stopped=""
+if [ "$mode" != report ]; then
 # 1. every reproducer ever found must pass (each file is run once)
 for t in $targets; do
 	regs=$(find "$here/regressions/$t" -type f ! -name '*.md' 2>/dev/null | sort)
@@ -47,7 +50,6 @@ for t in $targets; do
 		"$out/corpus_$t" "$here/corpus_$t" > "$out/fuzz_$t.log" 2>&1 &
 	pid[$t]=$!
 done
-stopped=""
 for _ in $targets; do
 	wait -n
 	rc=$?
@@ -60,6 +62,7 @@ for _ in $targets; do
 		done
 	fi
 done
+fi
 
 # 3. figures
 summary() {
@@ -67,19 +70,19 @@ summary() {
 	local execs rate last crashes
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-	last=$(grep -E '^#[0-9]+' "$log" | grep 'cov:' | tail -1)
+	last=$(grep -a -E '^#[0-9]+' "$log" | grep -a 'cov:' | tail -1)
 	crashes=$(find "$out/artifacts/$t" -type f | sort)
 	echo "fuzz_$t ($mode, ${secs}s):"
 	echo "  executions:  ${execs:-?}"
 	echo "  exec/s:      ${rate:-?}"
-	echo "  coverage:    $(echo "$last" | grep -oE 'cov: [0-9]+') edges," \
-		"$(echo "$last" | grep -oE 'ft: [0-9]+') features," \
-		"$(echo "$last" | grep -oE 'corp: [0-9]+/[0-9a-zA-Z]+') corpus"
+	echo "  coverage:    $(echo "$last" | grep -aoE 'cov: [0-9]+') edges," \
+		"$(echo "$last" | grep -aoE 'ft: [0-9]+') features," \
+		"$(echo "$last" | grep -aoE 'corp: [0-9]+/[0-9a-zA-Z]+') corpus"
 	echo "  corpus dir:  $(find "$out/corpus_$t" -type f | wc -l) inputs in $out/corpus_$t"
 	if [ -n "$crashes" ]; then
 		echo "  findings:    $(echo "$crashes" | wc -l)"
 		echo "$crashes" | sed 's/^/    /'
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -5 | sed 's/^/    /'
+		grep -a -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -5 | sed 's/^/    /'
 	else
 		echo "  findings:    none"
 	fi
@@ -89,11 +92,11 @@ summary() {
 	[ -z "$stopped" ] || echo "stopped early: a target found something"
 	for t in $targets; do summary "$t"; done
 } > "$out/summary-$mode.txt"
-[ "$mode" = campaign ] && cp "$out/summary-$mode.txt" "$out/summary.txt"
+[ "$mode" = smoke ] || cp "$out/summary-$mode.txt" "$out/summary.txt"
 cat "$out/summary-$mode.txt"
 if [ $status -ne 0 ]; then
 	for t in $targets; do
-		grep -qE 'ERROR|runtime error|deadly signal|Test unit written' "$out/fuzz_$t.log" &&
+		grep -aqE 'ERROR|runtime error|deadly signal|Test unit written' "$out/fuzz_$t.log" &&
 			{ echo "--- fuzz_$t.log (tail)"; tail -60 "$out/fuzz_$t.log"; } >&2
 	done
 fi
