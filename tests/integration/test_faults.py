@@ -444,6 +444,18 @@ def test_fault_in_delete_then_plain_delete(hk, fault_husk):
     assert_gone(hk, cid, [pid])
 
 
+@faults
+def test_release_build_ignores_fault_steps(hk):
+    """The fault hooks are compiled out of the release build: with every
+    step named in $HUSK_FAULT, a plain `run` and `delete` finish normally."""
+    b = hk.bundle(["sh", "-c", "exit 7"])
+    cid = "relfault"
+    for step in CREATE_STEPS + DELETE_STEPS:
+        r = fault_call(hk, HUSK, step, "run", "--bundle", b.path, cid)
+        assert r.rc == 7, f"HUSK_FAULT={step} changed the release build\n{r}"
+        assert hk.call("state", cid).rc == 1, f"run left {cid} behind"
+
+
 # --------------------------------------------------------------------------
 # exit codes, for every command
 
