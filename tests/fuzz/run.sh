@@ -24,6 +24,9 @@ mkdir -p "$out"
 [ -f "$out/.gitignore" ] || echo '*' > "$out/.gitignore"
 
 declare -A maxlen=([spec]=16384 [cli]=1024)
+# one log per target and kind of run: a smoke run (make test) may run while
+# a campaign does; they share the corpus, which libFuzzer allows
+run=$([ "$mode" = report ] && echo campaign || echo "$mode")
 status=0
 
 stopped=""
@@ -32,9 +35,9 @@ if [ "$mode" != report ]; then
 for t in $targets; do
 	regs=$(find "$here/regressions/$t" -type f ! -name '*.md' 2>/dev/null | sort)
 	[ -n "$regs" ] || continue
-	if ! "$out/fuzz_$t" -timeout=10 $regs > "$out/regressions_$t.log" 2>&1; then
+	if ! "$out/fuzz_$t" -timeout=10 $regs > "$out/regressions_$t-$run.log" 2>&1; then
 		echo "fuzz: a regression input of fuzz_$t fails again:" >&2
-		tail -40 "$out/regressions_$t.log" >&2
+		tail -40 "$out/regressions_$t-$run.log" >&2
 		status=1
 	fi
 done
@@ -47,7 +50,7 @@ for t in $targets; do
 	"$out/fuzz_$t" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
 		-rss_limit_mb=2048 -max_len="${maxlen[$t]}" -dict="$here/$t.dict" \
 		-artifact_prefix="$out/artifacts/$t/" \
-		"$out/corpus_$t" "$here/corpus_$t" > "$out/fuzz_$t.log" 2>&1 &
+		"$out/corpus_$t" "$here/corpus_$t" > "$out/fuzz_$t-$run.log" 2>&1 &
 	pid[$t]=$!
 done
 for _ in $targets; do
@@ -66,13 +69,13 @@ fi
 
 # 3. figures
 summary() {
-	local t=$1 log="$out/fuzz_$1.log"
+	local t=$1 log="$out/fuzz_$1-$run.log"
 	local execs rate last crashes
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	last=$(grep -a -E '^#[0-9]+' "$log" | grep -a 'cov:' | tail -1)
 	crashes=$(find "$out/artifacts/$t" -type f | sort)
-	echo "fuzz_$t ($mode, ${secs}s):"
+	echo "fuzz_$t ($run, ${secs}s):"
 	echo "  executions:  ${execs:-?}"
 	echo "  exec/s:      ${rate:-?}"
 	echo "  coverage:    $(echo "$last" | grep -aoE 'cov: [0-9]+') edges," \
@@ -91,13 +94,13 @@ summary() {
 	date -u +"%Y-%m-%dT%H:%M:%SZ"
 	[ -z "$stopped" ] || echo "stopped early: a target found something"
 	for t in $targets; do summary "$t"; done
-} > "$out/summary-$mode.txt"
-[ "$mode" = smoke ] || cp "$out/summary-$mode.txt" "$out/summary.txt"
-cat "$out/summary-$mode.txt"
+} > "$out/summary-$run.txt"
+[ "$run" = smoke ] || cp "$out/summary-$run.txt" "$out/summary.txt"
+cat "$out/summary-$run.txt"
 if [ $status -ne 0 ]; then
 	for t in $targets; do
-		grep -aqE 'ERROR|runtime error|deadly signal|Test unit written' "$out/fuzz_$t.log" &&
-			{ echo "--- fuzz_$t.log (tail)"; tail -60 "$out/fuzz_$t.log"; } >&2
+		grep -aqE 'ERROR|runtime error|deadly signal|Test unit written' "$out/fuzz_$t-$run.log" &&
+			{ echo "--- fuzz_$t-$run.log (tail)"; tail -60 "$out/fuzz_$t-$run.log"; } >&2
 	done
 fi
 exit $status
