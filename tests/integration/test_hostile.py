@@ -64,7 +64,9 @@ KNOWN = {
           "hk_read_fileat skips the size check (common/file.c)",
     "F11": "a child error is lost to ECONNRESET when the child exits with a message of "
            "the parent unread: recvmsg reports the reset before the queued "
-           "HK_SYNC_ERROR (runtime/sync.c sync_recv)",
+           "HK_SYNC_ERROR (runtime/sync.c sync_recv). A race, seen in about 1 of 30 "
+           "creates on a loaded machine and 1 of 200 otherwise: an XPASS of "
+           "test_child_error_not_lost does not mean it is fixed",
 }
 
 pytestmark = pytest.mark.husk_only
@@ -680,8 +682,9 @@ def _rmdir(p):
 def test_child_error_not_lost(hk, request):
     """A create that fails in the container's process (here: a mount option
     the kernel refuses) must report that process's error every time, not a
-    "Connection reset by peer" of the sync socket (it happened in about one
-    run of ten)."""
+    "Connection reset by peer" of the sync socket. It is a race (the process
+    fails and exits between husk's send of CGROUP and its next read), so
+    this catches it only sometimes."""
     _known(request, "F11")
     b = hk.bundle()
     # the /dev tmpfs: the process fails early, before it reads husk's
@@ -689,7 +692,7 @@ def test_child_error_not_lost(hk, request):
     b.config["mounts"][1]["options"] = ["hk-bogus-option"]
     b.write()
     lost = []
-    for _ in range(50):
+    for _ in range(100):
         cid = hk.new_id()
         r = hk.call("create", "--bundle", b.path, cid)
         assert_no_crash(r)
@@ -697,4 +700,4 @@ def test_child_error_not_lost(hk, request):
         if "hk-bogus-option" not in r.err:
             lost.append(r.err.strip())
         assert_gone(hk, cid)
-    assert not lost, f"{len(lost)} of 50 creates lost the child's error: {lost[:3]}"
+    assert not lost, f"{len(lost)} of 100 creates lost the child's error: {lost[:3]}"
