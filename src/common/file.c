@@ -27,6 +27,10 @@ char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struc
 	 * files on a local filesystem do not. */
 	struct stat st;
 	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	if (regular && (unsigned long long)st.st_size > max) {
+		hk_fail(err, EFBIG, "read %s", path);
+		return NULL;
+	}
 	buf = xmalloc(cap);
 	for (;;) {
 		if (n > max) {
@@ -54,6 +58,10 @@ char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struc
 		/* A regular file read short is at its end: spare the extra read. */
 		if (regular && (size_t)r < cap - (n - (size_t)r) - 1)
 			break;
+	}
+	if (n > max) {
+		hk_fail(err, EFBIG, "read %s", path);
+		return NULL;
 	}
 	buf[n] = '\0';
 	if (len)
