@@ -1,6 +1,7 @@
 #include "runtime/sync.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,12 +100,23 @@ int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err)
 			     .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
+	bool reset = false;
 
 	memset(in, 0, sizeof(*in));
 	in->fd = -1;
-	do
+	/* A peer that exits with a message of ours unread resets the socket,
+	 * and recvmsg reports that once, before the messages still queued for
+	 * us (the process's error among them): read again once. */
+	for (;;) {
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != ECONNRESET || reset)
+			break;
+		reset = true;
+	}
 	if (n < 0)
 		return hk_fail(err, errno, "read from the container process");
 	take_control(&msg, in);
