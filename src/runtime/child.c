@@ -376,20 +376,6 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 	return filter ? install_seccomp(sp, filter, "running", err) : 0;
 }
 
-static int wait_go(struct hk_spawn *sp, int sock, struct hk_err *err)
-{
-	struct hk_sync_in in;
-
-	if (sync_read(sock, &in, err) < 0)
-		return -1;
-	if (in.fd >= 0)
-		close(in.fd);
-	if (in.type != HK_SYNC_GO)
-		return hk_fail(err, 0, "husk went away during setup");
-	sp->host_pid = in.value;
-	return 0;
-}
-
 void child_main(struct hk_spawn *sp, int sock)
 {
 	struct hk_err err = {0};
@@ -408,8 +394,8 @@ void child_main(struct hk_spawn *sp, int sock)
 		if (sp->ns_fds[t] >= 0)
 			keep[nkeep++] = sp->ns_fds[t];
 	if (close_others(keep, nkeep, 3 + sp->preserve_fds, &err) < 0 ||
-	    process_preserve_fds(sp->preserve_fds, &err) < 0 || wait_go(sp, sock, &err) < 0 ||
-	    setup(sp, sock, &exe, &err) < 0) {
+	    process_preserve_fds(sp->preserve_fds, &err) < 0 ||
+	    sync_wait_go(sock, &sp->host_pid, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
 		sync_send(sock, HK_SYNC_ERROR, &err);
 		_exit(1);
 	}

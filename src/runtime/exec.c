@@ -200,20 +200,6 @@ static int install_seccomp(struct target *t, struct hk_seccomp_filter *f, struct
 	return r;
 }
 
-static int wait_go(struct target *t, int sock, struct hk_err *err)
-{
-	struct hk_sync_in in;
-
-	if (sync_read(sock, &in, err) < 0)
-		return -1;
-	if (in.fd >= 0)
-		close(in.fd);
-	if (in.type != HK_SYNC_GO)
-		return hk_fail(err, 0, "husk went away");
-	t->host_pid = in.value;
-	return 0;
-}
-
 static int send_terminal(struct target *t, int sock, struct hk_err *err)
 {
 	int master = terminal_setup(&t->proc, err);
@@ -233,7 +219,7 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, char *
 {
 	struct hk_seccomp_filter *filter = NULL;
 
-	if (wait_go(t, sock, err) < 0)
+	if (sync_wait_go(sock, &t->host_pid, err) < 0)
 		return -1;
 	/* Built before setns: a listener is reached by its host path. */
 	if (t->seccomp.present && !(filter = seccomp_prepare(&t->seccomp, err)))

@@ -167,3 +167,17 @@ int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err)
 		return hk_fail(err, 0, "the container process exited during setup");
 	return hk_fail(err, 0, "unexpected message %u from the container process", type);
 }
+
+int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err)
+{
+	struct hk_sync_in in;
+
+	if (sync_read(sock, &in, err) < 0)
+		return -1;
+	if (in.fd >= 0)
+		close(in.fd);
+	if (in.type != HK_SYNC_GO)
+		return hk_fail(err, 0, "husk went away during setup");
+	*host_pid = in.value;
+	return 0;
+}

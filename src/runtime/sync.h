@@ -49,5 +49,8 @@ int sync_send_value(int sock, enum hk_sync_type type, int32_t value);
 int sync_send_fd(int sock, enum hk_sync_type type, int fd);
 /* Wait for `want`; an ERROR message becomes the error. */
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
+/* In a container process: wait for GO and take the pid it carries (the
+ * process's pid as husk sees it). */
+int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err);
 
 #endif
