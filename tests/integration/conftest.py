@@ -588,3 +588,24 @@ def hk(session_env, request):
 @pytest.fixture
 def rootfs(session_env):
     return session_env.rootfs
+
+
+def call_with_fds(hk, redirect, files, *args, timeout=CMD_TIMEOUT):
+    """Like hk.call, but the runtime starts with files[0] open as fd 3,
+    files[1] as fd 4, ... (redirect: the shell's "<>" read/write or ">"
+    write): a shell opens them, then execs the runtime."""
+    redir = " ".join(f'{3 + i}{redirect}"${i + 1}"' for i in range(len(files)))
+    script = f'exec {redir}; shift {len(files)}; exec "$@"'
+    argv = ["/bin/sh", "-c", script, "sh", *map(str, files),
+            HUSK, "--root", str(STATE_ROOT), *map(str, args)]
+    hk._n += 1
+    out_path = hk.work / f"call{hk._n}.out"
+    err_path = hk.work / f"call{hk._n}.err"
+    with open(out_path, "wb") as o, open(err_path, "wb") as e:
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=o,
+                               stderr=e, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{argv} did not finish in {timeout}s")
+    return Result(argv, p.returncode, out_path.read_text(errors="replace"),
+                  err_path.read_text(errors="replace"))

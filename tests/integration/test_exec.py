@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (ALL_NAMESPACES, CMD_TIMEOUT, DEFAULT_PATH, HUSK,
+from conftest import (call_with_fds, ALL_NAMESPACES, CMD_TIMEOUT, DEFAULT_PATH, HUSK,
                       STATE_ROOT, Result, _cgroup_mounts, bind, ns_id, pid_alive,
                       wait_for)
 
@@ -130,25 +130,6 @@ def bg(hk):
             p.kill()
             p.wait()
 
-
-def _call_with_fds(hk, files, *args, timeout=CMD_TIMEOUT):
-    """Like hk.call, but the runtime starts with files[0] open (read/write)
-    as fd 3, files[1] as fd 4, ...: a shell opens them, then execs it."""
-    redir = " ".join(f'{3 + i}<>"${i + 1}"' for i in range(len(files)))
-    script = f'exec {redir}; shift {len(files)}; exec "$@"'
-    argv = ["/bin/sh", "-c", script, "sh", *map(str, files),
-            HUSK, "--root", str(STATE_ROOT), *map(str, args)]
-    hk._n += 1
-    out_path = hk.work / f"call{hk._n}.out"
-    err_path = hk.work / f"call{hk._n}.err"
-    with open(out_path, "wb") as o, open(err_path, "wb") as e:
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=o,
-                               stderr=e, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{argv} did not finish in {timeout}s")
-    return Result(argv, p.returncode, out_path.read_text(errors="replace"),
-                  err_path.read_text(errors="replace"))
 
 
 def _cgroup_procs(pid):
@@ -618,12 +599,12 @@ def test_preserve_fds(hk):
     f3, f4 = hk.work / "fd3", hk.work / "fd4"
     f3.write_text("three\n")
     f4.write_text("four\n")
-    r = _call_with_fds(hk, [f3, f4], "exec", "--preserve-fds", "1", cid, "sh", "-c", FD_SCRIPT)
+    r = call_with_fds(hk, "<>", [f3, f4], "exec", "--preserve-fds", "1", cid, "sh", "-c", FD_SCRIPT)
     assert r.rc == 0, str(r)
     assert r.out.splitlines() == ["3:three", "no4"], str(r)
     assert f3.read_text() == "three\nback\n"
     # without the flag neither is passed
-    r = _call_with_fds(hk, [f3, f4], "exec", cid, "sh", "-c", FD_SCRIPT)
+    r = call_with_fds(hk, "<>", [f3, f4], "exec", cid, "sh", "-c", FD_SCRIPT)
     assert r.rc == 0, str(r)
     assert r.out.splitlines() == ["no3", "no4"], str(r)
 

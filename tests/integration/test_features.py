@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (CMD_TIMEOUT, HUSK, IS_RUNC, STATE_BASE, STATE_ROOT, Result, bind,
+from conftest import (call_with_fds, CMD_TIMEOUT, HUSK, IS_RUNC, STATE_BASE, STATE_ROOT, Result, bind,
                       cgroup_dirs_named, mountinfo_lines_mentioning, ns_id,
                       session_processes, wait_for)
 
@@ -79,25 +79,6 @@ def _assert_nothing_left(hk, cid):
     wait_for(lambda: not session_processes(hk.sess.rootfs_ids), timeout=3,
              what="no container process")
 
-
-def _call_with_fds(hk, files, *args, timeout=CMD_TIMEOUT):
-    """Like hk.call, but the runtime starts with files[0] open (for writing)
-    as fd 3, files[1] as fd 4, ...: a shell opens them, then execs it."""
-    redir = " ".join(f'{3 + i}>"${i + 1}"' for i in range(len(files)))
-    script = f'exec {redir}; shift {len(files)}; exec "$@"'
-    argv = ["/bin/sh", "-c", script, "sh", *map(str, files),
-            HUSK, "--root", str(STATE_ROOT), *map(str, args)]
-    hk._n += 1
-    out_path = hk.work / f"call{hk._n}.out"
-    err_path = hk.work / f"call{hk._n}.err"
-    with open(out_path, "wb") as o, open(err_path, "wb") as e:
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=o,
-                               stderr=e, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{argv} did not finish in {timeout}s")
-    return Result(argv, p.returncode, out_path.read_text(errors="replace"),
-                  err_path.read_text(errors="replace"))
 
 
 def _status_fields(pid):
@@ -164,7 +145,7 @@ def _fds(lines):
 def test_preserve_fds_run(hk):
     f3, f4 = hk.work / "fd3", hk.work / "fd4"
     b = hk.bundle(["sh", "-c", FD_SCRIPT])
-    r = _call_with_fds(hk, [f3, f4], "run", "--preserve-fds", "1",
+    r = call_with_fds(hk, ">", [f3, f4], "run", "--preserve-fds", "1",
                        "--bundle", b.path, hk.new_id())
     assert r.rc == 0, str(r)
     # fd 3 is passed, fd 4 (beyond N=1) is not
@@ -178,7 +159,7 @@ def test_preserve_fds_run(hk):
 def test_without_preserve_fds_extra_fds_are_closed(hk):
     f3, f4 = hk.work / "fd3", hk.work / "fd4"
     b = hk.bundle(["sh", "-c", FD_SCRIPT])
-    r = _call_with_fds(hk, [f3, f4], "run", "--bundle", b.path, hk.new_id())
+    r = call_with_fds(hk, ">", [f3, f4], "run", "--bundle", b.path, hk.new_id())
     assert r.rc == 0, str(r)
     lines = r.out.splitlines()
     assert lines[:2] == ["no3", "no4"], str(r)
@@ -194,7 +175,7 @@ def test_preserve_fds_create_then_start(hk):
     b = hk.bundle(["sh", "-c", "echo started >&3; touch /mnt/rw/done"],
                   extra_mounts=[bind(out, "/mnt/rw")])
     cid = hk.new_id()
-    r = _call_with_fds(hk, [f3, f4], "create", "--preserve-fds", "1",
+    r = call_with_fds(hk, ">", [f3, f4], "create", "--preserve-fds", "1",
                        "--bundle", b.path, cid)
     assert r.rc == 0, str(r)
     pid = hk.state(cid)["pid"]
