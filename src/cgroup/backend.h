@@ -1,18 +1,74 @@
-/* Internal to cgroup/: what a version's backend provides. */
+/* Internal to cgroup/: what a version's backend provides, and the file
+ * helpers both share. */
 #ifndef HUSK_CGROUP_BACKEND_H
 #define HUSK_CGROUP_BACKEND_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "cgroup/cgroup.h"
+
+struct hk_resources;
+struct hk_cg_stats;
 
 struct cg_ops {
 	int (*create)(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 	int (*enter)(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
+	/* Write linux.resources; on update, check what checkBeforeUpdate asks. */
+	int (*apply)(struct hk_cgroup *cg, const struct hk_resources *r, bool update,
+		     struct hk_err *err);
+	int (*freeze)(struct hk_cgroup *cg, bool frozen, struct hk_err *err);
+	/* 1 frozen, 0 not, -1 no freezer */
+	int (*is_frozen)(const struct hk_cgroup *cg);
+	int (*stats)(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);
+	/* An fd that becomes readable on an OOM kill (see cg_oom_open). */
+	int (*oom_open)(const struct hk_cgroup *cg, struct hk_err *err);
+	int (*oom_read)(const struct hk_cgroup *cg, int fd, uint64_t *count);
 };
 
 extern const struct cg_ops cg_v1_ops;
 extern const struct cg_ops cg_v2_ops;
 
+/* The backends' parts, each in the file of its concern. */
+int cg_v1_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
+int cg_v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
+int cg_v1_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);
+int cg_v2_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
+int cg_v2_apply(struct hk_cgroup *cg, const struct hk_resources *r, bool update,
+		struct hk_err *err);
+int cg_v2_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);
+
+/* v1 values onto v2's scales (formulas in cgroup-v2-res.c). */
+uint64_t cg_cpu_shares_to_weight(uint64_t shares);
+uint64_t cg_blkio_weight_to_io_weight(uint64_t weight);
+
+/* Shared by the stats of both versions. */
+void cg_stats_add_raw(struct hk_cg_stats *st, const char *key, uint64_t value);
+void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,
+		     const char *op, uint64_t value);
+
 /* Read a cgroup.procs file. */
 int cg_read_pids(const char *dir, pid_t **pids, size_t *n, struct hk_err *err);
+
+/* The container's directory in the hierarchy of controller ctrl ("memory");
+ * on v2 the one directory. NULL when that controller is not there. */
+const char *cg_dir_of(const struct hk_cgroup *cg, const char *ctrl);
+/* Write value to a knob of controller ctrl; field names the config value in
+ * the error ("linux.resources.memory.limit"). */
+int cg_write(const struct hk_cgroup *cg, const char *ctrl, const char *file, const char *field,
+	     const char *value, struct hk_err *err);
+int cg_writef(const struct hk_cgroup *cg, const char *ctrl, const char *file, const char *field,
+	      struct hk_err *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A knob's text, NULL when it cannot be read. */
+char *cg_read(const struct hk_cgroup *cg, const char *ctrl, const char *file);
+/* A knob holding one number; "max" reads as UINT64_MAX. false when absent. */
+bool cg_read_u64(const struct hk_cgroup *cg, const char *ctrl, const char *file, uint64_t *out);
+/* The number after "key " in a flat keyed file (cpu.stat, memory.events). */
+bool cg_keyed_u64(const char *text, const char *key, uint64_t *out);
+
+/* Poll a freezer file until it reads want, whole or as key's value in a
+ * keyed file (the kernel freezes tasks one by one): up to ~2 s. */
+int cg_wait_file(const struct hk_cgroup *cg, const char *ctrl, const char *file, const char *key,
+		 const char *want, struct hk_err *err);
 
 #endif

@@ -106,7 +106,7 @@ static int apply_devices(const char *dir, const struct hk_spec *s, struct hk_err
 	return 0;
 }
 
-static int v1_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *err)
+int cg_v1_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *err)
 {
 	for (size_t i = 0; i < cg->n_dirs; i++) {
 		if (mkdir_hierarchy(&cg->dirs[i], err) < 0)
@@ -121,7 +121,7 @@ static int v1_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_er
 	return 0;
 }
 
-static int v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
+int cg_v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
 {
 	char buf[24];
 
@@ -133,8 +133,3 @@ static int v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
 	}
 	return 0;
 }
-
-const struct cg_ops cg_v1_ops = {
-	.create = v1_create,
-	.enter = v1_enter,
-};

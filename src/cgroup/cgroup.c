@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/xalloc.h"
+#include "spec/spec.h"
 
 static const struct cg_ops *ops_of(const struct hk_cgroup *cg)
 {
@@ -233,7 +234,44 @@ void cg_keep_writable(struct hk_cgroup *cg)
 
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err)
 {
-	return ops_of(cg)->create(cg, spec, err);
+	if (ops_of(cg)->create(cg, spec, err) < 0)
+		return -1;
+	if (spec_resources_empty(&spec->resources))
+		return 0;
+	return ops_of(cg)->apply(cg, &spec->resources, false, err);
+}
+
+int cg_update(struct hk_cgroup *cg, const struct hk_resources *r, struct hk_err *err)
+{
+	return ops_of(cg)->apply(cg, r, true, err);
+}
+
+int cg_freeze(struct hk_cgroup *cg, bool frozen, struct hk_err *err)
+{
+	if (ops_of(cg)->is_frozen(cg) < 0)
+		return hk_fail(err, 0, "the container has no freezer cgroup");
+	return ops_of(cg)->freeze(cg, frozen, err);
+}
+
+int cg_frozen(const struct hk_cgroup *cg)
+{
+	return ops_of(cg)->is_frozen(cg);
+}
+
+int cg_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err)
+{
+	memset(st, 0, sizeof(*st));
+	return ops_of(cg)->stats(cg, st, err);
+}
+
+int cg_oom_open(const struct hk_cgroup *cg, struct hk_err *err)
+{
+	return ops_of(cg)->oom_open(cg, err);
+}
+
+int cg_oom_count(const struct hk_cgroup *cg, int fd, uint64_t *count)
+{
+	return ops_of(cg)->oom_read(cg, fd, count);
 }
 
 int cg_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
@@ -326,6 +364,9 @@ int cg_destroy(struct hk_cgroup *cg, struct hk_err *err)
 				for (size_t k = 0; k < n; k++)
 					kill(pids[k], SIGKILL);
 		}
+		/* v1 frozen tasks die only once thawed */
+		if (busy && attempt == 0 && cg_frozen(cg) == 1)
+			ops_of(cg)->freeze(cg, false, NULL);
 		if (!busy)
 			return 0;
 		sleep_ms(attempt < 20 ? 1 : 10);

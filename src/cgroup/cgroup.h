@@ -5,10 +5,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct hk_err;
 struct hk_spec;
+struct hk_resources;
 
 /* One hierarchy's directory for the container. */
 struct hk_cg_dir {
@@ -49,5 +51,62 @@ int cg_signal_all(struct hk_cgroup *cg, int sig, struct hk_err *err);
  * fine; shared ones (a cgroupsPath that existed before) are left alone:
  * their other processes are none of this container's business. */
 int cg_destroy(struct hk_cgroup *cg, struct hk_err *err);
+
+/* Write resource limits into the container's cgroup: at create (from the
+ * spec, inside cg_create) and for `update`, which changes only what r sets
+ * and refuses a memory limit below usage when r asks checkBeforeUpdate. */
+int cg_update(struct hk_cgroup *cg, const struct hk_resources *r, struct hk_err *err);
+
+/* pause / resume through the freezer; cg_frozen: 1 yes, 0 no, -1 no freezer. */
+int cg_freeze(struct hk_cgroup *cg, bool frozen, struct hk_err *err);
+int cg_frozen(const struct hk_cgroup *cg);
+
+/* One counter of memory, swap or kernel memory, as runc reports it. */
+struct hk_cg_mem {
+	bool present;
+	uint64_t limit, usage, max, failcnt;
+};
+
+struct hk_cg_blkio_entry {
+	uint64_t major, minor;
+	const char *op; /* static: "Read", "Write", "Sync", "Async", "Discard", "Total" */
+	uint64_t value;
+};
+
+struct hk_cg_hugetlb {
+	char size[16]; /* "2MB" */
+	uint64_t usage, max, failcnt;
+};
+
+struct hk_cg_raw {
+	char *key;
+	uint64_t value;
+};
+
+/* What `events --stats` reports; times in nanoseconds. */
+struct hk_cg_stats {
+	uint64_t cpu_total, cpu_kernel, cpu_user;
+	uint64_t *percpu, *percpu_kernel, *percpu_user;
+	size_t n_percpu, n_percpu_kernel, n_percpu_user;
+	uint64_t periods, throttled_periods, throttled_time;
+	struct hk_cg_mem mem, swap, kmem, kmem_tcp;
+	uint64_t mem_cache;
+	struct hk_cg_raw *mem_raw;
+	size_t n_mem_raw;
+	uint64_t pids_current, pids_limit;
+	struct hk_cg_blkio_entry *io_bytes, *io_serviced;
+	size_t n_io_bytes, n_io_serviced;
+	struct hk_cg_hugetlb *hugetlb;
+	size_t n_hugetlb;
+};
+
+int cg_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);
+void cg_stats_clear(struct hk_cg_stats *st);
+
+/* OOM kills: cg_oom_open gives an fd to poll (readable when one happened,
+ * or, on v2, when memory.events changed); cg_oom_count then tells how many
+ * OOM kills there have been so far. */
+int cg_oom_open(const struct hk_cgroup *cg, struct hk_err *err);
+int cg_oom_count(const struct hk_cgroup *cg, int fd, uint64_t *count);
 
 #endif

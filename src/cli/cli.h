@@ -26,7 +26,8 @@ struct hk_command {
 #define HUSK_VERSION "0.1.0"
 
 extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
-	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps;
+	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps, cmd_pause, cmd_resume, cmd_update,
+	cmd_events;
 
 /* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
 int cli_error(const struct hk_err *err);

@@ -394,20 +394,6 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 	return r;
 }
 
-/* A pidfd for the container's process, only if it is still the same
- * process (start time checked after opening, so reuse cannot fool us). */
-static int open_live_pidfd(const struct hk_state *st)
-{
-	if (st->pid <= 0)
-		return -1;
-	int fd = hk_pidfd_open(st->pid, 0);
-	if (fd >= 0 && state_proc_start_time(st->pid) != st->start_time) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct kill_args {
 	int sig;
 	bool all;
@@ -418,12 +404,12 @@ static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	const struct kill_args *a = data;
 	enum hk_status status = state_status(sd, st);
 
-	if (status != HK_CREATED && status != HK_RUNNING)
+	if (status != HK_CREATED && status != HK_RUNNING && status != HK_PAUSED)
 		return hk_fail(err, 0, "cannot kill container %s: it is %s", st->id,
 			       state_status_name(status));
 	if (a->all && st->cgroup)
 		return cg_signal_all(st->cgroup, a->sig, err);
-	_cleanup_close_ int pidfd = open_live_pidfd(st);
+	_cleanup_close_ int pidfd = state_pidfd(st);
 	if (pidfd < 0)
 		return hk_fail(err, 0, "cannot kill container %s: its process is gone", st->id);
 	if (hk_pidfd_send_signal(pidfd, a->sig, NULL, 0) < 0)
@@ -441,13 +427,16 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct h
  * when the process exits, child of ours or not: pidfd_open(2)). */
 static int kill_and_wait(const struct hk_state *st, struct hk_err *err)
 {
-	_cleanup_close_ int pidfd = open_live_pidfd(st);
+	_cleanup_close_ int pidfd = state_pidfd(st);
 	struct pollfd p;
 
 	if (pidfd < 0)
 		return 0;
 	if (hk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		return hk_fail(err, errno, "kill container %s", st->id);
+	/* a frozen task dies only once thawed (cgroup v1) */
+	if (st->cgroup && cg_frozen(st->cgroup) == 1 && cg_freeze(st->cgroup, false, err) < 0)
+		return -1;
 	p.fd = pidfd;
 	p.events = POLLIN;
 	for (;;) {
@@ -476,9 +465,9 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		enum hk_status status = state_status(&sd, st);
 		/* runc deletes a created container as it is; a running one only
 		 * with --force. */
-		if (status == HK_RUNNING && !force) {
-			hk_fail(err, 0, "cannot delete container %s: it is running (use --force)",
-				id);
+		if ((status == HK_RUNNING || status == HK_PAUSED) && !force) {
+			hk_fail(err, 0, "cannot delete container %s: it is %s (use --force)", id,
+				state_status_name(status));
 			goto out;
 		}
 		if (kill_and_wait(st, err) < 0)
@@ -605,7 +594,7 @@ static int pids_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	/* A stopped container has no processes: an empty list (as runc). */
 	if (status == HK_STOPPED)
 		return 0;
-	if (status != HK_CREATED && status != HK_RUNNING)
+	if (status != HK_CREATED && status != HK_RUNNING && status != HK_PAUSED)
 		return hk_fail(err, 0, "container %s is %s", st->id, state_status_name(status));
 	if (st->cgroup && st->cgroup->n_dirs > 0)
 		return cg_pids(st->cgroup, &out->pids, &out->n, err);

@@ -14,15 +14,14 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "spec/json.h"
 #include "spec/spec.h"
 
 static const char *const status_names[] = {
-	[HK_CREATING] = "creating",
-	[HK_CREATED] = "created",
-	[HK_RUNNING] = "running",
-	[HK_STOPPED] = "stopped",
+	[HK_CREATING] = "creating", [HK_CREATED] = "created", [HK_RUNNING] = "running",
+	[HK_STOPPED] = "stopped",   [HK_PAUSED] = "paused",
 };
 
 const char *state_status_name(enum hk_status s)
@@ -398,11 +397,27 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 	unsigned long long now = state_proc_start_time(st->pid);
 	if (now == 0 || now != st->start_time)
 		return HK_STOPPED;
+	if (st->cgroup && st->cgroup->n_dirs > 0 && cg_frozen(st->cgroup) == 1)
+		return HK_PAUSED;
 	/* exec.fifo goes when start releases the process; a start killed
 	 * between the two leaves it, but the process has moved on. */
 	if (faccessat(sd->fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0 && !exec_done(st))
 		return HK_CREATED;
 	return HK_RUNNING;
+}
+
+/* A pidfd for the container's process, only if it is still the same
+ * process (start time checked after opening, so reuse cannot fool us). */
+int state_pidfd(const struct hk_state *st)
+{
+	if (st->pid <= 0)
+		return -1;
+	int fd = hk_pidfd_open(st->pid, 0);
+	if (fd >= 0 && state_proc_start_time(st->pid) != st->start_time) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int state_write_pid_file(const char *path, pid_t pid, struct hk_err *err)

@@ -13,7 +13,7 @@ struct hk_err;
 struct hk_kv;
 struct hk_cgroup;
 
-enum hk_status { HK_CREATING, HK_CREATED, HK_RUNNING, HK_STOPPED };
+enum hk_status { HK_CREATING, HK_CREATED, HK_RUNNING, HK_STOPPED, HK_PAUSED };
 
 struct hk_state {
 	char *id;
@@ -63,9 +63,13 @@ int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_er
 struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err);
 void state_free(struct hk_state *st);
 
-/* Live status: is the process there (same start time), has it started? */
+/* Live status: is the process there (same start time), has it started,
+ * is its cgroup frozen? */
 enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st);
 const char *state_status_name(enum hk_status s);
+/* A pidfd for the container's process, only if it is still the same
+ * process; -1 when it is gone. */
+int state_pidfd(const struct hk_state *st);
 /* Start time of a live pid, 0 when gone or a zombie. */
 unsigned long long state_proc_start_time(pid_t pid);
 

@@ -31,6 +31,11 @@ int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t si
  * and time namespaces of linux.namespaces. */
 int spec_decode_userns(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 
+/* A LinuxResources object (linux.resources, or update's -r file) but its
+ * devices; path names it in errors. */
+int spec_decode_resources(hk_json *res, const char *path, struct hk_resources *r,
+			  struct hk_err *err);
+
 /* linux.seccomp */
 int spec_decode_seccomp(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 

@@ -570,6 +570,16 @@ hk_json *hk_json_new_int(int64_t v)
 	return json_object_new_int64(v);
 }
 
+hk_json *hk_json_new_u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+void hk_json_set_u64(hk_json *obj, const char *key, uint64_t val)
+{
+	json_object_object_add(obj, key, json_object_new_uint64(val));
+}
+
 hk_json *hk_json_new_str(const char *s)
 {
 	return json_object_new_string(s);

@@ -62,6 +62,8 @@ void hk_json_set(hk_json *obj, const char *key, hk_json *val); /* takes val */
 void hk_json_append(hk_json *arr, hk_json *val);               /* takes val */
 hk_json *hk_json_new_str(const char *s);
 hk_json *hk_json_new_int(int64_t v);
+hk_json *hk_json_new_u64(uint64_t v);
+void hk_json_set_u64(hk_json *obj, const char *key, uint64_t val);
 /* Serialise: 0 compact, 1 pretty with two spaces (runc's state), 2 pretty
  * with tabs (runc's spec). Caller frees. */
 char *hk_json_dump(hk_json *j, int style);

@@ -150,11 +150,8 @@ static int decode_resources(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 	int r = hk_json_get_obj(lx, "linux", "resources", &res, err);
 	if (r <= 0)
 		return r;
-	static const char *const later[] = {"memory",         "cpu",     "pids", "blockIO",
-					    "hugepageLimits", "network", "rdma", "unified"};
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-		if (spec_unsupported(res, "linux.resources", later[i], err) < 0)
-			return -1;
+	if (spec_decode_resources(res, "linux.resources", &s->resources, err) < 0)
+		return -1;
 	return spec_decode_array(res, "linux.resources", "devices", sizeof(*s->dev_rules),
 				 decode_dev_rule, NULL, &s->dev_rules, &s->n_dev_rules, err);
 }

@@ -335,6 +335,7 @@ void spec_free(struct hk_spec *s)
 	free(s->namespaces);
 	free(s->cgroups_path);
 	free(s->dev_rules);
+	spec_resources_clear(&s->resources);
 	for (size_t i = 0; i < s->n_devices; i++)
 		free(s->devices[i].path);
 	free(s->devices);

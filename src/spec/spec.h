@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "spec/resources.h"
+
 struct hk_err;
 
 enum hk_ns_type {
@@ -203,6 +205,7 @@ struct hk_spec {
 	char *cgroups_path;
 	struct hk_dev_rule *dev_rules;
 	size_t n_dev_rules;
+	struct hk_resources resources; /* linux.resources but devices */
 	struct hk_device *devices;
 	size_t n_devices;
 	char **masked_paths;
