@@ -11,7 +11,9 @@
 
 #include "common/err.h"
 #include "common/xalloc.h"
+#include "cgroup/cgroup.h"
 #include "runtime/container.h"
+#include "runtime/control.h"
 #include "runtime/exec.h"
 #include "runtime/features.h"
 #include "spec/spec.h"
@@ -142,4 +144,43 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 char *features_json(const char *husk_version)
 {
 	return xasprintf("{\"ociVersionMin\": \"1.0.0\", \"husk\": \"%s\"}", husk_version);
+}
+
+int container_pause(const char *root, const char *id, bool pause, struct hk_err *err)
+{
+	(void)root;
+	if (is_ok(id))
+		return 0;
+	return refuse(err, pause ? "pause" : "resume", id);
+}
+
+int container_update(const char *root, const char *id, const struct hk_resources *r,
+		     struct hk_err *err)
+{
+	(void)root;
+	if (is_ok(id) && r)
+		return 0;
+	return refuse(err, "update", id);
+}
+
+/* "ok": one made-up stats report and an OOM line, to fuzz the printing. */
+int container_events(const char *root, const char *id, int interval_ms, bool once,
+		     const struct hk_events_cb *cb, struct hk_err *err)
+{
+	static uint64_t percpu[2] = {1, 2};
+	static struct hk_cg_raw raw[1] = {{(char *)"cache", 7}};
+	static struct hk_cg_blkio_entry io[1] = {{8, 0, "Read", 9}};
+	static struct hk_cg_hugetlb huge[1] = {{"2MB", 1, 2, 0}};
+	struct hk_cg_stats st = {.cpu_total = 3, .percpu = percpu, .n_percpu = 2,
+				 .mem = {true, UINT64_MAX, 4, 5, 0}, .mem_raw = raw, .n_mem_raw = 1,
+				 .io_bytes = io, .n_io_bytes = 1, .hugetlb = huge, .n_hugetlb = 1};
+
+	(void)root;
+	(void)interval_ms;
+	if (!is_ok(id))
+		return refuse(err, "events", id);
+	if (cb->stats(&st, cb->data) < 0 || once)
+		return 0;
+	cb->oom(cb->data);
+	return 0;
 }
