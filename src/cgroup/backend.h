@@ -44,6 +44,14 @@ uint64_t cg_blkio_weight_to_io_weight(uint64_t weight);
 
 /* Shared by the stats of both versions. */
 void cg_stats_add_raw(struct hk_cg_stats *st, const char *key, uint64_t value);
+/* memory.stat's "key value" lines into st->mem_raw (text is cut up); the
+ * value of cache_key is also the cache figure. */
+void cg_stats_parse_raw(struct hk_cg_stats *st, char *text, const char *cache_key);
+void cg_stats_hugetlb(const struct hk_cgroup *cg, struct hk_cg_stats *st);
+/* hugepageLimits and rdma: the same lines on both versions, in files named
+ * hugetlb.<size>.<limit_file> and rdma.max. */
+int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources *r,
+			  const char *limit_file, struct hk_err *err);
 void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,
 		     const char *op, uint64_t value);
 

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/xalloc.h"
+#include "spec/resources.h"
 
 /* v1 directory names are the mount points' names: "memory", "cpu,cpuacct". */
 static bool names_controller(const char *name, const char *ctrl)
@@ -129,4 +130,30 @@ int cg_wait_file(const struct hk_cgroup *cg, const char *ctrl, const char *file,
 	}
 	return hk_fail(err, ETIMEDOUT, "%s of the %s cgroup does not read %s%s%s after 2 s", file,
 		       ctrl, key ? key : "", key ? " " : "", want);
+}
+
+int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources *r,
+			  const char *limit_file, struct hk_err *err)
+{
+	char file[64];
+
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		snprintf(file, sizeof(file), "hugetlb.%s.%s", r->hugepages[i].page_size,
+			 limit_file);
+		if (cg_writef(cg, "hugetlb", file, "linux.resources.hugepageLimits", err,
+			      "%" PRIu64, r->hugepages[i].limit) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < r->n_rdma; i++) {
+		const struct hk_res_rdma *d = &r->rdma[i];
+		char h[32] = "", o[32] = "";
+		if (d->hca_handles.set)
+			snprintf(h, sizeof(h), " hca_handle=%" PRId64, d->hca_handles.v);
+		if (d->hca_objects.set)
+			snprintf(o, sizeof(o), " hca_object=%" PRId64, d->hca_objects.v);
+		if (cg_writef(cg, "rdma", "rdma.max", "linux.resources.rdma", err, "%s%s%s",
+			      d->device, h, o) < 0)
+			return -1;
+	}
+	return 0;
 }

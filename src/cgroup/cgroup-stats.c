@@ -1,8 +1,10 @@
 /* Usage figures for `events`: the parts both cgroup versions share. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cgroup/backend.h"
+#include "common/cleanup.h"
 #include "common/xalloc.h"
 
 void cg_stats_add_raw(struct hk_cg_stats *st, const char *key, uint64_t value)
@@ -10,6 +12,53 @@ void cg_stats_add_raw(struct hk_cg_stats *st, const char *key, uint64_t value)
 	st->mem_raw = xrealloc(st->mem_raw, (st->n_mem_raw + 1) * sizeof(*st->mem_raw));
 	st->mem_raw[st->n_mem_raw].key = xstrdup(key);
 	st->mem_raw[st->n_mem_raw++].value = value;
+}
+
+void cg_stats_parse_raw(struct hk_cg_stats *st, char *text, const char *cache_key)
+{
+	for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		char *sp = strchr(l, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		cg_stats_add_raw(st, l, strtoull(sp + 1, NULL, 10));
+		if (strcmp(l, cache_key) == 0)
+			st->mem_cache = st->mem_raw[st->n_mem_raw - 1].value;
+	}
+}
+
+/* The page sizes x86, arm64 and ppc64 have; a size the kernel lacks has no
+ * files and is skipped. */
+void cg_stats_hugetlb(const struct hk_cgroup *cg, struct hk_cg_stats *st)
+{
+	static const char *const sizes[] = {"64KB", "2MB", "32MB", "1GB", "16GB"};
+	bool v2 = cg->version == 2;
+	char file[64];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct hk_cg_hugetlb h = {0};
+		snprintf(file, sizeof(file), "hugetlb.%s.%s", sizes[i],
+			 v2 ? "current" : "usage_in_bytes");
+		if (!cg_read_u64(cg, "hugetlb", file, &h.usage))
+			continue;
+		if (v2) { /* no peak on v2; failures are counted in events */
+			snprintf(file, sizeof(file), "hugetlb.%s.events", sizes[i]);
+			_cleanup_free_ char *ev = cg_read(cg, "hugetlb", file);
+			if (ev)
+				cg_keyed_u64(ev, "max", &h.failcnt);
+		} else {
+			snprintf(file, sizeof(file), "hugetlb.%s.max_usage_in_bytes", sizes[i]);
+			cg_read_u64(cg, "hugetlb", file, &h.max);
+			snprintf(file, sizeof(file), "hugetlb.%s.failcnt", sizes[i]);
+			cg_read_u64(cg, "hugetlb", file, &h.failcnt);
+		}
+		snprintf(h.size, sizeof(h.size), "%s", sizes[i]);
+		st->hugetlb = xrealloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(h));
+		st->hugetlb[st->n_hugetlb++] = h;
+	}
 }
 
 void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,

@@ -170,15 +170,8 @@ static int v1_blkio(const struct hk_cgroup *cg, const struct hk_res_blkio *b, st
 
 static int v1_misc(const struct hk_cgroup *cg, const struct hk_resources *r, struct hk_err *err)
 {
-	char file[64];
-
-	for (size_t i = 0; i < r->n_hugepages; i++) {
-		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes",
-			 r->hugepages[i].page_size);
-		if (cg_writef(cg, "hugetlb", file, F "hugepageLimits", err, "%" PRIu64,
-			      r->hugepages[i].limit) < 0)
-			return -1;
-	}
+	if (cg_write_hugetlb_rdma(cg, r, "limit_in_bytes", err) < 0)
+		return -1;
 	if (r->net_class_id.set && cg_writef(cg, "net_cls", "net_cls.classid", F "network.classID",
 					     err, "%" PRId64, r->net_class_id.v) < 0)
 		return -1;
@@ -186,16 +179,6 @@ static int v1_misc(const struct hk_cgroup *cg, const struct hk_resources *r, str
 		if (cg_writef(cg, "net_prio", "net_prio.ifpriomap", F "network.priorities", err,
 			      "%s %u", r->net_prios[i].name, r->net_prios[i].priority) < 0)
 			return -1;
-	for (size_t i = 0; i < r->n_rdma; i++) {
-		const struct hk_res_rdma *d = &r->rdma[i];
-		char h[32] = "", o[32] = "";
-		if (d->hca_handles.set)
-			snprintf(h, sizeof(h), " hca_handle=%" PRId64, d->hca_handles.v);
-		if (d->hca_objects.set)
-			snprintf(o, sizeof(o), " hca_object=%" PRId64, d->hca_objects.v);
-		if (cg_writef(cg, "rdma", "rdma.max", F "rdma", err, "%s%s%s", d->device, h, o) < 0)
-			return -1;
-	}
 	if (r->n_unified > 0)
 		return hk_fail(err, 0,
 			       F "unified: needs cgroup v2, and this host's controllers are v1");

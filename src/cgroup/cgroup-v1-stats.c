@@ -76,19 +76,7 @@ static void memory_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st)
 	mem_entry(cg, "memory.memsw", &st->swap);
 	mem_entry(cg, "memory.kmem", &st->kmem);
 	mem_entry(cg, "memory.kmem.tcp", &st->kmem_tcp);
-	for (char *l = raw, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-		nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		char *sp = strchr(l, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		cg_stats_add_raw(st, l, strtoull(sp + 1, NULL, 10));
-	}
-	for (size_t i = 0; i < st->n_mem_raw; i++)
-		if (strcmp(st->mem_raw[i].key, "cache") == 0)
-			st->mem_cache = st->mem_raw[i].value;
+	cg_stats_parse_raw(st, raw, "cache");
 }
 
 /* "8:0 Read 4096" lines; the "Total" line without a device is skipped. */
@@ -109,26 +97,6 @@ static void blkio_file(const struct hk_cgroup *cg, const char *file, struct hk_c
 	}
 }
 
-static void hugetlb_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st)
-{
-	static const char *const sizes[] = {"64KB", "2MB", "32MB", "1GB", "16GB"};
-	char file[64];
-
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct hk_cg_hugetlb h = {0};
-		snprintf(file, sizeof(file), "hugetlb.%s.usage_in_bytes", sizes[i]);
-		if (!cg_read_u64(cg, "hugetlb", file, &h.usage))
-			continue;
-		snprintf(file, sizeof(file), "hugetlb.%s.max_usage_in_bytes", sizes[i]);
-		cg_read_u64(cg, "hugetlb", file, &h.max);
-		snprintf(file, sizeof(file), "hugetlb.%s.failcnt", sizes[i]);
-		cg_read_u64(cg, "hugetlb", file, &h.failcnt);
-		snprintf(h.size, sizeof(h.size), "%s", sizes[i]);
-		st->hugetlb = xrealloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(h));
-		st->hugetlb[st->n_hugetlb++] = h;
-	}
-}
-
 int cg_v1_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err)
 {
 	uint64_t max;
@@ -142,6 +110,6 @@ int cg_v1_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_er
 	blkio_file(cg, "blkio.throttle.io_service_bytes_recursive", &st->io_bytes, &st->n_io_bytes);
 	blkio_file(cg, "blkio.throttle.io_serviced_recursive", &st->io_serviced,
 		   &st->n_io_serviced);
-	hugetlb_stats(cg, st);
+	cg_stats_hugetlb(cg, st);
 	return 0;
 }

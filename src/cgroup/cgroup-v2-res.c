@@ -214,25 +214,11 @@ static int v2_misc(const struct hk_cgroup *cg, const struct hk_resources *r, str
 {
 	char file[300];
 
-	for (size_t i = 0; i < r->n_hugepages; i++) {
-		snprintf(file, sizeof(file), "hugetlb.%s.max", r->hugepages[i].page_size);
-		if (cg_writef(cg, "hugetlb", file, F "hugepageLimits", err, "%" PRIu64,
-			      r->hugepages[i].limit) < 0)
-			return -1;
-	}
+	if (cg_write_hugetlb_rdma(cg, r, "max", err) < 0)
+		return -1;
 	if (v1_only(F "network.classID", r->net_class_id.set, err) < 0 ||
 	    v1_only(F "network.priorities", r->n_net_prios > 0, err) < 0)
 		return -1;
-	for (size_t i = 0; i < r->n_rdma; i++) {
-		const struct hk_res_rdma *d = &r->rdma[i];
-		char h[32] = "", o[32] = "";
-		if (d->hca_handles.set)
-			snprintf(h, sizeof(h), " hca_handle=%" PRId64, d->hca_handles.v);
-		if (d->hca_objects.set)
-			snprintf(o, sizeof(o), " hca_object=%" PRId64, d->hca_objects.v);
-		if (cg_writef(cg, "rdma", "rdma.max", F "rdma", err, "%s%s%s", d->device, h, o) < 0)
-			return -1;
-	}
 	/* unified last: its values override the converted ones */
 	for (size_t i = 0; i < r->n_unified; i++) {
 		snprintf(file, sizeof(file), F "unified.%s", r->unified[i].key);

@@ -49,18 +49,7 @@ static void memory_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st)
 					 ? UINT64_MAX
 					 : st->mem.limit + swap_max;
 	}
-	for (char *l = raw, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-		nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		char *sp = strchr(l, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		cg_stats_add_raw(st, l, strtoull(sp + 1, NULL, 10));
-		if (strcmp(l, "file") == 0)
-			st->mem_cache = st->mem_raw[st->n_mem_raw - 1].value;
-	}
+	cg_stats_parse_raw(st, raw, "file");
 }
 
 /* io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0". */
@@ -80,26 +69,6 @@ static void io_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st)
 	}
 }
 
-static void hugetlb_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st)
-{
-	static const char *const sizes[] = {"64KB", "2MB", "32MB", "1GB", "16GB"};
-	char file[64];
-
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct hk_cg_hugetlb h = {0};
-		snprintf(file, sizeof(file), "hugetlb.%s.current", sizes[i]);
-		if (!cg_read_u64(cg, "hugetlb", file, &h.usage))
-			continue;
-		snprintf(file, sizeof(file), "hugetlb.%s.events", sizes[i]);
-		_cleanup_free_ char *ev = cg_read(cg, "hugetlb", file);
-		if (ev)
-			cg_keyed_u64(ev, "max", &h.failcnt);
-		snprintf(h.size, sizeof(h.size), "%s", sizes[i]);
-		st->hugetlb = xrealloc(st->hugetlb, (st->n_hugetlb + 1) * sizeof(h));
-		st->hugetlb[st->n_hugetlb++] = h;
-	}
-}
-
 int cg_v2_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err)
 {
 	uint64_t max;
@@ -111,6 +80,6 @@ int cg_v2_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_er
 	if (cg_read_u64(cg, "pids", "pids.max", &max) && max != UINT64_MAX)
 		st->pids_limit = max;
 	io_stats(cg, st);
-	hugetlb_stats(cg, st);
+	cg_stats_hugetlb(cg, st);
 	return 0;
 }
