@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 
 #include "cgroup/cgroup.h"
+#include "spec/spec.h"
 
 struct hk_resources;
 struct hk_cg_stats;
@@ -78,5 +80,14 @@ bool cg_keyed_u64(const char *text, const char *key, uint64_t *out);
  * keyed file (the kernel freezes tasks one by one): up to ~2 s. */
 int cg_wait_file(const struct hk_cgroup *cg, const char *ctrl, const char *file, const char *key,
 		 const char *want, struct hk_err *err);
+
+/* Devices every container may use whenever it has device rules. */
+extern const struct hk_dev_rule cg_default_allow[];
+extern const size_t cg_n_default_allow;
+
+/* The device rules to enforce, in order: linux.resources.devices, then
+ * linux.devices (each allowed rwm), then, when linux.resources.devices is
+ * not empty, cg_default_allow. *n may be 0; free() the result. */
+struct hk_dev_rule *cg_device_rules(const struct hk_spec *s, size_t *n);
 
 #endif

@@ -14,13 +14,6 @@
 #include "common/xalloc.h"
 #include "spec/spec.h"
 
-/* Devices every container gets on top of its rules, as runc and crun grant
- * them: mknod of anything, and the standard /dev nodes. */
-static const char *const default_allow[] = {
-	"c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm",   "c 1:7 rwm",    "c 1:8 rwm",
-	"c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-};
-
 /* A new cpuset cgroup has no cpus and no mems, and refuses tasks until they
  * are set (cgroups(7) v1 cpuset): copy them down from the parent. */
 static int cpuset_inherit(const char *dir, struct hk_err *err)
@@ -81,28 +74,12 @@ static int write_rule(const char *dir, const struct hk_dev_rule *r, struct hk_er
 
 static int apply_devices(const char *dir, const struct hk_spec *s, struct hk_err *err)
 {
-	for (size_t i = 0; i < s->n_dev_rules; i++)
-		if (write_rule(dir, &s->dev_rules[i], err) < 0)
+	size_t n;
+	_cleanup_free_ struct hk_dev_rule *rules = cg_device_rules(s, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (write_rule(dir, &rules[i], err) < 0)
 			return -1;
-	/* linux.devices are the container's own: allow them. */
-	for (size_t i = 0; i < s->n_devices; i++) {
-		const struct hk_device *d = &s->devices[i];
-		if (d->type == 'p')
-			continue;
-		struct hk_dev_rule r = {.allow = true,
-					.type = d->type == 'u' ? 'c' : d->type,
-					.major = d->major,
-					.minor = d->minor,
-					.access = "rwm"};
-		if (write_rule(dir, &r, err) < 0)
-			return -1;
-	}
-	if (s->n_dev_rules == 0)
-		return 0;
-	_cleanup_free_ char *allow = xasprintf("%s/devices.allow", dir);
-	for (size_t i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++)
-		if (hk_write_str(allow, default_allow[i], err) < 0)
-			return hk_err_prefix(err, "default device rules");
 	return 0;
 }
 

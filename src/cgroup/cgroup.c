@@ -17,6 +17,48 @@
 #include "common/xalloc.h"
 #include "spec/spec.h"
 
+/* Devices every container gets on top of its rules, as runc and crun grant
+ * them: mknod of anything, and the standard /dev nodes (null, zero, full,
+ * random, urandom, tty, ptmx, the pty slaves, tun). */
+#define DEV_ALLOW(t, maj, min, acc)                                                 \
+	{                                                                           \
+		.allow = true, .type = t, .major = maj, .minor = min, .access = acc \
+	}
+const struct hk_dev_rule cg_default_allow[] = {
+	DEV_ALLOW('c', -1, -1, "m"),    DEV_ALLOW('b', -1, -1, "m"),    DEV_ALLOW('c', 1, 3, "rwm"),
+	DEV_ALLOW('c', 1, 5, "rwm"),    DEV_ALLOW('c', 1, 7, "rwm"),    DEV_ALLOW('c', 1, 8, "rwm"),
+	DEV_ALLOW('c', 1, 9, "rwm"),    DEV_ALLOW('c', 5, 0, "rwm"),    DEV_ALLOW('c', 5, 2, "rwm"),
+	DEV_ALLOW('c', 136, -1, "rwm"), DEV_ALLOW('c', 10, 200, "rwm"),
+};
+#undef DEV_ALLOW
+const size_t cg_n_default_allow = sizeof(cg_default_allow) / sizeof(cg_default_allow[0]);
+
+struct hk_dev_rule *cg_device_rules(const struct hk_spec *s, size_t *n)
+{
+	size_t max = s->n_dev_rules + s->n_devices + cg_n_default_allow;
+	struct hk_dev_rule *rules = xcalloc(max ? max : 1, sizeof(*rules));
+
+	*n = 0;
+	for (size_t i = 0; i < s->n_dev_rules; i++)
+		rules[(*n)++] = s->dev_rules[i];
+	/* linux.devices are the container's own: allow them. */
+	for (size_t i = 0; i < s->n_devices; i++) {
+		const struct hk_device *d = &s->devices[i];
+		if (d->type == 'p')
+			continue;
+		rules[(*n)++] = (struct hk_dev_rule){.allow = true,
+						     .type = d->type == 'u' ? 'c' : d->type,
+						     .major = d->major,
+						     .minor = d->minor,
+						     .access = "rwm"};
+	}
+	if (s->n_dev_rules == 0)
+		return rules;
+	for (size_t i = 0; i < cg_n_default_allow; i++)
+		rules[(*n)++] = cg_default_allow[i];
+	return rules;
+}
+
 static const struct cg_ops *ops_of(const struct hk_cgroup *cg)
 {
 	return cg->version == 2 ? &cg_v2_ops : &cg_v1_ops;
