@@ -12,6 +12,7 @@
 
 struct hk_resources;
 struct hk_cg_stats;
+struct bpf_insn;
 
 struct cg_ops {
 	int (*create)(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
@@ -89,5 +90,21 @@ extern const size_t cg_n_default_allow;
  * linux.devices (each allowed rwm), then, when linux.resources.devices is
  * not empty, cg_default_allow. *n may be 0; free() the result. */
 struct hk_dev_rule *cg_device_rules(const struct hk_spec *s, size_t *n);
+
+/* cgroup-v2-devices.c: device control on cgroup v2 with an eBPF program
+ * (semantics in that file's head comment). */
+
+/* Compile rules into a BPF_PROG_TYPE_CGROUP_DEVICE program; pure. Fills
+ * *insns (free() it) and *n_insns; fails on a rule it cannot express. */
+int cg_devices_bpf_build(const struct hk_dev_rule *rules, size_t n, struct bpf_insn **insns,
+			 size_t *n_insns, struct hk_err *err);
+/* Load a device program and attach it to the cgroup open at cgroup_fd
+ * (dir names it in errors), alongside any programs already there. */
+int cg_devices_bpf_attach(int cgroup_fd, const char *dir, const struct bpf_insn *insns, size_t n,
+			  struct hk_err *err);
+/* Both: enforce rules on the cgroup. Needs privilege over bpf(2) and the
+ * cgroup: in practice root in the initial user namespace. */
+int cg_v2_devices_apply(int cgroup_fd, const char *dir, const struct hk_dev_rule *rules, size_t n,
+			struct hk_err *err);
 
 #endif

@@ -1,9 +1,11 @@
 /* cgroup v2: one directory in the unified hierarchy; the process is placed
  * into it by clone3(CLONE_INTO_CGROUP), so it never runs outside. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgroup/backend.h"
 #include "common/cleanup.h"
@@ -74,15 +76,28 @@ static int make_dirs(const char *dir, struct hk_err *err)
 	}
 }
 
+/* linux.resources.devices as an eBPF program on the cgroup. No rules: no
+ * program, as on v1 where an untouched devices cgroup allows everything its
+ * parent does. Unprivileged (a delegated cgroup): bpf(2) refuses device
+ * programs, as v1 refuses device rules, so none is attempted. */
+static int apply_devices(const struct hk_cg_dir *d, const struct hk_spec *s, struct hk_err *err)
+{
+	size_t n;
+
+	if (s->n_dev_rules == 0 || geteuid() != 0)
+		return 0;
+	_cleanup_close_ int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open cgroup %s", d->dir);
+	_cleanup_free_ struct hk_dev_rule *rules = cg_device_rules(s, &n);
+	return cg_v2_devices_apply(fd, d->dir, rules, n, err);
+}
+
 int cg_v2_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *err)
 {
 	if (cg->n_dirs == 0)
 		return 0;
 	if (make_dirs(cg->dirs[0].dir, err) < 0)
 		return -1;
-	/* Device rules on v2 need an eBPF program attached to the cgroup: not
-	 * there yet, and said out loud rather than ignored. */
-	if (s->n_dev_rules > 0)
-		hk_log(HK_LOG_WARN, "linux.resources.devices: not enforced on cgroup v2 yet");
-	return 0;
+	return apply_devices(&cg->dirs[0], s, err);
 }

@@ -15,8 +15,17 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+union bpf_attr;
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+/* bpf(2): glibc has no wrapper. Linux 3.18; device programs for cgroup v2
+ * (BPF_PROG_TYPE_CGROUP_DEVICE) since 4.15. */
+static inline int hk_bpf(int cmd, union bpf_attr *attr, unsigned int size)
+{
+	return (int)syscall(SYS_bpf, cmd, attr, size);
+}
+
 #endif
 
 /* Linux 5.3; CLONE_INTO_CGROUP since 5.7. */
@@ -99,6 +108,13 @@ static inline int hk_execveat(int dirfd, const char *path, char *const argv[], c
 static inline int hk_capset(void *hdr, void *data)
 {
 	return (int)syscall(SYS_capset, hdr, data);
+}
+
+/* bpf(2): glibc has no wrapper. Linux 3.18; device programs for cgroup v2
+ * (BPF_PROG_TYPE_CGROUP_DEVICE) since 4.15. */
+static inline int hk_bpf(int cmd, union bpf_attr *attr, unsigned int size)
+{
+	return (int)syscall(SYS_bpf, cmd, attr, size);
 }
 
 #endif
