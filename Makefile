@@ -63,11 +63,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
 
+# Helpers the integration tests run (tests/integration/*.c), linked like the
+# unit tests against libhusk.a.
+HELPER_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
+
+$(HELPER_BIN): $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libhusk.a
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS)
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests need root: they start real containers.
-integration: $(BUILD)/husk
+integration: $(BUILD)/husk $(HELPER_BIN)
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration
@@ -89,7 +98,7 @@ bench: $(BUILD)/husk
 	HUSK=$(abspath $(BUILD)/husk) bench/run
 
 lint: $(DEPS_OK)
-	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c tests/integration/*.c
 
 clean:
 	rm -rf build build-asan build-faults
