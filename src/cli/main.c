@@ -17,7 +17,7 @@
 
 static const struct hk_command *const commands[] = {
 	&cmd_create, &cmd_delete, &cmd_exec, &cmd_features, &cmd_kill,  &cmd_list,
-	&cmd_ps,     &cmd_run,    &cmd_spec, &cmd_start,    &cmd_state,
+	&cmd_net,    &cmd_ps,     &cmd_run,  &cmd_spec,     &cmd_start, &cmd_state,
 };
 
 int cli_error(const struct hk_err *err)
