@@ -217,7 +217,8 @@ int net_store_load(struct net_store *st, struct net_lease **out, size_t *n, stru
 		cnt += (size_t)r;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), cmp_lease);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_lease);
 	*out = v;
 	*n = cnt;
 	return 0;

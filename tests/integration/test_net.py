@@ -13,7 +13,9 @@ createRuntime runs `husk net attach`, poststop `husk net detach`.
 import json
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -202,15 +204,17 @@ class NetLab:
 
 
 @pytest.fixture
-def netlab(session_env, tmp_path):
+def netlab(session_env):
     if IS_RUNC:
         pytest.skip("husk net is husk's")
-    lab = NetLab(tmp_path)
+    work = tempfile.mkdtemp(prefix="net-", dir=session_env.tmp)
+    lab = NetLab(work)
     try:
         lab.setup()
         yield lab
     finally:
         lab.teardown()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture
