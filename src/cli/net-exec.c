@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,11 +45,16 @@ static int run_net(const struct hk_globals *g, int argc, char **argv)
 		args[n++] = xstrdup("--root");
 		args[n++] = xstrdup(g->root);
 	}
+	size_t own = n;
 	for (int i = 0; i < argc; i++)
 		args[n++] = argv[i];
 	execv(path, args);
+	int e = errno;
+	for (size_t i = 0; i < own; i++)
+		free(args[i]);
+	free(args);
 	return cli_errorf("net: cannot run %s (make builds it next to husk): %s", path,
-			  strerror(errno));
+			  strerror(e));
 }
 
 const struct hk_command cmd_net = {
