@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "net/addr.h"
 #include "net/ipam.h"
@@ -285,6 +286,22 @@ static int add_veth(struct net_nl *nl, int master, int nsfd, const struct net_co
 	return net_link_add_veth(nl, &v, err);
 }
 
+/* NAT and ports, the veth pair, the inside: what teardown() undoes. */
+static int connect_container(struct net_nl *nl, int master, int nsfd, const struct net_config *cfg,
+			     const struct net_lease *l, struct hk_err *err)
+{
+	if (net_nat_attach(l->bridge, &l->subnet, l->ports, l->n_ports, l->addr, err) < 0)
+		return -1;
+	hk_debug("net attach %s: nftables done", l->id);
+	if (add_veth(nl, master, nsfd, cfg, l, err) < 0)
+		return -1;
+	hk_debug("net attach %s: veth made", l->id);
+	if (configure_inside(nsfd, l, err) < 0)
+		return -1;
+	hk_debug("net attach %s: eth0 configured", l->id);
+	return 0;
+}
+
 static void lease_init(const struct net_config *cfg, const struct net_target *t,
 		       struct net_lease *l)
 {
@@ -308,8 +325,10 @@ static int teardown(struct net_nl *nl, struct net_store *st, const struct net_le
 
 	if (net_nat_unpublish(l->ports, l->n_ports, &e2) < 0)
 		r = r ? r : (*err = e2, -1);
+	hk_debug("net teardown %s: ports unpublished", l->id);
 	if (net_link_del(nl, l->veth, &e2) < 0)
 		r = r ? r : (*err = e2, -1);
+	hk_debug("net teardown %s: veth gone", l->id);
 	if (r == 0 && net_store_del(st, l->id, err) < 0)
 		r = -1;
 	return r;
@@ -324,13 +343,14 @@ static int attach_locked(const struct net_config *cfg, struct net_store *st, int
 
 	if (net_store_load(st, &ll.v, &ll.n, err) < 0 || plan(cfg, ll.v, ll.n, l, err) < 0)
 		return -1;
+	hk_debug("net attach %s: planned", l->id);
 	if (net_nl_open(&nl, err) < 0)
 		return -1;
 	int master = ensure_bridge(&nl, l->bridge, &l->subnet, err);
 	if (master < 0 || net_store_put(st, l, err) < 0)
 		goto out;
-	if (net_nat_attach(l->bridge, &l->subnet, l->ports, l->n_ports, l->addr, err) < 0 ||
-	    add_veth(&nl, master, nsfd, cfg, l, err) < 0 || configure_inside(nsfd, l, err) < 0) {
+	hk_debug("net attach %s: bridge ready, lease written", l->id);
+	if (connect_container(&nl, master, nsfd, cfg, l, err) < 0) {
 		struct hk_err ignored = {0};
 		teardown(&nl, st, l, &ignored);
 		goto out;
