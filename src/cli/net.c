@@ -154,8 +154,9 @@ static int from_annotations(hk_json *root, struct attach_opts *o, struct hk_err 
 	return 0;
 }
 
-/* The OCI state on stdin (runtime.md "State"): id, pid, annotations. */
-static int read_state(struct attach_opts *o, bool need_pid, struct hk_err *err)
+/* The OCI state on stdin (runtime.md "State"): id; for attach also pid
+ * (unless --netns names the namespace) and annotations. */
+static int read_state(struct attach_opts *o, bool attach, struct hk_err *err)
 {
 	_cleanup_free_ char *text = read_stdin(err);
 	int64_t pid = 0;
@@ -172,6 +173,7 @@ static int read_state(struct attach_opts *o, bool need_pid, struct hk_err *err)
 		goto out;
 	}
 	o->t.id = o->id;
+	bool need_pid = attach && !o->t.netns;
 	if (need_pid && hk_json_get_i64(root, "state", "pid", 1, 1 << 30, &pid, err) <= 0) {
 		if (!err->msg[0])
 			hk_fail(err, 0,
@@ -179,7 +181,7 @@ static int read_state(struct attach_opts *o, bool need_pid, struct hk_err *err)
 		goto out;
 	}
 	o->t.pid = (pid_t)pid;
-	r = need_pid ? from_annotations(root, o, err) : 0;
+	r = attach ? from_annotations(root, o, err) : 0;
 out:
 	hk_json_put(root);
 	return r;
@@ -210,7 +212,7 @@ extern const struct hk_command cmd_net_attach, cmd_net_detach, cmd_net_ls, cmd_n
 static int attach_target(struct attach_opts *o, struct hk_err *err)
 {
 	if (!o->t.id)
-		return read_state(o, !o->t.netns, err);
+		return read_state(o, true, err);
 	if (state_validate_id(o->t.id, err) < 0)
 		return -1;
 	if (!o->t.pid && !o->t.netns)

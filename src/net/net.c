@@ -81,7 +81,7 @@ int net_config_check(const struct net_config *cfg, struct hk_err *err)
 static int open_target(const struct net_target *t, struct net_lease *l, struct hk_err *err)
 {
 	char path[64];
-	struct stat sb;
+	struct stat sb, self;
 	const char *p = t->netns;
 
 	if (!p) {
@@ -97,9 +97,19 @@ static int open_target(const struct net_target *t, struct net_lease *l, struct h
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hk_fail(err, errno, "open network namespace %s", p);
-	if (fstat(fd, &sb) < 0) {
+	if (fstat(fd, &sb) < 0 || stat("/proc/thread-self/ns/net", &self) < 0) {
+		hk_fail(err, errno, "stat %s", p);
 		close(fd);
-		return hk_fail(err, errno, "stat %s", p);
+		return -1;
+	}
+	/* A container without a network namespace of its own would get the
+	 * host's default route replaced and an eth0 added to the host. */
+	if (sb.st_ino == self.st_ino && sb.st_dev == self.st_dev) {
+		close(fd);
+		return hk_fail(err, 0,
+			       "container %s shares husk's network namespace: give it one of its "
+			       "own (\"network\" in linux.namespaces)",
+			       t->id);
 	}
 	l->netns_ino = (unsigned long long)sb.st_ino;
 	return fd;

@@ -503,3 +503,29 @@ def test_attach_twice_is_refused(netlab):
     assert len(lab.veths()) == 1
     lab.husk_net("detach", "--state-dir", lab.dir, "--id", "a")
     lab.assert_clean()
+
+
+def test_host_namespace_is_refused(netlab):
+    """A container sharing the host's network namespace gets nothing: no
+    eth0 or default route added to the host."""
+    lab = netlab
+    r = lab.attach("--id", "a", "--netns", f"/run/netns/{lab.host}", check=False)
+    assert r.returncode != 0
+    assert "container a shares husk's network namespace" in r.stderr
+    assert not lab.has_link(lab.bridge) and not lab.has_link("eth0")
+    assert lab.lease_files() == []
+    # as a hook, the state on stdin naming a process of the host namespace
+    sleeper = subprocess.Popen(["ip", "netns", "exec", lab.host, "sleep", "30"])
+    try:
+        wait_for(lambda: os.readlink(f"/proc/{sleeper.pid}/ns/net") != os.readlink(
+            "/proc/self/ns/net"), 5, what="sleep in the host namespace")
+        state = json.dumps({"ociVersion": "1.2.0", "id": "b", "status": "creating",
+                            "pid": sleeper.pid, "bundle": "/"})
+        r = lab.husk_net("attach", "--state-dir", lab.dir, "--bridge", lab.bridge,
+                         check=False, stdin=state)
+        assert "container b shares husk's network namespace" in r.stderr, r.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert not lab.has_link(lab.bridge) and not lab.has_link("eth0")
+    assert lab.lease_files() == []
