@@ -11,9 +11,15 @@ ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote src -MMD -MP -fn
 LDLIBS  := -ljson-c -lseccomp
 
 LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c)
-CLI_SRC := $(wildcard src/cli/*.c)
+# cli/net.c (the networking commands) goes into husk-net only, and
+# cli/net-exec.c (`husk net` running husk-net) into husk only.
+CLI_SRC := $(filter-out src/cli/net.c src/cli/net-exec.c,$(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+NET_SRC := $(wildcard src/net/*.c)
+NET_OBJ := $(NET_SRC:%.c=$(BUILD)/%.o)
+# Debian ships libmnl and libnftables as shared libraries only.
+NET_LDLIBS := -lnftables -lmnl
 INIT_SRC := $(wildcard src/init/*.c)
 INIT_OBJ := $(INIT_SRC:%.c=$(BUILD)/%.o)
 
@@ -24,7 +30,7 @@ DEPS_OK := $(BUILD)/.deps-ok
 
 .PHONY: all test unit integration asan faults demo bench lint clean deps
 
-all: $(BUILD)/husk $(BUILD)/husk-init
+all: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-net
 
 $(DEPS_OK): scripts/setup.sh
 	@mkdir -p $(@D)
@@ -46,9 +52,21 @@ $(BUILD)/libhusk.a: $(LIB_OBJ)
 # a sanitizer build links dynamically.
 HUSK_STATIC := $(if $(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),,-static)
 
-$(BUILD)/husk: $(CLI_OBJ) $(BUILD)/libhusk.a
+$(BUILD)/husk: $(CLI_OBJ) $(BUILD)/src/cli/net-exec.o $(BUILD)/libhusk.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/net-exec.o \
+		$(BUILD)/libhusk.a $(LDLIBS)
+
+$(BUILD)/libhusk-net.a: $(NET_OBJ)
+	@$(AR) rcs $@ $^
+
+# husk-net: the same command line with `net` itself instead of an exec of
+# husk-net, linked dynamically (libmnl, libnftables); `husk net` runs it from
+# husk's own directory, so only the networking commands load those libraries.
+$(BUILD)/husk-net: $(CLI_OBJ) $(BUILD)/src/cli/net.o $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/net.o \
+		$(BUILD)/libhusk-net.a $(BUILD)/libhusk.a $(LDLIBS) $(NET_LDLIBS)
 
 # husk-init: static, no libraries, so it runs in any container's rootfs. The
 # sanitizer runtimes cannot be linked statically: `make asan` builds it without.
@@ -58,10 +76,11 @@ $(BUILD)/husk-init: $(INIT_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $(INIT_OBJ)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS) -lcmocka
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk-net.a \
+		$(BUILD)/libhusk.a $(LDLIBS) $(NET_LDLIBS) -lcmocka
 
 # Helpers the integration tests run (tests/integration/*.c), linked like the
 # unit tests against libhusk.a.
@@ -76,7 +95,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests need root: they start real containers.
-integration: $(BUILD)/husk $(HELPER_BIN)
+integration: $(BUILD)/husk $(BUILD)/husk-net $(HELPER_BIN)
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration
@@ -103,7 +122,7 @@ lint: $(DEPS_OK)
 clean:
 	rm -rf build build-asan build-faults
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(NET_OBJ:.o=.d) $(BUILD)/src/cli/net.d $(BUILD)/src/cli/net-exec.d
 
 # --- fuzzing (tests/fuzz/README.md) ------------------------------------------
 # libFuzzer targets for the config decoder and the command line, built with
@@ -117,7 +136,7 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -iquote src \
                 -fno-strict-aliasing $(filter-out -Werror -Wno-format-truncation,$(WARN))
 FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c))
-FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/cli/*.c))
+FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/net.c,$(wildcard src/cli/*.c)))
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
 
@@ -131,11 +150,11 @@ build-fuzz/fuzz_spec: build-fuzz/obj/tests/fuzz/fuzz_spec.o $(FUZZ_LIB)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-# open/openat/fork wrapped: see tests/fuzz/fuzz_cli.c
+# open/openat/fork/execv wrapped: see tests/fuzz/fuzz_cli.c
 build-fuzz/fuzz_cli: build-fuzz/obj/tests/fuzz/fuzz_cli.o build-fuzz/obj/tests/fuzz/stubs.o \
 		$(FUZZ_CLI) $(FUZZ_LIB)
 	@echo "  FUZZLD  $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--wrap=open,--wrap=openat,--wrap=fork \
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--wrap=open,--wrap=openat,--wrap=fork,--wrap=execv \
 		-o $@ $^ $(LDLIBS)
 
 fuzz-build: build-fuzz/fuzz_spec build-fuzz/fuzz_cli

@@ -28,6 +28,9 @@ struct hk_command {
 extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
 	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps, cmd_pause, cmd_resume, cmd_update,
 	cmd_events;
+/* husk net: in husk, execs husk-net (cli/net-exec.c); in husk-net, the
+ * networking commands themselves (cli/net.c). */
+extern const struct hk_command cmd_net;
 
 /* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
 int cli_error(const struct hk_err *err);

@@ -10,7 +10,8 @@
  * bundle) and `--log FILE`. So that a fuzzed "--bundle /" cannot write
  * anywhere, open/openat/fork are wrapped at link time (-Wl,--wrap=...):
  * while husk_cli_main runs, an open for writing or creating gets /dev/null
- * instead, and fork fails (ps would run the system's ps).
+ * instead, and fork and execv fail (ps would run the system's ps, `net`
+ * husk-net).
  *
  * Output: the target adds -close_fd_mask=3 to libFuzzer's flags (unless
  * given), so that husk's stdout and stderr go to /dev/null from the start
@@ -41,6 +42,8 @@ pid_t __real_fork(void);
 int __wrap_open(const char *path, int flags, ...);
 int __wrap_openat(int dirfd, const char *path, int flags, ...);
 pid_t __wrap_fork(void);
+int __real_execv(const char *path, char *const argv[]);
+int __wrap_execv(const char *path, char *const argv[]);
 
 static bool in_cli;
 
@@ -83,6 +86,15 @@ pid_t __wrap_fork(void)
 		return -1;
 	}
 	return __real_fork();
+}
+
+int __wrap_execv(const char *path, char *const argv[])
+{
+	if (in_cli) {
+		errno = EACCES;
+		return -1;
+	}
+	return __real_execv(path, argv);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -457,11 +457,15 @@ class Runtime:
         self.work = workdir
         self.ids = []
         self._n = 0
+        # argv put before $HUSK, e.g. ["ip", "netns", "exec", NS] to run the
+        # runtime (and so its hooks) inside a test's network namespace
+        self.prefix = []
 
     # -- raw invocation
     def call(self, *args, timeout=CMD_TIMEOUT, cwd=None, out_path=None,
              err_path=None, env=None, root=True):
-        argv = [HUSK] + (["--root", str(STATE_ROOT)] if root else []) + [str(a) for a in args]
+        argv = (list(self.prefix) + [HUSK] + (["--root", str(STATE_ROOT)] if root else [])
+                + [str(a) for a in args])
         self._n += 1
         out_path = Path(out_path or self.work / f"call{self._n}.out")
         err_path = Path(err_path or self.work / f"call{self._n}.err")

@@ -1,0 +1,67 @@
+/* What husk net knows about each attached container, one record per
+ * container in the state directory (default /run/husk/net), all of them
+ * read and changed under one flock so that concurrent attaches never
+ * lease one address twice. A record is written before anything is made
+ * for its container and removed after everything is gone, so after a
+ * crash at any point the record still names what to clean up (gc). */
+#ifndef HUSK_NET_LEASE_H
+#define HUSK_NET_LEASE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "net/ipam.h"
+#include "net/ports.h"
+
+struct hk_err;
+
+#define NET_DIR_DEFAULT "/run/husk/net"
+
+struct net_lease {
+	char *id;
+	pid_t pid;                     /* 0 when attached by namespace path */
+	unsigned long long start_time; /* of pid: guards against pid reuse */
+	char *netns;                   /* namespace path, or NULL */
+	unsigned long long netns_ino;  /* inode of the namespace */
+	char bridge[IF_NAMESIZE];
+	struct net_subnet subnet;
+	uint32_t addr;
+	char veth[IF_NAMESIZE]; /* the host's end */
+	struct net_port *ports;
+	size_t n_ports;
+};
+
+struct net_store {
+	int dirfd;
+	int lockfd;
+};
+
+/* Open (making it if needed) the state directory and take its lock,
+ * shared or exclusive. */
+int net_store_open(struct net_store *st, const char *dir, bool exclusive, struct hk_err *err);
+void net_store_close(struct net_store *st);
+
+/* Every record, sorted by id. */
+int net_store_load(struct net_store *st, struct net_lease **out, size_t *n, struct hk_err *err);
+int net_store_put(struct net_store *st, const struct net_lease *l, struct hk_err *err);
+/* Removing a record that is not there is not an error. */
+int net_store_del(struct net_store *st, const char *id, struct hk_err *err);
+
+/* Records as text, one "key value" line each (no JSON library below cli/). */
+char *net_lease_format(const struct net_lease *l);
+int net_lease_parse(const char *text, const char *what, struct net_lease *l, struct hk_err *err);
+void net_lease_free(struct net_lease *l);
+void net_leases_free(struct net_lease *v, size_t n);
+
+/* A file name safe container id: not empty, no '/', not "." or "..". */
+int net_id_check(const char *id, struct hk_err *err);
+
+/* Whether the container behind a record still exists: its pid alive with
+ * the same start time, or its namespace path still the same namespace. */
+bool net_lease_alive(const struct net_lease *l);
+/* Start time of a live pid (/proc/PID/stat field 22), 0 when gone. */
+unsigned long long net_proc_start_time(pid_t pid);
+
+#endif

@@ -1,0 +1,54 @@
+/* Container networking, the way Docker's default bridge does it: a bridge
+ * with the subnet's first address, one veth pair per container (its end
+ * eth0 inside, with a leased address and the default route), outbound NAT
+ * and published ports through nftables. Everything runs in the network
+ * namespace of the calling process ("the host"). */
+#ifndef HUSK_NET_NET_H
+#define HUSK_NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "net/lease.h"
+#include "net/ports.h"
+
+struct hk_err;
+
+#define NET_BRIDGE_DEFAULT "husk0"
+#define NET_SUBNET_DEFAULT "10.89.0.0/16"
+#define NET_MTU_DEFAULT 1500
+
+struct net_config {
+	const char *dir;    /* state directory (leases, lock) */
+	const char *bridge; /* created when missing */
+	const char *subnet;
+	unsigned mtu;
+	const struct net_port *ports;
+	size_t n_ports;
+};
+
+/* The container: its id, and its network namespace by pid or by path. */
+struct net_target {
+	const char *id;
+	pid_t pid;
+	const char *netns;
+};
+
+/* Check everything that needs no lock and no kernel: names, subnet, MTU,
+ * ports clashing among themselves. attach calls it first. */
+int net_config_check(const struct net_config *cfg, struct hk_err *err);
+
+/* Attach the container; on success *out is its record (free it with
+ * net_lease_free). On failure nothing of it is left behind. */
+int net_attach(const struct net_config *cfg, const struct net_target *t, struct net_lease *out,
+	       struct hk_err *err);
+/* Remove everything of container id: 1 when there was something, 0 when
+ * it was not attached (not an error: detach may run twice). */
+int net_detach(const char *dir, const char *id, struct hk_err *err);
+/* Detach every container that no longer exists; their ids in *ids. */
+int net_gc(const char *dir, char ***ids, size_t *n, struct hk_err *err);
+/* Every record, sorted by id. */
+int net_list(const char *dir, struct net_lease **out, size_t *n, struct hk_err *err);
+
+#endif
