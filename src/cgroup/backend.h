@@ -86,9 +86,10 @@ int cg_wait_file(const struct hk_cgroup *cg, const char *ctrl, const char *file,
 extern const struct hk_dev_rule cg_default_allow[];
 extern const size_t cg_n_default_allow;
 
-/* The device rules to enforce, in order: linux.resources.devices, then
- * linux.devices (each allowed rwm), then, when linux.resources.devices is
- * not empty, cg_default_allow. *n may be 0; free() the result. */
+/* The device rules to enforce, in order: linux.resources.devices, then,
+ * when there are any, cg_default_allow but for the nodes linux.devices
+ * lists (as runc: a listed node gets only what the rules give it, and
+ * linux.devices alone allows nothing). *n may be 0; free() the result. */
 struct hk_dev_rule *cg_device_rules(const struct hk_spec *s, size_t *n);
 
 /* cgroup-v2-devices.c: device control on cgroup v2 with an eBPF program

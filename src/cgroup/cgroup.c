@@ -17,9 +17,9 @@
 #include "common/xalloc.h"
 #include "spec/spec.h"
 
-/* Devices every container gets on top of its rules, as runc and crun grant
- * them: mknod of anything, and the standard /dev nodes (null, zero, full,
- * random, urandom, tty, ptmx, the pty slaves, tun). */
+/* Devices every container gets after its rules, as runc grants them: mknod
+ * of anything, and the standard /dev nodes (null, zero, full, random,
+ * urandom, tty, ptmx, the pty slaves, tun). */
 #define DEV_ALLOW(t, maj, min, acc)                                                 \
 	{                                                                           \
 		.allow = true, .type = t, .major = maj, .minor = min, .access = acc \
@@ -32,30 +32,36 @@ const struct hk_dev_rule cg_default_allow[] = {
 };
 #undef DEV_ALLOW
 const size_t cg_n_default_allow = sizeof(cg_default_allow) / sizeof(cg_default_allow[0]);
+/* The node each default stands for, if one. */
+static const char *const default_path[] = {
+	NULL,           NULL,       "/dev/null", "/dev/zero", "/dev/full",    "/dev/random",
+	"/dev/urandom", "/dev/tty", "/dev/ptmx", NULL,        "/dev/net/tun",
+};
+
+/* A default is the container's to decide when linux.devices lists the node
+ * itself: the config's own rules then say what it may do (runc's rule). */
+static bool listed(const struct hk_spec *s, const char *path)
+{
+	for (size_t i = 0; path && i < s->n_devices; i++)
+		if (s->devices[i].path && strcmp(s->devices[i].path, path) == 0)
+			return true;
+	return false;
+}
 
 struct hk_dev_rule *cg_device_rules(const struct hk_spec *s, size_t *n)
 {
-	size_t max = s->n_dev_rules + s->n_devices + cg_n_default_allow;
-	struct hk_dev_rule *rules = xcalloc(max ? max : 1, sizeof(*rules));
+	size_t max = s->n_dev_rules + cg_n_default_allow;
+	struct hk_dev_rule *rules = xcalloc(max, sizeof(*rules));
 
 	*n = 0;
 	for (size_t i = 0; i < s->n_dev_rules; i++)
 		rules[(*n)++] = s->dev_rules[i];
-	/* linux.devices are the container's own: allow them. */
-	for (size_t i = 0; i < s->n_devices; i++) {
-		const struct hk_device *d = &s->devices[i];
-		if (d->type == 'p')
-			continue;
-		rules[(*n)++] = (struct hk_dev_rule){.allow = true,
-						     .type = d->type == 'u' ? 'c' : d->type,
-						     .major = d->major,
-						     .minor = d->minor,
-						     .access = "rwm"};
-	}
+	/* No rules: nothing restricts the container, defaults add nothing. */
 	if (s->n_dev_rules == 0)
 		return rules;
 	for (size_t i = 0; i < cg_n_default_allow; i++)
-		rules[(*n)++] = cg_default_allow[i];
+		if (!listed(s, default_path[i]))
+			rules[(*n)++] = cg_default_allow[i];
 	return rules;
 }
 

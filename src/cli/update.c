@@ -119,8 +119,10 @@ static int on_opt(int opt, const char *arg, void *data)
 static struct hk_resources *read_resources(const char *file, struct hk_err *err)
 {
 	size_t len;
-	const char *path = strcmp(file, "-") == 0 ? "/dev/stdin" : file;
-	_cleanup_free_ char *text = hk_read_file(path, 1 << 20, &len, err);
+	_cleanup_free_ char *text =
+		strcmp(file, "-") == 0
+			? hk_read_fd(STDIN_FILENO, "standard input", 1 << 20, &len, err)
+			: hk_read_file(file, 1 << 20, &len, err);
 	if (!text)
 		return NULL;
 	return spec_parse_resources(text, len, err);

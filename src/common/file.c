@@ -16,13 +16,19 @@
 char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struct hk_err *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = 4096, n = 0;
 
 	if (fd < 0) {
 		hk_fail(err, errno, "open %s", path);
 		return NULL;
 	}
+	return hk_read_fd(fd, path, max, len, err);
+}
+
+char *hk_read_fd(int fd, const char *path, size_t max, size_t *len, struct hk_err *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 4096, n = 0;
+
 	/* /proc and sysfs files may read short before their end; regular
 	 * files on a local filesystem do not. */
 	struct stat st;

@@ -11,6 +11,8 @@ struct hk_err;
 /* Read a whole file (at most max bytes), NUL-terminated. */
 char *hk_read_file(const char *path, size_t max, size_t *len, struct hk_err *err);
 char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struct hk_err *err);
+/* The same from an open fd (say, stdin) to its end; path names it in errors. */
+char *hk_read_fd(int fd, const char *path, size_t max, size_t *len, struct hk_err *err);
 /* Write data to dirfd/name atomically: a temp file renamed over it, so a
  * reader sees the old or the new whole, never a part. No fsync: husk's
  * files live in /run, which a reboot empties anyway (tmpfs), so fsync buys
