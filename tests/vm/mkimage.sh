@@ -60,7 +60,7 @@ unpack_kernel() { # BZIMAGE OUT
 kpkg=$(kernel_package)
 if [ -z "$kpkg" ]; then
 	say "linux-image-amd64 unknown to apt; apt-get update"
-	apt-get update -q >&2
+	apt-get update -q -o DPkg::Lock::Timeout=300 >&2
 	kpkg=$(kernel_package)
 fi
 [ -n "$kpkg" ] || die "cannot tell which kernel package linux-image-amd64 depends on"
@@ -77,7 +77,7 @@ else
 	get() { (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$kpkg" >&2); }
 	get || {
 		say "apt-get download failed; apt-get update and again"
-		apt-get update -q >&2
+		apt-get update -q -o DPkg::Lock::Timeout=300 >&2
 		get
 	}
 	say "unpacking $kpkg"
