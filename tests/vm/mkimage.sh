@@ -69,6 +69,7 @@ kver=${kpkg#linux-image-}
 if dpkg-query -W -f='${Status}' "$kpkg" 2>/dev/null | grep -q "install ok installed" &&
 	[ -f "/boot/vmlinuz-$kver" ] && [ -f "/lib/modules/$kver/modules.dep" ]; then
 	src=
+	kpkg_version=$(dpkg-query -W -f='${Version}' "$kpkg")
 	say "using the installed $kpkg"
 else
 	say "downloading $kpkg"
@@ -83,13 +84,11 @@ else
 	say "unpacking $kpkg"
 	mkdir "$work/pkg"
 	dpkg-deb -x "$work"/"$kpkg"_*.deb "$work/pkg"
+	kpkg_version=$(dpkg-deb -f "$work"/"$kpkg"_*.deb Version)
 	rm -f "$work"/"$kpkg"_*.deb
 	src=$work/pkg
 	depmod -b "$src" "$kver"
 fi
-kpkg_version=$(if [ -z "$src" ]; then dpkg-query -W -f='${Version}' "$kpkg"; else
-	apt-cache show "$kpkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1; fi)
-
 # The initramfs tree.
 tree=$work/tree
 mkdir -p "$tree/bin" "$tree/dev" "$tree/proc" "$tree/sys" "$tree/lib/modules" \
