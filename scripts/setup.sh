@@ -5,7 +5,8 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev python3-pytest
 busybox-static iproute2 procps util-linux crun runc hyperfine clang-format
-clang libclang-rt-14-dev uidmap libcap2-bin libmnl-dev libnftables-dev python3-nftables"
+clang libclang-rt-14-dev uidmap libcap2-bin libmnl-dev libnftables-dev python3-nftables
+qemu-system-x86 kmod cpio xz-utils binutils"
 
 missing=""
 for p in $PKGS; do
