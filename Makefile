@@ -103,9 +103,10 @@ test: all lint unit integration vm-test
 # cgroup v2: VM_TESTS run by pytest inside a qemu VM whose kernel (Debian's
 # linux-image-amd64) has no cgroup v1 (tests/vm/README.md). Emulated (TCG):
 # a test there is ~10x slower than here, so VM_TESTS stays small.
-VM_TESTS   ?= tests/vm/test_v2_smoke.py
+VM_TESTS   ?= tests/vm/test_v2_smoke.py tests/integration/test_cgroups.py \
+              tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py
 VM_TIMEOUT ?= 900
-vm-test: $(BUILD)/husk
+vm-test: $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 	tests/vm/run --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) -- \
 		$(PY) -m pytest -q -p no:cacheprovider $(VM_TESTS)
 

@@ -51,6 +51,7 @@ void cg_stats_add_raw(struct hk_cg_stats *st, const char *key, uint64_t value);
  * value of cache_key is also the cache figure. */
 void cg_stats_parse_raw(struct hk_cg_stats *st, char *text, const char *cache_key);
 void cg_stats_hugetlb(const struct hk_cgroup *cg, struct hk_cg_stats *st);
+void cg_stats_cpuset(const struct hk_cgroup *cg, struct hk_cg_stats *st);
 /* hugepageLimits and rdma: the same lines on both versions, in files named
  * hugetlb.<size>.<limit_file> and rdma.max. */
 int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources *r,

@@ -61,6 +61,54 @@ void cg_stats_hugetlb(const struct hk_cgroup *cg, struct hk_cg_stats *st)
 	}
 }
 
+/* "0-2,5" -> 0 1 2 5 (at most 4096 entries). */
+static uint16_t *expand_list(const char *text, size_t *n)
+{
+	uint16_t *v = NULL;
+	char *end;
+
+	*n = 0;
+	for (const char *p = text; p && *p >= '0' && *p <= '9';) {
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+		if (*end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		for (unsigned long c = lo; c <= hi && c <= 65535 && *n < 4096; c++) {
+			v = xrealloc(v, (*n + 1) * sizeof(*v));
+			v[(*n)++] = (uint16_t)c;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return v;
+}
+
+void cg_stats_cpuset(const struct hk_cgroup *cg, struct hk_cg_stats *st)
+{
+	static const char *const flags[] = {
+		"cpuset.cpu_exclusive",   "cpuset.mem_hardwall",       "cpuset.mem_exclusive",
+		"cpuset.memory_migrate",  "cpuset.memory_spread_page", "cpuset.memory_spread_slab",
+		"cpuset.memory_pressure", "cpuset.sched_load_balance",
+	};
+	struct hk_cg_cpuset *c = &st->cpuset;
+	uint64_t *vals[] = {&c->cpu_exclusive,   &c->mem_hardwall,       &c->mem_exclusive,
+			    &c->memory_migrate,  &c->memory_spread_page, &c->memory_spread_slab,
+			    &c->memory_pressure, &c->sched_load_balance};
+	bool v2 = cg->version == 2;
+	_cleanup_free_ char *cpus =
+		cg_read(cg, "cpuset", v2 ? "cpuset.cpus.effective" : "cpuset.cpus");
+	_cleanup_free_ char *mems =
+		cg_read(cg, "cpuset", v2 ? "cpuset.mems.effective" : "cpuset.mems");
+
+	c->cpus = expand_list(cpus, &c->n_cpus);
+	c->mems = expand_list(mems, &c->n_mems);
+	if (v2)
+		return;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		cg_read_u64(cg, "cpuset", flags[i], vals[i]);
+	_cleanup_free_ char *relax = cg_read(cg, "cpuset", "cpuset.sched_relax_domain_level");
+	if (relax)
+		c->sched_relax_domain_level = strtoll(relax, NULL, 10);
+}
+
 void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,
 		     const char *op, uint64_t value)
 {
@@ -71,6 +119,8 @@ void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, ui
 
 void cg_stats_clear(struct hk_cg_stats *st)
 {
+	free(st->cpuset.cpus);
+	free(st->cpuset.mems);
 	free(st->percpu);
 	free(st->percpu_kernel);
 	free(st->percpu_user);

@@ -111,5 +111,6 @@ int cg_v1_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_er
 	blkio_file(cg, "blkio.throttle.io_serviced_recursive", &st->io_serviced,
 		   &st->n_io_serviced);
 	cg_stats_hugetlb(cg, st);
+	cg_stats_cpuset(cg, st);
 	return 0;
 }

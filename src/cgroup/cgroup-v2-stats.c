@@ -81,5 +81,6 @@ int cg_v2_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_er
 		st->pids_limit = max;
 	io_stats(cg, st);
 	cg_stats_hugetlb(cg, st);
+	cg_stats_cpuset(cg, st);
 	return 0;
 }

@@ -185,6 +185,14 @@ static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const
 	_cleanup_free_ char *ctrl =
 		strcmp(f->fstype, "cgroup2") == 0 ? xstrdup("") : v1_controllers(f->superopts);
 	_cleanup_free_ char *mine = own_cgroup(own, ctrl);
+	/* cgroup v2 (as runc): relative to the parent of husk's cgroup, which
+	 * holds husk's own process and so cannot hand controllers down (the
+	 * no-internal-processes rule); its parent can. */
+	char *slash = strrchr(mine, '/');
+	if (!absolute && !*ctrl && slash && slash != mine)
+		*slash = '\0';
+	else if (!absolute && !*ctrl && slash)
+		slash[1] = '\0';
 	/* Paths in /proc/self/cgroup are from the hierarchy's root; the mount
 	 * may show only a subtree of it (field 4 of mountinfo). */
 	const char *base = absolute ? "/" : mine;
@@ -192,8 +200,8 @@ static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const
 	if (strcmp(f->root, "/") != 0 && strncmp(base, f->root, rootlen) == 0)
 		base += rootlen;
 	_cleanup_free_ char *dir = join_path(f->mnt, base, rel);
-	const char *slash = strrchr(f->mnt, '/');
-	cg_add_dir(cg, cg->version == 2 ? "" : (slash ? slash + 1 : f->mnt), dir);
+	const char *mslash = strrchr(f->mnt, '/');
+	cg_add_dir(cg, cg->version == 2 ? "" : (mslash ? mslash + 1 : f->mnt), dir);
 }
 
 /* Known before anything is made, so that even the first state written (and

@@ -83,8 +83,18 @@ struct hk_cg_raw {
 	uint64_t value;
 };
 
+struct hk_cg_cpuset {
+	uint16_t *cpus, *mems; /* the lists expanded: "0-2" -> 0, 1, 2 */
+	size_t n_cpus, n_mems;
+	/* v1's flag files, in runc's order (zero on v2, which has none) */
+	uint64_t cpu_exclusive, mem_hardwall, mem_exclusive, memory_migrate, memory_spread_page,
+		memory_spread_slab, memory_pressure, sched_load_balance;
+	int64_t sched_relax_domain_level;
+};
+
 /* What `events --stats` reports; times in nanoseconds. */
 struct hk_cg_stats {
+	struct hk_cg_cpuset cpuset;
 	uint64_t cpu_total, cpu_kernel, cpu_user;
 	uint64_t *percpu, *percpu_kernel, *percpu_user;
 	size_t n_percpu, n_percpu_kernel, n_percpu_user;

@@ -48,6 +48,33 @@ static hk_json *cpu_json(const struct hk_cg_stats *s)
 	return cpu;
 }
 
+static hk_json *u16_array(const uint16_t *v, size_t n)
+{
+	hk_json *a = hk_json_new_arr();
+	for (size_t i = 0; i < n; i++)
+		hk_json_append(a, hk_json_new_int(v[i]));
+	return a;
+}
+
+static hk_json *cpuset_json(const struct hk_cg_cpuset *c)
+{
+	hk_json *o = hk_json_new_obj();
+	if (c->n_cpus)
+		hk_json_set(o, "cpus", u16_array(c->cpus, c->n_cpus));
+	hk_json_set_u64(o, "cpu_exclusive", c->cpu_exclusive);
+	if (c->n_mems)
+		hk_json_set(o, "mems", u16_array(c->mems, c->n_mems));
+	hk_json_set_u64(o, "mem_hardwall", c->mem_hardwall);
+	hk_json_set_u64(o, "mem_exclusive", c->mem_exclusive);
+	hk_json_set_u64(o, "memory_migrate", c->memory_migrate);
+	hk_json_set_u64(o, "memory_spread_page", c->memory_spread_page);
+	hk_json_set_u64(o, "memory_spread_slab", c->memory_spread_slab);
+	hk_json_set_u64(o, "memory_pressure", c->memory_pressure);
+	hk_json_set_u64(o, "sched_load_balance", c->sched_load_balance);
+	hk_json_set_int(o, "sched_relax_domain_level", c->sched_relax_domain_level);
+	return o;
+}
+
 static hk_json *mem_entry(const struct hk_cg_mem *m)
 {
 	hk_json *o = hk_json_new_obj();
@@ -98,6 +125,7 @@ static hk_json *stats_json(const struct hk_cg_stats *s)
 	hk_json *huge = hk_json_new_obj();
 
 	hk_json_set(d, "cpu", cpu_json(s));
+	hk_json_set(d, "cpuset", cpuset_json(&s->cpuset));
 	hk_json_set(d, "memory", memory_json(s));
 	set_nz(pids, "current", s->pids_current);
 	set_nz(pids, "limit", s->pids_limit);

@@ -112,6 +112,11 @@ static int watch_loop(const struct watch *w, int interval_ms, const struct hk_ev
 		cg_oom_count(w->cg, oom, &ooms);
 	for (;;) {
 		int n = poll(p, oom >= 0 ? 2 : 1, interval_ms);
+		/* An OOM kill of the first process ends it: on v2 the count in
+		 * memory.events may be updated after the exit is seen, so a
+		 * last look goes with the exit (both at once, too). */
+		if (n > 0 && (p[0].revents & POLLIN) && oom >= 0)
+			p[1].revents |= POLLIN;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -74,7 +74,7 @@ struct hk_res_rdma {
 struct hk_resources {
 	struct hk_res_memory memory;
 	struct hk_res_cpu cpu;
-	struct hk_opt pids_limit; /* -1 or 0: unlimited */
+	struct hk_opt pids_limit; /* -1: unlimited; 0 is "not given", as in runc 1.1 */
 	struct hk_res_blkio blkio;
 	struct hk_res_hugepage *hugepages;
 	size_t n_hugepages;

@@ -290,6 +290,15 @@ static int decode_personality(hk_json *lx, struct hk_spec *s, struct hk_err *err
 	return 0;
 }
 
+/* A ".." component ("..", "a/../b", "/x/.."); "a..b" is a name. */
+static bool has_dotdot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+			return true;
+	return false;
+}
+
 int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 {
 	hk_json *lx = NULL;
@@ -305,7 +314,7 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	if (hk_json_get_str(lx, "linux", "cgroupsPath", &s->cgroups_path, err) < 0)
 		return -1;
-	if (s->cgroups_path && strstr(s->cgroups_path, ".."))
+	if (s->cgroups_path && has_dotdot(s->cgroups_path))
 		return hk_fail(err, 0, "linux.cgroupsPath: \"%s\" must not contain \"..\"",
 			       s->cgroups_path);
 	if (decode_paths(lx, "maskedPaths", &s->masked_paths, &s->n_masked_paths, err) < 0 ||

@@ -156,7 +156,7 @@ static int decode_pids(hk_json *res, const char *path, struct hk_opt *limit, str
 	if (r <= 0)
 		return r;
 	hk_json_path(p, sizeof(p), path, "pids");
-	r = get_opt(o, p, "limit", -1, INT64_MAX, false, limit, err);
+	r = get_opt(o, p, "limit", -1, INT64_MAX, true, limit, err);
 	if (r < 0)
 		return -1;
 	if (!hk_json_has(o, "limit"))
