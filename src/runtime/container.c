@@ -458,8 +458,13 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 
 	if (state_validate_id(id, err) < 0)
 		return -1;
-	if (state_dir_open(root, id, true, &sd, err) < 0)
+	if (state_dir_open(root, id, true, &sd, err) < 0) {
+		/* runc: deleting what is already gone is no error with --force;
+		 * engines' shims delete --force once more after a delete. */
+		if (force && err->errnum == ENOENT)
+			r = 0;
 		goto out;
+	}
 	st = state_read(&sd, &rerr);
 	if (st) {
 		enum hk_status status = state_status(&sd, st);

@@ -255,6 +255,16 @@ def test_delete_stopped_container(hk):
     assert not (STATE_ROOT / cid).exists()
 
 
+def test_delete_force_of_unknown_container_succeeds(hk):
+    """runc's rule, which containerd's shim relies on (it deletes --force
+    once more after a delete): --force on what is gone is no error; without
+    --force it is."""
+    cid = hk.new_id()
+    assert hk.call("delete", "--force", cid).rc == 0
+    r = hk.call("delete", cid)
+    assert r.rc == 1 and "does not exist" in r.err, str(r)
+
+
 def test_create_existing_id_fails_and_keeps_original(hk):
     b = hk.bundle(["sleep", "1000"])
     cid = hk.create(b)
