@@ -14,6 +14,8 @@ import hashlib
 import io
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -281,3 +283,31 @@ def husk_state_ids(root):
     r = run([HUSK, "--root", root, "list", "-q"])
     assert r.rc == 0, str(r)
     return r.out.split()
+
+
+def on_a_terminal(argv, env, timeout=30):
+    """Run argv on a pty, as a person at a terminal would (the engine then
+    asks husk for a terminal through a console socket); returns (exit
+    status, everything it printed). Killed after timeout."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], [str(a) for a in argv], env)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        os.close(fd)
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")

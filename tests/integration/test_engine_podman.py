@@ -13,8 +13,6 @@ and the host's network is never touched.
 """
 
 import os
-import pty
-import select
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +23,7 @@ import pytest
 
 from conftest import HUSK, SESSION, wait_for
 from engines import (HUSK_INIT, HostTraces, cgroup_dirs, ensure_packages, husk_state_ids,
-                     kill_and_unmount, mounts_mentioning, processes_mentioning,
+                     kill_and_unmount, mounts_mentioning, on_a_terminal, processes_mentioning,
                      remove_cgroup_tree, rootfs_tar, run)
 
 IMAGE = "localhost/hk-busybox:latest"
@@ -193,33 +191,8 @@ def test_kill(podman):
     podman.ok("rm", name)
 
 
-def _on_a_terminal(argv, env, timeout=30):
-    """Run argv on a pty (conmon gets a terminal through husk's console
-    socket); returns (exit status, everything it printed)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvpe(argv[0], [str(a) for a in argv], env)
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.5)
-            if r:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-    finally:
-        os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
-
-
 def test_run_it_has_a_terminal(podman):
-    rc, out = _on_a_terminal(
+    rc, out = on_a_terminal(
         [*podman.argv, "run", "--rm", "-it", IMAGE, "sh", "-c",
          "tty; ls -l /dev/console; [ -t 0 ] && echo stdin-is-a-tty; exit 4"], podman.env)
     assert rc == 4, out
