@@ -278,6 +278,19 @@ def remove_cgroup_tree(d):
     return not os.path.exists(d)
 
 
+class CgroupTraces:
+    """Cgroup parents an engine makes right below the hierarchies' roots
+    (podman's libpod_parent, dockerd's docker, one per containerd
+    namespace): the ones missing now are removed at the end."""
+
+    def __init__(self, *names):
+        self.names = [n for n in names if not cgroup_dirs(n)]
+
+    def remove(self):
+        return [str(d) for n in self.names for d in cgroup_dirs(n)
+                if not remove_cgroup_tree(d)]
+
+
 def husk_state_ids(root):
     """The container ids husk keeps state for under root."""
     r = run([HUSK, "--root", root, "list", "-q"])

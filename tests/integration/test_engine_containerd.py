@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from conftest import HUSK, SESSION, wait_for
-from engines import (HostTraces, ensure_packages, husk_state_ids, kill_and_unmount,
+from engines import (CgroupTraces, HostTraces, ensure_packages, husk_state_ids, kill_and_unmount,
                      mounts_mentioning, on_a_terminal, processes_mentioning, rootfs_tar, run, start_daemon,
                      stop_daemon, write_oci_archive)
 
 IMAGE = "docker.io/library/hk-busybox:latest"
-NS = "hktest"
+# containerd namespace; also the cgroup parent of its containers
+NS = f"hk-ctd-{SESSION}"
 
 
 class Ctr:
@@ -80,6 +81,7 @@ def ctr():
     c = Ctr(tmp)
     (tmp / "config.toml").write_text(c.config())
     traces = HostTraces("/run/containerd")
+    cgroups = CgroupTraces(NS)
     problems = []
     daemon = start_daemon(["containerd", "--config", tmp / "config.toml"], tmp / "containerd.log",
                           ready=lambda: c.sock.exists() and c("version").rc == 0)
@@ -103,6 +105,7 @@ def ctr():
             problems.append(f"husk state left: {c.husk_ids()}")
         kill_and_unmount(tmp)     # the snapshotter's mounts, if any
         problems += [f"left on the host: {x}" for x in traces.remove()]
+        problems += [f"cgroup left: {x}" for x in cgroups.remove()]
         if mounts_mentioning(tmp):
             problems.append(f"mounts left: {mounts_mentioning(tmp)}")
         else:
@@ -158,3 +161,4 @@ def test_run_with_terminal(ctr):
                              "sh", "-c", "tty; ls -l /dev/console; exit 5"], dict(os.environ))
     assert rc == 5, out
     assert "/dev/pts/0" in out and "136," in out, out
+

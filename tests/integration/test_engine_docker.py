@@ -9,7 +9,6 @@ here and loaded with `docker load`. dockerd is stopped by pid at the end.
 """
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HUSK, SESSION, wait_for
-from engines import (HUSK_INIT, HostTraces, ensure_packages, husk_state_ids, kill_and_unmount,
+from engines import (HUSK_INIT, CgroupTraces, HostTraces, ensure_packages, husk_state_ids, kill_and_unmount,
                      mounts_mentioning, processes_mentioning, rootfs_tar, run, start_daemon,
                      stop_daemon, write_docker_archive)
 
@@ -67,6 +66,7 @@ def docker():
     d.write_config()
     traces = HostTraces("/etc/docker/key.json", "/run/containerd", "/var/lib/docker",
                         "/run/docker")
+    cgroups = CgroupTraces("docker")
     problems = []
     daemon = start_daemon(d.daemon_argv(), tmp / "dockerd.log",
                           ready=lambda: d.sock.exists() and d("version").rc == 0, timeout=60)
@@ -88,6 +88,7 @@ def docker():
             problems.append(f"husk state left: {husk_state_ids(d.husk_root)}")
         kill_and_unmount(tmp)     # dockerd's own bind of --data-root, if left
         problems += [f"left on the host: {x}" for x in traces.remove()]
+        problems += [f"cgroup left: {x}" for x in cgroups.remove()]
         if mounts_mentioning(tmp):
             problems.append(f"mounts left: {mounts_mentioning(tmp)}")
         else:

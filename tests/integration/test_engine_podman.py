@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from conftest import HUSK, SESSION, wait_for
-from engines import (HUSK_INIT, HostTraces, cgroup_dirs, ensure_packages, husk_state_ids,
+from engines import (HUSK_INIT, CgroupTraces, HostTraces, ensure_packages, husk_state_ids,
                      kill_and_unmount, mounts_mentioning, on_a_terminal, processes_mentioning,
-                     remove_cgroup_tree, rootfs_tar, run)
+                     rootfs_tar, run)
 
 IMAGE = "localhost/hk-busybox:latest"
 PACKAGES = ("podman", "conmon", "netavark", "aardvark-dns", "catatonit", "iptables")
@@ -95,7 +95,7 @@ def podman():
     ensure_packages(*PACKAGES)
     tmp = Path(tempfile.mkdtemp(prefix=f"hk-podman-{SESSION}-", dir="/tmp"))
     traces = HostTraces("/run/containers", "/var/lib/containers", empty_only=["/run/husk"])
-    cg_before = bool(cgroup_dirs("libpod_parent"))
+    cgroups = CgroupTraces("libpod_parent")
     netns_before = _netns_entries()
     husk_before = set(husk_state_ids("/run/husk"))
     p = Podman(tmp)
@@ -125,10 +125,7 @@ def podman():
             problems.append(f"network namespaces left: {sorted(new_netns)}")
         kill_and_unmount(tmp)     # the storage driver's own mounts
         subprocess.run(["ip", "netns", "del", p.netns], timeout=10)
-        if not cg_before:
-            for d in cgroup_dirs("libpod_parent"):
-                if not remove_cgroup_tree(d):
-                    problems.append(f"cgroup left: {d}")
+        problems += [f"cgroup left: {x}" for x in cgroups.remove()]
         problems += [f"left on the host: {x}" for x in traces.remove()]
         if mounts_mentioning(tmp):
             problems.append(f"mounts left: {mounts_mentioning(tmp)}")
