@@ -28,6 +28,7 @@
 #include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
+#include "linux/sysctl.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
 #include "runtime/spawn.h"
@@ -188,6 +189,10 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 			       "terminal to (or a foreground run to proxy it)");
 	if (ns_open_paths(spec, ns_fds, err) < 0)
 		return -1;
+	if (sysctl_check_joined(spec, ns_fds, err) < 0) {
+		ns_close_all(ns_fds);
+		return -1;
+	}
 	/* Joining a user namespace by path, the container process is our
 	 * grandchild (spawn.c): a foreground run must become its parent to
 	 * wait for it once the process between us exits. */
