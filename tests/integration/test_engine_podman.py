@@ -262,3 +262,22 @@ def test_uidmap(podman):
         assert r.out.strip() == "0"
     finally:
         podman.ok("rm", "--force", "-t", "0", name)
+
+
+def test_read_only_and_tmpfs(podman):
+    """--read-only and --tmpfs: podman asks for tmpcopyup tmpfs mounts."""
+    r = podman.ok("run", "--rm", "--read-only", "--tmpfs", "/etc", IMAGE, "sh", "-c",
+                  "touch /x 2>/dev/null || echo root-ro; touch /tmp/y && echo tmp-rw;"
+                  " head -1 /etc/passwd")
+    assert r.out.splitlines() == ["root-ro", "tmp-rw", "root:x:0:0:root:/root:/bin/sh"], str(r)
+
+
+def test_sysctl_device_and_privileged(podman):
+    """A net sysctl into the network namespace podman made, a --device
+    (podman writes fileMode with the type bits), --privileged."""
+    r = podman.ok("run", "--rm", "--sysctl", "net.ipv4.ip_forward=1", "--device",
+                  "/dev/null:/dev/mynull", IMAGE, "sh", "-c",
+                  "cat /proc/sys/net/ipv4/ip_forward; stat -c '%t,%T %a' /dev/mynull")
+    assert r.out.splitlines() == ["1", "1,3 666"], str(r)
+    r = podman.ok("run", "--rm", "--privileged", IMAGE, "sh", "-c", "ls /dev/mem")
+    assert r.out.strip() == "/dev/mem", str(r)
