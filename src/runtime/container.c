@@ -404,11 +404,26 @@ struct kill_args {
 	bool all;
 };
 
+static int kill_leftovers(struct hk_cgroup *cg, int sig, struct hk_err *err)
+{
+	struct hk_err kerr = {0};
+
+	if (cg_signal_all(cg, sig, &kerr) == 0 || kerr.errnum == ENOENT)
+		return 0; /* no cgroup any more: nothing left */
+	*err = kerr;
+	return -1;
+}
+
 static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
 {
 	const struct kill_args *a = data;
 	enum hk_status status = state_status(sd, st);
 
+	/* runc: --all on a stopped container signals what is left in its
+	 * cgroup. Without a pid namespace of its own, the first process's
+	 * children outlive it; containerd's shim kills them this way. */
+	if (a->all && status == HK_STOPPED && st->cgroup)
+		return kill_leftovers(st->cgroup, a->sig, err);
 	if (status != HK_CREATED && status != HK_RUNNING && status != HK_PAUSED)
 		return hk_fail(err, 0, "cannot kill container %s: it is %s", st->id,
 			       state_status_name(status));
