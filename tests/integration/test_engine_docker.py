@@ -9,6 +9,7 @@ here and loaded with `docker load`. dockerd is stopped by pid at the end.
 """
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -143,3 +144,14 @@ def test_init_forwards_stop(docker):
     assert time.monotonic() - t0 < 8
     assert docker.inspect(name, "{{.State.ExitCode}}") == "143"
     docker.ok("rm", name)
+
+
+def test_host_pid_namespace_leftovers_are_killed(docker):
+    """--pid host: the shell's background child outlives it; the shim ends
+    it with `husk kill --all` on the stopped container."""
+    marker = f"sleep {os.getpid() % 1000 + 7000}"
+    r = docker("run", "--rm", "--runtime", "husk", "--pid", "host", IMAGE, "sh", "-c",
+               f"{marker} & echo started")
+    assert r.rc == 0 and r.out == "started\n", str(r)
+    wait_for(lambda: not [p for p, cmd in processes_mentioning(marker) if cmd.strip() == marker],
+             what="the left-over sleep to be killed")
