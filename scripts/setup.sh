@@ -31,6 +31,6 @@ if [ ! -e "$policy" ]; then
 	chmod 755 "$policy"
 	trap 'rm -f "$policy"' EXIT
 fi
-# shellcheck disable=SC2086
 # another installer may hold the dpkg lock for a while: wait for it
+# shellcheck disable=SC2086
 apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends $missing >&2
