@@ -63,6 +63,11 @@ static int decode_namespaces(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
+/* The S_IFMT bits of a device of type c, u, b or p. */
+static mode_t device_type_bits(char type)
+{
+	return type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+}
 static int decode_device(hk_json *v, const char *path, void *array, size_t i, void *ctx,
 			 struct hk_err *err)
 {
@@ -96,6 +101,11 @@ static int decode_device(hk_json *v, const char *path, void *array, size_t i, vo
 	r = hk_json_get_i64(v, path, "fileMode", 0, 0177777, &x, err);
 	if (r < 0)
 		return -1;
+	if (r > 0 && (x & S_IFMT) && (mode_t)(x & S_IFMT) != device_type_bits(d->type))
+		return hk_fail(err, 0,
+			       "%s.fileMode: %lld out of range: file type bits other than "
+			       "those of type %c",
+			       path, (long long)x, d->type);
 	d->has_mode = r > 0;
 	d->mode = (mode_t)x & 07777;
 	r = hk_json_get_i64(v, path, "uid", 0, UINT32_MAX - 1, &x, err);
@@ -230,9 +240,10 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 		 * namespace itself), unless it is husk's own: linux/sysctl.c
 		 * checks that once the path is open. */
 		if (!spec_ns(s, (enum hk_ns_type)ns))
-			return hk_fail(err, 0,
-				       "linux.sysctl.%s: needs a %s namespace in linux.namespaces",
-				       key, spec_ns_name((enum hk_ns_type)ns));
+			return hk_fail(
+				err, 0,
+				"linux.sysctl.%s: needs a new %s namespace or one joined by path",
+				key, spec_ns_name((enum hk_ns_type)ns));
 	}
 	return 0;
 }

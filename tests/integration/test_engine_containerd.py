@@ -156,9 +156,12 @@ def test_detached_task_exec_ps_pause_metrics_kill(ctr):
 
 
 def test_run_with_terminal(ctr):
-    """The shim hands husk a console socket; /dev/console is the pty."""
+    """The shim hands husk a console socket; /dev/console is the pty. (The
+    short sleep: once, on a loaded machine, ctr exited with the task's
+    status but none of its output, the task having exited at once.)"""
     rc, out = on_a_terminal([*ctr.argv, "run", "--rm", "-t", *ctr.runtime, IMAGE, "hk-tty",
-                             "sh", "-c", "tty; ls -l /dev/console; exit 5"], dict(os.environ))
+                             "sh", "-c", "tty; ls -l /dev/console; sleep 0.2; exit 5"],
+                            dict(os.environ))
     assert rc == 5, out
     assert "/dev/pts/0" in out and "136," in out, out
 

@@ -977,9 +977,9 @@ static void test_sysctl(void **state)
 	(void)state;
 	assert_rejected("linux.sysctl.kernel.panic: not a namespaced sysctl", "linux.sysctl",
 			"{\"kernel.panic\": \"1\"}");
-	assert_rejected(
-		"linux.sysctl.net.ipv4.ip_forward: needs a network namespace in linux.namespaces",
-		"linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}");
+	assert_rejected("linux.sysctl.net.ipv4.ip_forward: needs a new network namespace or one "
+			"joined by path",
+			"linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}");
 	/* joined by path, as podman does: whether it is the host's is known
 	 * only at create (linux/sysctl.c) */
 	assert_accepted("linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}", "linux.namespaces[1]",
@@ -988,8 +988,9 @@ static void test_sysctl(void **state)
 			"linux.namespaces[1]", "{\"type\": \"network\"}");
 	assert_rejected("not a namespaced sysctl", "linux.sysctl", "{\"net/ipv4/x\": \"1\"}",
 			"linux.namespaces[1]", "{\"type\": \"network\"}");
-	assert_rejected("linux.sysctl.kernel.shmmax: needs a ipc namespace in linux.namespaces",
-			"linux.sysctl", "{\"kernel.shmmax\": \"1\"}");
+	assert_rejected(
+		"linux.sysctl.kernel.shmmax: needs a new ipc namespace or one joined by path",
+		"linux.sysctl", "{\"kernel.shmmax\": \"1\"}");
 	assert_rejected("linux.sysctl.net.core.somaxconn: expected a string", "linux.sysctl",
 			"{\"net.core.somaxconn\": 1}");
 
