@@ -1089,6 +1089,10 @@ static void test_devices(void **state)
 		     NULL);
 	assert_int_equal(s->devices[0].mode, 0666);
 	spec_free(s);
+	/* but not the type bits of another kind of file (S_IFIFO on a char) */
+	assert_rejected("linux.devices[0].fileMode: 4096 out of range", "linux.devices",
+			"[{\"type\": \"c\", \"path\": \"/dev/x\", \"major\": 1,"
+			" \"minor\": 3, \"fileMode\": 4096}]");
 }
 
 static void test_device_rules(void **state)
