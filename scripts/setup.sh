@@ -6,7 +6,8 @@ set -eu
 PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev python3-pytest
 busybox-static iproute2 procps util-linux crun runc hyperfine clang-format
 clang libclang-rt-14-dev uidmap libcap2-bin libmnl-dev libnftables-dev python3-nftables
-qemu-system-x86 kmod cpio xz-utils binutils"
+qemu-system-x86 kmod cpio xz-utils binutils
+podman conmon catatonit netavark aardvark-dns iptables containerd docker.io"
 
 missing=""
 for p in $PKGS; do
@@ -22,5 +23,15 @@ fi
 echo "setup: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >&2
+# containerd and docker.io ship services: their tests start private daemons,
+# so keep the packages from starting the host-wide ones (policy-rc.d(8)),
+# unless the machine has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# made by husk scripts/setup.sh during apt-get install\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
+# another installer may hold the dpkg lock for a while: wait for it
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >&2
+apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends $missing >&2

@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "common/version.h"
+
 struct hk_err;
 
 struct hk_globals {
@@ -22,8 +24,6 @@ struct hk_command {
 	const char *summary; /* one line */
 	const char *options; /* option help, one per line */
 };
-
-#define HUSK_VERSION "0.1.0"
 
 extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
 	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps, cmd_pause, cmd_resume, cmd_update,

@@ -40,6 +40,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/version.h"
+
 #define USAGE "husk-init [-g] [--] CMD [ARGS...]"
 #define EXIT_INIT_FAILURE 1
 #define EXIT_NOT_EXECUTABLE 126
@@ -72,7 +74,8 @@ static void usage(FILE *f)
 	      "exit with its status (128+n if signal n killed it).\n"
 	      "\n"
 	      "  -g, --pgroup  run CMD in its own process group and signal the whole group\n"
-	      "  -h, --help    show this help\n",
+	      "  -h, --help    show this help\n"
+	      "  -v, --version print the version\n",
 	      f);
 }
 
@@ -81,19 +84,24 @@ static void parse_args(int argc, char **argv, struct init_opts *o)
 	static const struct option longopts[] = {
 		{"pgroup", no_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
 	/* "+": stop at CMD, so CMD's own options are not ours. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+gh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ghv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			o->pgroup = true;
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'v':
+			/* dockerd asks its init binary for this at start. */
+			printf("husk-init version %s\n", HUSK_VERSION);
 			exit(0);
 		default:
 			/* optopt: the bad letter of a short option, 0 for a long one. */

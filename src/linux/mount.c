@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "linux/copyup.h"
 #include "spec/spec.h"
 
 /* Options that become mount attributes; the r* forms apply recursively
@@ -47,7 +48,7 @@ static const struct {
 };
 
 /* Options husk knows of and does not do yet. */
-static const char *const later_opts[] = {"idmap",   "ridmap", "tmpcopyup", "copy-symlink",
+static const char *const later_opts[] = {"idmap",   "ridmap", "copy-symlink",
 					 "remount", "mand",   "nomand"};
 
 static const char *const option_names[] = {
@@ -97,6 +98,7 @@ static const char *const option_names[] = {
 	"strictatime",
 	"suid",
 	"symfollow",
+	"tmpcopyup",
 	"unbindable",
 };
 
@@ -146,6 +148,10 @@ int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, str
 		const char *o = options[i];
 		bool done = false;
 
+		if (strcmp(o, "tmpcopyup") == 0) {
+			out->tmpcopyup = true;
+			continue;
+		}
 		if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
 			out->bind = true;
 			out->rbind |= o[0] == 'r';
@@ -270,6 +276,20 @@ static int fs_configure(int fsfd, const char *fstype, const char *source,
 	return 0;
 }
 
+/* tmpcopyup: the new tmpfs (mntfd, not attached yet) gets a copy of the
+ * directory it will cover (destfd). */
+static int fill_tmpfs(int destfd, int mntfd, const struct hk_mount_opts *o, struct hk_err *err)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+
+	if (copyup_tree(destfd, mntfd, err) < 0)
+		return -1;
+	if ((o->attr_set & MOUNT_ATTR_RDONLY) &&
+	    hk_mount_setattr(mntfd, "", AT_EMPTY_PATH, &ro) < 0)
+		return hk_fail(err, errno, "tmpcopyup: make the tmpfs read-only");
+	return 0;
+}
+
 int mount_fs_at(const char *fstype, const char *source, int destfd, const struct hk_mount_opts *o,
 		struct hk_err *err)
 {
@@ -278,11 +298,16 @@ int mount_fs_at(const char *fstype, const char *source, int destfd, const struct
 
 	if (fsfd < 0)
 		return hk_fail(err, errno, "fsopen %s", fstype);
+	bool copyup = o->tmpcopyup && strcmp(fstype, "tmpfs") == 0;
 	if (fs_configure(fsfd, fstype, source, o, err) < 0)
 		return -1;
-	mntfd = hk_fsmount(fsfd, FSMOUNT_CLOEXEC, o->attr_set);
+	/* Filled (while still detached) before it is made read-only. */
+	mntfd = hk_fsmount(fsfd, FSMOUNT_CLOEXEC,
+			   copyup ? o->attr_set & ~(unsigned)MOUNT_ATTR_RDONLY : o->attr_set);
 	if (mntfd < 0)
 		return hk_fail(err, errno, "fsmount %s", fstype);
+	if (copyup && fill_tmpfs(destfd, mntfd, o, err) < 0)
+		return -1;
 	return attach(mntfd, destfd, o, err);
 }
 

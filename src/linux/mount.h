@@ -15,7 +15,8 @@ struct hk_mount_opts {
 	bool recursive_attr;             /* r* variants: apply to the whole tree */
 	unsigned long propagation;       /* MS_SHARED|MS_SLAVE|... (| MS_REC) */
 	bool bind, rbind;
-	char **data; /* filesystem options, "key" or "key=value" */
+	bool tmpcopyup; /* a tmpfs starts with a copy of what it covers */
+	char **data;    /* filesystem options, "key" or "key=value" */
 	size_t n_data;
 };
 

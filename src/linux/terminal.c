@@ -13,6 +13,8 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/log.h"
+#include "linux/mount.h"
 #include "spec/spec.h"
 
 #ifndef TIOCGPTPEER
@@ -74,8 +76,9 @@ int terminal_setup(const struct hk_process *p, struct hk_err *err)
 			return hk_fail(err, errno, "process.consoleSize");
 		}
 	}
-	/* The user owns its terminal (as a login would make it). */
-	if (fchown(slave, p->uid, p->gid) < 0 && errno != EPERM && errno != EINVAL) {
+	/* The user owns its terminal; its group stays devpts's gid= (tty), as
+	 * with runc. */
+	if (fchown(slave, p->uid, (gid_t)-1) < 0 && errno != EPERM && errno != EINVAL) {
 		close(master);
 		return hk_fail(err, errno, "process.terminal: chown the pty");
 	}
@@ -84,6 +87,50 @@ int terminal_setup(const struct hk_process *p, struct hk_err *err)
 		return -1;
 	}
 	return master;
+}
+
+/* The mount point for /dev/console: an empty file, made when missing. A
+ * symlink there (a rootfs's /dev without a tmpfs on it) is replaced, never
+ * followed. Returns an O_PATH fd, or -1 with errno. */
+static int console_mountpoint(int dev)
+{
+	struct stat st;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (mknodat(dev, "console", S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+			return -1;
+		int fd = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode))
+			return fd;
+		close(fd);
+		if (unlinkat(dev, "console", S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int terminal_mount_console(int slave, struct hk_err *err)
+{
+	struct hk_mount_opts none = {0};
+	_cleanup_close_ int dev = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dev < 0) {
+		hk_debug("no /dev in the container: no /dev/console");
+		return 0;
+	}
+	_cleanup_close_ int dest = console_mountpoint(dev);
+	if (dest < 0 && errno == EROFS) {
+		hk_debug("read-only /dev: no /dev/console");
+		return 0;
+	}
+	if (dest < 0)
+		return hk_fail(err, errno, "process.terminal: make /dev/console");
+	if (mount_bind_fd(slave, "the pty", dest, &none, err) < 0)
+		return hk_err_prefix(err, "process.terminal: /dev/console");
+	return 0;
 }
 
 int terminal_send(const char *socket_path, int master, struct hk_err *err)

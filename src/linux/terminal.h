@@ -14,6 +14,9 @@ struct hk_process;
  * new pty; the slave becomes stdin, stdout, stderr and the controlling
  * terminal of a new session. Returns the master. */
 int terminal_setup(const struct hk_process *p, struct hk_err *err);
+/* Bind the pty's slave (an fd) onto the container's /dev/console, as runc
+ * and crun do for a container (not an exec) with a terminal. */
+int terminal_mount_console(int slave, struct hk_err *err);
 /* Send the master over the unix socket at path with SCM_RIGHTS, with the
  * pty's name as the data, as runc does. */
 int terminal_send(const char *socket_path, int master, struct hk_err *err);

@@ -281,6 +281,11 @@ static int send_terminal(const struct hk_process *p, int sock, struct hk_err *er
 
 	if (master < 0)
 		return -1;
+	/* terminal_setup made the slave our stdin */
+	if (terminal_mount_console(STDIN_FILENO, err) < 0) {
+		close(master);
+		return -1;
+	}
 	int r = sync_send_fd(sock, HK_SYNC_PTY, master);
 	close(master);
 	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;

@@ -28,6 +28,7 @@
 #include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
+#include "linux/sysctl.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
 #include "runtime/spawn.h"
@@ -188,6 +189,10 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 			       "terminal to (or a foreground run to proxy it)");
 	if (ns_open_paths(spec, ns_fds, err) < 0)
 		return -1;
+	if (sysctl_check_joined(spec, ns_fds, err) < 0) {
+		ns_close_all(ns_fds);
+		return -1;
+	}
 	/* Joining a user namespace by path, the container process is our
 	 * grandchild (spawn.c): a foreground run must become its parent to
 	 * wait for it once the process between us exits. */
@@ -399,11 +404,26 @@ struct kill_args {
 	bool all;
 };
 
+static int kill_leftovers(struct hk_cgroup *cg, int sig, struct hk_err *err)
+{
+	struct hk_err kerr = {0};
+
+	if (cg_signal_all(cg, sig, &kerr) == 0 || kerr.errnum == ENOENT)
+		return 0; /* no cgroup any more: nothing left */
+	*err = kerr;
+	return -1;
+}
+
 static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data, struct hk_err *err)
 {
 	const struct kill_args *a = data;
 	enum hk_status status = state_status(sd, st);
 
+	/* runc: --all on a stopped container signals what is left in its
+	 * cgroup. Without a pid namespace of its own, the first process's
+	 * children outlive it; containerd's shim kills them this way. */
+	if (a->all && status == HK_STOPPED && st->cgroup)
+		return kill_leftovers(st->cgroup, a->sig, err);
 	if (status != HK_CREATED && status != HK_RUNNING && status != HK_PAUSED)
 		return hk_fail(err, 0, "cannot kill container %s: it is %s", st->id,
 			       state_status_name(status));
@@ -458,8 +478,13 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 
 	if (state_validate_id(id, err) < 0)
 		return -1;
-	if (state_dir_open(root, id, true, &sd, err) < 0)
+	if (state_dir_open(root, id, true, &sd, err) < 0) {
+		/* runc: deleting what is already gone is no error with --force;
+		 * engines' shims delete --force once more after a delete. */
+		if (force && err->errnum == ENOENT)
+			r = 0;
 		goto out;
+	}
 	st = state_read(&sd, &rerr);
 	if (st) {
 		enum hk_status status = state_status(&sd, st);

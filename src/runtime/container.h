@@ -34,6 +34,8 @@ int container_start(const char *root, const char *id, struct hk_err *err);
  * *status: the container's exit status, 128+N when killed by signal N. */
 int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err);
 int container_kill(const char *root, const char *id, int sig, bool all, struct hk_err *err);
+/* force: kill a running container first, and a container that does not
+ * exist (any more) is no error, as with runc. */
 int container_delete(const char *root, const char *id, bool force, struct hk_err *err);
 
 /* The OCI state of one container, as fields for cli/ to print. */

@@ -63,6 +63,11 @@ static int decode_namespaces(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
+/* The S_IFMT bits of a device of type c, u, b or p. */
+static mode_t device_type_bits(char type)
+{
+	return type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+}
 static int decode_device(hk_json *v, const char *path, void *array, size_t i, void *ctx,
 			 struct hk_err *err)
 {
@@ -91,11 +96,18 @@ static int decode_device(hk_json *v, const char *path, void *array, size_t i, vo
 	if (d->type != 'p' && (!hk_json_has(v, "major") || !hk_json_has(v, "minor")))
 		return hk_fail(err, 0, "%s: major and minor are required for type %c", path,
 			       d->type);
-	r = hk_json_get_i64(v, path, "fileMode", 0, 07777, &x, err);
+	/* podman writes the file type bits too (S_IFCHR|0666); runc takes
+	 * those and uses the permission bits. */
+	r = hk_json_get_i64(v, path, "fileMode", 0, 0177777, &x, err);
 	if (r < 0)
 		return -1;
+	if (r > 0 && (x & S_IFMT) && (mode_t)(x & S_IFMT) != device_type_bits(d->type))
+		return hk_fail(err, 0,
+			       "%s.fileMode: %lld out of range: file type bits other than "
+			       "those of type %c",
+			       path, (long long)x, d->type);
 	d->has_mode = r > 0;
-	d->mode = (mode_t)x;
+	d->mode = (mode_t)x & 07777;
 	r = hk_json_get_i64(v, path, "uid", 0, UINT32_MAX - 1, &x, err);
 	if (r < 0)
 		return -1;
@@ -200,9 +212,7 @@ static int decode_propagation(hk_json *lx, struct hk_spec *s, struct hk_err *err
 	return hk_fail(err, 0, "linux.rootfsPropagation: unknown propagation \"%s\"", prop);
 }
 
-/* Which namespace a sysctl belongs to, so that only namespaced ones are set
- * (a sysctl outside them would change the host). */
-static int sysctl_namespace(const char *key)
+int spec_sysctl_ns(const char *key)
 {
 	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
 					  "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
@@ -223,13 +233,17 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 {
 	for (size_t i = 0; i < s->n_sysctl; i++) {
 		const char *key = s->sysctl[i].key;
-		int ns = sysctl_namespace(key);
+		int ns = spec_sysctl_ns(key);
 		if (ns < 0 || strstr(key, "..") || strchr(key, '/'))
 			return hk_fail(err, 0, "linux.sysctl.%s: not a namespaced sysctl", key);
-		const struct hk_namespace *n = spec_ns(s, (enum hk_ns_type)ns);
-		if (!n || n->path)
-			return hk_fail(err, 0, "linux.sysctl.%s: needs a new %s namespace", key,
-				       spec_ns_name((enum hk_ns_type)ns));
+		/* A namespace joined by path is fine (podman makes the network
+		 * namespace itself), unless it is husk's own: linux/sysctl.c
+		 * checks that once the path is open. */
+		if (!spec_ns(s, (enum hk_ns_type)ns))
+			return hk_fail(
+				err, 0,
+				"linux.sysctl.%s: needs a new %s namespace or one joined by path",
+				key, spec_ns_name((enum hk_ns_type)ns));
 	}
 	return 0;
 }

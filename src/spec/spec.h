@@ -246,6 +246,9 @@ static inline void spec_freep(struct hk_spec **p)
 
 /* The namespace entry of a type, or NULL when the config does not list it. */
 const struct hk_namespace *spec_ns(const struct hk_spec *spec, enum hk_ns_type type);
+/* The namespace (enum hk_ns_type) a sysctl key belongs to, -1 for a key
+ * of no namespace (one that would change the host). */
+int spec_sysctl_ns(const char *key);
 const char *spec_ns_name(enum hk_ns_type type);
 
 /* CAP_* name of a capability number, NULL past the table (the last known

@@ -22,6 +22,12 @@ def husk_init_built():
         f"husk-init not executable: {HUSK_INIT} (make build/husk-init, or set HUSK_INIT=)"
 
 
+def test_version():
+    """dockerd runs its init binary with --version when it starts."""
+    r = subprocess.run([HUSK_INIT, "--version"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith("husk-init version "), r
+
+
 def init_mounts():
     # A tmpfs on the (empty) /sbin takes the bind's mount point, so the
     # runtime never has to create a file in the shared read-only rootfs.

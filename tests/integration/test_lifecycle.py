@@ -255,6 +255,16 @@ def test_delete_stopped_container(hk):
     assert not (STATE_ROOT / cid).exists()
 
 
+def test_delete_force_of_unknown_container_succeeds(hk):
+    """runc's rule, which containerd's shim relies on (it deletes --force
+    once more after a delete): --force on what is gone is no error; without
+    --force it is."""
+    cid = hk.new_id()
+    assert hk.call("delete", "--force", cid).rc == 0
+    r = hk.call("delete", cid)
+    assert r.rc == 1 and "does not exist" in r.err, str(r)
+
+
 def test_create_existing_id_fails_and_keeps_original(hk):
     b = hk.bundle(["sleep", "1000"])
     cid = hk.create(b)
@@ -310,3 +320,26 @@ def test_global_help_and_version(hk):
     r = hk.call("--version", root=False)
     assert r.rc == 0, str(r)
     assert r.out.strip()
+
+
+def test_kill_all_reaches_what_outlives_a_stopped_container(hk):
+    """Without a pid namespace of its own, the first process's children
+    outlive it. containerd's shim then runs `kill --all <id> 9`: as with
+    runc, that signals what is left in the cgroup, though the container is
+    stopped. A plain kill of a stopped container stays an error."""
+    out = hk.dir("out")
+    b = hk.bundle(["sh", "-c", "sleep 1000 & echo $! > /mnt/rw/pid"],
+                  namespaces=("network", "ipc", "uts", "mount"),
+                  extra_mounts=[bind(out, "/mnt/rw")])
+    cid = hk.create(b)
+    hk.start(cid)
+    hk.wait_status(cid, "stopped")
+    pid = int(wait_for(lambda: (out / "pid").exists() and (out / "pid").read_text().strip(),
+                       what="the pid of sleep"))
+    assert pid_alive(pid)
+    r = hk.call("kill", cid, "KILL")
+    assert r.rc == 1 and "stopped" in r.err, str(r)
+    hk.ok("kill", "--all", cid, "KILL")
+    wait_for(lambda: not pid_alive(pid), what="the left-over sleep to die")
+    hk.ok("kill", "--all", cid, "KILL")       # nothing left: still no error
+    hk.delete(cid)

@@ -244,3 +244,33 @@ def test_relative_rootfs_path(hk):
     r = hk.call("run", "--bundle", b.path.name, hk.new_id(), cwd=b.path.parent)
     assert r.rc == 0, str(r)
     assert r.out == "1\nbusybox\n"
+
+
+def test_tmpcopyup_fills_the_tmpfs(hk):
+    """tmpcopyup (podman's --tmpfs and --read-only use it): the tmpfs starts
+    with a copy of what it covers (files, directories, symlinks as links,
+    modes and owners); writes stay in the tmpfs."""
+    copy = hk.rootfs_copy()
+    data = copy / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "f").write_text("file content\n")
+    (data / "sub" / "g").write_text("deep\n")
+    os.chmod(data / "sub" / "g", 0o604)
+    os.chown(data / "sub" / "g", 1234, 5678)
+    os.symlink("/etc/passwd", data / "link")
+    out = _run(hk, "cat /data/f /data/sub/g; stat -c '%a %u %g' /data/sub/g;"
+                   " readlink /data/link; echo new > /data/f; cat /data/f;"
+                   " grep ' /data ' /proc/self/mounts | cut -d' ' -f3",
+               rootfs=copy, extra_mounts=[tmpfs("/data", "tmpcopyup", "size=64k")])
+    assert out.splitlines() == ["file content", "deep", "604 1234 5678", "/etc/passwd",
+                                "new", "tmpfs"], out
+    assert (data / "f").read_text() == "file content\n"     # the rootfs is untouched
+
+
+def test_tmpcopyup_read_only(hk):
+    copy = hk.rootfs_copy()
+    (copy / "data").mkdir()
+    (copy / "data" / "f").write_text("x\n")
+    out = _run(hk, "cat /data/f; touch /data/y 2>/dev/null || echo ro",
+               rootfs=copy, extra_mounts=[tmpfs("/data", "tmpcopyup", "ro")])
+    assert out.splitlines() == ["x", "ro"], out

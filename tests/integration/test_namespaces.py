@@ -137,3 +137,22 @@ def test_join_namespaces_by_path(hk):
     ps = (bout / "ps").read_text()
     # the first container's pid 1 (which exec'd sleep) is visible as pid 1
     assert re.search(r"^\s*1\s+sleep 1000$", ps, re.M), ps
+
+
+def test_net_sysctl_in_a_joined_network_namespace(hk):
+    """podman makes the network namespace and gives its path, with net.*
+    sysctls: they go into that namespace. Into the host's own: refused."""
+    a, apid, _ = _start_waiting(hk)
+    cfg = hk.config(["cat", "/proc/sys/net/ipv4/ip_forward"],
+                    namespaces=[{"type": "network", "path": f"/proc/{apid}/ns/net"},
+                                "pid", "ipc", "uts", "mount"])
+    cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    b = hk.bundle(name="joined")
+    b.write(cfg)
+    r = hk.run_fg(b)
+    assert r.rc == 0 and r.out.strip() == "1", str(r)
+
+    cfg["linux"]["namespaces"][0]["path"] = "/proc/self/ns/net"
+    b.write(cfg)
+    r = hk.run_fg(b)
+    assert r.rc == 1 and "the host's" in r.err, str(r)

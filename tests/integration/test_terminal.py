@@ -73,6 +73,30 @@ def test_console_socket_gets_the_master(hk):
         srv.close()
 
 
+def test_dev_console_is_the_pty(hk):
+    """As with runc and crun, the container's /dev/console is its terminal:
+    conmon's and the shims' users see what is written there."""
+    b = hk.bundle(["sh"], terminal=True)
+    sock_path = hk.work / "console.sock"
+    srv = _listen(sock_path)
+    cid = hk.new_id()
+    got = {}
+    t = threading.Thread(target=lambda: got.update(m=_recv_master(srv)))
+    t.start()
+    hk.ok("create", "--console-socket", sock_path, "--bundle", b.path, cid)
+    t.join(10)
+    _name, master = got["m"]
+    try:
+        hk.start(cid)
+        os.write(master, b"ls -l /dev/console; echo via-console >/dev/console; exit 0\n")
+        out = _read_until(master, b"via-console\r\n")
+        assert b"136," in out, out        # a pty slave (major 136), not a file
+        hk.wait_status(cid, "stopped")
+    finally:
+        os.close(master)
+        srv.close()
+
+
 def test_terminal_needs_a_receiver(hk):
     b = hk.bundle(["sh"], terminal=True)
     for args in (["create"], ["run", "--detach"]):

@@ -244,7 +244,7 @@ static void test_recursive(void **state)
 static void test_unsupported(void **state)
 {
 	(void)state;
-	static char *bad[] = {"idmap", "ridmap", "tmpcopyup", "remount"};
+	static char *bad[] = {"idmap", "ridmap", "copy-symlink", "remount"};
 
 	for (size_t i = 0; i < N(bad); i++) {
 		char *opts[] = {"mode=755", "nosuid", bad[i]};
@@ -255,6 +255,21 @@ static void test_unsupported(void **state)
 		assert_non_null(strstr(err.msg, "not supported yet"));
 		mount_opts_free(&o); /* data made before the error */
 	}
+}
+
+static void test_tmpcopyup(void **state)
+{
+	(void)state;
+	char *opts[] = {"nosuid", "tmpcopyup", "size=64k"};
+	struct hk_mount_opts o;
+	struct hk_err err = {0};
+
+	assert_int_equal(mount_parse_options(opts, N(opts), &o, &err), 0);
+	assert_true(o.tmpcopyup);
+	/* not a filesystem option: tmpfs would reject it */
+	assert_int_equal(o.n_data, 1);
+	assert_string_equal(o.data[0], "size=64k");
+	mount_opts_free(&o);
 }
 
 /* runc ORs MS_BIND|MS_REC in: a later "bind" must not undo an "rbind". */
@@ -352,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_atime_clear_mask),
 		cmocka_unit_test(test_recursive),
 		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_tmpcopyup),
 		cmocka_unit_test(test_rbind_then_bind),
 		cmocka_unit_test(test_mount_at_bad_option),
 		cmocka_unit_test(test_is_bind),

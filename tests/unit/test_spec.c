@@ -977,17 +977,20 @@ static void test_sysctl(void **state)
 	(void)state;
 	assert_rejected("linux.sysctl.kernel.panic: not a namespaced sysctl", "linux.sysctl",
 			"{\"kernel.panic\": \"1\"}");
-	assert_rejected("linux.sysctl.net.ipv4.ip_forward: needs a new network namespace",
+	assert_rejected("linux.sysctl.net.ipv4.ip_forward: needs a new network namespace or one "
+			"joined by path",
 			"linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}");
-	assert_rejected("linux.sysctl.net.ipv4.ip_forward: needs a new network namespace",
-			"linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}", "linux.namespaces[1]",
-			"{\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}");
+	/* joined by path, as podman does: whether it is the host's is known
+	 * only at create (linux/sysctl.c) */
+	assert_accepted("linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}", "linux.namespaces[1]",
+			"{\"type\": \"network\", \"path\": \"/run/netns/x\"}");
 	assert_rejected("not a namespaced sysctl", "linux.sysctl", "{\"net..x\": \"1\"}",
 			"linux.namespaces[1]", "{\"type\": \"network\"}");
 	assert_rejected("not a namespaced sysctl", "linux.sysctl", "{\"net/ipv4/x\": \"1\"}",
 			"linux.namespaces[1]", "{\"type\": \"network\"}");
-	assert_rejected("linux.sysctl.kernel.shmmax: needs a new ipc namespace", "linux.sysctl",
-			"{\"kernel.shmmax\": \"1\"}");
+	assert_rejected(
+		"linux.sysctl.kernel.shmmax: needs a new ipc namespace or one joined by path",
+		"linux.sysctl", "{\"kernel.shmmax\": \"1\"}");
 	assert_rejected("linux.sysctl.net.core.somaxconn: expected a string", "linux.sysctl",
 			"{\"net.core.somaxconn\": 1}");
 
@@ -1078,6 +1081,18 @@ static void test_devices(void **state)
 	assert_false(s->devices[1].has_mode);
 	assert_false(s->devices[1].has_uid);
 	spec_free(s);
+
+	/* podman's fileMode carries the type bits: S_IFCHR | 0666 */
+	s = parse_ok("linux.devices",
+		     "[{\"type\": \"c\", \"path\": \"/dev/null\", \"major\": 1,"
+		     " \"minor\": 3, \"fileMode\": 8630}]",
+		     NULL);
+	assert_int_equal(s->devices[0].mode, 0666);
+	spec_free(s);
+	/* but not the type bits of another kind of file (S_IFIFO on a char) */
+	assert_rejected("linux.devices[0].fileMode: 4096 out of range", "linux.devices",
+			"[{\"type\": \"c\", \"path\": \"/dev/x\", \"major\": 1,"
+			" \"minor\": 3, \"fileMode\": 4096}]");
 }
 
 static void test_device_rules(void **state)
