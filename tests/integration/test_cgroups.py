@@ -542,8 +542,10 @@ def test_explicit_deny_of_a_listed_device(hk, request):
 # --------------------------------------------------------------------------
 # 5. pause / resume
 
-COUNTER = ("i=0; while :; do i=$((i+1)); echo $i > /mnt/rw/counter; "
-           "sleep 0.01; done")
+# written aside and renamed: frozen between the truncate and the write of a
+# plain `echo > counter`, the file would stay empty for the whole pause
+COUNTER = ("i=0; while :; do i=$((i+1)); echo $i > /mnt/rw/counter.new; "
+           "mv /mnt/rw/counter.new /mnt/rw/counter; sleep 0.01; done")
 
 
 def _counter(out):
