@@ -86,6 +86,20 @@ runroot = "{self.tmp}/run"
         assert r.rc == 0, str(r)
         return r
 
+    def rm(self, *args):
+        """podman rm, once more after podman 4.3's own race: `rm --force`
+        and the `container cleanup` conmon starts both tear the container
+        down, and the loser finds the shm mount still there ("unlinkat
+        .../userdata/shm: device or resource busy", podman issue 11594).
+        Seen once in a CI rehearsal (test_uidmap); that it is podman's race
+        and not husk's is likely (a second rm works) but not proven."""
+        r = self("rm", *args)
+        if r.rc != 0 and "device or resource busy" in r.err:
+            time.sleep(0.5)
+            r = self("rm", *args)
+        assert r.rc == 0, str(r)
+        return r
+
     def inspect(self, name, fmt):
         return self.ok("inspect", "--format", fmt, name).out.strip()
 
@@ -163,7 +177,7 @@ def test_detached_ps_logs_exec_pause_stop_rm(podman):
     assert time.monotonic() - t0 < 8, "SIGTERM should have stopped it at once"
     assert podman.inspect(name, "{{.State.ExitCode}}") == "7"
     assert "got-term" in podman.ok("logs", name).out
-    podman.ok("rm", name)
+    podman.rm(name)
     assert cid not in husk_state_ids(podman.state)
 
 
@@ -175,7 +189,7 @@ def test_stop_kills_after_the_timeout(podman):
     podman.ok("stop", "-t", "1", name)
     assert time.monotonic() - t0 >= 1
     assert podman.inspect(name, "{{.State.ExitCode}}") == "137"
-    podman.ok("rm", name)
+    podman.rm(name)
 
 
 def test_kill(podman):
@@ -185,7 +199,7 @@ def test_kill(podman):
     wait_for(lambda: podman.inspect(name, "{{.State.Status}}") == "exited",
              what="the container to exit")
     assert podman.inspect(name, "{{.State.ExitCode}}") == "137"
-    podman.ok("rm", name)
+    podman.rm(name)
 
 
 def test_run_it_has_a_terminal(podman):
@@ -261,7 +275,7 @@ def test_uidmap(podman):
         r = podman.ok("exec", name, "id", "-u")
         assert r.out.strip() == "0"
     finally:
-        podman.ok("rm", "--force", "-t", "0", name)
+        podman.rm("--force", "-t", "0", name)
 
 
 def test_read_only_and_tmpfs(podman):
