@@ -111,7 +111,8 @@ test: all lint unit integration vm-test
 # linux-image-amd64) has no cgroup v1 (tests/vm/README.md). Emulated (TCG):
 # a test there is ~10x slower than here, so VM_TESTS stays small.
 VM_TESTS   ?= tests/vm/test_v2_smoke.py tests/integration/test_cgroups.py \
-              tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py
+              tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py \
+              tests/integration/test_inspect.py
 VM_TIMEOUT ?= 900
 vm-test: $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 	tests/vm/run --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) -- \
