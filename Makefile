@@ -10,13 +10,17 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote src -MMD -MP -fno-strict-aliasing
 LDLIBS  := -ljson-c -lseccomp
 
-LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c)
+# The parts of src/net that need neither libmnl nor libnftables (lease
+# records, ports, addresses) go into libhusk, so `husk inspect` can read them.
+NET_PURE := src/net/lease.c src/net/ports.c src/net/ipam.c src/net/ifaddr.c
+LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c) \
+           $(NET_PURE)
 # cli/net.c (the networking commands) goes into husk-net only, and
 # cli/net-exec.c (`husk net` running husk-net) into husk only.
 CLI_SRC := $(filter-out src/cli/net.c src/cli/net-exec.c,$(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
-NET_SRC := $(wildcard src/net/*.c)
+NET_SRC := $(filter-out $(NET_PURE),$(wildcard src/net/*.c))
 NET_OBJ := $(NET_SRC:%.c=$(BUILD)/%.o)
 # Debian ships libmnl and libnftables as shared libraries only.
 NET_LDLIBS := -lnftables -lmnl
@@ -44,7 +48,9 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Made afresh: `ar r` never drops a member whose source moved elsewhere.
 $(BUILD)/libhusk.a: $(LIB_OBJ)
+	@rm -f $@
 	@$(AR) rcs $@ $^
 
 # husk is linked statically: no dynamic loader on every container start
@@ -58,6 +64,7 @@ $(BUILD)/husk: $(CLI_OBJ) $(BUILD)/src/cli/net-exec.o $(BUILD)/libhusk.a
 		$(BUILD)/libhusk.a $(LDLIBS)
 
 $(BUILD)/libhusk-net.a: $(NET_OBJ)
+	@rm -f $@
 	@$(AR) rcs $@ $^
 
 # husk-net: the same command line with `net` itself instead of an exec of
@@ -104,7 +111,8 @@ test: all lint unit integration vm-test
 # linux-image-amd64) has no cgroup v1 (tests/vm/README.md). Emulated (TCG):
 # a test there is ~10x slower than here, so VM_TESTS stays small.
 VM_TESTS   ?= tests/vm/test_v2_smoke.py tests/integration/test_cgroups.py \
-              tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py
+              tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py \
+              tests/integration/test_inspect.py
 VM_TIMEOUT ?= 900
 vm-test: $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 	tests/vm/run --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) -- \
@@ -149,7 +157,8 @@ FUZZ_CC      := clang
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -iquote src \
                 -fno-strict-aliasing $(filter-out -Werror -Wno-format-truncation,$(WARN))
-FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c))
+FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c) \
+                src/net/ports.c src/net/ipam.c)
 FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/net.c,$(wildcard src/cli/*.c)))
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean

@@ -132,3 +132,27 @@ void cg_stats_clear(struct hk_cg_stats *st)
 	free(st->hugetlb);
 	memset(st, 0, sizeof(*st));
 }
+
+/* v2: cpu.max "QUOTA PERIOD" or "max PERIOD"; v1: cpu.cfs_quota_us (-1: none)
+ * and cpu.cfs_period_us. */
+bool cg_cpu_limit(const struct hk_cgroup *cg, int64_t *quota, uint64_t *period)
+{
+	*quota = -1;
+	*period = 0;
+	if (cg->version == 2) {
+		_cleanup_free_ char *text = cg_read(cg, "cpu", "cpu.max");
+		char q[32];
+		unsigned long long p;
+		if (!text || sscanf(text, "%31s %llu", q, &p) != 2)
+			return false;
+		*period = p;
+		if (strcmp(q, "max") != 0)
+			*quota = strtoll(q, NULL, 10);
+		return true;
+	}
+	_cleanup_free_ char *text = cg_read(cg, "cpu", "cpu.cfs_quota_us");
+	if (!text || !cg_read_u64(cg, "cpu", "cpu.cfs_period_us", period))
+		return false;
+	*quota = strtoll(text, NULL, 10);
+	return true;
+}

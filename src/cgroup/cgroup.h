@@ -113,6 +113,10 @@ struct hk_cg_stats {
 int cg_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);
 void cg_stats_clear(struct hk_cg_stats *st);
 
+/* The cpu bandwidth limit: quota -1 when there is none; false when the
+ * container has no cpu controller. Microseconds. */
+bool cg_cpu_limit(const struct hk_cgroup *cg, int64_t *quota, uint64_t *period);
+
 /* OOM kills: cg_oom_open gives an fd to poll (readable when one happened,
  * or, on v2, when memory.events changed); cg_oom_count then tells how many
  * OOM kills there have been so far. */

@@ -27,7 +27,7 @@ struct hk_command {
 
 extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
 	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps, cmd_pause, cmd_resume, cmd_update,
-	cmd_events;
+	cmd_events, cmd_inspect;
 /* husk net: in husk, execs husk-net (cli/net-exec.c); in husk-net, the
  * networking commands themselves (cli/net.c). */
 extern const struct hk_command cmd_net;

@@ -7,10 +7,10 @@
 
 #include "common/err.h"
 #include "common/syscalls.h"
+#include "linux/procfs.h"
 #include "spec/spec.h"
 
-/* The highest capability the running kernel knows (capabilities(7)). */
-static int kernel_last_cap(void)
+int caps_kernel_last(void)
 {
 	static int last = -1;
 	if (last >= 0)
@@ -29,7 +29,7 @@ static int kernel_last_cap(void)
 static int check_known(const struct hk_caps *c, struct hk_err *err)
 {
 	uint64_t all = c->bounding | c->effective | c->permitted | c->inheritable | c->ambient;
-	int last = kernel_last_cap();
+	int last = caps_kernel_last();
 
 	for (int cap = last + 1; cap < 64; cap++)
 		if (all & (1ULL << cap))
@@ -45,7 +45,7 @@ int caps_drop_bounding(const struct hk_caps *c, struct hk_err *err)
 		return 0;
 	if (check_known(c, err) < 0)
 		return -1;
-	int last = kernel_last_cap();
+	int last = caps_kernel_last();
 	for (int cap = 0; cap <= last; cap++) {
 		if (c->bounding & (1ULL << cap))
 			continue;
@@ -80,5 +80,17 @@ int caps_apply(const struct hk_caps *c, struct hk_err *err)
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
 			return hk_fail(err, errno, "raise ambient %s", spec_cap_name(cap));
 	}
+	return 0;
+}
+
+int caps_from_status(const char *status, struct hk_capsets *out)
+{
+	static const char *const keys[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
+	uint64_t *sets[] = {&out->inheritable, &out->permitted, &out->effective, &out->bounding,
+			    &out->ambient};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!procfs_status_u64(status, keys[i], 16, sets[i]))
+			return -1;
 	return 0;
 }

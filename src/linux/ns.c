@@ -138,6 +138,18 @@ int ns_differing(pid_t pid, uint64_t *flags, struct hk_err *err)
 	return 0;
 }
 
+int ns_ino(const char *proc, enum hk_ns_type type, unsigned long long *ino)
+{
+	char path[128];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/ns/%s", proc, ns_table[type].proc);
+	if (stat(path, &sb) < 0)
+		return -1;
+	*ino = (unsigned long long)sb.st_ino;
+	return 0;
+}
+
 uint64_t ns_clone_flags(const struct hk_spec *spec)
 {
 	const struct hk_namespace *user = spec_ns(spec, HK_NS_USER);

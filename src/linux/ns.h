@@ -34,6 +34,12 @@ void ns_pid_restore(int *own);
  * flags (for setns(pidfd, flags)); the pid namespace is left out. */
 int ns_differing(pid_t pid, uint64_t *flags, struct hk_err *err);
 
+/* The inode of namespace type of the process whose /proc directory is proc
+ * ("/proc/42", "/proc/self"): the namespace's id, as readlink shows it
+ * ("net:[4026531840]"). -1 with errno (ENOENT: the kernel has no such
+ * namespace type, or the process is gone). */
+int ns_ino(const char *proc, enum hk_ns_type type, unsigned long long *ino);
+
 /* Clone flags of the namespaces to create at clone time: none when a user
  * namespace is joined by path (the child unshares them once in it). The
  * cgroup and time namespaces are always the child's to make. */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -44,4 +45,25 @@ int procfs_write(int procfd, const char *rel, const char *value, struct hk_err *
 	if (hk_write_all(fd, value, strlen(value)) < 0)
 		return hk_fail(err, errno, "write \"%s\" to /proc/%s", value, rel);
 	return 0;
+}
+
+bool procfs_status_u64(const char *status, const char *key, int base, uint64_t *out)
+{
+	size_t len = strlen(key);
+
+	for (const char *l = status; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, len) != 0 || l[len] != ':')
+			continue;
+		const char *v = l + len + 1;
+		char *end;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, base);
+		if (end == v || errno || (*end && *end != '\n'))
+			return false;
+		*out = n;
+		return true;
+	}
+	return false;
 }

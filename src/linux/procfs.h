@@ -6,11 +6,18 @@
 #ifndef HUSK_LINUX_PROCFS_H
 #define HUSK_LINUX_PROCFS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct hk_err;
 
 /* A private procfs of the caller's pid namespace; an fd of its root. */
 int procfs_open(struct hk_err *err);
 /* Write value to rel (e.g. "sys/net/ipv4/ip_forward", "<pid>/oom_score_adj"). */
 int procfs_write(int procfd, const char *rel, const char *value, struct hk_err *err);
+
+/* The number after "Key:" in the text of /proc/<pid>/status (base 16 for
+ * the Cap* masks, 10 for the rest); false when the line is missing. */
+bool procfs_status_u64(const char *status, const char *key, int base, uint64_t *out);
 
 #endif

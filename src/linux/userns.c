@@ -158,3 +158,24 @@ int userns_new_time(const struct hk_spec *s, struct hk_err *err)
 		return hk_fail(err, errno, "enter the new time namespace");
 	return 0;
 }
+
+int userns_parse_map(const char *text, struct hk_idmap **maps, size_t *n)
+{
+	_cleanup_free_ char *copy = xstrdup(text);
+	_cleanup_free_ struct hk_idmap *v = NULL;
+	char *save = NULL;
+	size_t cnt = 0;
+
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		unsigned long long in, out, count;
+		char extra;
+		if (sscanf(l, " %llu %llu %llu %c", &in, &out, &count, &extra) != 3 ||
+		    in > UINT32_MAX || out > UINT32_MAX || count > UINT32_MAX)
+			return -1;
+		v = xrealloc(v, (cnt + 1) * sizeof(*v));
+		v[cnt++] = (struct hk_idmap){(uint32_t)in, (uint32_t)out, (uint32_t)count};
+	}
+	*maps = TAKE_PTR(v);
+	*n = cnt;
+	return 0;
+}

@@ -4,10 +4,12 @@
 #define HUSK_LINUX_USERNS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct hk_err;
 struct hk_spec;
+struct hk_idmap;
 
 /* Write /proc/<pid>/uid_map and gid_map: directly when husk is root, or when
  * an unprivileged user maps only its own ids (setgroups is then denied, as
@@ -20,5 +22,9 @@ int userns_become_root(struct hk_err *err);
 int userns_new_time(const struct hk_spec *spec, struct hk_err *err);
 /* Whether setgroups(2) is denied for us (then only an empty list works). */
 bool userns_setgroups_denied(void);
+
+/* The text of /proc/<pid>/uid_map or gid_map ("inside outside count" a
+ * line) as maps; -1 when a line is malformed. An empty text is no map. */
+int userns_parse_map(const char *text, struct hk_idmap **maps, size_t *n);
 
 #endif

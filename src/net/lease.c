@@ -191,6 +191,19 @@ static int load_one(int dirfd, const char *name, struct net_lease *l, struct hk_
 	return net_lease_parse(text, name, l, err) < 0 ? -1 : 1;
 }
 
+int net_lease_find(const char *dir, const char *id, struct net_lease *out, struct hk_err *err)
+{
+	_cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *name = xasprintf("%s" LEASE_SUFFIX, id);
+
+	*out = (struct net_lease){0};
+	if (dirfd < 0)
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", dir);
+	if (net_id_check(id, NULL) < 0)
+		return 0;
+	return load_one(dirfd, name, out, err);
+}
+
 int net_store_load(struct net_store *st, struct net_lease **out, size_t *n, struct hk_err *err)
 {
 	int fd = dup(st->dirfd);

@@ -49,6 +49,11 @@ int net_store_put(struct net_store *st, const struct net_lease *l, struct hk_err
 /* Removing a record that is not there is not an error. */
 int net_store_del(struct net_store *st, const char *id, struct hk_err *err);
 
+/* The record of container id in dir, for readers outside husk net
+ * (inspect): no lock and nothing made (a record is replaced whole by a
+ * rename, never written in place). 1 found, 0 none (or no dir), -1 error. */
+int net_lease_find(const char *dir, const char *id, struct net_lease *out, struct hk_err *err);
+
 /* Records as text, one "key value" line each (no JSON library below cli/). */
 char *net_lease_format(const struct net_lease *l);
 int net_lease_parse(const char *text, const char *what, struct net_lease *l, struct hk_err *err);

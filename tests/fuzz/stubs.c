@@ -16,6 +16,7 @@
 #include "runtime/control.h"
 #include "runtime/exec.h"
 #include "runtime/features.h"
+#include "runtime/inspect.h"
 #include "spec/spec.h"
 
 static int refuse(struct hk_err *err, const char *what, const char *id)
@@ -183,4 +184,62 @@ int container_events(const char *root, const char *id, int interval_ms, bool onc
 		return 0;
 	cb->oom(cb->data);
 	return 0;
+}
+
+/* "ok": a live container with something in every part of the report. */
+int container_inspect(const char *root, const char *id, const char *net_dir,
+		      struct hk_inspect *out, struct hk_err *err)
+{
+	static struct hk_idmap map[1] = {{0, 100000, 65536}};
+	static struct hk_cg_dir dirs[1] = {{(char *)"memory", (char *)"/sys/fs/cgroup/x", false}};
+	static struct hk_mountinfo mounts[1] = {{2, 1, (char *)"/", (char *)"/proc",
+						 (char *)"rw", (char *)"proc", (char *)"proc",
+						 (char *)"rw"}};
+	static char *lowers[2] = {(char *)"/l1", (char *)"/l\\:2"};
+	static struct net_ifaddr addrs[1] = {{"eth0", AF_INET, "10.89.0.2", 16}};
+	static struct net_port ports[1] = {{0, 8080, 80, NET_TCP}};
+
+	(void)root;
+	(void)net_dir;
+	memset(out, 0, sizeof(*out));
+	if (!is_ok(id))
+		return refuse(err, "inspect", id);
+	out->id = xstrdup(id);
+	out->status = "running";
+	out->pid = 42;
+	out->live = out->started = true;
+	out->bundle = xstrdup("/fuzz/bundle");
+	out->host = "/proc/1";
+	for (int t = 0; t < HK_NS_COUNT; t++)
+		out->ns[t] = (struct hk_inspect_ns){t != HK_NS_TIME, 4026532000u + (unsigned)t,
+						    4026531000u + (unsigned)(t % 2) * 1000};
+	out->uid_map = out->gid_map = map;
+	out->n_uid_map = out->n_gid_map = 1;
+	out->cgroup = (struct hk_inspect_cgroup){.present = true, .version = 1, .dirs = dirs,
+						 .n_dirs = 1, .has_stats = true, .has_cpu = true,
+						 .cpu_quota = 50000, .cpu_period = 100000};
+	out->cgroup.stats.mem = (struct hk_cg_mem){true, 64 << 20, 12345, 0, 0};
+	out->caps = (struct hk_capsets){0, 7, 7, UINT64_MAX, 1};
+	out->cap_last = 40;
+	out->seccomp_mode = 2;
+	out->seccomp_filters = 1;
+	out->config_read = out->config_seccomp = true;
+	out->config_rules = 3;
+	out->rootfs = (struct hk_inspect_rootfs){.fstype = (char *)"overlay", .lowers = lowers,
+						 .n_lowers = 2, .upper = (char *)"/u"};
+	out->mounts = mounts;
+	out->n_mounts = 1;
+	out->addrs = addrs;
+	out->n_addrs = 1;
+	out->has_lease = true;
+	out->ports = ports;
+	out->n_ports = 1;
+	return 0;
+}
+
+void container_inspect_free(struct hk_inspect *in)
+{
+	free(in->id);
+	free(in->bundle);
+	memset(in, 0, sizeof(*in));
 }

@@ -1,0 +1,36 @@
+/* /proc/<pid>/mountinfo as the host sees it: the mounts of a process's mount
+ * namespace, with paths relative to that process's root (proc(5)). */
+#ifndef HUSK_LINUX_MOUNTINFO_H
+#define HUSK_LINUX_MOUNTINFO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hk_err;
+
+struct hk_mountinfo {
+	int id, parent;
+	char *root;       /* the directory of the filesystem mounted there */
+	char *target;     /* the mount point */
+	char *mount_opts; /* per-mount: "rw,nosuid" */
+	char *fstype;
+	char *source;
+	char *super_opts; /* per-filesystem: overlay's lowerdir=..., size=... */
+};
+
+/* One line; the \ooo escapes of the kernel (space, tab, newline, \) are
+ * undone. -1 when the line is malformed. */
+int mountinfo_parse_line(const char *line, struct hk_mountinfo *out);
+void mountinfo_clear(struct hk_mountinfo *m);
+void mountinfo_free_all(struct hk_mountinfo *v, size_t n);
+/* Every mount of /proc/<pid>/mountinfo, in the kernel's order. */
+int mountinfo_read(pid_t pid, struct hk_mountinfo **v, size_t *n, struct hk_err *err);
+/* The value of key in a comma-separated option list ("lowerdir=/a:/b"),
+ * NULL when absent; allocated. */
+char *mountinfo_opt(const char *opts, const char *key);
+
+/* overlayfs's lowerdir as its layers, top first: ':' between them, and a
+ * backslash escaping the next character ("\\:" in a path). */
+char **mountinfo_split_layers(const char *lowerdir, size_t *n);
+
+#endif
