@@ -78,7 +78,8 @@ static int unpack_stream(struct img_reader *r, int dirfd, const struct img_layer
 		goto out;
 	img_sha256_hex(&f->h, got);
 	if (strcmp(got, l->hex) != 0) {
-		hk_fail(err, 0, "layer %s does not match its digest sha256:%s (its content is sha256:%s)",
+		hk_fail(err, 0,
+			"layer %s does not match its digest sha256:%s (its content is sha256:%s)",
 			l->blob, l->hex, got);
 		goto out;
 	}
@@ -99,7 +100,8 @@ static int unpack_one(struct img_image *img, int cachefd, const struct img_layer
 	snprintf(tmp, sizeof(tmp), "tmp/%s.%d", l->hex, (int)getpid());
 	if (mkdirat(cachefd, tmp, 0755) < 0)
 		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
-	_cleanup_close_ int dirfd = openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int dirfd =
+		openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc = dirfd < 0 ? hk_fail(err, errno, "image cache: %s", tmp) : 0;
 	if (rc == 0)
 		rc = img_source_open_blob(&img->src, l->blob, &r, err);

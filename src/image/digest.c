@@ -15,12 +15,14 @@ int img_digest_parse(const char *digest, const char *what, char hex[IMG_HEX_LEN 
 		return hk_fail(err, 0, "%s: \"%s\" is not a digest (algorithm:hex)", what,
 			       digest ? digest : "");
 	if ((size_t)(colon - digest) != 6 || strncmp(digest, "sha256", 6) != 0)
-		return hk_fail(err, 0, "%s: digest algorithm \"%.*s\" is not supported (sha256 only)",
-			       what, (int)(colon - digest), digest);
+		return hk_fail(err, 0,
+			       "%s: digest algorithm \"%.*s\" is not supported (sha256 only)", what,
+			       (int)(colon - digest), digest);
 	const char *h = colon + 1;
 	if (strlen(h) != IMG_HEX_LEN || strspn(h, "0123456789abcdef") != IMG_HEX_LEN)
-		return hk_fail(err, 0, "%s: \"%s\" is not a sha256 digest (64 lowercase hex digits)",
-			       what, digest);
+		return hk_fail(err, 0,
+			       "%s: \"%s\" is not a sha256 digest (64 lowercase hex digits)", what,
+			       digest);
 	memcpy(hex, h, IMG_HEX_LEN + 1);
 	return 0;
 }
@@ -64,7 +66,8 @@ int img_verify_buf(const void *buf, size_t len, const char *hex, const char *wha
 
 	img_sha256_buf(buf, len, got);
 	if (strcmp(got, hex) != 0)
-		return hk_fail(err, 0, "%s: content does not match its digest sha256:%s (it is sha256:%s)",
+		return hk_fail(err, 0,
+			       "%s: content does not match its digest sha256:%s (it is sha256:%s)",
 			       what, hex, got);
 	return 0;
 }

@@ -39,7 +39,8 @@ static int load_config(struct img_image *img, const char *digest, struct hk_err 
 
 	if (img_digest_parse(digest, "manifest: config.digest", img->id, err) < 0)
 		return -1;
-	_cleanup_free_ char *json = read_blob(&img->src, digest, "manifest: config.digest", &len, err);
+	_cleanup_free_ char *json =
+		read_blob(&img->src, digest, "manifest: config.digest", &len, err);
 	if (!json)
 		return -1;
 	return img_config_parse(json, len, &img->config, err);
@@ -146,11 +147,12 @@ static int docker_layers(struct img_image *img, hk_json *layers, size_t n, const
 	if (!root)
 		return -1;
 	if (hk_json_get_obj(root, "image config", "rootfs", &rootfs, err) < 0 ||
-	    (rootfs && hk_json_get_strv(rootfs, "image config: rootfs", "diff_ids", &ids, &n_ids,
-					err) < 0))
+	    (rootfs &&
+	     hk_json_get_strv(rootfs, "image config: rootfs", "diff_ids", &ids, &n_ids, err) < 0))
 		goto out;
 	if (n_ids != n) {
-		hk_fail(err, 0, "manifest.json: %zu layers but the config has %zu diff_ids", n, n_ids);
+		hk_fail(err, 0, "manifest.json: %zu layers but the config has %zu diff_ids", n,
+			n_ids);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -19,7 +19,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 
-#define SMALL_MAX (4u << 20)   /* an index, manifest or config */
+#define SMALL_MAX (4u << 20)    /* an index, manifest or config */
 #define SMALL_TOTAL (64u << 20) /* all of them in one archive */
 
 const char *img_kind_name(enum img_kind kind)
@@ -229,7 +229,8 @@ int img_source_open_blob(struct img_source *src, const char *name, struct img_re
 			return 0;
 	}
 	hk_fail(err, rc == ARCHIVE_EOF ? ENOENT : 0, "%s: %s%s%s", src->path, name,
-		rc == ARCHIVE_EOF ? "" : ": ", rc == ARCHIVE_EOF ? "" : archive_error_string(r->tar));
+		rc == ARCHIVE_EOF ? "" : ": ",
+		rc == ARCHIVE_EOF ? "" : archive_error_string(r->tar));
 	img_reader_close(r);
 	return -1;
 }

@@ -40,8 +40,8 @@ char *img_source_read(struct img_source *src, const char *name, size_t *len, str
 
 /* A blob opened for streaming. */
 struct img_reader {
-	int fd;               /* layout: the blob's file */
-	struct archive *tar;  /* archives: the outer archive, at the blob's entry */
+	int fd;              /* layout: the blob's file */
+	struct archive *tar; /* archives: the outer archive, at the blob's entry */
 };
 
 int img_source_open_blob(struct img_source *src, const char *name, struct img_reader *r,
