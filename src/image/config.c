@@ -126,8 +126,9 @@ static int pick(hk_json *mans, size_t n, const char *what, char **digest, bool *
 			return -1;
 		if (!ok && n > 1)
 			continue;
-		if (hk_json_get_str(d, path, "digest", digest, err) <= 0)
-			return *digest ? 0 : hk_fail(err, 0, "%s.digest: missing", path);
+		int got = hk_json_get_str(d, path, "digest", digest, err);
+		if (got <= 0)
+			return got < 0 ? -1 : hk_fail(err, 0, "%s.digest: missing", path);
 		*nested = type && (strcmp(type, INDEX_TYPE) == 0 || strcmp(type, LIST_TYPE) == 0);
 		return 0;
 	}

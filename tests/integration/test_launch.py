@@ -318,3 +318,43 @@ def test_unknown_option_and_missing_volume(launch, rootfs, tmp_path):
     bad(launch, "-v", f"{tmp_path}/nope:/mnt", rootfs, "true", want="nope: No such file")
     bad(launch, "--memory", "lots", rootfs, "true", want="not a size")
     bad(launch, "--cap-add", "CAP_BOGUS", rootfs, "true", want="unknown capability")
+
+
+# --------------------------------------------------------------------------
+# bridge networking and published ports, inside the test's own namespaces
+# (test_net.py's lab: husk runs in its "host" namespace through nsenter)
+
+from test_net import HOST_IP, SUBNET, netlab  # noqa: E402,F401  (netlab: a fixture)
+
+
+def test_bridge_and_publish(launch, netlab, image):
+    hk = launch.hk
+    hk.prefix = netlab.enter()
+    env = dict(os.environ, HUSK_NET_DIR=str(netlab.dir))
+    src = image.layout(hk.work / "img")
+    server = ("mkdir -p /www && echo $(hostname) > /www/index.html && "
+              "exec httpd -f -p 8080 -h /www")
+    try:
+        r = launch.call("-d", "--hostname", "web1", "--bridge", netlab.bridge, "--subnet",
+                        SUBNET, "-p", "18080:8080", "-u", "0", src, server, net=None, env=env)
+        assert r.rc == 0, str(r)
+        cid = launch.last
+        # -P publishes the image's ExposedPorts (8080/tcp) on the same port
+        r = launch.call("-d", "--hostname", "web2", "--bridge", netlab.bridge, "--subnet",
+                        SUBNET, "-P", "-u", "0", src, server, net="bridge", env=env)
+        assert r.rc == 0, str(r)
+        cid2 = launch.last
+        netlab.wait_get(netlab.out, HOST_IP, 18080, "web1")
+        netlab.wait_get(netlab.out, HOST_IP, 8080, "web2")
+        lease = netlab.leases()[cid]
+        assert lease["address"].startswith("10.77.0.")
+        for c in (cid, cid2):
+            hk.kill(c, "KILL")
+            hk.wait_status(c, "stopped")
+            hk.delete(c)
+        netlab.assert_clean()
+        assert launch.entries() == []
+    finally:
+        hk.cleanup()
+        hk.ids.clear()
+        hk.prefix = []
