@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "image/image.h"
 #include "launch/launch-int.h"
 #include "launch/overlay.h"
+#include "launch/userns.h"
 #include "linux/process.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -212,6 +214,33 @@ static int run_spec(struct launch_plan *p, int *status, struct hk_err *err)
 	return 0;
 }
 
+/* --userns=auto: each lower layer through an idmapped mount of its own,
+ * DIR/lower<N>, so that its files are the container's root's. */
+static int idmap_lowers(const char *dir, char **lowers, size_t n, uint32_t host, struct hk_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *target = xasprintf("%s/lower%zu", dir, i);
+		if (userns_idmap_mount(lowers[i], target, host, err) < 0) {
+			free(target);
+			return -1;
+		}
+		lowers[i] = target;
+	}
+	return 0;
+}
+
+/* The container's root is an unprivileged uid on the host: it must be able
+ * to reach its rootfs. */
+static int userns_dir(struct launch_plan *p, struct hk_err *err)
+{
+	if (userns_claim(p->o->data_dir, p->dir, &p->map_host, err) < 0)
+		return -1;
+	p->map_size = USERNS_SIZE;
+	if (chmod(p->o->data_dir, 0711) < 0 || chmod(p->dir, 0711) < 0)
+		return hk_fail(err, errno, "chmod %s", p->dir);
+	return 0;
+}
+
 static int mount_and_run(struct launch_plan *p, struct img_image *img, int *status,
 			 struct hk_err *err)
 {
@@ -228,8 +257,17 @@ static int mount_and_run(struct launch_plan *p, struct img_image *img, int *stat
 	/* overlayfs lists the top layer first; images list it last. */
 	for (size_t i = 0; i < n; i++)
 		lowers[i] = img ? img->layer_dirs[n - 1 - i] : src;
+	if (p->map_size && idmap_lowers(p->dir, lowers, n, p->map_host, err) < 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strncmp(lowers[i], p->dir, strlen(p->dir)) == 0)
+				free(lowers[i]);
+		free(lowers);
+		return -1;
+	}
 	uid_t owner = p->map_size ? p->map_host : (uid_t)-1;
 	int r = overlay_mount(p->dir, lowers, n, o->read_only, owner, owner, err);
+	for (size_t i = 0; p->map_size && i < n; i++)
+		free(lowers[i]);
 	free(lowers);
 	if (r < 0)
 		return -1;
@@ -260,13 +298,15 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
 	/* Re-executing later would make everything twice: now or never. */
 	struct hk_caps caps = {.present = true, .bounding = p.caps};
-	if (process_exe_needs_seal(&caps, p.map_size != 0) && process_reexec_sealed(err) < 0)
+	if (process_exe_needs_seal(&caps, o->userns_auto) && process_reexec_sealed(err) < 0)
 		goto out;
 	dir = overlay_make_dir(o->data_dir, p.id, err);
 	if (!dir)
 		goto out;
 	p.dir = dir;
-	r = mount_and_run(&p, img, status, err);
+	r = o->userns_auto ? userns_dir(&p, err) : 0;
+	if (r == 0)
+		r = mount_and_run(&p, img, status, err);
 	if (r < 0) {
 		struct hk_err cerr = {0};
 		overlay_remove(dir, false, &cerr);

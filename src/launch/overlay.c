@@ -18,6 +18,7 @@
 #include "common/rmtree.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "launch/userns.h"
 
 char *overlay_make_dir(const char *data_dir, const char *id, struct hk_err *err)
 {
@@ -138,6 +139,15 @@ int overlay_remove(const char *dir, bool keep, struct hk_err *err)
 
 	if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 		return hk_fail(err, errno, "unmount %s", target);
+	/* --userns=auto's idmapped lower layers (launch/userns.c) */
+	for (int i = 0;; i++) {
+		_cleanup_free_ char *lower = xasprintf("%s/lower%d", dir, i);
+		if (access(lower, F_OK) < 0)
+			break;
+		if (umount2(lower, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+			return hk_fail(err, errno, "unmount %s", lower);
+	}
+	userns_release(dir);
 	if (keep)
 		return 0;
 	char *slash = strrchr(copy, '/');

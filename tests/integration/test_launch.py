@@ -45,7 +45,8 @@ class Launcher:
         return r
 
     def entries(self):
-        return sorted(os.listdir(self.data))
+        # .userns holds --userns=auto's claims
+        return sorted(e for e in os.listdir(self.data) if e != ".userns")
 
 
 @pytest.fixture
@@ -325,6 +326,7 @@ def test_unknown_option_and_missing_volume(launch, rootfs, tmp_path):
 # (test_net.py's lab: husk runs in its "host" namespace through nsenter)
 
 from test_net import HOST_IP, SUBNET, netlab  # noqa: E402,F401  (netlab: a fixture)
+from test_userns import traversable  # noqa: E402,F401  (a fixture)
 
 
 def test_bridge_and_publish(launch, netlab, image):
@@ -358,3 +360,42 @@ def test_bridge_and_publish(launch, netlab, image):
         hk.cleanup()
         hk.ids.clear()
         hk.prefix = []
+
+
+# --------------------------------------------------------------------------
+# --userns=auto
+
+
+def test_userns_auto(launch, image, traversable):
+    hk = launch.hk
+    traversable(launch.data)
+    src = image.layout(hk.work / "img")
+    a = hk.new_id()
+    b = hk.new_id()
+    launch.ok("-d", "--userns", "auto", "-u", "0", src, "sleep 30", name=a)
+    launch.ok("-d", "--userns", "auto", "-u", "0", src, "sleep 30", name=b)
+    maps = [hk.ok("exec", c, "cat", "/proc/self/uid_map").out.split() for c in (a, b)]
+    for m in maps:
+        assert m[0] == "0" and m[2] == "65536" and int(m[1]) >= 65536, maps
+    assert maps[0][1] != maps[1][1], "two containers share a range"
+    host_root = int(maps[0][1])
+    # the image's root-owned files are the container root's (idmapped layers)
+    r = hk.ok("exec", a, "sh", "-c", "stat -c %u /etc/passwd; echo x >> /etc/passwd && "
+              "echo new > /etc/new && id -u")
+    assert r.out.split() == ["0", "0"], str(r)
+    st = os.stat(launch.data / a / "upper" / "etc" / "new")
+    assert st.st_uid == host_root
+    assert pid_uid(hk.state(a)["pid"]) == host_root
+    for c in (a, b):
+        hk.kill(c, "KILL")
+        hk.wait_status(c, "stopped")
+        hk.delete(c)
+    assert launch.entries() == []
+    assert os.listdir(launch.data / ".userns") == []
+    assert no_mounts_of(launch.data)
+
+
+def pid_uid(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
