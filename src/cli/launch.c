@@ -2,6 +2,8 @@
  * launch_opts, run the launch, print what happened. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,13 +103,6 @@ static int on_value(struct cli_launch *c, int opt, const char *arg)
 		return launch_parse_size(arg, &o->memory, err);
 	case OPT_CPUS:
 		return launch_parse_cpus(arg, &o->cpu_quota, err);
-	case OPT_PIDS: {
-		int v;
-		if (cli_parse_int("--pids-limit", arg, 1, 1 << 22, &v) < 0)
-			return hk_fail(err, 0, "%s", "--pids-limit");
-		o->pids = v;
-		return 0;
-	}
 	case OPT_USERNS:
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "host") != 0)
 			return hk_fail(err, 0, "--userns: \"%s\" is not auto or host", arg);
@@ -127,84 +122,87 @@ static int on_value(struct cli_launch *c, int opt, const char *arg)
 	}
 }
 
+#define OFF(field) offsetof(struct launch_opts, field)
+
+/* Options that set a string, a flag, or add to a list of launch_opts. */
+static const struct {
+	int opt;
+	size_t off;
+} str_opts[] = {
+	{OPT_NAME, OFF(name)},
+	{'w', OFF(workdir)},
+	{'u', OFF(user)},
+	{OPT_HOSTNAME, OFF(hostname)},
+	{OPT_BRIDGE, OFF(bridge)},
+	{OPT_SUBNET, OFF(subnet)},
+	{OPT_ENTRYPOINT, OFF(entrypoint)},
+	{OPT_CACHE, OFF(cache_dir)},
+	{OPT_DATA, OFF(data_dir)},
+};
+
+static const struct {
+	int opt;
+	size_t off;
+	bool value;
+} flag_opts[] = {
+	{OPT_RM, OFF(rm), true},
+	{'d', OFF(detach), true},
+	{'i', OFF(interactive), true},
+	{'t', OFF(tty), true},
+	{'P', OFF(publish_all), true},
+	{OPT_INIT, OFF(init), true},
+	{OPT_NO_INIT, OFF(init), false},
+	{OPT_KEEP, OFF(keep), true},
+	{OPT_READ_ONLY, OFF(read_only), true},
+};
+
+static const struct {
+	int opt;
+	size_t off, count;
+} list_opts[] = {
+	{'e', OFF(env), OFF(n_env)},
+	{'p', OFF(publish), OFF(n_publish)},
+	{OPT_CAP_ADD, OFF(cap_add), OFF(n_cap_add)},
+	{OPT_CAP_DROP, OFF(cap_drop), OFF(n_cap_drop)},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 static int on_opt(int opt, const char *arg, void *data)
 {
 	struct cli_launch *c = data;
-	struct launch_opts *o = &c->o;
+	char *base = (char *)&c->o;
 
-	switch (opt) {
-	case OPT_NAME:
-		o->name = arg;
-		break;
-	case OPT_RM:
-		o->rm = true;
-		break;
-	case 'd':
-		o->detach = true;
-		break;
-	case 'i':
-		o->interactive = true;
-		break;
-	case 't':
-		o->tty = true;
-		break;
-	case 'e':
-		add(&o->env, &o->n_env, arg);
-		break;
-	case 'w':
-		o->workdir = arg;
-		break;
-	case 'u':
-		o->user = arg;
-		break;
-	case OPT_HOSTNAME:
-		o->hostname = arg;
-		break;
-	case 'p':
-		add(&o->publish, &o->n_publish, arg);
-		break;
-	case 'P':
-		o->publish_all = true;
-		break;
-	case OPT_BRIDGE:
-		o->bridge = arg;
-		break;
-	case OPT_SUBNET:
-		o->subnet = arg;
-		break;
-	case OPT_CAP_ADD:
-		add(&o->cap_add, &o->n_cap_add, arg);
-		break;
-	case OPT_CAP_DROP:
-		add(&o->cap_drop, &o->n_cap_drop, arg);
-		break;
-	case OPT_INIT:
-		o->init = true;
-		break;
-	case OPT_NO_INIT:
-		o->init = false;
-		break;
-	case OPT_KEEP:
-		o->keep = true;
-		break;
-	case OPT_READ_ONLY:
-		o->read_only = true;
-		break;
-	case OPT_ENTRYPOINT:
-		o->entrypoint = arg;
-		break;
-	case OPT_CACHE:
-		o->cache_dir = arg;
-		break;
-	case OPT_DATA:
-		o->data_dir = arg;
-		break;
-	case OPT_CLEANUP:
+	if (opt == OPT_CLEANUP) {
 		c->cleanup = arg;
-		break;
-	default:
-		if (on_value(c, opt, arg) < 0)
-			return cli_error(&c->err) ? -1 : -1;
+		return 0;
+	}
+	for (size_t i = 0; i < N(str_opts); i++)
+		if (str_opts[i].opt == opt) {
+			*(const char **)(base + str_opts[i].off) = arg;
+			return 0;
+		}
+	for (size_t i = 0; i < N(flag_opts); i++)
+		if (flag_opts[i].opt == opt) {
+			*(bool *)(base + flag_opts[i].off) = flag_opts[i].value;
+			return 0;
+		}
+	for (size_t i = 0; i < N(list_opts); i++)
+		if (list_opts[i].opt == opt) {
+			add((char ***)(base + list_opts[i].off),
+			    (size_t *)(base + list_opts[i].count), arg);
+			return 0;
+		}
+	if (opt == OPT_PIDS) {
+		int v;
+		if (cli_parse_int("--pids-limit", arg, 1, 1 << 22, &v) < 0)
+			return -1;
+		c->o.pids = v;
+		return 0;
+	}
+	if (on_value(c, opt, arg) < 0) {
+		cli_error(&c->err);
+		return -1;
 	}
 	return 0;
 }
@@ -274,9 +272,12 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		dup2(null, 0);
 		close(null);
 	}
-	if (launch_run(o, &status, &c.err) < 0)
-		status = cli_error(&c.err) == 1 ? 125 : 125;
-	else if (o->detach)
+	if (launch_run(o, &status, &c.err) < 0) {
+		/* docker run's convention: 125 when the launch itself failed,
+		 * so it cannot be taken for the program's own status */
+		cli_error(&c.err);
+		status = 125;
+	} else if (o->detach)
 		printf("%s\n", o->name);
 out:
 	free_opts(o);
