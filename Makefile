@@ -23,12 +23,14 @@ NET_SRC := $(wildcard src/net/*.c)
 NET_OBJ := $(NET_SRC:%.c=$(BUILD)/%.o)
 # Debian ships libmnl and libnftables as shared libraries only.
 NET_LDLIBS := -lnftables -lmnl
-# husk launch: images (libarchive, nettle's sha256) and the launch face.
-# Debian's libarchive.a would need static builds of all its compressors and
-# of libxml2 and ICU: launch lives in its own dynamically linked binary.
+# husk launch: images (libarchive, nettle's sha256) and the launch face, in
+# a companion binary so that husk, the OCI face, carries no archive parsers.
+# Linked statically too: libarchive.so drags in libxml2, ICU and libstdc++
+# (6.9 ms of loading per run here); statically only the tar reader and the
+# decompressors come along (1.9 ms a run, 3 MB).
 LAUNCH_SRC := $(wildcard src/image/*.c src/launch/*.c)
 LAUNCH_OBJ := $(LAUNCH_SRC:%.c=$(BUILD)/%.o)
-LAUNCH_LDLIBS := -larchive -lnettle
+LAUNCH_LDLIBS := -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
 INIT_SRC := $(wildcard src/init/*.c)
 INIT_OBJ := $(INIT_SRC:%.c=$(BUILD)/%.o)
 
@@ -81,12 +83,12 @@ $(BUILD)/husk-net: $(CLI_OBJ) $(BUILD)/src/cli/net.o $(BUILD)/src/cli/launch-exe
 $(BUILD)/libhusk-launch.a: $(LAUNCH_OBJ)
 	@$(AR) rcs $@ $^
 
-# husk-launch: the same command line with `launch` itself, linked
-# dynamically (libarchive); `husk launch` runs it from husk's own directory.
+# husk-launch: the same command line with `launch` itself; `husk launch`
+# runs it from husk's own directory.
 $(BUILD)/husk-launch: $(CLI_OBJ) $(BUILD)/src/cli/launch.o $(BUILD)/src/cli/net-exec.o \
 		$(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/launch.o \
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/launch.o \
 		$(BUILD)/src/cli/net-exec.o $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a $(LDLIBS) \
 		$(LAUNCH_LDLIBS)
 

@@ -1,5 +1,5 @@
-/* sha256 through nettle: libarchive links it already, so husk-launch loads
- * nothing more for it (and its x86-64 assembly beats a portable C one). */
+/* sha256 through nettle: libarchive needs it already, and its x86-64
+ * assembly beats a portable C one (no second copy of sha256 in husk). */
 #include "image/digest.h"
 
 #include <string.h>
