@@ -10,8 +10,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 import stat
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -399,3 +401,36 @@ def pid_uid(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Uid:"):
             return int(line.split()[1])
+
+
+# --------------------------------------------------------------------------
+# images as podman writes them (when podman is installed), in a private store
+
+
+def test_podman_saved_images(launch, rootfs):
+    if not shutil.which("podman"):
+        pytest.skip("podman not installed")
+    hk = launch.hk
+    store = hk.dir("podman")
+    # podman wants a runroot of at most 50 characters
+    run = Path(tempfile.mkdtemp(prefix="hk-prun-", dir="/tmp"))
+    p = ["podman", "--root", str(store / "root"), "--runroot", str(run),
+         "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+    tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True,
+                         check=True).stdout
+    subprocess.run(p + ["import", "--change", 'CMD ["echo", "from podman"]', "--change",
+                        "ENV FOO=bar", "-", "localhost/hktest:1"], input=tar,
+                   capture_output=True, check=True, timeout=120)
+    try:
+        for fmt in ("oci-archive", "docker-archive"):
+            out = hk.work / f"{fmt}.tar"
+            subprocess.run(p + ["save", "--format", fmt, "-o", str(out), "localhost/hktest:1"],
+                           capture_output=True, check=True, timeout=120)
+            r = launch.call("--rm", out)
+            assert r.rc == 0 and r.out == "from podman\n", str(r)
+            r = launch.call("--rm", out, "sh", "-c", "echo $FOO")
+            assert r.rc == 0 and r.out == "bar\n", str(r)
+    finally:
+        subprocess.run(p + ["rmi", "-a", "-f"], capture_output=True, timeout=60)
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(run, ignore_errors=True)
