@@ -155,6 +155,23 @@ static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, in
 	}
 }
 
+/* File capabilities and user.* attributes, after chown (which drops
+ * security.capability). Nothing else: trusted.overlay.* from a tar would
+ * be overlayfs metadata (redirects, opaque flags) of the image's making. */
+static void set_xattrs(struct archive_entry *e, int dirfd, const char *base)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+
+	if (archive_entry_xattr_reset(e) == 0)
+		return;
+	_cleanup_close_ int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	while (fd >= 0 && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+		if (strcmp(name, "security.capability") == 0 || strncmp(name, "user.", 5) == 0)
+			(void)!fsetxattr(fd, name, value, size, 0);
+}
+
 static void set_meta(struct archive_entry *e, int dirfd, const char *base)
 {
 	mode_t type = archive_entry_filetype(e);
@@ -166,6 +183,8 @@ static void set_meta(struct archive_entry *e, int dirfd, const char *base)
 			AT_SYMLINK_NOFOLLOW);
 	if (type != AE_IFLNK)
 		(void)!fchmodat(dirfd, base, archive_entry_perm(e) & 07777, 0);
+	if (type == AE_IFREG)
+		set_xattrs(e, dirfd, base);
 	(void)!utimensat(dirfd, base, t, AT_SYMLINK_NOFOLLOW);
 }
 

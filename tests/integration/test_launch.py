@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import stat
 from pathlib import Path
@@ -284,6 +285,35 @@ def test_layer_digest_mismatch_refused(launch, image):
     assert not (launch.cache / "sha256" / image.layer_hex(1)).exists()
     assert os.listdir(launch.cache / "tmp") == []
     assert launch.entries() == [] and launch.last not in launch.hk.list_ids()
+
+
+def test_layer_xattrs_and_hostile_entries(launch, rootfs, tmp_path):
+    """File capabilities survive unpacking; trusted.* (overlayfs metadata)
+    from a tar is dropped; an entry through a symlink or with .. is refused."""
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("capfile")
+        ti.size, ti.mode = 3, 0o755
+        ti.pax_headers = {
+            "SCHILY.xattr.security.capability": "\x01\x00\x00\x02\x00\x20" + "\x00" * 14,
+            "SCHILY.xattr.trusted.overlay.opaque": "y", "SCHILY.xattr.user.note": "hi"}
+        t.addfile(ti, io.BytesIO(b"abc"))
+    base = tar_of_dir(rootfs)
+    img = Image([(base, "gzip"), (buf.getvalue(), "tar")], {"Cmd": ["true"]})
+    launch.ok("--rm", img.layout(tmp_path / "ok"))
+    cap = launch.cache / "sha256" / img.layer_hex(1) / "capfile"
+    assert sorted(os.listxattr(cap)) == ["security.capability", "user.note"]
+    for name, members in (
+            ("symlink", [("evil", ("symlink", "/tmp")), ("evil/hk-launch-evil", b"x")]),
+            ("dotdot", [("a/../../x", b"x")])):
+        img = Image([(base, "gzip"), (tar_of(members), "tar")], {"Cmd": ["true"]})
+        r = launch.call("--rm", img.layout(tmp_path / name))
+        assert r.rc == 125, str(r)
+        assert "layer entry" in r.err, str(r)
+        assert not (launch.cache / "sha256" / img.layer_hex(1)).exists()
+    assert not Path("/tmp/hk-launch-evil").exists()
+    assert launch.entries() == []
 
 
 # --------------------------------------------------------------------------
