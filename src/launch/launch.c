@@ -89,10 +89,6 @@ static int check(struct launch_plan *p, const struct img_image *img, struct hk_e
 		return -1;
 	if (o->detach && o->tty)
 		return hk_fail(err, 0, "-t with -d: a detached container has no terminal to use");
-	if (o->share & (1u << HK_NS_NET) && o->net != LAUNCH_NET_HOST &&
-	    o->net != LAUNCH_NET_BRIDGE)
-		return hk_fail(err, 0, "--share net and --net %s contradict each other",
-			       o->net == LAUNCH_NET_NONE ? "none" : "container:...");
 	if (launch_caps(o, &p->caps, err) < 0)
 		return -1;
 	if (o->init && access(o->init_path, X_OK) < 0)
@@ -285,6 +281,14 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 	int r = -1;
 
 	*status = 0;
+	/* --share net is --net host (with the default bridge, the hooks would
+	 * otherwise wire the host's own namespace) */
+	if (o->share & (1u << HK_NS_NET)) {
+		if (o->net == LAUNCH_NET_NONE || o->net == LAUNCH_NET_CONTAINER)
+			return hk_fail(err, 0, "--share net and --net %s contradict each other",
+				       o->net == LAUNCH_NET_NONE ? "none" : "container:NAME");
+		o->net = LAUNCH_NET_HOST;
+	}
 	if (img_open(o->source, &img, err) < 0)
 		return -1;
 	if (img) {

@@ -196,6 +196,12 @@ def test_share_and_host_net(launch, rootfs):
     assert ipc != os.readlink("/proc/self/ns/ipc")
     r = launch.call("--rm", rootfs, "readlink", "/proc/self/ns/net", net="host")
     assert r.rc == 0 and r.out.strip() == os.readlink("/proc/self/ns/net"), str(r)
+    # --share net is --net host, even with the default --net bridge
+    r = launch.call("--rm", "--share", "net", rootfs, "readlink", "/proc/self/ns/net",
+                    net="bridge")
+    assert r.rc == 0 and r.out.strip() == os.readlink("/proc/self/ns/net"), str(r)
+    r = launch.call("--rm", "--share", "net", rootfs, "true", net="none")
+    assert r.rc == 125 and "contradict" in r.err, str(r)
 
 
 def test_resources(launch, rootfs):
