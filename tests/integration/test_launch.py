@@ -187,6 +187,37 @@ def test_unconfined_no_init_and_caps(launch, rootfs):
     assert r.out.split() == ["CapEff:", "0000000000002000", "Seccomp:", "0", "1", "userns"]
 
 
+def test_read_only_and_seccomp_file(launch, rootfs, tmp_path):
+    r = launch.call("--rm", "--read-only", rootfs, "sh", "-c",
+                    "touch /x 2>/dev/null || echo ro; echo ok > /tmp/t 2>/dev/null || echo ro")
+    assert r.rc == 0 and r.out.split() == ["ro", "ro"], str(r)
+    assert not (Path(rootfs) / "x").exists()
+    # an OCI linux.seccomp object from a file: everything but mkdir/mkdirat
+    profile = tmp_path / "seccomp.json"
+    profile.write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 13}]}))
+    r = launch.call("--rm", "--security-opt", f"seccomp={profile}", rootfs, "sh", "-c",
+                    "mkdir /d 2>&1; touch /f && echo touched")
+    assert r.rc == 0 and "Permission denied" in r.out and "touched" in r.out, str(r)
+    profile.write_text("{ not json")
+    r = launch.call("--rm", "--security-opt", f"seccomp={profile}", rootfs, "true")
+    assert r.rc == 125 and "seccomp" in r.err, str(r)
+    assert launch.entries() == []
+
+
+def test_interactive_stdin(launch, rootfs):
+    base = [HUSK, "--root", str(STATE_ROOT), "launch", "--rm", "--net", "none",
+            "--data-dir", str(launch.data), "--cache-dir", str(launch.cache), "-e", MARK_ENV]
+    for flags, want in ((["-i"], "typed\n"), ([], "")):
+        name = launch.hk.new_id()
+        p = subprocess.run(base + ["--name", name, *flags, str(rootfs), "cat"],
+                           input="typed\n", capture_output=True, text=True, timeout=20)
+        assert p.returncode == 0 and p.stdout == want, p
+    assert launch.entries() == []
+
+
 def test_share_and_host_net(launch, rootfs):
     r = launch.call("--rm", "--share", "pid,uts", rootfs, "sh", "-c",
                     "for n in pid uts ipc; do readlink /proc/self/ns/$n; done", net="host")
