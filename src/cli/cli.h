@@ -31,6 +31,18 @@ extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_sta
 /* husk net: in husk, execs husk-net (cli/net-exec.c); in husk-net, the
  * networking commands themselves (cli/net.c). */
 extern const struct hk_command cmd_net;
+/* husk launch: in husk and husk-net, execs husk-launch (cli/launch-exec.c);
+ * in husk-launch, the launch face itself (cli/launch.c). */
+extern const struct hk_command cmd_launch;
+#define LAUNCH_BINARY "husk-launch"
+#define LAUNCH_ARGS "[options] SOURCE [CMD ARGS...]"
+#define LAUNCH_SUMMARY "run a program from a root filesystem or an OCI image, with safe defaults"
+
+/* The path of a companion binary next to husk's own, malloc'd (NULL when
+ * /proc/self/exe cannot be read); and exec it with the global flags and
+ * argv (returns only on failure, with the exit status). */
+char *cli_companion_path(const char *binary);
+int cli_exec_companion(const char *binary, const struct hk_globals *g, int argc, char **argv);
 
 /* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
 int cli_error(const struct hk_err *err);

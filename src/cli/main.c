@@ -17,8 +17,8 @@
 
 static const struct hk_command *const commands[] = {
 	&cmd_create, &cmd_delete, &cmd_events, &cmd_exec,  &cmd_features, &cmd_inspect,
-	&cmd_kill,   &cmd_list,   &cmd_net,    &cmd_pause, &cmd_ps,       &cmd_resume,
-	&cmd_run,    &cmd_spec,   &cmd_start,  &cmd_state, &cmd_update,
+	&cmd_kill,   &cmd_launch, &cmd_list,   &cmd_net,   &cmd_pause,    &cmd_ps,
+	&cmd_resume, &cmd_run,    &cmd_spec,   &cmd_start, &cmd_state,    &cmd_update,
 };
 
 int cli_error(const struct hk_err *err)
@@ -54,12 +54,12 @@ int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *
 	       void *data, int *exit_status)
 {
 	char shorts[64];
-	struct option longs[32];
+	struct option longs[48];
 	size_t n = 0;
 	int opt;
 
 	snprintf(shorts, sizeof(shorts), "+h%s", shortopts);
-	for (; longopts && longopts[n].name && n < 30; n++)
+	for (; longopts && longopts[n].name && n < 46; n++)
 		longs[n] = longopts[n];
 	longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longs[n] = (struct option){0};

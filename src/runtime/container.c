@@ -163,7 +163,8 @@ static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *
 
 int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err)
 {
-	_cleanup_spec_ struct hk_spec *spec = NULL;
+	_cleanup_spec_ struct hk_spec *owned = NULL;
+	struct hk_spec *spec = o->spec;
 	struct hk_state_dir sd = {.fd = -1, .rootfd = -1};
 	struct hk_spawn sp = {.pidfd = -1, .sock = -1, .pty_master = -1};
 	int ns_fds[HK_NS_COUNT];
@@ -173,9 +174,12 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		return -1;
 	/* 1. Validate everything before the machine changes. */
 	hk_debug("create %s: start", o->id);
-	spec = spec_load(o->bundle, err);
-	if (!spec)
-		return -1;
+	if (!spec) {
+		owned = spec_load(o->bundle, err);
+		if (!owned)
+			return -1;
+		spec = owned;
+	}
 	hk_debug("create: spec loaded");
 	if (lsm_check(spec, &spec->process, err) < 0)
 		return -1;
@@ -385,7 +389,7 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 	close(c.pidfd);
 	if (c.pty >= 0)
 		close(c.pty);
-	if (r < 0 || !detach) {
+	if (r < 0 || (!detach && !o->keep_stopped)) {
 		struct hk_err derr = {0};
 		/* Already deleted by someone else (delete --force): nothing to do. */
 		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0 &&

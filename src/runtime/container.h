@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 struct hk_err;
+struct hk_spec;
 
 struct hk_create_opts {
 	const char *root;
@@ -18,6 +19,12 @@ struct hk_create_opts {
 	bool no_pivot;
 	int preserve_fds;
 	bool foreground; /* run without -d: husk stays and may proxy a terminal */
+	/* A spec built in memory (husk launch), used instead of loading
+	 * bundle/config.json; the caller keeps it. The caller must have
+	 * re-executed itself sealed already when process_exe_needs_seal()
+	 * says so: create would start it over. */
+	struct hk_spec *spec;
+	bool keep_stopped; /* run: leave the stopped container for delete */
 };
 
 /* What `run` keeps of the process it created. */

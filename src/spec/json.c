@@ -388,6 +388,14 @@ int hk_json_as_obj(hk_json *v, const char *path, struct hk_err *err)
 	return 1;
 }
 
+int hk_json_as_arr(hk_json *v, const char *path, size_t *len, struct hk_err *err)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return wrong_type(path, "an array", v, err);
+	*len = json_object_array_length(v);
+	return 1;
+}
+
 int hk_json_get_obj(hk_json *obj, const char *path, const char *key, hk_json **out,
 		    struct hk_err *err)
 {

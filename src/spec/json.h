@@ -33,6 +33,7 @@ int hk_json_get_u64(hk_json *obj, const char *path, const char *key, uint64_t *o
 /* Array elements; path names the element itself (e.g. "process.args[2]"). */
 hk_json *hk_json_at(hk_json *arr, size_t i);
 int hk_json_as_obj(hk_json *v, const char *path, struct hk_err *err);
+int hk_json_as_arr(hk_json *v, const char *path, size_t *len, struct hk_err *err);
 int hk_json_as_str(hk_json *v, const char *path, char **out, struct hk_err *err);
 int hk_json_as_i64(hk_json *v, const char *path, int64_t min, int64_t max, int64_t *out,
 		   struct hk_err *err);

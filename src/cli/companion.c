@@ -1,0 +1,68 @@
+/* Running a companion binary (husk-net, husk-launch) that sits next to
+ * husk. husk is linked statically so that no dynamic loader runs on a
+ * container's start path; the commands that need shared-only libraries
+ * (libmnl and libnftables for networking, libarchive for images) live in
+ * their own dynamically linked binaries, and only those commands pay for
+ * loading them. The companion is the same command line linked differently. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/xalloc.h"
+
+char *cli_companion_path(const char *binary)
+{
+	char self[PATH_MAX];
+
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len < 0)
+		return NULL;
+	self[len] = '\0';
+	char *slash = strrchr(self, '/');
+	*(slash ? slash : self) = '\0';
+	return xasprintf("%s/%s", self, binary);
+}
+
+int cli_exec_companion(const char *binary, const struct hk_globals *g, int argc, char **argv)
+{
+	char **args = xcalloc(10 + (size_t)argc, sizeof(*args));
+	size_t n = 0;
+
+	char *path = cli_companion_path(binary);
+	if (!path) {
+		free(args);
+		return cli_errorf("%s: readlink /proc/self/exe: %s", argv[0], strerror(errno));
+	}
+	/* The global flags husk has parsed already, for the companion to
+	 * parse again. */
+	args[n++] = path;
+	if (g->log) {
+		args[n++] = xstrdup("--log");
+		args[n++] = xstrdup(g->log);
+	}
+	if (g->log_format) {
+		args[n++] = xstrdup("--log-format");
+		args[n++] = xstrdup(g->log_format);
+	}
+	if (g->debug)
+		args[n++] = xstrdup("--debug");
+	if (g->root) {
+		args[n++] = xstrdup("--root");
+		args[n++] = xstrdup(g->root);
+	}
+	size_t own = n;
+	for (int i = 0; i < argc; i++)
+		args[n++] = argv[i];
+	execv(path, args);
+	int e = errno;
+	int r = cli_errorf("%s: cannot run %s (make builds it next to husk): %s", argv[0], path,
+			   strerror(e));
+	for (size_t i = 0; i < own; i++)
+		free(args[i]);
+	free(args);
+	return r;
+}

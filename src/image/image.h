@@ -1,0 +1,62 @@
+/* OCI images (a layout directory, an oci-archive, a docker-archive): the
+ * manifest's layers, unpacked once into a cache shared between containers,
+ * and the config's defaults for the process. */
+#ifndef HUSK_IMAGE_IMAGE_H
+#define HUSK_IMAGE_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "image/digest.h"
+#include "image/source.h"
+
+struct hk_err;
+
+struct img_layer {
+	char *blob;                /* its name in the source */
+	char hex[IMG_HEX_LEN + 1]; /* the sha256 the blob is checked against */
+};
+
+/* The image config's "config" object, as far as launch uses it. */
+struct img_config {
+	char **entrypoint;
+	size_t n_entrypoint;
+	char **cmd;
+	size_t n_cmd;
+	char **env;
+	size_t n_env;
+	char *workdir;
+	char *user;
+	char **exposed; /* "80/tcp" */
+	size_t n_exposed;
+};
+
+struct img_image {
+	struct img_source src;
+	char id[IMG_HEX_LEN + 1]; /* the config's digest, as docker's image id */
+	struct img_layer *layers; /* bottom first */
+	size_t n_layers;
+	struct img_config config;
+	char **layer_dirs; /* after img_unpack: the cache's directories, bottom first */
+	size_t unpacked;   /* how many img_unpack had to unpack (the rest were cached) */
+};
+
+/* Open SOURCE: 0 with *out an image, 1 when SOURCE is a directory that is
+ * no image layout (a root filesystem: *out NULL), -1 (err) otherwise. */
+int img_open(const char *source, struct img_image **out, struct hk_err *err);
+void img_free(struct img_image *img);
+
+/* Decode an image config (the JSON text), for img_open and the tests. */
+int img_config_parse(const char *json, size_t len, struct img_config *c, struct hk_err *err);
+void img_config_clear(struct img_config *c);
+/* Pick the manifest descriptor from an index (the JSON text): the only
+ * one, or the one for this machine's platform. Sets *digest (malloc'd) and
+ * *nested when it is an index itself. */
+int img_index_pick(const char *json, size_t len, const char *what, char **digest, bool *nested,
+		   struct hk_err *err);
+
+/* Make sure every layer is in cache_dir (unpacked, checked against its
+ * digest), filling layer_dirs. */
+int img_unpack(struct img_image *img, const char *cache_dir, struct hk_err *err);
+
+#endif

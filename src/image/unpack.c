@@ -1,0 +1,246 @@
+/* One layer tar -> one directory (see unpack.h). Parents are resolved with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a layer that writes
+ * through a symlink (its own or not) is refused, not followed. */
+#include "image/unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/rmtree.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "image/source.h"
+
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+
+enum img_whiteout img_whiteout_of(const char *base, const char **target)
+{
+	if (strcmp(base, WH_OPAQUE) == 0)
+		return IMG_WH_OPAQUE;
+	if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) != 0)
+		return IMG_WH_NONE;
+	*target = base + strlen(WH_PREFIX);
+	return IMG_WH_FILE;
+}
+
+static int open_dir(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	return hk_openat2(rootfd, path, &how);
+}
+
+/* The directory path (relative, clean) inside rootfd, made when missing. */
+static int parent_fd(int rootfd, char *path, struct hk_err *err)
+{
+	if (!*path)
+		return fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	int fd = open_dir(rootfd, path);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : hk_fail(err, errno, "layer entry %s", path);
+	/* Made one component at a time, each beneath the last. */
+	for (char *c = path;; c++) {
+		if (*c != '/' && *c)
+			continue;
+		char saved = *c;
+		*c = '\0';
+		if (mkdirat(rootfd, path, 0755) < 0 && errno != EEXIST)
+			return hk_fail(err, errno, "layer entry %s", path);
+		fd = saved ? -1 : open_dir(rootfd, path);
+		*c = saved;
+		if (!saved)
+			return fd >= 0 ? fd : hk_fail(err, errno, "layer entry %s", path);
+	}
+}
+
+static int set_opaque(int rootfd, char *dir, struct hk_err *err)
+{
+	_cleanup_close_ int fd = parent_fd(rootfd, dir, err);
+	if (fd < 0)
+		return -1;
+	_cleanup_free_ char *self = xasprintf("/proc/self/fd/%d", fd);
+	if (setxattr(self, "trusted.overlay.opaque", "y", 1, 0) < 0)
+		return hk_fail(err, errno, "layer: make %s opaque", *dir ? dir : "/");
+	return 0;
+}
+
+/* A later entry of the same name replaces an earlier one; a directory
+ * stays (its contents are merged), unless a non-directory replaces it. */
+static int clear_name(int dirfd, const char *base, bool dir, struct hk_err *err)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "layer entry %s", base);
+	if (S_ISDIR(st.st_mode))
+		return dir ? 1 : hk_rmtree_at(dirfd, base, err);
+	return unlinkat(dirfd, base, 0) < 0 ? hk_fail(err, errno, "layer entry %s", base) : 0;
+}
+
+static int make_hardlink(int rootfd, int dirfd, const char *base, const char *target,
+			 struct hk_err *err)
+{
+	_cleanup_free_ char *t = xstrdup(target);
+	if (img_clean_name(t) < 0)
+		return hk_fail(err, 0, "layer: hardlink %s -> %s points outside the layer", base,
+			       target);
+	char *slash = strrchr(t, '/');
+	char *tbase = slash ? slash + 1 : t;
+	if (slash)
+		*slash = '\0';
+	_cleanup_close_ int tdir = parent_fd(rootfd, slash ? t : (char[]){""}, err);
+	if (tdir < 0)
+		return -1;
+	if (linkat(tdir, tbase, dirfd, base, 0) < 0)
+		return hk_fail(err, errno, "layer: hardlink %s -> %s", base, target);
+	return 0;
+}
+
+static int write_file(struct archive *a, int dirfd, const char *base, struct hk_err *err)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hk_fail(err, errno, "layer entry %s", base);
+	if (archive_read_data_into_fd(a, fd) != ARCHIVE_OK)
+		return hk_fail(err, 0, "layer entry %s: %s", base, archive_error_string(a));
+	return 0;
+}
+
+static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, int dirfd,
+		      const char *base, struct hk_err *err)
+{
+	mode_t type = archive_entry_filetype(e);
+	const char *hl = archive_entry_hardlink(e);
+	int r = clear_name(dirfd, base, type == AE_IFDIR && !hl, err);
+
+	if (r < 0)
+		return -1;
+	if (hl)
+		return make_hardlink(rootfd, dirfd, base, hl, err) < 0 ? -1 : 1;
+	switch (type) {
+	case AE_IFDIR:
+		if (r == 0 && mkdirat(dirfd, base, 0700) < 0)
+			return hk_fail(err, errno, "layer entry %s", base);
+		return 0;
+	case AE_IFREG:
+		return write_file(a, dirfd, base, err);
+	case AE_IFLNK:
+		if (symlinkat(archive_entry_symlink(e) ?: "", dirfd, base) < 0)
+			return hk_fail(err, errno, "layer entry %s", base);
+		return 0;
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+		if (mknodat(dirfd, base, type | 0600, archive_entry_rdev(e)) < 0)
+			return hk_fail(err, errno, "layer entry %s", base);
+		return 0;
+	default:
+		return 1; /* sockets and the like: nothing to make */
+	}
+}
+
+/* File capabilities and user.* attributes, after chown (which drops
+ * security.capability). Nothing else: trusted.overlay.* from a tar would
+ * be overlayfs metadata (redirects, opaque flags) of the image's making. */
+static void set_xattrs(struct archive_entry *e, int dirfd, const char *base)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+
+	if (archive_entry_xattr_reset(e) == 0)
+		return;
+	_cleanup_close_ int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	while (fd >= 0 && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+		if (strcmp(name, "security.capability") == 0 || strncmp(name, "user.", 5) == 0)
+			(void)!fsetxattr(fd, name, value, size, 0);
+}
+
+static void set_meta(struct archive_entry *e, int dirfd, const char *base)
+{
+	mode_t type = archive_entry_filetype(e);
+	struct timespec t[2] = {{.tv_sec = archive_entry_mtime(e)},
+				{.tv_sec = archive_entry_mtime(e)}};
+
+	/* chown first: it clears set-id bits the mode then restores. */
+	(void)!fchownat(dirfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+			AT_SYMLINK_NOFOLLOW);
+	if (type != AE_IFLNK)
+		(void)!fchmodat(dirfd, base, archive_entry_perm(e) & 07777, 0);
+	if (type == AE_IFREG)
+		set_xattrs(e, dirfd, base);
+	(void)!utimensat(dirfd, base, t, AT_SYMLINK_NOFOLLOW);
+}
+
+static int whiteout(int rootfd, char *dir, const char *target, struct hk_err *err)
+{
+	_cleanup_close_ int fd = parent_fd(rootfd, dir, err);
+	if (fd < 0 || clear_name(fd, target, false, err) < 0)
+		return -1;
+	if (!*target || strchr(target, '/') || strcmp(target, "..") == 0)
+		return hk_fail(err, 0, "layer: bad whiteout .wh.%s", target);
+	if (mknodat(fd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
+		return hk_fail(err, errno, "layer: whiteout %s", target);
+	return 0;
+}
+
+static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, struct hk_err *err)
+{
+	_cleanup_free_ char *path = xstrdup(archive_entry_pathname(e) ?: "");
+	const char *target = NULL;
+
+	if (strcmp(path, "./") == 0 || strcmp(path, "/") == 0 || strcmp(path, ".") == 0)
+		return 0; /* the layer's root itself */
+	if (img_clean_name(path) < 0)
+		return hk_fail(err, 0, "layer entry \"%s\": outside the layer",
+			       archive_entry_pathname(e) ?: "");
+	char *slash = strrchr(path, '/');
+	char *base = slash ? slash + 1 : path;
+	char *dir = slash ? path : path + strlen(path);
+	if (slash)
+		*slash = '\0';
+	switch (img_whiteout_of(base, &target)) {
+	case IMG_WH_OPAQUE:
+		return set_opaque(rootfd, dir, err);
+	case IMG_WH_FILE:
+		return whiteout(rootfd, dir, target, err);
+	default:
+		break;
+	}
+	_cleanup_close_ int dirfd = parent_fd(rootfd, dir, err);
+	if (dirfd < 0)
+		return -1;
+	int r = make_entry(a, e, rootfd, dirfd, base, err);
+	if (r == 0)
+		set_meta(e, dirfd, base);
+	return r < 0 ? -1 : 0;
+}
+
+int img_extract(struct archive *a, int rootfd, struct hk_err *err)
+{
+	struct archive_entry *e;
+	int r;
+
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+		if (one_entry(a, e, rootfd, err) < 0)
+			return -1;
+	if (r != ARCHIVE_EOF)
+		return hk_fail(err, 0, "layer: %s", archive_error_string(a));
+	return 0;
+}

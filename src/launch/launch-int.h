@@ -1,0 +1,45 @@
+/* Inside launch/: the plan a launch follows, and the spec built from it. */
+#ifndef HUSK_LAUNCH_LAUNCH_INT_H
+#define HUSK_LAUNCH_LAUNCH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launch/launch.h"
+
+struct hk_err;
+struct img_config;
+typedef struct json_object hk_json;
+
+struct launch_plan {
+	const struct launch_opts *o;
+	const struct img_config *image; /* NULL for a rootfs directory */
+	const char *image_id;           /* hex, or NULL */
+	const char *id;
+	const char *dir;    /* the container's directory (the bundle) */
+	const char *rootfs; /* what root.path is */
+	char **args;        /* the program, before husk-init */
+	size_t n_args;
+	char **env;
+	size_t n_env;
+	const char *cwd;
+	uint32_t uid, gid;
+	uint64_t caps;
+	char *netns;                 /* --net container:NAME: its network namespace */
+	uint32_t map_host, map_size; /* --userns=auto: root's range, else 0 */
+	char **ports;                /* -p, and -P's exposed ports */
+	size_t n_ports;
+};
+
+/* The capability set: the default one, with --cap-add / --cap-drop. */
+int launch_caps(const struct launch_opts *o, uint64_t *caps, struct hk_err *err);
+/* The seccomp profile for a capability set (an OCI linux.seccomp object). */
+hk_json *launch_seccomp_default(uint64_t caps);
+/* config.json for the plan (malloc'd JSON text). */
+char *launch_spec_json(const struct launch_plan *p, struct hk_err *err);
+/* The program, environment, cwd and user from the options and image. */
+int launch_process(struct launch_plan *p, struct hk_err *err);
+void launch_plan_clear(struct launch_plan *p);
+
+#endif

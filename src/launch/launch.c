@@ -1,0 +1,327 @@
+/* husk launch, as a checklist: open the source (rootfs or image), check
+ * every option, unpack what the cache lacks, make the container's directory
+ * and overlay, build the spec, and hand it to the OCI face's create/start
+ * (container_run). The spec's poststop hook (`husk-launch launch --cleanup
+ * DIR`) unmounts and removes the writable layer, whoever deletes the
+ * container: launch --rm, or a plain `husk delete`. */
+#include "launch/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "image/image.h"
+#include "launch/launch-int.h"
+#include "launch/overlay.h"
+#include "launch/userns.h"
+#include "linux/process.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
+#include "spec/spec.h"
+
+char *launch_new_id(void)
+{
+	unsigned char b[6] = {0};
+	char hex[13];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return xasprintf("hk%ld", (long)getpid());
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	return xasprintf("hk%s", hex);
+}
+
+static int net_container(struct launch_plan *p, struct hk_err *err)
+{
+	struct hk_container_info info = {0};
+
+	if (container_info(p->o->root, p->o->net_container, &info, err) < 0)
+		return hk_err_prefix(err, "--net container:%s", p->o->net_container);
+	pid_t pid = info.pid;
+	bool alive = strcmp(info.status, "running") == 0 || strcmp(info.status, "created") == 0;
+	container_info_free(&info);
+	if (!alive || pid <= 0)
+		return hk_fail(err, 0, "--net container:%s: the container is not running",
+			       p->o->net_container);
+	p->netns = xasprintf("/proc/%d/ns/net", (int)pid);
+	return 0;
+}
+
+static int plan_ports(struct launch_plan *p, const struct img_image *img, struct hk_err *err)
+{
+	const struct launch_opts *o = p->o;
+
+	if ((o->n_publish || o->publish_all) && o->net != LAUNCH_NET_BRIDGE)
+		return hk_fail(err, 0, "-p/-P: ports are published only with --net bridge");
+	p->ports = xcalloc(o->n_publish + (img ? img->config.n_exposed : 0) + 1, sizeof(char *));
+	for (size_t i = 0; i < o->n_publish; i++)
+		p->ports[p->n_ports++] = xstrdup(o->publish[i]);
+	/* -P: each port the image exposes, on the same port of the host. */
+	for (size_t i = 0; o->publish_all && img && i < img->config.n_exposed; i++) {
+		const char *e = img->config.exposed[i];
+		const char *slash = strchr(e, '/');
+		int port = atoi(e);
+		p->ports[p->n_ports++] = xasprintf("%d:%d%s", port, port, slash ? slash : "");
+	}
+	return 0;
+}
+
+/* Everything that can be checked before the machine changes. */
+static int check(struct launch_plan *p, const struct img_image *img, struct hk_err *err)
+{
+	const struct launch_opts *o = p->o;
+
+	if (state_validate_id(p->id, err) < 0)
+		return -1;
+	if (o->detach && o->tty)
+		return hk_fail(err, 0, "-t with -d: a detached container has no terminal to use");
+	if (launch_caps(o, &p->caps, err) < 0)
+		return -1;
+	if (o->init && access(o->init_path, X_OK) < 0)
+		return hk_fail(err, errno, "--init: %s (--no-init runs the program as PID 1)",
+			       o->init_path);
+	if (o->net == LAUNCH_NET_CONTAINER && net_container(p, err) < 0)
+		return -1;
+	return plan_ports(p, img, err);
+}
+
+static int write_record(const char *dir, const char *json, struct hk_err *err)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", dir);
+	return hk_write_atomic(fd, "config.json", json, strlen(json), err);
+}
+
+/* Once and for all, for the monitor of a detached --rm container. */
+static void watch_and_delete(const char *root, const char *id)
+{
+	struct hk_container_info info = {0};
+	struct hk_err err = {0};
+
+	if (container_info(root, id, &info, &err) < 0)
+		return;
+	int pidfd = hk_pidfd_open(info.pid, 0);
+	container_info_free(&info);
+	if (pidfd >= 0) {
+		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+	}
+	container_delete(root, id, true, &err);
+}
+
+/* -d --rm: a small process of its own deletes the container when its
+ * program exits (nobody else is there to do it). */
+static int spawn_monitor(const char *root, const char *id, struct hk_err *err)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return hk_fail(err, errno, "fork the --rm monitor");
+	if (pid > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return 0;
+	}
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		dup2(null, fd);
+	hk_close_range(3, ~0U, 0);
+	watch_and_delete(root, id);
+	_exit(0);
+}
+
+/* -d: the program's output goes to DIR/output.log (docker logs keeps it
+ * the same way), not to launch's stdout, which the caller may be reading
+ * to its end (a pipe would stay open as long as the container runs). */
+static int redirect_output(const char *dir, int saved[2], struct hk_err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/output.log", dir);
+	_cleanup_close_ int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (log < 0)
+		return hk_fail(err, errno, "open %s", path);
+	fflush(stdout);
+	fflush(stderr);
+	for (int fd = 1; fd <= 2; fd++) {
+		saved[fd - 1] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (saved[fd - 1] < 0 || dup2(log, fd) < 0)
+			return hk_fail(err, errno, "redirect the output to %s", path);
+	}
+	return 0;
+}
+
+static void restore_output(int saved[2])
+{
+	for (int fd = 1; fd <= 2; fd++) {
+		if (saved[fd - 1] < 0)
+			continue;
+		dup2(saved[fd - 1], fd);
+		close(saved[fd - 1]);
+		saved[fd - 1] = -1;
+	}
+}
+
+static int run_spec(struct launch_plan *p, int *status, struct hk_err *err)
+{
+	const struct launch_opts *o = p->o;
+	_cleanup_free_ char *json = launch_spec_json(p, err);
+
+	if (!json || write_record(p->dir, json, err) < 0)
+		return -1;
+	_cleanup_spec_ struct hk_spec *spec = spec_parse(json, strlen(json), p->dir, err);
+	if (!spec)
+		return hk_err_prefix(err, "the spec husk launch built");
+	struct hk_create_opts co = {
+		.root = o->root,
+		.id = p->id,
+		.bundle = p->dir,
+		.spec = spec,
+		.keep_stopped = !o->rm,
+	};
+	int saved[2] = {-1, -1};
+	if (o->detach && redirect_output(p->dir, saved, err) < 0)
+		return -1;
+	int r = container_run(&co, o->detach, status, err);
+	restore_output(saved);
+	if (r < 0)
+		return -1;
+	if (o->detach && o->rm)
+		return spawn_monitor(o->root, p->id, err);
+	return 0;
+}
+
+/* --userns=auto: each lower layer through an idmapped mount of its own,
+ * DIR/lower<N>, so that its files are the container's root's. */
+static int idmap_lowers(const char *dir, char **lowers, size_t n, uint32_t host, struct hk_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *target = xasprintf("%s/lower%zu", dir, i);
+		if (userns_idmap_mount(lowers[i], target, host, err) < 0) {
+			free(target);
+			return -1;
+		}
+		lowers[i] = target;
+	}
+	return 0;
+}
+
+/* The container's root is an unprivileged uid on the host: it must be able
+ * to reach its rootfs. */
+static int userns_dir(struct launch_plan *p, struct hk_err *err)
+{
+	if (userns_claim(p->o->data_dir, p->dir, &p->map_host, err) < 0)
+		return -1;
+	p->map_size = USERNS_SIZE;
+	if (chmod(p->o->data_dir, 0711) < 0 || chmod(p->dir, 0711) < 0)
+		return hk_fail(err, errno, "chmod %s", p->dir);
+	return 0;
+}
+
+static int mount_and_run(struct launch_plan *p, struct img_image *img, int *status,
+			 struct hk_err *err)
+{
+	const struct launch_opts *o = p->o;
+	size_t n = img ? img->n_layers : 1;
+	char **lowers = xcalloc(n, sizeof(char *));
+	_cleanup_free_ char *src = img ? NULL : realpath(o->source, NULL);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", p->dir);
+
+	if (!img && !src) {
+		free(lowers);
+		return hk_fail(err, errno, "%s", o->source);
+	}
+	/* overlayfs lists the top layer first; images list it last. */
+	for (size_t i = 0; i < n; i++)
+		lowers[i] = img ? img->layer_dirs[n - 1 - i] : src;
+	if (p->map_size && idmap_lowers(p->dir, lowers, n, p->map_host, err) < 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strncmp(lowers[i], p->dir, strlen(p->dir)) == 0)
+				free(lowers[i]);
+		free(lowers);
+		return -1;
+	}
+	uid_t owner = p->map_size ? p->map_host : (uid_t)-1;
+	int r = overlay_mount(p->dir, lowers, n, o->read_only, owner, owner, err);
+	for (size_t i = 0; p->map_size && i < n; i++)
+		free(lowers[i]);
+	free(lowers);
+	if (r < 0)
+		return -1;
+	p->rootfs = rootfs;
+	if (launch_process(p, err) < 0)
+		return -1;
+	return run_spec(p, status, err);
+}
+
+int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
+{
+	struct launch_plan p = {.o = o, .id = o->name};
+	struct img_image *img = NULL;
+	_cleanup_free_ char *dir = NULL;
+	int r = -1;
+
+	*status = 0;
+	/* --share net is --net host (with the default bridge, the hooks would
+	 * otherwise wire the host's own namespace) */
+	if (o->share & (1u << HK_NS_NET)) {
+		if (o->net == LAUNCH_NET_NONE || o->net == LAUNCH_NET_CONTAINER)
+			return hk_fail(err, 0, "--share net and --net %s contradict each other",
+				       o->net == LAUNCH_NET_NONE ? "none" : "container:NAME");
+		o->net = LAUNCH_NET_HOST;
+	}
+	if (img_open(o->source, &img, err) < 0)
+		return -1;
+	if (img) {
+		p.image = &img->config;
+		p.image_id = img->id;
+	}
+	if (check(&p, img, err) < 0)
+		goto out;
+	if (img && img_unpack(img, o->cache_dir, err) < 0)
+		goto out;
+	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
+	/* Re-executing later would make everything twice: now or never. */
+	struct hk_caps caps = {.present = true, .bounding = p.caps};
+	if (process_exe_needs_seal(&caps, o->userns_auto) && process_reexec_sealed(err) < 0)
+		goto out;
+	dir = overlay_make_dir(o->data_dir, p.id, err);
+	if (!dir)
+		goto out;
+	p.dir = dir;
+	r = o->userns_auto ? userns_dir(&p, err) : 0;
+	if (r == 0)
+		r = mount_and_run(&p, img, status, err);
+	if (r < 0) {
+		struct hk_err cerr = {0};
+		overlay_remove(dir, false, &cerr);
+	}
+out:
+	launch_plan_clear(&p);
+	img_free(img);
+	return r;
+}
+
+int launch_cleanup(const char *dir, bool keep, struct hk_err *err)
+{
+	return overlay_remove(dir, keep, err);
+}

@@ -1,0 +1,77 @@
+/* husk launch: run a program from a root filesystem directory or an OCI
+ * image with a good engine's defaults, through the same create/start code
+ * as the OCI face (runtime/container.c), so list/state/exec/kill/delete
+ * see the container. */
+#ifndef HUSK_LAUNCH_LAUNCH_H
+#define HUSK_LAUNCH_LAUNCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hk_err;
+
+struct launch_volume {
+	char *host; /* absolute, resolved */
+	char *ctr;  /* absolute */
+	bool ro;
+};
+
+enum launch_net { LAUNCH_NET_BRIDGE, LAUNCH_NET_NONE, LAUNCH_NET_HOST, LAUNCH_NET_CONTAINER };
+
+struct launch_opts {
+	const char *root;   /* husk's state root (--root) */
+	const char *name;   /* NULL: generated */
+	const char *source; /* rootfs directory or image */
+	char **args;        /* CMD ARGS (NULL-terminated), may be empty */
+	size_t n_args;
+	const char *entrypoint; /* NULL: the image's */
+	bool rm, detach, interactive, tty, keep, read_only, init;
+	char **env; /* KEY=VAL */
+	size_t n_env;
+	const char *workdir, *user, *hostname;
+	struct launch_volume *volumes;
+	size_t n_volumes;
+	enum launch_net net;
+	const char *net_container; /* --net container:NAME */
+	char **publish;
+	size_t n_publish;
+	bool publish_all; /* -P: the image's ExposedPorts */
+	const char *bridge, *subnet;
+	int64_t memory;    /* bytes, 0: no limit */
+	int64_t cpu_quota; /* us per 100 ms, 0: no limit */
+	int64_t pids;      /* 0: no limit */
+	bool userns_auto;
+	char **cap_add, **cap_drop;
+	size_t n_cap_add, n_cap_drop;
+	const char *seccomp;   /* NULL: the default profile; "unconfined"; a file */
+	unsigned share;        /* 1 << HK_NS_*: namespaces left shared with the host */
+	const char *data_dir;  /* per-container dirs (writable layer) */
+	const char *cache_dir; /* unpacked layers */
+	const char *self;      /* husk-launch's own path, for the cleanup hook */
+	const char *husk;      /* husk's path, for the network hooks */
+	const char *init_path; /* husk-init */
+};
+
+#define LAUNCH_DATA_DIR "/var/lib/husk/containers"
+#define LAUNCH_CACHE_DIR "/var/lib/husk/images"
+
+/* A fresh container id: "hk" and 12 random hex digits. */
+char *launch_new_id(void);
+/* Launch; *status is the program's exit status (foreground) or 0. */
+int launch_run(struct launch_opts *o, int *status, struct hk_err *err);
+/* The poststop hook: unmount and (unless keep) remove a container's dir. */
+int launch_cleanup(const char *dir, bool keep, struct hk_err *err);
+
+/* Option values (launch/parse.c), pure functions for the CLI and tests. */
+int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err);
+int launch_parse_cpus(const char *s, int64_t *quota, struct hk_err *err);
+int launch_parse_volume(const char *s, struct launch_volume *v, struct hk_err *err);
+int launch_parse_net(const char *s, struct launch_opts *o, struct hk_err *err);
+int launch_parse_share(const char *s, unsigned *mask, struct hk_err *err);
+/* "UID[:GID]" (numbers); 1 when it is a name, to look up in the rootfs. */
+int launch_parse_user(const char *s, uint32_t *uid, uint32_t *gid, bool *has_gid,
+		      struct hk_err *err);
+void launch_volume_clear(struct launch_volume *v);
+
+#endif

@@ -1,0 +1,503 @@
+"""husk launch: a program from a rootfs directory or an OCI image, with safe
+defaults, through the same create/start code as the OCI face.
+
+Every launch here uses a private --data-dir and --cache-dir inside the
+test's work directory (never /var/lib/husk), so the leak checks see any
+overlay mount left behind; containers are named with the session's prefix
+and carry its marker in their environment.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import HUSK, MARK_ENV, STATE_ROOT, mountinfo_lines_mentioning, wait_for
+from ocimage import Image, tar_of, tar_of_dir
+
+pytestmark = pytest.mark.husk_only
+
+INIT = Path(HUSK).parent / "husk-init"
+
+
+class Launcher:
+    def __init__(self, hk):
+        self.hk = hk
+        self.data = hk.dir("data")
+        self.cache = hk.dir("cache")
+
+    def call(self, *args, name=None, net="none", env=None, timeout=20):
+        name = name or self.hk.new_id()
+        self.last = name
+        argv = ["launch", "--name", name, "--data-dir", self.data, "--cache-dir", self.cache,
+                "-e", MARK_ENV]
+        if net:
+            argv += ["--net", net]
+        return self.hk.call(*argv, *args, env=env, timeout=timeout)
+
+    def ok(self, *args, **kw):
+        r = self.call(*args, **kw)
+        assert r.rc == 0, str(r)
+        return r
+
+    def entries(self):
+        # .userns holds --userns=auto's claims
+        return sorted(e for e in os.listdir(self.data) if e != ".userns")
+
+
+@pytest.fixture
+def launch(hk):
+    if not os.access(INIT, os.X_OK):
+        pytest.skip(f"{INIT} not built")
+    return Launcher(hk)
+
+
+def tree_digest(root):
+    """Every entry's type, mode, owner and content (or link target)."""
+    h = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            if stat.S_ISLNK(st.st_mode):
+                what = os.readlink(p)
+            elif stat.S_ISREG(st.st_mode):
+                what = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+            else:
+                what = ""
+            h[os.path.relpath(p, root)] = (st.st_mode, st.st_uid, st.st_gid, what)
+    return h
+
+
+def no_mounts_of(path):
+    return not mountinfo_lines_mentioning(path)
+
+
+# --------------------------------------------------------------------------
+# root filesystem directories
+
+
+def test_rootfs_untouched_and_writes_private(launch, rootfs):
+    before = tree_digest(rootfs)
+    hk = launch.hk
+    a = hk.new_id()
+    b = hk.new_id()
+    launch.ok("-d", rootfs, "sh", "-c", "echo a > /etc/mine; rm /etc/group; sleep 30", name=a)
+    launch.ok("-d", rootfs, "sh", "-c", "echo b > /etc/mine; sleep 30", name=b)
+    wait_for(lambda: hk.call("exec", a, "test", "-e", "/etc/mine").rc == 0, what="a's write")
+    wait_for(lambda: hk.call("exec", b, "test", "-e", "/etc/mine").rc == 0, what="b's write")
+    assert hk.ok("exec", a, "cat", "/etc/mine").out == "a\n"
+    assert hk.ok("exec", b, "cat", "/etc/mine").out == "b\n"
+    # a's deletion is a's only
+    assert hk.call("exec", a, "test", "-e", "/etc/group").rc != 0
+    assert hk.ok("exec", b, "cat", "/etc/group").out.startswith("root:")
+    # list/state of the OCI face see launched containers
+    assert {a, b} <= set(hk.list_ids())
+    st = hk.state(a)
+    assert st["status"] == "running" and st["bundle"] == str(launch.data / a)
+    assert tree_digest(rootfs) == before
+    for cid in (a, b):
+        hk.kill(cid, "KILL")
+        hk.wait_status(cid, "stopped")
+        hk.delete(cid)
+    assert tree_digest(rootfs) == before
+    assert launch.entries() == []
+    assert no_mounts_of(launch.data)
+
+
+def test_rm_removes_layer_and_state(launch, rootfs):
+    r = launch.call("--rm", rootfs, "sh", "-c", "echo hi > /x; cat /x; exit 7")
+    assert r.rc == 7 and r.out == "hi\n", str(r)
+    assert launch.last not in launch.hk.list_ids()
+    assert launch.entries() == []
+    assert no_mounts_of(launch.data)
+
+
+def test_without_rm_stays_until_delete(launch, rootfs):
+    hk = launch.hk
+    r = launch.ok(rootfs, "sh", "-c", "echo kept > /kept")
+    cid = launch.last
+    assert hk.status(cid) == "stopped"
+    upper = launch.data / cid / "upper"
+    assert (upper / "kept").read_text() == "kept\n"
+    assert json.loads((launch.data / cid / "config.json").read_text())["root"]["path"] \
+        == str(launch.data / cid / "rootfs")
+    # a plain delete runs the poststop hook that removes the layer
+    hk.delete(cid)
+    assert launch.entries() == []
+    assert no_mounts_of(launch.data)
+
+
+def test_keep_leaves_the_writable_layer(launch, rootfs):
+    launch.ok("--rm", "--keep", rootfs, "sh", "-c", "echo kept > /kept")
+    cid = launch.last
+    assert (launch.data / cid / "upper" / "kept").read_text() == "kept\n"
+    assert no_mounts_of(launch.data)
+
+
+def test_process_options(launch, rootfs, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "f").write_text("from host\n")
+    r = launch.call("--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "1:1", "--hostname", "box",
+                    "-v", f"{vol}:/mnt/v:ro", rootfs, "sh", "-c",
+                    "echo $FOO; pwd; id -u; id -g; hostname; cat /mnt/v/f; "
+                    "touch /mnt/v/g 2>/dev/null || echo ro")
+    assert r.rc == 0, str(r)
+    assert r.out.split("\n")[:7] == ["bar", "/tmp", "1", "1", "box", "from host", "ro"]
+    r = launch.call("--rm", "-u", "nobody", rootfs, "id")
+    assert r.rc == 0 and "uid=65534(nobody) gid=65534" in r.out, str(r)
+
+
+def test_safe_defaults(launch, rootfs):
+    r = launch.call("--rm", rootfs, "sh", "-c",
+                    "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; "
+                    "ps -o pid,args | sed -n 2p; "
+                    "cat /proc/timer_list /proc/interrupts | wc -c; "
+                    "echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null || echo sysro; "
+                    "unshare -U true 2>/dev/null || echo nouserns; "
+                    "for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done")
+    assert r.rc == 0, str(r)
+    lines = r.out.splitlines()
+    status = dict(l.split(":\t") for l in lines[:4])
+    # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+    # NET_BIND_SERVICE SYS_CHROOT SETFCAP: podman's set, smaller than Docker's
+    assert status["CapEff"] == status["CapBnd"] == "00000000800405fb"
+    assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2"
+    assert "/dev/init" in lines[4] and lines[4].split()[0] == "1"
+    assert lines[5].strip() == "0"
+    assert lines[6] == "sysro" and lines[7] == "nouserns"
+    for n, inside in zip(("pid", "net", "ipc", "uts", "mnt", "cgroup"), lines[8:14]):
+        assert inside != os.readlink(f"/proc/self/ns/{n}"), n
+
+
+def test_unconfined_no_init_and_caps(launch, rootfs):
+    r = launch.call("--rm", "--no-init", "--security-opt", "seccomp=unconfined",
+                    "--cap-drop", "ALL", "--cap-add", "net_raw", rootfs, "sh", "-c",
+                    "grep -E '^(CapEff|Seccomp):' /proc/self/status; echo $$; "
+                    "unshare -U true && echo userns")
+    assert r.rc == 0, str(r)
+    assert r.out.split() == ["CapEff:", "0000000000002000", "Seccomp:", "0", "1", "userns"]
+
+
+def test_read_only_and_seccomp_file(launch, rootfs, tmp_path):
+    r = launch.call("--rm", "--read-only", rootfs, "sh", "-c",
+                    "touch /x 2>/dev/null || echo ro; echo ok > /tmp/t 2>/dev/null || echo ro")
+    assert r.rc == 0 and r.out.split() == ["ro", "ro"], str(r)
+    assert not (Path(rootfs) / "x").exists()
+    # an OCI linux.seccomp object from a file: everything but mkdir/mkdirat
+    profile = tmp_path / "seccomp.json"
+    profile.write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 13}]}))
+    r = launch.call("--rm", "--security-opt", f"seccomp={profile}", rootfs, "sh", "-c",
+                    "mkdir /d 2>&1; touch /f && echo touched")
+    assert r.rc == 0 and "Permission denied" in r.out and "touched" in r.out, str(r)
+    profile.write_text("{ not json")
+    r = launch.call("--rm", "--security-opt", f"seccomp={profile}", rootfs, "true")
+    assert r.rc == 125 and "seccomp" in r.err, str(r)
+    assert launch.entries() == []
+
+
+def test_interactive_stdin(launch, rootfs):
+    base = [HUSK, "--root", str(STATE_ROOT), "launch", "--rm", "--net", "none",
+            "--data-dir", str(launch.data), "--cache-dir", str(launch.cache), "-e", MARK_ENV]
+    for flags, want in ((["-i"], "typed\n"), ([], "")):
+        name = launch.hk.new_id()
+        p = subprocess.run(base + ["--name", name, *flags, str(rootfs), "cat"],
+                           input="typed\n", capture_output=True, text=True, timeout=20)
+        assert p.returncode == 0 and p.stdout == want, p
+    assert launch.entries() == []
+
+
+def test_share_and_host_net(launch, rootfs):
+    r = launch.call("--rm", "--share", "pid,uts", rootfs, "sh", "-c",
+                    "for n in pid uts ipc; do readlink /proc/self/ns/$n; done", net="host")
+    assert r.rc == 0, str(r)
+    pid, uts, ipc = r.out.split()
+    assert pid == os.readlink("/proc/self/ns/pid") and uts == os.readlink("/proc/self/ns/uts")
+    assert ipc != os.readlink("/proc/self/ns/ipc")
+    r = launch.call("--rm", rootfs, "readlink", "/proc/self/ns/net", net="host")
+    assert r.rc == 0 and r.out.strip() == os.readlink("/proc/self/ns/net"), str(r)
+    # --share net is --net host, even with the default --net bridge
+    r = launch.call("--rm", "--share", "net", rootfs, "readlink", "/proc/self/ns/net",
+                    net="bridge")
+    assert r.rc == 0 and r.out.strip() == os.readlink("/proc/self/ns/net"), str(r)
+    r = launch.call("--rm", "--share", "net", rootfs, "true", net="none")
+    assert r.rc == 125 and "contradict" in r.err, str(r)
+
+
+def test_resources(launch, rootfs):
+    r = launch.call("--rm", "--memory", "64m", "--pids-limit", "20", "--cpus", "0.5", rootfs,
+                    "sh", "-c", "cd /sys/fs/cgroup; "
+                    "cat memory/memory.limit_in_bytes memory.max 2>/dev/null; "
+                    "cat pids/pids.max pids.max 2>/dev/null; "
+                    "cat cpu/cpu.cfs_quota_us cpu.max 2>/dev/null; true")
+    assert r.rc == 0, str(r)
+    assert r.out.split()[:3] == ["67108864", "20", "50000"]
+
+
+def test_detached_rm_is_deleted_when_it_exits(launch, rootfs):
+    hk = launch.hk
+    r = launch.ok("-d", "--rm", rootfs, "sh", "-c", "echo out; sleep 0.5")
+    cid = launch.last
+    assert r.out.strip() == cid
+    wait_for(lambda: cid not in hk.list_ids(), timeout=10, what="the --rm monitor")
+    wait_for(lambda: launch.entries() == [], what="the layer to go")
+
+
+# --------------------------------------------------------------------------
+# images
+
+CONFIG = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo $GREETING from $(pwd) as $(id -u)"],
+          "Env": ["PATH=/bin:/usr/bin:/sbin", "GREETING=hello"], "WorkingDir": "/srv",
+          "User": "1", "ExposedPorts": {"8080/tcp": {}}}
+
+
+@pytest.fixture(scope="module")
+def image(session_env):
+    """Two layers: the busybox rootfs plus files (gzip), then a layer that
+    deletes one of them through a whiteout and makes a directory opaque
+    (zstd when the zstd tool is there)."""
+    l1 = tar_of_dir(session_env.rootfs, [
+        ("etc/deleteme", b"old\n"), ("opq", None), ("opq/a", b"a\n"), ("srv", None)])
+    l2 = tar_of([("etc/.wh.deleteme", b""), ("opq/.wh..wh..opq", b""), ("opq/c", b"c\n"),
+                 ("layer2", b"two\n"), ("hardlink", ("link", "layer2"))])
+    zstd = "zstd" if os.access("/usr/bin/zstd", os.X_OK) else "tar"
+    return Image([(l1, "gzip"), (l2, zstd)], CONFIG)
+
+
+CHECK = "test -e /etc/deleteme && echo deleteme; ls /opq; cat /hardlink; echo $GREETING; pwd"
+
+
+@pytest.mark.parametrize("kind", ["layout", "oci-archive", "docker-archive"])
+def test_image(launch, image, kind):
+    src = {"layout": lambda p: image.layout(p), "oci-archive": lambda p: image.oci_archive(p),
+           "docker-archive": lambda p: image.docker_archive(p)}[kind](launch.hk.work / "img")
+    # Entrypoint + Cmd + Env + WorkingDir + User
+    r = launch.call("--rm", src)
+    assert r.rc == 0 and r.out == "hello from /srv as 1\n", str(r)
+    # CMD ARGS replace Cmd: whiteout and opaque directory honoured
+    r = launch.call("--rm", src, CHECK)
+    assert r.rc == 0, str(r)
+    assert r.out.split() == ["c", "two", "hello", "/srv"]
+    assert launch.entries() == []
+
+
+def test_image_cache_is_reused(launch, image):
+    src = image.oci_archive(launch.hk.work / "img.tar")
+    r = launch.call("--rm", src, "true")
+    assert r.rc == 0, str(r)
+    layers = [launch.cache / "sha256" / image.layer_hex(i) for i in range(2)]
+    assert all(l.is_dir() for l in layers)
+    inodes = [l.stat().st_ino for l in layers]
+    (layers[0] / "marker").write_text("still here\n")
+    r = launch.hk.call("--debug", "launch", "--rm", "--net", "none", "--data-dir", launch.data,
+                       "--cache-dir", launch.cache, "-e", MARK_ENV, "--name",
+                       launch.hk.new_id(), src, "cat /marker")
+    assert r.rc == 0 and r.out == "still here\n", str(r)
+    assert "layers ready (0 unpacked)" in r.err
+    assert [l.stat().st_ino for l in layers] == inodes
+    assert os.listdir(launch.cache / "tmp") == []
+
+
+def test_layer_digest_mismatch_refused(launch, image):
+    lay = image.layout(launch.hk.work / "img")
+    blob = lay / "blobs" / "sha256" / image.layer_hex(1)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xff
+    blob.write_bytes(bytes(data))
+    r = launch.call("--rm", lay, "true")
+    assert r.rc != 0
+    assert f"does not match its digest sha256:{image.layer_hex(1)}" in r.err, str(r)
+    # the good layer stays cached, the bad one left nothing
+    assert not (launch.cache / "sha256" / image.layer_hex(1)).exists()
+    assert os.listdir(launch.cache / "tmp") == []
+    assert launch.entries() == [] and launch.last not in launch.hk.list_ids()
+
+
+def test_layer_xattrs_and_hostile_entries(launch, rootfs, tmp_path):
+    """File capabilities survive unpacking; trusted.* (overlayfs metadata)
+    from a tar is dropped; an entry through a symlink or with .. is refused."""
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("capfile")
+        ti.size, ti.mode = 3, 0o755
+        ti.pax_headers = {
+            "SCHILY.xattr.security.capability": "\x01\x00\x00\x02\x00\x20" + "\x00" * 14,
+            "SCHILY.xattr.trusted.overlay.opaque": "y", "SCHILY.xattr.user.note": "hi"}
+        t.addfile(ti, io.BytesIO(b"abc"))
+    base = tar_of_dir(rootfs)
+    img = Image([(base, "gzip"), (buf.getvalue(), "tar")], {"Cmd": ["true"]})
+    launch.ok("--rm", img.layout(tmp_path / "ok"))
+    cap = launch.cache / "sha256" / img.layer_hex(1) / "capfile"
+    assert sorted(os.listxattr(cap)) == ["security.capability", "user.note"]
+    for name, members in (
+            ("symlink", [("evil", ("symlink", "/tmp")), ("evil/hk-launch-evil", b"x")]),
+            ("dotdot", [("a/../../x", b"x")])):
+        img = Image([(base, "gzip"), (tar_of(members), "tar")], {"Cmd": ["true"]})
+        r = launch.call("--rm", img.layout(tmp_path / name))
+        assert r.rc == 125, str(r)
+        assert "layer entry" in r.err, str(r)
+        assert not (launch.cache / "sha256" / img.layer_hex(1)).exists()
+    assert not Path("/tmp/hk-launch-evil").exists()
+    assert launch.entries() == []
+
+
+# --------------------------------------------------------------------------
+# bad input: a clear error, nothing left
+
+
+def bad(launch, *args, want):
+    r = launch.call(*args)
+    assert r.rc != 0, str(r)
+    assert re.search(want, r.err), str(r)
+    assert launch.entries() == []
+    assert launch.last not in launch.hk.list_ids()
+    assert no_mounts_of(launch.data)
+
+
+def test_source_neither_dir_nor_image(launch, tmp_path):
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"this is no image\n" * 100)
+    bad(launch, junk, "true", want="neither a directory nor an image")
+    bad(launch, tmp_path / "missing", "true", want="missing: No such file")
+
+
+def test_malformed_index(launch, image, tmp_path):
+    lay = image.layout(tmp_path / "img")
+    (lay / "index.json").write_text('{"schemaVersion": 2, "manifests": 5}')
+    bad(launch, lay, "true", want="index.json.*manifests.*array")
+    (lay / "index.json").write_text('{"schemaVersion": 2, "manifests": [')
+    bad(launch, lay, "true", want="index.json")
+    (lay / "index.json").write_text(json.dumps({"manifests": [{"digest": "sha256:../../x"}]}))
+    bad(launch, lay, "true", want="not a sha256 digest")
+
+
+def test_unknown_option_and_missing_volume(launch, rootfs, tmp_path):
+    bad(launch, "--frobnicate", rootfs, "true", want="unknown or incomplete option")
+    bad(launch, "-v", f"{tmp_path}/nope:/mnt", rootfs, "true", want="nope: No such file")
+    bad(launch, "--memory", "lots", rootfs, "true", want="not a size")
+    bad(launch, "--cap-add", "CAP_BOGUS", rootfs, "true", want="unknown capability")
+
+
+# --------------------------------------------------------------------------
+# bridge networking and published ports, inside the test's own namespaces
+# (test_net.py's lab: husk runs in its "host" namespace through nsenter)
+
+from test_net import HOST_IP, SUBNET, netlab  # noqa: E402,F401  (netlab: a fixture)
+from test_userns import traversable  # noqa: E402,F401  (a fixture)
+
+
+def test_bridge_and_publish(launch, netlab, image):
+    hk = launch.hk
+    hk.prefix = netlab.enter()
+    env = dict(os.environ, HUSK_NET_DIR=str(netlab.dir))
+    src = image.layout(hk.work / "img")
+    server = ("mkdir -p /www && echo $(hostname) > /www/index.html && "
+              "exec httpd -f -p 8080 -h /www")
+    try:
+        r = launch.call("-d", "--hostname", "web1", "--bridge", netlab.bridge, "--subnet",
+                        SUBNET, "-p", "18080:8080", "-u", "0", src, server, net=None, env=env)
+        assert r.rc == 0, str(r)
+        cid = launch.last
+        # -P publishes the image's ExposedPorts (8080/tcp) on the same port
+        r = launch.call("-d", "--hostname", "web2", "--bridge", netlab.bridge, "--subnet",
+                        SUBNET, "-P", "-u", "0", src, server, net="bridge", env=env)
+        assert r.rc == 0, str(r)
+        cid2 = launch.last
+        netlab.wait_get(netlab.out, HOST_IP, 18080, "web1")
+        netlab.wait_get(netlab.out, HOST_IP, 8080, "web2")
+        lease = netlab.leases()[cid]
+        assert lease["address"].startswith("10.77.0.")
+        for c in (cid, cid2):
+            hk.kill(c, "KILL")
+            hk.wait_status(c, "stopped")
+            hk.delete(c)
+        netlab.assert_clean()
+        assert launch.entries() == []
+    finally:
+        hk.cleanup()
+        hk.ids.clear()
+        hk.prefix = []
+
+
+# --------------------------------------------------------------------------
+# --userns=auto
+
+
+def test_userns_auto(launch, image, traversable):
+    hk = launch.hk
+    traversable(launch.data)
+    src = image.layout(hk.work / "img")
+    a = hk.new_id()
+    b = hk.new_id()
+    launch.ok("-d", "--userns", "auto", "-u", "0", src, "sleep 30", name=a)
+    launch.ok("-d", "--userns", "auto", "-u", "0", src, "sleep 30", name=b)
+    maps = [hk.ok("exec", c, "cat", "/proc/self/uid_map").out.split() for c in (a, b)]
+    for m in maps:
+        assert m[0] == "0" and m[2] == "65536" and int(m[1]) >= 65536, maps
+    assert maps[0][1] != maps[1][1], "two containers share a range"
+    host_root = int(maps[0][1])
+    # the image's root-owned files are the container root's (idmapped layers)
+    r = hk.ok("exec", a, "sh", "-c", "stat -c %u /etc/passwd; echo x >> /etc/passwd && "
+              "echo new > /etc/new && id -u")
+    assert r.out.split() == ["0", "0"], str(r)
+    st = os.stat(launch.data / a / "upper" / "etc" / "new")
+    assert st.st_uid == host_root
+    assert pid_uid(hk.state(a)["pid"]) == host_root
+    for c in (a, b):
+        hk.kill(c, "KILL")
+        hk.wait_status(c, "stopped")
+        hk.delete(c)
+    assert launch.entries() == []
+    assert os.listdir(launch.data / ".userns") == []
+    assert no_mounts_of(launch.data)
+
+
+def pid_uid(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+
+
+# --------------------------------------------------------------------------
+# images as podman writes them (when podman is installed), in a private store
+
+
+def test_podman_saved_images(launch, rootfs):
+    if not shutil.which("podman"):
+        pytest.skip("podman not installed")
+    hk = launch.hk
+    store = hk.dir("podman")
+    # podman wants a runroot of at most 50 characters
+    run = Path(tempfile.mkdtemp(prefix="hk-prun-", dir="/tmp"))
+    p = ["podman", "--root", str(store / "root"), "--runroot", str(run),
+         "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+    tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True,
+                         check=True).stdout
+    subprocess.run(p + ["import", "--change", 'CMD ["echo", "from podman"]', "--change",
+                        "ENV FOO=bar", "-", "localhost/hktest:1"], input=tar,
+                   capture_output=True, check=True, timeout=120)
+    try:
+        for fmt in ("oci-archive", "docker-archive"):
+            out = hk.work / f"{fmt}.tar"
+            subprocess.run(p + ["save", "--format", fmt, "-o", str(out), "localhost/hktest:1"],
+                           capture_output=True, check=True, timeout=120)
+            r = launch.call("--rm", out)
+            assert r.rc == 0 and r.out == "from podman\n", str(r)
+            r = launch.call("--rm", out, "sh", "-c", "echo $FOO")
+            assert r.rc == 0 and r.out == "bar\n", str(r)
+    finally:
+        subprocess.run(p + ["rmi", "-a", "-f"], capture_output=True, timeout=60)
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(run, ignore_errors=True)

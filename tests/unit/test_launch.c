@@ -1,0 +1,235 @@
+/* image/ and launch/: digests, entry names, whiteouts, index and config
+ * decoding, and the values of husk launch's options (no root needed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "image/digest.h"
+#include "image/image.h"
+#include "image/unpack.h"
+#include "launch/launch.h"
+#include "spec/spec.h"
+
+#define HEX_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static void test_digest(void **state)
+{
+	struct hk_err err = {0};
+	char hex[IMG_HEX_LEN + 1];
+
+	(void)state;
+	img_sha256_buf("abc", 3, hex);
+	assert_string_equal(hex, HEX_ABC);
+	assert_int_equal(img_digest_parse("sha256:" HEX_ABC, "d", hex, &err), 0);
+	assert_string_equal(hex, HEX_ABC);
+	assert_int_equal(img_verify_buf("abc", 3, HEX_ABC, "blob", &err), 0);
+	assert_int_equal(img_verify_buf("abd", 3, HEX_ABC, "blob", &err), -1);
+	assert_non_null(strstr(err.msg, "does not match its digest sha256:" HEX_ABC));
+	assert_int_equal(img_digest_parse("sha512:" HEX_ABC, "d", hex, &err), -1);
+	assert_non_null(strstr(err.msg, "not supported"));
+	assert_int_equal(img_digest_parse("sha256:../../etc/passwd", "d", hex, &err), -1);
+	assert_int_equal(img_digest_parse("sha256:" HEX_ABC "0", "d", hex, &err), -1);
+	assert_int_equal(
+		img_digest_parse(
+			"sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+			"d", hex, &err),
+		-1);
+	assert_int_equal(img_digest_parse(HEX_ABC, "d", hex, &err), -1);
+}
+
+static void clean(const char *in, const char *want)
+{
+	char buf[256];
+	strcpy(buf, in);
+	int r = img_clean_name(buf);
+	if (!want) {
+		if (r == 0)
+			fail_msg("\"%s\" accepted as \"%s\"", in, buf);
+		return;
+	}
+	if (r < 0 || strcmp(buf, want) != 0)
+		fail_msg("\"%s\" -> \"%s\" (%d), want \"%s\"", in, buf, r, want);
+}
+
+static void test_clean_name(void **state)
+{
+	(void)state;
+	clean("a/b", "a/b");
+	clean("./a/b/", "a/b");
+	clean("/etc/passwd", "etc/passwd");
+	clean("//./x", "x");
+	clean("a/..b", "a/..b");
+	clean("..", NULL);
+	clean("a/../../b", NULL);
+	clean("../x", NULL);
+	clean("a/..", NULL);
+	clean("./", NULL);
+	clean("", NULL);
+}
+
+static void test_whiteouts(void **state)
+{
+	const char *t = NULL;
+
+	(void)state;
+	assert_int_equal(img_whiteout_of(".wh..wh..opq", &t), IMG_WH_OPAQUE);
+	assert_int_equal(img_whiteout_of(".wh.passwd", &t), IMG_WH_FILE);
+	assert_string_equal(t, "passwd");
+	assert_int_equal(img_whiteout_of(".wh..hidden", &t), IMG_WH_FILE);
+	assert_string_equal(t, ".hidden");
+	assert_int_equal(img_whiteout_of("passwd", &t), IMG_WH_NONE);
+	assert_int_equal(img_whiteout_of(".whx", &t), IMG_WH_NONE);
+}
+
+static const char index_two[] =
+	"{\"schemaVersion\": 2, \"manifests\": ["
+	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:1\","
+	" \"platform\": {\"architecture\": \"s390x\", \"os\": \"linux\"}},"
+	"{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": \"sha256:2\","
+	" \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}}]}";
+
+static void test_index_pick(void **state)
+{
+	struct hk_err err = {0};
+	char *digest = NULL;
+	bool nested = false;
+
+	(void)state;
+#if defined(__x86_64__)
+	assert_int_equal(
+		img_index_pick(index_two, strlen(index_two), "index.json", &digest, &nested, &err),
+		0);
+	assert_string_equal(digest, "sha256:2");
+	assert_true(nested);
+	free(digest);
+#endif
+	const char *one = "{\"manifests\": [{\"digest\": \"sha256:9\"}]}";
+	assert_int_equal(img_index_pick(one, strlen(one), "index.json", &digest, &nested, &err), 0);
+	assert_string_equal(digest, "sha256:9");
+	assert_false(nested);
+	free(digest);
+	const char *bad[][2] = {
+		{"{\"manifests\": 5}", "index.json.manifests: expected an array"},
+		{"{\"manifests\": []}", "index.json: manifests: empty"},
+		{"{}", "index.json: manifests: missing"},
+		{"[1]", "index.json: expected an object"},
+		{"{\"manifests\": [{}]}", "digest: missing"},
+		{"{\"manifests\": [{\"digest\": 3}]}", "expected a string"},
+		{"{\"manifests\": [", "index.json"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		digest = NULL;
+		if (img_index_pick(bad[i][0], strlen(bad[i][0]), "index.json", &digest, &nested,
+				   &err) == 0)
+			fail_msg("%s accepted", bad[i][0]);
+		if (!strstr(err.msg, bad[i][1]))
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], err.msg, bad[i][1]);
+		free(digest);
+	}
+}
+
+static void test_config_parse(void **state)
+{
+	struct img_config c;
+	struct hk_err err = {0};
+	const char *json = "{\"config\": {\"Entrypoint\": [\"/bin/sh\", \"-c\"], \"Cmd\": null,"
+			   " \"Env\": [\"A=1\"], \"WorkingDir\": \"/srv\", \"User\": \"www:www\","
+			   " \"ExposedPorts\": {\"80/tcp\": {}, \"53/udp\": {}}}}";
+
+	(void)state;
+	assert_int_equal(img_config_parse(json, strlen(json), &c, &err), 0);
+	assert_int_equal(c.n_entrypoint, 2);
+	assert_string_equal(c.entrypoint[1], "-c");
+	assert_int_equal(c.n_cmd, 0);
+	assert_string_equal(c.env[0], "A=1");
+	assert_string_equal(c.workdir, "/srv");
+	assert_string_equal(c.user, "www:www");
+	assert_int_equal(c.n_exposed, 2);
+	img_config_clear(&c);
+	const char *bad = "{\"config\": {\"Env\": \"A=1\"}}";
+	assert_int_equal(img_config_parse(bad, strlen(bad), &c, &err), -1);
+	assert_non_null(strstr(err.msg, "config.Env"));
+	assert_int_equal(img_config_parse("{}", 2, &c, &err), 0);
+	assert_null(c.entrypoint);
+}
+
+static void test_option_values(void **state)
+{
+	struct hk_err err = {0};
+	int64_t v = 0;
+	unsigned mask = 0;
+	uint32_t uid = 9, gid = 9;
+	bool has_gid;
+
+	(void)state;
+	assert_int_equal(launch_parse_size("512m", &v, &err), 0);
+	assert_int_equal(v, 512LL << 20);
+	assert_int_equal(launch_parse_size("2G", &v, &err), 0);
+	assert_int_equal(v, 2LL << 30);
+	assert_int_equal(launch_parse_size("100kb", &v, &err), 0);
+	assert_int_equal(v, 100 << 10);
+	assert_int_equal(launch_parse_size("4096", &v, &err), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(launch_parse_size("12abc", &v, &err), -1);
+	assert_int_equal(launch_parse_size("-1m", &v, &err), -1);
+	assert_int_equal(launch_parse_size("0", &v, &err), -1);
+	assert_int_equal(launch_parse_size("99999999999t", &v, &err), -1);
+	assert_int_equal(launch_parse_cpus("1.5", &v, &err), 0);
+	assert_int_equal(v, 150000);
+	assert_int_equal(launch_parse_cpus("0", &v, &err), -1);
+	assert_int_equal(launch_parse_cpus("x", &v, &err), -1);
+	assert_int_equal(launch_parse_share("pid,net,uts", &mask, &err), 0);
+	assert_int_equal(mask, (1u << HK_NS_PID) | (1u << HK_NS_NET) | (1u << HK_NS_UTS));
+	assert_int_equal(launch_parse_share("mnt", &mask, &err), -1);
+	assert_int_equal(launch_parse_share("pid,bogus", &mask, &err), -1);
+	assert_non_null(strstr(err.msg, "bogus"));
+	assert_int_equal(launch_parse_user("1000:100", &uid, &gid, &has_gid, &err), 0);
+	assert_true(uid == 1000 && gid == 100 && has_gid);
+	assert_int_equal(launch_parse_user("7", &uid, &gid, &has_gid, &err), 0);
+	assert_true(uid == 7 && !has_gid);
+	assert_int_equal(launch_parse_user("nobody", &uid, &gid, &has_gid, &err), 1);
+	assert_int_equal(launch_parse_user("1:x", &uid, &gid, &has_gid, &err), -1);
+	assert_int_equal(launch_parse_user("99999999999", &uid, &gid, &has_gid, &err), -1);
+}
+
+static void test_volumes_and_net(void **state)
+{
+	struct launch_volume vol;
+	struct launch_opts o = {0};
+	struct hk_err err = {0};
+
+	(void)state;
+	assert_int_equal(launch_parse_volume("/tmp:/data:ro", &vol, &err), 0);
+	assert_string_equal(vol.ctr, "/data");
+	assert_true(vol.ro);
+	launch_volume_clear(&vol);
+	assert_int_equal(launch_parse_volume("/nonexistent-husk:/data", &vol, &err), -1);
+	assert_non_null(strstr(err.msg, "No such file"));
+	assert_int_equal(launch_parse_volume("/tmp:data", &vol, &err), -1);
+	assert_int_equal(launch_parse_volume("/tmp:/d:rx", &vol, &err), -1);
+	assert_int_equal(launch_parse_volume("/tmp", &vol, &err), -1);
+	assert_int_equal(launch_parse_net("container:web", &o, &err), 0);
+	assert_int_equal(o.net, LAUNCH_NET_CONTAINER);
+	assert_string_equal(o.net_container, "web");
+	assert_int_equal(launch_parse_net("none", &o, &err), 0);
+	assert_int_equal(o.net, LAUNCH_NET_NONE);
+	assert_int_equal(launch_parse_net("container:", &o, &err), -1);
+	assert_int_equal(launch_parse_net("macvlan", &o, &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_digest),          cmocka_unit_test(test_clean_name),
+		cmocka_unit_test(test_whiteouts),       cmocka_unit_test(test_index_pick),
+		cmocka_unit_test(test_config_parse),    cmocka_unit_test(test_option_values),
+		cmocka_unit_test(test_volumes_and_net),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
