@@ -90,6 +90,29 @@ static int make_layer_dirs(const char *dir, bool read_only, uid_t owner, gid_t g
 	return 0;
 }
 
+/* With --userns auto the container's root is an unprivileged host uid: it
+ * must be able to walk down to its rootfs. The container's directory and
+ * the two above it (the data directory and its parent, which husk made
+ * 0700) get search permission for others, nothing more (no listing). */
+static int grant_traverse(const char *dir, struct hk_err *err)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+	struct stat st;
+
+	for (int level = 0; level < 3; level++) {
+		if (stat(p, &st) < 0)
+			return hk_fail(err, errno, "stat %s", p);
+		if (!(st.st_mode & S_IXOTH) && st.st_uid == geteuid() &&
+		    chmod(p, (st.st_mode & 07777) | S_IXGRP | S_IXOTH) < 0)
+			return hk_fail(err, errno, "chmod %s", p);
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			break;
+		*slash = '\0';
+	}
+	return 0;
+}
+
 int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only, uid_t owner,
 		  gid_t group, struct hk_err *err)
 {
@@ -99,7 +122,8 @@ int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only
 	_cleanup_free_ char *empty = xasprintf("%s/empty", dir);
 	char **all = xcalloc(n + 1, sizeof(char *));
 
-	if (make_layer_dirs(dir, read_only, owner, group, err) < 0) {
+	if (make_layer_dirs(dir, read_only, owner, group, err) < 0 ||
+	    (owner != (uid_t)-1 && grant_traverse(dir, err) < 0)) {
 		free(all);
 		return -1;
 	}
