@@ -37,7 +37,8 @@ class Docker:
         return ["dockerd", "--config-file", self.tmp / "daemon.json",
                 "--data-root", self.tmp / "data", "--exec-root", self.tmp / "exec",
                 "--pidfile", self.tmp / "docker.pid", "--host", f"unix://{self.sock}",
-                "--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-masq=false"]
+                "--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-masq=false",
+                "--ip-forward=false"]
 
     def write_config(self):
         (self.tmp / "daemon.json").write_text(json.dumps({
