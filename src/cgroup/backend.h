@@ -54,6 +54,10 @@ void cg_stats_hugetlb(const struct hk_cgroup *cg, struct hk_cg_stats *st);
 void cg_stats_cpuset(const struct hk_cgroup *cg, struct hk_cg_stats *st);
 /* hugepageLimits and rdma: the same lines on both versions, in files named
  * hugetlb.<size>.<limit_file> and rdma.max. */
+struct hk_res_cpu;
+struct hk_opt;
+int cg_write_cpuset(const struct hk_cgroup *cg, const struct hk_res_cpu *c, struct hk_err *err);
+int cg_write_pids(const struct hk_cgroup *cg, const struct hk_opt *limit, struct hk_err *err);
 int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources *r,
 			  const char *limit_file, struct hk_err *err);
 void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,

@@ -157,3 +157,25 @@ int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources 
 	}
 	return 0;
 }
+
+/* The same files on both versions: */
+int cg_write_cpuset(const struct hk_cgroup *cg, const struct hk_res_cpu *c, struct hk_err *err)
+{
+	if (c->cpus && *c->cpus &&
+	    cg_write(cg, "cpuset", "cpuset.cpus", "linux.resources.cpu.cpus", c->cpus, err))
+		return -1;
+	if (c->mems && *c->mems &&
+	    cg_write(cg, "cpuset", "cpuset.mems", "linux.resources.cpu.mems", c->mems, err))
+		return -1;
+	return 0;
+}
+
+int cg_write_pids(const struct hk_cgroup *cg, const struct hk_opt *limit, struct hk_err *err)
+{
+	const char *field = "linux.resources.pids.limit";
+	if (!limit->set)
+		return 0;
+	if (limit->v < 0)
+		return cg_write(cg, "pids", "pids.max", field, "max", err);
+	return cg_writef(cg, "pids", "pids.max", field, err, "%" PRId64, limit->v);
+}

@@ -103,22 +103,7 @@ static int v1_cpu(const struct hk_cgroup *cg, const struct hk_res_cpu *c, struct
 		    0 ||
 	    set_cpu(cg, "cpu.idle", F "cpu.idle", &c->idle, err) < 0)
 		return -1;
-	if (c->cpus && *c->cpus &&
-	    cg_write(cg, "cpuset", "cpuset.cpus", F "cpu.cpus", c->cpus, err))
-		return -1;
-	if (c->mems && *c->mems &&
-	    cg_write(cg, "cpuset", "cpuset.mems", F "cpu.mems", c->mems, err))
-		return -1;
-	return 0;
-}
-
-static int v1_pids(const struct hk_cgroup *cg, const struct hk_opt *limit, struct hk_err *err)
-{
-	if (!limit->set)
-		return 0;
-	if (limit->v <= 0)
-		return cg_write(cg, "pids", "pids.max", F "pids.limit", "max", err);
-	return cg_writef(cg, "pids", "pids.max", F "pids.limit", err, "%" PRId64, limit->v);
+	return cg_write_cpuset(cg, c, err);
 }
 
 /* Without CFQ the weights live in BFQ's files, if BFQ is there at all. */
@@ -189,7 +174,7 @@ static int v1_apply(struct hk_cgroup *cg, const struct hk_resources *r, bool upd
 		    struct hk_err *err)
 {
 	if (v1_memory(cg, &r->memory, update, err) < 0 || v1_cpu(cg, &r->cpu, err) < 0 ||
-	    v1_pids(cg, &r->pids_limit, err) < 0 || v1_blkio(cg, &r->blkio, err) < 0 ||
+	    cg_write_pids(cg, &r->pids_limit, err) < 0 || v1_blkio(cg, &r->blkio, err) < 0 ||
 	    v1_misc(cg, r, err) < 0)
 		return -1;
 	return 0;

@@ -152,22 +152,7 @@ static int v2_cpu(const struct hk_cgroup *cg, const struct hk_res_cpu *c, struct
 	if (c->idle.set &&
 	    cg_writef(cg, "cpu", "cpu.idle", F "cpu.idle", err, "%" PRId64, c->idle.v) < 0)
 		return -1;
-	if (c->cpus && *c->cpus &&
-	    cg_write(cg, "cpuset", "cpuset.cpus", F "cpu.cpus", c->cpus, err))
-		return -1;
-	if (c->mems && *c->mems &&
-	    cg_write(cg, "cpuset", "cpuset.mems", F "cpu.mems", c->mems, err))
-		return -1;
-	return 0;
-}
-
-static int v2_pids(const struct hk_cgroup *cg, const struct hk_opt *limit, struct hk_err *err)
-{
-	if (!limit->set)
-		return 0;
-	if (limit->v <= 0)
-		return cg_write(cg, "pids", "pids.max", F "pids.limit", "max", err);
-	return cg_writef(cg, "pids", "pids.max", F "pids.limit", err, "%" PRId64, limit->v);
+	return cg_write_cpuset(cg, c, err);
 }
 
 /* A weight: io.bfq.weight when BFQ is there (v1's scale), else io.weight. */
@@ -231,7 +216,7 @@ static int v2_misc(const struct hk_cgroup *cg, const struct hk_resources *r, str
 int cg_v2_apply(struct hk_cgroup *cg, const struct hk_resources *r, bool update, struct hk_err *err)
 {
 	if (v2_memory(cg, &r->memory, update, err) < 0 || v2_cpu(cg, &r->cpu, err) < 0 ||
-	    v2_pids(cg, &r->pids_limit, err) < 0 || v2_io(cg, &r->blkio, err) < 0 ||
+	    cg_write_pids(cg, &r->pids_limit, err) < 0 || v2_io(cg, &r->blkio, err) < 0 ||
 	    v2_misc(cg, r, err) < 0)
 		return -1;
 	return 0;
