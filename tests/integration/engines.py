@@ -225,6 +225,20 @@ def kill_and_unmount(needle):
         subprocess.run(["umount", "-l", mp], capture_output=True, timeout=10)
 
 
+def host_leftovers(tmp, traces, cgroups):
+    """The last of an engine module's teardown: end what still runs in tmp
+    and unmount it, remove the host paths and cgroups the engine made, and
+    remove tmp when nothing is mounted there. The problems found, as text."""
+    kill_and_unmount(tmp)
+    problems = [f"left on the host: {x}" for x in traces.remove()]
+    problems += [f"cgroup left: {x}" for x in cgroups.remove()]
+    if mounts_mentioning(tmp):
+        problems.append(f"mounts left: {mounts_mentioning(tmp)}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return problems
+
+
 class HostTraces:
     """Paths outside the engine's temp dir that it may create (listed by the
     test, e.g. /run/containerd): the ones missing now are removed at the end,

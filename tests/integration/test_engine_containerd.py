@@ -11,15 +11,14 @@ module made it.
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from conftest import HUSK, SESSION, wait_for
-from engines import (CgroupTraces, HostTraces, ensure_packages, husk_state_ids, kill_and_unmount,
-                     mounts_mentioning, on_a_terminal, processes_mentioning, rootfs_tar, run, start_daemon,
+from engines import (host_leftovers, CgroupTraces, HostTraces, ensure_packages, husk_state_ids,
+                     on_a_terminal, processes_mentioning, rootfs_tar, run, start_daemon,
                      stop_daemon, write_oci_archive)
 
 IMAGE = "docker.io/library/hk-busybox:latest"
@@ -103,13 +102,7 @@ def ctr():
             problems.append(f"processes left: {processes_mentioning(tmp)}")
         if c.runc_root.exists() and c.husk_ids():
             problems.append(f"husk state left: {c.husk_ids()}")
-        kill_and_unmount(tmp)     # the snapshotter's mounts, if any
-        problems += [f"left on the host: {x}" for x in traces.remove()]
-        problems += [f"cgroup left: {x}" for x in cgroups.remove()]
-        if mounts_mentioning(tmp):
-            problems.append(f"mounts left: {mounts_mentioning(tmp)}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        problems += host_leftovers(tmp, traces, cgroups)  # the snapshotter's mounts, if any
     assert not problems, "containerd module left things behind:\n  " + "\n  ".join(problems)
 
 

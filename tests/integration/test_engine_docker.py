@@ -10,7 +10,6 @@ here and loaded with `docker load`. dockerd is stopped by pid at the end.
 
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -18,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import HUSK, SESSION, wait_for
-from engines import (HUSK_INIT, CgroupTraces, HostTraces, ensure_packages, husk_state_ids, kill_and_unmount,
-                     mounts_mentioning, processes_mentioning, rootfs_tar, run, start_daemon,
+from engines import (host_leftovers, HUSK_INIT, CgroupTraces, HostTraces, ensure_packages, husk_state_ids,
+                     processes_mentioning, rootfs_tar, run, start_daemon,
                      stop_daemon, write_docker_archive)
 
 IMAGE = "hk-busybox:latest"
@@ -88,13 +87,7 @@ def docker():
             problems.append(f"processes left: {processes_mentioning(tmp)}")
         if d.husk_root.exists() and husk_state_ids(d.husk_root):
             problems.append(f"husk state left: {husk_state_ids(d.husk_root)}")
-        kill_and_unmount(tmp)     # dockerd's own bind of --data-root, if left
-        problems += [f"left on the host: {x}" for x in traces.remove()]
-        problems += [f"cgroup left: {x}" for x in cgroups.remove()]
-        if mounts_mentioning(tmp):
-            problems.append(f"mounts left: {mounts_mentioning(tmp)}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        problems += host_leftovers(tmp, traces, cgroups)  # dockerd's own bind of --data-root, if left
     assert not problems, "docker module left things behind:\n  " + "\n  ".join(problems)
 
 

@@ -13,7 +13,6 @@ and the host's network is never touched.
 """
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -22,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from conftest import HUSK, SESSION, wait_for
-from engines import (HUSK_INIT, CgroupTraces, HostTraces, ensure_packages, husk_state_ids,
-                     kill_and_unmount, mounts_mentioning, on_a_terminal, processes_mentioning,
+from engines import (host_leftovers, HUSK_INIT, CgroupTraces, HostTraces, ensure_packages, husk_state_ids,
+                     on_a_terminal, processes_mentioning,
                      rootfs_tar, run)
 
 IMAGE = "localhost/hk-busybox:latest"
@@ -137,14 +136,8 @@ def podman():
         new_netns = _netns_entries() - netns_before
         if new_netns:
             problems.append(f"network namespaces left: {sorted(new_netns)}")
-        kill_and_unmount(tmp)     # the storage driver's own mounts
         subprocess.run(["ip", "netns", "del", p.netns], timeout=10)
-        problems += [f"cgroup left: {x}" for x in cgroups.remove()]
-        problems += [f"left on the host: {x}" for x in traces.remove()]
-        if mounts_mentioning(tmp):
-            problems.append(f"mounts left: {mounts_mentioning(tmp)}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        problems += host_leftovers(tmp, traces, cgroups)  # the storage driver's own mounts
     assert not problems, "podman module left things behind:\n  " + "\n  ".join(problems)
 
 
