@@ -23,6 +23,9 @@ struct hk_command {
 	const char *args;    /* usage after the command name */
 	const char *summary; /* one line */
 	const char *options; /* option help, one per line */
+	/* Puts processes into a container: runs only from a view of husk's
+	 * binary that cannot be written (linux/selfexe.h, CVE-2019-5736). */
+	bool protect_exe;
 };
 
 extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,

@@ -12,16 +12,17 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "linux/selfexe.h"
 
 char *cli_companion_path(const char *binary)
 {
-	char self[PATH_MAX];
-
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (len < 0)
+	const char *exe = selfexe_path();
+	if (!exe)
 		return NULL;
-	self[len] = '\0';
+	/* husk's own directory, not the view it may run from. */
+	_cleanup_free_ char *self = xstrdup(exe);
 	char *slash = strrchr(self, '/');
 	*(slash ? slash : self) = '\0';
 	return xasprintf("%s/%s", self, binary);

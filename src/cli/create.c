@@ -94,6 +94,7 @@ static int run_create(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_create = {
+	.protect_exe = true,
 	.name = "create",
 	.run = run_create,
 	.args = "[options] <container-id>",

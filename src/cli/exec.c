@@ -157,6 +157,7 @@ out:
 }
 
 const struct hk_command cmd_exec = {
+	.protect_exe = true,
 	.name = "exec",
 	.run = run_exec,
 	.args = "[options] <container-id> <command> [args...]",

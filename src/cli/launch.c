@@ -285,6 +285,7 @@ out:
 }
 
 const struct hk_command cmd_launch = {
+	.protect_exe = true,
 	.name = "launch",
 	.run = run_launch,
 	.args = LAUNCH_ARGS,

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "linux/selfexe.h"
 
 #define HUSK_SPEC_VERSION "1.2.0"
 
@@ -221,6 +222,7 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *xdg_root = NULL;
 	struct hk_err err = {0};
 
+	selfexe_init();
 	int r = parse_globals(argc, argv, &g);
 	if (r >= 0)
 		return r;
@@ -247,6 +249,9 @@ int main(int argc, char **argv)
 				"no state directory: husk runs as uid %u, so it keeps state "
 				"in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
 				(unsigned)geteuid());
+		/* Before the command parses anything: argv is still as given. */
+		if (commands[i]->protect_exe && selfexe_protect(argv, &err) < 0)
+			return cli_error(&err);
 		return commands[i]->run(&g, argc - optind, argv + optind);
 	}
 	if (strcmp(name, "help") == 0) {

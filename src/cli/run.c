@@ -21,6 +21,7 @@ static int run_run(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_run = {
+	.protect_exe = true,
 	.name = "run",
 	.run = run_run,
 	.args = "[options] <container-id>",

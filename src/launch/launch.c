@@ -300,10 +300,6 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 	if (img && img_unpack(img, o->cache_dir, err) < 0)
 		goto out;
 	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
-	/* Re-executing later would make everything twice: now or never. */
-	struct hk_caps caps = {.present = true, .bounding = p.caps};
-	if (process_exe_needs_seal(&caps, o->userns_auto) && process_reexec_sealed(err) < 0)
-		goto out;
 	dir = overlay_make_dir(o->data_dir, p.id, err);
 	if (!dir)
 		goto out;

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,63 +156,6 @@ int process_guard_exe(struct hk_err *err)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
 	return 0;
-}
-
-bool process_exe_needs_seal(const struct hk_caps *caps, bool has_userns)
-{
-	/* CAP_SYS_PTRACE is 19 (linux/capability.h). */
-	return !has_userns && (!caps->present || (caps->bounding & (1ULL << 19)));
-}
-
-static bool running_sealed(void)
-{
-	char target[64];
-	ssize_t n = readlink("/proc/self/exe", target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	/* A memfd's link reads "/memfd:<name> (deleted)": not forgeable. */
-	return strncmp(target, "/memfd:", 7) == 0;
-}
-
-static char **own_argv(void)
-{
-	size_t len;
-	char *args = hk_read_file("/proc/self/cmdline", 1 << 20, &len, NULL);
-	size_t n = 0;
-
-	if (!args)
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		n += args[i] == '\0';
-	char **argv = xcalloc(n + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; i < len && k < n; i += strlen(args + i) + 1)
-		argv[k++] = args + i;
-	return argv;
-}
-
-int process_reexec_sealed(struct hk_err *err)
-{
-	if (running_sealed())
-		return 0;
-	_cleanup_close_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int mfd = memfd_create("husk", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	struct stat st;
-	if (src < 0 || mfd < 0 || fstat(src, &st) < 0)
-		return hk_fail(err, errno, "copy husk's binary to a sealed memfd");
-	for (off_t off = 0; off < st.st_size;) {
-		ssize_t w = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
-		if (w <= 0)
-			return hk_fail(err, errno, "copy husk's binary to a sealed memfd");
-	}
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-		return hk_fail(err, errno, "seal husk's copy");
-	char **argv = own_argv();
-	if (!argv)
-		return hk_fail(err, errno, "read /proc/self/cmdline");
-	hk_execveat(mfd, "", argv, environ, AT_EMPTY_PATH);
-	return hk_fail(err, errno, "re-execute husk from its sealed copy");
 }
 
 int process_exec(const char *path, const struct hk_process *p, struct hk_err *err)

@@ -6,8 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct hk_caps;
-
 struct hk_process;
 struct hk_err;
 
@@ -31,25 +29,17 @@ int process_chdir(const char *cwd, struct hk_err *err);
 int process_preserve_fds(int preserve_fds, struct hk_err *err);
 /* Make every fd from 3 + preserve_fds up close on exec. */
 int process_cloexec_fds(int preserve_fds, struct hk_err *err);
-/* CVE-2019-5736: until it execs the container's program, a process of
- * husk's is husk's binary, and /proc/<pid>/exe would hand a container
- * process a way to overwrite it. A non-dumpable process's /proc entries
- * need CAP_SYS_PTRACE in the user namespace of its (husk's) memory, which
- * nothing in a container has. husk calls this before clone3, so its
- * children are non-dumpable from birth: no window. execve makes the
- * container's program dumpable again as usual. Unprivileged husk skips it:
- * it must write its child's /proc files itself, and cannot write its own
- * binary anyway. */
+/* Until it execs the container's program, a process of husk's holds host
+ * fds and memory that /proc/<pid>/{fd,environ,mem,exe} would hand to the
+ * container's processes. A non-dumpable process's /proc entries need
+ * CAP_SYS_PTRACE in the user namespace of its (husk's) memory, which
+ * nothing in a container without that capability has. husk calls this
+ * before clone3, so its children are non-dumpable from birth: no window.
+ * execve makes the container's program dumpable again as usual. (The
+ * binary itself is covered whatever the capabilities: linux/selfexe.h.)
+ * Unprivileged husk skips it: it must write its child's /proc files
+ * itself. */
 int process_guard_exe(struct hk_err *err);
-/* The rest of CVE-2019-5736: a container process with CAP_SYS_PTRACE over
- * husk (no user namespace, SYS_PTRACE in its bounding set) may read
- * /proc/<pid>/exe of a non-dumpable process. For such a container husk
- * re-executes itself from a sealed memfd copy of its binary first (runc's
- * defence), so there is nothing of the host's to write. Everyone else pays
- * nothing. Returns 0 when already running from the copy; else returns only
- * on failure. */
-bool process_exe_needs_seal(const struct hk_caps *caps, bool has_userns);
-int process_reexec_sealed(struct hk_err *err);
 /* execve; returns only on failure. */
 int process_exec(const char *path, const struct hk_process *p, struct hk_err *err);
 

@@ -183,10 +183,6 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	hk_debug("create: spec loaded");
 	if (lsm_check(spec, &spec->process, err) < 0)
 		return -1;
-	/* Before anything is made: the re-executed husk starts over. */
-	if (process_exe_needs_seal(&spec->process.caps, spec_ns(spec, HK_NS_USER) != NULL) &&
-	    process_reexec_sealed(err) < 0)
-		return -1;
 	if (spec->process.terminal && !o->console_socket && !o->foreground)
 		return hk_fail(err, 0,
 			       "process.terminal: needs --console-socket to send the "

@@ -20,9 +20,8 @@ struct hk_create_opts {
 	int preserve_fds;
 	bool foreground; /* run without -d: husk stays and may proxy a terminal */
 	/* A spec built in memory (husk launch), used instead of loading
-	 * bundle/config.json; the caller keeps it. The caller must have
-	 * re-executed itself sealed already when process_exe_needs_seal()
-	 * says so: create would start it over. */
+	 * bundle/config.json; the caller keeps it. (The caller runs from a
+	 * view of husk's binary already: linux/selfexe.h.) */
 	struct hk_spec *spec;
 	bool keep_stopped; /* run: leave the stopped container for delete */
 };

@@ -43,7 +43,6 @@ struct target {
 	uint64_t ns_flags;
 	/* For a seccomp listener's state. */
 	char *id, *bundle;
-	bool seal;      /* run from a sealed copy of husk (process_exe_needs_seal) */
 	pid_t host_pid; /* the exec'd process, as husk sees it (in the child) */
 };
 
@@ -145,13 +144,11 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
 }
 
 static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
-			struct hk_process *out, struct hk_seccomp *seccomp, bool *seal,
-			struct hk_err *err)
+			struct hk_process *out, struct hk_seccomp *seccomp, struct hk_err *err)
 {
 	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
 	if (!spec)
 		return hk_err_prefix(err, "the container's config");
-	*seal = process_exe_needs_seal(&spec->process.caps, spec_ns(spec, HK_NS_USER) != NULL);
 	/* The same seccomp filter as the container's process. */
 	*seccomp = spec->seccomp;
 	memset(&spec->seccomp, 0, sizeof(spec->seccomp));
@@ -188,7 +185,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	t->cgroup = TAKE_PTR(st->cgroup);
 	t->id = xstrdup(st->id);
 	t->bundle = xstrdup(st->bundle);
-	return load_process(a->o, st, &t->proc, &t->seccomp, &t->seal, err);
+	return load_process(a->o, st, &t->proc, &t->seccomp, err);
 }
 
 static int install_seccomp(struct target *t, struct hk_seccomp_filter *f, struct hk_err *err)
@@ -392,9 +389,6 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 
 	*status = 0;
 	if (state_with(o->root, o->id, false, gather, &a, err) < 0)
-		goto fail;
-	/* The container's processes are the attackers: its config decides. */
-	if (t.seal && process_reexec_sealed(err) < 0)
 		goto fail;
 	t.proc.terminal |= o->tty;
 	if (lsm_check(NULL, &t.proc, err) < 0)

@@ -17,6 +17,7 @@
 #include "runtime/exec.h"
 #include "runtime/features.h"
 #include "runtime/inspect.h"
+#include "linux/selfexe.h"
 #include "spec/spec.h"
 
 static int refuse(struct hk_err *err, const char *what, const char *id)
@@ -242,4 +243,21 @@ void container_inspect_free(struct hk_inspect *in)
 	free(in->id);
 	free(in->bundle);
 	memset(in, 0, sizeof(*in));
+}
+
+/* linux/selfexe.h: the fuzzer never re-executes itself. */
+void selfexe_init(void)
+{
+}
+
+const char *selfexe_path(void)
+{
+	return "/nonexistent/husk";
+}
+
+int selfexe_protect(char **argv, struct hk_err *err)
+{
+	(void)argv;
+	(void)err;
+	return 0;
 }

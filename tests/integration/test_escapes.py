@@ -196,21 +196,18 @@ def _accept_all(srv, keep, stop):
         keep.append(c.detach())
 
 
-# KNOWN HUSK WEAKNESS: husk protects its exe only by PR_SET_DUMPABLE=0
-# (src/linux/process.c process_guard_exe, src/runtime/child.c). A container
-# without a user namespace that holds CAP_SYS_PTRACE passes ptrace_may_access
-# for a non-dumpable task (the mm's user ns is the init ns, where container
-# root then has the cap), opens /proc/<pid>/exe and overwrites the binary once
-# it is no longer running. runc runs itself from a sealed memfd copy instead.
-# A known limit: husk seals its binary (a memfd copy) only for a container
-# whose own processes could hold CAP_SYS_PTRACE over it; sealing every start
-# cost ~6 ms (bench/README.md). A privileged container that joins the pid
-# namespace of another, created but not started, one can still reach that
-# one's waiting process, which runs the husk binary until start.
-PTRACE_KNOWN = pytest.mark.xfail(
-    not IS_RUNC, raises=AssertionError, strict=True,
-    reason="limit: the victim container is not sealed when only a co-container in its "
-           "pid namespace has CAP_SYS_PTRACE (see the comment above)")
+# A container without a user namespace that holds CAP_SYS_PTRACE passes
+# ptrace_may_access for a non-dumpable task (the mm's user ns is the init ns,
+# where container root then has the cap) and may open /proc/<pid>/exe: what
+# it gets must be read-only. husk runs create, run and exec from a detached
+# read-only overlay of its binary (src/linux/selfexe.c; test_attack_exe.py).
+
+
+def _runs_runtime(exe, rt):
+    """exe (a readlink of /proc/<pid>/exe) is the runtime under test, or the
+    read-only view of it husk runs from ("/husk" in a detached overlay, or a
+    memfd copy)."""
+    return exe == str(rt) or exe == "/" + rt.name or exe.startswith("/memfd:")
 
 
 @husk_only  # husk's exec process connects to listenerPath itself (runc's parent does)
@@ -254,11 +251,8 @@ def test_cve_2019_5736_stalled_exec(hk, caps):
                 if not p.isdigit() or int(p) in (cpid, execp.pid):
                     continue
                 try:
-                    # with CAP_SYS_PTRACE in the container, husk runs from a
-                    # sealed memfd copy of itself (process_reexec_sealed)
                     exe = os.readlink(f"/proc/{p}/exe")
-                    if ns_id(p, "pid") == pidns and (exe == str(rt) or
-                                                     exe.startswith("/memfd:husk")):
+                    if ns_id(p, "pid") == pidns and _runs_runtime(exe, rt):
                         return int(p)
                 except OSError:
                     pass
@@ -296,8 +290,7 @@ def test_cve_2019_5736_stalled_exec(hk, caps):
 
 
 @husk_only  # runc's waiting init is a memfd copy, not the binary: nothing to assert
-@pytest.mark.parametrize("caps", [(), pytest.param(("CAP_SYS_PTRACE",), marks=PTRACE_KNOWN)],
-                         ids=["default-caps", "sys_ptrace"])
+@pytest.mark.parametrize("caps", [(), ("CAP_SYS_PTRACE",)], ids=["default-caps", "sys_ptrace"])
 def test_cve_2019_5736_created_container(hk, caps):
     """A created, not started container's process is the runtime binary until
     start. A second container in its pid namespace must not reach its exe."""
@@ -308,10 +301,11 @@ def test_cve_2019_5736_created_container(hk, caps):
     rc, _, err = call_with(rt, hk, "create", "--bundle", b1.path, cid1)
     assert rc == 0, err
     pid = init_pid(hk, cid1)
-    assert os.readlink(f"/proc/{pid}/exe") == str(rt)
+    assert _runs_runtime(os.readlink(f"/proc/{pid}/exe"), rt)
     script = ("readlink /proc/1/exe; echo rl=$?; "
               "if { true < /proc/1/exe; } 2>/dev/null; then exec 3</proc/1/exe; "
-              "echo opened; fi; echo end")
+              "echo opened; { echo HK-PWNED >> /proc/self/fd/3; } 2>/dev/null && echo wrote; "
+              "fi; echo end")
     b2 = hk.bundle(["sh", "-c", script],
                    namespaces=[{"type": "pid", "path": f"/proc/{pid}/ns/pid"},
                                "network", "ipc", "uts", "mount"])
@@ -320,7 +314,11 @@ def test_cve_2019_5736_created_container(hk, caps):
     b2.write()
     r = hk.run_fg(b2)
     assert r.rc == 0, str(r)
-    assert "end" in r.out and "opened" not in r.out and str(rt) not in r.out, r.out
+    assert "end" in r.out and "wrote" not in r.out and str(rt) not in r.out, r.out
+    if not caps:
+        # non-dumpable: without CAP_SYS_PTRACE not even readable
+        assert "opened" not in r.out, r.out
+    hk.delete(cid1, force=True)
     assert sha256(rt) == before
 
 
