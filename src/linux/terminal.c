@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -133,9 +134,51 @@ int terminal_mount_console(int slave, struct hk_err *err)
 	return 0;
 }
 
-int terminal_send(const char *socket_path, int master, struct hk_err *err)
+/* How long a console socket's peer may take to accept, and to take the
+ * message: engines answer at once; a peer that never does must not keep
+ * husk (or a lock it holds) forever. */
+#define CONSOLE_TIMEOUT_MS 10000
+
+int terminal_connect(const char *socket_path, struct hk_err *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = CONSOLE_TIMEOUT_MS / 1000};
+
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return hk_fail(err, ENAMETOOLONG, "--console-socket %s", socket_path);
+	strcpy(addr.sun_path, socket_path);
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sock < 0)
+		return hk_fail(err, errno, "--console-socket: socket");
+	/* A unix socket's connect does not complete in the background: with a
+	 * full backlog it says EAGAIN until the peer accepts. */
+	for (int waited = 0;; waited += 10) {
+		if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			break;
+		if (errno != EAGAIN || waited >= CONSOLE_TIMEOUT_MS) {
+			int e = errno;
+			close(sock);
+			if (e == EAGAIN)
+				return hk_fail(err, 0,
+					       "--console-socket %s: the peer accepted no "
+					       "connection in %d s",
+					       socket_path, CONSOLE_TIMEOUT_MS / 1000);
+			return hk_fail(err, e, "--console-socket: connect to %s", socket_path);
+		}
+		usleep(10000);
+	}
+	int flags = fcntl(sock, F_GETFL);
+	if (flags < 0 || fcntl(sock, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+	    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		int e = errno;
+		close(sock);
+		return hk_fail(err, e, "--console-socket %s: socket options", socket_path);
+	}
+	return sock;
+}
+
+int terminal_send_fd(int sock, const char *socket_path, int master, struct hk_err *err)
+{
 	char name[] = "/dev/ptmx";
 	union {
 		struct cmsghdr h;
@@ -147,14 +190,6 @@ int terminal_send(const char *socket_path, int master, struct hk_err *err)
 			     .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf)};
 
-	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return hk_fail(err, ENAMETOOLONG, "--console-socket %s", socket_path);
-	strcpy(addr.sun_path, socket_path);
-	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return hk_fail(err, errno, "--console-socket: socket");
-	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return hk_fail(err, errno, "--console-socket: connect to %s", socket_path);
 	memset(&ctl, 0, sizeof(ctl));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;

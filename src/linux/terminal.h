@@ -17,9 +17,13 @@ int terminal_setup(const struct hk_process *p, struct hk_err *err);
 /* Bind the pty's slave (an fd) onto the container's /dev/console, as runc
  * and crun do for a container (not an exec) with a terminal. */
 int terminal_mount_console(int slave, struct hk_err *err);
-/* Send the master over the unix socket at path with SCM_RIGHTS, with the
- * pty's name as the data, as runc does. */
-int terminal_send(const char *socket_path, int master, struct hk_err *err);
+/* Connect to the console socket at path, before anything is made or
+ * locked (a peer that never accepts times out after 10 s, and holds up
+ * nothing but this command). Returns the connected socket. */
+int terminal_connect(const char *socket_path, struct hk_err *err);
+/* Send the master over the connected console socket with SCM_RIGHTS, with
+ * the pty's name as the data, as runc does. */
+int terminal_send_fd(int sock, const char *socket_path, int master, struct hk_err *err);
 /* Put husk's own terminal fd in raw mode, keeping the old settings. */
 int terminal_raw(int fd, struct termios *saved, struct hk_err *err);
 void terminal_restore(int fd, const struct termios *saved);

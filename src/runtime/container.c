@@ -68,7 +68,7 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 }
 
 /* Steps 3 to 6 of create, once the state dir is ours. */
-static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fds[],
+static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fds[], int console,
 		 struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
 		 struct hk_err *err)
 {
@@ -103,8 +103,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 		return -1;
 	hk_debug("create: process ready");
 	HK_FAULT("create:process-ready");
-	if (sp->pty_master >= 0 && o->console_socket) {
-		int r = terminal_send(o->console_socket, sp->pty_master, err);
+	if (sp->pty_master >= 0 && console >= 0) {
+		int r = terminal_send_fd(console, o->console_socket, sp->pty_master, err);
 		close(sp->pty_master);
 		sp->pty_master = -1;
 		if (r < 0)
@@ -187,6 +187,14 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		return hk_fail(err, 0,
 			       "process.terminal: needs --console-socket to send the "
 			       "terminal to (or a foreground run to proxy it)");
+	/* Connected before anything is made or locked: a peer that does not
+	 * accept holds up this command only, and for a bounded time. */
+	_cleanup_close_ int console = -1;
+	if (spec->process.terminal && o->console_socket) {
+		console = terminal_connect(o->console_socket, err);
+		if (console < 0)
+			return -1;
+	}
 	if (ns_open_paths(spec, ns_fds, err) < 0)
 		return -1;
 	if (sysctl_check_joined(spec, ns_fds, err) < 0) {
@@ -221,7 +229,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	hk_debug("create: state dir locked");
 	HK_FAULT("create:state-dir");
 	struct hk_state *st = new_state(spec, o->id, cg);
-	r = build(o, spec, ns_fds, &sd, st, &sp, err);
+	r = build(o, spec, ns_fds, console, &sd, st, &sp, err);
 	if (r < 0)
 		undo(&sd, st, &sp);
 	ns_close_all(ns_fds);

@@ -369,12 +369,13 @@ static void target_clear(struct target *t)
 	free(t->bundle);
 }
 
-/* The terminal goes to --console-socket, or is proxied while we wait. */
-static int hand_over(const struct hk_exec_opts *o, int *pty, struct hk_err *err)
+/* The terminal goes to --console-socket (connected before the process was
+ * made), or is proxied while we wait. */
+static int hand_over(const struct hk_exec_opts *o, int console, int *pty, struct hk_err *err)
 {
-	if (*pty < 0 || !o->console_socket)
+	if (*pty < 0 || console < 0)
 		return 0;
-	int r = terminal_send(o->console_socket, *pty, err);
+	int r = terminal_send_fd(console, o->console_socket, *pty, err);
 	close(*pty);
 	*pty = -1;
 	return r;
@@ -385,6 +386,7 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 	struct target t = {.pidfd = -1};
 	struct gather_args a = {o, &t};
 	int pidfd = -1, pty = -1;
+	_cleanup_close_ int console = -1;
 	pid_t pid = -1;
 
 	*status = 0;
@@ -397,11 +399,16 @@ int container_exec(const struct hk_exec_opts *o, int *status, struct hk_err *err
 		hk_fail(err, 0, "exec: a terminal needs --console-socket with --detach");
 		goto fail;
 	}
+	if (t.proc.terminal && o->console_socket) {
+		console = terminal_connect(o->console_socket, err);
+		if (console < 0)
+			goto fail;
+	}
 	if (spawn_exec(&t, o->preserve_fds, &pid, &pidfd, &pty, err) < 0)
 		goto fail;
 	HK_FAULT("exec:running");
 	target_clear(&t);
-	int r = hand_over(o, &pty, err);
+	int r = hand_over(o, console, &pty, err);
 	if (r == 0 && o->pid_file)
 		r = state_write_pid_file(o->pid_file, pid, err);
 	if (r == 0 && !o->detach)
