@@ -247,7 +247,9 @@ int main(int argc, char **argv)
 				"no state directory: husk runs as uid %u, so it keeps state "
 				"in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
 				(unsigned)geteuid());
-		return commands[i]->run(&g, argc - optind, argv + optind);
+		int status = commands[i]->run(&g, argc - optind, argv + optind);
+		cli_esc_release();
+		return status;
 	}
 	if (strcmp(name, "help") == 0) {
 		usage(stdout);
