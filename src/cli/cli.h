@@ -8,6 +8,7 @@
 #include "common/version.h"
 
 struct hk_err;
+struct json_object;
 
 struct hk_globals {
 	const char *root;
@@ -46,6 +47,17 @@ extern const struct hk_command cmd_launch;
  * argv (returns only on failure, with the exit status). */
 char *cli_companion_path(const char *binary);
 int cli_exec_companion(const char *binary, const struct hk_globals *g, int argc, char **argv);
+
+/* s made safe to print on a terminal (common/esc.h): s itself when nothing
+ * needs escaping, else a copy kept until cli_esc_release (main calls it
+ * once the command is done). Every string of the container's, the bundle's
+ * or the state's choosing goes through it before it is printed. */
+const char *cli_esc(const char *s);
+void cli_esc_release(void);
+/* j as JSON text on stdout (hk_json_dump's style) and a newline, with DEL,
+ * C1 controls and the like \u-escaped and bytes that are not UTF-8 as
+ * U+FFFD: valid JSON that cannot steer a terminal. -1 when stdout failed. */
+int cli_print_json(struct json_object *j, int style);
 
 /* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
 int cli_error(const struct hk_err *err);

@@ -156,9 +156,7 @@ static int print_event(const char *type, const char *id, hk_json *data)
 	hk_json_set_str(e, "id", id);
 	if (data)
 		hk_json_set(e, "data", data);
-	char *text = hk_json_dump(e, 0);
-	int r = printf("%s\n", text) < 0 || fflush(stdout) != 0 ? -1 : 0;
-	free(text);
+	int r = cli_print_json(e, 0) < 0 || fflush(stdout) != 0 ? -1 : 0;
 	hk_json_put(e);
 	return r;
 }

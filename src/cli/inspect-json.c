@@ -4,10 +4,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/inspect.h"
 #include "net/ipam.h"
 #include "runtime/inspect.h"
 #include "spec/json.h"
+
+/* The processes that left the namespace husk made (the first
+ * INSPECT_MOVED_MAX; movedCount counts them all). */
+static hk_json *json_moved(const struct hk_inspect_ns *ns)
+{
+	hk_json *o = hk_json_new_obj(), *a = hk_json_new_arr();
+
+	for (size_t i = 0; i < ns->n_moved; i++) {
+		hk_json *m = hk_json_new_obj();
+		hk_json_set_int(m, "pid", ns->moved[i].pid);
+		hk_json_set_u64(m, "namespace", ns->moved[i].ino);
+		hk_json_append(a, m);
+	}
+	hk_json_set(o, "processes", a);
+	hk_json_set_u64(o, "count", ns->n_moved_all);
+	return o;
+}
 
 static hk_json *json_namespaces(const struct hk_inspect *in)
 {
@@ -22,6 +40,9 @@ static hk_json *json_namespaces(const struct hk_inspect *in)
 		hk_json_set_u64(o, "container", ns->ino);
 		hk_json_set_u64(o, "host", ns->host_ino);
 		hk_json_set_bool(o, "isolated", inspect_ns_isolated(ns));
+		hk_json_set_bool(o, "recorded", ns->recorded);
+		if (ns->n_moved_all)
+			hk_json_set(o, "moved", json_moved(ns));
 		hk_json_append(a, o);
 	}
 	return a;
@@ -101,6 +122,9 @@ static hk_json *json_caps(const struct hk_inspect *in)
 	hk_json_set(o, "bounding", json_capset(in->caps.bounding));
 	hk_json_set(o, "ambient", json_capset(in->caps.ambient));
 	hk_json_set_int(o, "known", in->cap_last + 1);
+	/* pid 1's own user namespace, which the sets count in: not the one
+	 * husk made when the process left it. */
+	hk_json_set_u64(o, "userNamespace", in->caps_userns);
 	return o;
 }
 
@@ -207,11 +231,14 @@ static void json_live(hk_json *j, const struct hk_inspect *in)
 {
 	hk_json_set_str(j, "host", in->host);
 	hk_json_set(j, "namespaces", json_namespaces(in));
-	hk_json_set(j, "uidMappings", json_map(in->uid_map, in->n_uid_map));
-	hk_json_set(j, "gidMappings", json_map(in->gid_map, in->n_gid_map));
+	/* null: no process is left in the user namespace husk made. */
+	hk_json_set(j, "uidMappings", in->maps_known ? json_map(in->uid_map, in->n_uid_map) : NULL);
+	hk_json_set(j, "gidMappings", in->maps_known ? json_map(in->gid_map, in->n_gid_map) : NULL);
 	hk_json_set(j, "capabilities", json_caps(in));
 	hk_json_set_bool(j, "noNewPrivileges", in->nnp != 0);
 	hk_json_set(j, "mounts", json_mounts(in));
+	if (in->mounts_error)
+		hk_json_set_str(j, "mountsError", in->mounts_error);
 	hk_json_set(j, "network", json_network(in));
 }
 
@@ -230,8 +257,6 @@ void cli_inspect_json(const struct hk_inspect *in)
 		hk_json_set(j, "cgroup", json_cgroup(&in->cgroup));
 	hk_json_set(j, "seccomp", json_seccomp(in));
 	hk_json_set(j, "rootfs", json_rootfs(&in->rootfs));
-	char *text = hk_json_dump(j, 1);
-	printf("%s\n", text);
-	free(text);
+	cli_print_json(j, 1);
 	hk_json_put(j);
 }

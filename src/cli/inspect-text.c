@@ -1,9 +1,13 @@
 /* husk inspect's report for people: one fact a line, the container's value
- * next to the host's where there is one, in words that say what it means. */
+ * next to the host's where there is one, in words that say what it means.
+ * Every string the container, its bundle or its state chose (mount targets,
+ * interface names, paths) is escaped (cli_esc): the report goes to a
+ * terminal. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/inspect.h"
 #include "runtime/inspect.h"
 
@@ -33,12 +37,29 @@ const char *cli_seccomp_mode(uint64_t mode)
 	}
 }
 
+/* The processes that left the namespace husk made: what they unshared or
+ * joined is theirs, not husk's isolation. */
+static void print_moved(const struct hk_inspect_ns *ns)
+{
+	for (size_t i = 0; i < ns->n_moved; i++)
+		printf(LABEL "pid %d has left it: now in %llu\n", "", (int)ns->moved[i].pid,
+		       ns->moved[i].ino);
+	if (ns->n_moved_all > ns->n_moved)
+		printf(LABEL "and %zu more processes have left it\n", "",
+		       ns->n_moved_all - ns->n_moved);
+}
+
 static void print_namespaces(const struct hk_inspect *in)
 {
 	bool pid1 = strcmp(in->host, "/proc/1") == 0;
 
 	printf(LABEL "%-14s%-14s\n", "namespaces", "container",
 	       pid1 ? "host (pid 1)" : "host (husk's)");
+	/* The container's column is what create made and recorded; a state
+	 * written by an older husk has no record. */
+	if (!in->ns[HK_NS_PID].recorded)
+		printf(LABEL "(not recorded at create: pid %d's namespaces now)\n", "",
+		       (int)in->pid);
 	for (int t = 0; t < HK_NS_COUNT; t++) {
 		const struct hk_inspect_ns *ns = &in->ns[t];
 		char label[24];
@@ -49,12 +70,21 @@ static void print_namespaces(const struct hk_inspect *in)
 		}
 		printf(LABEL "%-14llu%-14llu%s\n", label, ns->ino, ns->host_ino,
 		       inspect_ns_isolated(ns) ? "isolated" : "shared with the host");
+		print_moved(ns);
 	}
 }
 
-static void print_map(const char *label, const struct hk_idmap *m, size_t n, bool isolated)
+static void print_map(const char *label, const struct hk_inspect *in, bool uid)
 {
-	if (n == 0)
+	const struct hk_idmap *m = uid ? in->uid_map : in->gid_map;
+	size_t n = uid ? in->n_uid_map : in->n_gid_map;
+	bool isolated = inspect_ns_isolated(&in->ns[HK_NS_USER]);
+
+	if (!in->maps_known)
+		printf(LABEL "unknown: no process of the container is left in the user namespace "
+			     "husk made\n",
+		       label);
+	else if (n == 0)
 		printf(LABEL "none mapped: every id inside is nobody outside\n", label);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t last_in = (uint64_t)m[i].container_id + m[i].size - 1;
@@ -103,7 +133,7 @@ static void print_cgroup(const struct hk_inspect_cgroup *c)
 		printf(LABEL "none (husk could not make one: no limits apply)\n", "cgroup");
 		return;
 	}
-	printf(LABEL "%s (v%d)\n", "cgroup", cgroup_main_dir(c), c->version);
+	printf(LABEL "%s (v%d)\n", "cgroup", cli_esc(cgroup_main_dir(c)), c->version);
 	if (c->has_stats && s->mem.present) {
 		printf(LABEL, "  memory");
 		print_size(s->mem.usage);
@@ -161,6 +191,12 @@ static void print_caps(const struct hk_inspect *in)
 	print_capset("", "inheritable", c->inheritable, in->cap_last);
 	print_capset("", "bounding", c->bounding, in->cap_last);
 	print_capset("", "ambient", c->ambient, in->cap_last);
+	/* After `unshare -U` a process has every capability, counted in the
+	 * user namespace it made: they act only on what that one owns. */
+	if (in->caps_userns != in->ns[HK_NS_USER].ino)
+		printf(LABEL "(counted in user namespace %llu, which pid %d made or joined itself: "
+			     "they act only on what that namespace owns)\n",
+		       "", in->caps_userns, (int)in->pid);
 }
 
 static void print_config_rules(const struct hk_inspect *in)
@@ -190,31 +226,33 @@ static void print_rootfs(const struct hk_inspect *in)
 {
 	const struct hk_inspect_rootfs *r = &in->rootfs;
 
-	printf(LABEL "%s", "root filesystem", r->path ? r->path : "?");
+	printf(LABEL "%s", "root filesystem", r->path ? cli_esc(r->path) : "?");
 	if (!r->fstype) {
 		printf("\n");
 		return;
 	}
-	printf(" (%s", r->fstype);
+	printf(" (%s", cli_esc(r->fstype));
 	if (strcmp(r->fstype, "overlay") != 0 && r->source && r->root)
-		printf(" %s, directory %s", r->source, r->root);
+		printf(" %s, directory %s", cli_esc(r->source), cli_esc(r->root));
 	printf(")\n");
 	for (size_t i = 0; i < r->n_lowers; i++)
-		printf(LABEL "%s\n", i == 0 ? "  lower layers" : "", r->lowers[i]);
+		printf(LABEL "%s\n", i == 0 ? "  lower layers" : "", cli_esc(r->lowers[i]));
 	if (r->upper)
-		printf(LABEL "%s\n", "  upper (writable)", r->upper);
+		printf(LABEL "%s\n", "  upper (writable)", cli_esc(r->upper));
 	if (r->work)
-		printf(LABEL "%s\n", "  work", r->work);
+		printf(LABEL "%s\n", "  work", cli_esc(r->work));
 }
 
 static void print_mounts(const struct hk_inspect *in)
 {
-	if (in->n_mounts == 0)
+	if (in->mounts_error)
+		printf(LABEL "unknown: %s\n", "mounts", cli_esc(in->mounts_error));
+	else if (in->n_mounts == 0)
 		printf(LABEL "none but the root\n", "mounts");
 	for (size_t i = 0; i < in->n_mounts; i++) {
 		const struct hk_mountinfo *m = &in->mounts[i];
-		printf(LABEL "%-20s %-10s %s\n", i == 0 ? "mounts" : "", m->target, m->fstype,
-		       m->mount_opts);
+		printf(LABEL "%-20s %-10s %s\n", i == 0 ? "mounts" : "", cli_esc(m->target),
+		       cli_esc(m->fstype), cli_esc(m->mount_opts));
 	}
 }
 
@@ -224,7 +262,7 @@ static void print_ports(const struct hk_inspect *in)
 
 	if (!in->has_lease)
 		return;
-	printf(LABEL "bridge %s\n", "  husk net", in->bridge);
+	printf(LABEL "bridge %s\n", "  husk net", cli_esc(in->bridge));
 	if (in->n_ports == 0)
 		printf(LABEL "none\n", "  published ports");
 	for (size_t i = 0; i < in->n_ports; i++) {
@@ -240,22 +278,22 @@ static void print_network(const struct hk_inspect *in)
 		return;
 	}
 	if (in->net_error)
-		printf(LABEL "addresses unknown: %s\n", "network", in->net_error);
+		printf(LABEL "addresses unknown: %s\n", "network", cli_esc(in->net_error));
 	else if (in->n_addrs == 0)
 		printf(LABEL "no addresses: no way in or out\n", "network");
 	for (size_t i = 0; i < in->n_addrs; i++)
-		printf(LABEL "%-10s %s/%u\n", i == 0 ? "network" : "", in->addrs[i].ifname,
-		       in->addrs[i].addr, in->addrs[i].prefix);
+		printf(LABEL "%-10s %s/%u\n", i == 0 ? "network" : "", cli_esc(in->addrs[i].ifname),
+		       cli_esc(in->addrs[i].addr), in->addrs[i].prefix);
 	print_ports(in);
 }
 
 static void print_gone(const struct hk_inspect *in)
 {
-	printf("container %s (%s)\n", in->id, in->status);
+	printf("container %s (%s)\n", cli_esc(in->id), in->status);
 	printf("its process is gone, and its namespaces, ids, capabilities, seccomp filter "
 	       "and mounts with it; what is left:\n");
-	printf(LABEL "%s\n", "bundle", in->bundle ? in->bundle : "?");
-	printf(LABEL "%s\n", "root filesystem", in->rootfs.path ? in->rootfs.path : "?");
+	printf(LABEL "%s\n", "bundle", in->bundle ? cli_esc(in->bundle) : "?");
+	printf(LABEL "%s\n", "root filesystem", in->rootfs.path ? cli_esc(in->rootfs.path) : "?");
 	print_cgroup(&in->cgroup);
 	printf(LABEL "%s", "seccomp", "-");
 	print_config_rules(in);
@@ -268,15 +306,14 @@ void cli_inspect_text(const struct hk_inspect *in)
 		print_gone(in);
 		return;
 	}
-	printf("container %s (pid %d, %s)\n", in->id, (int)in->pid, in->status);
+	printf("container %s (pid %d, %s)\n", cli_esc(in->id), (int)in->pid, in->status);
 	if (!in->started)
 		printf("not started yet: the program's capabilities, seccomp filter and "
 		       "no_new_privs are set at start\n");
-	printf(LABEL "%s\n", "bundle", in->bundle ? in->bundle : "?");
+	printf(LABEL "%s\n", "bundle", in->bundle ? cli_esc(in->bundle) : "?");
 	print_namespaces(in);
-	bool userns = inspect_ns_isolated(&in->ns[HK_NS_USER]);
-	print_map("user ids", in->uid_map, in->n_uid_map, userns);
-	print_map("group ids", in->gid_map, in->n_gid_map, userns);
+	print_map("user ids", in, true);
+	print_map("group ids", in, false);
 	print_cgroup(&in->cgroup);
 	print_caps(in);
 	print_seccomp(in);

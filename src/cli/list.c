@@ -39,18 +39,30 @@ static int on_opt(int opt, const char *arg, void *data)
 }
 
 /* Columns as Go's tabwriter lays out runc's: width of the widest cell plus
- * 3, at least 12; the last column unpadded. */
+ * 3, at least 12; the last column unpadded. Cells are escaped (cli_esc):
+ * runc prints a bundle path with an ESC in it raw, husk does not. */
+static void row_cells(const struct hk_container_info *v, char pid[16], const char *cells[6])
+{
+	snprintf(pid, 16, "%d", (int)v->pid);
+	cells[0] = cli_esc(v->id);
+	cells[1] = pid;
+	cells[2] = cli_esc(v->status);
+	cells[3] = cli_esc(v->bundle);
+	cells[4] = cli_esc(v->created);
+	cells[5] = cli_esc(v->owner);
+}
+
 static void print_table(const struct hk_container_info *v, size_t n)
 {
 	static const char *const head[] = {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"};
+	const char *cells[6];
 	char pid[16];
 	size_t w[5];
 
 	for (int c = 0; c < 5; c++)
 		w[c] = strlen(head[c]);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(pid, sizeof(pid), "%d", (int)v[i].pid);
-		const char *cells[] = {v[i].id, pid, v[i].status, v[i].bundle, v[i].created};
+		row_cells(&v[i], pid, cells);
 		for (int c = 0; c < 5; c++)
 			if (strlen(cells[c]) > w[c])
 				w[c] = strlen(cells[c]);
@@ -61,11 +73,10 @@ static void print_table(const struct hk_container_info *v, size_t n)
 		printf("%-*s", (int)w[c], head[c]);
 	printf("%s\n", head[5]);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(pid, sizeof(pid), "%d", (int)v[i].pid);
-		const char *cells[] = {v[i].id, pid, v[i].status, v[i].bundle, v[i].created};
+		row_cells(&v[i], pid, cells);
 		for (int c = 0; c < 5; c++)
 			printf("%-*s", (int)w[c], cells[c]);
-		printf("%s\n", v[i].owner);
+		printf("%s\n", cells[5]);
 	}
 }
 
@@ -74,9 +85,7 @@ static void print_json(const struct hk_container_info *v, size_t n)
 	hk_json *arr = hk_json_new_arr();
 	for (size_t i = 0; i < n; i++)
 		hk_json_append(arr, cli_info_json(&v[i]));
-	char *text = hk_json_dump(arr, 0);
-	printf("%s\n", text);
-	free(text);
+	cli_print_json(arr, 0);
 	hk_json_put(arr);
 }
 
@@ -99,7 +108,7 @@ static int run_list(const struct hk_globals *g, int argc, char **argv)
 		return cli_error(&err);
 	if (o.quiet)
 		for (size_t i = 0; i < n; i++)
-			printf("%s\n", v[i].id);
+			printf("%s\n", cli_esc(v[i].id));
 	else if (o.json)
 		print_json(v, n);
 	else

@@ -252,7 +252,9 @@ int main(int argc, char **argv)
 		/* Before the command parses anything: argv is still as given. */
 		if (commands[i]->protect_exe && selfexe_protect(argv, &err) < 0)
 			return cli_error(&err);
-		return commands[i]->run(&g, argc - optind, argv + optind);
+		int status = commands[i]->run(&g, argc - optind, argv + optind);
+		cli_esc_release();
+		return status;
 	}
 	if (strcmp(name, "help") == 0) {
 		usage(stdout);

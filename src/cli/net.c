@@ -373,9 +373,7 @@ static void print_leases(const struct net_lease *v, size_t n, const struct id_op
 		hk_json *arr = hk_json_new_arr();
 		for (size_t i = 0; i < n; i++)
 			hk_json_append(arr, lease_json(&v[i]));
-		char *text = hk_json_dump(arr, 0);
-		printf("%s\n", text);
-		free(text);
+		cli_print_json(arr, 0);
 		hk_json_put(arr);
 		return;
 	}
@@ -383,12 +381,12 @@ static void print_leases(const struct net_lease *v, size_t n, const struct id_op
 		printf("%-24s %-15s %-15s %-7s %s\n", "ID", "BRIDGE", "ADDRESS", "STATUS", "PORTS");
 	for (size_t i = 0; i < n; i++) {
 		if (o->quiet) {
-			printf("%s\n", v[i].id);
+			printf("%s\n", cli_esc(v[i].id));
 			continue;
 		}
 		net_addr_fmt(v[i].addr, a);
 		ports_str(&v[i], ports, sizeof(ports));
-		printf("%-24s %-15s %-15s %-7s %s\n", v[i].id, v[i].bridge, a,
+		printf("%-24s %-15s %-15s %-7s %s\n", cli_esc(v[i].id), cli_esc(v[i].bridge), a,
 		       net_lease_alive(&v[i]) ? "alive" : "gone", ports);
 	}
 }
@@ -424,7 +422,7 @@ static int run_gc(const struct hk_globals *g, int argc, char **argv)
 		return status;
 	int r = net_gc(o.dir, &ids, &n, &err);
 	for (size_t i = 0; i < n; i++) {
-		printf("removed %s\n", ids[i]);
+		printf("removed %s\n", cli_esc(ids[i]));
 		free(ids[i]);
 	}
 	free(ids);

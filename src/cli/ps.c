@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/esc.h"
 #include "common/xalloc.h"
 #include "runtime/container.h"
 
@@ -59,6 +60,20 @@ static pid_t field_pid(const char *line, int col)
 	return w ? (pid_t)atoi(w) : -1;
 }
 
+/* A line of ps's, escaped: procps shows a control character in a command
+ * line as '?', but what ps prints is not husk's to trust (runc prints it
+ * as it comes). */
+static void put_line(FILE *out, char *line)
+{
+	size_t len = strlen(line);
+	bool nl = len > 0 && line[len - 1] == '\n';
+
+	if (nl)
+		line[len - 1] = '\0';
+	_cleanup_free_ char *safe = hk_esc(line);
+	fprintf(out, "%s%s", safe, nl ? "\n" : "");
+}
+
 /* Run ps with the user's arguments (default -ef) and keep the header and
  * the lines of the container's pids. */
 static int filter_ps(char **args, int nargs, const pid_t *pids, size_t n)
@@ -100,9 +115,9 @@ static int filter_ps(char **args, int nargs, const pid_t *pids, size_t n)
 		if (first) {
 			_cleanup_free_ char *h = xstrdup(line);
 			col = pid_column(h);
-			fputs(line, out);
+			put_line(out, line);
 		} else if (col >= 0 && listed(field_pid(line, col), pids, n)) {
-			fputs(line, out);
+			put_line(out, line);
 		}
 	}
 	free(line);

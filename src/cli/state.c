@@ -46,9 +46,7 @@ static int run_state(const struct hk_globals *g, int argc, char **argv)
 	if (container_info(g->root, id, &info, &err) < 0)
 		return cli_error(&err);
 	hk_json *j = cli_info_json(&info);
-	char *text = hk_json_dump(j, 1);
-	printf("%s\n", text);
-	free(text);
+	cli_print_json(j, 1);
 	hk_json_put(j);
 	container_info_free(&info);
 	return 0;

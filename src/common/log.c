@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/esc.h"
 
 /* Debug lines carry the time since husk started (a forked child inherits
  * the origin, so parent and container process share one timeline): the
@@ -45,25 +46,6 @@ int hk_log_enabled(enum hk_log_level level)
 	return level <= log_level;
 }
 
-/* Escape s as the inside of a JSON string into out (always terminated). */
-static void json_escape(const char *s, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (; *s && o + 7 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
-
 static void timestamp(char *buf, size_t size)
 {
 	struct timespec ts;
@@ -82,35 +64,22 @@ static void write_all(int fd, const char *buf, int n)
 	(void)w;
 }
 
-static void escape_controls(char *msg, size_t size)
-{
-	char out[1024];
-	size_t o = 0;
-
-	for (const unsigned char *c = (const unsigned char *)msg; *c && o + 5 < sizeof(out); c++) {
-		if (*c < 0x20 || *c == 0x7f)
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *c);
-		else
-			out[o++] = (char)*c;
-	}
-	out[o] = '\0';
-	snprintf(msg, size, "%s", out);
-}
-
 static int format_line(char *line, size_t size, int json, enum hk_log_level level, const char *msg)
 {
 	char ts[32];
 	int n;
 
+	/* Messages quote config.json, paths in the rootfs, names a container
+	 * chose: escaped (common/esc.h), so that a line stays one line, valid
+	 * JSON, and cannot steer the terminal of whoever reads the log. */
+	char esc[2200];
 	timestamp(ts, sizeof(ts));
-	if (json) {
-		char esc[2200];
-		json_escape(msg, esc, sizeof(esc));
+	hk_esc_into(msg, json ? HK_ESC_JSON : HK_ESC_TEXT, esc, sizeof(esc));
+	if (json)
 		n = snprintf(line, size, "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
 			     level_names[level], esc, ts);
-	} else {
-		n = snprintf(line, size, "%s %s: %s\n", ts, level_names[level], msg);
-	}
+	else
+		n = snprintf(line, size, "%s %s: %s\n", ts, level_names[level], esc);
 	if (n >= (int)size)
 		n = (int)size - 1;
 	return n;
@@ -149,14 +118,14 @@ void hk_log(enum hk_log_level level, const char *fmt, ...)
 	if (log_fd == STDERR_FILENO && log_json)
 		return;
 	if (level <= HK_LOG_WARN || log_fd == STDERR_FILENO) {
-		/* Messages quote config.json and paths: control characters are
-		 * escaped, so that an error stays one line and cannot steer the
-		 * terminal. */
-		escape_controls(msg, sizeof(msg));
+		/* Messages quote config.json and paths: escaped, so that an
+		 * error stays one line and cannot steer the terminal. */
+		char esc[2200];
+		hk_esc_into(msg, HK_ESC_TEXT, esc, sizeof(esc));
 		if (level == HK_LOG_ERROR)
-			n = snprintf(line, sizeof(line), "husk: %s\n", msg);
+			n = snprintf(line, sizeof(line), "husk: %s\n", esc);
 		else
-			n = snprintf(line, sizeof(line), "husk: %s: %s\n", level_names[level], msg);
+			n = snprintf(line, sizeof(line), "husk: %s: %s\n", level_names[level], esc);
 		if (n >= (int)sizeof(line))
 			n = (int)sizeof(line) - 1;
 		write_all(STDERR_FILENO, line, n);

@@ -26,7 +26,8 @@ struct launch_plan {
 	const char *cwd;
 	uint32_t uid, gid;
 	uint64_t caps;
-	char *netns;                 /* --net container:NAME: its network namespace */
+	char *netns;                 /* --net container:NAME: its network namespace, */
+	int netns_fd;                /* open in netns_fd (when netns is set) */
 	uint32_t map_host, map_size; /* --userns=auto: root's range, else 0 */
 	char **ports;                /* -p, and -P's exposed ports */
 	size_t n_ports;

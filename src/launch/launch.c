@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/pidns.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/image.h"
@@ -45,19 +46,44 @@ char *launch_new_id(void)
 	return xasprintf("hk%s", hex);
 }
 
+/* The other container's network namespace, opened here and now through
+ * a pidfd of its process (state_pidfd: the pid's start time is the
+ * state's) and checked to be the one its create recorded. A spec can only
+ * name a path: the spec gets /proc/self/fd/N of that fd, which create, in
+ * this same process, opens again; a /proc/<pid>/ns/net path would be
+ * opened later, when the pid may be another process's. */
+static int open_net_container(struct hk_state_dir *sd, struct hk_state *st, void *data,
+			      struct hk_err *err)
+{
+	enum hk_status status = state_status(sd, st);
+	_cleanup_close_ int pidfd = -1;
+	struct stat sb;
+	int *out = data;
+
+	if (status != HK_CREATED && status != HK_RUNNING)
+		return hk_fail(err, 0, "the container is not running");
+	if ((pidfd = state_pidfd(st)) < 0)
+		return hk_fail(err, ESRCH, "the container is not running");
+	_cleanup_close_ int fd = hk_pidfd_open_ns(pidfd, st->pid, "net", err);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0)
+		return hk_fail(err, errno, "stat its network namespace");
+	if (st->ns[HK_NS_NET] && st->ns[HK_NS_NET] != (unsigned long long)sb.st_ino)
+		return hk_fail(err, 0,
+			       "its process has left the network namespace husk made for it");
+	*out = TAKE_FD(fd);
+	return 0;
+}
+
 static int net_container(struct launch_plan *p, struct hk_err *err)
 {
-	struct hk_container_info info = {0};
+	int fd = -1;
 
-	if (container_info(p->o->root, p->o->net_container, &info, err) < 0)
+	if (state_with(p->o->root, p->o->net_container, false, open_net_container, &fd, err) < 0)
 		return hk_err_prefix(err, "--net container:%s", p->o->net_container);
-	pid_t pid = info.pid;
-	bool alive = strcmp(info.status, "running") == 0 || strcmp(info.status, "created") == 0;
-	container_info_free(&info);
-	if (!alive || pid <= 0)
-		return hk_fail(err, 0, "--net container:%s: the container is not running",
-			       p->o->net_container);
-	p->netns = xasprintf("/proc/%d/ns/net", (int)pid);
+	p->netns_fd = fd;
+	p->netns = xasprintf("/proc/self/fd/%d", fd);
 	return 0;
 }
 

@@ -178,5 +178,7 @@ void launch_plan_clear(struct launch_plan *p)
 	for (size_t i = 0; i < p->n_ports; i++)
 		free(p->ports[i]);
 	free(p->ports);
+	if (p->netns)
+		close(p->netns_fd);
 	free(p->netns);
 }

@@ -15,6 +15,8 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/pidns.h"
+#include "common/syscalls.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "net/addr.h"
@@ -76,29 +78,43 @@ int net_config_check(const struct net_config *cfg, struct hk_err *err)
 	return 0;
 }
 
+/* The network namespace of the container's process: the pidfd is taken
+ * first, so the start time read next and the namespace opened after are
+ * the ones of the process the pidfd holds, which must still be alive once
+ * the namespace is open (hk_pidfd_open_ns): a pid that died and was given
+ * to another process in between is caught, not attached. */
+static int open_pid_netns(const struct net_target *t, struct net_lease *l, struct hk_err *err)
+{
+	_cleanup_close_ int pidfd = t->pid > 0 ? hk_pidfd_open(t->pid, 0) : -1;
+
+	if (pidfd < 0)
+		return hk_fail(err, t->pid > 0 ? errno : ESRCH, "container %s: pid %d", t->id,
+			       (int)t->pid);
+	l->pid = t->pid;
+	l->start_time = net_proc_start_time(t->pid);
+	if (!l->start_time)
+		return hk_fail(err, ESRCH, "container %s: pid %d", t->id, (int)t->pid);
+	return hk_pidfd_open_ns(pidfd, t->pid, "net", err);
+}
+
 /* The container's network namespace as an fd, and what tells later that
  * it is still the same container (pid start time, namespace inode). */
 static int open_target(const struct net_target *t, struct net_lease *l, struct hk_err *err)
 {
-	char path[64];
 	struct stat sb, self;
-	const char *p = t->netns;
+	const char *p = t->netns ? t->netns : "of the container's process";
+	int fd;
 
-	if (!p) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)t->pid);
-		p = path;
-		l->pid = t->pid;
-		l->start_time = net_proc_start_time(t->pid);
-		if (t->pid <= 0 || !l->start_time)
-			return hk_fail(err, ESRCH, "container %s: pid %d", t->id, (int)t->pid);
-	} else {
+	if (t->netns) {
 		l->netns = xstrdup(t->netns);
+		fd = open(t->netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return hk_fail(err, errno, "open network namespace %s", t->netns);
+	} else if ((fd = open_pid_netns(t, l, err)) < 0) {
+		return -1;
 	}
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hk_fail(err, errno, "open network namespace %s", p);
 	if (fstat(fd, &sb) < 0 || stat("/proc/thread-self/ns/net", &self) < 0) {
-		hk_fail(err, errno, "stat %s", p);
+		hk_fail(err, errno, "stat network namespace %s", p);
 		close(fd);
 		return -1;
 	}

@@ -31,6 +31,7 @@
 #include "linux/sysctl.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
+#include "runtime/inspect.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
 #include "runtime/systemd.h"
@@ -112,6 +113,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	}
 	st->pid = sp->pid;
 	st->start_time = state_proc_start_time(sp->pid);
+	/* What husk made, for inspect: whatever the program does later. */
+	inspect_record_ns(sp->pid, st->ns);
 	struct stat exe;
 	if (stat("/proc/self/exe", &exe) == 0) {
 		st->exe_dev = exe.st_dev;

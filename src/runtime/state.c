@@ -176,6 +176,43 @@ int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err)
 	return 0;
 }
 
+/* Flat name, inode pairs (as cgroup.dirs, for the same reason); NULL
+ * before create has recorded any. */
+static hk_json *ns_to_json(const unsigned long long ns[HK_NS_COUNT])
+{
+	hk_json *a = NULL;
+
+	for (int t = 0; t < HK_NS_COUNT; t++) {
+		if (!ns[t])
+			continue;
+		if (!a)
+			a = hk_json_new_arr();
+		hk_json_append(a, hk_json_new_str(spec_ns_name((enum hk_ns_type)t)));
+		hk_json_append(a, hk_json_new_u64(ns[t]));
+	}
+	return a;
+}
+
+static int read_namespaces(hk_json *j, struct hk_state *st, struct hk_err *err)
+{
+	hk_json *a;
+	size_t n = 0;
+	int r = hk_json_get_arr(j, "state", "namespaces", &a, &n, err);
+
+	for (size_t i = 0; r > 0 && i + 1 < n; i += 2) {
+		_cleanup_free_ char *name = NULL;
+		int64_t ino;
+		if (hk_json_as_str(hk_json_at(a, i), "state.namespaces", &name, err) < 0 ||
+		    hk_json_as_i64(hk_json_at(a, i + 1), "state.namespaces", 1, INT64_MAX, &ino,
+				   err) < 0)
+			return -1;
+		for (int t = 0; t < HK_NS_COUNT; t++)
+			if (strcmp(name, spec_ns_name((enum hk_ns_type)t)) == 0)
+				st->ns[t] = (unsigned long long)ino;
+	}
+	return r < 0 ? -1 : 0;
+}
+
 static hk_json *state_to_json(const struct hk_state *st)
 {
 	hk_json *j = hk_json_new_obj();
@@ -198,6 +235,9 @@ static hk_json *state_to_json(const struct hk_state *st)
 		hk_json_set(hooks, "poststop", spec_hook_list_json(&st->poststop));
 		hk_json_set(j, "hooks", hooks);
 	}
+	hk_json *ns = ns_to_json(st->ns);
+	if (ns)
+		hk_json_set(j, "namespaces", ns);
 	if (st->cgroup) {
 		hk_json *cg = hk_json_new_obj();
 		hk_json *dirs = hk_json_new_arr();
@@ -300,6 +340,8 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    (spec_decode_hook_list(hooks, "state.hooks", HK_HOOK_POSTSTART, &st->poststart, err) <
 		     0 ||
 	     spec_decode_hook_list(hooks, "state.hooks", HK_HOOK_POSTSTOP, &st->poststop, err) < 0))
+		return -1;
+	if (read_namespaces(j, st, err) < 0)
 		return -1;
 	return read_cgroup(j, st, err);
 }

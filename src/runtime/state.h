@@ -29,6 +29,11 @@ struct hk_state {
 	struct hk_kv *annotations;
 	size_t n_annotations;
 	struct hk_cgroup *cgroup;
+	/* The namespaces the process was in once create had made them (inode
+	 * numbers; for time, its time_for_children), 0 where not recorded (a
+	 * state written by an older husk): what inspect reports, whatever
+	 * the container's processes did since. */
+	unsigned long long ns[HK_NS_COUNT];
 	/* The hooks that run after create, kept from config.json. */
 	struct hk_hook_list poststart, poststop;
 };

@@ -264,6 +264,8 @@ def test_json_matches_proc(hk, shared_some):
         assert n["container"] == ino(f"/proc/{pid}", n["type"])
         assert n["host"] == ino(host, n["type"])
         assert n["isolated"] == (n["container"] != n["host"]) == (n["type"] not in SHARED)
+        # what create recorded, and nobody left it
+        assert n["recorded"] is True and "moved" not in n
     for key, f in (("uidMappings", "uid_map"), ("gidMappings", "gid_map")):
         want = [dict(zip(("containerID", "hostID", "size"), map(int, l.split())))
                 for l in Path(f"/proc/{pid}/{f}").read_text().splitlines()]

@@ -1,0 +1,44 @@
+/* What husk prints that a container or a hostile bundle may have chosen,
+ * made harmless on the way out (common/esc.h): every text output escapes
+ * through cli_esc, every JSON output goes through cli_print_json. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "common/esc.h"
+#include "common/xalloc.h"
+#include "spec/json.h"
+
+/* The escaped copies handed out, freed together once the command is done:
+ * a report prints dozens of strings, and most need no copy at all. */
+static char **escaped;
+static size_t n_escaped;
+
+const char *cli_esc(const char *s)
+{
+	if (!s || hk_esc_clean(s))
+		return s;
+	escaped = xrealloc(escaped, (n_escaped + 1) * sizeof(*escaped));
+	escaped[n_escaped] = hk_esc(s);
+	return escaped[n_escaped++];
+}
+
+void cli_esc_release(void)
+{
+	for (size_t i = 0; i < n_escaped; i++)
+		free(escaped[i]);
+	free(escaped);
+	escaped = NULL;
+	n_escaped = 0;
+}
+
+int cli_print_json(hk_json *j, int style)
+{
+	char *text = hk_json_dump(j, style);
+	char *safe = hk_esc_mode(text, HK_ESC_JSON_TEXT);
+	int r = printf("%s\n", safe) < 0 ? -1 : 0;
+
+	free(safe);
+	free(text);
+	return r;
+}
