@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -242,9 +241,6 @@ holder_main(int ctl, int watch, const struct net_bound *b, const char *title)
 	default_signals();
 	prctl(PR_SET_NAME, NET_HOLDER_COMM, 0, 0, 0);
 	set_title(title);
-	pid_t self = getpid();
-	if (send(ctl, &self, sizeof(self), MSG_NOSIGNAL) != sizeof(self))
-		_exit(1);
 	holder_loop(ctl, watch);
 }
 
@@ -285,27 +281,16 @@ static int open_watch(pid_t pid, unsigned long long start, int *out, struct hk_e
 	return 0;
 }
 
-/* The first child starts a session and forks the holder, then exits: the
- * holder is nobody's child here, and no terminal can be its. */
-static pid_t fork_holder(int ctl, int watch, const struct net_bound *b, const char *title)
-{
-	pid_t a = fork();
-
-	if (a != 0)
-		return a;
-	if (setsid() < 0)
-		_exit(1);
-	pid_t h = fork();
-	if (h == 0)
-		holder_main(ctl, watch, b, title);
-	_exit(h < 0 ? 1 : 0);
-}
-
+/* One fork: the hook exits right after attach, and the holder goes to
+ * init (or the nearest subreaper) as a double fork's grandchild would; its
+ * own session, so no terminal signal reaches it. It sets itself up while
+ * the hook goes on, and reads the commit only once done: the hook, which
+ * exits after the commit, never leaves it holding the hook's stdio (a
+ * runtime reading the hook's output until EOF would wait for it). */
 int net_holder_start(struct net_bound *b, const char *id, pid_t pid, unsigned long long start,
 		     struct net_holder *h, struct hk_err *err)
 {
-	int sv[2], status;
-	pid_t holder = 0;
+	int sv[2];
 	_cleanup_free_ char *title = xasprintf(NET_HOLDER_COMM " %s", id);
 
 	*h = (struct net_holder){.ctl = -1};
@@ -314,17 +299,17 @@ int net_holder_start(struct net_bound *b, const char *id, pid_t pid, unsigned lo
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hk_fail(err, errno, "port holder: socketpair");
-	pid_t a = fork_holder(sv[1], watch, b, title);
+	pid_t holder = fork();
+	if (holder == 0) {
+		if (setsid() < 0)
+			_exit(1);
+		holder_main(sv[1], watch, b, title);
+	}
 	int e = errno;
 	close(sv[1]);
 	_cleanup_close_ int ctl = sv[0];
-	if (a < 0)
+	if (holder < 0)
 		return hk_fail(err, e, "port holder: fork");
-	while (waitpid(a, &status, 0) < 0 && errno == EINTR)
-		;
-	ssize_t r = recv_wait(ctl, &holder, sizeof(holder), HOLDER_TIMEOUT_MS);
-	if (r != sizeof(holder) || holder <= 0)
-		return hk_fail(err, r < 0 ? errno : 0, "port holder: did not start");
 	h->pid = holder;
 	h->start = net_proc_start_time(holder);
 	if (!h->start)

@@ -12,11 +12,11 @@
  * even listen. Not listening, the holder never accepts a connection: one
  * that misses the DNAT (the nft table flushed) is refused, as before.
  *
- * The holder is a process of its own: the hook forks it twice (a new
- * session, reparented away from the hook), it keeps the sockets, a pidfd
- * of the container's process when there is one and nothing else (stdio on
- * /dev/null, cwd /, no other fd of the hook: not the net state lock, not
- * the container's namespace), and exits when the container's process
+ * The holder is a process of its own: the hook forks it into a session
+ * of its own (it goes to init when the hook exits); it keeps the sockets,
+ * a pidfd of the container's process when there is one and nothing else
+ * (stdio on /dev/null, cwd /, no other fd of the hook: not the net state
+ * lock, not the container's namespace), and exits when the container's process
  * exits or when detach or gc kills it, by pid and start time. It starts
  * uncommitted: until net_holder_commit it exits as soon as the hook is
  * gone, so a hook that dies half way leaves no holder the records do not
