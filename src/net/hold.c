@@ -23,7 +23,8 @@
 #include "net/lease.h"
 #include "net/owner.h"
 
-/* How long the hook waits for the holder to report and to take over. */
+/* How long the hook waits for the holder to take over the ports, and for
+ * it to be gone after SIGKILL. */
 #define HOLDER_TIMEOUT_MS 5000
 
 void net_bound_close(struct net_bound *b)
