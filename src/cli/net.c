@@ -447,7 +447,9 @@ const struct hk_command cmd_net_attach = {
 	"   --pid PID             a process in its network namespace, or\n"
 	"   --netns PATH          its network namespace (e.g. /run/netns/NAME)\n"
 	"Annotations husk.net.bridge, husk.net.subnet and husk.net.publish (comma\n"
-	"separated) in the state count too; the command line wins.\n",
+	"separated) in the state count too; the command line wins.\n"
+	"A host port in use on the host is refused; a published one stays bound by a\n"
+	"husk-ports process until the container exits or detach.\n",
 };
 
 const struct hk_command cmd_net_detach = {

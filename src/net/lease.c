@@ -73,6 +73,9 @@ char *net_lease_format(const struct net_lease *l)
 		     l->veth);
 	if (l->netns)
 		n += snprintf(buf + n, cap - (size_t)n, "netns %s\n", l->netns);
+	if (l->holder_pid)
+		n += snprintf(buf + n, cap - (size_t)n, "holder %d %llu\n", (int)l->holder_pid,
+			      l->holder_start);
 	for (size_t i = 0; i < l->n_ports; i++) {
 		const struct net_port *p = &l->ports[i];
 		net_addr_fmt(p->host_ip, hip);
@@ -96,6 +99,18 @@ static int parse_port_line(const char *v, struct net_lease *l)
 	p.cont_port = (uint16_t)cp;
 	l->ports = xrealloc(l->ports, (l->n_ports + 1) * sizeof(*l->ports));
 	l->ports[l->n_ports++] = p;
+	return 0;
+}
+
+static int parse_holder(const char *v, struct net_lease *l)
+{
+	int pid;
+	unsigned long long start;
+
+	if (sscanf(v, "%d %llu", &pid, &start) != 2 || pid <= 0)
+		return -1;
+	l->holder_pid = pid;
+	l->holder_start = start;
 	return 0;
 }
 
@@ -129,6 +144,8 @@ static int parse_line(const char *k, const char *v, struct net_lease *l)
 		return net_addr_parse(v, &l->addr);
 	else if (strcmp(k, "port") == 0)
 		return parse_port_line(v, l);
+	else if (strcmp(k, "holder") == 0)
+		return parse_holder(v, l);
 	return 0; /* unknown keys: written by a newer husk, ignored */
 }
 

@@ -31,6 +31,8 @@ struct net_lease {
 	char veth[IF_NAMESIZE]; /* the host's end */
 	struct net_port *ports;
 	size_t n_ports;
+	pid_t holder_pid;                /* the process holding the ports, or 0 */
+	unsigned long long holder_start; /* of holder_pid */
 };
 
 struct net_store {

@@ -1,7 +1,9 @@
 /* attach / detach / gc: the checklists, each step in the file of its
  * concern. Order matters for crashes: the lease record is written before
  * anything is made and removed after everything is gone, so a record
- * always names whatever may be left (net_gc). */
+ * always names whatever may be left (net_gc). The one exception, the
+ * holder of the published ports, is started just before the record is
+ * written and stays only once committed, after it (hold.h). */
 #include "net/net.h"
 
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "net/addr.h"
+#include "net/hold.h"
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/nat.h"
@@ -352,6 +355,9 @@ static int teardown(struct net_nl *nl, struct net_store *st, const struct net_le
 	if (net_nat_unpublish(l->ports, l->n_ports, &e2) < 0)
 		r = r ? r : (*err = e2, -1);
 	hk_debug("net teardown %s: ports unpublished", l->id);
+	if (net_holder_stop(l->holder_pid, l->holder_start, &e2) < 0)
+		r = r ? r : (*err = e2, -1);
+	hk_debug("net teardown %s: host ports released", l->id);
 	if (net_link_del(nl, l->veth, &e2) < 0)
 		r = r ? r : (*err = e2, -1);
 	hk_debug("net teardown %s: veth gone", l->id);
@@ -360,23 +366,43 @@ static int teardown(struct net_nl *nl, struct net_store *st, const struct net_le
 	return r;
 }
 
+/* The bound host ports to a holder process, named in the lease. */
+static int hold_ports(struct net_bound *b, struct net_lease *l, struct net_holder *h,
+		      struct hk_err *err)
+{
+	if (!b->n)
+		return 0;
+	if (net_holder_start(b, l->id, l->pid, l->start_time, h, err) < 0)
+		return -1;
+	l->holder_pid = h->pid;
+	l->holder_start = h->start;
+	return 0;
+}
+
 static int attach_locked(const struct net_config *cfg, struct net_store *st, int nsfd,
 			 struct net_lease *l, struct hk_err *err)
 {
 	_cleanup_(lease_list_free) struct lease_list ll = {0};
+	_cleanup_(net_bound_close) struct net_bound bound = {0};
+	_cleanup_(net_holder_abandon) struct net_holder holder = {.ctl = -1};
 	struct net_nl nl = {0};
 	int r = -1;
 
-	if (net_store_load(st, &ll.v, &ll.n, err) < 0 || plan(cfg, ll.v, ll.n, l, err) < 0)
+	if (net_store_load(st, &ll.v, &ll.n, err) < 0 || plan(cfg, ll.v, ll.n, l, err) < 0 ||
+	    net_ports_bind(l->ports, l->n_ports, &bound, err) < 0)
 		return -1;
-	hk_debug("net attach %s: planned", l->id);
+	hk_debug("net attach %s: planned, host ports bound", l->id);
 	if (net_nl_open(&nl, err) < 0)
 		return -1;
 	int master = ensure_bridge(&nl, l->bridge, &l->subnet, err);
-	if (master < 0 || net_store_put(st, l, err) < 0)
+	if (master < 0)
 		goto out;
-	hk_debug("net attach %s: bridge ready, lease written", l->id);
-	if (connect_container(&nl, master, nsfd, cfg, l, err) < 0) {
+	hk_debug("net attach %s: bridge ready", l->id);
+	if (hold_ports(&bound, l, &holder, err) < 0 || net_store_put(st, l, err) < 0)
+		goto out;
+	hk_debug("net attach %s: ports held, lease written", l->id);
+	if (connect_container(&nl, master, nsfd, cfg, l, err) < 0 ||
+	    net_holder_commit(&holder, err) < 0) {
 		struct hk_err ignored = {0};
 		teardown(&nl, st, l, &ignored);
 		goto out;

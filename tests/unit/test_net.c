@@ -240,6 +240,8 @@ static void test_lease_roundtrip(void **state)
 		.veth = "hk0123abcd",
 		.ports = ports,
 		.n_ports = 2,
+		.holder_pid = 4321,
+		.holder_start = 987654999,
 	};
 	char *text = net_lease_format(&l);
 	struct net_lease back;
@@ -256,8 +258,20 @@ static void test_lease_roundtrip(void **state)
 	assert_string_equal(back.veth, "hk0123abcd");
 	assert_int_equal(back.n_ports, 2);
 	assert_memory_equal(back.ports, ports, sizeof(ports));
+	assert_int_equal(back.holder_pid, 4321);
+	assert_int_equal(back.holder_start, 987654999ULL);
 	net_lease_free(&back);
 	free(text);
+	/* a record without a holder (no ports, or an older husk's) */
+	l.holder_pid = 0;
+	text = net_lease_format(&l);
+	assert_null(strstr(text, "holder"));
+	assert_int_equal(net_lease_parse(text, "t", &back, &err), 0);
+	assert_int_equal(back.holder_pid, 0);
+	net_lease_free(&back);
+	free(text);
+	assert_int_equal(net_lease_parse("id x\nholder -1 5\n", "t", &back, &err), -1);
+	assert_string_equal(err.msg, "t: line 2 is malformed");
 	assert_int_equal(net_lease_parse("id x\nbridge b\n", "t", &back, &err), -1);
 	assert_string_equal(err.msg, "t: incomplete record");
 	assert_int_equal(net_lease_parse("id x\naddr 10.0.0.300\n", "t", &back, &err), -1);
