@@ -109,6 +109,10 @@ static int open_target(const struct net_target *t, struct net_lease *l, struct h
 	int fd;
 
 	if (t->netns) {
+		/* It goes into the lease record, one field per line. */
+		for (const char *c = t->netns; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return hk_fail(err, 0, "--netns: a control character in the path");
 		l->netns = xstrdup(t->netns);
 		fd = open(t->netns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)

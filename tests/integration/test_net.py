@@ -529,3 +529,16 @@ def test_host_namespace_is_refused(netlab):
         sleeper.wait()
     assert not lab.has_link(lab.bridge) and not lab.has_link("eth0")
     assert lab.lease_files() == []
+
+
+def test_netns_path_cannot_forge_lease_lines(netlab):
+    """--netns goes into the lease record one field per line: a newline in
+    it would add lines (a forged "holder PID START" that detach would act
+    on)."""
+    lab = netlab
+    ns = lab.new_ns()
+    evil = f"/run/netns/{ns}\nholder 1 1"
+    r = lab.attach("--id", "forge", "--netns", evil, check=False)
+    assert r.returncode != 0
+    assert "control character" in r.stderr, r.stderr
+    assert lab.lease_files() == []
