@@ -133,6 +133,26 @@ int terminal_mount_console(int slave, struct hk_err *err)
 	return 0;
 }
 
+/* The master is the container's terminal: whoever holds it types into
+ * it. It goes only to a listener of root's or husk's own user, however
+ * the socket's path was reached (a link planted in a directory others can
+ * write, a socket put in its place). SO_PEERCRED: the listener's
+ * credentials when it called listen(2). */
+static int check_listener(int sock, const char *socket_path, struct hk_err *err)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return hk_fail(err, errno, "--console-socket %s: SO_PEERCRED", socket_path);
+	if (cred.uid != 0 && cred.uid != geteuid())
+		return hk_fail(err, 0,
+			       "--console-socket %s: its listener (pid %d) runs as uid %u, neither "
+			       "root nor husk's uid %u: refused",
+			       socket_path, (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid());
+	return 0;
+}
+
 int terminal_send(const char *socket_path, int master, struct hk_err *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -155,6 +175,8 @@ int terminal_send(const char *socket_path, int master, struct hk_err *err)
 		return hk_fail(err, errno, "--console-socket: socket");
 	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return hk_fail(err, errno, "--console-socket: connect to %s", socket_path);
+	if (check_listener(sock, socket_path, err) < 0)
+		return -1;
 	memset(&ctl, 0, sizeof(ctl));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
