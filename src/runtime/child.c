@@ -245,7 +245,7 @@ static int wait_for_start(int state_fd, struct hk_err *err)
 {
 	int fd;
 	do
-		fd = openat(state_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+		fd = openat(state_fd, "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return hk_fail(err, errno, "open exec.fifo");

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/syscalls.h"
+#include "common/trusted.h"
 #include "common/xalloc.h"
 #include "spec/json.h"
 #include "spec/spec.h"
@@ -52,12 +54,32 @@ int state_validate_id(const char *id, struct hk_err *err)
 
 int state_root_open(const char *root, bool create, struct hk_err *err)
 {
-	if (create && hk_mkdir_p(root, 0700, err) < 0)
-		return hk_err_prefix(err, "state root");
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return hk_fail(err, errno, "open state root %s", root);
-	return fd;
+	return hk_open_trusted_dir("--root", root, create, 0700, err);
+}
+
+/* A refusal (raised just before) carries EPERM, without its text: delete
+ * --force removes a state it cannot read, but not one it refuses. */
+static int refused(struct hk_err *err)
+{
+	if (err)
+		err->errnum = EPERM;
+	return -1;
+}
+
+/* Only husk's user may change what husk acts on. */
+static int check_owned(const struct stat *st, const char *path, struct hk_err *err)
+{
+	if (st->st_uid != geteuid()) {
+		hk_fail(err, 0, "%s is owned by uid %u, not by husk's uid %u: refused", path,
+			(unsigned)st->st_uid, (unsigned)geteuid());
+		return refused(err);
+	}
+	if (st->st_mode & 022) {
+		hk_fail(err, 0, "%s is writable by others (mode %04o): refused", path,
+			(unsigned)(st->st_mode & 07777));
+		return refused(err);
+	}
+	return 0;
 }
 
 static int lock_dir(struct hk_state_dir *sd, bool exclusive, struct hk_err *err)
@@ -76,26 +98,49 @@ int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, 
 {
 	sd->fd = -1;
 	sd->id = xstrdup(id);
+	sd->path = xasprintf("%s/%s", root, id);
 	sd->rootfd = state_root_open(root, true, err);
 	if (sd->rootfd < 0)
 		return -1;
 	if (mkdirat(sd->rootfd, id, 0711) < 0)
 		return errno == EEXIST ? hk_fail(err, 0, "container %s already exists", id)
-				       : hk_fail(err, errno, "create state dir %s/%s", root, id);
+				       : hk_fail(err, errno, "create state dir %s", sd->path);
 	sd->fd = openat(sd->rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (sd->fd < 0)
-		return hk_fail(err, errno, "open state dir %s/%s", root, id);
+		return hk_fail(err, errno, "open state dir %s", sd->path);
 	return lock_dir(sd, true, err);
 }
 
-static int open_in_root(int rootfd, struct hk_state_dir *sd, const char *id, int lock,
-			struct hk_err *err)
+/* <root>/<id> failed to open: say what is there instead of a directory. */
+static int open_failed(int rootfd, struct hk_state_dir *sd, int e, struct hk_err *err)
 {
+	struct stat st;
+
+	if (e == ENOENT)
+		return hk_fail(err, ENOENT, "container %s does not exist", sd->id);
+	if ((e == ELOOP || e == ENOTDIR) &&
+	    fstatat(rootfd, sd->id, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		hk_fail(err, 0, "state dir %s is %s: refused", sd->path,
+			S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+		return refused(err);
+	}
+	return hk_fail(err, e, "open state dir %s", sd->path);
+}
+
+static int open_in_root(int rootfd, const char *root, struct hk_state_dir *sd, const char *id,
+			int lock, struct hk_err *err)
+{
+	struct stat st;
+
+	sd->id = xstrdup(id);
+	sd->path = xasprintf("%s/%s", root, id);
 	sd->fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (sd->fd < 0 && errno == ENOENT)
-		return hk_fail(err, ENOENT, "container %s does not exist", id);
 	if (sd->fd < 0)
-		return hk_fail(err, errno, "open state dir of %s", id);
+		return open_failed(rootfd, sd, errno, err);
+	if (fstat(sd->fd, &st) < 0)
+		return hk_fail(err, errno, "stat state dir %s", sd->path);
+	if (check_owned(&st, sd->path, err) < 0)
+		return -1;
 	return lock < 0 ? 0 : lock_dir(sd, lock, err);
 }
 
@@ -103,21 +148,26 @@ int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_s
 		   struct hk_err *err)
 {
 	sd->fd = -1;
-	sd->id = xstrdup(id);
-	sd->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sd->rootfd < 0 && errno == ENOENT)
+	sd->id = NULL;
+	sd->path = NULL;
+	struct hk_err rerr = {0};
+	sd->rootfd = state_root_open(root, false, &rerr);
+	if (sd->rootfd < 0 && rerr.errnum == ENOENT)
 		return hk_fail(err, ENOENT, "container %s does not exist", id);
-	if (sd->rootfd < 0)
-		return hk_fail(err, errno, "open state root %s", root);
-	return open_in_root(sd->rootfd, sd, id, exclusive ? 1 : 0, err);
+	if (sd->rootfd < 0) {
+		if (err)
+			*err = rerr;
+		return -1;
+	}
+	return open_in_root(sd->rootfd, root, sd, id, exclusive ? 1 : 0, err);
 }
 
-int state_dir_peek(int rootfd, const char *id, struct hk_state_dir *sd, struct hk_err *err)
+int state_dir_peek(int rootfd, const char *root, const char *id, struct hk_state_dir *sd,
+		   struct hk_err *err)
 {
 	sd->fd = -1;
 	sd->rootfd = -1; /* the caller's: not closed, not used for removal */
-	sd->id = xstrdup(id);
-	return open_in_root(rootfd, sd, id, -1, err);
+	return open_in_root(rootfd, root, sd, id, -1, err);
 }
 
 void state_dir_close(struct hk_state_dir *sd)
@@ -127,8 +177,9 @@ void state_dir_close(struct hk_state_dir *sd)
 	if (sd->rootfd >= 0)
 		close(sd->rootfd);
 	free(sd->id);
+	free(sd->path);
 	sd->fd = sd->rootfd = -1;
-	sd->id = NULL;
+	sd->id = sd->path = NULL;
 }
 
 /* Empty the directory dirfd; subdirectories (notify/) go too, depth-limited
@@ -185,6 +236,7 @@ static hk_json *state_to_json(const struct hk_state *st)
 	hk_json_set_int(j, "start_time", (int64_t)st->start_time);
 	hk_json_set_int(j, "exe_dev", (int64_t)st->exe_dev);
 	hk_json_set_int(j, "exe_ino", (int64_t)st->exe_ino);
+	hk_json_set_int(j, "mnt_ns", (int64_t)st->mnt_ns);
 	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
 	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
 	hk_json_set_str(j, "created", st->created ? st->created : "");
@@ -272,7 +324,7 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 {
 	_cleanup_free_ char *status = NULL;
-	int64_t pid = 0, start = 0, exe_dev = 0, exe_ino = 0;
+	int64_t pid = 0, start = 0, exe_dev = 0, exe_ino = 0, mnt_ns = 0;
 
 	if (hk_json_get_str(j, "state", "id", &st->id, err) <= 0 ||
 	    hk_json_get_str(j, "state", "status", &status, err) <= 0 ||
@@ -280,6 +332,7 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    hk_json_get_i64(j, "state", "start_time", 0, INT64_MAX, &start, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_dev", 0, INT64_MAX, &exe_dev, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_ino", 0, INT64_MAX, &exe_ino, err) < 0 ||
+	    hk_json_get_i64(j, "state", "mnt_ns", 0, INT64_MAX, &mnt_ns, err) < 0 ||
 	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
 	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
 	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)
@@ -288,6 +341,7 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	st->start_time = (unsigned long long)start;
 	st->exe_dev = (unsigned long long)exe_dev;
 	st->exe_ino = (unsigned long long)exe_ino;
+	st->mnt_ns = (unsigned long long)mnt_ns;
 	st->status = HK_STOPPED;
 	for (int s = 0; s <= HK_STOPPED; s++)
 		if (strcmp(status, status_names[s]) == 0)
@@ -304,10 +358,41 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	return read_cgroup(j, st, err);
 }
 
+/* state.json, as husk wrote it: a regular file, not a link, that no one
+ * but husk's user can have written. */
+static int open_state_json(struct hk_state_dir *sd, struct hk_err *err)
+{
+	struct stat st;
+	int fd = openat(sd->fd, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/state.json", sd->path);
+	if (fd < 0 && errno == ELOOP) {
+		hk_fail(err, 0, "%s is a symbolic link: refused", path);
+		return refused(err);
+	}
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	int r = fstat(fd, &st) < 0 ? hk_fail(err, errno, "stat %s", path) : 0;
+	if (r == 0 && !S_ISREG(st.st_mode)) {
+		hk_fail(err, 0, "%s is not a regular file: refused", path);
+		r = refused(err);
+	}
+	if (r < 0 || check_owned(&st, path, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
 {
 	size_t len;
-	_cleanup_free_ char *text = hk_read_fileat(sd->fd, "state.json", 1 << 20, &len, err);
+	_cleanup_close_ int fd = open_state_json(sd, err);
+	if (fd < 0)
+		return NULL;
+	_cleanup_free_ char *text = hk_read_fd(fd, "state.json", 1 << 20, &len, err);
 
 	if (!text)
 		return NULL;
@@ -406,14 +491,102 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 	return HK_RUNNING;
 }
 
-/* A pidfd for the container's process, only if it is still the same
- * process (start time checked after opening, so reuse cannot fool us). */
-int state_pidfd(const struct hk_state *st)
+unsigned long long state_proc_mnt_ns(pid_t pid)
 {
-	if (st->pid <= 0)
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+static int process_gone(const struct hk_state *st, struct hk_err *err)
+{
+	hk_fail(err, 0, "container %s: its process is gone", st->id);
+	if (err)
+		err->errnum = ESRCH;
+	return -1;
+}
+
+static int not_ours(const struct hk_state_dir *sd, const struct hk_state *st, const char *why,
+		    struct hk_err *err)
+{
+	hk_fail(err, 0, "pid %d in %s/state.json is not the container's process (%s): refused",
+		(int)st->pid, sd->path, why);
+	return refused(err);
+}
+
+/* Is the process the container's? Its mount namespace is the container's
+ * own (husk requires one): never husk's, and the one recorded at create
+ * (0: a state of husk's before that was recorded). */
+static int check_container_process(const struct hk_state_dir *sd, const struct hk_state *st,
+				   struct hk_err *err)
+{
+	char path[64];
+	struct stat theirs, ours;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)st->pid);
+	if (stat(path, &theirs) < 0) {
+		/* Unprivileged, husk may not see the namespaces of a process
+		 * that is not dumpable yet: nothing to compare. */
+		if ((errno == EACCES || errno == EPERM) && geteuid() != 0)
+			return 0;
+		/* Died since (a zombie has no namespaces). */
+		if (errno == ENOENT || errno == ESRCH)
+			return process_gone(st, err);
+		return hk_fail(err, errno, "stat %s", path);
+	}
+	if (stat("/proc/self/ns/mnt", &ours) < 0)
+		return hk_fail(err, errno, "stat /proc/self/ns/mnt");
+	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+		return not_ours(sd, st, "it is in husk's own mount namespace", err);
+	if (st->mnt_ns && theirs.st_ino != st->mnt_ns)
+		return not_ours(sd, st, "its mount namespace is not the one it was created in",
+				err);
+	return 0;
+}
+
+int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err)
+{
+	int fd = st->pid > 0 ? hk_pidfd_open(st->pid, 0) : -1;
+
+	/* Start time checked after opening, so reuse cannot fool us. */
+	if (fd < 0 || state_proc_start_time(st->pid) != st->start_time) {
+		if (fd >= 0)
+			close(fd);
+		return process_gone(st, err);
+	}
+	if (check_container_process(sd, st, err) < 0) {
+		close(fd);
+		/* Its pid reused since the check above? Then it is just gone. */
+		if (state_proc_start_time(st->pid) != st->start_time)
+			return process_gone(st, err);
 		return -1;
-	int fd = hk_pidfd_open(st->pid, 0);
-	if (fd >= 0 && state_proc_start_time(st->pid) != st->start_time) {
+	}
+	return fd;
+}
+
+int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	int fd = openat(sd->fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+
+	snprintf(path, sizeof(path), "%s/exec.fifo", sd->path);
+	if (fd < 0 && errno == ELOOP) {
+		hk_fail(err, 0, "%s is a symbolic link, not a fifo: refused", path);
+		return refused(err);
+	}
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	int r = 0;
+	if (fstat(fd, &st) < 0)
+		r = hk_fail(err, errno, "stat %s", path);
+	else if (!S_ISFIFO(st.st_mode))
+		r = hk_fail(err, 0, "%s is not a fifo: refused", path);
+	else if (st.st_uid != geteuid())
+		r = hk_fail(err, 0, "%s is owned by uid %u: refused", path, (unsigned)st.st_uid);
+	if (r < 0) {
 		close(fd);
 		return -1;
 	}
@@ -427,6 +600,8 @@ int state_write_pid_file(const char *path, pid_t pid, struct hk_err *err)
 	const char *name = slash ? slash + 1 : path;
 	char buf[24];
 
+	if (!*name)
+		return hk_fail(err, 0, "--pid-file %s: names a directory, not a file", path);
 	if (slash == dir)
 		slash[1] = '\0';
 	else if (slash)
@@ -464,16 +639,20 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err)
+int state_list_ids(int rootfd, char ***ids, size_t *n, struct hk_err *err)
 {
-	DIR *d = opendir(root);
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	size_t count = 0;
 
 	*ids = NULL;
 	*n = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "open state root %s", root);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return hk_fail(err, errno, "read the state root");
+	}
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
 			continue;
