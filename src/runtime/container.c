@@ -112,7 +112,6 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	}
 	st->pid = sp->pid;
 	st->start_time = state_proc_start_time(sp->pid);
-	st->mnt_ns = state_proc_mnt_ns(sp->pid);
 	struct stat exe;
 	if (stat("/proc/self/exe", &exe) == 0) {
 		st->exe_dev = exe.st_dev;

@@ -236,7 +236,6 @@ static hk_json *state_to_json(const struct hk_state *st)
 	hk_json_set_int(j, "start_time", (int64_t)st->start_time);
 	hk_json_set_int(j, "exe_dev", (int64_t)st->exe_dev);
 	hk_json_set_int(j, "exe_ino", (int64_t)st->exe_ino);
-	hk_json_set_int(j, "mnt_ns", (int64_t)st->mnt_ns);
 	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
 	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
 	hk_json_set_str(j, "created", st->created ? st->created : "");
@@ -324,7 +323,7 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 {
 	_cleanup_free_ char *status = NULL;
-	int64_t pid = 0, start = 0, exe_dev = 0, exe_ino = 0, mnt_ns = 0;
+	int64_t pid = 0, start = 0, exe_dev = 0, exe_ino = 0;
 
 	if (hk_json_get_str(j, "state", "id", &st->id, err) <= 0 ||
 	    hk_json_get_str(j, "state", "status", &status, err) <= 0 ||
@@ -332,7 +331,6 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    hk_json_get_i64(j, "state", "start_time", 0, INT64_MAX, &start, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_dev", 0, INT64_MAX, &exe_dev, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_ino", 0, INT64_MAX, &exe_ino, err) < 0 ||
-	    hk_json_get_i64(j, "state", "mnt_ns", 0, INT64_MAX, &mnt_ns, err) < 0 ||
 	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
 	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
 	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)
@@ -341,7 +339,6 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	st->start_time = (unsigned long long)start;
 	st->exe_dev = (unsigned long long)exe_dev;
 	st->exe_ino = (unsigned long long)exe_ino;
-	st->mnt_ns = (unsigned long long)mnt_ns;
 	st->status = HK_STOPPED;
 	for (int s = 0; s <= HK_STOPPED; s++)
 		if (strcmp(status, status_names[s]) == 0)
@@ -363,9 +360,8 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 static int open_state_json(struct hk_state_dir *sd, struct hk_err *err)
 {
 	struct stat st;
-	int fd = openat(sd->fd, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
 	char path[PATH_MAX];
+	int fd = openat(sd->fd, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	snprintf(path, sizeof(path), "%s/state.json", sd->path);
 	if (fd < 0 && errno == ELOOP) {
@@ -491,15 +487,6 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 	return HK_RUNNING;
 }
 
-unsigned long long state_proc_mnt_ns(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
-
 static int process_gone(const struct hk_state *st, struct hk_err *err)
 {
 	hk_fail(err, 0, "container %s: its process is gone", st->id);
@@ -516,17 +503,27 @@ static int not_ours(const struct hk_state_dir *sd, const struct hk_state *st, co
 	return refused(err);
 }
 
-/* Is the process the container's? Its mount namespace is the container's
- * own (husk requires one): never husk's, and the one recorded at create
- * (0: a state of husk's before that was recorded). */
+/* stat of <proc>/ns/mnt: its mount namespace. */
+static int mnt_ns_of(const char *proc, struct stat *out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/ns/mnt", proc);
+	return stat(path, out);
+}
+
+/* Is the process the container's? Its mount namespace is one of its own
+ * (husk requires one, made at create): never husk's nor that of pid 1 (the
+ * system's). The container's own processes may make further ones, so no
+ * other is compared. */
 static int check_container_process(const struct hk_state_dir *sd, const struct hk_state *st,
 				   struct hk_err *err)
 {
-	char path[64];
+	char proc[32];
 	struct stat theirs, ours;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)st->pid);
-	if (stat(path, &theirs) < 0) {
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)st->pid);
+	if (mnt_ns_of(proc, &theirs) < 0) {
 		/* Unprivileged, husk may not see the namespaces of a process
 		 * that is not dumpable yet: nothing to compare. */
 		if ((errno == EACCES || errno == EPERM) && geteuid() != 0)
@@ -534,15 +531,15 @@ static int check_container_process(const struct hk_state_dir *sd, const struct h
 		/* Died since (a zombie has no namespaces). */
 		if (errno == ENOENT || errno == ESRCH)
 			return process_gone(st, err);
-		return hk_fail(err, errno, "stat %s", path);
+		return hk_fail(err, errno, "stat %s/ns/mnt", proc);
 	}
-	if (stat("/proc/self/ns/mnt", &ours) < 0)
+	if (mnt_ns_of("/proc/self", &ours) < 0)
 		return hk_fail(err, errno, "stat /proc/self/ns/mnt");
 	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
 		return not_ours(sd, st, "it is in husk's own mount namespace", err);
-	if (st->mnt_ns && theirs.st_ino != st->mnt_ns)
-		return not_ours(sd, st, "its mount namespace is not the one it was created in",
-				err);
+	if (mnt_ns_of("/proc/1", &ours) == 0 && theirs.st_dev == ours.st_dev &&
+	    theirs.st_ino == ours.st_ino)
+		return not_ours(sd, st, "it is in the mount namespace of pid 1", err);
 	return 0;
 }
 

@@ -23,9 +23,6 @@ struct hk_state {
 	/* husk's binary at create (device, inode): until start the process runs
 	 * it; once it runs anything else, it has been started. */
 	unsigned long long exe_dev, exe_ino;
-	/* The inode of its mount namespace at create (0: not known): a pid in
-	 * state.json that is not the container's is never signalled. */
-	unsigned long long mnt_ns;
 	char *bundle;
 	char *rootfs;
 	char *created; /* RFC 3339, UTC */
@@ -77,13 +74,11 @@ void state_free(struct hk_state *st);
 enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st);
 const char *state_status_name(enum hk_status s);
 /* A pidfd for the container's process, only if it is still the same
- * process (start time) and is the container's at all: in its own mount
- * namespace (not husk's), the one recorded at create. -1 and err otherwise:
- * errnum ESRCH when it is gone ("container X: its process is gone"), else
- * a refusal naming the pid and state.json. */
+ * process (start time) and is a container's at all: in a mount namespace
+ * neither husk's nor pid 1's. -1 and err otherwise: errnum ESRCH when it
+ * is gone ("container X: its process is gone"), else a refusal naming the
+ * pid and state.json (errnum EPERM). */
 int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err);
-/* The inode of a process's mount namespace, 0 when not known. */
-unsigned long long state_proc_mnt_ns(pid_t pid);
 /* exec.fifo for start to read: refused unless it is a fifo (not a link)
  * of husk's user. */
 int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err);

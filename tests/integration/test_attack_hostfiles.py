@@ -543,6 +543,24 @@ def test_tampered_pid_is_not_signalled(hk, restore_state, victim, cmd):
     assert pid_alive(real) and _state_dir(cid).exists()
 
 
+def test_container_in_a_mount_namespace_of_its_own_making_is_still_killed(hk):
+    """The check above must not lock husk out of a container whose first
+    process made itself a new mount namespace (unshare -m, in place)."""
+    def caps(cfg):
+        for k, v in cfg["process"]["capabilities"].items():
+            v.append("CAP_SYS_ADMIN")
+    b = hk.bundle(["unshare", "-m", "sleep", "1000"])
+    caps(b.config)
+    b.write()
+    cid = hk.run_detached(b)
+    pid = hk.state(cid)["pid"]
+    # unshare execs sleep in place, in the mount namespace it made
+    wait_for(lambda: open(f"/proc/{pid}/comm").read().strip() == "sleep", what="sleep")
+    hk.kill(cid, "KILL")
+    hk.wait_status(cid, "stopped")
+    hk.delete(cid)
+
+
 # --------------------------------------------------------------------------
 # 6. --console-socket: the terminal goes to whoever listens there. A
 # listener that is neither root nor husk's user gets nothing (runc sends
