@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fds.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "linux/selfexe.h"
@@ -222,6 +223,8 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *xdg_root = NULL;
 	struct hk_err err = {0};
 
+	/* Before husk opens anything: which fds --preserve-fds may pass. */
+	hk_fds_record();
 	selfexe_init();
 	int r = parse_globals(argc, argv, &g);
 	if (r >= 0)

@@ -4,8 +4,10 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,15 +97,57 @@ int hk_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int hk_write_atomic(int dirfd, const char *name, const char *data, size_t len, struct hk_err *err)
+/* A temp name beside name that no one can guess (64 random bits), so that
+ * nobody who can write the directory can plant it beforehand. */
+static int temp_name(char *buf, size_t size, const char *name, struct hk_err *err)
+{
+	uint64_t r;
+	ssize_t n;
+
+	do
+		n = getrandom(&r, sizeof(r), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r))
+		return hk_fail(err, n < 0 ? errno : EIO, "getrandom for a temp name of %s", name);
+	if ((size_t)snprintf(buf, size, ".%s.%016llx", name, (unsigned long long)r) >= size)
+		return hk_fail(err, ENAMETOOLONG, "temp name of %s", name);
+	return 0;
+}
+
+int hk_create_excl(int dirfd, const char *name, int flags, mode_t mode, struct hk_err *err)
+{
+	int fd = openat(dirfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return hk_fail(err, errno, "create %s", name);
+	return fd;
+}
+
+static int create_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t size,
+		       struct hk_err *err)
+{
+	/* A clash of 64 random bits is someone's doing: try a few more. */
+	for (int tries = 0; tries < 4; tries++) {
+		if (temp_name(tmp, size, name, err) < 0)
+			return -1;
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return hk_fail(err, errno, "create %s", tmp);
+	}
+	return hk_fail(err, EEXIST, "create a temp file for %s", name);
+}
+
+int hk_write_atomic_mode(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+			 struct hk_err *err)
 {
 	char tmp[300];
-	int fd;
+	int fd = create_temp(dirfd, name, mode, tmp, sizeof(tmp), err);
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return hk_fail(err, errno, "create %s", tmp);
+		return -1;
 	if (hk_write_all(fd, data, len) < 0) {
 		int e = errno;
 		close(fd);
@@ -111,12 +155,64 @@ int hk_write_atomic(int dirfd, const char *name, const char *data, size_t len, s
 		return hk_fail(err, e, "write %s", tmp);
 	}
 	close(fd);
+	/* rename(2) replaces a link at name, never follows it. */
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return hk_fail(err, e, "rename %s to %s", tmp, name);
 	}
 	return 0;
+}
+
+int hk_write_atomic(int dirfd, const char *name, const char *data, size_t len, struct hk_err *err)
+{
+	return hk_write_atomic_mode(dirfd, name, data, len, 0644, err);
+}
+
+/* An existing log: a regular file of ours with no other name. */
+static int check_own_file(int fd, const char *name, struct hk_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hk_fail(err, errno, "stat %s", name);
+	if (!S_ISREG(st.st_mode))
+		return hk_fail(err, 0, "%s: not a regular file: refused", name);
+	if (st.st_uid != geteuid())
+		return hk_fail(err, 0, "%s: owned by uid %u, not by husk's uid %u: refused", name,
+			       (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_nlink != 1)
+		return hk_fail(err, 0, "%s: has %lu names (hard links): refused", name,
+			       (unsigned long)st.st_nlink);
+	return 0;
+}
+
+int hk_open_append(int dirfd, const char *name, mode_t mode, struct hk_err *err)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+
+	for (int tries = 0; tries < 4; tries++) {
+		int fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return hk_fail(err, errno, "create %s", name);
+		/* O_NONBLOCK: a fifo planted there fails (ENXIO) instead of
+		 * blocking; it changes nothing for a regular file. */
+		fd = openat(dirfd, name, flags | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT)
+			continue; /* removed in between: make it */
+		if (fd < 0 && errno == ELOOP)
+			return hk_fail(err, 0, "%s: a symbolic link: refused", name);
+		if (fd < 0)
+			return hk_fail(err, errno, "open %s", name);
+		if (check_own_file(fd, name, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	return hk_fail(err, EAGAIN, "open %s: it keeps coming and going", name);
 }
 
 int hk_write_strat(int dirfd, const char *name, const char *s, struct hk_err *err)

@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fds.h"
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/syscalls.h"
@@ -133,20 +134,12 @@ int process_chdir(const char *cwd, struct hk_err *err)
 
 int process_preserve_fds(int preserve_fds, struct hk_err *err)
 {
-	for (int fd = 3; fd < 3 + preserve_fds; fd++) {
-		int flags = fcntl(fd, F_GETFD);
-		if (flags >= 0 && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
-			return hk_fail(err, errno, "clear close-on-exec of fd %d", fd);
-	}
-	return 0;
+	return hk_fds_preserve(preserve_fds, err);
 }
 
 int process_cloexec_fds(int preserve_fds, struct hk_err *err)
 {
-	unsigned int first = 3 + (unsigned int)preserve_fds;
-	if (hk_close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return hk_fail(err, errno, "close_range (husk needs Linux >= 5.11)");
-	return 0;
+	return hk_fds_cloexec_others(preserve_fds, err);
 }
 
 int process_guard_exe(struct hk_err *err)

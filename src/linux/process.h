@@ -23,11 +23,11 @@ int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err);
  * container path: never through /proc/self/fd/N or another magic link to
  * something of the host's (CVE-2024-21626). */
 int process_chdir(const char *cwd, struct hk_err *err);
-/* Clear close-on-exec on the preserved fds (3 .. 3+n-1). Done first thing,
- * while only they can be there: an fd husk opens later (close-on-exec) may
- * land in a gap of that range and must not be passed on. */
+/* Clear close-on-exec on the preserved fds: those among 3 .. 3+n-1 that
+ * husk was started with (common/fds.h). An fd of husk's own in a gap of
+ * that range keeps close-on-exec: only what the caller passed goes on. */
 int process_preserve_fds(int preserve_fds, struct hk_err *err);
-/* Make every fd from 3 + preserve_fds up close on exec. */
+/* Make every other fd from 3 up close on exec. */
 int process_cloexec_fds(int preserve_fds, struct hk_err *err);
 /* Until it execs the container's program, a process of husk's holds host
  * fds and memory that /proc/<pid>/{fd,environ,mem,exe} would hand to the

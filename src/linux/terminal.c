@@ -134,6 +134,26 @@ int terminal_mount_console(int slave, struct hk_err *err)
 	return 0;
 }
 
+/* The master is the container's terminal: whoever holds it types into
+ * it. It goes only to a listener of root's or husk's own user, however
+ * the socket's path was reached (a link planted in a directory others can
+ * write, a socket put in its place). SO_PEERCRED: the listener's
+ * credentials when it called listen(2). */
+static int check_listener(int sock, const char *socket_path, struct hk_err *err)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return hk_fail(err, errno, "--console-socket %s: SO_PEERCRED", socket_path);
+	if (cred.uid != 0 && cred.uid != geteuid())
+		return hk_fail(err, 0,
+			       "--console-socket %s: its listener (pid %d) runs as uid %u, neither "
+			       "root nor husk's uid %u: refused",
+			       socket_path, (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid());
+	return 0;
+}
+
 /* How long a console socket's peer may take to accept, and to take the
  * message: engines answer at once; a peer that never does must not keep
  * husk (or a lock it holds) forever. */
@@ -166,6 +186,10 @@ int terminal_connect(const char *socket_path, struct hk_err *err)
 			return hk_fail(err, e, "--console-socket: connect to %s", socket_path);
 		}
 		usleep(10000);
+	}
+	if (check_listener(sock, socket_path, err) < 0) {
+		close(sock);
+		return -1;
 	}
 	int flags = fcntl(sock, F_GETFL);
 	if (flags < 0 || fcntl(sock, F_SETFL, flags & ~O_NONBLOCK) < 0 ||

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fault.h"
+#include "common/fds.h"
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -42,25 +43,6 @@
 			_exit(137);                           \
 		}                                             \
 	} while (0)
-
-/* Close every fd husk holds (the state lock above all: a copy here would
- * keep `start` waiting) except stdio, preserved fds and what is listed. */
-static int close_others(const int *keep, int n, int first, struct hk_err *err)
-{
-	unsigned int from = (unsigned int)first;
-
-	for (;;) {
-		unsigned int next = ~0U;
-		for (int i = 0; i < n; i++)
-			if (keep[i] >= (int)from && (unsigned int)keep[i] < next)
-				next = (unsigned int)keep[i];
-		if (next > from && hk_close_range(from, next == ~0U ? ~0U : next - 1, 0) < 0)
-			return hk_fail(err, errno, "close_range");
-		if (next == ~0U)
-			return 0;
-		from = next + 1;
-	}
-}
 
 /* Wait until husk has put us in our cgroup (once). Only then is the cgroup
  * namespace unshared, so that its root is the container's cgroup
@@ -263,7 +245,7 @@ static int wait_for_start(int state_fd, struct hk_err *err)
 {
 	int fd;
 	do
-		fd = openat(state_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+		fd = openat(state_fd, "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return hk_fail(err, errno, "open exec.fifo");
@@ -398,7 +380,10 @@ void child_main(struct hk_spawn *sp, int sock)
 	for (int t = 0; t < HK_NS_COUNT; t++)
 		if (sp->ns_fds[t] >= 0)
 			keep[nkeep++] = sp->ns_fds[t];
-	if (close_others(keep, nkeep, 3 + sp->preserve_fds, &err) < 0 ||
+	/* Every fd of husk's goes (the state lock above all: a copy here
+	 * would keep `start` waiting), wherever it landed, even in a gap of
+	 * the preserved range; stdio, what the caller passed and keep stay. */
+	if (hk_fds_close_others(keep, (size_t)nkeep, sp->preserve_fds, &err) < 0 ||
 	    process_preserve_fds(sp->preserve_fds, &err) < 0 ||
 	    sync_wait_go(sock, &sp->host_pid, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
 		sync_send(sock, HK_SYNC_ERROR, &err);

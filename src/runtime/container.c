@@ -319,12 +319,14 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 		return hk_fail(err, 0, "cannot start container %s: it is %s, not created", st->id,
 			       state_status_name(status));
 	out->pid = st->pid;
-	out->pidfd = hk_pidfd_open(st->pid, 0);
-	if (out->pidfd < 0 || state_proc_start_time(st->pid) != st->start_time)
+	out->pidfd = state_pidfd(sd, st, err);
+	if (out->pidfd < 0 && err->errnum == ESRCH)
 		return hk_fail(err, 0, "cannot start container %s: its process is gone", st->id);
-	_cleanup_close_ int fifo = openat(sd->fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (out->pidfd < 0)
+		return -1;
+	_cleanup_close_ int fifo = state_open_fifo(sd, err);
 	if (fifo < 0)
-		return hk_fail(err, errno, "open exec.fifo of %s", st->id);
+		return -1;
 	/* Listen before the program runs, so its READY=1 cannot be lost. */
 	out->notify = sd_notify_listen(sd->fd, err);
 	if (out->notify < 0 && err->msg[0])
@@ -440,9 +442,11 @@ static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 			       state_status_name(status));
 	if (a->all && st->cgroup)
 		return cg_signal_all(st->cgroup, a->sig, err);
-	_cleanup_close_ int pidfd = state_pidfd(st);
-	if (pidfd < 0)
+	_cleanup_close_ int pidfd = state_pidfd(sd, st, err);
+	if (pidfd < 0 && err->errnum == ESRCH)
 		return hk_fail(err, 0, "cannot kill container %s: its process is gone", st->id);
+	if (pidfd < 0)
+		return -1;
 	if (hk_pidfd_send_signal(pidfd, a->sig, NULL, 0) < 0)
 		return hk_fail(err, errno, "kill container %s with signal %d", st->id, a->sig);
 	return 0;
@@ -456,13 +460,19 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct h
 
 /* SIGKILL the process and wait until it is gone (a pidfd polls readable
  * when the process exits, child of ours or not: pidfd_open(2)). */
-static int kill_and_wait(const struct hk_state *st, struct hk_err *err)
+static int kill_and_wait(const struct hk_state_dir *sd, const struct hk_state *st,
+			 struct hk_err *err)
 {
-	_cleanup_close_ int pidfd = state_pidfd(st);
+	struct hk_err perr = {0};
+	_cleanup_close_ int pidfd = state_pidfd(sd, st, &perr);
 	struct pollfd p;
 
-	if (pidfd < 0)
+	if (pidfd < 0 && perr.errnum == ESRCH)
 		return 0;
+	if (pidfd < 0) {
+		*err = perr;
+		return -1;
+	}
 	if (hk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		return hk_fail(err, errno, "kill container %s", st->id);
 	/* a frozen task dies only once thawed (cgroup v1) */
@@ -506,7 +516,7 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 				state_status_name(status));
 			goto out;
 		}
-		if (kill_and_wait(st, err) < 0)
+		if (kill_and_wait(&sd, st, err) < 0)
 			goto out;
 		hk_debug("delete: process gone");
 		HK_FAULT("delete:process-gone");
@@ -515,10 +525,14 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		hk_debug("delete: cgroup removed");
 		HK_FAULT("delete:cgroup-removed");
 		run_state_hooks(st, &st->poststop, HK_HOOK_POSTSTOP, "stopped");
-	} else if (!force) {
-		/* No state.json: a create that died half-way. */
+	} else if (!force || rerr.errnum == EPERM) {
+		/* No state.json: a create that died half-way, which --force
+		 * removes; one refused (not husk's alone, a link) stays. */
 		*err = rerr;
-		hk_err_prefix(err, "container %s (use --force to remove it)", id);
+		if (rerr.errnum == EPERM)
+			hk_err_prefix(err, "container %s", id);
+		else
+			hk_err_prefix(err, "container %s (use --force to remove it)", id);
 		goto out;
 	}
 	r = state_dir_remove(&sd, err);
@@ -597,16 +611,18 @@ int container_list(const char *root, struct hk_container_info **infos, size_t *n
 
 	*infos = NULL;
 	*n = 0;
-	if (state_list_ids(root, &ids, &count, err) < 0)
+	_cleanup_close_ int rootfd = state_root_open(root, false, err);
+	if (rootfd < 0)
+		return err->errnum == ENOENT ? 0 : -1;
+	if (state_list_ids(rootfd, &ids, &count, err) < 0)
 		return -1;
 	*infos = xcalloc(count, sizeof(**infos));
-	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < count; i++) {
 		struct hk_state_dir sd = {.fd = -1, .rootfd = -1};
 		struct hk_state *st = NULL;
 		/* A container deleted or half-created meanwhile is left out. */
-		if (rootfd >= 0 && state_validate_id(ids[i], NULL) == 0 &&
-		    state_dir_peek(rootfd, ids[i], &sd, NULL) == 0 &&
+		if (state_validate_id(ids[i], NULL) == 0 &&
+		    state_dir_peek(rootfd, root, ids[i], &sd, NULL) == 0 &&
 		    (st = state_read(&sd, NULL)) && info_locked(&sd, st, &(*infos)[*n], NULL) == 0)
 			(*n)++;
 		state_free(st);

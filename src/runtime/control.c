@@ -80,9 +80,9 @@ static int watch_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 		return hk_fail(err, 0, "container %s is %s", st->id, state_status_name(status));
 	if (need_cgroup(st, "watch", err) < 0)
 		return -1;
-	w->pidfd = state_pidfd(st);
+	w->pidfd = state_pidfd(sd, st, err);
 	if (w->pidfd < 0)
-		return hk_fail(err, 0, "container %s: its process is gone", st->id);
+		return -1;
 	w->cg = st->cgroup;
 	st->cgroup = NULL;
 	return 0;

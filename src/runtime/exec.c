@@ -176,9 +176,11 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	if (status != HK_RUNNING && status != HK_CREATED)
 		return hk_fail(err, 0, "cannot exec in container %s: it is %s", st->id,
 			       state_status_name(status));
-	t->pidfd = hk_pidfd_open(st->pid, 0);
-	if (t->pidfd < 0 || state_proc_start_time(st->pid) != st->start_time)
+	t->pidfd = state_pidfd(sd, st, err);
+	if (t->pidfd < 0 && err->errnum == ESRCH)
 		return hk_fail(err, 0, "cannot exec in container %s: its process is gone", st->id);
+	if (t->pidfd < 0)
+		return -1;
 	t->pid = st->pid;
 	if (ns_differing(st->pid, &t->ns_flags, err) < 0)
 		return -1;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/syscalls.h"
+#include "common/trusted.h"
 #include "common/xalloc.h"
 #include "spec/json.h"
 #include "spec/spec.h"
@@ -52,12 +54,32 @@ int state_validate_id(const char *id, struct hk_err *err)
 
 int state_root_open(const char *root, bool create, struct hk_err *err)
 {
-	if (create && hk_mkdir_p(root, 0700, err) < 0)
-		return hk_err_prefix(err, "state root");
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return hk_fail(err, errno, "open state root %s", root);
-	return fd;
+	return hk_open_trusted_dir("--root", root, create, 0700, err);
+}
+
+/* A refusal (raised just before) carries EPERM, without its text: delete
+ * --force removes a state it cannot read, but not one it refuses. */
+static int refused(struct hk_err *err)
+{
+	if (err)
+		err->errnum = EPERM;
+	return -1;
+}
+
+/* Only husk's user may change what husk acts on. */
+static int check_owned(const struct stat *st, const char *path, struct hk_err *err)
+{
+	if (st->st_uid != geteuid()) {
+		hk_fail(err, 0, "%s is owned by uid %u, not by husk's uid %u: refused", path,
+			(unsigned)st->st_uid, (unsigned)geteuid());
+		return refused(err);
+	}
+	if (st->st_mode & 022) {
+		hk_fail(err, 0, "%s is writable by others (mode %04o): refused", path,
+			(unsigned)(st->st_mode & 07777));
+		return refused(err);
+	}
+	return 0;
 }
 
 static int lock_dir(struct hk_state_dir *sd, bool exclusive, struct hk_err *err)
@@ -76,26 +98,49 @@ int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, 
 {
 	sd->fd = -1;
 	sd->id = xstrdup(id);
+	sd->path = xasprintf("%s/%s", root, id);
 	sd->rootfd = state_root_open(root, true, err);
 	if (sd->rootfd < 0)
 		return -1;
 	if (mkdirat(sd->rootfd, id, 0711) < 0)
 		return errno == EEXIST ? hk_fail(err, 0, "container %s already exists", id)
-				       : hk_fail(err, errno, "create state dir %s/%s", root, id);
+				       : hk_fail(err, errno, "create state dir %s", sd->path);
 	sd->fd = openat(sd->rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (sd->fd < 0)
-		return hk_fail(err, errno, "open state dir %s/%s", root, id);
+		return hk_fail(err, errno, "open state dir %s", sd->path);
 	return lock_dir(sd, true, err);
 }
 
-static int open_in_root(int rootfd, struct hk_state_dir *sd, const char *id, int lock,
-			struct hk_err *err)
+/* <root>/<id> failed to open: say what is there instead of a directory. */
+static int open_failed(int rootfd, struct hk_state_dir *sd, int e, struct hk_err *err)
 {
+	struct stat st;
+
+	if (e == ENOENT)
+		return hk_fail(err, ENOENT, "container %s does not exist", sd->id);
+	if ((e == ELOOP || e == ENOTDIR) &&
+	    fstatat(rootfd, sd->id, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		hk_fail(err, 0, "state dir %s is %s: refused", sd->path,
+			S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+		return refused(err);
+	}
+	return hk_fail(err, e, "open state dir %s", sd->path);
+}
+
+static int open_in_root(int rootfd, const char *root, struct hk_state_dir *sd, const char *id,
+			int lock, struct hk_err *err)
+{
+	struct stat st;
+
+	sd->id = xstrdup(id);
+	sd->path = xasprintf("%s/%s", root, id);
 	sd->fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (sd->fd < 0 && errno == ENOENT)
-		return hk_fail(err, ENOENT, "container %s does not exist", id);
 	if (sd->fd < 0)
-		return hk_fail(err, errno, "open state dir of %s", id);
+		return open_failed(rootfd, sd, errno, err);
+	if (fstat(sd->fd, &st) < 0)
+		return hk_fail(err, errno, "stat state dir %s", sd->path);
+	if (check_owned(&st, sd->path, err) < 0)
+		return -1;
 	return lock < 0 ? 0 : lock_dir(sd, lock, err);
 }
 
@@ -103,21 +148,26 @@ int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_s
 		   struct hk_err *err)
 {
 	sd->fd = -1;
-	sd->id = xstrdup(id);
-	sd->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sd->rootfd < 0 && errno == ENOENT)
+	sd->id = NULL;
+	sd->path = NULL;
+	struct hk_err rerr = {0};
+	sd->rootfd = state_root_open(root, false, &rerr);
+	if (sd->rootfd < 0 && rerr.errnum == ENOENT)
 		return hk_fail(err, ENOENT, "container %s does not exist", id);
-	if (sd->rootfd < 0)
-		return hk_fail(err, errno, "open state root %s", root);
-	return open_in_root(sd->rootfd, sd, id, exclusive ? 1 : 0, err);
+	if (sd->rootfd < 0) {
+		if (err)
+			*err = rerr;
+		return -1;
+	}
+	return open_in_root(sd->rootfd, root, sd, id, exclusive ? 1 : 0, err);
 }
 
-int state_dir_peek(int rootfd, const char *id, struct hk_state_dir *sd, struct hk_err *err)
+int state_dir_peek(int rootfd, const char *root, const char *id, struct hk_state_dir *sd,
+		   struct hk_err *err)
 {
 	sd->fd = -1;
 	sd->rootfd = -1; /* the caller's: not closed, not used for removal */
-	sd->id = xstrdup(id);
-	return open_in_root(rootfd, sd, id, -1, err);
+	return open_in_root(rootfd, root, sd, id, -1, err);
 }
 
 void state_dir_close(struct hk_state_dir *sd)
@@ -127,8 +177,9 @@ void state_dir_close(struct hk_state_dir *sd)
 	if (sd->rootfd >= 0)
 		close(sd->rootfd);
 	free(sd->id);
+	free(sd->path);
 	sd->fd = sd->rootfd = -1;
-	sd->id = NULL;
+	sd->id = sd->path = NULL;
 }
 
 /* Empty the directory dirfd; subdirectories (notify/) go too, depth-limited
@@ -346,10 +397,40 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	return read_cgroup(j, st, err);
 }
 
+/* state.json, as husk wrote it: a regular file, not a link, that no one
+ * but husk's user can have written. */
+static int open_state_json(struct hk_state_dir *sd, struct hk_err *err)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	int fd = openat(sd->fd, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	snprintf(path, sizeof(path), "%s/state.json", sd->path);
+	if (fd < 0 && errno == ELOOP) {
+		hk_fail(err, 0, "%s is a symbolic link: refused", path);
+		return refused(err);
+	}
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	int r = fstat(fd, &st) < 0 ? hk_fail(err, errno, "stat %s", path) : 0;
+	if (r == 0 && !S_ISREG(st.st_mode)) {
+		hk_fail(err, 0, "%s is not a regular file: refused", path);
+		r = refused(err);
+	}
+	if (r < 0 || check_owned(&st, path, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
 {
 	size_t len;
-	_cleanup_free_ char *text = hk_read_fileat(sd->fd, "state.json", 1 << 20, &len, err);
+	_cleanup_close_ int fd = open_state_json(sd, err);
+	if (fd < 0)
+		return NULL;
+	_cleanup_free_ char *text = hk_read_fd(fd, "state.json", 1 << 20, &len, err);
 
 	if (!text)
 		return NULL;
@@ -448,14 +529,103 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 	return HK_RUNNING;
 }
 
-/* A pidfd for the container's process, only if it is still the same
- * process (start time checked after opening, so reuse cannot fool us). */
-int state_pidfd(const struct hk_state *st)
+static int process_gone(const struct hk_state *st, struct hk_err *err)
 {
-	if (st->pid <= 0)
+	hk_fail(err, 0, "container %s: its process is gone", st->id);
+	if (err)
+		err->errnum = ESRCH;
+	return -1;
+}
+
+static int not_ours(const struct hk_state_dir *sd, const struct hk_state *st, const char *why,
+		    struct hk_err *err)
+{
+	hk_fail(err, 0, "pid %d in %s/state.json is not the container's process (%s): refused",
+		(int)st->pid, sd->path, why);
+	return refused(err);
+}
+
+/* stat of <proc>/ns/mnt: its mount namespace. */
+static int mnt_ns_of(const char *proc, struct stat *out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/ns/mnt", proc);
+	return stat(path, out);
+}
+
+/* Is the process the container's? Its mount namespace is one of its own
+ * (husk requires one, made at create): never husk's nor that of pid 1 (the
+ * system's). The container's own processes may make further ones, so no
+ * other is compared. */
+static int check_container_process(const struct hk_state_dir *sd, const struct hk_state *st,
+				   struct hk_err *err)
+{
+	char proc[32];
+	struct stat theirs, ours;
+
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)st->pid);
+	if (mnt_ns_of(proc, &theirs) < 0) {
+		/* Unprivileged, husk may not see the namespaces of a process
+		 * that is not dumpable yet: nothing to compare. */
+		if ((errno == EACCES || errno == EPERM) && geteuid() != 0)
+			return 0;
+		/* Died since (a zombie has no namespaces). */
+		if (errno == ENOENT || errno == ESRCH)
+			return process_gone(st, err);
+		return hk_fail(err, errno, "stat %s/ns/mnt", proc);
+	}
+	if (mnt_ns_of("/proc/self", &ours) < 0)
+		return hk_fail(err, errno, "stat /proc/self/ns/mnt");
+	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+		return not_ours(sd, st, "it is in husk's own mount namespace", err);
+	if (mnt_ns_of("/proc/1", &ours) == 0 && theirs.st_dev == ours.st_dev &&
+	    theirs.st_ino == ours.st_ino)
+		return not_ours(sd, st, "it is in the mount namespace of pid 1", err);
+	return 0;
+}
+
+int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err)
+{
+	int fd = st->pid > 0 ? hk_pidfd_open(st->pid, 0) : -1;
+
+	/* Start time checked after opening, so reuse cannot fool us. */
+	if (fd < 0 || state_proc_start_time(st->pid) != st->start_time) {
+		if (fd >= 0)
+			close(fd);
+		return process_gone(st, err);
+	}
+	if (check_container_process(sd, st, err) < 0) {
+		close(fd);
+		/* Its pid reused since the check above? Then it is just gone. */
+		if (state_proc_start_time(st->pid) != st->start_time)
+			return process_gone(st, err);
 		return -1;
-	int fd = hk_pidfd_open(st->pid, 0);
-	if (fd >= 0 && state_proc_start_time(st->pid) != st->start_time) {
+	}
+	return fd;
+}
+
+int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	int fd = openat(sd->fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+
+	snprintf(path, sizeof(path), "%s/exec.fifo", sd->path);
+	if (fd < 0 && errno == ELOOP) {
+		hk_fail(err, 0, "%s is a symbolic link, not a fifo: refused", path);
+		return refused(err);
+	}
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	int r = 0;
+	if (fstat(fd, &st) < 0)
+		r = hk_fail(err, errno, "stat %s", path);
+	else if (!S_ISFIFO(st.st_mode))
+		r = hk_fail(err, 0, "%s is not a fifo: refused", path);
+	else if (st.st_uid != geteuid())
+		r = hk_fail(err, 0, "%s is owned by uid %u: refused", path, (unsigned)st.st_uid);
+	if (r < 0) {
 		close(fd);
 		return -1;
 	}
@@ -469,6 +639,8 @@ int state_write_pid_file(const char *path, pid_t pid, struct hk_err *err)
 	const char *name = slash ? slash + 1 : path;
 	char buf[24];
 
+	if (!*name)
+		return hk_fail(err, 0, "--pid-file %s: names a directory, not a file", path);
 	if (slash == dir)
 		slash[1] = '\0';
 	else if (slash)
@@ -506,16 +678,20 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err)
+int state_list_ids(int rootfd, char ***ids, size_t *n, struct hk_err *err)
 {
-	DIR *d = opendir(root);
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	size_t count = 0;
 
 	*ids = NULL;
 	*n = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "open state root %s", root);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return hk_fail(err, errno, "read the state root");
+	}
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
 			continue;

@@ -43,22 +43,28 @@ struct hk_state_dir {
 	int rootfd; /* --root */
 	int fd;     /* <root>/<id>, flock'ed */
 	char *id;
+	char *path; /* <root>/<id>, for messages */
 };
 
 #define HK_ID_MAX 1024
 
 int state_validate_id(const char *id, struct hk_err *err);
-/* Open (and with create, make) the --root directory. */
+/* Open (and with create, make) the --root directory: never through a
+ * link, and only if no one but root and husk's user can change it or a
+ * directory on the way (common/trusted.h). */
 int state_root_open(const char *root, bool create, struct hk_err *err);
 /* Make <root>/<id> and lock it; fails if the container exists. */
 int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, struct hk_err *err);
-/* Open and lock an existing container; exclusive for changes. */
+/* Open and lock an existing container; exclusive for changes. Its
+ * directory must be husk's user's alone (owned, not writable by others)
+ * and not a link; so must state.json (state_read). */
 int state_dir_open(const char *root, const char *id, bool exclusive, struct hk_state_dir *sd,
 		   struct hk_err *err);
 /* For list: open under an open --root, without the lock. A reader needs
  * none: state.json is replaced whole by rename, never written in place.
  * The result cannot be removed. */
-int state_dir_peek(int rootfd, const char *id, struct hk_state_dir *sd, struct hk_err *err);
+int state_dir_peek(int rootfd, const char *root, const char *id, struct hk_state_dir *sd,
+		   struct hk_err *err);
 void state_dir_close(struct hk_state_dir *sd);
 /* Remove the directory with everything in it. */
 int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err);
@@ -73,13 +79,21 @@ void state_free(struct hk_state *st);
 enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st);
 const char *state_status_name(enum hk_status s);
 /* A pidfd for the container's process, only if it is still the same
- * process; -1 when it is gone. */
-int state_pidfd(const struct hk_state *st);
+ * process (start time) and is a container's at all: in a mount namespace
+ * neither husk's nor pid 1's. -1 and err otherwise: errnum ESRCH when it
+ * is gone ("container X: its process is gone"), else a refusal naming the
+ * pid and state.json (errnum EPERM). */
+int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err);
+/* exec.fifo for start to read: refused unless it is a fifo (not a link)
+ * of husk's user. */
+int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err);
 /* Start time of a live pid, 0 when gone or a zombie. */
 unsigned long long state_proc_start_time(pid_t pid);
 
-/* --pid-file: the pid in decimal, written atomically (temp file + rename in
- * the same directory), so a reader never sees a half-written file. */
+/* --pid-file: the pid in decimal, written atomically (a temp file of an
+ * unpredictable name, created exclusively, renamed over it: see
+ * hk_write_atomic), so a reader never sees a half-written file and nobody
+ * who can write that directory can have husk write elsewhere. */
 int state_write_pid_file(const char *path, pid_t pid, struct hk_err *err);
 
 /* Open and lock a container's state (exclusive for changes), read it, and
@@ -89,7 +103,7 @@ typedef int (*state_with_fn)(struct hk_state_dir *sd, struct hk_state *st, void 
 int state_with(const char *root, const char *id, bool exclusive, state_with_fn fn, void *data,
 	       struct hk_err *err);
 
-/* Container ids under root, sorted. */
-int state_list_ids(const char *root, char ***ids, size_t *n, struct hk_err *err);
+/* Container ids under the open root, sorted. */
+int state_list_ids(int rootfd, char ***ids, size_t *n, struct hk_err *err);
 
 #endif

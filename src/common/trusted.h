@@ -1,0 +1,29 @@
+/* The state root must be husk's alone: whoever else can change it, or a
+ * directory on the way to it, can make husk act on a container of their
+ * making (a forged state.json: its pid, its bundle's config for exec). */
+#ifndef HUSK_COMMON_TRUSTED_H
+#define HUSK_COMMON_TRUSTED_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct hk_err;
+
+/* Open the directory path (relative to the cwd when not absolute) for
+ * reading, walking it one component at a time without trusting anyone but
+ * root and husk's user:
+ *  - every directory looked up in is owned by root or husk's euid and not
+ *    writable by group or others, unless sticky (/tmp);
+ *  - links on the way are followed by hand and checked the same way, but
+ *    the last component must not be one ("--root is a symbolic link");
+ *  - the directory itself is owned by husk's euid and not writable by
+ *    group or others.
+ * In a user namespace of its own, an owner husk cannot map (shown as the
+ * overflow uid) counts as root for the directories on the way. With
+ * create, missing components are made with mode (as mkdir -p). Errors
+ * start with "what path:" and name the directory and the reason; a
+ * missing component fails with errnum ENOENT. */
+int hk_open_trusted_dir(const char *what, const char *path, bool create, mode_t mode,
+			struct hk_err *err);
+
+#endif
