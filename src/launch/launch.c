@@ -62,8 +62,8 @@ static int open_net_container(struct hk_state_dir *sd, struct hk_state *st, void
 
 	if (status != HK_CREATED && status != HK_RUNNING)
 		return hk_fail(err, 0, "the container is not running");
-	if ((pidfd = state_pidfd(st)) < 0)
-		return hk_fail(err, ESRCH, "the container is not running");
+	if ((pidfd = state_pidfd(sd, st, err)) < 0)
+		return -1;
 	_cleanup_close_ int fd = hk_pidfd_open_ns(pidfd, st->pid, "net", err);
 	if (fd < 0)
 		return -1;
