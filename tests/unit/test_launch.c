@@ -71,6 +71,12 @@ static void test_clean_name(void **state)
 	clean("a/..", NULL);
 	clean("./", NULL);
 	clean("", NULL);
+	/* no component is "." or empty afterwards: nothing acts on "." */
+	clean("a/.", "a");
+	clean("a/./b//c", "a/b/c");
+	clean("./.", NULL);
+	clean("a/./..", NULL);
+	clean(".wh..", ".wh..");
 }
 
 static void test_whiteouts(void **state)
@@ -85,6 +91,13 @@ static void test_whiteouts(void **state)
 	assert_string_equal(t, ".hidden");
 	assert_int_equal(img_whiteout_of("passwd", &t), IMG_WH_NONE);
 	assert_int_equal(img_whiteout_of(".whx", &t), IMG_WH_NONE);
+	/* names that would whiteout the directory itself or its parent */
+	assert_int_equal(img_whiteout_of(".wh..", &t), IMG_WH_BAD);
+	assert_int_equal(img_whiteout_of(".wh...", &t), IMG_WH_BAD);
+	assert_int_equal(img_whiteout_of(".wh.", &t), IMG_WH_BAD);
+	/* aufs metadata (.wh..wh.plnk, .wh..wh.aufs): not ours, ignored */
+	assert_int_equal(img_whiteout_of(".wh..wh.plnk", &t), IMG_WH_META);
+	assert_int_equal(img_whiteout_of(".wh..wh.", &t), IMG_WH_META);
 }
 
 static const char index_two[] =
