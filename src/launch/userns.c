@@ -206,10 +206,12 @@ int userns_idmap_mount(const char *src, const char *target, uint32_t host, struc
 	if (tree < 0)
 		return hk_fail(err, errno, "open_tree %s", src);
 	/* In launch's own mount namespace (reserve.c), used by the overlay
-	 * only, whose mount flags are what the container sees: nothing on
-	 * this one needs set-id programs or devices. */
+	 * only, whose own mount flags are what the container's programs and
+	 * devices obey (exec, set-id and device opens check the overlay's
+	 * mount, not the layer's): nothing here needs them. */
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY |
-					      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+					      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					      MOUNT_ATTR_NOEXEC,
 				  .userns_fd = (uint64_t)uns};
 	if (hk_mount_setattr(tree, "", AT_EMPTY_PATH, &attr) < 0)
 		return hk_fail(err, errno, "--userns=auto: idmapped mount of %s", src);
