@@ -43,7 +43,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test unit integration vm-test vm-shell asan faults demo bench lint clean deps
+.PHONY: all test unit integration vm-test vm-shell asan faults launch-kill demo bench lint clean deps
 
 all: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-net $(BUILD)/husk-launch
 
@@ -155,6 +155,13 @@ asan:
 # tests; never the release build.
 faults:
 	$(MAKE) BUILD=build-faults CFLAGS="-O2 -g -DHUSK_FAULTS" build-faults/husk
+
+# husk launch killed at random instants, then delete --force: nothing may
+# stay (make test runs 40 rounds of it; this runs KILL_ROUNDS).
+KILL_ROUNDS ?= 1000
+launch-kill: $(BUILD)/husk $(BUILD)/husk-launch $(BUILD)/husk-init
+	HK_LAUNCH_KILL_ROUNDS=$(KILL_ROUNDS) HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q \
+		-p no:cacheprovider tests/integration/test_attack_launch.py -k killed_at_any_instant
 
 demo: $(BUILD)/husk
 	scripts/demo.sh $(abspath $(BUILD)/husk)

@@ -37,6 +37,8 @@ enum {
 	OPT_CACHE,
 	OPT_DATA,
 	OPT_CLEANUP,
+	OPT_LOG_OPT,
+	OPT_OWNER,
 };
 
 static const struct option longopts[] = {
@@ -72,12 +74,15 @@ static const struct option longopts[] = {
 	{"cache-dir", required_argument, NULL, OPT_CACHE},
 	{"data-dir", required_argument, NULL, OPT_DATA},
 	{"cleanup", required_argument, NULL, OPT_CLEANUP},
+	{"log-opt", required_argument, NULL, OPT_LOG_OPT},
+	{"owner", required_argument, NULL, OPT_OWNER},
 	{0},
 };
 
 struct cli_launch {
 	struct launch_opts o;
 	const char *cleanup;
+	const char *owner; /* --cleanup's --owner */
 	struct hk_err err;
 };
 
@@ -117,6 +122,8 @@ static int on_value(struct cli_launch *c, int opt, const char *arg)
 		return 0;
 	case OPT_SHARE:
 		return launch_parse_share(arg, &o->share, err);
+	case OPT_LOG_OPT:
+		return launch_parse_log_opt(arg, &o->log, err);
 	default:
 		return hk_fail(err, 0, "unexpected option");
 	}
@@ -173,8 +180,8 @@ static int on_opt(int opt, const char *arg, void *data)
 	struct cli_launch *c = data;
 	char *base = (char *)&c->o;
 
-	if (opt == OPT_CLEANUP) {
-		c->cleanup = arg;
+	if (opt == OPT_CLEANUP || opt == OPT_OWNER) {
+		*(opt == OPT_CLEANUP ? &c->cleanup : &c->owner) = arg;
 		return 0;
 	}
 	for (size_t i = 0; i < N(str_opts); i++)
@@ -231,18 +238,24 @@ static const char *env_or(const char *name, const char *dflt)
 static int cleanup_hook(struct cli_launch *c)
 {
 	struct hk_err err = {0};
-	if (launch_cleanup(c->cleanup, c->o.keep, &err) < 0)
+	if (launch_cleanup(c->cleanup, c->o.keep, c->owner, &err) < 0)
 		return cli_error(&err);
 	return 0;
 }
 
 static int run_launch(const struct hk_globals *g, int argc, char **argv)
 {
-	struct cli_launch c = {.o = {.root = g->root, .init = true}};
+	struct cli_launch c = {.o = {.root = g->root,
+				     .init = true,
+				     .log = {LAUNCH_LOG_MAX_SIZE, LAUNCH_LOG_MAX_FILES}}};
 	struct launch_opts *o = &c.o;
 	int status = 1;
 
-	if (cli_getopt(&cmd_launch, argc, argv, "dite:w:u:v:p:Pm:", longopts, on_opt, &c, &status))
+	int bad = cli_getopt(&cmd_launch, argc, argv, "dite:w:u:v:p:Pm:", longopts, on_opt, &c,
+			     &status);
+	/* --name points into argv until here: free_opts frees a copy */
+	o->name = o->name && !bad ? xstrdup(o->name) : NULL;
+	if (bad)
 		goto out;
 	if (c.cleanup) {
 		status = cleanup_hook(&c);
@@ -256,7 +269,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 	o->source = argv[optind];
 	o->args = argv + optind + 1;
 	o->n_args = (size_t)(argc - optind - 1);
-	o->name = o->name ? xstrdup(o->name) : launch_new_id();
+	o->name = o->name ? o->name : launch_new_id();
 	o->cache_dir = o->cache_dir ? o->cache_dir : env_or("HUSK_CACHE", LAUNCH_CACHE_DIR);
 	o->data_dir = o->data_dir ? o->data_dir : env_or("HUSK_DATA", LAUNCH_DATA_DIR);
 	o->self = cli_companion_path(LAUNCH_BINARY);
@@ -295,6 +308,9 @@ const struct hk_command cmd_launch = {
 		"   --rm                  delete the container (and its writable layer) when it "
 		"exits\n"
 		"   -d, --detach          run in the background; print the id\n"
+		"   --log-opt max-size=SIZE|max-file=N  -d's output.log: rotated at SIZE "
+		"(default 10m),\n"
+		"                         N files kept (default 3)\n"
 		"   -i, --interactive     keep stdin (otherwise /dev/null)\n"
 		"   -t, --tty             a terminal for the program\n"
 		"   -e, --env KEY[=VAL]   set an environment variable\n"

@@ -122,13 +122,36 @@ static int unpack_one(struct img_image *img, int cachefd, const struct img_layer
 	return rc;
 }
 
+/* The cache holds what layers hold: set-id programs, device nodes. Only
+ * husk's user may reach it, and only husk's user may have made it (its
+ * maker could have planted "verified" layers in sha256/). */
+static int check_owner(int fd, const char *dir, struct hk_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hk_fail(err, errno, "image cache %s", dir);
+	if (st.st_uid != geteuid())
+		return hk_fail(err, 0,
+			       "image cache %s: owned by uid %u, not by husk's user (uid %u): its "
+			       "owner could plant layers there",
+			       dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if ((st.st_mode & 0077) && fchmod(fd, 0700) < 0)
+		return hk_fail(err, errno, "image cache %s: chmod 0700", dir);
+	return 0;
+}
+
 static int open_cache(const char *dir, int *lockfd, struct hk_err *err)
 {
 	if (hk_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return hk_fail(err, errno, "image cache %s", dir);
+	if (check_owner(fd, dir, err) < 0) {
+		close(fd);
+		return -1;
+	}
 	if ((mkdirat(fd, "sha256", 0755) < 0 && errno != EEXIST) ||
 	    (mkdirat(fd, "tmp", 0700) < 0 && errno != EEXIST)) {
 		close(fd);

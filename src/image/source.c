@@ -36,26 +36,29 @@ const char *img_kind_name(enum img_kind kind)
 	}
 }
 
+/* Leading "/" and "./" go, as do empty and "." components anywhere (as
+ * path.Clean does for containerd): what is left names an entry by plain
+ * components, none of them "." or "..", so no later step can be handed
+ * "." or ".." as a name to act on. */
 int img_clean_name(char *name)
 {
-	char *p = name;
+	char *out = name;
 
-	while (*p == '/' || (p[0] == '.' && p[1] == '/'))
-		p += *p == '/' ? 1 : 2;
-	memmove(name, p, strlen(p) + 1);
-	size_t n = strlen(name);
-	while (n > 0 && name[n - 1] == '/')
-		name[--n] = '\0';
-	if (n == 0 || strcmp(name, ".") == 0)
-		return -1;
-	for (char *c = name; c;) {
-		char *slash = strchr(c, '/');
+	for (const char *c = name; *c;) {
+		const char *slash = strchr(c, '/');
 		size_t len = slash ? (size_t)(slash - c) : strlen(c);
 		if (len == 2 && c[0] == '.' && c[1] == '.')
 			return -1;
-		c = slash ? slash + 1 : NULL;
+		if (len && !(len == 1 && c[0] == '.')) {
+			if (out != name)
+				*out++ = '/';
+			memmove(out, c, len);
+			out += len;
+		}
+		c = slash ? slash + 1 : c + len;
 	}
-	return 0;
+	*out = '\0';
+	return out == name ? -1 : 0;
 }
 
 static int open_beneath(int dirfd, const char *name, int flags)

@@ -50,8 +50,8 @@ int img_source_open_blob(struct img_source *src, const char *name, struct img_re
 ssize_t img_reader_read(struct img_reader *r, void *buf, size_t len, struct hk_err *err);
 void img_reader_close(struct img_reader *r);
 
-/* "./a/b" and "/a/b" -> "a/b" (in place); -1 for a ".." component or an
- * empty path. */
+/* "./a/b", "/a/b" and "a/./b/" -> "a/b" (in place: empty and "."
+ * components go); -1 for a ".." component or nothing left. */
 int img_clean_name(char *name);
 
 #endif

@@ -23,15 +23,21 @@
 #include "image/source.h"
 
 #define WH_PREFIX ".wh."
+#define WH_META ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
 enum img_whiteout img_whiteout_of(const char *base, const char **target)
 {
 	if (strcmp(base, WH_OPAQUE) == 0)
 		return IMG_WH_OPAQUE;
+	if (strncmp(base, WH_META, strlen(WH_META)) == 0)
+		return IMG_WH_META;
 	if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) != 0)
 		return IMG_WH_NONE;
 	*target = base + strlen(WH_PREFIX);
+	if (!**target || strcmp(*target, ".") == 0 || strcmp(*target, "..") == 0 ||
+	    strchr(*target, '/'))
+		return IMG_WH_BAD;
 	return IMG_WH_FILE;
 }
 
@@ -188,13 +194,12 @@ static void set_meta(struct archive_entry *e, int dirfd, const char *base)
 	(void)!utimensat(dirfd, base, t, AT_SYMLINK_NOFOLLOW);
 }
 
+/* target: checked by img_whiteout_of, a plain name. */
 static int whiteout(int rootfd, char *dir, const char *target, struct hk_err *err)
 {
 	_cleanup_close_ int fd = parent_fd(rootfd, dir, err);
 	if (fd < 0 || clear_name(fd, target, false, err) < 0)
 		return -1;
-	if (!*target || strchr(target, '/') || strcmp(target, "..") == 0)
-		return hk_fail(err, 0, "layer: bad whiteout .wh.%s", target);
 	if (mknodat(fd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return hk_fail(err, errno, "layer: whiteout %s", target);
 	return 0;
@@ -215,11 +220,18 @@ static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, str
 	char *dir = slash ? path : path + strlen(path);
 	if (slash)
 		*slash = '\0';
+	/* Every name is judged before anything is made or removed. */
 	switch (img_whiteout_of(base, &target)) {
 	case IMG_WH_OPAQUE:
 		return set_opaque(rootfd, dir, err);
 	case IMG_WH_FILE:
 		return whiteout(rootfd, dir, target, err);
+	case IMG_WH_META:
+		return 0;
+	case IMG_WH_BAD:
+		return hk_fail(err, 0,
+			       "layer entry \"%s\": a whiteout must name an entry (not \"%s\")",
+			       archive_entry_pathname(e) ?: "", base);
 	default:
 		break;
 	}

@@ -9,10 +9,12 @@
 struct archive;
 struct hk_err;
 
-enum img_whiteout { IMG_WH_NONE, IMG_WH_FILE, IMG_WH_OPAQUE };
+enum img_whiteout { IMG_WH_NONE, IMG_WH_FILE, IMG_WH_OPAQUE, IMG_WH_META, IMG_WH_BAD };
 
 /* What an entry's last component means: ".wh..wh..opq" makes its directory
- * opaque, ".wh.NAME" deletes NAME (*target), anything else is a file. */
+ * opaque, ".wh.NAME" deletes NAME (*target), other ".wh..wh." names are
+ * aufs metadata (ignored, as containerd does), ".wh.", ".wh.." and
+ * ".wh..." name no entry (the layer is refused); anything else is a file. */
 enum img_whiteout img_whiteout_of(const char *base, const char **target);
 
 /* Extract every entry of a (opened) tar archive into rootfd. */

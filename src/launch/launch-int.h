@@ -17,7 +17,8 @@ struct launch_plan {
 	const struct img_config *image; /* NULL for a rootfs directory */
 	const char *image_id;           /* hex, or NULL */
 	const char *id;
-	const char *dir;    /* the container's directory (the bundle) */
+	const char *data;   /* the data directory, resolved */
+	const char *dir;    /* the container's directory (the bundle): DATA/<id> */
 	const char *rootfs; /* what root.path is */
 	char **args;        /* the program, before husk-init */
 	size_t n_args;
@@ -31,6 +32,8 @@ struct launch_plan {
 	uint32_t map_host, map_size; /* --userns=auto: root's range, else 0 */
 	char **ports;                /* -p, and -P's exposed ports */
 	size_t n_ports;
+	int log_fd;     /* -d: the logger's pipe, -1 otherwise */
+	char owner[33]; /* the token in DIR/.owner and the cleanup hooks */
 };
 
 /* The capability set: the default one, with --cap-add / --cap-drop. */

@@ -1,9 +1,12 @@
 /* husk launch, as a checklist: open the source (rootfs or image), check
- * every option, unpack what the cache lacks, make the container's directory
+ * every option, unpack what the cache lacks, reserve the container's state,
+ * make its directory, and in a mount namespace of launch's own its layers
  * and overlay, build the spec, and hand it to the OCI face's create/start
  * (container_run). The spec's poststop hook (`husk-launch launch --cleanup
  * DIR`) unmounts and removes the writable layer, whoever deletes the
- * container: launch --rm, or a plain `husk delete`. */
+ * container: launch --rm, or a plain `husk delete`; the reserved state has
+ * the same hook, so that a launch killed at any instant is deleted by
+ * `husk delete --force` too (reserve.c). */
 #include "launch/launch.h"
 
 #include <errno.h>
@@ -27,7 +30,10 @@
 #include "common/xalloc.h"
 #include "image/image.h"
 #include "launch/launch-int.h"
+#include "launch/logger.h"
 #include "launch/overlay.h"
+#include "launch/reserve.h"
+#include "launch/traverse.h"
 #include "launch/userns.h"
 #include "linux/process.h"
 #include "runtime/container.h"
@@ -176,22 +182,17 @@ static int spawn_monitor(const char *root, const char *id, struct hk_err *err)
 	_exit(0);
 }
 
-/* -d: the program's output goes to DIR/output.log (docker logs keeps it
- * the same way), not to launch's stdout, which the caller may be reading
- * to its end (a pipe would stay open as long as the container runs). */
-static int redirect_output(const char *dir, int saved[2], struct hk_err *err)
+/* -d: the program's output goes to the logger (DIR/output.log, capped:
+ * logger.c), not to launch's stdout, which the caller may be reading to
+ * its end (a pipe would stay open as long as the container runs). */
+static int redirect_output(int log, int saved[2], struct hk_err *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/output.log", dir);
-	_cleanup_close_ int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-	if (log < 0)
-		return hk_fail(err, errno, "open %s", path);
 	fflush(stdout);
 	fflush(stderr);
 	for (int fd = 1; fd <= 2; fd++) {
 		saved[fd - 1] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (saved[fd - 1] < 0 || dup2(log, fd) < 0)
-			return hk_fail(err, errno, "redirect the output to %s", path);
+			return hk_fail(err, errno, "redirect the output to the log");
 	}
 	return 0;
 }
@@ -207,7 +208,7 @@ static void restore_output(int saved[2])
 	}
 }
 
-static int run_spec(struct launch_plan *p, int *status, struct hk_err *err)
+static int run_spec(struct launch_plan *p, struct hk_state_dir *sd, int *status, struct hk_err *err)
 {
 	const struct launch_opts *o = p->o;
 	_cleanup_free_ char *json = launch_spec_json(p, err);
@@ -223,17 +224,14 @@ static int run_spec(struct launch_plan *p, int *status, struct hk_err *err)
 		.bundle = p->dir,
 		.spec = spec,
 		.keep_stopped = !o->rm,
+		.reserved = sd,
 	};
 	int saved[2] = {-1, -1};
-	if (o->detach && redirect_output(p->dir, saved, err) < 0)
-		return -1;
-	int r = container_run(&co, o->detach, status, err);
+	int r = p->log_fd >= 0 ? redirect_output(p->log_fd, saved, err) : 0;
+	if (r == 0)
+		r = container_run(&co, o->detach, status, err);
 	restore_output(saved);
-	if (r < 0)
-		return -1;
-	if (o->detach && o->rm)
-		return spawn_monitor(o->root, p->id, err);
-	return 0;
+	return r;
 }
 
 /* --userns=auto: each lower layer through an idmapped mount of its own,
@@ -252,19 +250,20 @@ static int idmap_lowers(const char *dir, char **lowers, size_t n, uint32_t host,
 }
 
 /* The container's root is an unprivileged uid on the host: it must be able
- * to reach its rootfs. */
+ * to reach its rootfs, and nobody else (traverse.c). */
 static int userns_dir(struct launch_plan *p, struct hk_err *err)
 {
-	if (userns_claim(p->o->data_dir, p->dir, &p->map_host, err) < 0)
+	if (userns_claim(p->data, p->dir, &p->map_host, err) < 0)
 		return -1;
 	p->map_size = USERNS_SIZE;
-	if (chmod(p->o->data_dir, 0711) < 0 || chmod(p->dir, 0711) < 0)
-		return hk_fail(err, errno, "chmod %s", p->dir);
-	return 0;
+	/* the uid and gid maps start at the same host id (userns.c) */
+	if (chown(p->dir, (uid_t)-1, (gid_t)p->map_host) < 0 || chmod(p->dir, 0710) < 0)
+		return hk_fail(err, errno, "give %s to the container root's group", p->dir);
+	return traverse_grant(p->data, p->map_host, err);
 }
 
-static int mount_and_run(struct launch_plan *p, struct img_image *img, int *status,
-			 struct hk_err *err)
+static int mount_and_run(struct launch_plan *p, struct img_image *img, struct hk_state_dir *sd,
+			 int *status, struct hk_err *err)
 {
 	const struct launch_opts *o = p->o;
 	size_t n = img ? img->n_layers : 1;
@@ -296,14 +295,54 @@ static int mount_and_run(struct launch_plan *p, struct img_image *img, int *stat
 	p->rootfs = rootfs;
 	if (launch_process(p, err) < 0)
 		return -1;
-	return run_spec(p, status, err);
+	return run_spec(p, sd, status, err);
+}
+
+/* From the reserved state on: whatever happens, `husk delete --force`
+ * finds a state whose hook removes what this made. */
+static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *status,
+			 struct hk_err *err)
+{
+	const struct launch_opts *o = p->o;
+	struct hk_state_dir sd;
+	int host_ns = -1;
+	bool made = false;
+
+	launch_new_owner(p->owner);
+	if (launch_reserve(o->root, p->id, o->self, p->dir, p->owner, &sd, err) < 0)
+		return -1;
+	int r = overlay_make_dir(p->dir, p->id, p->owner, err);
+	made = r == 0;
+	/* the logger is forked before the private mounts: it keeps none */
+	if (r == 0 && o->detach)
+		r = launch_log_start(p->dir, &o->log, &p->log_fd, err);
+	if (r == 0)
+		r = launch_mountns_enter(&host_ns, err);
+	if (r == 0 && o->userns_auto)
+		r = userns_dir(p, err);
+	if (r == 0)
+		r = mount_and_run(p, img, &sd, status, err);
+	/* Only the container holds the mounts from now on. */
+	launch_mountns_leave(&host_ns);
+	if (p->log_fd >= 0)
+		close(p->log_fd);
+	p->log_fd = -1;
+	if (r < 0 && made) {
+		struct hk_err cerr = {0};
+		overlay_remove(p->dir, false, p->owner, &cerr);
+	}
+	/* After the directory: a kill in between leaves the state's hook. */
+	launch_unreserve(&sd);
+	if (r == 0 && o->detach && o->rm)
+		r = spawn_monitor(o->root, p->id, err);
+	return r;
 }
 
 int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 {
-	struct launch_plan p = {.o = o, .id = o->name};
+	struct launch_plan p = {.o = o, .id = o->name, .log_fd = -1};
 	struct img_image *img = NULL;
-	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ char *data = NULL, *dir = NULL;
 	int r = -1;
 
 	*status = 0;
@@ -326,24 +365,20 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 	if (img && img_unpack(img, o->cache_dir, err) < 0)
 		goto out;
 	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
-	dir = overlay_make_dir(o->data_dir, p.id, err);
-	if (!dir)
+	data = overlay_data_dir(o->data_dir, err);
+	if (!data)
 		goto out;
+	dir = xasprintf("%s/%s", data, p.id);
+	p.data = data;
 	p.dir = dir;
-	r = o->userns_auto ? userns_dir(&p, err) : 0;
-	if (r == 0)
-		r = mount_and_run(&p, img, status, err);
-	if (r < 0) {
-		struct hk_err cerr = {0};
-		overlay_remove(dir, false, &cerr);
-	}
+	r = launch_in_dir(&p, img, status, err);
 out:
 	launch_plan_clear(&p);
 	img_free(img);
 	return r;
 }
 
-int launch_cleanup(const char *dir, bool keep, struct hk_err *err)
+int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err *err)
 {
-	return overlay_remove(dir, keep, err);
+	return overlay_remove(dir, keep, owner, err);
 }

@@ -19,6 +19,16 @@ struct launch_volume {
 
 enum launch_net { LAUNCH_NET_BRIDGE, LAUNCH_NET_NONE, LAUNCH_NET_HOST, LAUNCH_NET_CONTAINER };
 
+/* -d's output.log: at most max_files files of max_size bytes (--log-opt
+ * max-size, max-file, as docker's json-file driver). */
+struct launch_log_opts {
+	int64_t max_size;
+	int max_files;
+};
+
+#define LAUNCH_LOG_MAX_SIZE (10 << 20)
+#define LAUNCH_LOG_MAX_FILES 3
+
 struct launch_opts {
 	const char *root;   /* husk's state root (--root) */
 	const char *name;   /* NULL: generated */
@@ -48,6 +58,7 @@ struct launch_opts {
 	unsigned share;        /* 1 << HK_NS_*: namespaces left shared with the host */
 	const char *data_dir;  /* per-container dirs (writable layer) */
 	const char *cache_dir; /* unpacked layers */
+	struct launch_log_opts log;
 	const char *self;      /* husk-launch's own path, for the cleanup hook */
 	const char *husk;      /* husk's path, for the network hooks */
 	const char *init_path; /* husk-init */
@@ -60,8 +71,9 @@ struct launch_opts {
 char *launch_new_id(void);
 /* Launch; *status is the program's exit status (foreground) or 0. */
 int launch_run(struct launch_opts *o, int *status, struct hk_err *err);
-/* The poststop hook: unmount and (unless keep) remove a container's dir. */
-int launch_cleanup(const char *dir, bool keep, struct hk_err *err);
+/* The poststop hook: unmount and (unless keep) remove a container's dir;
+ * with owner (the --owner token), only a dir whose .owner holds it. */
+int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err *err);
 
 /* Option values (launch/parse.c), pure functions for the CLI and tests. */
 int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err);
@@ -69,6 +81,8 @@ int launch_parse_cpus(const char *s, int64_t *quota, struct hk_err *err);
 int launch_parse_volume(const char *s, struct launch_volume *v, struct hk_err *err);
 int launch_parse_net(const char *s, struct launch_opts *o, struct hk_err *err);
 int launch_parse_share(const char *s, unsigned *mask, struct hk_err *err);
+/* --log-opt max-size=SIZE | max-file=N */
+int launch_parse_log_opt(const char *s, struct launch_log_opts *lo, struct hk_err *err);
 /* "UID[:GID]" (numbers); 1 when it is a name, to look up in the rootfs. */
 int launch_parse_user(const char *s, uint32_t *uid, uint32_t *gid, bool *has_gid,
 		      struct hk_err *err);

@@ -3,37 +3,96 @@
  * directory given to husk launch stays byte for byte as it was. */
 #include "launch/overlay.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/rmtree.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "launch/newfile.h"
+#include "launch/traverse.h"
 #include "launch/userns.h"
 
-char *overlay_make_dir(const char *data_dir, const char *id, struct hk_err *err)
+/* DATA holds every container's writable layer, output and record: it
+ * must be husk's user's alone. One made by someone else is refused (they
+ * could swap what launch puts there); one open to others, say by an older
+ * husk that made it searchable for --userns auto, is closed again. The
+ * group's search bit stays: with an ACL it is the mask that lets the
+ * container roots' entries through (traverse.c). */
+static mode_t close_bits(int fd)
 {
+	bool acl = fgetxattr(fd, "system.posix_acl_access", NULL, 0) > 0;
+	return acl ? 0067 : 0077;
+}
+
+char *overlay_data_dir(const char *data_dir, struct hk_err *err)
+{
+	struct stat st;
+
 	if (hk_mkdir_p(data_dir, 0700, err) < 0)
 		return NULL;
-	char *dir = xasprintf("%s/%s", data_dir, id);
-	if (mkdir(dir, 0700) < 0) {
-		hk_fail(err, errno == EEXIST ? 0 : errno,
-			errno == EEXIST ? "container %s exists already (its directory %s is there)"
-					: "mkdir %s%s",
-			errno == EEXIST ? id : dir, errno == EEXIST ? dir : "");
-		free(dir);
+	char *real = realpath(data_dir, NULL);
+	if (!real) {
+		hk_fail(err, errno, "data directory %s", data_dir);
 		return NULL;
 	}
-	return dir;
+	_cleanup_close_ int fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		hk_fail(err, errno, "data directory %s", real);
+	} else if (st.st_uid != geteuid()) {
+		hk_fail(err, 0,
+			"data directory %s: owned by uid %u, not by husk's user (uid %u): its "
+			"owner could change what launch puts there",
+			real, (unsigned)st.st_uid, (unsigned)geteuid());
+	} else if ((st.st_mode & close_bits(fd)) &&
+		   fchmod(fd, st.st_mode & 0777 & ~close_bits(fd)) < 0) {
+		hk_fail(err, errno, "data directory %s: chmod 0700", real);
+	} else {
+		return real;
+	}
+	free(real);
+	return NULL;
+}
+
+#define OWNER_FILE ".owner"
+
+int overlay_make_dir(const char *dir, const char *id, const char *owner, struct hk_err *err)
+{
+	if (mkdir(dir, 0700) < 0) {
+		if (errno == EEXIST)
+			return hk_fail(err, 0, "container %s exists already (%s is there)", id,
+				       dir);
+		return hk_fail(err, errno, "mkdir %s", dir);
+	}
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return hk_fail(err, errno, "open %s", dir);
+	return launch_new_file(dfd, OWNER_FILE, owner, err) < 0 ? hk_err_prefix(err, "%s", dir) : 0;
+}
+
+/* 1: dir (dirfd) is the launch's that owner names; 0: another's; -1:
+ * unknown (dir gone, or without the token: made by a launch killed right
+ * after mkdir, or by an older husk). */
+static int owned_by(int dirfd, const char *owner)
+{
+	_cleanup_free_ char *got = hk_read_fileat(dirfd, OWNER_FILE, 256, NULL, NULL);
+
+	if (!got)
+		return -1;
+	return strcmp(got, owner) == 0 ? 1 : 0;
 }
 
 /* The lowerdir option's escaping (fs/overlayfs/params.c): ':' separates
@@ -90,29 +149,6 @@ static int make_layer_dirs(const char *dir, bool read_only, uid_t owner, gid_t g
 	return 0;
 }
 
-/* With --userns auto the container's root is an unprivileged host uid: it
- * must be able to walk down to its rootfs. The container's directory and
- * the two above it (the data directory and its parent, which husk made
- * 0700) get search permission for others, nothing more (no listing). */
-static int grant_traverse(const char *dir, struct hk_err *err)
-{
-	_cleanup_free_ char *p = xstrdup(dir);
-	struct stat st;
-
-	for (int level = 0; level < 3; level++) {
-		if (stat(p, &st) < 0)
-			return hk_fail(err, errno, "stat %s", p);
-		if (!(st.st_mode & S_IXOTH) && st.st_uid == geteuid() &&
-		    chmod(p, (st.st_mode & 07777) | S_IXGRP | S_IXOTH) < 0)
-			return hk_fail(err, errno, "chmod %s", p);
-		char *slash = strrchr(p, '/');
-		if (!slash || slash == p)
-			break;
-		*slash = '\0';
-	}
-	return 0;
-}
-
 int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only, uid_t owner,
 		  gid_t group, struct hk_err *err)
 {
@@ -122,8 +158,7 @@ int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only
 	_cleanup_free_ char *empty = xasprintf("%s/empty", dir);
 	char **all = xcalloc(n + 1, sizeof(char *));
 
-	if (make_layer_dirs(dir, read_only, owner, group, err) < 0 ||
-	    (owner != (uid_t)-1 && grant_traverse(dir, err) < 0)) {
+	if (make_layer_dirs(dir, read_only, owner, group, err) < 0) {
 		free(all);
 		return -1;
 	}
@@ -156,10 +191,9 @@ int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only
 	return 0;
 }
 
-int overlay_remove(const char *dir, bool keep, struct hk_err *err)
+static int unmount_all(const char *dir, struct hk_err *err)
 {
 	_cleanup_free_ char *target = xasprintf("%s/rootfs", dir);
-	_cleanup_free_ char *copy = xstrdup(dir);
 
 	if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 		return hk_fail(err, errno, "unmount %s", target);
@@ -171,15 +205,78 @@ int overlay_remove(const char *dir, bool keep, struct hk_err *err)
 		if (umount2(lower, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
 			return hk_fail(err, errno, "unmount %s", lower);
 	}
-	userns_release(dir);
-	if (keep)
-		return 0;
+	return 0;
+}
+
+/* Everything but the token first, the token, then the directory: a
+ * cleanup killed half-way leaves a directory the next one still knows
+ * for its own. */
+static int remove_dir(int parent, const char *name, int dirfd, struct hk_err *err)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	int r = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return hk_fail(err, errno, "read %s", name);
+	}
+	while (r == 0 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, OWNER_FILE) != 0)
+			r = hk_rmtree_at(dirfd, e->d_name, err);
+	closedir(d);
+	if (r < 0)
+		return -1;
+	if (unlinkat(dirfd, OWNER_FILE, 0) < 0 && errno != ENOENT)
+		return hk_fail(err, errno, "remove %s/%s", name, OWNER_FILE);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return hk_fail(err, errno, "remove %s", name);
+	return 0;
+}
+
+int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err *err)
+{
+	_cleanup_free_ char *copy = xstrdup(dir);
 	char *slash = strrchr(copy, '/');
+
 	if (!slash || !slash[1])
 		return hk_fail(err, 0, "%s: not a container's directory", dir);
 	*slash = '\0';
-	_cleanup_close_ int parent = open(*copy ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parent < 0)
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", copy);
-	return hk_rmtree_at(parent, slash + 1, err);
+	const char *data = *copy ? copy : "/";
+	_cleanup_close_ int parent = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dirfd =
+		parent < 0 ? -1
+			   : openat(parent, slash + 1,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", dir);
+	/* One cleanup at a time (a killed launch's hook may still run when
+	 * delete runs it again); the next finds what the last left. */
+	if (flock(dirfd, LOCK_EX) < 0)
+		return hk_fail(err, errno, "lock %s", dir);
+	int own = owner ? owned_by(dirfd, owner) : 1;
+	if (own == 0) {
+		hk_debug("launch: %s belongs to another container: left alone", dir);
+		return 0;
+	}
+	if (own < 0) {
+		/* gone, or nothing made in it yet if it is the launch's */
+		if (unlinkat(parent, slash + 1, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			hk_debug("launch: %s: %s: left alone", dir, strerror(errno));
+		return 0;
+	}
+	if (unmount_all(dir, err) < 0)
+		return -1;
+	/* --userns auto: DIR belongs to the container root's group, whose
+	 * search permission on DATA goes before its id range is given back */
+	struct stat st;
+	if (fstat(dirfd, &st) == 0 && st.st_gid != 0 && st.st_gid != getegid())
+		traverse_revoke(data, (uint32_t)st.st_gid);
+	userns_release(dir);
+	if (keep)
+		return 0;
+	return remove_dir(parent, slash + 1, dirfd, err);
 }

@@ -11,14 +11,18 @@
 
 struct hk_err;
 
-/* Make DATA/<id> (it must not exist); returns its path, malloc'd. */
-char *overlay_make_dir(const char *data_dir, const char *id, struct hk_err *err);
+/* Make DATA when missing, check that it is husk's user's alone (closing
+ * it to others); returns its real path, malloc'd. */
+char *overlay_data_dir(const char *data_dir, struct hk_err *err);
+/* Make DATA/<id>, dir (it must not exist), with owner in dir/.owner. */
+int overlay_make_dir(const char *dir, const char *id, const char *owner, struct hk_err *err);
 /* Mount the overlay on dir/rootfs: lowers top first; no writable layer
  * when read_only. owner: who owns the writable layer's root (the
  * container's root user on the host), -1 to leave it root's. */
 int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only, uid_t owner,
 		  gid_t group, struct hk_err *err);
-/* Unmount dir/rootfs (when mounted) and, unless keep, remove dir. */
-int overlay_remove(const char *dir, bool keep, struct hk_err *err);
+/* Unmount dir/rootfs (when mounted) and, unless keep, remove dir; with
+ * owner, only if dir/.owner holds it (an empty dir without goes too). */
+int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err *err);
 
 #endif

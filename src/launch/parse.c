@@ -14,7 +14,8 @@
 #include "launch/launch.h"
 #include "spec/spec.h"
 
-int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err)
+/* what: the option, for the messages. */
+static int parse_size(const char *what, const char *s, int64_t *bytes, struct hk_err *err)
 {
 	static const char units[] = "bkmgt";
 	char *end;
@@ -22,22 +23,47 @@ int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s || s[0] == '-')
-		return hk_fail(err, 0, "--memory: \"%s\" is not a size (like 512m or 2g)", s);
+		return hk_fail(err, 0, "%s: \"%s\" is not a size (like 512m or 2g)", what, s);
 	if (*end) {
 		const char *u = strchr(units, (char)(*end | 0x20));
 		if (!u || (end[1] && !((end[1] | 0x20) == 'b' && !end[2] && u != units)))
-			return hk_fail(err, 0, "--memory: \"%s\" is not a size (like 512m or 2g)",
+			return hk_fail(err, 0, "%s: \"%s\" is not a size (like 512m or 2g)", what,
 				       s);
 		for (long i = 0; i < u - units; i++) {
 			if (v > (unsigned long long)INT64_MAX / 1024)
-				return hk_fail(err, 0, "--memory: \"%s\" is too large", s);
+				return hk_fail(err, 0, "%s: \"%s\" is too large", what, s);
 			v *= 1024;
 		}
 	}
 	if (v == 0 || v > (unsigned long long)INT64_MAX)
-		return hk_fail(err, 0, "--memory: \"%s\" must be more than 0", s);
+		return hk_fail(err, 0, "%s: \"%s\" must be more than 0", what, s);
 	*bytes = (int64_t)v;
 	return 0;
+}
+
+int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err)
+{
+	return parse_size("--memory", s, bytes, err);
+}
+
+/* docker's json-file options; "-1" (no limit) is not taken: the log must
+ * not be able to fill the disk. */
+int launch_parse_log_opt(const char *s, struct launch_log_opts *lo, struct hk_err *err)
+{
+	if (strncmp(s, "max-size=", 9) == 0)
+		return parse_size("--log-opt max-size", s + 9, &lo->max_size, err);
+	if (strncmp(s, "max-file=", 9) == 0) {
+		char *end;
+		errno = 0;
+		long n = strtol(s + 9, &end, 10);
+		if (errno || end == s + 9 || *end || n < 1 || n > 100)
+			return hk_fail(err, 0,
+				       "--log-opt max-file: \"%s\" is not a number from 1 to 100",
+				       s + 9);
+		lo->max_files = (int)n;
+		return 0;
+	}
+	return hk_fail(err, 0, "--log-opt: \"%s\" is not max-size=SIZE or max-file=N", s);
 }
 
 int launch_parse_cpus(const char *s, int64_t *quota, struct hk_err *err)

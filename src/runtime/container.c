@@ -220,7 +220,10 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	if (geteuid() != 0)
 		cg_keep_writable(cg);
 	/* 2. The container's locked state dir. */
-	if (state_dir_create(o->root, o->id, &sd, err) < 0) {
+	if (o->reserved) {
+		sd = *o->reserved;
+		*o->reserved = (struct hk_state_dir){.fd = -1, .rootfd = -1};
+	} else if (state_dir_create(o->root, o->id, &sd, err) < 0) {
 		bool ours = sd.fd >= 0;
 		cg_free(cg);
 		ns_close_all(ns_fds);

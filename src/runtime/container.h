@@ -9,6 +9,7 @@
 
 struct hk_err;
 struct hk_spec;
+struct hk_state_dir;
 
 struct hk_create_opts {
 	const char *root;
@@ -24,6 +25,12 @@ struct hk_create_opts {
 	 * view of husk's binary already: linux/selfexe.h.) */
 	struct hk_spec *spec;
 	bool keep_stopped; /* run: leave the stopped container for delete */
+	/* A state dir the caller made and locked already (state_dir_create:
+	 * husk launch writes a state first, so that a launch killed before
+	 * create can be deleted). Create takes it over where it would make
+	 * its own, setting the caller's fd to -1; if create fails before
+	 * that point, it is still the caller's to remove. */
+	struct hk_state_dir *reserved;
 };
 
 /* What `run` keeps of the process it created. */

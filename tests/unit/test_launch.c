@@ -71,6 +71,12 @@ static void test_clean_name(void **state)
 	clean("a/..", NULL);
 	clean("./", NULL);
 	clean("", NULL);
+	/* no component is "." or empty afterwards: nothing acts on "." */
+	clean("a/.", "a");
+	clean("a/./b//c", "a/b/c");
+	clean("./.", NULL);
+	clean("a/./..", NULL);
+	clean(".wh..", ".wh..");
 }
 
 static void test_whiteouts(void **state)
@@ -85,6 +91,13 @@ static void test_whiteouts(void **state)
 	assert_string_equal(t, ".hidden");
 	assert_int_equal(img_whiteout_of("passwd", &t), IMG_WH_NONE);
 	assert_int_equal(img_whiteout_of(".whx", &t), IMG_WH_NONE);
+	/* names that would whiteout the directory itself or its parent */
+	assert_int_equal(img_whiteout_of(".wh..", &t), IMG_WH_BAD);
+	assert_int_equal(img_whiteout_of(".wh...", &t), IMG_WH_BAD);
+	assert_int_equal(img_whiteout_of(".wh.", &t), IMG_WH_BAD);
+	/* aufs metadata (.wh..wh.plnk, .wh..wh.aufs): not ours, ignored */
+	assert_int_equal(img_whiteout_of(".wh..wh.plnk", &t), IMG_WH_META);
+	assert_int_equal(img_whiteout_of(".wh..wh.", &t), IMG_WH_META);
 }
 
 static const char index_two[] =
@@ -198,6 +211,26 @@ static void test_option_values(void **state)
 	assert_int_equal(launch_parse_user("99999999999", &uid, &gid, &has_gid, &err), -1);
 }
 
+static void test_log_opts(void **state)
+{
+	struct hk_err err = {0};
+	struct launch_log_opts lo = {LAUNCH_LOG_MAX_SIZE, LAUNCH_LOG_MAX_FILES};
+
+	(void)state;
+	assert_int_equal(launch_parse_log_opt("max-size=64k", &lo, &err), 0);
+	assert_int_equal(launch_parse_log_opt("max-file=5", &lo, &err), 0);
+	assert_true(lo.max_size == 64 << 10 && lo.max_files == 5);
+	/* no "unlimited" (-1): the log must not be able to fill the disk */
+	assert_int_equal(launch_parse_log_opt("max-size=-1", &lo, &err), -1);
+	assert_non_null(strstr(err.msg, "--log-opt max-size"));
+	assert_int_equal(launch_parse_log_opt("max-size=0", &lo, &err), -1);
+	assert_int_equal(launch_parse_log_opt("max-file=0", &lo, &err), -1);
+	assert_int_equal(launch_parse_log_opt("max-file=101", &lo, &err), -1);
+	assert_int_equal(launch_parse_log_opt("max-file=2x", &lo, &err), -1);
+	assert_int_equal(launch_parse_log_opt("compress=true", &lo, &err), -1);
+	assert_true(lo.max_size == 64 << 10 && lo.max_files == 5);
+}
+
 static void test_volumes_and_net(void **state)
 {
 	struct launch_volume vol;
@@ -229,7 +262,7 @@ int main(void)
 		cmocka_unit_test(test_digest),          cmocka_unit_test(test_clean_name),
 		cmocka_unit_test(test_whiteouts),       cmocka_unit_test(test_index_pick),
 		cmocka_unit_test(test_config_parse),    cmocka_unit_test(test_option_values),
-		cmocka_unit_test(test_volumes_and_net),
+		cmocka_unit_test(test_volumes_and_net), cmocka_unit_test(test_log_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
