@@ -5,6 +5,7 @@
 #ifndef HUSK_COMMON_SYSCALLS_H
 #define HUSK_COMMON_SYSCALLS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
@@ -46,10 +47,20 @@ static inline int hk_pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsi
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags);
 }
 
-/* Linux 5.6 */
+/* Linux 5.6. With RESOLVE_IN_ROOT or RESOLVE_BENEATH, a ".." that a
+ * concurrent rename or mount anywhere on the machine might have let out
+ * fails with EAGAIN, and openat2(2) says to retry: a busy host makes that
+ * common. A path under a sustained attack still fails, after a while. */
 static inline int hk_openat2(int dirfd, const char *path, struct open_how *how)
 {
-	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+	int fd;
+
+	for (int tries = 0; tries < 64; tries++) {
+		fd = (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd;
 }
 
 /* Linux 5.2: the new mount API. */

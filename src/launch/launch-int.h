@@ -33,6 +33,7 @@ struct launch_plan {
 	char **ports;                /* -p, and -P's exposed ports */
 	size_t n_ports;
 	int log_fd;     /* -d: the logger's pipe, -1 otherwise */
+	int host_mntns; /* the host's mount namespace, while launch is in its own */
 	char owner[33]; /* the token in DIR/.owner and the cleanup hooks */
 };
 

@@ -225,6 +225,7 @@ static int run_spec(struct launch_plan *p, struct hk_state_dir *sd, int *status,
 		.spec = spec,
 		.keep_stopped = !o->rm,
 		.reserved = sd,
+		.runtime_mntns = p->host_mntns,
 	};
 	int saved[2] = {-1, -1};
 	int r = p->log_fd >= 0 ? redirect_output(p->log_fd, saved, err) : 0;
@@ -318,11 +319,15 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 		r = launch_log_start(p->dir, &o->log, &p->log_fd, err);
 	if (r == 0)
 		r = launch_mountns_enter(&host_ns, err);
+	p->host_mntns = host_ns;
 	if (r == 0 && o->userns_auto)
 		r = userns_dir(p, err);
 	if (r == 0)
 		r = mount_and_run(p, img, &sd, status, err);
-	/* Only the container holds the mounts from now on. */
+	/* Only the container holds the mounts from now on (create went back
+	 * to the host's namespace once the container's was copied; this is
+	 * for a launch that failed before). */
+	p->host_mntns = -1;
 	launch_mountns_leave(&host_ns);
 	if (p->log_fd >= 0)
 		close(p->log_fd);
@@ -340,7 +345,7 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 
 int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 {
-	struct launch_plan p = {.o = o, .id = o->name, .log_fd = -1};
+	struct launch_plan p = {.o = o, .id = o->name, .log_fd = -1, .host_mntns = -1};
 	struct img_image *img = NULL;
 	_cleanup_free_ char *data = NULL, *dir = NULL;
 	int r = -1;

@@ -97,6 +97,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	sp->state_fd = state_dirfd;
 	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
 	sp->no_pivot = o->no_pivot;
+	sp->runtime_mntns = o->runtime_mntns;
 	/* Socket activation: systemd's fds come first (3..), then --preserve-fds. */
 	sp->listen_fds = sd_listen_fds();
 	sp->preserve_fds = sp->listen_fds + o->preserve_fds;

@@ -25,6 +25,11 @@ struct hk_create_opts {
 	 * view of husk's binary already: linux/selfexe.h.) */
 	struct hk_spec *spec;
 	bool keep_stopped; /* run: leave the stopped container for delete */
+	/* > 0: a mount namespace husk goes back to once the container's has
+	 * been copied from the one it runs in, before any hook runs (husk
+	 * launch mounts the layers in a namespace of its own: nothing of the
+	 * runtime's, a hook's port holder included, may keep it alive). */
+	int runtime_mntns;
 	/* A state dir the caller made and locked already (state_dir_create:
 	 * husk launch writes a state first, so that a launch killed before
 	 * create can be deleted). Create takes it over where it would make

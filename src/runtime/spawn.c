@@ -190,6 +190,20 @@ static int make_socket(const struct hk_spec *spec, int sv[2], struct hk_err *err
 	return 0;
 }
 
+/* setns(CLONE_NEWNS) moves the working directory to the namespace's root:
+ * keep ours. */
+static int back_to_runtime_mntns(int ns, struct hk_err *err)
+{
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (setns(ns, CLONE_NEWNS) < 0)
+		return hk_fail(err, errno, "back to the runtime's mount namespace");
+	if (cwd >= 0 && fchdir(cwd) < 0)
+		return hk_fail(err, errno, "back to the working directory");
+	hk_debug("spawn: back in the runtime's mount namespace");
+	return 0;
+}
+
 int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 {
 	int sv[2], own_pidns = -1;
@@ -239,6 +253,12 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pid = pid;
 	sp->sock = sv[0];
 	hk_debug("spawn: cloned %d", (int)pid);
+	if (sp->runtime_mntns > 0 && back_to_runtime_mntns(sp->runtime_mntns, err) < 0) {
+		reap(sp);
+		close(sp->sock);
+		sp->sock = -1;
+		return -1;
+	}
 	HK_FAULT("spawn:cloned");
 	if (prepare_child(sp, err) < 0 || wait_ready(sp, err) < 0) {
 		reap(sp);

@@ -22,6 +22,19 @@ import pytest
 from conftest import HUSK, STATE_ROOT, wait_for
 from test_faults import assert_gone, observe, our_processes
 
+
+def _settled_status(hk, cid):
+    """observe() once the container stopped changing: a kill husk sent just
+    before it died may still be on its way (state then says created, and
+    list a moment later stopped)."""
+    for attempt in range(20):
+        try:
+            return observe(hk, cid)
+        except AssertionError:
+            if attempt == 19:
+                raise
+            time.sleep(0.05)
+
 ROUNDS = int(os.environ.get("HK_KILL_ROUNDS", "200"))
 SEED = int(os.environ.get("HK_KILL_SEED", str(random.randrange(1 << 30))))
 

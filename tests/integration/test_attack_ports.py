@@ -409,3 +409,30 @@ def test_launch_publish_all_refuses_host_port(launch, netlab, session_env):
         hk.cleanup()
         hk.ids.clear()
         hk.prefix = []
+
+
+def test_launch_holder_keeps_no_launch_mounts(launch, netlab, session_env):
+    """husk launch mounts the container's layers in a mount namespace of its
+    own, where its createRuntime hook runs: the port holder the hook leaves
+    behind must not keep those mounts (a copy of that namespace) alive."""
+    hk = launch.hk
+    hk.prefix = netlab.enter()
+    env = dict(os.environ, HUSK_NET_DIR=str(netlab.dir))
+    img = Image([(tar_of_dir(session_env.rootfs), "gzip")],
+                {"Cmd": ["sleep", "30"], "Env": ["PATH=/bin:/usr/bin:/sbin"]})
+    src = img.layout(hk.work / "img")
+    try:
+        r = launch.call("-d", "--bridge", netlab.bridge, "--subnet", SUBNET,
+                        "-p", "2223:2223", "-u", "0", src, net="bridge", env=env)
+        assert r.rc == 0, str(r)
+        [pid] = holders(netlab)
+        # the namespace launch was started in, not launch's own
+        assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
+        mounts = Path(f"/proc/{pid}/mountinfo").read_text()
+        assert str(hk.work) not in mounts and "overlay" not in [
+            l.split(" - ")[1].split()[0] for l in mounts.splitlines()
+            if str(launch.data) in l], mounts
+    finally:
+        hk.cleanup()
+        hk.ids.clear()
+        hk.prefix = []
