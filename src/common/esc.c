@@ -150,3 +150,17 @@ bool hk_esc_clean(const char *s)
 	}
 	return true;
 }
+
+bool hk_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+
+	while (*p) {
+		size_t len = utf8_seq(p, &cp);
+		if (!len)
+			return false;
+		p += len;
+	}
+	return true;
+}

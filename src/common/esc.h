@@ -41,5 +41,7 @@ char *hk_esc_mode(const char *s, enum hk_esc_mode mode);
 char *hk_esc(const char *s);
 /* True when s has nothing HK_ESC_TEXT would change. */
 bool hk_esc_clean(const char *s);
+/* s is well-formed UTF-8 (RFC 3629), as every string of a JSON file must be. */
+bool hk_utf8_valid(const char *s);
 
 #endif

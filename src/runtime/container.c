@@ -19,6 +19,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/esc.h"
 #include "common/fault.h"
 #include "common/file.h"
 #include "common/passwd.h"
@@ -187,6 +188,11 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	hk_debug("create: spec loaded");
 	if (lsm_check(spec, &spec->process, err) < 0)
 		return -1;
+	/* state.json records them, and JSON holds only UTF-8. */
+	if (!hk_utf8_valid(spec->bundle) || !hk_utf8_valid(spec->root_path))
+		return hk_fail(err, 0,
+			       "bundle %s: its path is not UTF-8, which state.json cannot hold",
+			       spec->bundle);
 	if (spec->process.terminal && !o->console_socket && !o->foreground)
 		return hk_fail(err, 0,
 			       "process.terminal: needs --console-socket to send the "

@@ -7,6 +7,8 @@ for runc, whose messages differ.
 """
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -214,3 +216,17 @@ def test_missing_container_id_argument(hk):
         r = hk.call(cmd)
         assert r.rc != 0, str(r)
     assert os.listdir(STATE_ROOT) == []
+
+
+@pytest.mark.husk_only  # runc records the path with U+FFFD in its place
+def test_bundle_path_not_utf8_is_refused_whole(hk):
+    """state.json is JSON, which holds only UTF-8: a bundle whose path is
+    not was recorded anyway, then unreadable, and its process and cgroups
+    outlived `delete --force`."""
+    b = hk.bundle(["sleep", "1000"])
+    odd = Path(os.fsdecode(bytes(b.path) + b"\xff"))
+    shutil.copytree(b.path, odd)
+    cid = hk.new_id()
+    r = hk.call("create", "--bundle", odd, cid)
+    assert r.rc == 1 and "is not UTF-8" in r.err and "\\xff" in r.err, str(r)
+    assert hk.call("state", cid).rc == 1
