@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import HUSK, STATE_ROOT, wait_for
+from test_net import SUBNET, netlab  # noqa: F401 (fixture)
 from test_faults import assert_gone, observe, our_processes
 
 
@@ -149,3 +150,44 @@ def test_kill9_leaves_the_next_command_working(hk, op):
             r = hk.call("delete", "--force", cid, timeout=5)
             assert r.rc == 0, str(r)
             wait_for(lambda: not our_processes(hk), 3, what="the container to be gone")
+
+
+# --------------------------------------------------------------------------
+# husk net attach (in network namespaces of the test's own)
+
+NET_ROUNDS = int(os.environ.get("HK_KILL_NET_ROUNDS", "40"))
+
+
+def test_kill9_net_attach_at_random_instants(netlab):
+    """`net attach` (bridge, veth, lease, nft elements, port holder) killed
+    at random instants: `net detach` of the id leaves nothing, and the
+    published port is free again."""
+    from test_attack_ports import holders  # noqa: E402 (needs the lab's helpers)
+
+    lab = netlab
+    rng = random.Random(SEED)
+    print(f"HK_KILL_SEED={SEED} HK_KILL_NET_ROUNDS={NET_ROUNDS}")
+    for i in range(NET_ROUNDS):
+        ns = lab.new_ns()
+        cid = f"k{i}"
+        delay = rng.uniform(0, 0.060)
+        argv = lab.enter() + [HUSK, "net", "attach", "--state-dir", str(lab.dir),
+                              "--bridge", lab.bridge, "--subnet", SUBNET, "--id", cid,
+                              "--netns", f"/run/netns/{ns}", "-p", "18080:80"]
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        _kill_after(p, delay)
+        where = f"round {i} (HK_KILL_SEED={SEED}): attach killed after {delay * 1000:.1f} ms"
+        r = lab.husk_net("detach", "--state-dir", lab.dir, "--id", cid, check=False)
+        assert r.returncode == 0, f"{where}: {r.stderr}"
+        try:
+            wait_for(lambda: not holders(lab), 3, what="the port holder to go")
+            lab.assert_clean()
+        except AssertionError as e:
+            raise AssertionError(f"{where}: {e}") from None
+        out = lab.in_ns(ns, "ip", "-o", "link").stdout
+        assert "eth0" not in out, f"{where}: eth0 left in the container's namespace"
+        r = lab.in_ns(lab.host, "/usr/bin/python3", "-c",
+                      "import socket; s=socket.socket(); s.bind(('0.0.0.0', 18080))",
+                      check=False)
+        assert r.returncode == 0, f"{where}: port 18080 still taken: {r.stderr}"
