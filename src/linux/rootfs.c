@@ -309,7 +309,7 @@ static int check_mount(const struct hk_rootfs *r, size_t i, struct hk_err *err)
 			return 0;
 	_cleanup_close_ int fd = rootfs_resolve_strict(r->root, m->destination, err);
 	if (fd < 0)
-		return hk_err_prefix(err, "mount %s", m->destination);
+		return hk_err_prefix(err, "mount %s, checked in the new root", m->destination);
 	int same = same_mount(r->mnts[i], fd);
 	if (same < 0)
 		return hk_fail(err, errno, "mount %s: statx", m->destination);

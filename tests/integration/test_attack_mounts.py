@@ -247,6 +247,20 @@ def test_proc_swapped_for_symlink(hk):
     _verdict(hk, "/proc", n, made, wins, attacker)
 
 
+def test_proc_swapped_for_directory(hk):
+    """/proc exchanged with another directory: no symlink to refuse, so
+    procfs may land on either; the one that is /proc once the root is in
+    place must be the procfs made for it, and whichever directory it is
+    on, it is masked."""
+    rf = _victim_rootfs(hk, {})
+    (rf / "proc-alt").mkdir()
+    attacker = Attacker(hk, rf, [("proc", "proc-alt")])
+    b = hk.bundle(["true"], rootfs=rf)
+    n = _creates(100)
+    made, wins = _campaign(hk, attacker, b, n, _judge_proc)
+    _verdict(hk, "/proc (directory)", n, made, wins, attacker)
+
+
 def test_sys_swapped_for_symlink(hk):
     """/sys exchanged with a symlink: sysfs (and the cgroup mount below it)
     must land on B's /sys, with /sys/firmware masked."""
