@@ -5,6 +5,7 @@
 #ifndef HUSK_COMMON_SYSCALLS_H
 #define HUSK_COMMON_SYSCALLS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
@@ -46,10 +47,20 @@ static inline int hk_pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsi
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags);
 }
 
-/* Linux 5.6 */
+/* Linux 5.6. With RESOLVE_IN_ROOT or RESOLVE_BENEATH a lookup through ".."
+ * fails with EAGAIN when a rename or mount anywhere on the machine raced
+ * with it (openat2(2): "the caller may choose to retry"): a co-container
+ * renaming in a loop had every create with ".." in a path fail now and
+ * then. Retried a bounded number of times (under such a loop here one in
+ * ten lookups needs a second try, none a fourth). */
 static inline int hk_openat2(int dirfd, const char *path, struct open_how *how)
 {
-	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+	int fd, tries = 0;
+
+	do
+		fd = (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+	while (fd < 0 && errno == EAGAIN && ++tries < 64);
+	return fd;
 }
 
 /* Linux 5.2: the new mount API. */

@@ -3,15 +3,20 @@
  * it shares) with renameat2(RENAME_EXCHANGE), back and forth, as fast as
  * it can, until it is killed.
  *
- *   race_flip COUNTFILE DIR NAME1 OTHER1 [NAME2 OTHER2 ...]
+ *   race_flip SECONDS COUNTFILE DIR NAME1 OTHER1 [NAME2 OTHER2 ...]
  *	each round exchanges every pair once; every 4096 rounds the round
- *	count is written to COUNTFILE (so the test knows it runs).
+ *	count is written to COUNTFILE (so the test knows it runs). After
+ *	SECONDS it exits, should the test that started it be gone without
+ *	deleting its container (its renames make every openat2 with ".." on
+ *	the machine fail with EAGAIN now and then).
  * Linked statically: it runs in a busybox rootfs. Exit status 1 with the
  * error on stderr when an exchange fails. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef RENAME_EXCHANGE
@@ -34,10 +39,14 @@ static int report(int fd, const char *path, unsigned long long rounds)
 
 int main(int argc, char **argv)
 {
-	if (argc < 5 || (argc - 3) % 2) {
-		fprintf(stderr, "usage: race_flip COUNTFILE DIR NAME OTHER [NAME OTHER ...]\n");
+	if (argc < 6 || (argc - 4) % 2) {
+		fprintf(stderr,
+			"usage: race_flip SECONDS COUNTFILE DIR NAME OTHER [NAME OTHER ...]\n");
 		return 2;
 	}
+	time_t end = time(NULL) + atol(argv[1]);
+	argv++;
+	argc--;
 	int count = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (count < 0) {
 		fprintf(stderr, "race_flip: open %s: %s\n", argv[1], strerror(errno));
@@ -58,5 +67,7 @@ int main(int argc, char **argv)
 		}
 		if (rounds % 4096 == 0 && report(count, argv[1], rounds) < 0)
 			return 1;
+		if (rounds % 4096 == 0 && time(NULL) > end)
+			return 0;
 	}
 }

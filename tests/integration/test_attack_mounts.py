@@ -47,6 +47,11 @@ def _creates(default):
     return int(os.environ.get("HK_RACE_CREATES") or default)
 
 
+def _life(n):
+    """Seconds the attacker may live: far more than n creates take."""
+    return 120 + n
+
+
 # --------------------------------------------------------------------------
 # the attacker
 
@@ -54,12 +59,13 @@ class Attacker:
     """Co-container A: B's rootfs (or a shared dir) at /mnt/rw, flipping
     pairs of names there."""
 
-    def __init__(self, hk, shared, pairs):
+    def __init__(self, hk, shared, pairs, seconds):
         assert FLIP.exists(), f"{FLIP} missing (make integration builds it)"
         self.tools = hk.dir("attacker-tools")
         (self.tools / "race_flip").write_bytes(FLIP.read_bytes())
         os.chmod(self.tools / "race_flip", 0o755)
-        args = ["/mnt/ro/race_flip", "/mnt/ro/rounds", "/mnt/rw"]
+        # a bound on its life, should this test die without deleting it
+        args = ["/mnt/ro/race_flip", str(seconds), "/mnt/ro/rounds", "/mnt/rw"]
         for a, b in pairs:
             args += [a, b]
         bundle = hk.bundle(args, name="attacker", extra_mounts=[
@@ -240,9 +246,9 @@ def test_proc_swapped_for_symlink(hk):
     procfs landed on /evil with its masks and read-only /proc/sys skipped,
     and core_pattern was writable from the container: a host escape."""
     rf = _victim_rootfs(hk, {"proc-flip": "/evil"})
-    attacker = Attacker(hk, rf, [("proc", "proc-flip")])
-    b = hk.bundle(["true"], rootfs=rf)
     n = _creates(300)
+    attacker = Attacker(hk, rf, [("proc", "proc-flip")], _life(n))
+    b = hk.bundle(["true"], rootfs=rf)
     made, wins = _campaign(hk, attacker, b, n, _judge_proc)
     _verdict(hk, "/proc", n, made, wins, attacker)
 
@@ -254,9 +260,9 @@ def test_proc_swapped_for_directory(hk):
     on, it is masked."""
     rf = _victim_rootfs(hk, {})
     (rf / "proc-alt").mkdir()
-    attacker = Attacker(hk, rf, [("proc", "proc-alt")])
-    b = hk.bundle(["true"], rootfs=rf)
     n = _creates(100)
+    attacker = Attacker(hk, rf, [("proc", "proc-alt")], _life(n))
+    b = hk.bundle(["true"], rootfs=rf)
     made, wins = _campaign(hk, attacker, b, n, _judge_proc)
     _verdict(hk, "/proc (directory)", n, made, wins, attacker)
 
@@ -265,9 +271,9 @@ def test_sys_swapped_for_symlink(hk):
     """/sys exchanged with a symlink: sysfs (and the cgroup mount below it)
     must land on B's /sys, with /sys/firmware masked."""
     rf = _victim_rootfs(hk, {"sys-flip": "/evil"})
-    attacker = Attacker(hk, rf, [("sys", "sys-flip")])
-    b = hk.bundle(["true"], rootfs=rf)
     n = _creates(100)
+    attacker = Attacker(hk, rf, [("sys", "sys-flip")], _life(n))
+    b = hk.bundle(["true"], rootfs=rf)
     made, wins = _campaign(hk, attacker, b, n, _judge_sys)
     _verdict(hk, "/sys", n, made, wins, attacker)
 
@@ -278,7 +284,8 @@ def test_dev_swapped_for_symlink_to_volume(hk):
     in B's own /dev, never in the volume or in the rootfs under it."""
     vol = hk.dir("volume")
     rf = _victim_rootfs(hk, {"dev-flip": "/mnt/rw"})
-    attacker = Attacker(hk, rf, [("dev", "dev-flip")])
+    n = _creates(100)
+    attacker = Attacker(hk, rf, [("dev", "dev-flip")], _life(n))
     b = hk.bundle(["true"], rootfs=rf, extra_mounts=[bind(vol, "/mnt/rw")])
     b.config["linux"]["devices"] = [
         {"path": "/dev/hk/zero2", "type": "c", "major": 1, "minor": 5}]
@@ -304,7 +311,6 @@ def test_dev_swapped_for_symlink_to_volume(hk):
         while dirty:
             _empty(dirty.pop())
 
-    n = _creates(100)
     made, wins = _campaign(hk, attacker, b, n, judge, after_delete=clean)
     _verdict(hk, "/dev", n, made, wins, attacker)
 
@@ -319,7 +325,8 @@ def test_bind_paths_masked_and_readonly(hk):
     rf = _victim_rootfs(hk, {"srv-flip": "/evil"})
     (rf / "srv" / "secret").mkdir(parents=True)
     (rf / "srv" / "data").mkdir()
-    attacker = Attacker(hk, rf, [("srv", "srv-flip")])
+    n = _creates(100)
+    attacker = Attacker(hk, rf, [("srv", "srv-flip")], _life(n))
     b = hk.bundle(["true"], rootfs=rf, extra_mounts=[
         bind(secret, "/srv/secret"), bind(data, "/srv/data")])
     b.config["linux"]["maskedPaths"].append("/srv/secret/key")
@@ -342,7 +349,6 @@ def test_bind_paths_masked_and_readonly(hk):
                 wins.append(f"{mp} writable")
         return wins
 
-    n = _creates(100)
     made, wins = _campaign(hk, attacker, b, n, judge)
     _verdict(hk, "binds", n, made, wins, attacker)
 
@@ -368,3 +374,30 @@ def test_dev_bound_from_volume_untouched(hk):
     hk.delete(cid, force=True)
     assert sorted(os.listdir(vol)) == before
     assert (vol / "null").read_text() == "the volume's own file\n"
+
+
+def test_renames_elsewhere_do_not_fail_creates(hk):
+    """A co-container renaming in a loop in a directory of its own, shared
+    with no one: every openat2 with ".." on the machine may then fail with
+    EAGAIN (openat2(2)), and husk did not retry, so containers whose paths
+    hold ".." (a cwd, a symlink on the way to a mount) failed to start now
+    and then.  Now all of them must run."""
+    own = hk.dir("attacker-own")
+    (own / "x").mkdir()
+    (own / "y").mkdir()
+    n = _creates(50)
+    attacker = Attacker(hk, own, [("x", "y")], _life(n))
+    rf = hk.rootfs_copy("victim-rootfs")
+    os.symlink("../../tmp", rf / "mnt" / "up")
+    b = hk.bundle(["true"], rootfs=rf, cwd="/tmp/../tmp",
+                  extra_mounts=[{"destination": "/mnt/up/t", "type": "tmpfs",
+                                 "source": "tmpfs", "options": []}])
+    failed = []
+    for _ in range(n):
+        r = hk.run_fg(b)
+        if r.rc != 0:
+            failed.append(r.err.strip())
+    print(f"renames elsewhere: {len(failed)} of {n} runs failed "
+          f"({attacker.rounds()} flip rounds)")
+    assert not failed, f"{len(failed)} of {n} runs failed: {failed[:3]}"
+    assert attacker.rounds() > n
