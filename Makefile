@@ -43,7 +43,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test unit integration vm-test vm-shell asan faults launch-kill demo bench lint clean deps
+.PHONY: all test unit integration vm-test vm-shell asan faults launch-kill demo bench lint clean deps race
 
 all: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-net $(BUILD)/husk-launch
 
@@ -122,6 +122,11 @@ $(HELPER_BIN): $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libhusk.a
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS)
 
+# race_flip runs inside a busybox container: static, and without the
+# sanitizer runtimes (which cannot be static), as husk-init.
+$(BUILD)/tests/race_flip: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
+$(BUILD)/tests/race_flip: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -130,6 +135,16 @@ integration: $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration vm-test
+
+# A long campaign of the attacks on mount destinations (a co-container
+# swapping /proc, /sys, /dev and bind parents for symlinks while containers
+# are made: test_attack_mounts.py): RACE_CREATES creates per attack, where
+# make test runs 100 to 300. RACE_HUSK=/usr/sbin/runc runs it against runc.
+RACE_CREATES ?= 3000
+RACE_HUSK    ?= $(abspath $(BUILD)/husk)
+race: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
+	HK_RACE_CREATES=$(RACE_CREATES) HUSK=$(RACE_HUSK) $(PY) -m pytest -q -s -rs -p no:cacheprovider \
+		tests/integration/test_attack_mounts.py
 
 # cgroup v2: VM_TESTS run by pytest inside a qemu VM whose kernel (Debian's
 # linux-image-amd64) has no cgroup v1 (tests/vm/README.md). Emulated (TCG):

@@ -43,28 +43,32 @@ static mode_t type_bits(char type)
 	}
 }
 
-static int bind_node(int rootfd, const struct hk_device *d, struct hk_err *err)
+/* Device nodes and their directories are made beneath the container's own
+ * /dev (the mount there, when there is one), never through a symlink. */
+static int bind_node(const struct hk_rootfs *r, const struct hk_device *d, struct hk_err *err)
 {
 	struct stat st;
 	struct hk_mount_opts o = {.attr_set = MOUNT_ATTR_NOEXEC};
 
 	if (stat(d->path, &st) < 0)
 		return hk_fail(err, errno, "device %s: the host has no such node to bind", d->path);
-	_cleanup_close_ int fd = rootfs_mkfile(rootfd, d->path, err);
-	if (fd < 0 || mount_bind_at(d->path, fd, &o, err) < 0)
+	_cleanup_close_ int fd = rootfs_resolve(r, d->path, HK_WANT_FILE, true, err);
+	if (fd < 0)
 		return hk_err_prefix(err, "device %s", d->path);
-	return 0;
+	_cleanup_close_ int mnt = mount_bind_at(d->path, fd, &o, err);
+	return mnt < 0 ? hk_err_prefix(err, "device %s", d->path) : 0;
 }
 
-static int make_node(int rootfd, const struct hk_device *d, bool bind_host, struct hk_err *err)
+static int make_node(const struct hk_rootfs *r, const struct hk_device *d, bool bind_host,
+		     struct hk_err *err)
 {
 	if (bind_host)
-		return bind_node(rootfd, d, err);
+		return bind_node(r, d, err);
 	_cleanup_free_ char *dir = xstrdup(d->path);
 	char *slash = strrchr(dir, '/');
 	const char *name = slash + 1;
 	*slash = '\0';
-	_cleanup_close_ int dfd = rootfs_mkdir_p(rootfd, dir, 0755, err);
+	_cleanup_close_ int dfd = rootfs_resolve(r, *dir ? dir : "/", HK_WANT_DIR, true, err);
 	mode_t perm = d->has_mode ? d->mode : 0666;
 
 	if (dfd < 0)
@@ -91,9 +95,9 @@ static bool listed(const struct hk_spec *s, const char *path)
 	return false;
 }
 
-static int make_links(int rootfd, struct hk_err *err)
+static int make_links(const struct hk_rootfs *r, struct hk_err *err)
 {
-	_cleanup_close_ int dev = rootfs_mkdir_p(rootfd, "/dev", 0755, err);
+	_cleanup_close_ int dev = rootfs_resolve(r, "/dev", HK_WANT_DIR, true, err);
 
 	if (dev < 0)
 		return -1;
@@ -108,17 +112,16 @@ static int make_links(int rootfd, struct hk_err *err)
 	return 0;
 }
 
-int devices_setup(int rootfd, const struct hk_spec *s, bool with_defaults, bool bind_host,
-		  struct hk_err *err)
+int devices_setup(const struct hk_rootfs *r, bool bind_host, struct hk_err *err)
 {
-	if (with_defaults) {
-		for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
-			if (!listed(s, default_devices[i].path) &&
-			    make_node(rootfd, &default_devices[i], bind_host, err) < 0)
-				return -1;
-	}
-	for (size_t i = 0; i < s->n_devices; i++)
-		if (make_node(rootfd, &s->devices[i], bind_host, err) < 0)
+	const struct hk_spec *s = r->spec;
+
+	for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++)
+		if (!listed(s, default_devices[i].path) &&
+		    make_node(r, &default_devices[i], bind_host, err) < 0)
 			return -1;
-	return with_defaults ? make_links(rootfd, err) : 0;
+	for (size_t i = 0; i < s->n_devices; i++)
+		if (make_node(r, &s->devices[i], bind_host, err) < 0)
+			return -1;
+	return make_links(r, err);
 }

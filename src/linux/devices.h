@@ -6,13 +6,12 @@
 #include <stdbool.h>
 
 struct hk_err;
-struct hk_spec;
+struct hk_rootfs;
 
-/* with_defaults: also create null, zero, full, random, urandom, tty and the
- * symlinks (false when /dev is bound from the host). bind_host: bind the
+/* The default nodes, linux.devices and the links. bind_host: bind the
  * host's node of the same path instead of mknod, which a user namespace
- * refuses (user_namespaces(7)). */
-int devices_setup(int rootfd, const struct hk_spec *spec, bool with_defaults, bool bind_host,
-		  struct hk_err *err);
+ * refuses (user_namespaces(7)). Paths are resolved with rootfs_resolve:
+ * beneath the mount on /dev, never through a symlink. */
+int devices_setup(const struct hk_rootfs *r, bool bind_host, struct hk_err *err);
 
 #endif

@@ -238,7 +238,9 @@ int mount_bind_at(const char *src, int destfd, const struct hk_mount_opts *o, st
 
 	if (tree < 0)
 		return hk_fail(err, errno, "open_tree %s", src);
-	return bind_tree(tree, src, destfd, o, err);
+	if (bind_tree(tree, src, destfd, o, err) < 0)
+		return -1;
+	return TAKE_FD(tree);
 }
 
 int mount_bind_fd(int srcfd, const char *what, int destfd, const struct hk_mount_opts *o,
@@ -250,7 +252,9 @@ int mount_bind_fd(int srcfd, const char *what, int destfd, const struct hk_mount
 
 	if (tree < 0)
 		return hk_fail(err, errno, "open_tree %s", what);
-	return bind_tree(tree, what, destfd, o, err);
+	if (bind_tree(tree, what, destfd, o, err) < 0)
+		return -1;
+	return TAKE_FD(tree);
 }
 
 static int fs_configure(int fsfd, const char *fstype, const char *source,
@@ -308,7 +312,9 @@ int mount_fs_at(const char *fstype, const char *source, int destfd, const struct
 		return hk_fail(err, errno, "fsmount %s", fstype);
 	if (copyup && fill_tmpfs(destfd, mntfd, o, err) < 0)
 		return -1;
-	return attach(mntfd, destfd, o, err);
+	if (attach(mntfd, destfd, o, err) < 0)
+		return -1;
+	return TAKE_FD(mntfd);
 }
 
 int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err)

@@ -28,6 +28,10 @@ int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, str
 void mount_opts_free(struct hk_mount_opts *o);
 bool mount_is_bind(const struct hk_mount *m);
 
+/* Each of the mounting functions below returns an fd on the root of the
+ * mount it attached (O_PATH-like, for resolving paths beneath it or
+ * checking where it is; the caller closes it), or -1 with err filled. */
+
 /* Mount m onto the directory or file destfd (an O_PATH fd). */
 int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err);
 /* The same with one more filesystem option (e.g. SELinux's context=) for

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -17,160 +19,49 @@
 #include "linux/mount.h"
 #include "spec/spec.h"
 
-int rootfs_open(int rootfd, const char *path, int flags, struct hk_err *err)
-{
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	int fd = hk_openat2(rootfd, *path ? path : ".", &how);
-	if (fd < 0 && errno == ENOSYS)
-		return hk_fail(err, errno, "openat2 (husk needs Linux >= 5.6)");
-	if (fd < 0)
-		return hk_fail(err, errno, "open %s in the container's root", *path ? path : "/");
-	return fd;
-}
-
-/* A dangling symlink met while creating a path is followed as the kernel
- * would follow it, but inside the root: the walk starts again on
- * "<the link's directory>/<its target>/<the rest>" (openat2 then resolves
- * ".." and absolute targets against the root). Returns the new path. */
-static char *follow_dangling(int dirfd, const char *name, const char *path, size_t name_off,
-			     const char *rest, struct hk_err *err)
-{
-	char target[4096];
-	struct stat st;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
-		hk_fail(err, EEXIST, "mkdir %s in the container's root", path);
-		return NULL;
-	}
-	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-	if (n < 0) {
-		hk_fail(err, errno, "readlink %s in the container's root", path);
-		return NULL;
-	}
-	target[n] = '\0';
-	if (target[0] == '/')
-		return xasprintf("%s/%s", target, rest);
-	return xasprintf("%.*s%s/%s", (int)name_off, path, target, rest);
-}
-
-/* Walk path one component at a time: each prefix is resolved inside the root
- * with openat2, and a missing component is created in the directory its
- * parent resolved to, so a symlink can never lead the walk out of the root. */
-int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, struct hk_err *err)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	int cur = rootfs_open(rootfd, "/", O_PATH | O_DIRECTORY, err);
-	char *s = p;
-	int links = 0;
-
-	if (cur < 0)
-		return -1;
-	while (*s) {
-		while (*s == '/')
-			s++;
-		if (!*s)
-			break;
-		char *name = s;
-		while (*s && *s != '/')
-			s++;
-		char saved = *s;
-		*s = '\0';
-		int next = rootfs_open(rootfd, p, O_PATH | O_DIRECTORY, NULL);
-		if (next < 0 && errno == ENOENT && mkdirat(cur, name, mode) < 0 &&
-		    errno == EEXIST) {
-			if (++links > 40) {
-				close(cur);
-				return hk_fail(err, ELOOP, "mkdir %s in the container's root",
-					       path);
-			}
-			char *np = follow_dangling(cur, name, p, (size_t)(name - p),
-						   saved ? s + 1 : "", err);
-			close(cur);
-			if (!np)
-				return -1;
-			free(p);
-			p = s = np;
-			cur = rootfs_open(rootfd, "/", O_PATH | O_DIRECTORY, err);
-			if (cur < 0)
-				return -1;
-			continue;
-		}
-		if (next < 0 && errno != ENOENT && errno != EEXIST) {
-			close(cur);
-			return hk_fail(err, errno, "mkdir %s in the container's root", p);
-		}
-		if (next < 0)
-			next = rootfs_open(rootfd, p, O_PATH | O_DIRECTORY, err);
-		close(cur);
-		if (next < 0)
-			return -1;
-		cur = next;
-		*s = saved;
-	}
-	return cur;
-}
-
-int rootfs_mkfile(int rootfd, const char *path, struct hk_err *err)
-{
-	int fd = rootfs_open(rootfd, path, O_PATH, NULL);
-	if (fd >= 0 || errno != ENOENT)
-		return fd >= 0 ? fd : hk_fail(err, errno, "open %s in the container's root", path);
-
-	_cleanup_free_ char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	const char *name = slash ? slash + 1 : dir;
-	if (slash)
-		*slash = '\0';
-	_cleanup_close_ int dfd = rootfs_mkdir_p(rootfd, slash ? dir : "/", 0755, err);
-	if (dfd < 0)
-		return -1;
-	int f = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (f < 0 && errno != EEXIST)
-		return hk_fail(err, errno, "create %s in the container's root", path);
-	if (f >= 0)
-		close(f);
-	return rootfs_open(rootfd, path, O_PATH, err);
-}
-
 static bool is_type(const struct hk_mount *m, const char *type)
 {
 	return m->type && strcmp(m->type, type) == 0;
 }
 
+/* The filesystem a mount must turn out to be: proc and sysfs, and the
+ * binds of them at /proc and /sys (a rootless config binds the host's /sys:
+ * still sysfs). 0: any. */
+static unsigned long kernel_magic(const struct hk_mount *m)
+{
+	if (is_type(m, "proc") || (mount_is_bind(m) && strcmp(m->destination, "/proc") == 0))
+		return PROC_SUPER_MAGIC;
+	if (is_type(m, "sysfs") || (mount_is_bind(m) && strcmp(m->destination, "/sys") == 0))
+		return SYSFS_MAGIC;
+	return 0;
+}
+
+/* proc, sysfs and whatever is mounted on /proc, /sys or /dev land on the
+ * directory of that name without any symlink followed, and are checked to
+ * be there once the root is in place (rootfs_finish). */
+static bool strict_mount(const struct hk_mount *m)
+{
+	return kernel_magic(m) || strcmp(m->destination, "/proc") == 0 ||
+	       strcmp(m->destination, "/sys") == 0 || strcmp(m->destination, "/dev") == 0;
+}
+
 /* The destination of a mount: a file for a bind of a file, else a
- * directory. proc and sysfs must land on a real directory, not a symlink
- * (a rootfs that makes /proc a symlink to somewhere else is refused). */
-static int open_destination(int rootfd, const struct hk_mount *m, struct hk_err *err)
+ * directory. */
+static int open_destination(const struct hk_rootfs *r, const struct hk_mount *m, struct hk_err *err)
 {
 	struct stat st;
+	enum hk_rootfs_want want = HK_WANT_DIR;
 
 	if (mount_is_bind(m) && m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode))
-		return rootfs_mkfile(rootfd, m->destination, err);
-	int fd = rootfs_mkdir_p(rootfd, m->destination, 0755, err);
-	if (fd >= 0 && (is_type(m, "proc") || is_type(m, "sysfs"))) {
-		struct open_how how = {.flags = O_PATH | O_CLOEXEC | O_DIRECTORY,
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
-		int strict = hk_openat2(rootfd, m->destination + 1, &how);
-		if (strict < 0) {
-			close(fd);
-			return hk_fail(err, errno, "%s must not be reached through a symlink",
-				       m->destination);
-		}
-		close(strict);
-	}
-	return fd;
+		want = HK_WANT_FILE;
+	return rootfs_resolve(r, m->destination, want, strict_mount(m), err);
 }
 
 /* v1: a tmpfs with one directory per hierarchy, each a bind of the
  * container's cgroup there; the tmpfs itself gets the mount's read-only
  * flag once the binds are in place. */
-static int mount_cgroup_tree(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
-			     int destfd, const struct hk_mount_opts *o, struct hk_err *err)
+static int mount_cgroup_tree(const struct hk_rootfs_ctx *ctx, int destfd,
+			     const struct hk_mount_opts *o, struct hk_err *err)
 {
 	char *data[] = {(char *)(uintptr_t) "mode=755"};
 	struct hk_mount_opts tmpfs = {
@@ -179,29 +70,29 @@ static int mount_cgroup_tree(const struct hk_rootfs_ctx *ctx, int rootfd, const 
 		.n_data = 1,
 	};
 
-	if (mount_fs_at("tmpfs", "cgroup", destfd, &tmpfs, err) < 0)
+	_cleanup_close_ int top = mount_fs_at("tmpfs", "cgroup", destfd, &tmpfs, err);
+	if (top < 0)
 		return -1;
-	/* destfd still names the directory under the new tmpfs: resolve again. */
+	/* The directories are made in the new tmpfs itself (top), which no
+	 * one but us can reach yet. */
 	for (size_t i = 0; i < ctx->n_cg_mounts; i++) {
-		_cleanup_free_ char *sub =
-			xasprintf("%s/%s", m->destination, ctx->cg_mounts[i].name);
-		_cleanup_close_ int fd = rootfs_mkdir_p(rootfd, sub, 0755, err);
-		if (fd < 0 || mount_bind_at(ctx->cg_mounts[i].host_dir, fd, o, err) < 0)
+		_cleanup_close_ int fd = rootfs_mkdir_beneath(top, ctx->cg_mounts[i].name, err);
+		if (fd < 0)
+			return -1;
+		_cleanup_close_ int mnt = mount_bind_at(ctx->cg_mounts[i].host_dir, fd, o, err);
+		if (mnt < 0)
 			return -1;
 	}
-	if (!(o->attr_set & MOUNT_ATTR_RDONLY))
-		return 0;
-	_cleanup_close_ int top = rootfs_open(rootfd, m->destination, O_PATH | O_DIRECTORY, err);
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-	if (top < 0 || hk_mount_setattr(top, "", AT_EMPTY_PATH, &ro) < 0)
-		return top < 0 ? -1 : hk_fail(err, errno, "make the tmpfs read-only");
-	return 0;
+	if ((o->attr_set & MOUNT_ATTR_RDONLY) && hk_mount_setattr(top, "", AT_EMPTY_PATH, &ro) < 0)
+		return hk_fail(err, errno, "make the tmpfs read-only");
+	return TAKE_FD(top);
 }
 
 /* A "cgroup" mount shows the container's own cgroup of each hierarchy (v1),
  * or of the unified one (v2, bound directly). */
-static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
-			int destfd, struct hk_err *err)
+static int mount_cgroup(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
+			struct hk_err *err)
 {
 	struct hk_mount_opts o;
 	int r;
@@ -227,9 +118,9 @@ static int mount_cgroup(const struct hk_rootfs_ctx *ctx, int rootfd, const struc
 	} else if (ctx->n_cg_mounts == 1 && !ctx->cg_mounts[0].name[0])
 		r = mount_bind_at(ctx->cg_mounts[0].host_dir, destfd, &o, err);
 	else
-		r = mount_cgroup_tree(ctx, rootfd, m, destfd, &o, err);
+		r = mount_cgroup_tree(ctx, destfd, &o, err);
 	mount_opts_free(&o);
-	return r < 0 ? hk_err_prefix(err, "mount cgroup on %s", m->destination) : 0;
+	return r < 0 ? hk_err_prefix(err, "mount cgroup on %s", m->destination) : r;
 }
 
 /* What to change when the kernel refuses a mount to a user namespace. */
@@ -255,17 +146,13 @@ static int refusal_hint(const struct hk_spec *s, const struct hk_mount *m, struc
 	return -1;
 }
 
-static int mount_one(const struct hk_rootfs_ctx *ctx, int rootfd, const struct hk_mount *m,
-		     struct hk_err *err)
+static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
+		    struct hk_err *err)
 {
-	_cleanup_close_ int destfd = open_destination(rootfd, m, err);
-
-	if (destfd < 0)
-		return hk_err_prefix(err, "mount %s", m->destination);
 	if (is_type(m, "cgroup") || is_type(m, "cgroup2")) {
 		if (ctx->before_cgroup_mount && ctx->before_cgroup_mount(ctx->data, err) < 0)
 			return -1;
-		return mount_cgroup(ctx, rootfd, m, destfd, err);
+		return mount_cgroup(ctx, m, destfd, err);
 	}
 	if (!mount_is_bind(m) && (!m->type || !*m->type || is_type(m, "none")))
 		return hk_fail(err, 0, "mount %s: no type and not a bind mount", m->destination);
@@ -274,10 +161,29 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, int rootfd, const struct h
 	_cleanup_free_ char *context = NULL;
 	if (ctx->spec->mount_label && !is_type(m, "proc") && !is_type(m, "sysfs"))
 		context = xasprintf("context=\"%s\"", ctx->spec->mount_label);
-	if (mount_at_data(m, destfd, context, err) < 0) {
+	int fd = mount_at_data(m, destfd, context, err);
+	if (fd < 0) {
 		hk_err_prefix(err, "mount %s on %s", m->type ? m->type : "bind", m->destination);
 		return refusal_hint(ctx->spec, m, err);
 	}
+	return fd;
+}
+
+/* Mount i is made on the very fd its destination resolved to, and its own
+ * root kept in r for the paths below it. */
+static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_t i,
+		     struct hk_err *err)
+{
+	const struct hk_mount *m = &r->spec->mounts[i];
+	_cleanup_close_ int destfd = open_destination(r, m, err);
+
+	if (destfd < 0)
+		return hk_err_prefix(err, "mount %s", m->destination);
+	int fd = mount_it(ctx, m, destfd, err);
+	if (fd < 0)
+		return -1;
+	r->mnts[i] = fd;
+	r->n_made = i + 1;
 	return 0;
 }
 
@@ -337,43 +243,99 @@ static int do_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *
 	return 0;
 }
 
-int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_err *err)
+int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struct hk_err *err)
 {
 	const struct hk_spec *s = ctx->spec;
 
+	*r = (struct hk_rootfs){.spec = s, .root = -1};
 	if (prepare_root(s, err) < 0)
 		return -1;
-	int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	r->root = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->root < 0)
 		return hk_fail(err, errno, "open root %s", s->root_path);
+	r->mnts = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->mnts));
+	for (size_t i = 0; i < s->n_mounts; i++)
+		r->mnts[i] = -1;
 	for (size_t i = 0; i < s->n_mounts; i++) {
-		if (mount_one(ctx, rootfd, &s->mounts[i], err) < 0) {
-			close(rootfd);
+		if (mount_one(ctx, r, i, err) < 0) {
+			rootfs_release(r);
 			return -1;
 		}
 	}
+	/* A /dev bound from elsewhere is left as it is, as runc does: the
+	 * nodes husk makes (and the ones it replaces) would be the bound
+	 * directory's, on the host. */
 	bool in_userns = spec_ns(s, HK_NS_USER) || geteuid() != 0;
-	if (devices_setup(rootfd, s, !dev_is_bound(s), in_userns, err) < 0) {
-		close(rootfd);
+	if (!dev_is_bound(s) && devices_setup(r, in_userns, err) < 0) {
+		rootfs_release(r);
 		return -1;
 	}
-	return rootfd;
+	return 0;
 }
 
-int rootfs_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *err)
+int rootfs_pivot(const struct hk_rootfs_ctx *ctx, const struct hk_rootfs *r, struct hk_err *err)
 {
-	return do_pivot(ctx, rootfd, err);
+	return do_pivot(ctx, r->root, err);
+}
+
+/* 1: a and b are the root of one mount, 0: not, -1: statx failed. Without
+ * STATX_MNT_ID (Linux < 5.8): the root of one filesystem, as two mounts of
+ * it cannot be told apart there. */
+static int same_mount(int a, int b)
+{
+	struct statx sa, sb;
+
+	if (statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) < 0 ||
+	    statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) < 0)
+		return -1;
+	if (sa.stx_mask & sb.stx_mask & STATX_MNT_ID)
+		return sa.stx_mnt_id == sb.stx_mnt_id;
+	return sa.stx_dev_major == sb.stx_dev_major && sa.stx_dev_minor == sb.stx_dev_minor &&
+	       sa.stx_ino == sb.stx_ino;
+}
+
+/* Mount i, if later mounts leave it in sight, must be where its
+ * destination leads now, without a symlink: a co-container that swapped a
+ * directory of a shared rootfs while it was mounted has it land elsewhere
+ * (issue 23). And proc and sysfs must be what they say. */
+static int check_mount(const struct hk_rootfs *r, size_t i, struct hk_err *err)
+{
+	const struct hk_mount *m = &r->spec->mounts[i];
+	unsigned long magic = kernel_magic(m);
+	struct statfs sfs;
+
+	for (size_t k = i + 1; k < r->n_made; k++)
+		if (rootfs_holds(r->spec->mounts[k].destination, m->destination))
+			return 0;
+	_cleanup_close_ int fd = rootfs_resolve_strict(r->root, m->destination, err);
+	if (fd < 0)
+		return hk_err_prefix(err, "mount %s, checked in the new root", m->destination);
+	int same = same_mount(r->mnts[i], fd);
+	if (same < 0)
+		return hk_fail(err, errno, "mount %s: statx", m->destination);
+	if (!same)
+		return hk_fail(err, 0,
+			       "%s is not the mount husk made there (was the rootfs changed "
+			       "while it was mounted?)",
+			       m->destination);
+	if (magic && (fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != magic))
+		return hk_fail(err, 0, "%s is not %s", m->destination,
+			       magic == PROC_SUPER_MAGIC ? "procfs" : "sysfs");
+	return 0;
 }
 
 /* Hide a path: /dev/null over a file, an empty read-only tmpfs over a
- * directory. Paths that do not exist are fine (config.md maskedPaths). */
-static int mask_path(int rootfd, const char *path, struct hk_err *err)
+ * directory. Paths that do not exist are fine (config.md maskedPaths).
+ * The path is resolved beneath the mount holding it (the /proc or /sys
+ * checked above), not from the root, so that whatever /proc leads to by
+ * now, the procfs made for it is the one masked. */
+static int mask_path(const struct hk_rootfs *r, const char *path, struct hk_err *err)
 {
-	_cleanup_close_ int fd = rootfs_open(rootfd, path, O_PATH | O_NOFOLLOW, NULL);
+	_cleanup_close_ int fd = rootfs_resolve(r, path, HK_WANT_EXISTING, false, err);
 	struct stat st;
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "maskedPaths: open %s", path);
+		return errno == ENOENT ? 0 : hk_err_prefix(err, "maskedPaths");
 	if (fstat(fd, &st) < 0)
 		return hk_fail(err, errno, "maskedPaths: stat %s", path);
 	struct hk_mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -382,31 +344,30 @@ static int mask_path(int rootfd, const char *path, struct hk_err *err)
 		char *data[] = {(char *)(uintptr_t) "size=0", (char *)(uintptr_t) "mode=555"};
 		o.data = data;
 		o.n_data = 2;
-		if (mount_fs_at("tmpfs", "tmpfs", fd, &o, err) < 0)
-			return hk_err_prefix(err, "maskedPaths: %s", path);
-		return 0;
+		_cleanup_close_ int mnt = mount_fs_at("tmpfs", "tmpfs", fd, &o, err);
+		return mnt < 0 ? hk_err_prefix(err, "maskedPaths: %s", path) : 0;
 	}
 	/* CVE-2025-31133: the /dev/null bound over a masked file is checked to
 	 * be the null device on the very fd that is bound, never taken by a
 	 * path that could have been swapped for a link to something else. */
-	_cleanup_close_ int null = rootfs_open(rootfd, "/dev/null", O_PATH | O_NOFOLLOW, err);
+	_cleanup_close_ int null = rootfs_resolve(r, "/dev/null", HK_WANT_EXISTING, true, err);
 	struct stat ns;
 	if (null < 0 || fstat(null, &ns) < 0)
 		return hk_err_prefix(err, "maskedPaths: %s", path);
 	if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
 		return hk_fail(err, 0, "maskedPaths: /dev/null is not the null device (1:3)");
-	if (mount_bind_fd(null, "/dev/null", fd, &o, err) < 0)
-		return hk_err_prefix(err, "maskedPaths: %s", path);
-	return 0;
+	_cleanup_close_ int mnt = mount_bind_fd(null, "/dev/null", fd, &o, err);
+	return mnt < 0 ? hk_err_prefix(err, "maskedPaths: %s", path) : 0;
 }
 
-/* Bind a path onto itself read-only, keeping nosuid/nodev/noexec. */
-static int readonly_path(int rootfd, const char *path, struct hk_err *err)
+/* Bind a path onto itself read-only, keeping nosuid/nodev/noexec; resolved
+ * as masked paths are. */
+static int readonly_path(const struct hk_rootfs *r, const char *path, struct hk_err *err)
 {
-	_cleanup_close_ int fd = rootfs_open(rootfd, path, O_PATH | O_NOFOLLOW, NULL);
+	_cleanup_close_ int fd = rootfs_resolve(r, path, HK_WANT_EXISTING, false, err);
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "readonlyPaths: open %s", path);
+		return errno == ENOENT ? 0 : hk_err_prefix(err, "readonlyPaths");
 	_cleanup_close_ int tree = hk_open_tree(
 		fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0)
@@ -420,22 +381,38 @@ static int readonly_path(int rootfd, const char *path, struct hk_err *err)
 	return 0;
 }
 
-int rootfs_finish(const struct hk_spec *s, struct hk_err *err)
+static int finish(struct hk_rootfs *r, struct hk_err *err)
 {
-	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const struct hk_spec *s = r->spec;
 
-	if (rootfd < 0)
-		return hk_fail(err, errno, "open /");
+	for (size_t i = 0; i < r->n_made; i++)
+		if (strict_mount(&s->mounts[i]) && check_mount(r, i, err) < 0)
+			return -1;
 	for (size_t i = 0; i < s->n_readonly_paths; i++)
-		if (readonly_path(rootfd, s->readonly_paths[i], err) < 0)
+		if (readonly_path(r, s->readonly_paths[i], err) < 0)
 			return -1;
 	for (size_t i = 0; i < s->n_masked_paths; i++)
-		if (mask_path(rootfd, s->masked_paths[i], err) < 0)
+		if (mask_path(r, s->masked_paths[i], err) < 0)
 			return -1;
 	if (s->root_readonly) {
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-		if (hk_mount_setattr(rootfd, "", AT_EMPTY_PATH, &attr) < 0)
+		if (hk_mount_setattr(r->root, "", AT_EMPTY_PATH, &attr) < 0)
 			return hk_fail(err, errno, "make the root read-only");
 	}
 	return 0;
+}
+
+int rootfs_finish(struct hk_rootfs *r, struct hk_err *err)
+{
+	/* From here on the root is "/" (after pivot_root or chroot). */
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		rootfs_release(r);
+		return hk_fail(err, errno, "open /");
+	}
+	hk_closep(&r->root);
+	r->root = root;
+	int rc = finish(r, err);
+	rootfs_release(r);
+	return rc;
 }

@@ -129,7 +129,8 @@ int terminal_mount_console(int slave, struct hk_err *err)
 	}
 	if (dest < 0)
 		return hk_fail(err, errno, "process.terminal: make /dev/console");
-	if (mount_bind_fd(slave, "the pty", dest, &none, err) < 0)
+	_cleanup_close_ int mnt = mount_bind_fd(slave, "the pty", dest, &none, err);
+	if (mnt < 0)
 		return hk_err_prefix(err, "process.terminal: /dev/console");
 	return 0;
 }

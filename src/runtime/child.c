@@ -196,23 +196,25 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 				    .no_pivot = sp->no_pivot,
 				    .before_cgroup_mount = before_cgroup_mount,
 				    .data = &w};
-	int rootfd = rootfs_mount_all(&ctx, err);
-	if (rootfd < 0 || wait_cgroup(sp, sock, err) < 0) {
-		if (rootfd >= 0)
-			close(rootfd);
+	struct hk_rootfs root;
+	if (rootfs_mount_all(&ctx, &root, err) < 0)
+		return -1;
+	if (wait_cgroup(sp, sock, err) < 0) {
+		rootfs_release(&root);
 		return -1;
 	}
 	hk_debug("child: mounts done");
 	CHILD_FAULT(sock, "child:mounts");
 	int r = create_hooks(sp, sock, err);
 	if (r == 0)
-		r = rootfs_pivot(&ctx, rootfd, err);
+		r = rootfs_pivot(&ctx, &root, err);
 	hk_debug("child: pivoted");
 	CHILD_FAULT(sock, "child:pivoted");
-	close(rootfd);
-	if (r < 0 || sysctl_apply(sp->spec, err) < 0)
+	if (r < 0 || sysctl_apply(sp->spec, err) < 0) {
+		rootfs_release(&root);
 		return -1;
-	return rootfs_finish(sp->spec, err);
+	}
+	return rootfs_finish(&root, err);
 }
 
 /* process.cwd is made when missing (as runc does), while still root. */
