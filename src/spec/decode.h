@@ -42,6 +42,14 @@ int spec_decode_seccomp(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 /* config.json "hooks", every kind. */
 int spec_decode_hooks(hk_json *root, struct hk_spec *s, struct hk_err *err);
 
+/* process.scheduler, ioPriority and execCPUAffinity; linux.memoryPolicy
+ * (spec-sched.c). */
+int spec_decode_sched(hk_json *proc, struct hk_process *p, struct hk_err *err);
+int spec_decode_mempolicy(hk_json *lx, struct hk_spec *s, struct hk_err *err);
+/* A list of CPU or node numbers ("0-3,7", spaces allowed); empty: no set.
+ * path names it in errors. */
+int spec_idset_parse(const char *text, const char *path, struct hk_idset *out, struct hk_err *err);
+
 /* Name tables: -1 when unknown. */
 int spec_rlimit_from_name(const char *name);
 

@@ -250,7 +250,7 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 
 static int check_unsupported(hk_json *lx, struct hk_err *err)
 {
-	static const char *const later[] = {"intelRdt", "memoryPolicy", "netDevices"};
+	static const char *const later[] = {"intelRdt", "netDevices"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
@@ -337,7 +337,7 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (hk_json_get_kv(lx, "linux", "sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
 		return -1;
 	if (spec_decode_userns(lx, s, err) < 0 || spec_decode_seccomp(lx, s, err) < 0 ||
-	    decode_personality(lx, s, err) < 0)
+	    decode_personality(lx, s, err) < 0 || spec_decode_mempolicy(lx, s, err) < 0)
 		return -1;
 	if (hk_json_get_str(lx, "linux", "mountLabel", &s->mount_label, err) < 0)
 		return -1;

@@ -1,4 +1,5 @@
-/* config.json "process": args, env, cwd, user, capabilities, rlimits. */
+/* config.json "process": args, env, cwd, user, capabilities, rlimits; how it
+ * is scheduled is spec-sched.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,10 +200,8 @@ int spec_decode_process(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (decode_label(proc, "apparmorProfile", &p->apparmor_profile, err) < 0 ||
 	    decode_label(proc, "selinuxLabel", &p->selinux_label, err) < 0)
 		return -1;
-	static const char *const later[] = {"ioPriority", "scheduler", "execCPUAffinity",
-					    "commandLine"};
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-		if (spec_unsupported(proc, "process", later[i], err) < 0)
-			return -1;
-	return 0;
+	if (spec_decode_sched(proc, p, err) < 0)
+		return -1;
+	/* Windows only (config.md): refused rather than ignored. */
+	return spec_unsupported(proc, "process", "commandLine", err);
 }

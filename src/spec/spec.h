@@ -47,6 +47,38 @@ struct hk_caps {
 	uint64_t bounding, effective, inheritable, permitted, ambient;
 };
 
+/* A set of CPU or NUMA node numbers, from a list such as "0-3,7". */
+#define HK_IDSET_MAX 1024
+struct hk_idset {
+	bool set; /* given and not empty */
+	uint64_t bits[HK_IDSET_MAX / 64];
+};
+
+/* process.scheduler: the fields of sched_setattr(2), checked. */
+struct hk_sched {
+	bool set;
+	uint32_t policy; /* SCHED_* */
+	int32_t nice;
+	uint32_t priority;
+	uint64_t flags; /* SCHED_FLAG_* */
+	uint64_t runtime, deadline, period;
+};
+
+/* process.ioPriority: ioprio_set(2)'s class and level. */
+struct hk_ioprio {
+	bool set;
+	int klass; /* IOPRIO_CLASS_RT, _BE or _IDLE */
+	int level; /* 0 (highest) .. 7 */
+};
+
+/* linux.memoryPolicy: set_mempolicy(2)'s mode, its flags and the nodes. */
+struct hk_mempolicy {
+	bool set;
+	int mode;           /* MPOL_* */
+	unsigned int flags; /* MPOL_F_* */
+	struct hk_idset nodes;
+};
+
 struct hk_process {
 	bool terminal;
 	bool has_console_size;
@@ -70,6 +102,10 @@ struct hk_process {
 	int oom_score_adj;
 	char *apparmor_profile; /* NULL or non-empty */
 	char *selinux_label;
+	struct hk_sched sched;
+	struct hk_ioprio ioprio;
+	/* execCPUAffinity, for an exec'd process (not the container's first) */
+	struct hk_idset cpus_initial, cpus_final;
 };
 
 struct hk_device {
@@ -227,6 +263,7 @@ struct hk_spec {
 	char *mount_label; /* linux.mountLabel, NULL or non-empty */
 	bool has_personality;
 	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
+	struct hk_mempolicy mempolicy;
 };
 
 /* Read bundle/config.json, decode and validate it. bundle may be relative. */
@@ -259,6 +296,9 @@ int spec_cap_from_name(const char *name);
 int spec_cap_last(void);
 
 const char *spec_hook_kind_name(enum hk_hook_kind kind);
+/* The names linux.memoryPolicy knows (for `features`). */
+const char *const *spec_mempolicy_modes(size_t *n);
+const char *const *spec_mempolicy_flags(size_t *n);
 void spec_seccomp_clear(struct hk_seccomp *s);
 void spec_hook_list_clear(struct hk_hook_list *l);
 /* Hook lists to and from JSON objects (state.json keeps the ones that run

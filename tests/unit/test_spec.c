@@ -1243,8 +1243,8 @@ static void test_unsupported(void **state)
 			"{\"domain\": \"PDP11\"}");
 	assert_rejected("linux.personality.flags: no flags are defined", "linux.personality",
 			"{\"domain\": \"LINUX\", \"flags\": [\"X\"]}");
-	assert_rejected("process.scheduler: not supported yet", "process.scheduler",
-			"{\"policy\": \"SCHED_OTHER\"}");
+	assert_rejected("process.commandLine: not supported yet", "process.commandLine",
+			"\"sh -c true\"");
 	/* Empty means not set. */
 	assert_accepted("hooks.prestart", "[]", "hooks.poststart", "[]", "linux.uidMappings", "[]",
 			"process.apparmorProfile", "\"\"", "process.selinuxLabel", "\"\"",
