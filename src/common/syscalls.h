@@ -27,6 +27,31 @@ static inline int hk_bpf(int cmd, union bpf_attr *attr, unsigned int size)
 	return (int)syscall(SYS_bpf, cmd, attr, size);
 }
 
+/* capget(2): glibc leaves it to libcap. */
+static inline int hk_capget(void *hdr, void *data)
+{
+	return (int)syscall(SYS_capget, hdr, data);
+}
+
+/* sched_setattr(2): glibc 2.36 has no wrapper. Linux 3.14; attr is a
+ * struct sched_attr whose first field is its size. */
+static inline int hk_sched_setattr(pid_t pid, void *attr, unsigned int flags)
+{
+	return (int)syscall(SYS_sched_setattr, pid, attr, flags);
+}
+
+/* ioprio_set(2): glibc has no wrapper. */
+static inline int hk_ioprio_set(int which, int who, int ioprio)
+{
+	return (int)syscall(SYS_ioprio_set, which, who, ioprio);
+}
+
+/* set_mempolicy(2): glibc leaves it to libnuma. */
+static inline int hk_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode)
+{
+	return (int)syscall(SYS_set_mempolicy, mode, nodemask, maxnode);
+}
+
 #endif
 
 /* Linux 5.3; CLONE_INTO_CGROUP since 5.7. */
@@ -126,6 +151,31 @@ static inline int hk_capset(void *hdr, void *data)
 static inline int hk_bpf(int cmd, union bpf_attr *attr, unsigned int size)
 {
 	return (int)syscall(SYS_bpf, cmd, attr, size);
+}
+
+/* capget(2): glibc leaves it to libcap. */
+static inline int hk_capget(void *hdr, void *data)
+{
+	return (int)syscall(SYS_capget, hdr, data);
+}
+
+/* sched_setattr(2): glibc 2.36 has no wrapper. Linux 3.14; attr is a
+ * struct sched_attr whose first field is its size. */
+static inline int hk_sched_setattr(pid_t pid, void *attr, unsigned int flags)
+{
+	return (int)syscall(SYS_sched_setattr, pid, attr, flags);
+}
+
+/* ioprio_set(2): glibc has no wrapper. */
+static inline int hk_ioprio_set(int which, int who, int ioprio)
+{
+	return (int)syscall(SYS_ioprio_set, which, who, ioprio);
+}
+
+/* set_mempolicy(2): glibc leaves it to libnuma. */
+static inline int hk_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode)
+{
+	return (int)syscall(SYS_set_mempolicy, mode, nodemask, maxnode);
 }
 
 #endif

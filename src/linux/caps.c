@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 #include "common/err.h"
@@ -56,20 +57,8 @@ int caps_drop_bounding(const struct hk_caps *c, struct hk_err *err)
 	return 0;
 }
 
-int caps_apply(const struct hk_caps *c, struct hk_err *err)
+static int raise_ambient(const struct hk_caps *c, struct hk_err *err)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {{0}};
-
-	if (!c->present)
-		return 0;
-	for (int i = 0; i < 2; i++) {
-		data[i].effective = (uint32_t)(c->effective >> (32 * i));
-		data[i].permitted = (uint32_t)(c->permitted >> (32 * i));
-		data[i].inheritable = (uint32_t)(c->inheritable >> (32 * i));
-	}
-	if (hk_capset(&hdr, data) < 0)
-		return hk_fail(err, errno, "capset");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "clear ambient capabilities");
 	for (int cap = 0; cap < 64; cap++) {
@@ -80,6 +69,64 @@ int caps_apply(const struct hk_caps *c, struct hk_err *err)
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
 			return hk_fail(err, errno, "raise ambient %s", spec_cap_name(cap));
 	}
+	return 0;
+}
+
+int caps_apply(const struct hk_caps *c, bool hold_admin, struct hk_caps_hold *h, struct hk_err *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+	const uint32_t admin = 1u << CAP_SYS_ADMIN; /* in data[0] */
+
+	h->held = false;
+	if (!c->present && !hold_admin)
+		return 0;
+	for (int i = 0; c->present && i < 2; i++) {
+		data[i].effective = (uint32_t)(c->effective >> (32 * i));
+		data[i].permitted = (uint32_t)(c->permitted >> (32 * i));
+		data[i].inheritable = (uint32_t)(c->inheritable >> (32 * i));
+	}
+	/* Without process.capabilities the final sets are the ones we have. */
+	if (!c->present && hk_capget(&hdr, data) < 0)
+		return hk_fail(err, errno, "capget");
+	if (hold_admin && !(data[0].effective & admin)) {
+		h->held = true;
+		for (int i = 0; i < 2; i++) {
+			h->effective[i] = data[i].effective;
+			h->permitted[i] = data[i].permitted;
+			h->inheritable[i] = data[i].inheritable;
+		}
+		data[0].effective |= admin;
+		data[0].permitted |= admin;
+	}
+	if ((c->present || h->held) && hk_capset(&hdr, data) < 0) {
+		int e = errno;
+		hk_fail(err, 0, "capset: %s%s", strerror(e),
+			h->held ? " (a seccomp filter without noNewPrivileges needs CAP_SYS_ADMIN "
+				  "to be loaded)"
+				: "");
+		err->errnum = e;
+		return -1;
+	}
+	return c->present ? raise_ambient(c, err) : 0;
+}
+
+int caps_release(const struct hk_caps_hold *h, struct hk_err *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	if (!h->held)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = h->effective[i];
+		data[i].permitted = h->permitted[i];
+		data[i].inheritable = h->inheritable[i];
+	}
+	if (hk_capset(&hdr, data) < 0)
+		return hk_fail(err, errno,
+			       "capset: drop CAP_SYS_ADMIN, held to load the seccomp "
+			       "filter");
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "linux/process.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -17,17 +18,31 @@
 #include "common/passwd.h"
 #include "common/syscalls.h"
 #include "linux/procfs.h"
-#include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/userns.h"
 #include "spec/spec.h"
 
 static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-static bool is_executable_file(const char *path)
+/* An error as Go prints it, which runc passes on and engines match
+ * (Docker turns "executable file not found", "no such file or directory"
+ * and "permission denied" into exit codes 127 and 126): strerror with its
+ * first letter in lower case. */
+static const char *go_strerror(int e, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(e));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+/* As Go's exec.LookPath sees a candidate: it must stat (else *stat_errno)
+ * and be a file with an execute bit (directories are not). */
+static bool executable(const char *path, int *stat_errno)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+
+	*stat_errno = stat(path, &st) < 0 ? errno : 0;
+	return !*stat_errno && !S_ISDIR(st.st_mode) && (st.st_mode & 0111);
 }
 
 static const char *env_path(const struct hk_process *p)
@@ -38,28 +53,56 @@ static const char *env_path(const struct hk_process *p)
 	return default_path;
 }
 
-char *process_find_exec(const struct hk_process *p, struct hk_err *err)
+static char *search_path(const struct hk_process *p, struct hk_err *err)
 {
 	const char *name = p->args[0];
-
-	if (strchr(name, '/')) {
-		if (!is_executable_file(name)) {
-			hk_fail(err, errno ? errno : EACCES, "process.args[0]: %s", name);
-			return NULL;
-		}
-		return xstrdup(name);
-	}
 	_cleanup_free_ char *path = xstrdup(env_path(p));
 	char *save = NULL;
+	int e;
+
 	for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
-		if (is_executable_file(cand))
+		if (executable(cand, &e))
 			return cand;
 		free(cand);
 	}
-	hk_fail(err, 0, "process.args[0]: executable \"%s\" not found in $PATH of the container",
-		name);
+	hk_fail(err, 0, "process.args[0]: exec: \"%s\": executable file not found in $PATH", name);
+	err->errnum = ENOENT;
 	return NULL;
+}
+
+char *process_find_exec(const struct hk_process *p, struct hk_err *err)
+{
+	const char *name = p->args[0];
+	char buf[128];
+	char *exe;
+	int e;
+
+	if (!strchr(name, '/')) {
+		exe = search_path(p, err);
+	} else if (executable(name, &e)) {
+		exe = xstrdup(name);
+	} else if (!e) {
+		hk_fail(err, 0, "process.args[0]: exec: \"%s\": permission denied", name);
+		err->errnum = EACCES;
+		return NULL;
+	} else {
+		hk_fail(err, 0, "process.args[0]: exec: \"%s\": stat %s: %s", name, name,
+			go_strerror(e, buf, sizeof(buf)));
+		err->errnum = e;
+		return NULL;
+	}
+	/* As the process's user, as execve will check it: a noexec mount, or
+	 * no execute permission for this user. */
+	if (exe && faccessat(AT_FDCWD, exe, X_OK, AT_EACCESS) < 0) {
+		e = errno;
+		hk_fail(err, 0, "process.args[0]: exec %s: %s", exe,
+			go_strerror(e, buf, sizeof(buf)));
+		err->errnum = e;
+		free(exe);
+		return NULL;
+	}
+	return exe;
 }
 
 void process_set_home(struct hk_process *p)
@@ -154,6 +197,11 @@ int process_guard_exe(struct hk_err *err)
 int process_exec(const char *path, const struct hk_process *p, struct hk_err *err)
 {
 	char *empty[] = {NULL};
+	char buf[128];
+
 	execve(path, p->args, p->env ? p->env : empty);
-	return hk_fail(err, errno, "exec %s", path);
+	int e = errno;
+	hk_fail(err, 0, "exec %s: %s", path, go_strerror(e, buf, sizeof(buf)));
+	err->errnum = e;
+	return -1;
 }

@@ -10,7 +10,11 @@ struct hk_process;
 struct hk_err;
 
 /* Find args[0] inside the (already pivoted) root, through PATH from the
- * process's env when it has no '/'. Returns a malloc'd path. */
+ * process's env when it has no '/', relative ones from the cwd: called as
+ * the process's user in its cwd, so what it finds execve may run. Errors
+ * in runc's words, which engines map to exit codes (`exec: "x": executable
+ * file not found in $PATH`, `... stat /x: no such file or directory`,
+ * `... permission denied`). Returns a malloc'd path. */
 char *process_find_exec(const struct hk_process *p, struct hk_err *err);
 /* Without HOME in the env, take it from the container's /etc/passwd (read
  * after pivot_root or setns, so inside the container), "/" when the uid is
@@ -40,7 +44,7 @@ int process_cloexec_fds(int preserve_fds, struct hk_err *err);
  * Unprivileged husk skips it: it must write its child's /proc files
  * itself. */
 int process_guard_exe(struct hk_err *err);
-/* execve; returns only on failure. */
+/* execve; returns only on failure ("exec /x: exec format error", as runc). */
 int process_exec(const char *path, const struct hk_process *p, struct hk_err *err);
 
 #endif

@@ -204,14 +204,13 @@ int seccomp_install(struct hk_seccomp_filter *f, const char *process_state, stru
 		return hk_fail(err, -r, "load the seccomp filter");
 	if (f->listener < 0)
 		return 0;
+	/* Kept by libseccomp from the load: no syscall. The notify fd and the
+	 * listener socket are close-on-exec, left for execve to close: the
+	 * fewer syscalls after the load, the fewer a profile must allow. */
 	int fd = seccomp_notify_fd(f->ctx);
 	if (fd < 0)
 		return hk_fail(err, -fd, "seccomp: no notify fd");
-	r = send_notify_fd(f->listener, fd, process_state, err);
-	close(fd);
-	close(f->listener);
-	f->listener = -1;
-	return r;
+	return send_notify_fd(f->listener, fd, process_state, err);
 }
 
 void seccomp_filter_free(struct hk_seccomp_filter *f)

@@ -1,7 +1,6 @@
 /* linux.seccomp through libseccomp: the filter is built (and every error
- * found) before the container reports ready, and loaded as late as it can
- * be: right before execve with no_new_privs, else before the capabilities
- * are dropped (loading needs CAP_SYS_ADMIN then). */
+ * found) before the container reports ready, and loaded as the last of
+ * husk's steps before execve (linux/tail.h), whatever the profile. */
 #ifndef HUSK_LINUX_SECCOMP_H
 #define HUSK_LINUX_SECCOMP_H
 
@@ -13,7 +12,9 @@ struct hk_seccomp_filter;
  * while the host's paths are still reachable. NULL and err on failure. */
 struct hk_seccomp_filter *seccomp_prepare(const struct hk_seccomp *s, struct hk_err *err);
 /* Load it; with a listener, send it the notify fd and process_state (the
- * runtime spec's ContainerProcessState JSON) over SCM_RIGHTS. */
+ * runtime spec's ContainerProcessState JSON) over SCM_RIGHTS: sendmsg is
+ * then the one syscall after the load. Do not free f afterwards (a free
+ * may make syscalls): execve is next. */
 int seccomp_install(struct hk_seccomp_filter *f, const char *process_state, struct hk_err *err);
 void seccomp_filter_free(struct hk_seccomp_filter *f);
 

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,16 +17,12 @@
 #include "common/fault.h"
 #include "common/fds.h"
 #include "common/log.h"
-#include "common/syscalls.h"
-#include "common/xalloc.h"
-#include "linux/caps.h"
-#include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
-#include "linux/rlimit.h"
 #include "linux/rootfs.h"
 #include "linux/seccomp.h"
 #include "linux/sysctl.h"
+#include "linux/tail.h"
 #include "linux/terminal.h"
 #include "linux/userns.h"
 #include "runtime/hooks.h"
@@ -153,9 +148,10 @@ static int run_hooks(struct hk_spawn *sp, enum hk_hook_kind kind, const char *st
 		     struct hk_err *err)
 {
 	const struct hk_spec *s = sp->spec;
+	static char *const none[] = {NULL};
 	_cleanup_free_ char *state = hooks_state_json(sp->id, status, sp->host_pid, s->bundle,
 						      s->annotations, s->n_annotations);
-	return hooks_run(&s->hooks[kind], kind, state, err);
+	return hooks_run(&s->hooks[kind], kind, state, s->process.env ? s->process.env : none, err);
 }
 
 /* Between the mounts and pivot_root: husk runs prestart and createRuntime
@@ -177,6 +173,20 @@ static int create_hooks(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return hk_fail(err, 0, "hooks: unexpected message %u from husk", in.type);
 	sp->host_pid = in.value;
 	return run_hooks(sp, HK_HOOK_CREATE_CONTAINER, "creating", err);
+}
+
+/* process.cwd is made when missing (as runc does), while still root and
+ * before root.readonly applies (Kubernetes' readOnlyRootFilesystem with a
+ * workingDir the image lacks). */
+static int make_cwd(const char *cwd, struct hk_err *err)
+{
+	/* Resolved inside the root like every container path: a magic link
+	 * such as /proc/self/fd/N is refused, never followed. */
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return hk_fail(err, errno, "open /");
+	_cleanup_close_ int fd = rootfs_mkdir_p(root, cwd, 0755, err);
+	return fd < 0 ? hk_err_prefix(err, "process.cwd") : 0;
 }
 
 static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
@@ -210,36 +220,12 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 		r = rootfs_pivot(&ctx, &root, err);
 	hk_debug("child: pivoted");
 	CHILD_FAULT(sock, "child:pivoted");
-	if (r < 0 || sysctl_apply(sp->spec, err) < 0) {
+	/* The cwd before the root goes read-only (rootfs_finish). */
+	if (r < 0 || make_cwd(sp->spec->process.cwd, err) < 0 || sysctl_apply(sp->spec, err) < 0) {
 		rootfs_release(&root);
 		return -1;
 	}
 	return rootfs_finish(&root, err);
-}
-
-/* process.cwd is made when missing (as runc does), while still root. */
-static int make_cwd(const char *cwd, struct hk_err *err)
-{
-	/* Resolved inside the root like every container path: a magic link
-	 * such as /proc/self/fd/N is refused, never followed. */
-	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return hk_fail(err, errno, "open /");
-	_cleanup_close_ int fd = rootfs_mkdir_p(root, cwd, 0755, err);
-	return fd < 0 ? hk_err_prefix(err, "process.cwd") : 0;
-}
-
-static int drop_privileges(const struct hk_process *p, struct hk_err *err)
-{
-	if (caps_drop_bounding(&p->caps, err) < 0 || process_set_user(p, err) < 0 ||
-	    caps_apply(&p->caps, err) < 0)
-		return -1;
-	if (process_chdir(p->cwd, err) < 0)
-		return hk_err_prefix(err, "process.cwd");
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return hk_fail(err, errno, "process.noNewPrivileges");
-	umask(p->has_umask ? p->umask : 022);
-	return 0;
 }
 
 /* Block until `husk start` opens the fifo for reading, then tell it we go. */
@@ -275,62 +261,18 @@ static int send_terminal(const struct hk_process *p, int sock, struct hk_err *er
 	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;
 }
 
-/* Load the seccomp filter, handing a listener its notify fd. */
-static int install_seccomp(struct hk_spawn *sp, struct hk_seccomp_filter *f, const char *status,
-			   struct hk_err *err)
-{
-	const struct hk_spec *s = sp->spec;
-	_cleanup_free_ char *state =
-		hooks_process_state_json(sp->id, status, sp->host_pid, s->bundle, s->annotations,
-					 s->n_annotations, s->seccomp.listener_metadata);
-	int r = seccomp_install(f, state, err);
-	seccomp_filter_free(f);
-	return r;
-}
+/* Step 6 of the tail (linux/tail.h) for the container's first process:
+ * ready, recorded, started, startContainer hooks. */
+struct start_wait {
+	struct hk_spawn *sp;
+	int sock;
+};
 
-static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
+static int wait_start(void *data, struct hk_err *err)
 {
-	const struct hk_process *p = &sp->spec->process;
-	struct hk_seccomp_filter *filter = NULL;
+	struct start_wait *w = data;
+	struct hk_spawn *sp = w->sp;
 
-	hk_debug("child: go");
-	if (enter_user_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 ||
-	    set_names(sp->spec, err) < 0)
-		return -1;
-	/* Built now: errors show at create, and a listener is still reachable
-	 * by its host path (before pivot_root). */
-	if (sp->spec->seccomp.present) {
-		filter = seccomp_prepare(&sp->spec->seccomp, err);
-		if (!filter)
-			return -1;
-	}
-	hk_debug("child: namespaces joined");
-	CHILD_FAULT(sock, "child:namespaces");
-	umask(0);
-	if (build_rootfs(sp, sock, err) < 0 || make_cwd(p->cwd, err) < 0)
-		return -1;
-	*exe = process_find_exec(p, err);
-	if (!*exe)
-		return -1;
-	process_set_home((struct hk_process *)(uintptr_t)p);
-	if (p->terminal && send_terminal(p, sock, err) < 0)
-		return -1;
-	/* The spec is this process's own copy: add LISTEN_PID with our pid. */
-	if (sp->listen_fds)
-		sd_listen_env((struct hk_process *)(uintptr_t)p, sp->listen_fds);
-	if (process_set_oom_score_adj(p, err) < 0 || rlimit_apply(p, err) < 0)
-		return -1;
-	/* Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop. */
-	if (filter && !p->no_new_privileges) {
-		int r = install_seccomp(sp, filter, "creating", err);
-		filter = NULL;
-		if (r < 0)
-			return -1;
-	}
-	if (drop_privileges(p, err) < 0)
-		return -1;
-	/* From here a dying parent must not take us down: create returns and
-	 * leaves us waiting for start. */
 	/* Back to non-dumpable (a user namespace's setup needed our own /proc
 	 * files): see process_guard_exe. */
 	if (geteuid() == 0 || spec_ns(sp->spec, HK_NS_USER)) {
@@ -338,37 +280,80 @@ static int setup(struct hk_spawn *sp, int sock, char **exe, struct hk_err *err)
 			return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
 	}
 	hk_debug("child: credentials set, ready");
-	CHILD_FAULT(sock, "child:ready");
+	CHILD_FAULT(w->sock, "child:ready");
+	/* From here a dying parent must not take us down: create returns and
+	 * leaves us waiting for start. */
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
-	if (sync_send(sock, HK_SYNC_READY, NULL) < 0)
+	if (sync_send(w->sock, HK_SYNC_READY, NULL) < 0)
 		return hk_fail(err, errno, "report ready");
 	/* Until husk has recorded us (pid in state.json) we must not outlive
 	 * it: a husk killed now would leave a process nobody knows of. Its
 	 * death shows here as EOF. */
 	struct hk_sync_in done;
-	if (sync_read(sock, &done, err) < 0 || done.type != HK_SYNC_DONE)
+	if (sync_read(w->sock, &done, err) < 0 || done.type != HK_SYNC_DONE)
 		_exit(1);
+	sp->recorded = true;
+	sp->listened = done.value != 0;
 	if (wait_for_start(sp->state_fd, err) < 0)
 		return -1;
 	hk_debug("child: started");
-	/* startContainer: in the container, after start, before the program. */
+	/* startContainer: in the container, after start, before the program,
+	 * with the process's environment (as runc's). */
 	if (has_hooks(sp->spec, HK_HOOK_START_CONTAINER) &&
 	    run_hooks(sp, HK_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
 	close(sp->state_fd);
-	if (process_cloexec_fds(sp->preserve_fds, err) < 0 || lsm_apply_exec(p, err) < 0)
+	return 0;
+}
+
+static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	/* The spec is this process's own copy: the tail adds HOME, we add
+	 * LISTEN_PID with our pid. */
+	const struct hk_spec *s = sp->spec;
+	struct hk_process *p = (struct hk_process *)(uintptr_t)&s->process;
+	struct hk_seccomp_filter *filter = NULL;
+
+	hk_debug("child: go");
+	if (enter_user_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 ||
+	    set_names(s, err) < 0)
 		return -1;
-	if (sp->spec->has_personality && personality(sp->spec->personality) < 0)
-		return hk_fail(err, errno, "linux.personality");
-	/* The very last step before execve: husk's own syscalls are done. */
-	return filter ? install_seccomp(sp, filter, "running", err) : 0;
+	/* Built now: errors show at create, and a listener is still reachable
+	 * by its host path (before pivot_root). */
+	if (s->seccomp.present && !(filter = seccomp_prepare(&s->seccomp, err)))
+		return -1;
+	hk_debug("child: namespaces joined");
+	CHILD_FAULT(sock, "child:namespaces");
+	umask(0);
+	if (build_rootfs(sp, sock, err) < 0 || (p->terminal && send_terminal(p, sock, err) < 0)) {
+		seccomp_filter_free(filter);
+		return -1;
+	}
+	if (sp->listen_fds)
+		sd_listen_env(p, sp->listen_fds);
+	_cleanup_free_ char *state =
+		s->seccomp.listener_path
+			? hooks_process_state_json(sp->id, "running", sp->host_pid, s->bundle,
+						   s->annotations, s->n_annotations,
+						   s->seccomp.listener_metadata)
+			: NULL;
+	struct start_wait w = {sp, sock};
+	struct hk_tail t = {.proc = p,
+			    .mempolicy = &s->mempolicy,
+			    .has_personality = s->has_personality,
+			    .personality = s->personality,
+			    .preserve_fds = sp->preserve_fds,
+			    .filter = filter,
+			    .listener_state = state,
+			    .wait = wait_start,
+			    .wait_data = &w};
+	return tail_exec(&t, err);
 }
 
 void child_main(struct hk_spawn *sp, int sock)
 {
 	struct hk_err err = {0};
-	char *exe = NULL;
 	pid_t parent = getppid();
 
 	hk_debug("child: running");
@@ -385,13 +370,11 @@ void child_main(struct hk_spawn *sp, int sock)
 	/* Every fd of husk's goes (the state lock above all: a copy here
 	 * would keep `start` waiting), wherever it landed, even in a gap of
 	 * the preserved range; stdio, what the caller passed and keep stay. */
-	if (hk_fds_close_others(keep, (size_t)nkeep, sp->preserve_fds, &err) < 0 ||
-	    process_preserve_fds(sp->preserve_fds, &err) < 0 ||
-	    sync_wait_go(sock, &sp->host_pid, &err) < 0 || setup(sp, sock, &exe, &err) < 0) {
-		sync_send(sock, HK_SYNC_ERROR, &err);
-		_exit(1);
-	}
-	process_exec(exe, &sp->spec->process, &err);
-	sync_send(sock, HK_SYNC_ERROR, &err);
-	_exit(127);
+	if (hk_fds_close_others(keep, (size_t)nkeep, sp->preserve_fds, &err) == 0 &&
+	    process_preserve_fds(sp->preserve_fds, &err) == 0 &&
+	    sync_wait_go(sock, &sp->host_pid, &err) == 0)
+		setup(sp, sock, &err); /* returns only on failure */
+	/* Once create has returned, only a foreground run still reads. */
+	sync_report_error(sock, !sp->recorded || sp->listened, &err);
+	_exit(1);
 }

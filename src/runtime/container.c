@@ -128,7 +128,9 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	if (o->pid_file && state_write_pid_file(o->pid_file, sp->pid, err) < 0)
 		return -1;
 	hk_debug("create: state written");
-	if (sync_send(sp->sock, HK_SYNC_DONE, NULL) < 0)
+	/* Its value tells the process whether husk reads on: a foreground run
+	 * reports an error of the process's last steps itself. */
+	if (sync_send_value(sp->sock, HK_SYNC_DONE, o->foreground) < 0)
 		return hk_fail(err, errno, "the container process exited during setup");
 	HK_FAULT("create:state-written");
 	return 0;
@@ -403,6 +405,15 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 		late_child_error(c.sock, err);
 	if (r == 0 && !detach)
 		r = wait_forwarding(c.pidfd, c.pty, status, err);
+	/* Failed after start (exec itself, the seccomp load...): its reason. */
+	if (r == 0 && !detach) {
+		struct hk_err late = {0};
+		late_child_error(c.sock, &late);
+		if (late.msg[0]) {
+			*err = late;
+			r = -1;
+		}
+	}
 	hk_debug("run: container exited");
 	close(c.sock);
 	close(c.pidfd);

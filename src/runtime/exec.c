@@ -20,14 +20,13 @@
 #include "common/file.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
-#include "linux/caps.h"
 #include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
-#include "linux/rlimit.h"
 #include "linux/seccomp.h"
-#include "runtime/hooks.h"
+#include "linux/tail.h"
 #include "linux/terminal.h"
+#include "runtime/hooks.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/wait.h"
@@ -39,7 +38,10 @@ struct target {
 	int pidfd;
 	struct hk_cgroup *cgroup;
 	struct hk_process proc;
-	struct hk_seccomp seccomp; /* the container's */
+	struct hk_seccomp seccomp;     /* the container's */
+	struct hk_mempolicy mempolicy; /* the container's, as the rest of linux */
+	bool has_personality;
+	unsigned long personality;
 	uint64_t ns_flags;
 	/* For a seccomp listener's state. */
 	char *id, *bundle;
@@ -143,15 +145,20 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
 	return 0;
 }
 
-static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
-			struct hk_process *out, struct hk_seccomp *seccomp, struct hk_err *err)
+static int load_process(const struct hk_exec_opts *o, const struct hk_state *st, struct target *t,
+			struct hk_err *err)
 {
+	struct hk_process *out = &t->proc;
 	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
 	if (!spec)
 		return hk_err_prefix(err, "the container's config");
-	/* The same seccomp filter as the container's process. */
-	*seccomp = spec->seccomp;
+	/* The same seccomp filter, memory policy and personality as the
+	 * container's process. */
+	t->seccomp = spec->seccomp;
 	memset(&spec->seccomp, 0, sizeof(spec->seccomp));
+	t->mempolicy = spec->mempolicy;
+	t->has_personality = spec->has_personality;
+	t->personality = spec->personality;
 	if (o->process_file)
 		return load_process_file(o->process_file, spec, out, err);
 	*out = spec->process;
@@ -187,16 +194,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	t->cgroup = TAKE_PTR(st->cgroup);
 	t->id = xstrdup(st->id);
 	t->bundle = xstrdup(st->bundle);
-	return load_process(a->o, st, &t->proc, &t->seccomp, err);
-}
-
-static int install_seccomp(struct target *t, struct hk_seccomp_filter *f, struct hk_err *err)
-{
-	_cleanup_free_ char *state = hooks_process_state_json(
-		t->id, "running", t->host_pid, t->bundle, NULL, 0, t->seccomp.listener_metadata);
-	int r = seccomp_install(f, state, err);
-	seccomp_filter_free(f);
-	return r;
+	return load_process(a->o, st, t, err);
 }
 
 static int send_terminal(struct target *t, int sock, struct hk_err *err)
@@ -211,10 +209,9 @@ static int send_terminal(struct target *t, int sock, struct hk_err *err)
 
 /* The new process, from clone3 to execve: into the container's namespaces
  * (setns on its pidfd joins them all at once, user namespace first), then
- * the same last steps as the container's first process. t is this
- * process's own copy (after fork). */
-static int exec_child_setup(struct target *t, int sock, int preserve_fds, char **exe,
-			    struct hk_err *err)
+ * the same last steps as the container's first process (linux/tail.h). t
+ * is this process's own copy (after fork). Returns only on failure. */
+static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct hk_err *err)
 {
 	struct hk_seccomp_filter *filter = NULL;
 
@@ -225,49 +222,43 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, char *
 		return -1;
 	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
 	 * its root our root and cwd. */
+	int r = 0;
 	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
-		return hk_fail(err, errno, "join the container's namespaces");
-	*exe = process_find_exec(&t->proc, err);
-	process_set_home(&t->proc);
-	if (!*exe || rlimit_apply(&t->proc, err) < 0)
+		r = hk_fail(err, errno, "join the container's namespaces");
+	if (r == 0 && t->proc.terminal)
+		r = send_terminal(t, sock, err);
+	if (r < 0) {
+		seccomp_filter_free(filter);
 		return -1;
-	if (t->proc.terminal && send_terminal(t, sock, err) < 0)
-		return -1;
-	if (filter && !t->proc.no_new_privileges) {
-		int r = install_seccomp(t, filter, err);
-		filter = NULL;
-		if (r < 0)
-			return -1;
 	}
-	if (caps_drop_bounding(&t->proc.caps, err) < 0 || process_set_user(&t->proc, err) < 0 ||
-	    caps_apply(&t->proc.caps, err) < 0)
-		return -1;
-	if (process_chdir(t->proc.cwd, err) < 0)
-		return -1;
-	if (t->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return hk_fail(err, errno, "noNewPrivileges");
-	umask(t->proc.has_umask ? t->proc.umask : 022);
-	if (process_cloexec_fds(preserve_fds, err) < 0 || lsm_apply_exec(&t->proc, err) < 0)
-		return -1;
-	return filter ? install_seccomp(t, filter, err) : 0;
+	_cleanup_free_ char *state =
+		t->seccomp.listener_path
+			? hooks_process_state_json(t->id, "running", t->host_pid, t->bundle, NULL,
+						   0, t->seccomp.listener_metadata)
+			: NULL;
+	struct hk_tail tail = {.proc = &t->proc,
+			       .mempolicy = &t->mempolicy,
+			       .has_personality = t->has_personality,
+			       .personality = t->personality,
+			       .exec = true,
+			       .preserve_fds = preserve_fds,
+			       .filter = filter,
+			       .listener_state = state};
+	return tail_exec(&tail, err);
 }
 
 static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int preserve_fds)
 {
 	struct hk_err err = {0};
-	char *exe = NULL;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-	    process_preserve_fds(preserve_fds, &err) < 0 ||
-	    exec_child_setup(t, sock, preserve_fds, &exe, &err) < 0) {
-		sync_send(sock, HK_SYNC_ERROR, &err);
-		_exit(126);
-	}
-	/* The process outlives a detached exec: no death signal past here. */
-	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	process_exec(exe, &t->proc, &err);
-	sync_send(sock, HK_SYNC_ERROR, &err);
-	_exit(127);
+	/* The death signal goes with the uid change in the tail; a detached
+	 * exec's process outlives husk anyway. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		hk_fail(&err, errno, "prctl(PR_SET_PDEATHSIG)");
+	else if (process_preserve_fds(preserve_fds, &err) == 0)
+		exec_child_setup(t, sock, preserve_fds, &err); /* returns only on failure */
+	sync_report_error(sock, true, &err);
+	_exit(126);
 }
 
 static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)

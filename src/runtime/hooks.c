@@ -65,16 +65,16 @@ char *hooks_process_state_json(const char *id, const char *status, pid_t pid, co
 	return text;
 }
 
-static void __attribute__((noreturn)) hook_child(const struct hk_hook *h, int in, int out)
+static void __attribute__((noreturn))
+hook_child(const struct hk_hook *h, char *const *env, int in, int out)
 {
 	char *argv0[] = {h->path, NULL};
-	char *noenv[] = {NULL};
 
 	if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
 	    dup2(out, STDERR_FILENO) < 0)
 		_exit(126);
 	/* Everything else of husk's is close-on-exec. */
-	execve(h->path, h->args ? h->args : argv0, h->env ? h->env : noenv);
+	execve(h->path, h->args ? h->args : argv0, h->env ? h->env : env ? env : environ);
 	dprintf(STDERR_FILENO, "exec: %s", strerror(errno));
 	_exit(127);
 }
@@ -129,7 +129,8 @@ static int wait_hook(pid_t pid, int out, int timeout, int *status, char *said, s
 	return 0;
 }
 
-static int run_one(const struct hk_hook *h, const char *what, const char *state, struct hk_err *err)
+static int run_one(const struct hk_hook *h, char *const *env, const char *what, const char *state,
+		   struct hk_err *err)
 {
 	int in[2], out[2], status = 0;
 	char said[256];
@@ -143,7 +144,7 @@ static int run_one(const struct hk_hook *h, const char *what, const char *state,
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		hook_child(h, in[0], out[1]);
+		hook_child(h, env, in[0], out[1]);
 	int e = errno;
 	close(in[0]);
 	close(out[1]);
@@ -174,13 +175,13 @@ static int run_one(const struct hk_hook *h, const char *what, const char *state,
 }
 
 int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
-	      struct hk_err *err)
+	      char *const *env, struct hk_err *err)
 {
 	char what[64];
 
 	for (size_t i = 0; i < hooks->n; i++) {
 		snprintf(what, sizeof(what), "hooks.%s[%zu]", spec_hook_kind_name(kind), i);
-		if (run_one(&hooks->v[i], what, state, err) < 0)
+		if (run_one(&hooks->v[i], env, what, state, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -193,7 +194,7 @@ void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, co
 	for (size_t i = 0; i < hooks->n; i++) {
 		struct hk_err err = {0};
 		snprintf(what, sizeof(what), "hooks.%s[%zu]", spec_hook_kind_name(kind), i);
-		if (run_one(&hooks->v[i], what, state, &err) < 0)
+		if (run_one(&hooks->v[i], NULL, what, state, &err) < 0)
 			hk_log(HK_LOG_WARN, "%s", err.msg);
 	}
 }

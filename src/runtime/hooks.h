@@ -22,11 +22,14 @@ char *hooks_process_state_json(const char *id, const char *status, pid_t pid, co
 			       const char *metadata);
 /* Run the hooks of one kind in order, each with state on stdin; the first
  * that fails (non-zero exit, signal, timeout) is the error, with what it
- * printed. */
+ * printed. A hook without "env" gets env, or husk's own environment when
+ * env is NULL, as runc gives its own to the hooks it runs and the
+ * container process's to those its init runs (createContainer,
+ * startContainer). */
 int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
-	      struct hk_err *err);
+	      char *const *env, struct hk_err *err);
 /* The same for the kinds whose failure is only a warning (poststart,
- * poststop): logged, never returned. */
+ * poststop), with husk's environment: logged, never returned. */
 void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state);
 
 #endif

@@ -17,6 +17,8 @@ struct hk_spawn {
 	const char *id;
 	pid_t host_pid; /* in the child: its pid as husk sees it (from GO) */
 	bool in_cgroup; /* in the child: husk said CGROUP */
+	bool recorded;  /* in the child: husk said DONE (create may be gone) */
+	bool listened;  /* in the child: ... and a foreground run reads on */
 	struct hk_cgroup *cgroup;
 	int state_fd; /* O_PATH fd of the state dir: the child opens exec.fifo in it */
 	int ns_fds[HK_NS_COUNT];

@@ -1,10 +1,14 @@
 #include "runtime/sync.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "common/esc.h"
 
 int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload)
 {
@@ -180,4 +184,27 @@ int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err)
 		return hk_fail(err, 0, "husk went away during setup");
 	*host_pid = in.value;
 	return 0;
+}
+
+void sync_report_error(int sock, bool husk_reads, const struct hk_err *err)
+{
+	struct hk_sync_msg m;
+	char text[2048];
+
+	memset(&m, 0, sizeof(m));
+	m.type = HK_SYNC_ERROR;
+	m.err = *err;
+	if (husk_reads) {
+		ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+		if (n < 0 && (errno == EPERM || errno == EACCES || errno == ENOSYS)) {
+			/* A seccomp profile without sendto: write is in every
+			 * profile a program can run under. No SIGPIPE for it. */
+			signal(SIGPIPE, SIG_IGN);
+			n = write(sock, &m, sizeof(m));
+		}
+		if (n == (ssize_t)sizeof(m))
+			return;
+	}
+	hk_esc_into(err->msg, HK_ESC_TEXT, text, sizeof(text));
+	dprintf(STDERR_FILENO, "husk: %s\n", text);
 }

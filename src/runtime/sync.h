@@ -3,6 +3,7 @@
 #ifndef HUSK_RUNTIME_SYNC_H
 #define HUSK_RUNTIME_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -49,6 +50,10 @@ int sync_send_value(int sock, enum hk_sync_type type, int32_t value);
 int sync_send_fd(int sock, enum hk_sync_type type, int fd);
 /* Wait for `want`; an ERROR message becomes the error. */
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
+/* A container process's last word, its error, also after its seccomp
+ * filter is loaded: to husk when husk still reads (send, or write where the
+ * filter refuses send), else, as runc does, to the process's own stderr. */
+void sync_report_error(int sock, bool husk_reads, const struct hk_err *err);
 /* In a container process: wait for GO and take the pid it carries (the
  * process's pid as husk sees it). */
 int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err);

@@ -1,0 +1,75 @@
+/* The last steps before execve: one function, one order, for the
+ * container's first process (runtime/child.c) and for every process `exec`
+ * starts in it (runtime/exec.c). Both call it in the container's
+ * namespaces and root, with the terminal (if any) already set up.
+ *
+ * The order, and what forces it:
+ *
+ *  1. A session of its own (setsid), unless the terminal made one: `kill 0`
+ *     in the container must not reach the caller's process group (runc).
+ *  2. HOME from the container's /etc/passwd when the env has none.
+ *  3. Still root with husk's capabilities: rlimits (raising a hard limit
+ *     needs CAP_SYS_RESOURCE), oom_score_adj (lowering it too), the NUMA
+ *     memory policy, the CPU affinity (before the scheduler: SCHED_DEADLINE
+ *     wants every CPU of the cpuset and then forbids changing it), the
+ *     scheduling policy (realtime ones and a negative nice need
+ *     CAP_SYS_NICE), the I/O priority (its realtime class CAP_SYS_ADMIN).
+ *  4. The capabilities' bounding set (needs CAP_SETPCAP), the groups, gid
+ *     and uid (PR_SET_KEEPCAPS across setresuid keeps the permitted set),
+ *     then capset and the ambient set. When a seccomp filter is to be
+ *     loaded without no_new_privs the kernel requires CAP_SYS_ADMIN for the
+ *     load: it stays in the effective and permitted sets (never the
+ *     bounding, inheritable or ambient ones) until step 9.
+ *  5. As the user: chdir to process.cwd (resolved inside the root) and the
+ *     lookup of args[0] from there, so what is found is what execve may
+ *     run; then no_new_privs and the umask.
+ *  6. The caller's step, if any: `create` reports ready here and waits for
+ *     `start`, then runs the startContainer hooks (runtime.md: after start,
+ *     before the program). Every step before this one is checked at
+ *     create; those after it can only fail by the host's or the profile's
+ *     doing.
+ *  7. No parent-death signal any more (the program outlives husk); husk's
+ *     fds close on exec (all but stdio and the preserved ones); the
+ *     LSM label for the exec (after the hooks, whose execve would take it);
+ *     the personality; default dispositions for every signal and an empty
+ *     mask (SIG_IGN and the mask would otherwise outlive execve).
+ *  8. The seccomp filter, the last of husk's own work: every syscall above
+ *     ran unfiltered, so a profile need not allow openat2, close_range,
+ *     capset and the like for husk's sake. With a listener the notify fd is
+ *     sent to it (sendmsg, after the load: the fd exists only then).
+ *  9. Only if CAP_SYS_ADMIN was held for step 8: the final capset.
+ * 10. execve. After the filter husk makes no other syscall on success
+ *     (nothing is freed or closed: execve does that); on failure the
+ *     caller reports the error (write, exit). */
+#ifndef HUSK_LINUX_TAIL_H
+#define HUSK_LINUX_TAIL_H
+
+#include <stdbool.h>
+
+struct hk_err;
+struct hk_mempolicy;
+struct hk_process;
+struct hk_seccomp_filter;
+
+struct hk_tail {
+	struct hk_process *proc; /* the process's own copy: HOME may be added */
+	const struct hk_mempolicy *mempolicy;
+	bool has_personality;
+	unsigned long personality;
+	/* An exec'd process takes execCPUAffinity.final; the first process
+	 * (where the spec says it does not apply) and an exec'd one without
+	 * execCPUAffinity get every CPU the cpuset allows, as runc >= 1.2 and
+	 * crun reset it, whatever the caller was pinned to. */
+	bool exec;
+	int preserve_fds;
+	struct hk_seccomp_filter *filter;            /* NULL: none; the tail owns it */
+	const char *listener_state;                  /* ContainerProcessState for a listener */
+	int (*wait)(void *data, struct hk_err *err); /* step 6, NULL: none */
+	void *wait_data;
+};
+
+/* Steps 1 to 10; returns only on failure (err says why), with the filter
+ * possibly loaded: report with syscalls any profile allows (write). */
+int tail_exec(struct hk_tail *t, struct hk_err *err);
+
+#endif
