@@ -23,6 +23,7 @@
 #include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
+#include "linux/sched.h"
 #include "linux/seccomp.h"
 #include "linux/tail.h"
 #include "linux/terminal.h"
@@ -319,6 +320,14 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 	if (pidns < 0)
 		return hk_fail(err, errno, "open %s", path);
 	if (process_guard_exe(err) < 0)
+		return -1;
+	/* execCPUAffinity.initial: where "a runtime parent process" runs
+	 * before the process joins the container's cgroup (config.md) -- this
+	 * one, from here on; the process is born with it, and the tail sets
+	 * the final one. */
+	if (t->proc.cpus_initial.set &&
+	    sched_apply_affinity(&t->proc.cpus_initial,
+				 "process.execCPUAffinity.initial: sched_setaffinity", err) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hk_fail(err, errno, "socketpair");

@@ -40,6 +40,20 @@ static hk_json *seccomp_features(void)
 	return s;
 }
 
+/* runtime-spec features-linux.md, "memoryPolicy" (as runc >= 1.3 lists
+ * it). process.scheduler, ioPriority and execCPUAffinity have no entry in
+ * the features document (runc 1.2 lists none either). */
+static hk_json *mempolicy_features(void)
+{
+	hk_json *m = hk_json_new_obj();
+	size_t n;
+	const char *const *modes = spec_mempolicy_modes(&n);
+	hk_json_set(m, "modes", str_array(modes, n));
+	const char *const *flags = spec_mempolicy_flags(&n);
+	hk_json_set(m, "flags", str_array(flags, n));
+	return m;
+}
+
 static hk_json *linux_features(void)
 {
 	static const char *const namespaces[] = {"cgroup", "ipc",  "mount", "network",
@@ -59,6 +73,7 @@ static hk_json *linux_features(void)
 	hk_json_set_bool(cg, "systemdUser", false);
 	hk_json_set(lx, "cgroup", cg);
 	hk_json_set(lx, "seccomp", seccomp_features());
+	hk_json_set(lx, "memoryPolicy", mempolicy_features());
 	/* Not yet: said so rather than left out. */
 	hk_json_set(lx, "apparmor", enabled(false));
 	hk_json_set(lx, "selinux", enabled(false));
@@ -77,7 +92,10 @@ char *features_json(const char *husk_version)
 
 	hk_json_set_str(j, "ociVersionMin", "1.0.0");
 	hk_json_set_str(j, "ociVersionMax", "1.2.0");
-	hk_json_set(j, "hooks", hk_json_new_arr());
+	hk_json *hooks = hk_json_new_arr();
+	for (int k = 0; k < HK_HOOK_KINDS; k++)
+		hk_json_append(hooks, hk_json_new_str(spec_hook_kind_name((enum hk_hook_kind)k)));
+	hk_json_set(j, "hooks", hooks);
 	const char *const *opts = mount_option_names(&n);
 	hk_json_set(j, "mountOptions", str_array(opts, n));
 	hk_json_set(j, "linux", linux_features());

@@ -18,7 +18,12 @@ def test_features_document(hk):
     assert lx["seccomp"]["enabled"] is True
     assert "SCMP_ACT_NOTIFY" in lx["seccomp"]["actions"]
     assert "SCMP_CMP_MASKED_EQ" in lx["seccomp"]["operators"]
-    assert doc["hooks"] == []
+    assert doc["hooks"] == ["prestart", "createRuntime", "createContainer", "startContainer",
+                            "poststart", "poststop"]
+    assert lx["memoryPolicy"] == {
+        "modes": ["MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE",
+                  "MPOL_LOCAL", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"],
+        "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]}
     for opt in ("ro", "rbind", "rprivate", "nosuid", "rro", "strictatime"):
         assert opt in doc["mountOptions"]
 

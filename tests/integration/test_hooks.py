@@ -148,6 +148,32 @@ def test_hook_env_and_args(hk, hooked):
     hk.delete(cid, force=True)
 
 
+def test_hooks_without_env_get_the_runtimes_or_the_processs(hk, hooked):
+    """A hook without "env" runs with runc's own environment, or, for the
+    hooks the container's process runs (createContainer, startContainer),
+    with that process's (issue 16 A9: husk gave them none)."""
+    make, log = hooked
+    dump = log.parent / "env.sh"
+    dump.write_text('#!/bin/sh\nenv > "$2.$1"\n')
+    dump.chmod(0o755)
+    hooks = {}
+    for k in KINDS:
+        out = "/mnt/log/env" if k == "startContainer" else str(log.parent / "env")
+        hooks[k] = [{"path": str(dump), "args": ["env.sh", k, out]}]
+    b = make(args=["true"], hooks=hooks, env=["PATH=/bin:/usr/bin", "FROM_PROCESS=1"])
+    b.config["mounts"].append(bind(dump, str(dump), "ro"))
+    b.write()
+    cid = hk.new_id()
+    r = hk.call("run", "--bundle", b.path, cid, env={**os.environ, "HK_CALLER": "yes"})
+    assert r.rc == 0, str(r)
+    env = {k: (log.parent / f"env.{k}").read_text().splitlines() for k in KINDS}
+    for k in ("prestart", "createRuntime", "poststart", "poststop"):
+        assert "HK_CALLER=yes" in env[k] and "FROM_PROCESS=1" not in env[k], (k, env[k])
+    for k in ("createContainer", "startContainer"):
+        assert "FROM_PROCESS=1" in env[k] and "HK_CALLER=yes" not in env[k], (k, env[k])
+    assert "HOME=/root" in env["startContainer"], env["startContainer"]
+
+
 @pytest.mark.husk_only  # runc 1.1.5 accepts a relative path and timeout 0
 def test_hook_bad_input(hk, hooked):
     make, _ = hooked
