@@ -120,6 +120,30 @@ def test_detached_exec_stop_rm(docker):
     assert cid not in husk_state_ids(docker.husk_root)
 
 
+# Docker turns runc's words into exit codes: "executable file not found" and
+# "no such file or directory" 127, "permission denied" 126 (issue 16 A5:
+# husk's gave 125).
+EXEC_FAILURES = [("nosuch", 127), ("/nonexistent", 127), ("/etc/passwd", 126), ("/tmp", 126)]
+
+
+@pytest.mark.parametrize("arg0,code", EXEC_FAILURES)
+def test_exec_failure_exit_codes(docker, arg0, code):
+    r = docker("run", "--rm", "--runtime", "husk", IMAGE, arg0)
+    assert r.rc == code, str(r)
+
+
+def test_exec_failure_of_exec(docker):
+    """docker exec maps nothing: 126 for any failed exec, with runc's words."""
+    name = "hk-exec-codes"
+    docker.ok("run", "-d", "--runtime", "husk", "--name", name, IMAGE, "sleep", "1000")
+    try:
+        for arg0, _ in EXEC_FAILURES:
+            r = docker("exec", name, arg0)
+            assert r.rc == 126 and f'exec: "{arg0}": ' in r.out + r.err, str(r)
+    finally:
+        docker.ok("rm", "--force", name)
+
+
 def test_init_is_husk_init(docker):
     r = docker.ok("run", "--rm", "--runtime", "husk", "--init", IMAGE, "sh", "-c",
                   "cat /proc/1/cmdline | tr '\\0' ' '; echo; /sbin/docker-init --version")

@@ -204,6 +204,32 @@ def test_run_it_has_a_terminal(podman):
     assert "136," in out, out          # /dev/console is the pty
 
 
+def test_timeout_ends_the_container_in_time(podman):
+    """podman run --timeout: conmon signals the container's process group,
+    which is the container's own (issue 16 A3: it was podman's, and the run
+    took 24 s, exited 127 and left husk's state behind; runc: 2.2 s, 255)."""
+    name = "hk-timeout"
+    t0 = time.monotonic()
+    r = podman("run", "--rm", "--name", name, "--network", "none", "--timeout", "2", IMAGE,
+               "sleep", "30")
+    took = time.monotonic() - t0
+    assert took < 10, f"took {took:.1f} s: {r}"
+    assert r.rc != 0 and r.rc != 127, str(r)
+    assert podman.ok("ps", "-aq").out.strip() == ""
+    wait_for(lambda: not [c for c in husk_state_ids(podman.state)
+                          if podman("inspect", "--format", "{{.Name}}", c).rc == 0],
+             what="husk's state of the container to go")
+
+
+def test_sigpipe_is_not_ignored(podman):
+    """podman ignores SIGPIPE; the container's program must not inherit it
+    (issue 16 A4: `yes` printed "Broken pipe" and the pipeline exited 1)."""
+    r = podman("run", "--rm", "--network", "none", IMAGE, "sh", "-c",
+               "grep ^SigIgn /proc/self/status; yes | head -n1")
+    assert r.rc == 0 and r.out == "SigIgn:\t0000000000000000\ny\n", str(r)
+    assert "Broken pipe" not in r.err, str(r)
+
+
 def test_init_is_husk_init(podman):
     r = podman.ok("run", "--rm", "--init", IMAGE, "sh", "-c",
                   "cat /proc/1/cmdline | tr '\\0' ' '; echo; /run/podman-init --version")
