@@ -352,7 +352,7 @@ def structure():
     case("long-env-1mb", with_("process.env", [DEFAULT_PATH, MARK, "BIG=" + "v" * mb]), "ok",
          why="a 1 MiB environment value")
     case("long-arg0-64k", with_("process.args", ["a" * 65536]), "error",
-         "process.args[0]: executable", "a 64 KiB program name: PATH search fails cleanly")
+         "process.args[0]: exec: \"aaaa", "a 64 KiB program name: PATH search fails cleanly")
     case("hostname-64", with_("hostname", "h" * 64), "ok", why="hostname of exactly 64")
     case("hostname-65", with_("hostname", "h" * 65), "error",
          "hostname: longer than 64 characters", "hostname of 65")
@@ -565,13 +565,15 @@ def process():
     wrong_types("args", "process.args", "array", "an array")
     err("args-int", "process.args", [1], "process.args[0]: expected a string, got an integer")
     err("args-null", "process.args", ["sh", None], "process.args[1]: expected a string, got null")
+    # runc's words, which engines map to exit codes (issue 16 A5)
     err("args-not-found", "process.args", ["no-such-program-hk"],
-        "executable \"no-such-program-hk\" not found")
+        "exec: \"no-such-program-hk\": executable file not found in $PATH")
     err("args-abs-missing", "process.args", ["/nonexistent/prog"],
-        "process.args[0]: /nonexistent/prog")
-    err("args-directory", "process.args", ["/tmp/"], "process.args[0]: /tmp/")
-    err("args-not-executable", "process.args", ["/etc/passwd"], "process.args[0]: /etc/passwd")
-    err("args-dev-null", "process.args", ["/dev/null"], "process.args[0]: /dev/null")
+        "exec: \"/nonexistent/prog\": stat /nonexistent/prog: no such file or directory")
+    err("args-directory", "process.args", ["/tmp/"], "exec: \"/tmp/\": permission denied")
+    err("args-not-executable", "process.args", ["/etc/passwd"],
+        "exec: \"/etc/passwd\": permission denied")
+    err("args-dev-null", "process.args", ["/dev/null"], "exec: \"/dev/null\": permission denied")
     ok("args-relative-path", "process.args", ["./bin/sh", "-c", "true"],
        "a relative path with a slash, from cwd /")
     wrong_types("env", "process.env", "array", "an array")
@@ -582,14 +584,15 @@ def process():
     ok("env-empty-list", "process.env", [MARK], "no PATH: husk's default PATH is used")
     ok("env-duplicates", "process.env", [DEFAULT_PATH, "PATH=/nonexistent", DEFAULT_PATH, MARK])
     err("env-bad-path", "process.env", ["PATH=/nonexistent:/also/not", MARK],
-        "executable \"sh\" not found", "PATH without the program")
+        "exec: \"sh\": executable file not found in $PATH", "PATH without the program")
     err("cwd-missing", "process.cwd", DELETE, "process.cwd: missing")
     err("cwd-empty", "process.cwd", "", "process.cwd: \"\" is not an absolute path")
     err("cwd-relative", "process.cwd", "tmp", "process.cwd: \"tmp\" is not an absolute path")
     wrong_types("cwd", "process.cwd", "string", "a string")
     err("cwd-is-file", "process.cwd", "/etc/passwd", "process.cwd")
-    err("cwd-missing-on-ro-root", "process.cwd", "/nonexistent/deeper", "process.cwd",
-        "a missing cwd on a read-only root cannot be made")
+    err("cwd-missing-on-ro-mount", "process.cwd", "/sys/nonexistent/deeper", "process.cwd",
+        "a missing cwd on a read-only mount cannot be made (on a read-only root it is "
+        "made first, as runc makes it)")
     ok("cwd-dotdot", "process.cwd", "/../../../../tmp", "\"..\" at the root stays there")
     wrong_types("user", "process.user", "object", "an object")
     for k in ("uid", "gid"):
