@@ -88,7 +88,7 @@ static char *as_user(const struct hk_tail *t, struct hk_err *err)
 	return exe;
 }
 
-/* 7. SIG_IGN survives execve, and so does the mask: a caller's ignored
+/* 6. SIG_IGN survives execve, and so does the mask: a caller's ignored
  * SIGPIPE (podman) or SIGHUP (nohup) must not reach the program. glibc
  * keeps two signals for itself (EINVAL): execve resets those. */
 static int default_signals(struct hk_err *err)
@@ -108,7 +108,7 @@ static int default_signals(struct hk_err *err)
 	return 0;
 }
 
-/* 7. */
+/* 6. */
 static int last_of_husk(const struct hk_tail *t, struct hk_err *err)
 {
 	/* The program outlives the husk that started it (create's parent, a
@@ -122,6 +122,17 @@ static int last_of_husk(const struct hk_tail *t, struct hk_err *err)
 	return default_signals(err);
 }
 
+/* 8 or 10, and the capset that ends what step 4 held for it. */
+static int load_filter(struct hk_tail *t, const struct hk_caps_hold *hold, struct hk_err *err)
+{
+	struct hk_seccomp_filter *f = t->filter;
+
+	t->filter = NULL; /* loaded: never freed (execve is near) */
+	if (seccomp_install(f, t->listener_state, err) < 0)
+		return -1;
+	return caps_release(hold, err);
+}
+
 int tail_exec(struct hk_tail *t, struct hk_err *err)
 {
 	struct hk_caps_hold hold = {0};
@@ -133,12 +144,15 @@ int tail_exec(struct hk_tail *t, struct hk_err *err)
 	if (as_root(t, err) < 0 || credentials(t, &hold, err) < 0)
 		goto fail;
 	exe = as_user(t, err);
-	if (!exe || (t->wait && t->wait(t->wait_data, err) < 0) || last_of_husk(t, err) < 0)
+	if (!exe || last_of_husk(t, err) < 0)
 		goto fail;
-	/* 8 to 10: from here on, nothing but what any sane profile allows. */
-	if (t->filter && seccomp_install(t->filter, t->listener_state, err) < 0)
+	/* From the first load on, only what any profile a program can run
+	 * under allows: the caller's wait reads, writes, opens and closes. */
+	if (t->filter && !t->proc->no_new_privileges && load_filter(t, &hold, err) < 0)
 		return -1;
-	if (caps_release(&hold, err) < 0)
+	if (t->wait && t->wait(t->wait_data, err) < 0)
+		goto fail;
+	if (t->filter && load_filter(t, &hold, err) < 0)
 		return -1;
 	process_exec(exe, t->proc, err);
 	return -1;

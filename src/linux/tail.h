@@ -19,28 +19,34 @@
  *     then capset and the ambient set. When a seccomp filter is to be
  *     loaded without no_new_privs the kernel requires CAP_SYS_ADMIN for the
  *     load: it stays in the effective and permitted sets (never the
- *     bounding, inheritable or ambient ones) until step 9.
+ *     bounding, inheritable or ambient ones) until step 8, a few syscalls
+ *     away.
  *  5. As the user: chdir to process.cwd (resolved inside the root) and the
  *     lookup of args[0] from there, so what is found is what execve may
  *     run; then no_new_privs and the umask.
- *  6. The caller's step, if any: `create` reports ready here and waits for
+ *  6. The last of husk's own work: no parent-death signal any more (the
+ *     program outlives husk); husk's fds close on exec (all but stdio and
+ *     the preserved ones); the LSM label for the exec (a startContainer
+ *     hook forked later gets its own copy, as under runc); the
+ *     personality; default dispositions for every signal and an empty mask
+ *     (SIG_IGN and the mask would otherwise outlive execve).
+ *  7. Every step so far is checked at create and ran unfiltered, so a
+ *     profile need not allow openat2, close_range, setresuid, prctl and
+ *     the like for husk's sake.
+ *  8. Without no_new_privs: the seccomp filter, then the capset that drops
+ *     the CAP_SYS_ADMIN held for it. Now, not after step 9: nothing of
+ *     husk's waits for `start` holding it.
+ *  9. The caller's step, if any: `create` reports ready and waits for
  *     `start`, then runs the startContainer hooks (runtime.md: after start,
- *     before the program). Every step before this one is checked at
- *     create; those after it can only fail by the host's or the profile's
- *     doing.
- *  7. No parent-death signal any more (the program outlives husk); husk's
- *     fds close on exec (all but stdio and the preserved ones); the
- *     LSM label for the exec (after the hooks, whose execve would take it);
- *     the personality; default dispositions for every signal and an empty
- *     mask (SIG_IGN and the mask would otherwise outlive execve).
- *  8. The seccomp filter, the last of husk's own work: every syscall above
- *     ran unfiltered, so a profile need not allow openat2, close_range,
- *     capset and the like for husk's sake. With a listener the notify fd is
- *     sent to it (sendmsg, after the load: the fd exists only then).
- *  9. Only if CAP_SYS_ADMIN was held for step 8: the final capset.
- * 10. execve. After the filter husk makes no other syscall on success
- *     (nothing is freed or closed: execve does that); on failure the
- *     caller reports the error (write, exit). */
+ *     before the program). It uses read, write, openat and close only (and
+ *     the hooks' own syscalls), which any profile a program can run under
+ *     allows; a failure from here on can only be the host's or the
+ *     profile's doing.
+ * 10. With no_new_privs: the seccomp filter, the very last step. With a
+ *     listener the notify fd is sent to it (sendmsg, after the load: the fd
+ *     exists only then).
+ * 11. execve. After a filter husk frees and closes nothing (execve does);
+ *     on failure the caller reports the error (write, exit). */
 #ifndef HUSK_LINUX_TAIL_H
 #define HUSK_LINUX_TAIL_H
 
@@ -64,11 +70,11 @@ struct hk_tail {
 	int preserve_fds;
 	struct hk_seccomp_filter *filter;            /* NULL: none; the tail owns it */
 	const char *listener_state;                  /* ContainerProcessState for a listener */
-	int (*wait)(void *data, struct hk_err *err); /* step 6, NULL: none */
+	int (*wait)(void *data, struct hk_err *err); /* step 9, NULL: none */
 	void *wait_data;
 };
 
-/* Steps 1 to 10; returns only on failure (err says why), with the filter
+/* Steps 1 to 11; returns only on failure (err says why), with the filter
  * possibly loaded: report with syscalls any profile allows (write). */
 int tail_exec(struct hk_tail *t, struct hk_err *err);
 

@@ -261,8 +261,9 @@ static int send_terminal(const struct hk_process *p, int sock, struct hk_err *er
 	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;
 }
 
-/* Step 6 of the tail (linux/tail.h) for the container's first process:
- * ready, recorded, started, startContainer hooks. */
+/* Step 9 of the tail (linux/tail.h) for the container's first process:
+ * ready, recorded, started, startContainer hooks. Without no_new_privs the
+ * seccomp filter is loaded already: read, write, openat and close only. */
 struct start_wait {
 	struct hk_spawn *sp;
 	int sock;
@@ -272,29 +273,19 @@ static int wait_start(void *data, struct hk_err *err)
 {
 	struct start_wait *w = data;
 	struct hk_spawn *sp = w->sp;
+	int32_t listened;
 
-	/* Back to non-dumpable (a user namespace's setup needed our own /proc
-	 * files): see process_guard_exe. */
-	if (geteuid() == 0 || spec_ns(sp->spec, HK_NS_USER)) {
-		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-			return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
-	}
 	hk_debug("child: credentials set, ready");
 	CHILD_FAULT(w->sock, "child:ready");
-	/* From here a dying parent must not take us down: create returns and
-	 * leaves us waiting for start. */
-	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
-		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
-	if (sync_send(w->sock, HK_SYNC_READY, NULL) < 0)
+	if (sync_write(w->sock, HK_SYNC_READY) < 0)
 		return hk_fail(err, errno, "report ready");
 	/* Until husk has recorded us (pid in state.json) we must not outlive
 	 * it: a husk killed now would leave a process nobody knows of. Its
 	 * death shows here as EOF. */
-	struct hk_sync_in done;
-	if (sync_read(w->sock, &done, err) < 0 || done.type != HK_SYNC_DONE)
+	if (sync_read_value(w->sock, HK_SYNC_DONE, &listened) < 0)
 		_exit(1);
 	sp->recorded = true;
-	sp->listened = done.value != 0;
+	sp->listened = listened != 0;
 	if (wait_for_start(sp->state_fd, err) < 0)
 		return -1;
 	hk_debug("child: started");
@@ -304,6 +295,15 @@ static int wait_start(void *data, struct hk_err *err)
 	    run_hooks(sp, HK_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
 	close(sp->state_fd);
+	return 0;
+}
+
+/* Back to non-dumpable (a user namespace's setup needed our own /proc
+ * files): see process_guard_exe. */
+static int undumpable(const struct hk_spec *s, struct hk_err *err)
+{
+	if ((geteuid() == 0 || spec_ns(s, HK_NS_USER)) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
 	return 0;
 }
 
@@ -326,7 +326,8 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 	hk_debug("child: namespaces joined");
 	CHILD_FAULT(sock, "child:namespaces");
 	umask(0);
-	if (build_rootfs(sp, sock, err) < 0 || (p->terminal && send_terminal(p, sock, err) < 0)) {
+	if (build_rootfs(sp, sock, err) < 0 || (p->terminal && send_terminal(p, sock, err) < 0) ||
+	    undumpable(s, err) < 0) {
 		seccomp_filter_free(filter);
 		return -1;
 	}

@@ -208,3 +208,30 @@ void sync_report_error(int sock, bool husk_reads, const struct hk_err *err)
 	hk_esc_into(err->msg, HK_ESC_TEXT, text, sizeof(text));
 	dprintf(STDERR_FILENO, "husk: %s\n", text);
 }
+
+int sync_write(int sock, enum hk_sync_type type)
+{
+	struct hk_sync_msg m;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	do
+		n = write(sock, &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+int sync_read_value(int sock, enum hk_sync_type want, int32_t *value)
+{
+	struct hk_sync_msg m;
+	ssize_t n;
+
+	do
+		n = read(sock, &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(m) || m.type != (uint32_t)want)
+		return -1;
+	*value = m.value;
+	return 0;
+}

@@ -50,6 +50,12 @@ int sync_send_value(int sock, enum hk_sync_type type, int32_t value);
 int sync_send_fd(int sock, enum hk_sync_type type, int fd);
 /* Wait for `want`; an ERROR message becomes the error. */
 int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
+/* The same with write and read, which every seccomp profile a program can
+ * run under allows (the container's process after its filter): a message
+ * without payload, and one of type `want` whose value is taken; -1 on EOF,
+ * error or another message. */
+int sync_write(int sock, enum hk_sync_type type);
+int sync_read_value(int sock, enum hk_sync_type want, int32_t *value);
 /* A container process's last word, its error, also after its seccomp
  * filter is loaded: to husk when husk still reads (send, or write where the
  * filter refuses send), else, as runc does, to the process's own stderr. */

@@ -121,6 +121,24 @@ def test_no_capability_left_over_without_nnp(hk, user):
                    "CapBnd": CAP_MASK, "CapAmb": CAP_MASK}, r.out
 
 
+def test_nothing_waits_for_start_holding_cap_sys_admin(hk):
+    """Without noNewPrivileges the filter is loaded, and CAP_SYS_ADMIN held
+    for it dropped, before the process waits for `start`: a process that
+    can ptrace it meanwhile (CAP_SYS_PTRACE in a shared pid namespace) finds
+    only the config's capabilities, as under runc."""
+    b = _with_profile(hk, ["true"], _errno_profile(OLD_PROFILE_LACKS), False,
+                      user={"uid": 1000, "gid": 1000})
+    cid = hk.create(b)
+    pid = hk.state(cid)["pid"]
+    status = {l.split(":")[0]: l.split(":", 1)[1].strip()
+              for l in open(f"/proc/{pid}/status").read().splitlines()}
+    for k in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+        assert not int(status[k], 16) & (1 << 21), status
+    assert status["Seccomp"] == "2", status
+    hk.start(cid)
+    hk.wait_status(cid, "stopped")
+
+
 def _deny_execve():
     return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ARCHS,
             "syscalls": [{"names": ["execve", "execveat"], "action": "SCMP_ACT_ERRNO"}]}
