@@ -40,7 +40,10 @@ static int affinity(const struct hk_tail *t, struct hk_err *err)
 	 * the spec asks to leave it as the kernel made it. */
 	if (t->exec && p->cpus_initial.set)
 		return 0;
-	return sched_apply_affinity(NULL, "reset the CPU affinity: sched_setaffinity", err);
+	/* Best effort, as runc's and crun's reset: nothing is lost without it. */
+	struct hk_err ignored = {0};
+	sched_apply_affinity(NULL, "reset the CPU affinity: sched_setaffinity", &ignored);
+	return 0;
 }
 
 /* 3. What needs root's capabilities. */
