@@ -137,19 +137,19 @@ int process_set_user(const struct hk_process *p, struct hk_err *err)
 	return 0;
 }
 
-int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err)
+int process_set_oom_score_adj(pid_t pid, const struct hk_process *p, struct hk_err *err)
 {
 	char buf[16], rel[32];
 
 	if (!p->has_oom_score_adj)
 		return 0;
-	/* Through a private procfs (linux/procfs.h), by our pid in it: "self"
-	 * is a symlink, and nothing on the way may be one. */
+	/* Through a private procfs (linux/procfs.h), by the pid in it: nothing
+	 * on the way may be a symlink. */
 	_cleanup_close_ int proc = procfs_open(err);
 	if (proc < 0)
 		return hk_err_prefix(err, "process.oomScoreAdj");
 	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-	snprintf(rel, sizeof(rel), "%d/oom_score_adj", (int)getpid());
+	snprintf(rel, sizeof(rel), "%d/oom_score_adj", (int)pid);
 	if (procfs_write(proc, rel, buf, err) < 0)
 		return hk_err_prefix(err, "process.oomScoreAdj");
 	return 0;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct hk_process;
 struct hk_err;
@@ -22,7 +23,12 @@ char *process_find_exec(const struct hk_process *p, struct hk_err *err);
 void process_set_home(struct hk_process *p);
 /* setgroups, setresgid, setresuid; capabilities survive the uid change. */
 int process_set_user(const struct hk_process *p, struct hk_err *err);
-int process_set_oom_score_adj(const struct hk_process *p, struct hk_err *err);
+/* process.oomScoreAdj of the process pid (as husk sees it), written by husk
+ * itself right after the clone, for the container's first process and for
+ * an exec'd one alike: lowering it takes CAP_SYS_RESOURCE in the host's
+ * user namespace, and a process in a user namespace cannot even open its
+ * own file once it is not dumpable (runc writes it before it joins one). */
+int process_set_oom_score_adj(pid_t pid, const struct hk_process *p, struct hk_err *err);
 /* chdir to process.cwd resolved inside the (already pivoted) root, as a
  * container path: never through /proc/self/fd/N or another magic link to
  * something of the host's (CVE-2024-21626). */

@@ -51,9 +51,9 @@ static int as_root(const struct hk_tail *t, struct hk_err *err)
 {
 	const struct hk_process *p = t->proc;
 
-	if (rlimit_apply(p, err) < 0 || process_set_oom_score_adj(p, err) < 0 ||
-	    sched_apply_mempolicy(t->mempolicy, err) < 0 || affinity(t, err) < 0 ||
-	    sched_apply_policy(&p->sched, err) < 0 || sched_apply_ioprio(&p->ioprio, err) < 0)
+	if (rlimit_apply(p, err) < 0 || sched_apply_mempolicy(t->mempolicy, err) < 0 ||
+	    affinity(t, err) < 0 || sched_apply_policy(&p->sched, err) < 0 ||
+	    sched_apply_ioprio(&p->ioprio, err) < 0)
 		return -1;
 	return 0;
 }

@@ -5,15 +5,17 @@
  *
  * The order, and what forces it:
  *
+ *  0. (Before all this, right after the clone, husk itself writes the
+ *     process's oom_score_adj: linux/process.h.)
  *  1. A session of its own (setsid), unless the terminal made one: `kill 0`
  *     in the container must not reach the caller's process group (runc).
  *  2. HOME from the container's /etc/passwd when the env has none.
  *  3. Still root with husk's capabilities: rlimits (raising a hard limit
- *     needs CAP_SYS_RESOURCE), oom_score_adj (lowering it too), the NUMA
- *     memory policy, the CPU affinity (before the scheduler: SCHED_DEADLINE
- *     wants every CPU of the cpuset and then forbids changing it), the
- *     scheduling policy (realtime ones and a negative nice need
- *     CAP_SYS_NICE), the I/O priority (its realtime class CAP_SYS_ADMIN).
+ *     needs CAP_SYS_RESOURCE), the NUMA memory policy, the CPU affinity
+ *     (before the scheduler: SCHED_DEADLINE wants every CPU of the cpuset
+ *     and then forbids changing it), the scheduling policy (realtime ones
+ *     and a negative nice need CAP_SYS_NICE), the I/O priority (its
+ *     realtime class CAP_SYS_ADMIN).
  *  4. The capabilities' bounding set (needs CAP_SETPCAP), the groups, gid
  *     and uid (PR_SET_KEEPCAPS across setresuid keeps the permitted set),
  *     then capset and the ambient set. When a seccomp filter is to be

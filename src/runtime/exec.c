@@ -344,7 +344,9 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 		return -1;
 	}
 	HK_FAULT("exec:cloned");
-	r = cg_enter(t->cgroup, *pid, err);
+	r = process_set_oom_score_adj(*pid, &t->proc, err);
+	if (r == 0)
+		r = cg_enter(t->cgroup, *pid, err);
 	if (r == 0 && sync_send_value(sv[0], HK_SYNC_GO, (int32_t)*pid) < 0)
 		r = hk_fail(err, errno, "start the exec process");
 	if (r == 0)

@@ -83,6 +83,8 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 
 	if (user && !user->path && userns_write_maps(sp->pid, sp->spec, err) < 0)
 		return -1;
+	if (process_set_oom_score_adj(sp->pid, &sp->spec->process, err) < 0)
+		return -1;
 	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
 		return child_gone(sp, err);
 	if (sp->cgroup->version != 2 && cg_create(sp->cgroup, sp->spec, err) < 0)

@@ -27,6 +27,7 @@ import pytest
 
 from conftest import (CMD_TIMEOUT, HUSK, IS_RUNC, REPO, STATE_ROOT, Result, bind, pid_alive,
                       wait_for)
+from test_userns import traversable  # noqa: F401  (a fixture)
 
 CAP_MASK = 0x20000420  # make_config's CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE
 ARCHS = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
@@ -160,6 +161,45 @@ def test_error_after_the_filter_reaches_stderr_after_create(hk):
     hk.wait_status(cid, "stopped")
     err = (b.path / f"{cid}.stderr").read_text()
     assert "exec /bin/echo: operation not permitted" in err, err
+
+
+# --------------------------------------------------------------------------
+# One tail for run and exec: what had drifted
+
+USERNS = {"namespaces": ["pid", "network", "ipc", "uts", "mount", "user"]}
+MAPS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+@pytest.mark.parametrize("userns", [False, True])
+def test_oom_score_adj_of_run_and_exec(hk, traversable, userns):
+    """oomScoreAdj for the first process and an exec'd one, also in a user
+    namespace (its process cannot write its own file: husk does)."""
+    if userns:
+        traversable(hk.sess.rootfs)
+    b = hk.bundle(["sh", "-c", "cat /proc/self/oom_score_adj; sleep 1000"],
+                  **(USERNS if userns else {}))
+    b.config["process"]["oomScoreAdj"] = 300
+    if userns:
+        b.config["linux"]["uidMappings"] = MAPS
+        b.config["linux"]["gidMappings"] = MAPS
+    b.write()
+    cid = hk.run_detached(b)
+    wait_for(lambda: (b.path / f"{cid}.stdout").read_text(), what="the first process")
+    assert (b.path / f"{cid}.stdout").read_text() == "300\n"
+    r = hk.call("exec", cid, "cat", "/proc/self/oom_score_adj")
+    assert r.rc == 0 and r.out == "300\n", str(r)
+
+
+# runc 1.1.5 leaves an exec'd process in the default execution domain;
+# runc 1.2 applies linux.personality to it too, as husk does.
+@pytest.mark.husk_only
+def test_personality_of_exec(hk):
+    b = hk.bundle(["sleep", "1000"])
+    b.config["linux"]["personality"] = {"domain": "LINUX32"}
+    b.write()
+    cid = hk.run_detached(b)
+    r = hk.call("exec", cid, "uname", "-m")
+    assert r.rc == 0 and r.out == "i686\n", str(r)
 
 
 # --------------------------------------------------------------------------
