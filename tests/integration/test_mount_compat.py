@@ -1,0 +1,83 @@
+"""Mounts as runc makes them, where images and engines look (issue 16):
+a bind onto a dangling symlink of the rootfs, masked files that read as
+empty, a tmpfs taking the mode of the directory it covers, devices outside
+/dev.  Each case was checked against Debian's runc 1.1.5 (the suite runs
+under it too: HUSK=$(which runc))."""
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import bind, tmpfs
+
+
+def _run(hk, script, **kw):
+    r = hk.run_fg(hk.bundle(["sh", "-c", script], **kw))
+    assert r.rc == 0, str(r)
+    return r.out
+
+
+# --------------------------------------------------------------------------
+# A bind mount onto a dangling symlink (issue 16, A2)
+
+# name -> (links to plant: {path in rootfs: target}, where the mount lands)
+DANGLING = {
+    # systemd images; engines always bind a resolv.conf
+    "relative": ({"etc/resolv.conf": "../run/systemd/resolve/stub-resolv.conf"},
+                 "run/systemd/resolve/stub-resolv.conf"),
+    "absolute": ({"etc/resolv.conf": "/run/systemd/resolve/stub-resolv.conf"},
+                 "run/systemd/resolve/stub-resolv.conf"),
+    "chain": ({"etc/resolv.conf": "/etc/resolv-link",
+               "etc/resolv-link": "../var/lib/dns/resolv.conf"},
+              "var/lib/dns/resolv.conf"),
+    # ".." past the root stays in it, as the kernel's own lookup from a
+    # chroot would
+    "dotdot-past-root": ({"etc/resolv.conf": "../../../../../../tmp/{name}"},
+                         "tmp/{name}"),
+    "through-dangling-dir": ({"etc/resolv.conf": "/opt/{name}/resolv.conf",
+                              "opt": "srv/opt"},
+                             "srv/opt/{name}/resolv.conf"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DANGLING))
+def test_bind_file_onto_dangling_symlink(hk, shape):
+    """runc resolves the link inside the root, creates its target (a file,
+    as the source is) and mounts there; the host path the link names is
+    never touched."""
+    name = f"hk-dangling-{secrets.token_hex(4)}"
+    links, lands = DANGLING[shape]
+    copy = hk.rootfs_copy()
+    for path, target in links.items():
+        (copy / path).unlink(missing_ok=True)
+        os.symlink(target.format(name=name), copy / path)
+    src = hk.work / "resolv.conf"
+    src.write_text("nameserver 192.0.2.53\n")
+    try:
+        out = _run(hk, "cat /etc/resolv.conf", rootfs=copy,
+                   extra_mounts=[bind(src, "/etc/resolv.conf", "ro")])
+        assert out.splitlines()[0] == "nameserver 192.0.2.53", out
+        made = copy / lands.format(name=name)
+        assert made.is_file() and not made.is_symlink(), made
+        assert not os.path.lexists(f"/tmp/{name}"), "created on the host"
+    finally:
+        if os.path.lexists(f"/tmp/{name}"):
+            os.unlink(f"/tmp/{name}")
+
+
+def test_bind_file_onto_symlink_loop_refused(hk):
+    """A loop of links: an error (runc: too many levels of symbolic
+    links), nothing mounted."""
+    copy = hk.rootfs_copy()
+    os.symlink("/etc/loop-b", copy / "etc/resolv.conf")
+    os.symlink("/etc/resolv.conf", copy / "etc/loop-b")
+    src = hk.work / "resolv.conf"
+    src.write_text("x\n")
+    b = hk.bundle(rootfs=copy, extra_mounts=[bind(src, "/etc/resolv.conf", "ro")])
+    cid = hk.new_id()
+    r = hk.call("run", "--bundle", b.path, cid)
+    assert r.rc != 0, str(r)
+    assert "symbolic links" in r.err, r.err
