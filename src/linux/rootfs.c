@@ -356,6 +356,10 @@ static int mask_path(const struct hk_rootfs *r, const char *path, struct hk_err 
 		return hk_err_prefix(err, "maskedPaths: %s", path);
 	if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
 		return hk_fail(err, 0, "maskedPaths: /dev/null is not the null device (1:3)");
+	/* A masked file reads as empty and takes writes, as with runc: the
+	 * bind of the null device must allow devices (no nodev); read-only
+	 * still keeps its node's mode and owner from being changed. */
+	o.attr_set &= ~(unsigned)MOUNT_ATTR_NODEV;
 	_cleanup_close_ int mnt = mount_bind_fd(null, "/dev/null", fd, &o, err);
 	return mnt < 0 ? hk_err_prefix(err, "maskedPaths: %s", path) : 0;
 }

@@ -81,3 +81,39 @@ def test_bind_file_onto_symlink_loop_refused(hk):
     r = hk.call("run", "--bundle", b.path, cid)
     assert r.rc != 0, str(r)
     assert "symbolic links" in r.err, r.err
+
+
+# --------------------------------------------------------------------------
+# Masked files read as empty (issue 16, A11)
+
+MASKED_READ = r"""
+for p in /proc/keys /proc/timer_list /etc/hk-secret; do
+  if c=$(cat $p); then echo "$p read ${#c}"; else echo "$p unreadable"; fi
+  if echo x > $p; then echo "$p write ok"; else echo "$p write refused"; fi
+done
+"""
+
+
+@pytest.mark.parametrize("userns", [False, True], ids=["plain", "userns"])
+def test_masked_file_reads_empty(hk, userns):
+    """runc binds /dev/null over a masked file: a read gives nothing, a
+    write goes nowhere (podman --security-opt mask=, /proc/keys). husk bound
+    it nodev, so every open failed with EACCES."""
+    copy = hk.rootfs_copy()
+    (copy / "etc/hk-secret").write_text("do not show\n")
+    ns = ("pid", "network", "ipc", "uts", "mount") + (("user",) if userns else ())
+    b = hk.bundle(["sh", "-c", MASKED_READ], rootfs=copy, namespaces=ns)
+    b.config["linux"]["maskedPaths"] += ["/etc/hk-secret"]
+    if userns:
+        m = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        b.config["linux"]["uidMappings"] = b.config["linux"]["gidMappings"] = m
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    lines = r.out.splitlines()
+    for p in ("/proc/keys", "/proc/timer_list", "/etc/hk-secret"):
+        if p.startswith("/proc") and not os.path.exists(p):
+            continue
+        assert f"{p} read 0" in lines, r.out
+        assert f"{p} write ok" in lines, r.out
+    assert (copy / "etc/hk-secret").read_text() == "do not show\n"
