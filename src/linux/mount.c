@@ -319,18 +319,22 @@ int mount_fs_at(const char *fstype, const char *source, int destfd, const struct
 
 int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err)
 {
-	return mount_at_data(m, destfd, NULL, err);
+	return mount_at_data(m, destfd, NULL, 0, err);
 }
 
-int mount_at_data(const struct hk_mount *m, int destfd, const char *extra, struct hk_err *err)
+int mount_at_data(const struct hk_mount *m, int destfd, const char *const *extra, size_t n_extra,
+		  struct hk_err *err)
 {
 	struct hk_mount_opts o;
 	int r;
 
 	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
 		return -1;
-	if (extra && !mount_is_bind(m))
-		o.data[o.n_data++] = xstrdup(extra);
+	if (!mount_is_bind(m)) {
+		o.data = xrealloc(o.data, (o.n_data + n_extra + 1) * sizeof(char *));
+		for (size_t i = 0; i < n_extra; i++)
+			o.data[o.n_data++] = xstrdup(extra[i]);
+	}
 	if (mount_is_bind(m)) {
 		if (!m->source)
 			r = hk_fail(err, 0, "bind mount without a source");

@@ -340,6 +340,23 @@ int rootfs_resolve(const struct hk_rootfs *r, const char *path, enum hk_rootfs_w
 	return resolve_fail(path, m, err);
 }
 
+bool rootfs_dir_mode(const struct hk_rootfs *r, const char *path, bool strict, mode_t *mode)
+{
+	_cleanup_close_ int fd = rootfs_resolve(r, path, HK_WANT_EXISTING, strict, NULL);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	if (S_ISLNK(st.st_mode) && !strict) {
+		hk_closep(&fd);
+		fd = rootfs_open(r->root, path, O_PATH, NULL);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return false;
+	}
+	*mode = st.st_mode & 07777;
+	return S_ISDIR(st.st_mode);
+}
+
 int rootfs_resolve_strict(int rootfd, const char *path, struct hk_err *err)
 {
 	int fd = open_beneath(rootfd, path + strspn(path, "/"), O_PATH | O_DIRECTORY,

@@ -147,7 +147,7 @@ static int refusal_hint(const struct hk_spec *s, const struct hk_mount *m, struc
 }
 
 static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
-		    struct hk_err *err)
+		    const char *mode, struct hk_err *err)
 {
 	if (is_type(m, "cgroup") || is_type(m, "cgroup2")) {
 		if (ctx->before_cgroup_mount && ctx->before_cgroup_mount(ctx->data, err) < 0)
@@ -159,14 +159,36 @@ static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, i
 	/* linux.mountLabel (SELinux): the filesystems husk makes get it as
 	 * their context; proc, sysfs and cgroups have their own labelling. */
 	_cleanup_free_ char *context = NULL;
+	const char *extra[2];
+	size_t n = 0;
 	if (ctx->spec->mount_label && !is_type(m, "proc") && !is_type(m, "sysfs"))
-		context = xasprintf("context=\"%s\"", ctx->spec->mount_label);
-	int fd = mount_at_data(m, destfd, context, err);
+		extra[n++] = context = xasprintf("context=\"%s\"", ctx->spec->mount_label);
+	if (*mode)
+		extra[n++] = mode;
+	int fd = mount_at_data(m, destfd, extra, n, err);
 	if (fd < 0) {
 		hk_err_prefix(err, "mount %s on %s", m->type ? m->type : "bind", m->destination);
 		return refusal_hint(ctx->spec, m, err);
 	}
 	return fd;
+}
+
+/* A tmpfs without mode= takes the mode of the directory it covers, when
+ * there was one (runc since 1.1.8 and crun pass it as mode=; before, runc
+ * chmod'ed the tmpfs after the mount); one husk makes stays tmpfs's 1777.
+ * mode= given wins. */
+static void tmpfs_mode(const struct hk_rootfs *r, const struct hk_mount *m, char out[16])
+{
+	mode_t mode;
+
+	out[0] = '\0';
+	if (!is_type(m, "tmpfs"))
+		return;
+	for (size_t i = 0; i < m->n_options; i++)
+		if (strncmp(m->options[i], "mode=", 5) == 0)
+			return;
+	if (rootfs_dir_mode(r, m->destination, strict_mount(m), &mode))
+		snprintf(out, 16, "mode=%04o", (unsigned)mode);
 }
 
 /* Mount i is made on the very fd its destination resolved to, and its own
@@ -175,11 +197,13 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_
 		     struct hk_err *err)
 {
 	const struct hk_mount *m = &r->spec->mounts[i];
-	_cleanup_close_ int destfd = open_destination(r, m, err);
+	char mode[16];
 
+	tmpfs_mode(r, m, mode);
+	_cleanup_close_ int destfd = open_destination(r, m, err);
 	if (destfd < 0)
 		return hk_err_prefix(err, "mount %s", m->destination);
-	int fd = mount_it(ctx, m, destfd, err);
+	int fd = mount_it(ctx, m, destfd, mode, err);
 	if (fd < 0)
 		return -1;
 	r->mnts[i] = fd;

@@ -56,6 +56,10 @@ enum hk_rootfs_want {
  * Returns an O_PATH fd; -1 with err and errno (ENOENT: nothing there). */
 int rootfs_resolve(const struct hk_rootfs *r, const char *path, enum hk_rootfs_want want,
 		   bool strict, struct hk_err *err);
+/* The mode of the directory at path, if there is one (looked up as
+ * rootfs_resolve would, nothing made): what a tmpfs mounted there without
+ * mode= takes, as with runc and crun. */
+bool rootfs_dir_mode(const struct hk_rootfs *r, const char *path, bool strict, mode_t *mode);
 /* path, resolved beneath rootfd without following any symlink: an O_PATH
  * fd of the directory there. */
 int rootfs_resolve_strict(int rootfd, const char *path, struct hk_err *err);

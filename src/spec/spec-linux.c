@@ -88,8 +88,11 @@ static int decode_device(hk_json *v, const char *path, void *array, size_t i, vo
 	char *clean = spec_clean_path(d->path);
 	free(d->path);
 	d->path = clean;
-	if (strncmp(d->path, "/dev/", 5) != 0)
-		return hk_fail(err, 0, "%s.path: \"%s\" is not under /dev", path, d->path);
+	/* Anywhere in the container (config-linux.md), made inside the root;
+	 * but "/" and "/dev" name no file to make. */
+	if (strcmp(d->path, "/") == 0 || strcmp(d->path, "/dev") == 0)
+		return hk_fail(err, 0, "%s.path: \"%s\" is a directory, not a device", path,
+			       d->path);
 	if (hk_json_get_i64(v, path, "major", 0, UINT32_MAX, &d->major, err) < 0 ||
 	    hk_json_get_i64(v, path, "minor", 0, UINT32_MAX, &d->minor, err) < 0)
 		return -1;

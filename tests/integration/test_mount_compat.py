@@ -117,3 +117,86 @@ def test_masked_file_reads_empty(hk, userns):
         assert f"{p} read 0" in lines, r.out
         assert f"{p} write ok" in lines, r.out
     assert (copy / "etc/hk-secret").read_text() == "do not show\n"
+
+
+# --------------------------------------------------------------------------
+# A tmpfs takes the mode of the directory it covers (issue 16, A13)
+
+def test_tmpfs_without_mode_takes_mount_point_mode(hk):
+    """No mode= in the options: the tmpfs's root gets the mode of the
+    directory it is mounted on (runc 1.1.5 chmods it so, later runc and
+    crun pass it as mode=); a directory the runtime has to make stays at
+    tmpfs's 1777; a symlinked destination takes its target's mode."""
+    copy = hk.rootfs_copy()
+    for d, mode in (("srv/a", 0o710), ("srv/b", 0o2750)):
+        (copy / d).mkdir(parents=True)
+        os.chmod(copy / d, mode)
+    os.symlink("/srv/a", copy / "srv/link")
+    out = _run(hk, "stat -c '%n %a' /srv/a /srv/b /srv/new /srv/link/", rootfs=copy,
+               extra_mounts=[tmpfs("/srv/a"), tmpfs("/srv/b", "size=1m"),
+                             tmpfs("/srv/new"), tmpfs("/srv/link", "nosuid")])
+    assert out.splitlines() == ["/srv/a 710", "/srv/b 2750", "/srv/new 1777",
+                                "/srv/link/ 710"], out
+
+
+@pytest.mark.husk_only
+def test_tmpfs_mode_option_wins(hk):
+    """mode= given wins over the mount point's mode, as in runc >= 1.1.8
+    (opencontainers/runc#3911) and crun; Debian's runc 1.1.5 still chmods
+    the tmpfs to the directory's mode afterwards."""
+    copy = hk.rootfs_copy()
+    (copy / "srv/c").mkdir(parents=True)
+    os.chmod(copy / "srv/c", 0o700)
+    out = _run(hk, "stat -c %a /srv/c", rootfs=copy,
+               extra_mounts=[tmpfs("/srv/c", "mode=755")])
+    assert out == "755\n", out
+
+
+# --------------------------------------------------------------------------
+# linux.devices outside /dev (issue 16, A13)
+
+def _devices(cfg, *devs):
+    cfg["linux"]["devices"] = [dict(type="c", fileMode=0o666, **d) for d in devs]
+    for d in devs:
+        cfg["linux"]["resources"]["devices"].append(
+            {"allow": True, "type": "c", "major": d["major"], "minor": d["minor"],
+             "access": "rwm"})
+
+
+def test_device_outside_dev(hk):
+    """config-linux.md: a device "MAY be anywhere in the container
+    filesystem, notably outside of /dev". runc makes it where the config
+    says (its directories too), inside the root; a second run on the same
+    rootfs keeps the node that is already the device."""
+    copy = hk.rootfs_copy()
+    os.symlink("/opt", copy / "devlink")
+    for _ in range(2):
+        b = hk.bundle(["sh", "-c", "stat -c '%n %F %t:%T' /opt/devs/null /etc/hk-zero;"
+                                   "head -c 3 /etc/hk-zero | od -An -tx1;"
+                                   "echo x > /devlink/devs/null"], rootfs=copy)
+        _devices(b.config, dict(path="/opt/devs/null", major=1, minor=3),
+                 dict(path="/etc/hk-zero", major=1, minor=5))
+        b.write()
+        r = hk.run_fg(b)
+        assert r.rc == 0, str(r)
+        assert r.out.splitlines() == [
+            "/opt/devs/null character special file 1:3",
+            "/etc/hk-zero character special file 1:5",
+            " 00 00 00"], r.out
+    st = os.lstat(copy / "opt/devs/null")
+    assert stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1
+
+
+@pytest.mark.husk_only
+def test_device_outside_dev_never_replaces_a_file(hk):
+    """A file of the rootfs at the path that is not the device: an error
+    (config-linux.md: "the runtime MUST generate an error"), the file kept.
+    runc 1.1.5 keeps the file and says nothing."""
+    copy = hk.rootfs_copy()
+    b = hk.bundle(rootfs=copy)
+    _devices(b.config, dict(path="/etc/passwd", major=1, minor=3))
+    b.write()
+    passwd = (copy / "etc/passwd").read_text()
+    r = hk.run_fg(b)
+    assert r.rc == 1 and "/etc/passwd: a file that is not c 1:3 is already there" in r.err, str(r)
+    assert (copy / "etc/passwd").read_text() == passwd

@@ -813,10 +813,14 @@ def linux():
     err("dev-path-missing", "linux.devices", [{"type": "c", "major": 1, "minor": 3}],
         "linux.devices[0].path: must be an absolute path")
     err("dev-path-relative", "linux.devices", d(path="dev/hk0"), "linux.devices[0].path: must be an absolute path")
-    err("dev-path-outside", "linux.devices", d(path="/etc/hk0"), "linux.devices[0].path: \"/etc/hk0\" is not under /dev")
-    err("dev-path-dotdot", "linux.devices", d(path="/dev/../etc/shadow"),
-        "linux.devices[0].path: \"/etc/shadow\" is not under /dev")
-    err("dev-path-dev", "linux.devices", d(path="/dev/"), "is not under /dev")
+    # outside /dev is allowed (config-linux.md), made inside the root; a
+    # file of the rootfs there is never replaced (the shared rootfs stays
+    # as it is: only paths that exist in it are used here)
+    err("dev-path-outside", "linux.devices", d(path="/etc/passwd"),
+        "device /etc/passwd: a file that is not c 1:3 is already there")
+    err("dev-path-dotdot", "linux.devices", d(path="/dev/../etc/group"),
+        "device /etc/group: a file that is not c 1:3 is already there")
+    err("dev-path-dev", "linux.devices", d(path="/dev/"), "\"/dev\" is a directory, not a device")
     err("dev-no-major", "linux.devices", [{"type": "c", "path": "/dev/hk0", "minor": 1}],
         "linux.devices[0]: major and minor are required for type c")
     for k in ("major", "minor"):
