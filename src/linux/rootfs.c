@@ -238,6 +238,13 @@ static int do_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *
 {
 	if (fchdir(rootfd) < 0)
 		return hk_fail(err, errno, "chdir to the container's root");
+	/* No pivot_root of a mount namespace shared with the host: a chroot,
+	 * as runc does. */
+	if (!spec_ns(ctx->spec, HK_NS_MNT)) {
+		if (chroot(".") < 0)
+			return hk_fail(err, errno, "chroot into the container's root");
+		return chdir("/") < 0 ? hk_fail(err, errno, "chdir /") : 0;
+	}
 	if (ctx->no_pivot) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return hk_fail(err, errno, "move the root onto / (--no-pivot)");
@@ -272,11 +279,16 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 	const struct hk_spec *s = ctx->spec;
 
 	*r = (struct hk_rootfs){.spec = s, .root = -1};
-	if (prepare_root(s, err) < 0)
+	/* Without a mount namespace of its own the container shares husk's:
+	 * nothing is mounted (spec/ refused what would be), it is only
+	 * chrooted (do_pivot). */
+	if (spec_ns(s, HK_NS_MNT) && prepare_root(s, err) < 0)
 		return -1;
 	r->root = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->root < 0)
 		return hk_fail(err, errno, "open root %s", s->root_path);
+	if (!spec_ns(s, HK_NS_MNT))
+		return 0;
 	r->mnts = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->mnts));
 	for (size_t i = 0; i < s->n_mounts; i++)
 		r->mnts[i] = -1;

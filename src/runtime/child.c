@@ -119,8 +119,8 @@ static int enter_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 
 static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
 {
-	static const enum hk_ns_type order[] = {HK_NS_IPC, HK_NS_UTS, HK_NS_NET, HK_NS_CGROUP,
-						HK_NS_TIME};
+	static const enum hk_ns_type order[] = {HK_NS_IPC,    HK_NS_UTS,  HK_NS_NET,
+						HK_NS_CGROUP, HK_NS_TIME, HK_NS_MNT};
 	const struct hk_namespace *net = spec_ns(sp->spec, HK_NS_NET);
 	const struct hk_namespace *time = spec_ns(sp->spec, HK_NS_TIME);
 

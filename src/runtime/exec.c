@@ -224,9 +224,14 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, char *
 	if (t->seccomp.present && !(filter = seccomp_prepare(&t->seccomp, err)))
 		return -1;
 	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
-	 * its root our root and cwd. */
+	 * its root our root and cwd. A container sharing husk's is chrooted. */
+	_cleanup_close_ int root = -1;
+	if (!(t->ns_flags & CLONE_NEWNS) && (root = ns_open_root(t->pidfd, t->pid, err)) < 0)
+		return -1;
 	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
 		return hk_fail(err, errno, "join the container's namespaces");
+	if (root >= 0 && ns_enter_root(root, err) < 0)
+		return -1;
 	*exe = process_find_exec(&t->proc, err);
 	process_set_home(&t->proc);
 	if (!*exe || rlimit_apply(&t->proc, err) < 0)

@@ -451,7 +451,7 @@ def top():
     ok("hostname-null", "hostname", None, "null counts as absent")
     err("hostname-without-uts", "linux.namespaces",
         [{"type": t} for t in ("pid", "network", "ipc", "mount")],
-        "hostname: needs a new uts namespace")
+        "hostname: needs a uts namespace")
     wrong_types("domainname", "domainname", "string", "a string")
     wrong_types("annotations", "annotations", "object", "an object")
     err("annotation-value-int", "annotations", {"a": 1}, "annotations.a: expected a string")
@@ -761,8 +761,10 @@ NS5 = ("pid", "network", "ipc", "uts", "mount")
 def linux():
     err("linux-missing", "linux", DELETE, "linux: missing")
     wrong_types("linux", "linux", "object", "an object")
-    err("ns-missing", "linux.namespaces", DELETE, "linux.namespaces: a mount namespace is required")
-    err("ns-empty", "linux.namespaces", [], "linux.namespaces: a mount namespace is required")
+    # no namespaces at all: the host's are shared (config-linux.md); the
+    # base config's hostname needs a uts namespace of its own
+    err("ns-missing", "linux.namespaces", DELETE, "hostname: needs a uts namespace")
+    err("ns-empty", "linux.namespaces", [], "hostname: needs a uts namespace")
     wrong_types("ns", "linux.namespaces", "array", "an array")
     err("ns-element-string", "linux.namespaces", ["mount"],
         "linux.namespaces[0]: expected an object, got a string")
@@ -787,8 +789,10 @@ def linux():
                                                                       {"type": "ipc",
                                                                        "path": "/proc/self/ns/net"}],
         "ipc", "a network namespace file given as ipc")
-    err("ns-mount-path", "linux.namespaces", [{"type": "mount", "path": "/proc/1/ns/mnt"}],
-        "joining a mount namespace is not supported yet")
+    err("ns-mount-path", "linux.namespaces", [{"type": "mount", "path": "/proc/self/ns/mnt"},
+                                              {"type": "uts"}],
+        "linux.namespaces[0].path: /proc/self/ns/mnt is the host's mount namespace",
+        "husk's own: its root would be pivoted")
     ok("ns-path-empty", "linux.namespaces", [{"type": t, "path": ""} for t in NS5],
        "an empty path means a new namespace")
     err("ns-user-no-maps", "linux.namespaces", [{"type": t} for t in NS5 + ("user",)],
