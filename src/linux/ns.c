@@ -220,12 +220,12 @@ int ns_loopback_up(struct hk_err *err)
 	return 0;
 }
 
-int ns_open_root(int pidfd, pid_t pid, struct hk_err *err)
+int ns_open_proc(int pidfd, pid_t pid, const char *what, int flags, struct hk_err *err)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	int fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return hk_fail(err, errno, "open %s", path);
 	/* Still alive after the open: pid was the process of pidfd then. */

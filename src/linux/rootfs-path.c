@@ -373,11 +373,15 @@ int rootfs_mkdir_beneath(int dirfd, const char *rel, struct hk_err *err)
 
 void rootfs_release(struct hk_rootfs *r)
 {
-	if (r->mnts)
-		for (size_t i = 0; i < r->spec->n_mounts; i++)
+	for (size_t i = 0; i < r->spec->n_mounts; i++) {
+		if (r->mnts)
 			hk_closep(&r->mnts[i]);
+		if (r->srcs)
+			hk_closep(&r->srcs[i]);
+	}
 	free(r->mnts);
-	r->mnts = NULL;
+	free(r->srcs);
+	r->mnts = r->srcs = NULL;
 	r->n_made = 0;
 	hk_closep(&r->root);
 	r->root = -1;

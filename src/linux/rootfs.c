@@ -46,13 +46,15 @@ static bool strict_mount(const struct hk_mount *m)
 }
 
 /* The destination of a mount: a file for a bind of a file, else a
- * directory. */
-static int open_destination(const struct hk_rootfs *r, const struct hk_mount *m, struct hk_err *err)
+ * directory. The source is the tree husk opened (src), if it did. */
+static int open_destination(const struct hk_rootfs *r, const struct hk_mount *m, int src,
+			    struct hk_err *err)
 {
 	struct stat st;
 	enum hk_rootfs_want want = HK_WANT_DIR;
 
-	if (mount_is_bind(m) && m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode))
+	if (mount_is_bind(m) && m->source &&
+	    (src >= 0 ? fstat(src, &st) : stat(m->source, &st)) == 0 && !S_ISDIR(st.st_mode))
 		want = HK_WANT_FILE;
 	return rootfs_resolve(r, m->destination, want, strict_mount(m), err);
 }
@@ -147,8 +149,13 @@ static int refusal_hint(const struct hk_spec *s, const struct hk_mount *m, struc
 }
 
 static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
-		    const char *mode, struct hk_err *err)
+		    const char *mode, int *src, struct hk_err *err)
 {
+	if (*src >= 0) {
+		if (mount_tree_at(*src, m, destfd, err) < 0)
+			return hk_err_prefix(err, "mount bind on %s", m->destination);
+		return TAKE_FD(*src);
+	}
 	if (is_type(m, "cgroup") || is_type(m, "cgroup2")) {
 		if (ctx->before_cgroup_mount && ctx->before_cgroup_mount(ctx->data, err) < 0)
 			return -1;
@@ -199,11 +206,13 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_
 	const struct hk_mount *m = &r->spec->mounts[i];
 	char mode[16];
 
+	int none = -1, *src = r->srcs ? &r->srcs[i] : &none;
+
 	tmpfs_mode(r, m, mode);
-	_cleanup_close_ int destfd = open_destination(r, m, err);
+	_cleanup_close_ int destfd = open_destination(r, m, *src, err);
 	if (destfd < 0)
 		return hk_err_prefix(err, "mount %s", m->destination);
-	int fd = mount_it(ctx, m, destfd, mode, err);
+	int fd = mount_it(ctx, m, destfd, mode, src, err);
 	if (fd < 0)
 		return -1;
 	r->mnts[i] = fd;
@@ -290,8 +299,13 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 	if (!spec_ns(s, HK_NS_MNT))
 		return 0;
 	r->mnts = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->mnts));
+	r->srcs = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->srcs));
 	for (size_t i = 0; i < s->n_mounts; i++)
-		r->mnts[i] = -1;
+		r->mnts[i] = r->srcs[i] = -1;
+	if (ctx->open_sources && ctx->open_sources(ctx->data, r->srcs, err) < 0) {
+		rootfs_release(r);
+		return -1;
+	}
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		if (mount_one(ctx, r, i, err) < 0) {
 			rootfs_release(r);

@@ -226,7 +226,8 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, char *
 	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
 	 * its root our root and cwd. A container sharing husk's is chrooted. */
 	_cleanup_close_ int root = -1;
-	if (!(t->ns_flags & CLONE_NEWNS) && (root = ns_open_root(t->pidfd, t->pid, err)) < 0)
+	if (!(t->ns_flags & CLONE_NEWNS) &&
+	    (root = ns_open_proc(t->pidfd, t->pid, "root", O_PATH | O_DIRECTORY, err)) < 0)
 		return -1;
 	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
 		return hk_fail(err, errno, "join the container's namespaces");

@@ -21,6 +21,7 @@
 #include "linux/process.h"
 #include "linux/userns.h"
 #include "runtime/hooks.h"
+#include "runtime/mountsrc.h"
 #include "runtime/sync.h"
 
 static void reap(struct hk_spawn *sp)
@@ -152,6 +153,10 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 			if (run_create_hooks(sp, err) < 0)
 				return -1;
 			break;
+		case HK_SYNC_MOUNTS:
+			if (mountsrc_serve(sp->sock, sp->pidfd, sp->pid, sp->spec, err) < 0)
+				return -1;
+			break;
 		case HK_SYNC_PTY:
 			if (in.fd < 0)
 				return hk_fail(err, 0, "the container process sent no terminal");
@@ -220,7 +225,8 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 		if (cgfd < 0 && sp->cgroup->n_dirs > 0)
 			return -1;
 	}
-	if (process_guard_exe(err) < 0 || make_socket(sp->spec, sv, err) < 0)
+	if (mountsrc_check(sp->spec, &sp->host_sources, err) < 0 || process_guard_exe(err) < 0 ||
+	    make_socket(sp->spec, sv, err) < 0)
 		return -1;
 	if (ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err) < 0) {
 		close(sv[0]);

@@ -24,6 +24,7 @@ struct hk_spawn {
 	int preserve_fds;  /* all fds from 3 that go to the container */
 	int listen_fds;    /* how many of them are LISTEN_FDS */
 	int runtime_mntns; /* > 0: setns to it right after the clone */
+	bool host_sources; /* husk opens bind mount sources (runtime/mountsrc.h) */
 	/* out */
 	pid_t pid;
 	int pidfd;

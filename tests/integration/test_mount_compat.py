@@ -6,12 +6,14 @@ under it too: HUSK=$(which runc))."""
 
 import os
 import secrets
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import bind, tmpfs
+from conftest import HUSK, IS_RUNC, REPO, bind, tmpfs
 
 
 def _run(hk, script, **kw):
@@ -200,3 +202,105 @@ def test_device_outside_dev_never_replaces_a_file(hk):
     r = hk.run_fg(b)
     assert r.rc == 1 and "/etc/passwd: a file that is not c 1:3 is already there" in r.err, str(r)
     assert (copy / "etc/passwd").read_text() == passwd
+
+
+# --------------------------------------------------------------------------
+# Bind sources of a user-namespaced container opened on the host's side
+# (issue 16, A6)
+
+from test_userns import HOST_ID, id_map, traversable  # noqa: E402,F401
+
+UNLOCK = next((p for p in (Path(HUSK).resolve().parent / "tests" / "mount_unlock",
+                           REPO / "build" / "tests" / "mount_unlock") if p.exists()),
+              REPO / "build" / "tests" / "mount_unlock")
+
+
+def _userns_rootfs(hk, traversable):
+    copy = hk.rootfs_copy()
+    subprocess.run(["chown", "-hR", f"{HOST_ID}:{HOST_ID}", str(copy)], check=True, timeout=30)
+    traversable(copy)
+    return copy
+
+
+def _userns_bundle(hk, args, copy, mounts, caps=None, user="user"):
+    """user: "user" for a new user namespace, or a {type, path} to join."""
+    b = hk.bundle(args, rootfs=copy, extra_mounts=mounts,
+                  namespaces=("pid", "network", "ipc", "uts", "mount", user))
+    # runc 1.1 wants a joined namespace's maps repeated; husk refuses them
+    if user == "user" or IS_RUNC:
+        b.config["linux"]["uidMappings"] = b.config["linux"]["gidMappings"] = id_map()
+    if caps:
+        b.config["process"]["capabilities"] = {
+            k: list(caps) for k in ("bounding", "effective", "permitted")}
+    b.write()
+    return b
+
+
+def _joined_userns(hk, copy):
+    """A container in a user namespace (id_map()) of its own, waiting: its
+    user namespace to join, as Kubernetes pods join their sandbox's."""
+    b = _userns_bundle(hk, ["sleep", "1000"], copy, [])
+    cid = hk.run_detached(b)
+    return {"type": "user", "path": f"/proc/{hk.state(cid)['pid']}/ns/user"}
+
+
+@pytest.mark.parametrize("userns", ["new", "joined"])
+def test_userns_bind_source_in_closed_host_dir(hk, traversable, userns):
+    """Kubernetes hostUsers: false volumes, podman --userns=auto -v: the
+    source sits in a 0700 directory of the host's root, which the
+    container's root (host uid 100000) cannot search. runc opens sources
+    on the host's side; husk opened them in the user namespace
+    (EACCES). And a file source whose destination the runtime makes is
+    made a file (husk made a directory: "Not a directory")."""
+    copy = _userns_rootfs(hk, traversable)
+    closed = hk.dir("closed")
+    os.chmod(closed, 0o700)
+    (closed / "vol").mkdir()
+    (closed / "vol/data").write_text("volume data\n")
+    (closed / "conf").write_text("a file\n")
+    os.chmod(closed / "vol", 0o755)
+    user = _joined_userns(hk, copy) if userns == "joined" else "user"
+    b = _userns_bundle(hk, ["sh", "-c", "cat /mnt/vol/data /etc/hk-new/conf;"
+                                        "stat -c %F /etc/hk-new/conf"], copy,
+                       [bind(closed / "vol", "/mnt/vol", "ro"),
+                        bind(closed / "conf", "/etc/hk-new/conf", "ro")], user=user)
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert r.out.splitlines() == ["volume data", "a file", "regular file"], r.out
+    assert (copy / "etc/hk-new/conf").is_file()
+
+
+@pytest.mark.parametrize("how", ["ro-host-mount"])
+def test_userns_bind_keeps_host_mount_locked(hk, traversable, how):
+    """Attack: the host mounts a volume read-only, nosuid, nodev, noexec;
+    a user-namespaced container whose root has CAP_SYS_ADMIN there tries
+    to lift the flags of its bind of it (mount_setattr on the mount, and on
+    a clone of it attached over it). They stay locked: husk clones the
+    source in the container's mount namespace, a copy of the host's made
+    for the user namespace, where the kernel locks them (a clone made in
+    the host's own namespace would carry no locks)."""
+    assert UNLOCK.exists(), f"{UNLOCK} missing (make integration builds it)"
+    copy = _userns_rootfs(hk, traversable)
+    shutil.copy(UNLOCK, copy / "bin/mount_unlock")
+    host = hk.dir("host-ro")
+    (host / "vol").mkdir()
+    os.chown(host / "vol", HOST_ID, HOST_ID)
+    traversable(host / "vol")
+    subprocess.run(["mount", "--bind", str(host), str(host)], check=True, timeout=10)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro,nosuid,nodev,noexec", str(host)],
+                       check=True, timeout=10)
+        mounts = [{"destination": "/mnt/vol", "type": "bind", "source": str(host / "vol"),
+                   "options": ["rbind"]}]
+        b = _userns_bundle(hk, ["sh", "-c", "mount_unlock /mnt/vol;"
+                                            "touch /mnt/vol/x && echo WROTE"],
+                           copy, mounts, caps=["CAP_SYS_ADMIN", "CAP_DAC_OVERRIDE"])
+        r = hk.run_fg(b)
+        assert r.rc != 0 or "WROTE" not in r.out, str(r)
+        lines = r.out.splitlines()
+        assert lines[0] == "setattr Operation not permitted", r.out
+        assert lines[1] in ("clone-setattr Operation not permitted",
+                            "clone Operation not permitted"), r.out
+        assert "WROTE" not in r.out and not (host / "vol/x").exists(), r.out
+    finally:
+        subprocess.run(["umount", str(host)], timeout=10)
