@@ -1193,8 +1193,42 @@ static void test_mounts(void **state)
 			"[{\"destination\": \"/x\", \"options\": \"ro\"}]");
 	assert_rejected("mounts[0].options[1]: expected a string", "mounts",
 			"[{\"destination\": \"/x\", \"options\": [\"ro\", 1]}]");
-	assert_rejected("mounts[0].uidMappings: not supported yet", "mounts",
-			"[{\"destination\": \"/x\", \"uidMappings\": []}]");
+}
+
+/* Idmapped mounts (config.md): bind mounts, with both ranges of their own
+ * or the container's user namespace. */
+#define BIND_X "{\"destination\": \"/x\", \"source\": \"/srv\", \"options\": [\"rbind\""
+#define MAP1 "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]"
+static void test_mount_idmap(void **state)
+{
+	(void)state;
+	struct hk_err err;
+	struct hk_spec *s = parse_edited(
+		&err, "mounts",
+		"[" BIND_X ", \"ridmap\"], \"uidMappings\": " MAP1 ", \"gidMappings\": " MAP1
+		"}, " BIND_X "], \"uidMappings\": " MAP1 ", \"gidMappings\": " MAP1 "}]",
+		NULL);
+	assert_non_null(s);
+	assert_int_equal(s->mounts[0].idmap, HK_IDMAP_RECURSIVE);
+	assert_int_equal(s->mounts[1].idmap, HK_IDMAP_MOUNT);
+	assert_int_equal(s->mounts[1].n_uid_mappings, 1);
+	assert_int_equal(s->mounts[1].gid_mappings[0].host_id, 100000);
+	spec_free(s);
+
+	assert_rejected("mounts[0]: only a bind mount can be idmapped", "mounts",
+			"[{\"destination\": \"/x\", \"type\": \"tmpfs\", \"options\": "
+			"[\"idmap\"], \"uidMappings\": " MAP1 ", \"gidMappings\": " MAP1 "}]");
+	assert_rejected("mounts[0].gidMappings: an idmapped mount needs uid and gid mappings",
+			"mounts", "[" BIND_X "], \"uidMappings\": " MAP1 "}]");
+	assert_rejected("mounts[0].options: idmap without uidMappings and gidMappings takes the "
+			"container's user namespace",
+			"mounts", "[" BIND_X ", \"idmap\"]}]");
+	assert_rejected("mounts[0].options[1]: \"idmap=uids=0-1-10;gids=0-100-10\": give the "
+			"ranges as uidMappings",
+			"mounts", "[" BIND_X ", \"idmap=uids=0-1-10;gids=0-100-10\"]}]");
+	assert_rejected("mounts[0].uidMappings[0].size: must be at least 1", "mounts",
+			"[" BIND_X "], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1, "
+			"\"size\": 0}]}]");
 }
 
 /* ---- fields husk knows of but does not do yet ---- */
@@ -1383,6 +1417,7 @@ int main(void)
 		cmocka_unit_test(test_device_rules),
 		cmocka_unit_test(test_masked_readonly_paths),
 		cmocka_unit_test(test_mounts),
+		cmocka_unit_test(test_mount_idmap),
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_spec_load),
 		cmocka_unit_test(test_names),

@@ -474,14 +474,16 @@ def mounts():
     wrong_types("mount-source", "mounts.0.source", "string", "a string")
     wrong_types("mount-options", "mounts.1.options", "array", "an array")
     err("mount-option-int", "mounts.1.options", ["nosuid", 7], "mounts[1].options[1]: expected a string")
-    err("mount-uidmappings", "mounts.1.uidMappings", [], "mounts[1].uidMappings: not supported yet")
+    # idmapped mounts: bind mounts only (mounts[1] is /dev's tmpfs)
+    err("mount-uidmappings", "mounts.1.uidMappings", [{"containerID": 0, "hostID": 100000, "size": 1}],
+        "mounts[1]: only a bind mount can be idmapped")
     err("mount-gidmappings", "mounts.1.gidMappings", [{"containerID": 0}],
-        "mounts[1].gidMappings: not supported yet")
+        "mounts[1].gidMappings[0].hostID: missing")
     err("mount-option-garbage", "mounts.1.options", ["nosuid", "no-such-option-xyz"],
         "no-such-option-xyz", "an unknown filesystem option reaches fsconfig and fails there")
     err("mount-option-bad-value", "mounts.1.options", ["mode=notoctal"], "mode=notoctal")
     err("mount-option-size-garbage", "mounts.1.options", ["size=-1x"], "size=-1x")
-    err("mount-option-idmap", "mounts.1.options", ["idmap"], "mount option \"idmap\": not supported")
+    err("mount-option-idmap", "mounts.1.options", ["idmap"], "mounts[1]: only a bind mount can be idmapped")
     err("mount-option-empty", "mounts.1.options", [""], "/dev",
         "an empty option string reaches fsconfig as a flag with an empty key")
     err("mount-option-equals-only", "mounts.1.options", ["="], "/dev")
