@@ -74,6 +74,12 @@ static int check_joined(const struct hk_spec *spec, size_t i, int fd, struct hk_
 			"linux.namespaces[%zu].path: %s is the host's mount namespace, whose "
 			"root husk would pivot (leave \"mount\" out to share it)",
 			i, ns->path);
+	if (ns->type == HK_NS_NET && spec->n_netdevs && same_ns(fd, HK_NS_NET, "self"))
+		return hk_fail(
+			err, 0,
+			"linux.netDevices: the network namespace to join (%s) is husk's own: "
+			"nothing to move the interfaces into",
+			ns->path);
 	if (ns->type == HK_NS_UTS && (spec->hostname || spec->domainname) &&
 	    same_ns(fd, HK_NS_UTS, "self"))
 		return hk_fail(err, 0,

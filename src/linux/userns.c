@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,14 +182,20 @@ int userns_parse_map(const char *text, struct hk_idmap **maps, size_t *n)
 }
 
 /* The child of userns_with_maps: in a user namespace of its own, it says
- * so and waits to be told to go. */
-static void __attribute__((noreturn)) hold_userns(int ready, int go)
+ * so and waits for EOF on go (its maker done, or dead: it holds husk's
+ * fds, the state lock among them, and must not outlive it). */
+static void __attribute__((noreturn)) hold_userns(int ready[2], int go[2])
 {
-	char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+	char c;
 
-	if (write(ready, &c, 1) != 1)
+	close(ready[0]);
+	close(go[1]);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(1);
-	(void)!read(go, &c, 1);
+	c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+	if (write(ready[1], &c, 1) != 1)
+		_exit(1);
+	(void)!read(go[0], &c, 1);
 	_exit(0);
 }
 
@@ -219,7 +226,7 @@ int userns_with_maps(const struct hk_idmap *uid, size_t n_uid, const struct hk_i
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		hold_userns(ready[1], go[0]);
+		hold_userns(ready, go);
 	close(go[0]);
 	close(ready[1]);
 	int fd = -1;

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/syscalls.h"
+#include "linux/netdev.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/userns.h"
@@ -73,6 +74,26 @@ static int child_gone(struct hk_spawn *sp, struct hk_err *err)
 	return hk_fail(err, 0, "the container process exited during setup");
 }
 
+/* linux.netDevices go into the container's network namespace as soon as
+ * it exists: right after the clone, or, when the process makes it in a
+ * user namespace joined by path, before hooks or READY (late). */
+static int move_netdevs(struct hk_spawn *sp, bool late, struct hk_err *err)
+{
+	const struct hk_spec *s = sp->spec;
+	const struct hk_namespace *user = spec_ns(s, HK_NS_USER);
+	const struct hk_namespace *net = spec_ns(s, HK_NS_NET);
+
+	if (!s->n_netdevs || sp->netdevs_moved || (!late && user && user->path && !net->path))
+		return 0;
+	_cleanup_close_ int own = -1;
+	int nsfd = sp->ns_fds[HK_NS_NET];
+	if (nsfd < 0 &&
+	    (nsfd = own = ns_open_proc(sp->pidfd, sp->pid, "ns/net", O_RDONLY, err)) < 0)
+		return -1;
+	sp->netdevs_moved = true;
+	return netdev_move_all(s, nsfd, err);
+}
+
 /* Between clone3 and GO: the child's id maps. Then, while the child builds
  * its mounts, its cgroup: on v1 making it and moving the child in take
  * milliseconds (an attach waits for an RCU grace period), so they overlap
@@ -83,6 +104,8 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
 
 	if (user && !user->path && userns_write_maps(sp->pid, sp->spec, err) < 0)
+		return -1;
+	if (move_netdevs(sp, false, err) < 0)
 		return -1;
 	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
 		return child_gone(sp, err);
@@ -144,13 +167,13 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 			close(in.fd);
 		switch (in.type) {
 		case HK_SYNC_READY:
-			return 0;
+			return move_netdevs(sp, true, err);
 		case HK_SYNC_PID:
 			if (adopt(sp, in.sender, err) < 0)
 				return -1;
 			break;
 		case HK_SYNC_HOOKS:
-			if (run_create_hooks(sp, err) < 0)
+			if (move_netdevs(sp, true, err) < 0 || run_create_hooks(sp, err) < 0)
 				return -1;
 			break;
 		case HK_SYNC_MOUNTS:

@@ -274,7 +274,7 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 
 static int check_unsupported(hk_json *lx, struct hk_err *err)
 {
-	static const char *const later[] = {"intelRdt", "memoryPolicy", "netDevices"};
+	static const char *const later[] = {"intelRdt", "memoryPolicy"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
@@ -349,6 +349,7 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (r == 0)
 		return hk_fail(err, 0, "linux: missing (husk runs Linux containers)");
 	if (check_unsupported(lx, err) < 0 || decode_namespaces(lx, s, err) < 0 ||
+	    spec_decode_netdevs(lx, s, err) < 0 ||
 	    decode_devices(lx, s, err) < 0 || decode_resources(lx, s, err) < 0 ||
 	    decode_propagation(lx, s, err) < 0)
 		return -1;

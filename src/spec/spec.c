@@ -385,6 +385,11 @@ void spec_free(struct hk_spec *s)
 		spec_hook_list_clear(&s->hooks[k]);
 	spec_seccomp_clear(&s->seccomp);
 	free(s->mount_label);
+	for (size_t i = 0; i < s->n_netdevs; i++) {
+		free(s->netdevs[i].name);
+		free(s->netdevs[i].new_name);
+	}
+	free(s->netdevs);
 	free(s);
 }
 

@@ -119,6 +119,12 @@ struct hk_kv {
 	char *value;
 };
 
+/* One of linux.netDevices: a host interface moved into the container. */
+struct hk_netdev {
+	char *name;     /* on the host */
+	char *new_name; /* in the container; NULL: the same */
+};
+
 /* linux.seccomp, checked but still as names: libseccomp is linux/'s. */
 enum hk_scmp_action {
 	HK_SCMP_KILL,
@@ -237,6 +243,8 @@ struct hk_spec {
 	struct hk_hook_list hooks[HK_HOOK_KINDS];
 	struct hk_seccomp seccomp;
 	char *mount_label; /* linux.mountLabel, NULL or non-empty */
+	struct hk_netdev *netdevs;
+	size_t n_netdevs;
 	bool has_personality;
 	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 };
@@ -256,6 +264,8 @@ static inline void spec_freep(struct hk_spec **p)
 }
 #define _cleanup_spec_ __attribute__((cleanup(spec_freep)))
 
+/* The name a moved network interface has in the container. */
+const char *spec_netdev_name(const struct hk_netdev *d);
 /* A bind mount: type "bind", or a bind or rbind option (config.md). */
 bool spec_mount_is_bind(const struct hk_mount *m);
 /* The namespace entry of a type, or NULL when the config does not list it. */
