@@ -349,9 +349,8 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (r == 0)
 		return hk_fail(err, 0, "linux: missing (husk runs Linux containers)");
 	if (check_unsupported(lx, err) < 0 || decode_namespaces(lx, s, err) < 0 ||
-	    spec_decode_netdevs(lx, s, err) < 0 ||
-	    decode_devices(lx, s, err) < 0 || decode_resources(lx, s, err) < 0 ||
-	    decode_propagation(lx, s, err) < 0)
+	    spec_decode_netdevs(lx, s, err) < 0 || decode_devices(lx, s, err) < 0 ||
+	    decode_resources(lx, s, err) < 0 || decode_propagation(lx, s, err) < 0)
 		return -1;
 	if (hk_json_get_str(lx, "linux", "cgroupsPath", &s->cgroups_path, err) < 0)
 		return -1;
