@@ -1231,6 +1231,37 @@ static void test_mount_idmap(void **state)
 			"\"size\": 0}]}]");
 }
 
+/* ---- linux.netDevices ---- */
+
+#define NET_NS "[{\"type\": \"mount\"}, {\"type\": \"network\"}]"
+static void test_netdevices(void **state)
+{
+	(void)state;
+	struct hk_err err;
+	struct hk_spec *s = parse_edited(&err, "linux.namespaces", NET_NS, "linux.netDevices",
+					 "{\"eth1\": {\"name\": \"ctr0\"}, \"eth2\": {}}", NULL);
+	assert_non_null(s);
+	assert_int_equal(s->n_netdevs, 2);
+	assert_string_equal(s->netdevs[0].name, "eth1");
+	assert_string_equal(spec_netdev_name(&s->netdevs[0]), "ctr0");
+	assert_string_equal(spec_netdev_name(&s->netdevs[1]), "eth2");
+	spec_free(s);
+
+	assert_rejected("linux.netDevices: needs a network namespace", "linux.netDevices",
+			"{\"eth1\": {}}");
+	assert_rejected("linux.netDevices.a/b: not a network interface name", "linux.namespaces",
+			NET_NS, "linux.netDevices", "{\"a/b\": {}}");
+	assert_rejected("linux.netDevices.eth1.name: \"0123456789abcdef\" is not a network "
+			"interface name",
+			"linux.namespaces", NET_NS, "linux.netDevices",
+			"{\"eth1\": {\"name\": \"0123456789abcdef\"}}");
+	assert_rejected("linux.netDevices.eth2: its name in the container, \"x\", is eth1's too",
+			"linux.namespaces", NET_NS, "linux.netDevices",
+			"{\"eth1\": {\"name\": \"x\"}, \"eth2\": {\"name\": \"x\"}}");
+	assert_rejected("linux.netDevices.eth1: expected an object", "linux.namespaces", NET_NS,
+			"linux.netDevices", "{\"eth1\": 5}");
+}
+
 /* ---- fields husk knows of but does not do yet ---- */
 
 static void test_unsupported(void **state)
@@ -1418,6 +1449,7 @@ int main(void)
 		cmocka_unit_test(test_masked_readonly_paths),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_mount_idmap),
+		cmocka_unit_test(test_netdevices),
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_spec_load),
 		cmocka_unit_test(test_names),
