@@ -266,6 +266,10 @@ static int walk(int base, const char *rel, enum hk_rootfs_want want, unsigned lo
 {
 	int flags = O_PATH | (want == HK_WANT_DIR ? O_DIRECTORY : 0) |
 		    (want == HK_WANT_EXISTING ? O_NOFOLLOW : 0);
+	/* The root of the mount itself: "." beneath it would need a directory,
+	 * and a mount of a file (podman's /etc/hostname) is masked too. */
+	if (!*rel && want != HK_WANT_DIR)
+		return fcntl(base, F_DUPFD_CLOEXEC, 3);
 	int fd = open_beneath(base, rel, flags, resolve);
 
 	if (fd >= 0 || errno != ENOENT || want == HK_WANT_EXISTING)

@@ -121,6 +121,27 @@ def test_masked_file_reads_empty(hk, userns):
     assert (copy / "etc/hk-secret").read_text() == "do not show\n"
 
 
+def test_mask_and_readonly_a_file_bind_mount(hk):
+    """podman binds /etc/hostname (a file) and `--security-opt
+    mask=/etc/hostname` masks it: a masked or read-only path that is a
+    file mount itself. husk failed ("Not a directory": it looked for "."
+    beneath the mount); runc masks it."""
+    src = hk.dir("files")
+    (src / "hostname").write_text("secret-name\n")
+    (src / "conf").write_text("config\n")
+    b = hk.bundle(["sh", "-c", "cat /etc/hostname; echo rc=$?; echo x > /mnt/rw/conf;"
+                               "echo w=$?; cat /mnt/rw/conf"],
+                  extra_mounts=[bind(src / "hostname", "/etc/hostname"),
+                                bind(src / "conf", "/mnt/rw/conf")],
+                  rootfs=hk.rootfs_copy())
+    b.config["linux"]["maskedPaths"].append("/etc/hostname")
+    b.config["linux"]["readonlyPaths"].append("/mnt/rw/conf")
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert r.out.splitlines() == ["rc=0", "w=1", "config"], r.out
+
+
 # --------------------------------------------------------------------------
 # A tmpfs takes the mode of the directory it covers (issue 16, A13)
 
