@@ -204,9 +204,8 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_
 		     struct hk_err *err)
 {
 	const struct hk_mount *m = &r->spec->mounts[i];
-	char mode[16];
-
 	int none = -1, *src = r->srcs ? &r->srcs[i] : &none;
+	char mode[16];
 
 	tmpfs_mode(r, m, mode);
 	_cleanup_close_ int destfd = open_destination(r, m, *src, err);

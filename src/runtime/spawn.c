@@ -241,6 +241,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pidfd = -1;
 	sp->sock = -1;
 	sp->pty_master = -1;
+	sp->netdevs_moved = false;
 	if (sp->cgroup->version == 2) {
 		if (cg_create(sp->cgroup, sp->spec, err) < 0)
 			return -1;
