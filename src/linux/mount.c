@@ -48,9 +48,10 @@ static const struct {
 };
 
 /* Options husk knows of and does not do yet. */
-static const char *const later_opts[] = {"idmap",   "ridmap", "copy-symlink",
-					 "remount", "mand",   "nomand"};
+static const char *const later_opts[] = {"copy-symlink", "remount", "mand", "nomand"};
 
+/* One a line, sorted, as `husk features` lists them. */
+/* clang-format off */
 static const char *const option_names[] = {
 	"async",
 	"atime",
@@ -59,6 +60,7 @@ static const char *const option_names[] = {
 	"dev",
 	"diratime",
 	"exec",
+	"idmap",
 	"noatime",
 	"nodev",
 	"nodiratime",
@@ -74,6 +76,7 @@ static const char *const option_names[] = {
 	"rdiratime",
 	"relatime",
 	"rexec",
+	"ridmap",
 	"rnoatime",
 	"rnodev",
 	"rnodiratime",
@@ -101,6 +104,7 @@ static const char *const option_names[] = {
 	"tmpcopyup",
 	"unbindable",
 };
+/* clang-format on */
 
 const char *const *mount_option_names(size_t *n)
 {
@@ -152,6 +156,9 @@ int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, str
 			out->tmpcopyup = true;
 			continue;
 		}
+		/* The idmap is the mount's (struct hk_mount), made with its source. */
+		if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0)
+			continue;
 		if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
 			out->bind = true;
 			out->rbind |= o[0] == 'r';
@@ -189,12 +196,7 @@ void mount_opts_free(struct hk_mount_opts *o)
 
 bool mount_is_bind(const struct hk_mount *m)
 {
-	if (m->type && strcmp(m->type, "bind") == 0)
-		return true;
-	for (size_t i = 0; i < m->n_options; i++)
-		if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
-			return true;
-	return false;
+	return spec_mount_is_bind(m);
 }
 
 int mount_propagation(int destfd, unsigned long flags, struct hk_err *err)
@@ -241,6 +243,17 @@ int mount_bind_at(const char *src, int destfd, const struct hk_mount_opts *o, st
 	if (bind_tree(tree, src, destfd, o, err) < 0)
 		return -1;
 	return TAKE_FD(tree);
+}
+
+int mount_tree_at(int tree, const struct hk_mount *m, int destfd, struct hk_err *err)
+{
+	struct hk_mount_opts o;
+
+	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
+		return -1;
+	int r = bind_tree(tree, m->source, destfd, &o, err);
+	mount_opts_free(&o);
+	return r;
 }
 
 int mount_bind_fd(int srcfd, const char *what, int destfd, const struct hk_mount_opts *o,
@@ -319,18 +332,22 @@ int mount_fs_at(const char *fstype, const char *source, int destfd, const struct
 
 int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err)
 {
-	return mount_at_data(m, destfd, NULL, err);
+	return mount_at_data(m, destfd, NULL, 0, err);
 }
 
-int mount_at_data(const struct hk_mount *m, int destfd, const char *extra, struct hk_err *err)
+int mount_at_data(const struct hk_mount *m, int destfd, const char *const *extra, size_t n_extra,
+		  struct hk_err *err)
 {
 	struct hk_mount_opts o;
 	int r;
 
 	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
 		return -1;
-	if (extra && !mount_is_bind(m))
-		o.data[o.n_data++] = xstrdup(extra);
+	if (!mount_is_bind(m)) {
+		o.data = xrealloc(o.data, (o.n_data + n_extra + 1) * sizeof(char *));
+		for (size_t i = 0; i < n_extra; i++)
+			o.data[o.n_data++] = xstrdup(extra[i]);
+	}
 	if (mount_is_bind(m)) {
 		if (!m->source)
 			r = hk_fail(err, 0, "bind mount without a source");

@@ -34,11 +34,16 @@ bool mount_is_bind(const struct hk_mount *m);
 
 /* Mount m onto the directory or file destfd (an O_PATH fd). */
 int mount_at(const struct hk_mount *m, int destfd, struct hk_err *err);
-/* The same with one more filesystem option (e.g. SELinux's context=) for
- * a filesystem mount; NULL: none. */
-int mount_at_data(const struct hk_mount *m, int destfd, const char *extra, struct hk_err *err);
+/* The same with more filesystem options (SELinux's context=, a tmpfs's
+ * mode=) for a filesystem mount; ignored for a bind. */
+int mount_at_data(const struct hk_mount *m, int destfd, const char *const *extra, size_t n_extra,
+		  struct hk_err *err);
 /* Bind the host path src onto destfd with the given attributes. */
 int mount_bind_at(const char *src, int destfd, const struct hk_mount_opts *o, struct hk_err *err);
+/* Attach tree, a detached bind of m's source made elsewhere (open_tree
+ * OPEN_TREE_CLONE), onto destfd with m's options; tree stays the caller's
+ * and is the mount's root once attached. */
+int mount_tree_at(int tree, const struct hk_mount *m, int destfd, struct hk_err *err);
 /* The same with the source given as an fd (O_PATH is fine). */
 int mount_bind_fd(int srcfd, const char *what, int destfd, const struct hk_mount_opts *o,
 		  struct hk_err *err);

@@ -5,6 +5,7 @@
 #include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/syscalls.h"
 
 static const struct {
 	uint64_t flag;
@@ -45,6 +47,49 @@ void ns_close_all(int fds[HK_NS_COUNT])
 	}
 }
 
+/* Is the namespace fd the one of type that the process at proc ("self",
+ * "1") is in? */
+static bool same_ns(int fd, enum hk_ns_type type, const char *proc)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/%s", proc, ns_table[type].proc);
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Namespaces joined by path that the container would change for the
+ * host: a mount namespace gets its root pivoted (runc would pivot_root
+ * the host's own: leave "mount" out to share it, chrooted); a uts
+ * namespace its hostname. */
+static int check_joined(const struct hk_spec *spec, size_t i, int fd, struct hk_err *err)
+{
+	const struct hk_namespace *ns = &spec->namespaces[i];
+
+	if (ns->type == HK_NS_MNT &&
+	    (same_ns(fd, HK_NS_MNT, "self") || same_ns(fd, HK_NS_MNT, "1")))
+		return hk_fail(
+			err, 0,
+			"linux.namespaces[%zu].path: %s is the host's mount namespace, whose "
+			"root husk would pivot (leave \"mount\" out to share it)",
+			i, ns->path);
+	if (ns->type == HK_NS_NET && spec->n_netdevs && same_ns(fd, HK_NS_NET, "self"))
+		return hk_fail(
+			err, 0,
+			"linux.netDevices: the network namespace to join (%s) is husk's own: "
+			"nothing to move the interfaces into",
+			ns->path);
+	if (ns->type == HK_NS_UTS && (spec->hostname || spec->domainname) &&
+	    same_ns(fd, HK_NS_UTS, "self"))
+		return hk_fail(err, 0,
+			       "%s: the uts namespace to join (%s) is the host's (husk's own): "
+			       "the %s would change the host's",
+			       spec->hostname ? "hostname" : "domainname", ns->path,
+			       spec->hostname ? "hostname" : "domainname");
+	return 0;
+}
+
 int ns_open_paths(const struct hk_spec *spec, int fds[HK_NS_COUNT], struct hk_err *err)
 {
 	for (int t = 0; t < HK_NS_COUNT; t++)
@@ -65,6 +110,10 @@ int ns_open_paths(const struct hk_spec *spec, int fds[HK_NS_COUNT], struct hk_er
 			return hk_fail(err, 0,
 				       "linux.namespaces[%zu].path: %s is not a %s namespace", i,
 				       ns->path, spec_ns_name(ns->type));
+		}
+		if (check_joined(spec, i, fd, err) < 0) {
+			ns_close_all(fds);
+			return -1;
 		}
 	}
 	return 0;
@@ -174,5 +223,28 @@ int ns_loopback_up(struct hk_err *err)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
 		return hk_fail(err, errno, "bring lo up");
+	return 0;
+}
+
+int ns_open_proc(int pidfd, pid_t pid, const char *what, int flags, struct hk_err *err)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	/* Still alive after the open: pid was the process of pidfd then. */
+	if (hk_pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
+		close(fd);
+		return hk_fail(err, errno, "the container's process (pid %d)", (int)pid);
+	}
+	return fd;
+}
+
+int ns_enter_root(int rootfd, struct hk_err *err)
+{
+	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return hk_fail(err, errno, "chroot into the container's root");
 	return 0;
 }

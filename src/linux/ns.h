@@ -46,6 +46,14 @@ int ns_ino(const char *proc, enum hk_ns_type type, unsigned long long *ino);
 uint64_t ns_clone_flags(const struct hk_spec *spec);
 uint64_t ns_new_flags(const struct hk_spec *spec);
 
+/* /proc/<pid>/<what> of process pid, whose pidfd is pidfd: checked alive
+ * after the open, so pid was that process (not a reuse of its pid). */
+int ns_open_proc(int pidfd, pid_t pid, const char *what, int flags, struct hk_err *err);
+/* A container without a mount namespace of its own is chrooted into its
+ * root in husk's: a process joining it must be too. rootfd: ns_open_proc
+ * of "root" (O_PATH | O_DIRECTORY). */
+int ns_enter_root(int rootfd, struct hk_err *err);
+
 /* Bring up lo in a new network namespace (as runc does). */
 int ns_loopback_up(struct hk_err *err);
 

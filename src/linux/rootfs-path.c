@@ -116,18 +116,39 @@ int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, struct hk_err *err
 	return cur;
 }
 
-int rootfs_mkfile(int rootfd, const char *path, struct hk_err *err)
+/* The path a symlink at name (in dirfd, the directory dir of the walk)
+ * leads to, to be resolved again from the root: a relative target is
+ * taken from dir, and openat2 keeps ".." and absolute targets inside the
+ * root. NULL with errno EINVAL: name is not a symlink. */
+static char *link_path(int dirfd, const char *dir, const char *name, struct hk_err *err)
 {
-	int fd = rootfs_open(rootfd, path, O_PATH, NULL);
-	if (fd >= 0 || errno != ENOENT)
-		return fd >= 0 ? fd : hk_fail(err, errno, "open %s in the container's root", path);
+	char target[4096];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
+	if (n < 0) {
+		if (errno != EINVAL)
+			hk_fail(err, errno, "readlink %s/%s in the container's root", dir, name);
+		return NULL;
+	}
+	target[n] = '\0';
+	if (target[0] == '/')
+		return xstrdup(target);
+	return xasprintf("%s/%s", dir, target);
+}
+
+/* One try at making path a file: its directories made, then the file
+ * in the directory they resolved to. 1: made or there (*out), 0: a
+ * dangling symlink is there (*next: where it leads), -1: failed. */
+static int mkfile_once(int rootfd, const char *path, int *out, char **next, struct hk_err *err)
+{
 	_cleanup_free_ char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
 	const char *name = slash ? slash + 1 : dir;
+
 	if (slash)
 		*slash = '\0';
-	_cleanup_close_ int dfd = rootfs_mkdir_p(rootfd, slash ? dir : "/", 0755, err);
+	const char *d = slash && *dir ? dir : "/";
+	_cleanup_close_ int dfd = rootfs_mkdir_p(rootfd, d, 0755, err);
 	if (dfd < 0)
 		return -1;
 	int f = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -135,7 +156,35 @@ int rootfs_mkfile(int rootfd, const char *path, struct hk_err *err)
 		return hk_fail(err, errno, "create %s in the container's root", path);
 	if (f >= 0)
 		close(f);
-	return rootfs_open(rootfd, path, O_PATH, err);
+	else if ((*next = link_path(dfd, d, name, err)) != NULL)
+		return 0;
+	else if (errno != EINVAL)
+		return -1;
+	*out = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return *out < 0 ? hk_fail(err, errno, "open %s in the container's root", path) : 1;
+}
+
+/* A dangling symlink on the way (/etc/resolv.conf ->
+ * ../run/systemd/resolve/stub-resolv.conf in systemd images, where
+ * engines bind a resolv.conf) is followed inside the root and its target
+ * made, as runc does: chains and ".." included, 40 links at most. */
+int rootfs_mkfile(int rootfd, const char *path, struct hk_err *err)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+
+	for (int links = 0; links <= 40; links++) {
+		int fd = rootfs_open(rootfd, p, O_PATH, NULL);
+		if (fd >= 0 || errno != ENOENT)
+			return fd >= 0 ? fd
+				       : hk_fail(err, errno, "open %s in the container's root", p);
+		char *next = NULL;
+		int r = mkfile_once(rootfd, p, &fd, &next, err);
+		if (r != 0)
+			return r < 0 ? -1 : fd;
+		free(p);
+		p = next;
+	}
+	return hk_fail(err, ELOOP, "create %s in the container's root", path);
 }
 
 bool rootfs_holds(const char *dest, const char *path)
@@ -217,6 +266,10 @@ static int walk(int base, const char *rel, enum hk_rootfs_want want, unsigned lo
 {
 	int flags = O_PATH | (want == HK_WANT_DIR ? O_DIRECTORY : 0) |
 		    (want == HK_WANT_EXISTING ? O_NOFOLLOW : 0);
+	/* The root of the mount itself: "." beneath it would need a directory,
+	 * and a mount of a file (podman's /etc/hostname) is masked too. */
+	if (!*rel && want != HK_WANT_DIR)
+		return fcntl(base, F_DUPFD_CLOEXEC, 3);
 	int fd = open_beneath(base, rel, flags, resolve);
 
 	if (fd >= 0 || errno != ENOENT || want == HK_WANT_EXISTING)
@@ -291,6 +344,23 @@ int rootfs_resolve(const struct hk_rootfs *r, const char *path, enum hk_rootfs_w
 	return resolve_fail(path, m, err);
 }
 
+bool rootfs_dir_mode(const struct hk_rootfs *r, const char *path, bool strict, mode_t *mode)
+{
+	_cleanup_close_ int fd = rootfs_resolve(r, path, HK_WANT_EXISTING, strict, NULL);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	if (S_ISLNK(st.st_mode) && !strict) {
+		hk_closep(&fd);
+		fd = rootfs_open(r->root, path, O_PATH, NULL);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return false;
+	}
+	*mode = st.st_mode & 07777;
+	return S_ISDIR(st.st_mode);
+}
+
 int rootfs_resolve_strict(int rootfd, const char *path, struct hk_err *err)
 {
 	int fd = open_beneath(rootfd, path + strspn(path, "/"), O_PATH | O_DIRECTORY,
@@ -307,11 +377,15 @@ int rootfs_mkdir_beneath(int dirfd, const char *rel, struct hk_err *err)
 
 void rootfs_release(struct hk_rootfs *r)
 {
-	if (r->mnts)
-		for (size_t i = 0; i < r->spec->n_mounts; i++)
+	for (size_t i = 0; i < r->spec->n_mounts; i++) {
+		if (r->mnts)
 			hk_closep(&r->mnts[i]);
+		if (r->srcs)
+			hk_closep(&r->srcs[i]);
+	}
 	free(r->mnts);
-	r->mnts = NULL;
+	free(r->srcs);
+	r->mnts = r->srcs = NULL;
 	r->n_made = 0;
 	hk_closep(&r->root);
 	r->root = -1;

@@ -46,13 +46,15 @@ static bool strict_mount(const struct hk_mount *m)
 }
 
 /* The destination of a mount: a file for a bind of a file, else a
- * directory. */
-static int open_destination(const struct hk_rootfs *r, const struct hk_mount *m, struct hk_err *err)
+ * directory. The source is the tree husk opened (src), if it did. */
+static int open_destination(const struct hk_rootfs *r, const struct hk_mount *m, int src,
+			    struct hk_err *err)
 {
 	struct stat st;
 	enum hk_rootfs_want want = HK_WANT_DIR;
 
-	if (mount_is_bind(m) && m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode))
+	if (mount_is_bind(m) && m->source &&
+	    (src >= 0 ? fstat(src, &st) : stat(m->source, &st)) == 0 && !S_ISDIR(st.st_mode))
 		want = HK_WANT_FILE;
 	return rootfs_resolve(r, m->destination, want, strict_mount(m), err);
 }
@@ -147,8 +149,13 @@ static int refusal_hint(const struct hk_spec *s, const struct hk_mount *m, struc
 }
 
 static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
-		    struct hk_err *err)
+		    const char *mode, int *src, struct hk_err *err)
 {
+	if (*src >= 0) {
+		if (mount_tree_at(*src, m, destfd, err) < 0)
+			return hk_err_prefix(err, "mount bind on %s", m->destination);
+		return TAKE_FD(*src);
+	}
 	if (is_type(m, "cgroup") || is_type(m, "cgroup2")) {
 		if (ctx->before_cgroup_mount && ctx->before_cgroup_mount(ctx->data, err) < 0)
 			return -1;
@@ -159,14 +166,36 @@ static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, i
 	/* linux.mountLabel (SELinux): the filesystems husk makes get it as
 	 * their context; proc, sysfs and cgroups have their own labelling. */
 	_cleanup_free_ char *context = NULL;
+	const char *extra[2];
+	size_t n = 0;
 	if (ctx->spec->mount_label && !is_type(m, "proc") && !is_type(m, "sysfs"))
-		context = xasprintf("context=\"%s\"", ctx->spec->mount_label);
-	int fd = mount_at_data(m, destfd, context, err);
+		extra[n++] = context = xasprintf("context=\"%s\"", ctx->spec->mount_label);
+	if (*mode)
+		extra[n++] = mode;
+	int fd = mount_at_data(m, destfd, extra, n, err);
 	if (fd < 0) {
 		hk_err_prefix(err, "mount %s on %s", m->type ? m->type : "bind", m->destination);
 		return refusal_hint(ctx->spec, m, err);
 	}
 	return fd;
+}
+
+/* A tmpfs without mode= takes the mode of the directory it covers, when
+ * there was one (runc since 1.1.8 and crun pass it as mode=; before, runc
+ * chmod'ed the tmpfs after the mount); one husk makes stays tmpfs's 1777.
+ * mode= given wins. */
+static void tmpfs_mode(const struct hk_rootfs *r, const struct hk_mount *m, char out[16])
+{
+	mode_t mode;
+
+	out[0] = '\0';
+	if (!is_type(m, "tmpfs"))
+		return;
+	for (size_t i = 0; i < m->n_options; i++)
+		if (strncmp(m->options[i], "mode=", 5) == 0)
+			return;
+	if (rootfs_dir_mode(r, m->destination, strict_mount(m), &mode))
+		snprintf(out, 16, "mode=%04o", (unsigned)mode);
 }
 
 /* Mount i is made on the very fd its destination resolved to, and its own
@@ -175,11 +204,14 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_
 		     struct hk_err *err)
 {
 	const struct hk_mount *m = &r->spec->mounts[i];
-	_cleanup_close_ int destfd = open_destination(r, m, err);
+	int none = -1, *src = r->srcs ? &r->srcs[i] : &none;
+	char mode[16];
 
+	tmpfs_mode(r, m, mode);
+	_cleanup_close_ int destfd = open_destination(r, m, *src, err);
 	if (destfd < 0)
 		return hk_err_prefix(err, "mount %s", m->destination);
-	int fd = mount_it(ctx, m, destfd, err);
+	int fd = mount_it(ctx, m, destfd, mode, src, err);
 	if (fd < 0)
 		return -1;
 	r->mnts[i] = fd;
@@ -214,6 +246,13 @@ static int do_pivot(const struct hk_rootfs_ctx *ctx, int rootfd, struct hk_err *
 {
 	if (fchdir(rootfd) < 0)
 		return hk_fail(err, errno, "chdir to the container's root");
+	/* No pivot_root of a mount namespace shared with the host: a chroot,
+	 * as runc does. */
+	if (!spec_ns(ctx->spec, HK_NS_MNT)) {
+		if (chroot(".") < 0)
+			return hk_fail(err, errno, "chroot into the container's root");
+		return chdir("/") < 0 ? hk_fail(err, errno, "chdir /") : 0;
+	}
 	if (ctx->no_pivot) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return hk_fail(err, errno, "move the root onto / (--no-pivot)");
@@ -248,14 +287,24 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 	const struct hk_spec *s = ctx->spec;
 
 	*r = (struct hk_rootfs){.spec = s, .root = -1};
-	if (prepare_root(s, err) < 0)
+	/* Without a mount namespace of its own the container shares husk's:
+	 * nothing is mounted (spec/ refused what would be), it is only
+	 * chrooted (do_pivot). */
+	if (spec_ns(s, HK_NS_MNT) && prepare_root(s, err) < 0)
 		return -1;
 	r->root = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->root < 0)
 		return hk_fail(err, errno, "open root %s", s->root_path);
+	if (!spec_ns(s, HK_NS_MNT))
+		return 0;
 	r->mnts = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->mnts));
+	r->srcs = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->srcs));
 	for (size_t i = 0; i < s->n_mounts; i++)
-		r->mnts[i] = -1;
+		r->mnts[i] = r->srcs[i] = -1;
+	if (ctx->open_sources && ctx->open_sources(ctx->data, r->srcs, err) < 0) {
+		rootfs_release(r);
+		return -1;
+	}
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		if (mount_one(ctx, r, i, err) < 0) {
 			rootfs_release(r);
@@ -356,6 +405,10 @@ static int mask_path(const struct hk_rootfs *r, const char *path, struct hk_err 
 		return hk_err_prefix(err, "maskedPaths: %s", path);
 	if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
 		return hk_fail(err, 0, "maskedPaths: /dev/null is not the null device (1:3)");
+	/* A masked file reads as empty and takes writes, as with runc: the
+	 * bind of the null device must allow devices (no nodev); read-only
+	 * still keeps its node's mode and owner from being changed. */
+	o.attr_set &= ~(unsigned)MOUNT_ATTR_NODEV;
 	_cleanup_close_ int mnt = mount_bind_fd(null, "/dev/null", fd, &o, err);
 	return mnt < 0 ? hk_err_prefix(err, "maskedPaths: %s", path) : 0;
 }

@@ -25,6 +25,10 @@ struct hk_rootfs_ctx {
 	/* Called before the first cgroup mount (the container's cgroups must
 	 * exist by then); may be NULL. */
 	int (*before_cgroup_mount)(void *data, struct hk_err *err);
+	/* When not NULL: gets the trees of the bind mounts whose sources husk
+	 * opens on the host's side (runtime/mountsrc.h), fds[i] for mount i
+	 * (-1: none), once the mount namespace is prepared. */
+	int (*open_sources)(void *data, int *fds, struct hk_err *err);
 	void *data;
 };
 
@@ -37,6 +41,7 @@ struct hk_rootfs {
 	const struct hk_spec *spec;
 	int root;      /* the container's root */
 	int *mnts;     /* spec->mounts[i]'s root; -1: not made (yet) */
+	int *srcs;     /* mount i's source tree, opened by husk; -1: none */
 	size_t n_made; /* mounts made so far */
 };
 
@@ -56,6 +61,10 @@ enum hk_rootfs_want {
  * Returns an O_PATH fd; -1 with err and errno (ENOENT: nothing there). */
 int rootfs_resolve(const struct hk_rootfs *r, const char *path, enum hk_rootfs_want want,
 		   bool strict, struct hk_err *err);
+/* The mode of the directory at path, if there is one (looked up as
+ * rootfs_resolve would, nothing made): what a tmpfs mounted there without
+ * mode= takes, as with runc and crun. */
+bool rootfs_dir_mode(const struct hk_rootfs *r, const char *path, bool strict, mode_t *mode);
 /* path, resolved beneath rootfd without following any symlink: an O_PATH
  * fd of the directory there. */
 int rootfs_resolve_strict(int rootfd, const char *path, struct hk_err *err);

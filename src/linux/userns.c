@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +179,71 @@ int userns_parse_map(const char *text, struct hk_idmap **maps, size_t *n)
 	*maps = TAKE_PTR(v);
 	*n = cnt;
 	return 0;
+}
+
+/* The child of userns_with_maps: in a user namespace of its own, it says
+ * so and waits for EOF on go (its maker done, or dead: it holds husk's
+ * fds, the state lock among them, and must not outlive it). */
+static void __attribute__((noreturn)) hold_userns(int ready[2], int go[2])
+{
+	char c;
+
+	close(ready[0]);
+	close(go[1]);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(1);
+	c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+	if (write(ready[1], &c, 1) != 1)
+		_exit(1);
+	(void)!read(go[0], &c, 1);
+	_exit(0);
+}
+
+/* As root, any ranges go (user_namespaces(7)). */
+static int write_maps_as_root(pid_t pid, const struct hk_idmap *uid, size_t n_uid,
+			      const struct hk_idmap *gid, size_t n_gid, struct hk_err *err)
+{
+	_cleanup_free_ char *u = map_text(uid, n_uid);
+	_cleanup_free_ char *g = map_text(gid, n_gid);
+
+	if (write_proc(pid, "gid_map", g, err) < 0 || write_proc(pid, "uid_map", u, err) < 0)
+		return -1;
+	return 0;
+}
+
+int userns_with_maps(const struct hk_idmap *uid, size_t n_uid, const struct hk_idmap *gid,
+		     size_t n_gid, struct hk_err *err)
+{
+	int go[2], ready[2];
+	char c = 0;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return hk_fail(err, errno, "pipe");
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return hk_fail(err, errno, "pipe");
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		hold_userns(ready, go);
+	close(go[0]);
+	close(ready[1]);
+	int fd = -1;
+	if (pid < 0)
+		hk_fail(err, errno, "fork");
+	else if (read(ready[0], &c, 1) != 1 || c != 'y')
+		hk_fail(err, 0, "make a user namespace for an idmapped mount");
+	else if (write_maps_as_root(pid, uid, n_uid, gid, n_gid, err) == 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			hk_fail(err, errno, "open %s", path);
+	}
+	close(go[1]);
+	close(ready[0]);
+	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return fd;
 }

@@ -26,5 +26,9 @@ bool userns_setgroups_denied(void);
 /* The text of /proc/<pid>/uid_map or gid_map ("inside outside count" a
  * line) as maps; -1 when a line is malformed. An empty text is no map. */
 int userns_parse_map(const char *text, struct hk_idmap **maps, size_t *n);
+/* An fd of a new user namespace with these maps (as root: any ranges), for
+ * an idmapped mount; the process that made it is gone. */
+int userns_with_maps(const struct hk_idmap *uid, size_t n_uid, const struct hk_idmap *gid,
+		     size_t n_gid, struct hk_err *err);
 
 #endif

@@ -26,6 +26,7 @@
 #include "linux/terminal.h"
 #include "linux/userns.h"
 #include "runtime/hooks.h"
+#include "runtime/mountsrc.h"
 #include "runtime/spawn.h"
 #include "runtime/systemd.h"
 #include "runtime/sync.h"
@@ -73,6 +74,16 @@ static int before_cgroup_mount(void *data, struct hk_err *err)
 	return wait_cgroup(w->sp, w->sock, err);
 }
 
+/* Bind sources husk opens on the host's side (runtime/mountsrc.h); its
+ * CGROUP message comes first. */
+static int open_sources(void *data, int *fds, struct hk_err *err)
+{
+	struct cgroup_wait *w = data;
+	if (wait_cgroup(w->sp, w->sock, err) < 0)
+		return -1;
+	return mountsrc_request(w->sock, w->sp->spec, fds, err);
+}
+
 /* A user namespace joined by path: join it, become its root, and only then
  * create the other namespaces, so that they belong to it. A new pid
  * namespace takes one more fork: its first child is the container. */
@@ -114,8 +125,8 @@ static int enter_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 
 static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
 {
-	static const enum hk_ns_type order[] = {HK_NS_IPC, HK_NS_UTS, HK_NS_NET, HK_NS_CGROUP,
-						HK_NS_TIME};
+	static const enum hk_ns_type order[] = {HK_NS_IPC,    HK_NS_UTS,  HK_NS_NET,
+						HK_NS_CGROUP, HK_NS_TIME, HK_NS_MNT};
 	const struct hk_namespace *net = spec_ns(sp->spec, HK_NS_NET);
 	const struct hk_namespace *time = spec_ns(sp->spec, HK_NS_TIME);
 
@@ -205,6 +216,7 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 				    .n_cg_mounts = n,
 				    .no_pivot = sp->no_pivot,
 				    .before_cgroup_mount = before_cgroup_mount,
+				    .open_sources = sp->host_sources ? open_sources : NULL,
 				    .data = &w};
 	struct hk_rootfs root;
 	if (rootfs_mount_all(&ctx, &root, err) < 0)

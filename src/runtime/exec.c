@@ -222,10 +222,16 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 	if (t->seccomp.present && !(filter = seccomp_prepare(&t->seccomp, err)))
 		return -1;
 	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
-	 * its root our root and cwd. */
+	 * its root our root and cwd. A container sharing husk's is chrooted. */
+	_cleanup_close_ int root = -1;
 	int r = 0;
-	if (t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
+	if (!(t->ns_flags & CLONE_NEWNS) &&
+	    (root = ns_open_proc(t->pidfd, t->pid, "root", O_PATH | O_DIRECTORY, err)) < 0)
+		r = -1;
+	if (r == 0 && t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
 		r = hk_fail(err, errno, "join the container's namespaces");
+	if (r == 0 && root >= 0 && ns_enter_root(root, err) < 0)
+		r = -1;
 	if (r == 0 && t->proc.terminal)
 		r = send_terminal(t, sock, err);
 	if (r < 0) {

@@ -78,9 +78,12 @@ static hk_json *linux_features(void)
 	hk_json_set(lx, "apparmor", enabled(false));
 	hk_json_set(lx, "selinux", enabled(false));
 	hk_json_set(lx, "intelRdt", enabled(false));
+	/* idmap/ridmap and a mount's uidMappings/gidMappings (bind mounts),
+	 * as runc 1.2; linux.netDevices, as runc 1.3. */
 	hk_json *ext = hk_json_new_obj();
-	hk_json_set(ext, "idmap", enabled(false));
+	hk_json_set(ext, "idmap", enabled(true));
 	hk_json_set(lx, "mountExtensions", ext);
+	hk_json_set(lx, "netDevices", enabled(true));
 	return lx;
 }
 

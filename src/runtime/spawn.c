@@ -17,10 +17,12 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/syscalls.h"
+#include "linux/netdev.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/userns.h"
 #include "runtime/hooks.h"
+#include "runtime/mountsrc.h"
 #include "runtime/sync.h"
 
 static void reap(struct hk_spawn *sp)
@@ -72,6 +74,26 @@ static int child_gone(struct hk_spawn *sp, struct hk_err *err)
 	return hk_fail(err, 0, "the container process exited during setup");
 }
 
+/* linux.netDevices go into the container's network namespace as soon as
+ * it exists: right after the clone, or, when the process makes it in a
+ * user namespace joined by path, before hooks or READY (late). */
+static int move_netdevs(struct hk_spawn *sp, bool late, struct hk_err *err)
+{
+	const struct hk_spec *s = sp->spec;
+	const struct hk_namespace *user = spec_ns(s, HK_NS_USER);
+	const struct hk_namespace *net = spec_ns(s, HK_NS_NET);
+
+	if (!s->n_netdevs || sp->netdevs_moved || (!late && user && user->path && !net->path))
+		return 0;
+	_cleanup_close_ int own = -1;
+	int nsfd = sp->ns_fds[HK_NS_NET];
+	if (nsfd < 0 &&
+	    (nsfd = own = ns_open_proc(sp->pidfd, sp->pid, "ns/net", O_RDONLY, err)) < 0)
+		return -1;
+	sp->netdevs_moved = true;
+	return netdev_move_all(s, nsfd, err);
+}
+
 /* Between clone3 and GO: the child's id maps. Then, while the child builds
  * its mounts, its cgroup: on v1 making it and moving the child in take
  * milliseconds (an attach waits for an RCU grace period), so they overlap
@@ -83,7 +105,8 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 
 	if (user && !user->path && userns_write_maps(sp->pid, sp->spec, err) < 0)
 		return -1;
-	if (process_set_oom_score_adj(sp->pid, &sp->spec->process, err) < 0)
+	if (process_set_oom_score_adj(sp->pid, &sp->spec->process, err) < 0 ||
+	    move_netdevs(sp, false, err) < 0)
 		return -1;
 	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
 		return child_gone(sp, err);
@@ -146,13 +169,17 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 			close(in.fd);
 		switch (in.type) {
 		case HK_SYNC_READY:
-			return 0;
+			return move_netdevs(sp, true, err);
 		case HK_SYNC_PID:
 			if (adopt(sp, in.sender, err) < 0)
 				return -1;
 			break;
 		case HK_SYNC_HOOKS:
-			if (run_create_hooks(sp, err) < 0)
+			if (move_netdevs(sp, true, err) < 0 || run_create_hooks(sp, err) < 0)
+				return -1;
+			break;
+		case HK_SYNC_MOUNTS:
+			if (mountsrc_serve(sp->sock, sp->pidfd, sp->pid, sp->spec, err) < 0)
 				return -1;
 			break;
 		case HK_SYNC_PTY:
@@ -216,6 +243,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->pidfd = -1;
 	sp->sock = -1;
 	sp->pty_master = -1;
+	sp->netdevs_moved = false;
 	if (sp->cgroup->version == 2) {
 		if (cg_create(sp->cgroup, sp->spec, err) < 0)
 			return -1;
@@ -223,7 +251,8 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 		if (cgfd < 0 && sp->cgroup->n_dirs > 0)
 			return -1;
 	}
-	if (process_guard_exe(err) < 0 || make_socket(sp->spec, sv, err) < 0)
+	if (mountsrc_check(sp->spec, &sp->host_sources, err) < 0 || process_guard_exe(err) < 0 ||
+	    make_socket(sp->spec, sv, err) < 0)
 		return -1;
 	if (ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err) < 0) {
 		close(sv[0]);

@@ -23,9 +23,11 @@ struct hk_spawn {
 	int state_fd; /* O_PATH fd of the state dir: the child opens exec.fifo in it */
 	int ns_fds[HK_NS_COUNT];
 	bool no_pivot;
-	int preserve_fds;  /* all fds from 3 that go to the container */
-	int listen_fds;    /* how many of them are LISTEN_FDS */
-	int runtime_mntns; /* > 0: setns to it right after the clone */
+	int preserve_fds;   /* all fds from 3 that go to the container */
+	int listen_fds;     /* how many of them are LISTEN_FDS */
+	int runtime_mntns;  /* > 0: setns to it right after the clone */
+	bool host_sources;  /* husk opens bind mount sources (runtime/mountsrc.h) */
+	bool netdevs_moved; /* linux.netDevices done (in husk) */
 	/* out */
 	pid_t pid;
 	int pidfd;

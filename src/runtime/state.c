@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,15 +555,42 @@ static int mnt_ns_of(const char *proc, struct stat *out)
 	return stat(path, out);
 }
 
-/* Is the process the container's? Its mount namespace is one of its own
- * (husk requires one, made at create): never husk's nor that of pid 1 (the
- * system's). The container's own processes may make further ones, so no
- * other is compared. */
+/* stat of <proc>/root: its root directory. */
+static int root_of(const char *proc, struct stat *out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/root", proc);
+	return stat(path, out);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* In the mount namespace of other ("/proc/self", "/proc/1"), a container's
+ * process is chrooted into its rootfs (a container without a mount
+ * namespace of its own, linux.namespaces having no "mount"): there, one
+ * whose root is other's is not the container's. */
+static bool shares_ns_and_root(const char *proc, const struct stat *ns, const char *other)
+{
+	struct stat theirs, ours;
+
+	if (mnt_ns_of(other, &ours) < 0 || !same_file(ns, &ours))
+		return false;
+	return root_of(proc, &theirs) < 0 || root_of(other, &ours) < 0 || same_file(&theirs, &ours);
+}
+
+/* Is the process the container's? Its mount namespace is one of its own,
+ * made at create, or it shares husk's chrooted: never husk's nor that of
+ * pid 1 (the system's) with their root. The container's own processes may
+ * make further ones, so no other is compared. */
 static int check_container_process(const struct hk_state_dir *sd, const struct hk_state *st,
 				   struct hk_err *err)
 {
 	char proc[32];
-	struct stat theirs, ours;
+	struct stat theirs;
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)st->pid);
 	if (mnt_ns_of(proc, &theirs) < 0) {
@@ -575,12 +603,12 @@ static int check_container_process(const struct hk_state_dir *sd, const struct h
 			return process_gone(st, err);
 		return hk_fail(err, errno, "stat %s/ns/mnt", proc);
 	}
+	struct stat ours;
 	if (mnt_ns_of("/proc/self", &ours) < 0)
 		return hk_fail(err, errno, "stat /proc/self/ns/mnt");
-	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+	if (shares_ns_and_root(proc, &theirs, "/proc/self"))
 		return not_ours(sd, st, "it is in husk's own mount namespace", err);
-	if (mnt_ns_of("/proc/1", &ours) == 0 && theirs.st_dev == ours.st_dev &&
-	    theirs.st_ino == ours.st_ino)
+	if (shares_ns_and_root(proc, &theirs, "/proc/1"))
 		return not_ours(sd, st, "it is in the mount namespace of pid 1", err);
 	return 0;
 }

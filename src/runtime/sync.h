@@ -21,6 +21,9 @@ enum hk_sync_type {
 			 * createRuntime hooks; parent -> child: done */
 	HK_SYNC_PID,    /* grandchild -> parent: I am the container process now
 			 * (its pid arrives as SCM_CREDENTIALS) */
+	HK_SYNC_MOUNTS, /* child -> parent: open my bind mount sources
+			 * (runtime/mountsrc.h) */
+	HK_SYNC_MNTFD,  /* parent -> child: one such source's tree */
 };
 
 struct hk_sync_msg {

@@ -28,13 +28,19 @@ int spec_decode_array(hk_json *obj, const char *path, const char *key, size_t si
 		      void *ctx, void *out, size_t *n, struct hk_err *err);
 
 /* linux.uidMappings, gidMappings and timeOffsets, checked against the user
- * and time namespaces of linux.namespaces. */
+ * and time namespaces of linux.namespaces; and the idmapped mounts. */
 int spec_decode_userns(hk_json *lx, struct hk_spec *s, struct hk_err *err);
+/* One LinuxIDMapping (a spec_elem_fn over struct hk_idmap). */
+int spec_decode_idmap(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+		      struct hk_err *err);
 
 /* A LinuxResources object (linux.resources, or update's -r file) but its
  * devices; path names it in errors. */
 int spec_decode_resources(hk_json *res, const char *path, struct hk_resources *r,
 			  struct hk_err *err);
+
+/* linux.netDevices (after linux.namespaces) */
+int spec_decode_netdevs(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 
 /* linux.seccomp */
 int spec_decode_seccomp(hk_json *lx, struct hk_spec *s, struct hk_err *err);

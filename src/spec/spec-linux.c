@@ -43,10 +43,6 @@ static int decode_namespace(hk_json *v, const char *path, void *array, size_t i,
 	}
 	if (ns->path && ns->path[0] != '/')
 		return hk_fail(err, 0, "%s.path: \"%s\" is not an absolute path", path, ns->path);
-	if (ns->path && t == HK_NS_MNT)
-		return hk_fail(err, 0,
-			       "%s.path: joining a mount namespace is not supported yet by husk",
-			       path);
 	for (size_t k = 0; k < i; k++)
 		if (((struct hk_namespace *)array)[k].type == ns->type)
 			return hk_fail(err, 0, "%s.type: duplicate namespace \"%s\"", path, type);
@@ -55,12 +51,37 @@ static int decode_namespace(hk_json *v, const char *path, void *array, size_t i,
 
 static int decode_namespaces(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 {
-	if (spec_decode_array(lx, "linux", "namespaces", sizeof(*s->namespaces), decode_namespace,
-			      NULL, &s->namespaces, &s->n_namespaces, err) < 0)
-		return -1;
-	if (!spec_ns(s, HK_NS_MNT))
-		return hk_fail(err, 0, "linux.namespaces: a mount namespace is required");
-	return 0;
+	return spec_decode_array(lx, "linux", "namespaces", sizeof(*s->namespaces),
+				 decode_namespace, NULL, &s->namespaces, &s->n_namespaces, err);
+}
+
+/* Without a "mount" entry the container shares husk's mount namespace
+ * (config-linux.md) and is chrooted into its root, as runc does. Whatever
+ * would have to be mounted or made for it would be made in the host's
+ * mount table or on the rootfs on disk, and stay there after the
+ * container: refused, where runc makes its mounts on the host and leaves
+ * them. */
+static int validate_no_mntns(const struct hk_spec *s, struct hk_err *err)
+{
+	static const char why[] = "needs a mount namespace of the container's own (\"mount\" in "
+				  "linux.namespaces): without one it would change the host's";
+	const char *field = NULL;
+
+	if (spec_ns(s, HK_NS_MNT))
+		return 0;
+	if (s->n_mounts)
+		field = "mounts";
+	else if (s->n_masked_paths)
+		field = "linux.maskedPaths";
+	else if (s->n_readonly_paths)
+		field = "linux.readonlyPaths";
+	else if (s->root_readonly)
+		field = "root.readonly";
+	else if (s->n_devices)
+		field = "linux.devices";
+	else if (s->rootfs_propagation)
+		field = "linux.rootfsPropagation";
+	return field ? hk_fail(err, 0, "%s: %s", field, why) : 0;
 }
 
 /* The S_IFMT bits of a device of type c, u, b or p. */
@@ -88,8 +109,11 @@ static int decode_device(hk_json *v, const char *path, void *array, size_t i, vo
 	char *clean = spec_clean_path(d->path);
 	free(d->path);
 	d->path = clean;
-	if (strncmp(d->path, "/dev/", 5) != 0)
-		return hk_fail(err, 0, "%s.path: \"%s\" is not under /dev", path, d->path);
+	/* Anywhere in the container (config-linux.md), made inside the root;
+	 * but "/" and "/dev" name no file to make. */
+	if (strcmp(d->path, "/") == 0 || strcmp(d->path, "/dev") == 0)
+		return hk_fail(err, 0, "%s.path: \"%s\" is a directory, not a device", path,
+			       d->path);
 	if (hk_json_get_i64(v, path, "major", 0, UINT32_MAX, &d->major, err) < 0 ||
 	    hk_json_get_i64(v, path, "minor", 0, UINT32_MAX, &d->minor, err) < 0)
 		return -1;
@@ -250,7 +274,7 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 
 static int check_unsupported(hk_json *lx, struct hk_err *err)
 {
-	static const char *const later[] = {"intelRdt", "netDevices"};
+	static const char *const later[] = {"intelRdt"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		_cleanup_free_ char *str = NULL;
 		if (hk_json_get_str(lx, "linux", later[i], &str, NULL) > 0 && !*str)
@@ -264,8 +288,10 @@ static int check_unsupported(hk_json *lx, struct hk_err *err)
 static int validate_hostname(const struct hk_spec *s, struct hk_err *err)
 {
 	const struct hk_namespace *uts = spec_ns(s, HK_NS_UTS);
-	if ((s->hostname || s->domainname) && (!uts || uts->path))
-		return hk_fail(err, 0, "%s: needs a new uts namespace in linux.namespaces",
+	/* One joined by path is fine (runc sets it there), unless it is
+	 * husk's own: linux/ns.c checks that once the path is open. */
+	if ((s->hostname || s->domainname) && !uts)
+		return hk_fail(err, 0, "%s: needs a uts namespace in linux.namespaces",
 			       s->hostname ? "hostname" : "domainname");
 	if (s->hostname && strlen(s->hostname) > 64)
 		return hk_fail(err, 0, "hostname: longer than 64 characters");
@@ -323,8 +349,8 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	if (r == 0)
 		return hk_fail(err, 0, "linux: missing (husk runs Linux containers)");
 	if (check_unsupported(lx, err) < 0 || decode_namespaces(lx, s, err) < 0 ||
-	    decode_devices(lx, s, err) < 0 || decode_resources(lx, s, err) < 0 ||
-	    decode_propagation(lx, s, err) < 0)
+	    spec_decode_netdevs(lx, s, err) < 0 || decode_devices(lx, s, err) < 0 ||
+	    decode_resources(lx, s, err) < 0 || decode_propagation(lx, s, err) < 0)
 		return -1;
 	if (hk_json_get_str(lx, "linux", "cgroupsPath", &s->cgroups_path, err) < 0)
 		return -1;
@@ -345,7 +371,8 @@ int spec_decode_linux(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		free(s->mount_label);
 		s->mount_label = NULL;
 	}
-	if (validate_sysctl(s, err) < 0 || validate_hostname(s, err) < 0)
+	if (validate_sysctl(s, err) < 0 || validate_hostname(s, err) < 0 ||
+	    validate_no_mntns(s, err) < 0)
 		return -1;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* config.json's user and time namespace settings: linux.uidMappings,
  * linux.gidMappings and linux.timeOffsets. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +27,8 @@ static bool overlap(uint32_t a, uint32_t b, uint32_t size_a, uint32_t size_b)
 	return (uint64_t)a < (uint64_t)b + size_b && (uint64_t)b < (uint64_t)a + size_a;
 }
 
-static int decode_idmap(hk_json *v, const char *path, void *array, size_t i, void *ctx,
-			struct hk_err *err)
+int spec_decode_idmap(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+		      struct hk_err *err)
 {
 	struct hk_idmap *m = (struct hk_idmap *)array + i;
 
@@ -126,14 +127,42 @@ static int check_maps(const struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
+/* An idmapped mount (as in runc 1.2): a bind mount, with uid and gid
+ * ranges of its own, or the container's user namespace's. */
+static int check_mount_idmaps(const struct hk_spec *s, struct hk_err *err)
+{
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct hk_mount *m = &s->mounts[i];
+		bool maps = m->n_uid_mappings || m->n_gid_mappings;
+		if (m->idmap == HK_IDMAP_NONE)
+			continue;
+		if (!spec_mount_is_bind(m))
+			return hk_fail(err, 0, "mounts[%zu]: only a bind mount can be idmapped", i);
+		if (maps && (!m->n_uid_mappings || !m->n_gid_mappings))
+			return hk_fail(
+				err, 0,
+				"mounts[%zu].%s: an idmapped mount needs uid and gid mappings", i,
+				m->n_uid_mappings ? "gidMappings" : "uidMappings");
+		if (!maps && !spec_ns(s, HK_NS_USER))
+			return hk_fail(
+				err, 0,
+				"mounts[%zu].options: idmap without uidMappings and gidMappings "
+				"takes the container's user namespace: none in linux.namespaces",
+				i);
+	}
+	return 0;
+}
+
 int spec_decode_userns(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 {
-	if (spec_decode_array(lx, "linux", "uidMappings", sizeof(struct hk_idmap), decode_idmap,
-			      NULL, &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
-	    spec_decode_array(lx, "linux", "gidMappings", sizeof(struct hk_idmap), decode_idmap,
-			      NULL, &s->gid_mappings, &s->n_gid_mappings, err) < 0)
+	if (spec_decode_array(lx, "linux", "uidMappings", sizeof(struct hk_idmap),
+			      spec_decode_idmap, NULL, &s->uid_mappings, &s->n_uid_mappings,
+			      err) < 0 ||
+	    spec_decode_array(lx, "linux", "gidMappings", sizeof(struct hk_idmap),
+			      spec_decode_idmap, NULL, &s->gid_mappings, &s->n_gid_mappings,
+			      err) < 0)
 		return -1;
-	if (check_maps(s, err) < 0)
+	if (check_maps(s, err) < 0 || check_mount_idmaps(s, err) < 0)
 		return -1;
 	return decode_time(lx, s, err);
 }

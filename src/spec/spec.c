@@ -135,6 +135,44 @@ static int decode_root(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
+bool spec_mount_is_bind(const struct hk_mount *m)
+{
+	if (m->type && strcmp(m->type, "bind") == 0)
+		return true;
+	for (size_t i = 0; i < m->n_options; i++)
+		if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
+			return true;
+	return false;
+}
+
+/* The idmap and ridmap options and the mount's own uidMappings and
+ * gidMappings (config.md); mappings alone idmap the mount itself, as in
+ * runc. crun's "idmap=uids=...;gids=..." is not taken: a bind would drop
+ * it silently. */
+static int decode_mount_idmap(hk_json *v, const char *path, struct hk_mount *m, struct hk_err *err)
+{
+	for (size_t k = 0; k < m->n_options; k++) {
+		const char *o = m->options[k];
+		if (strcmp(o, "idmap") == 0 && m->idmap != HK_IDMAP_RECURSIVE)
+			m->idmap = HK_IDMAP_MOUNT;
+		else if (strcmp(o, "ridmap") == 0)
+			m->idmap = HK_IDMAP_RECURSIVE;
+		else if (strncmp(o, "idmap=", 6) == 0 || strncmp(o, "ridmap=", 7) == 0)
+			return hk_fail(err, 0,
+				       "%s.options[%zu]: \"%s\": give the ranges as uidMappings "
+				       "and gidMappings",
+				       path, k, o);
+	}
+	if (spec_decode_array(v, path, "uidMappings", sizeof(struct hk_idmap), spec_decode_idmap,
+			      NULL, &m->uid_mappings, &m->n_uid_mappings, err) < 0 ||
+	    spec_decode_array(v, path, "gidMappings", sizeof(struct hk_idmap), spec_decode_idmap,
+			      NULL, &m->gid_mappings, &m->n_gid_mappings, err) < 0)
+		return -1;
+	if ((m->n_uid_mappings || m->n_gid_mappings) && m->idmap == HK_IDMAP_NONE)
+		m->idmap = HK_IDMAP_MOUNT;
+	return 0;
+}
+
 static int decode_mount(hk_json *v, const char *path, void *array, size_t i, void *ctx,
 			struct hk_err *err)
 {
@@ -153,15 +191,11 @@ static int decode_mount(hk_json *v, const char *path, void *array, size_t i, voi
 	if (hk_json_get_str(v, path, "type", &m->type, err) < 0 ||
 	    hk_json_get_str(v, path, "source", &src, err) < 0 ||
 	    hk_json_get_strv(v, path, "options", &m->options, &m->n_options, err) < 0 ||
-	    spec_unsupported(v, path, "uidMappings", err) < 0 ||
-	    spec_unsupported(v, path, "gidMappings", err) < 0) {
+	    decode_mount_idmap(v, path, m, err) < 0) {
 		free(src);
 		return -1;
 	}
-	bool bind = m->type && strcmp(m->type, "bind") == 0;
-	for (size_t k = 0; k < m->n_options; k++)
-		bind |= strcmp(m->options[k], "bind") == 0 || strcmp(m->options[k], "rbind") == 0;
-	if (bind && src && src[0] != '/' && bundle) {
+	if (spec_mount_is_bind(m) && src && src[0] != '/' && bundle) {
 		/* Bind sources are relative to the bundle (config.md "mounts"). */
 		m->source = xasprintf("%s/%s", bundle, src);
 		free(src);
@@ -328,6 +362,8 @@ void spec_free(struct hk_spec *s)
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
 		free_strv(s->mounts[i].options, s->mounts[i].n_options);
+		free(s->mounts[i].uid_mappings);
+		free(s->mounts[i].gid_mappings);
 	}
 	free(s->mounts);
 	for (size_t i = 0; i < s->n_namespaces; i++)
@@ -349,6 +385,11 @@ void spec_free(struct hk_spec *s)
 		spec_hook_list_clear(&s->hooks[k]);
 	spec_seccomp_clear(&s->seccomp);
 	free(s->mount_label);
+	for (size_t i = 0; i < s->n_netdevs; i++) {
+		free(s->netdevs[i].name);
+		free(s->netdevs[i].new_name);
+	}
+	free(s->netdevs);
 	free(s);
 }
 

@@ -29,12 +29,29 @@ struct hk_namespace {
 	char *path; /* NULL: create a new one; else join this one */
 };
 
+/* One range of linux.uidMappings / gidMappings (or of a mount's). */
+struct hk_idmap {
+	uint32_t container_id, host_id, size;
+};
+
+/* An idmapped mount (config.md: the idmap and ridmap options, a mount's
+ * uidMappings and gidMappings). */
+enum hk_mount_idmap {
+	HK_IDMAP_NONE,
+	HK_IDMAP_MOUNT,     /* the mount itself */
+	HK_IDMAP_RECURSIVE, /* ridmap: every mount of the tree */
+};
+
 struct hk_mount {
 	char *destination; /* absolute, cleaned */
 	char *type;        /* NULL for a bind mount given only by options */
 	char *source;      /* bind: absolute host path (resolved against the bundle) */
 	char **options;
 	size_t n_options;
+	enum hk_mount_idmap idmap;
+	/* The idmap's ranges; none: the container's user namespace's. */
+	struct hk_idmap *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
 };
 
 struct hk_rlimit {
@@ -126,11 +143,6 @@ struct hk_dev_rule {
 	char access[4]; /* subset of "rwm" */
 };
 
-/* One range of linux.uidMappings / gidMappings. */
-struct hk_idmap {
-	uint32_t container_id, host_id, size;
-};
-
 /* linux.timeOffsets of one clock. */
 struct hk_time_offset {
 	bool set;
@@ -141,6 +153,12 @@ struct hk_time_offset {
 struct hk_kv {
 	char *key;
 	char *value;
+};
+
+/* One of linux.netDevices: a host interface moved into the container. */
+struct hk_netdev {
+	char *name;     /* on the host */
+	char *new_name; /* in the container; NULL: the same */
 };
 
 /* linux.seccomp, checked but still as names: libseccomp is linux/'s. */
@@ -261,6 +279,8 @@ struct hk_spec {
 	struct hk_hook_list hooks[HK_HOOK_KINDS];
 	struct hk_seccomp seccomp;
 	char *mount_label; /* linux.mountLabel, NULL or non-empty */
+	struct hk_netdev *netdevs;
+	size_t n_netdevs;
 	bool has_personality;
 	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 	struct hk_mempolicy mempolicy;
@@ -281,6 +301,10 @@ static inline void spec_freep(struct hk_spec **p)
 }
 #define _cleanup_spec_ __attribute__((cleanup(spec_freep)))
 
+/* The name a moved network interface has in the container. */
+const char *spec_netdev_name(const struct hk_netdev *d);
+/* A bind mount: type "bind", or a bind or rbind option (config.md). */
+bool spec_mount_is_bind(const struct hk_mount *m);
 /* The namespace entry of a type, or NULL when the config does not list it. */
 const struct hk_namespace *spec_ns(const struct hk_spec *spec, enum hk_ns_type type);
 /* The namespace (enum hk_ns_type) a sysctl key belongs to, -1 for a key

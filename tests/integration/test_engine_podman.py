@@ -314,3 +314,26 @@ def test_sysctl_device_and_privileged(podman):
     assert r.out.splitlines() == ["1", "1,3 666"], str(r)
     r = podman.ok("run", "--rm", "--privileged", IMAGE, "sh", "-c", "ls /dev/loop-control")
     assert r.out.strip() == "/dev/loop-control", str(r)
+
+
+def test_userns_volume_in_closed_dir_masks_and_idmap(podman):
+    """issue 16: a volume in a 0700 directory of root's with a user
+    namespace (podman --uidmap / --userns=auto -v): husk opens the source
+    on the host's side, as runc does; --security-opt mask= and the default
+    masked /proc/keys read as empty; -v SRC:DST:idmap (podman passes the
+    idmap option) shows the volume's files as their owners."""
+    closed = Path(tempfile.mkdtemp(prefix="hk-closed-", dir=podman.tmp))
+    os.chmod(closed, 0o700)
+    (closed / "vol").mkdir()
+    (closed / "vol/f").write_text("in the volume\n")
+    os.chmod(closed / "vol", 0o755)
+    mapped = ("--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536")
+    r = podman.ok("run", "--rm", "--network", "none", *mapped, "-v", f"{closed}/vol:/data:ro",
+                  IMAGE, "cat", "/data/f")
+    assert r.out == "in the volume\n", str(r)
+    r = podman.ok("run", "--rm", "--network", "none", "--security-opt", "mask=/etc/hostname",
+                  IMAGE, "sh", "-c", "cat /etc/hostname /proc/keys; echo rc=$?")
+    assert r.out == "rc=0\n", str(r)
+    r = podman.ok("run", "--rm", "--network", "none", *mapped, "-v",
+                  f"{closed}/vol:/data:idmap", IMAGE, "stat", "-c", "%u:%g", "/data/f")
+    assert r.out == "0:0\n", str(r)

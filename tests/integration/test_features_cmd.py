@@ -28,5 +28,17 @@ def test_features_document(hk):
         assert opt in doc["mountOptions"]
 
 
+@pytest.mark.husk_only
+def test_features_idmap_and_netdevices(hk):
+    """Idmapped mounts (idmap, ridmap, a mount's uidMappings/gidMappings)
+    and linux.netDevices are listed, as runc 1.2/1.3 and crun list them;
+    engines look for mountExtensions.idmap before they ask for one.
+    runc 1.1.5 has neither."""
+    doc = json.loads(hk.ok("features", root=False).out)
+    assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+    assert doc["linux"]["netDevices"]["enabled"] is True
+    assert {"idmap", "ridmap"} <= set(doc["mountOptions"])
+
+
 def test_features_rejects_arguments(hk):
     assert hk.call("features", "extra", root=False).rc != 0

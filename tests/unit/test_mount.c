@@ -244,7 +244,7 @@ static void test_recursive(void **state)
 static void test_unsupported(void **state)
 {
 	(void)state;
-	static char *bad[] = {"idmap", "ridmap", "copy-symlink", "remount"};
+	static char *bad[] = {"copy-symlink", "remount"};
 
 	for (size_t i = 0; i < N(bad); i++) {
 		char *opts[] = {"mode=755", "nosuid", bad[i]};
@@ -291,13 +291,26 @@ static void test_rbind_then_bind(void **state)
 static void test_mount_at_bad_option(void **state)
 {
 	(void)state;
-	char *opts[] = {"mode=755", "size=1m", "idmap"};
+	char *opts[] = {"mode=755", "size=1m", "copy-symlink"};
 	char type[] = "tmpfs", dest[] = "/tmp";
 	struct hk_mount m = {.destination = dest, .type = type, .options = opts, .n_options = 3};
 	struct hk_err err = {0};
 
 	assert_int_equal(mount_at(&m, -1, &err), -1);
-	assert_non_null(strstr(err.msg, "mount option \"idmap\": not supported yet"));
+	assert_non_null(strstr(err.msg, "mount option \"copy-symlink\": not supported yet"));
+}
+
+/* idmap and ridmap are the mount's (spec/), never a filesystem option. */
+static void test_idmap_options(void **state)
+{
+	(void)state;
+	char *opts[] = {"rbind", "idmap", "ridmap", "nosuid"};
+	struct hk_mount_opts o;
+
+	parse(opts, N(opts), &o);
+	assert_int_equal(o.n_data, 0);
+	assert_true(o.attr_set & MOUNT_ATTR_NOSUID);
+	mount_opts_free(&o);
 }
 
 static void test_is_bind(void **state)
@@ -370,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_tmpcopyup),
 		cmocka_unit_test(test_rbind_then_bind),
 		cmocka_unit_test(test_mount_at_bad_option),
+		cmocka_unit_test(test_idmap_options),
 		cmocka_unit_test(test_is_bind),
 		cmocka_unit_test(test_every_listed_option_is_understood),
 		cmocka_unit_test(test_recursive_forms),

@@ -179,6 +179,62 @@ static void test_links_in_mounts(void **state)
 	fixture_done(&f);
 }
 
+/* A file destination that is a dangling symlink: its target is made
+ * inside the root (relative, absolute, chained, ".." past the root), as
+ * runc does; a loop is an error. */
+static void test_dangling_file_destination(void **state)
+{
+	struct hk_err err = {0};
+	struct fixture f;
+	struct stat st;
+
+	(void)state;
+	fixture_init(&f, "/data", "tmpfs");
+	assert_int_equal(mkdir(at("root/etc"), 0755), 0);
+	assert_int_equal(symlink("../run/sd/stub.conf", at("root/etc/rel")), 0);
+	assert_int_equal(symlink("/etc/chain2", at("root/etc/chain")), 0);
+	assert_int_equal(symlink("/var/x.conf", at("root/etc/chain2")), 0);
+	assert_int_equal(symlink("../../../../up.conf", at("root/etc/up")), 0);
+	assert_int_equal(symlink("/etc/loop", at("root/etc/loop")), 0);
+	static const char *const made[][2] = {{"/etc/rel", "root/run/sd/stub.conf"},
+					      {"/etc/chain", "root/var/x.conf"},
+					      {"/etc/up", "root/up.conf"}};
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		int fd = rootfs_resolve(&f.r, made[i][0], HK_WANT_FILE, false, &err);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(lstat(at(made[i][1]), &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+	}
+	assert_int_equal(rootfs_resolve(&f.r, "/etc/loop", HK_WANT_FILE, false, &err), -1);
+	assert_int_equal(err.errnum, ELOOP);
+	fixture_done(&f);
+}
+
+/* A path that is the root of a mount of a file (a masked path on podman's
+ * /etc/hostname bind) is that mount, not "." beneath it. */
+static void test_file_mount_root(void **state)
+{
+	struct hk_err err = {0};
+	struct fixture f;
+	struct stat st, want;
+
+	(void)state;
+	fixture_init(&f, "/etc/hostname", "bind");
+	close(f.mnts[0]);
+	int file = open(at("hostname-src"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(file >= 0);
+	close(file);
+	f.mnts[0] = open(at("hostname-src"), O_PATH | O_CLOEXEC);
+	int fd = rootfs_resolve(&f.r, "/etc/hostname", HK_WANT_EXISTING, false, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(stat(at("hostname-src"), &want), 0);
+	assert_true(st.st_ino == want.st_ino);
+	close(fd);
+	fixture_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +242,8 @@ int main(void)
 		cmocka_unit_test(test_below_a_mount),
 		cmocka_unit_test(test_symlinks),
 		cmocka_unit_test(test_links_in_mounts),
+		cmocka_unit_test(test_dangling_file_destination),
+		cmocka_unit_test(test_file_mount_root),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -451,7 +451,7 @@ def top():
     ok("hostname-null", "hostname", None, "null counts as absent")
     err("hostname-without-uts", "linux.namespaces",
         [{"type": t} for t in ("pid", "network", "ipc", "mount")],
-        "hostname: needs a new uts namespace")
+        "hostname: needs a uts namespace")
     wrong_types("domainname", "domainname", "string", "a string")
     wrong_types("annotations", "annotations", "object", "an object")
     err("annotation-value-int", "annotations", {"a": 1}, "annotations.a: expected a string")
@@ -474,14 +474,16 @@ def mounts():
     wrong_types("mount-source", "mounts.0.source", "string", "a string")
     wrong_types("mount-options", "mounts.1.options", "array", "an array")
     err("mount-option-int", "mounts.1.options", ["nosuid", 7], "mounts[1].options[1]: expected a string")
-    err("mount-uidmappings", "mounts.1.uidMappings", [], "mounts[1].uidMappings: not supported yet")
+    # idmapped mounts: bind mounts only (mounts[1] is /dev's tmpfs)
+    err("mount-uidmappings", "mounts.1.uidMappings", [{"containerID": 0, "hostID": 100000, "size": 1}],
+        "mounts[1]: only a bind mount can be idmapped")
     err("mount-gidmappings", "mounts.1.gidMappings", [{"containerID": 0}],
-        "mounts[1].gidMappings: not supported yet")
+        "mounts[1].gidMappings[0].hostID: missing")
     err("mount-option-garbage", "mounts.1.options", ["nosuid", "no-such-option-xyz"],
         "no-such-option-xyz", "an unknown filesystem option reaches fsconfig and fails there")
     err("mount-option-bad-value", "mounts.1.options", ["mode=notoctal"], "mode=notoctal")
     err("mount-option-size-garbage", "mounts.1.options", ["size=-1x"], "size=-1x")
-    err("mount-option-idmap", "mounts.1.options", ["idmap"], "mount option \"idmap\": not supported")
+    err("mount-option-idmap", "mounts.1.options", ["idmap"], "mounts[1]: only a bind mount can be idmapped")
     err("mount-option-empty", "mounts.1.options", [""], "/dev",
         "an empty option string reaches fsconfig as a flag with an empty key")
     err("mount-option-equals-only", "mounts.1.options", ["="], "/dev")
@@ -764,8 +766,10 @@ NS5 = ("pid", "network", "ipc", "uts", "mount")
 def linux():
     err("linux-missing", "linux", DELETE, "linux: missing")
     wrong_types("linux", "linux", "object", "an object")
-    err("ns-missing", "linux.namespaces", DELETE, "linux.namespaces: a mount namespace is required")
-    err("ns-empty", "linux.namespaces", [], "linux.namespaces: a mount namespace is required")
+    # no namespaces at all: the host's are shared (config-linux.md); the
+    # base config's hostname needs a uts namespace of its own
+    err("ns-missing", "linux.namespaces", DELETE, "hostname: needs a uts namespace")
+    err("ns-empty", "linux.namespaces", [], "hostname: needs a uts namespace")
     wrong_types("ns", "linux.namespaces", "array", "an array")
     err("ns-element-string", "linux.namespaces", ["mount"],
         "linux.namespaces[0]: expected an object, got a string")
@@ -790,8 +794,10 @@ def linux():
                                                                       {"type": "ipc",
                                                                        "path": "/proc/self/ns/net"}],
         "ipc", "a network namespace file given as ipc")
-    err("ns-mount-path", "linux.namespaces", [{"type": "mount", "path": "/proc/1/ns/mnt"}],
-        "joining a mount namespace is not supported yet")
+    err("ns-mount-path", "linux.namespaces", [{"type": "mount", "path": "/proc/self/ns/mnt"},
+                                              {"type": "uts"}],
+        "linux.namespaces[0].path: /proc/self/ns/mnt is the host's mount namespace",
+        "husk's own: its root would be pivoted")
     ok("ns-path-empty", "linux.namespaces", [{"type": t, "path": ""} for t in NS5],
        "an empty path means a new namespace")
     err("ns-user-no-maps", "linux.namespaces", [{"type": t} for t in NS5 + ("user",)],
@@ -816,10 +822,14 @@ def linux():
     err("dev-path-missing", "linux.devices", [{"type": "c", "major": 1, "minor": 3}],
         "linux.devices[0].path: must be an absolute path")
     err("dev-path-relative", "linux.devices", d(path="dev/hk0"), "linux.devices[0].path: must be an absolute path")
-    err("dev-path-outside", "linux.devices", d(path="/etc/hk0"), "linux.devices[0].path: \"/etc/hk0\" is not under /dev")
-    err("dev-path-dotdot", "linux.devices", d(path="/dev/../etc/shadow"),
-        "linux.devices[0].path: \"/etc/shadow\" is not under /dev")
-    err("dev-path-dev", "linux.devices", d(path="/dev/"), "is not under /dev")
+    # outside /dev is allowed (config-linux.md), made inside the root; a
+    # file of the rootfs there is never replaced (the shared rootfs stays
+    # as it is: only paths that exist in it are used here)
+    err("dev-path-outside", "linux.devices", d(path="/etc/passwd"),
+        "device /etc/passwd: a file that is not c 1:3 is already there")
+    err("dev-path-dotdot", "linux.devices", d(path="/dev/../etc/group"),
+        "device /etc/group: a file that is not c 1:3 is already there")
+    err("dev-path-dev", "linux.devices", d(path="/dev/"), "\"/dev\" is a directory, not a device")
     err("dev-no-major", "linux.devices", [{"type": "c", "path": "/dev/hk0", "minor": 1}],
         "linux.devices[0]: major and minor are required for type c")
     for k in ("major", "minor"):
