@@ -139,8 +139,8 @@ test: all lint unit integration vm-test
 
 # The differential harness (tests/diff/README.md): each case's config run
 # under husk and under Debian's runc on the same bundle, what the container
-# saw compared, the differences judged against the allow-list in
-# tests/diff/README.md. make test runs diff-smoke (every 7th case and every
+# saw compared, the differences judged against the allow-list in README.md
+# (Differences from runc). make test runs diff-smoke (every 7th case and every
 # case of issue 16, about a minute); make diff runs every case.
 DIFF_JOBS  ?= 2
 DIFF_PROBE := $(BUILD)/tests/diff-probe

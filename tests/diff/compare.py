@@ -140,7 +140,7 @@ def show_diff(va, vb, names=("husk", "runc")):
 
 
 # --------------------------------------------------------------------------
-# the allow-list: a table in tests/diff/README.md between two markers
+# the allow-list: a table in README.md (Differences from runc) between two markers
 
 START, END = "<!-- allow-list start -->", "<!-- allow-list end -->"
 

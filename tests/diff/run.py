@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The differential harness: every case under husk and under runc, the two
 observations normalised and compared, the differences judged against the
-allow-list in tests/diff/README.md. Exit status 1 when a difference is not
-on the list, or an entry of the list no longer matches anything it names.
+allow-list in README.md (Differences from runc). Exit status 1 when a
+difference is not on the list, or an entry of the list no longer matches
+anything it names.
 
     tests/diff/run.py [--subset] [-j N] [-k PATTERN] [--show] [--list]
                       [--self RUNTIME] [--husk PATH] [--runc PATH]
@@ -175,7 +176,7 @@ def report(results, allow, names, args, elapsed, all_names):
     print(f"\ndifferential harness: {n} cases, {agree} agree, {listed} differ only as "
           f"the allow-list says, {len(bad)} differ otherwise ({elapsed:.0f} s)")
     if not args.self:
-        print("\nallow-list (tests/diff/README.md), as used by this run:")
+        print("\nallow-list (README.md, Differences from runc), as used by this run:")
         for e in allow:
             if e.matched_cases:
                 cases = len({c for c, _ in e.used})
@@ -219,7 +220,7 @@ def main():
         return 0
     if os.geteuid() != 0:
         raise SystemExit("the differential harness runs containers: run it as root")
-    allow = load_allow_list(HERE / "README.md")
+    allow = load_allow_list(REPO / "README.md")
     sess = Session(args)
     names = tuple(rt.name for rt in sess.rts)
     print(f"{names[0]}: {sess.rts[0].path}\n{names[1]}: {sess.rts[1].path}\n"
