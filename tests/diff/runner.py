@@ -351,7 +351,28 @@ def prepare(ctx, case, base_rootfs, make_config):
     for fn in case.setup:
         fn(ctx)
     cfg = make_config(ctx, case)
+    own_rootfs(ctx, cfg)
     (ctx.bundle / "config.json").write_text(json.dumps(cfg, indent=1))
+
+
+def mapped_root(lx, key):
+    for m in lx.get(key) or []:
+        if isinstance(m, dict) and m.get("containerID") == 0:
+            return m.get("hostID")
+    return None
+
+
+def own_rootfs(ctx, cfg):
+    """With a user namespace of its own the rootfs belongs to the
+    container's root, as engines give it (chown or idmapped layers): the
+    runtime makes mount points in it as that user."""
+    lx = cfg.get("linux") or {}
+    new_user = any(n.get("type") == "user" and not n.get("path")
+                   for n in lx.get("namespaces") or [] if isinstance(n, dict))
+    uid, gid = mapped_root(lx, "uidMappings"), mapped_root(lx, "gidMappings")
+    if new_user and isinstance(uid, int) and isinstance(gid, int):
+        subprocess.run(["chown", "-R", f"{uid}:{gid}", str(ctx.rootfs)], check=True,
+                       timeout=60)
 
 
 def run_case(ctx, case, base_rootfs, make_config):
