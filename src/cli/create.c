@@ -13,6 +13,7 @@ enum {
 	OPT_NO_PIVOT,
 	OPT_PRESERVE,
 	OPT_NO_NEW_KEYRING,
+	OPT_KEEP,
 	OPT_IGNORED
 };
 
@@ -24,7 +25,7 @@ static const struct option create_opts[] = {
 	{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
 	{"no-new-keyring", no_argument, NULL, OPT_NO_NEW_KEYRING},
 	{"detach", no_argument, NULL, 'd'},
-	{"keep", no_argument, NULL, OPT_IGNORED},
+	{"keep", no_argument, NULL, OPT_KEEP},
 	{"no-subreaper", no_argument, NULL, OPT_IGNORED},
 	{0},
 };
@@ -59,6 +60,13 @@ static int on_opt(int opt, const char *arg, void *data)
 		if (!c->allow_detach)
 			return cli_errorf("create: unknown option --detach");
 		c->detach = true;
+		return 0;
+	case OPT_KEEP:
+		/* runc 1.1's run --keep: the stopped container stays, for
+		 * state and delete; create has no such flag in runc */
+		if (!c->allow_detach)
+			return cli_errorf("create: unknown option --keep");
+		c->opts.keep_stopped = true;
 		return 0;
 	case OPT_NO_NEW_KEYRING:
 	case OPT_IGNORED:

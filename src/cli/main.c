@@ -79,7 +79,8 @@ int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *
 			*exit_status = 1;
 			return 1;
 		}
-		if (on_opt(opt, optarg, data) < 0) {
+		/* failure is any non-zero: cli_errorf() returns 1 */
+		if (on_opt(opt, optarg, data) != 0) {
 			*exit_status = 1;
 			return 1;
 		}

@@ -27,6 +27,7 @@ const struct hk_command cmd_run = {
 	.args = "[options] <container-id>",
 	.summary = "create and start a container, wait for it and delete it; exit with its status",
 	.options = "   --detach, -d          return once started; the container runs on\n"
+		   "   --keep                keep the stopped container (for state, delete)\n"
 		   "   --bundle, -b DIR      the bundle (default: the current directory)\n"
 		   "   --pid-file FILE       write the container process's pid to FILE\n"
 		   "   --console-socket SOCK send the terminal's master to this unix socket\n"

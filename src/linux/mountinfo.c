@@ -63,6 +63,7 @@ int mountinfo_parse_line(const char *line, struct hk_mountinfo *out)
 	out->fstype = unescape(type);
 	out->source = unescape(source);
 	out->super_opts = unescape(super);
+	out->super_raw = xstrdup(super);
 	return 0;
 }
 
@@ -74,6 +75,7 @@ void mountinfo_clear(struct hk_mountinfo *m)
 	free(m->fstype);
 	free(m->source);
 	free(m->super_opts);
+	free(m->super_raw);
 	*m = (struct hk_mountinfo){0};
 }
 
@@ -152,4 +154,60 @@ char **mountinfo_split_layers(const char *lowerdir, size_t *n)
 			return v;
 		start = p + 1;
 	}
+}
+
+/* In the raw field every ',' inside a value is escaped (\054), so a ','
+ * always ends an option. */
+static const char *raw_opt(const char *raw, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *o = raw; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : NULL) {
+		if (strncmp(o, key, klen) != 0 || o[klen] != '=')
+			continue;
+		*len = strcspn(o + klen + 1, ",");
+		return o + klen + 1;
+	}
+	return NULL;
+}
+
+char *mountinfo_raw_opt(const char *raw, const char *key)
+{
+	size_t len;
+	const char *v = raw_opt(raw, key, &len);
+
+	if (!v)
+		return NULL;
+	_cleanup_free_ char *copy = xasprintf("%.*s", (int)len, v);
+	return unescape(copy);
+}
+
+static void add_layer(char ***v, size_t *n, char *layer)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = layer;
+}
+
+char **mountinfo_overlay_lowers(const char *raw, size_t *n)
+{
+	char **v = NULL;
+
+	*n = 0;
+	_cleanup_free_ char *all = mountinfo_raw_opt(raw, "lowerdir");
+	if (all) {
+		size_t k;
+		char **layers = mountinfo_split_layers(all, &k);
+		for (size_t i = 0; i < k; i++)
+			add_layer(&v, n, layers[i]);
+		free(layers);
+	}
+	for (const char *o = raw; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : NULL) {
+		static const char key[] = "lowerdir+=";
+		if (strncmp(o, key, sizeof(key) - 1) != 0)
+			continue;
+		const char *val = o + sizeof(key) - 1;
+		_cleanup_free_ char *copy = xasprintf("%.*s", (int)strcspn(val, ","), val);
+		add_layer(&v, n, unescape(copy));
+	}
+	return v;
 }

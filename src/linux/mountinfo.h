@@ -16,6 +16,7 @@ struct hk_mountinfo {
 	char *fstype;
 	char *source;
 	char *super_opts; /* per-filesystem: overlay's lowerdir=..., size=... */
+	char *super_raw;  /* the same, escapes kept: a ',' in it separates options */
 };
 
 /* One line; the \ooo escapes of the kernel (space, tab, newline, \) are
@@ -32,5 +33,14 @@ char *mountinfo_opt(const char *opts, const char *key);
 /* overlayfs's lowerdir as its layers, top first: ':' between them, and a
  * backslash escaping the next character ("\\:" in a path). */
 char **mountinfo_split_layers(const char *lowerdir, size_t *n);
+
+/* The value of key in a super option field as the kernel printed it
+ * (super_raw), its escapes undone; NULL when absent. */
+char *mountinfo_raw_opt(const char *raw, const char *key);
+/* An overlay's lower layers, top first, from its super_raw: one lowerdir=
+ * option with the whole stack, or a lowerdir+= option per layer (how a
+ * stack built one layer at a time, Linux 6.8's fsconfig "lowerdir+",
+ * shows); NULL (and *n 0) when there is neither. */
+char **mountinfo_overlay_lowers(const char *raw, size_t *n);
 
 #endif

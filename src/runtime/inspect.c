@@ -235,11 +235,9 @@ static void take_root_mount(struct hk_inspect_rootfs *r, struct hk_mountinfo *m)
 	r->source = TAKE_PTR(m->source);
 	r->root = TAKE_PTR(m->root);
 	if (strcmp(r->fstype, "overlay") == 0) {
-		_cleanup_free_ char *lower = mountinfo_opt(m->super_opts, "lowerdir");
-		if (lower)
-			r->lowers = mountinfo_split_layers(lower, &r->n_lowers);
-		r->upper = mountinfo_opt(m->super_opts, "upperdir");
-		r->work = mountinfo_opt(m->super_opts, "workdir");
+		r->lowers = mountinfo_overlay_lowers(m->super_raw, &r->n_lowers);
+		r->upper = mountinfo_raw_opt(m->super_raw, "upperdir");
+		r->work = mountinfo_raw_opt(m->super_raw, "workdir");
 	}
 	mountinfo_clear(m);
 }

@@ -260,6 +260,15 @@ static int validate_sysctl(const struct hk_spec *s, struct hk_err *err)
 		int ns = spec_sysctl_ns(key);
 		if (ns < 0 || strstr(key, "..") || strchr(key, '/'))
 			return hk_fail(err, 0, "linux.sysctl.%s: not a namespaced sysctl", key);
+		/* As runc and crun: the spec's hostname field says what the
+		 * UTS namespace's hostname is, and a sysctl would change it
+		 * behind that field's back (kernel.domainname has no field
+		 * of its own before spec 1.2, so it stays allowed). */
+		if (strcmp(key, "kernel.hostname") == 0)
+			return hk_fail(err, 0,
+				       "linux.sysctl.%s: not allowed: it conflicts with the "
+				       "hostname field; set \"hostname\" instead",
+				       key);
 		/* A namespace joined by path is fine (podman makes the network
 		 * namespace itself), unless it is husk's own: linux/sysctl.c
 		 * checks that once the path is open. */

@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "spec/decode.h"
 #include "spec/spec.h"
@@ -91,11 +92,13 @@ static int decode_memory(hk_json *res, const char *path, struct hk_res_memory *m
 	struct hk_opt kernel = {0};
 	if (get_opt(o, p, "kernel", -1, INT64_MAX, true, &kernel, err) < 0)
 		return -1;
+	/* As runc and crun: a warning, not an error (engines still send it);
+	 * kernels since 5.16 (cgroup v1) and every v2 ignore kmem limits. */
 	if (kernel.set)
-		return hk_fail(err, 0,
-			       "%s.kernel: kernel memory limits are deprecated and the kernel "
-			       "no longer enforces them",
-			       p);
+		hk_log(HK_LOG_WARN,
+		       "%s.kernel: ignored: kernel memory limits are deprecated and the kernel "
+		       "no longer enforces them",
+		       p);
 	if (hk_json_get_bool(o, p, "useHierarchy", &b, err) > 0 && !b)
 		return hk_fail(err, 0, "%s.useHierarchy: false is not possible on this kernel", p);
 	if (m->swap.set && m->swap.v != -1 && m->limit.set && m->limit.v != -1 &&

@@ -1282,6 +1282,22 @@ def test_delete_of_a_paused_container(hk):
     assert cid not in hk.list_ids()
 
 
+def test_kernel_memory_ignored_with_a_warning(hk):
+    """memory.kernel: kernels no longer enforce kmem limits, and runc and
+    crun ignore the field with a warning, so engines still send it (issue
+    16 A10): the container runs, the rest of the memory section applies,
+    and the warning names the field."""
+    b = _bundle(hk, ["sleep", "1000"],
+                resources={"memory": {"kernel": 64 * MiB, "limit": 128 * MiB}})
+    cid = hk.run_detached(b)
+    pid = hk.state(cid)["pid"]
+    assert _mem_limit(CG.of(pid)) == 128 * MiB
+    err = (b.path / f"{cid}.stderr").read_text()
+    assert "kernel memory" in err.lower(), err
+    if not IS_RUNC:
+        assert "warning" in err and "linux.resources.memory.kernel: ignored" in err, err
+
+
 # --------------------------------------------------------------------------
 # 12. bad input: refused before anything is made
 
@@ -1294,7 +1310,6 @@ BAD = [
     ("pids.limit", {"pids": {"limit": -3}}),
     ("memory.swappiness", {"memory": {"swappiness": 200}}),
     ("memory.swap", {"memory": {"limit": 64 * MiB, "swap": 32 * MiB}}),
-    ("memory.kernel", {"memory": {"kernel": 64 * MiB}}),
     ("devices", {"devices": [{"allow": False, "access": "rwm"},
                              {"allow": True, "type": "x", "major": 1, "minor": 3,
                               "access": "rwm"}]}),

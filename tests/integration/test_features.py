@@ -523,6 +523,31 @@ def test_sysctl_outside_namespaces_rejected(hk, case):
     assert _read(path) == before
 
 
+def test_sysctl_kernel_hostname_refused(hk):
+    """kernel.hostname is namespaced, but the spec's hostname field says
+    what the UTS namespace's name is: runc and crun refuse the sysctl
+    (issue 16 A13), and the hostname stays the field's."""
+    out = hk.dir("out")
+    b = hk.bundle(["sh", "-c", "hostname > /mnt/rw/name"], extra_mounts=[bind(out, "/mnt/rw")])
+    b.config["linux"]["sysctl"] = {"kernel.hostname": "fromsysctl"}
+    b.write()
+    cid = hk.new_id()
+    r = hk.call("run", "--bundle", b.path, cid)
+    assert r.rc == 1, str(r)
+    assert not (out / "name").exists()
+    _assert_nothing_left(hk, cid)
+    if not IS_RUNC:
+        assert "linux.sysctl.kernel.hostname" in r.err and "hostname field" in r.err, r.err
+    # kernel.domainname has no field of its own in spec 1.0: still allowed
+    b.config["linux"]["sysctl"] = {"kernel.domainname": "dom.example"}
+    b.config["process"]["args"] = ["sh", "-c", "hostname > /mnt/rw/name; "
+                                   "cat /proc/sys/kernel/domainname >> /mnt/rw/name"]
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert (out / "name").read_text() == "hktest\ndom.example\n"
+
+
 @pytest.mark.husk_only
 def test_sysctl_rejected_message(hk):
     b = hk.bundle()

@@ -292,6 +292,33 @@ def test_image(launch, image, kind):
     assert launch.entries() == []
 
 
+def test_inspect_lists_the_layers(launch, image):
+    """husk inspect of a launched container lists its lower layers, top
+    first (issue 16 A13): the overlay is built one layer at a time
+    (fsconfig "lowerdir+"), which mountinfo shows as one lowerdir+= option
+    per layer, escapes and all; a path with a space, a comma, a colon and a
+    backslash comes back whole."""
+    hk = launch.hk
+    odd = hk.rootfs_copy("r a,b:c\\d")
+    cid = hk.new_id()
+    launch.ok("-d", odd, "sleep", "100", name=cid)
+    lines = hk.ok("inspect", cid).out.splitlines()
+    i = next(i for i, l in enumerate(lines) if l.startswith("root filesystem"))
+    assert lines[i + 1].split(None, 2)[2] == str(odd), lines[i:i + 4]
+    assert lines[i + 1].startswith("  lower layers ")
+    j = json.loads(hk.ok("inspect", "--format", "json", cid).out)["rootfs"]
+    assert j["type"] == "overlay" and j["lowerdir"] == [str(odd)], j
+    assert j["upperdir"] == str(launch.data / cid / "upper")
+    # an image: its two layers, the top one first
+    src = image.layout(hk.work / "img")
+    cid2 = hk.new_id()
+    launch.ok("-d", src, "sleep 100", name=cid2)
+    j = json.loads(hk.ok("inspect", "--format", "json", cid2).out)["rootfs"]
+    assert j["lowerdir"] == [str(launch.cache / "sha256" / image.layer_hex(i)) for i in (1, 0)], j
+    for c in (cid, cid2):
+        hk.delete(c, force=True)
+
+
 def test_image_cache_is_reused(launch, image):
     src = image.oci_archive(launch.hk.work / "img.tar")
     r = launch.call("--rm", src, "true")

@@ -62,6 +62,25 @@ def test_run_exits_with_container_status(hk, code):
     assert cid not in hk.list_ids()
 
 
+def test_run_keep_leaves_the_stopped_container(hk):
+    """runc 1.1's run --keep (issue 16 A13): the container stays, stopped,
+    for state and delete; its cgroup goes with the delete. create has no
+    such flag (runc: "flag provided but not defined")."""
+    b = hk.bundle(["sh", "-c", "echo kept; exit 3"])
+    cid = hk.new_id()
+    r = hk.call("run", "--keep", "--bundle", b.path, cid)
+    assert r.rc == 3 and r.out == "kept\n", str(r)
+    assert cid in hk.list_ids()
+    assert hk.state(cid)["status"] == "stopped"
+    hk.delete(cid)
+    assert cid not in hk.list_ids()
+    # refused by create, and nothing made
+    cid = hk.new_id()
+    r = hk.call("create", "--keep", "--bundle", b.path, cid)
+    assert r.rc != 0, str(r)
+    assert cid not in hk.list_ids()
+
+
 def test_run_passes_stdout_and_stderr(hk):
     b = hk.bundle(["sh", "-c", "echo to-out; echo to-err >&2"])
     r = hk.run_fg(b)

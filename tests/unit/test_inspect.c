@@ -183,6 +183,44 @@ static void test_overlay_options(void **state)
 	free(lower);
 }
 
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The layers as the kernel shows them, escapes and all (issue 16 A13): a
+ * stack built with fsconfig's "lowerdir+" shows one option per layer, its
+ * ',', ' ' and '\' as octal escapes; a legacy lowerdir= keeps the
+ * caller's backslashes, octal-escaped in turn. */
+static void test_overlay_lowers(void **state)
+{
+	size_t n;
+
+	(void)state;
+	char **v =
+		mountinfo_overlay_lowers("rw,lowerdir+=/l/top,lowerdir+=/r\\040a\\054b:c=d\\134e,"
+					 "upperdir=/u\\054p,workdir=/w,uuid=on",
+					 &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "/l/top");
+	assert_string_equal(v[1], "/r a,b:c=d\\e");
+	free_strv(v, n);
+	char *upper = mountinfo_raw_opt("rw,lowerdir+=/l,upperdir=/u\\054p,workdir=/w", "upperdir");
+	assert_string_equal(upper, "/u,p");
+	free(upper);
+	v = mountinfo_overlay_lowers("rw,lowerdir=/l\\040a\\134\\054b\\134:c:/lb,upperdir=/u", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "/l a,b:c");
+	assert_string_equal(v[1], "/lb");
+	free_strv(v, n);
+	v = mountinfo_overlay_lowers("rw,size=10k,mode=755", &n);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_null(mountinfo_raw_opt("rw,lowerdir+=/l", "lowerdir"));
+}
+
 static void test_mask_prefix(void **state)
 {
 	const unsigned char m16[4] = {255, 255, 0, 0}, m0[4] = {0}, m32[4] = {255, 255, 255, 255};
@@ -203,7 +241,8 @@ int main(void)
 		cmocka_unit_test(test_uid_map),         cmocka_unit_test(test_uid_map_malformed),
 		cmocka_unit_test(test_status_caps),     cmocka_unit_test(test_status_fields),
 		cmocka_unit_test(test_mountinfo_line),  cmocka_unit_test(test_mountinfo_malformed),
-		cmocka_unit_test(test_overlay_options), cmocka_unit_test(test_mask_prefix),
+		cmocka_unit_test(test_overlay_options), cmocka_unit_test(test_overlay_lowers),
+		cmocka_unit_test(test_mask_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,10 @@ static void test_memory(void **state)
 	rejected("{\"memory\": {\"swappiness\": 200}}", "memory.swappiness: 200 out of range");
 	rejected("{\"memory\": {\"limit\": 2000000, \"swap\": 1000000}}",
 		 "memory.swap: 1000000 is below limit 2000000");
-	rejected("{\"memory\": {\"kernel\": 1000000}}", "memory.kernel: kernel memory limits");
+	/* kernel memory: ignored with a warning, as runc and crun (issue 16 A10) */
+	r = ok("{\"memory\": {\"kernel\": 1000000, \"limit\": 2000000}}");
+	assert_int_equal(r->memory.limit.v, 2000000);
+	spec_resources_free(r);
 	rejected("{\"memory\": {\"useHierarchy\": false}}", "memory.useHierarchy");
 	spec_resources_free(ok("{\"memory\": {\"useHierarchy\": true, \"kernel\": 0}}"));
 }

@@ -995,6 +995,14 @@ static void test_sysctl(void **state)
 	assert_rejected(
 		"linux.sysctl.kernel.shmmax: needs a new ipc namespace or one joined by path",
 		"linux.sysctl", "{\"kernel.shmmax\": \"1\"}");
+	/* the hostname field says the name, as in runc and crun (issue 16 A13);
+	 * kernel.domainname has no field in spec 1.0 */
+	assert_rejected("linux.sysctl.kernel.hostname: not allowed: it conflicts with the hostname "
+			"field",
+			"linux.sysctl", "{\"kernel.hostname\": \"x\"}", "linux.namespaces[1]",
+			"{\"type\": \"uts\"}");
+	assert_accepted("linux.sysctl", "{\"kernel.domainname\": \"x\"}", "linux.namespaces[1]",
+			"{\"type\": \"uts\"}");
 	assert_rejected("linux.sysctl.net.core.somaxconn: expected a string", "linux.sysctl",
 			"{\"net.core.somaxconn\": 1}");
 
