@@ -162,7 +162,10 @@ static int run_hooks(struct hk_spawn *sp, enum hk_hook_kind kind, const char *st
 	static char *const none[] = {NULL};
 	_cleanup_free_ char *state = hooks_state_json(sp->id, status, sp->host_pid, s->bundle,
 						      s->annotations, s->n_annotations);
-	return hooks_run(&s->hooks[kind], kind, state, s->process.env ? s->process.env : none, err);
+	/* createContainer runs before pivot_root, startContainer after. */
+	const char *dir = kind == HK_HOOK_CREATE_CONTAINER ? s->root_path : "/";
+	return hooks_run(&s->hooks[kind], kind, state, s->process.env ? s->process.env : none, dir,
+			 err);
 }
 
 /* Between the mounts and pivot_root: husk runs prestart and createRuntime

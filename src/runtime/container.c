@@ -143,7 +143,7 @@ static void run_state_hooks(const struct hk_state *st, const struct hk_hook_list
 		return;
 	_cleanup_free_ char *state = hooks_state_json(st->id, status, st->pid, st->bundle,
 						      st->annotations, st->n_annotations);
-	hooks_run_warn(hooks, kind, state);
+	hooks_run_warn(hooks, kind, state, st->bundle);
 }
 
 static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp)

@@ -66,12 +66,16 @@ char *hooks_process_state_json(const char *id, const char *status, pid_t pid, co
 }
 
 static void __attribute__((noreturn))
-hook_child(const struct hk_hook *h, char *const *env, int in, int out)
+hook_child(const struct hk_hook *h, char *const *env, const char *dir, int in, int out)
 {
 	char *argv0[] = {h->path, NULL};
 
 	if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
 	    dup2(out, STDERR_FILENO) < 0)
+		_exit(126);
+	/* A bundle already removed (a poststop after an engine's cleanup, or
+	 * launch's own) is no reason to fail the hook: then "/". */
+	if (dir && chdir(dir) < 0 && chdir("/") < 0)
 		_exit(126);
 	/* Everything else of husk's is close-on-exec. */
 	execve(h->path, h->args ? h->args : argv0, h->env ? h->env : env ? env : environ);
@@ -129,8 +133,8 @@ static int wait_hook(pid_t pid, int out, int timeout, int *status, char *said, s
 	return 0;
 }
 
-static int run_one(const struct hk_hook *h, char *const *env, const char *what, const char *state,
-		   struct hk_err *err)
+static int run_one(const struct hk_hook *h, char *const *env, const char *dir, const char *what,
+		   const char *state, struct hk_err *err)
 {
 	int in[2], out[2], status = 0;
 	char said[256];
@@ -144,7 +148,7 @@ static int run_one(const struct hk_hook *h, char *const *env, const char *what, 
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		hook_child(h, env, in[0], out[1]);
+		hook_child(h, env, dir, in[0], out[1]);
 	int e = errno;
 	close(in[0]);
 	close(out[1]);
@@ -175,26 +179,27 @@ static int run_one(const struct hk_hook *h, char *const *env, const char *what, 
 }
 
 int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
-	      char *const *env, struct hk_err *err)
+	      char *const *env, const char *dir, struct hk_err *err)
 {
 	char what[64];
 
 	for (size_t i = 0; i < hooks->n; i++) {
 		snprintf(what, sizeof(what), "hooks.%s[%zu]", spec_hook_kind_name(kind), i);
-		if (run_one(&hooks->v[i], env, what, state, err) < 0)
+		if (run_one(&hooks->v[i], env, dir, what, state, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state)
+void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
+		    const char *dir)
 {
 	char what[64];
 
 	for (size_t i = 0; i < hooks->n; i++) {
 		struct hk_err err = {0};
 		snprintf(what, sizeof(what), "hooks.%s[%zu]", spec_hook_kind_name(kind), i);
-		if (run_one(&hooks->v[i], NULL, what, state, &err) < 0)
+		if (run_one(&hooks->v[i], NULL, dir, what, state, &err) < 0)
 			hk_log(HK_LOG_WARN, "%s", err.msg);
 	}
 }

@@ -25,11 +25,14 @@ char *hooks_process_state_json(const char *id, const char *status, pid_t pid, co
  * printed. A hook without "env" gets env, or husk's own environment when
  * env is NULL, as runc gives its own to the hooks it runs and the
  * container process's to those its init runs (createContainer,
- * startContainer). */
+ * startContainer). Each runs in dir (NULL: where husk is), as runc runs
+ * them: the bundle for the runtime's hooks, the container's root for its
+ * own. */
 int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
-	      char *const *env, struct hk_err *err);
+	      char *const *env, const char *dir, struct hk_err *err);
 /* The same for the kinds whose failure is only a warning (poststart,
  * poststop), with husk's environment: logged, never returned. */
-void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state);
+void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
+		    const char *dir);
 
 #endif

@@ -149,9 +149,10 @@ static int run_create_hooks(struct hk_spawn *sp, struct hk_err *err)
 	_cleanup_free_ char *state = hooks_state_json(sp->id, "creating", sp->pid, s->bundle,
 						      s->annotations, s->n_annotations);
 
-	if (hooks_run(&s->hooks[HK_HOOK_PRESTART], HK_HOOK_PRESTART, state, NULL, err) < 0 ||
-	    hooks_run(&s->hooks[HK_HOOK_CREATE_RUNTIME], HK_HOOK_CREATE_RUNTIME, state, NULL, err) <
-		    0)
+	if (hooks_run(&s->hooks[HK_HOOK_PRESTART], HK_HOOK_PRESTART, state, NULL, s->bundle, err) <
+		    0 ||
+	    hooks_run(&s->hooks[HK_HOOK_CREATE_RUNTIME], HK_HOOK_CREATE_RUNTIME, state, NULL,
+		      s->bundle, err) < 0)
 		return -1;
 	if (sync_send_value(sp->sock, HK_SYNC_HOOKS, (int32_t)sp->pid) < 0)
 		return hk_fail(err, errno, "the container process exited during setup");

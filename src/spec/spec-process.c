@@ -125,8 +125,12 @@ static int decode_args_env_cwd(hk_json *proc, struct hk_process *p, struct hk_er
 	int r = hk_json_get_strv(proc, "process", "args", &p->args, &p->n_args, err);
 	if (r < 0)
 		return -1;
-	if (r == 0 || p->n_args == 0 || !p->args[0][0])
+	if (r == 0 || p->n_args == 0)
 		return hk_fail(err, 0, "process.args: must name a program");
+	/* runc's words (Docker reads them: exit code 127). */
+	if (!p->args[0][0])
+		return hk_fail(err, 0,
+			       "process.args[0]: exec: \"\": executable file not found in $PATH");
 	if (hk_json_get_strv(proc, "process", "env", &p->env, &p->n_env, err) < 0)
 		return -1;
 	for (size_t i = 0; i < p->n_env; i++)

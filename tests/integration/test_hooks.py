@@ -186,3 +186,37 @@ def test_hook_bad_input(hk, hooked):
         r = hk.call("create", "--bundle", b.path, cid)
         assert r.rc != 0, str(r)
         assert cid not in hk.list_ids()
+
+
+CWD_HOOK = """#!/bin/sh
+cat > /dev/null
+echo "$1 $(pwd -P)" >> "$2"
+"""
+
+
+def test_hooks_working_directory(hk):
+    """runc runs the runtime's hooks in the bundle and the container's in
+    its root (the rootfs before pivot_root for createContainer, / after it
+    for startContainer); husk ran them all wherever it was started."""
+    logdir = hk.dir("cwdlog")
+    os.chmod(logdir, 0o777)
+    script = logdir / "hook.sh"
+    script.write_text(CWD_HOOK)
+    script.chmod(0o755)
+    rootfs = hk.rootfs_copy()
+    b = hk.bundle(["true"], rootfs=rootfs,
+                  extra_mounts=[bind(logdir, "/mnt/log"), bind(script, str(script), "ro")])
+    b.config["hooks"] = {
+        k: [{"path": str(script), "args": ["hook.sh", k, "/mnt/log/log" if k == "startContainer"
+                                           else str(logdir / "log")]}]
+        for k in ("prestart", "createRuntime", "createContainer", "startContainer", "poststop")}
+    b.write()
+    cid = hk.new_id()
+    r = hk.call("run", "--bundle", b.path, cid, cwd="/")
+    assert r.rc == 0, str(r)
+    seen = dict(l.split(" ", 1) for l in (logdir / "log").read_text().splitlines())
+    bundle = os.path.realpath(b.path)
+    assert seen["prestart"] == bundle and seen["createRuntime"] == bundle, seen
+    assert seen["poststop"] == bundle, seen
+    assert seen["createContainer"] == os.path.realpath(rootfs), seen
+    assert seen["startContainer"] == "/", seen

@@ -563,7 +563,7 @@ def process():
             f"process.consoleSize.{k}: expected an integer, got a string")
     err("args-missing", "process.args", DELETE, "process.args: must name a program")
     err("args-empty", "process.args", [], "process.args: must name a program")
-    err("args-empty-string", "process.args", [""], "process.args: must name a program")
+    err("args-empty-string", "process.args", [""], "executable file not found in $PATH")
     wrong_types("args", "process.args", "array", "an array")
     err("args-int", "process.args", [1], "process.args[0]: expected a string, got an integer")
     err("args-null", "process.args", ["sh", None], "process.args[1]: expected a string, got null")
