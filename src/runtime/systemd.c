@@ -27,7 +27,10 @@ int sd_listen_fds(void)
 
 	if (!fds || !*fds)
 		return 0;
-	if (pid && *pid && strtol(pid, NULL, 10) != (long)getpid())
+	/* sd_listen_fds(3): the fds are ours only when LISTEN_PID says so.
+	 * Without it, fds 3.. are whatever the caller had open, which must
+	 * not go to the container (a host directory there is a way out). */
+	if (!pid || !*pid || strtol(pid, &end, 10) != (long)getpid() || *end)
 		return 0;
 	long n = strtol(fds, &end, 10);
 	return *end || n <= 0 || n > 1 << 16 ? 0 : (int)n;

@@ -109,3 +109,21 @@ def test_notify_socket_container_dies_before_ready(hk):
         assert "READY" in r.stderr
     finally:
         srv.close()
+
+
+def test_listen_fds_without_listen_pid_are_ignored(hk):
+    """sd_listen_fds(3) takes the fds only with LISTEN_PID naming the
+    process: without it, husk passed whatever its caller had open at fd 3
+    (here a host directory: a way out of the container), as runc does not."""
+    out = hk.dir("out")
+    b = hk.bundle(["sh", "-c", "echo \"[$LISTEN_FDS]\" > /mnt/rw/env; "
+                   "ls /proc/self/fd/3/ > /mnt/rw/fd3 2>&1; true"],
+                  extra_mounts=[bind(out, "/mnt/rw")])
+    env = {k: v for k, v in os.environ.items() if k != "LISTEN_PID"}
+    env["LISTEN_FDS"] = "1"
+    r = subprocess.run(["sh", "-c", 'exec 3</etc; exec "$0" "$@"', HUSK, "--root",
+                        str(STATE_ROOT), "run", "--bundle", str(b.path), hk.new_id()],
+                       env=env, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert (out / "env").read_text() == "[]\n"
+    assert "passwd" not in (out / "fd3").read_text()
