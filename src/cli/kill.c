@@ -40,9 +40,11 @@ static int parse_signal(const char *s, int *sig)
 	if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
 		bool min = strncasecmp(name, "RTMIN", 5) == 0;
 		int off = 0;
-		if (name[5] &&
-		    (cli_parse_int("signal", name + 5 + (name[5] == '+' || name[5] == '-'), 0,
-				   SIGRTMAX - SIGRTMIN, &off) < 0))
+		/* RTMIN+N and RTMAX-N only, N a plain number: RTMAX+1 or RTMIN-1
+		 * would name signals outside the range (runc refuses them). */
+		if (name[5] && (name[5] != (min ? '+' : '-') || !isdigit((unsigned char)name[6])))
+			return cli_errorf("kill: unknown signal \"%s\"", s) ? -1 : -1;
+		if (name[5] && cli_parse_int("signal", name + 6, 0, SIGRTMAX - SIGRTMIN, &off) < 0)
 			return -1;
 		*sig = min ? SIGRTMIN + off : SIGRTMAX - off;
 		return 0;

@@ -230,3 +230,13 @@ def test_bundle_path_not_utf8_is_refused_whole(hk):
     r = hk.call("create", "--bundle", odd, cid)
     assert r.rc == 1 and "is not UTF-8" in r.err and "\\xff" in r.err, str(r)
     assert hk.call("state", cid).rc == 1
+
+
+@pytest.mark.parametrize("sig", ["RTMAX+1", "RTMIN-1", "RTMAX+5", "RTMIN+", "SIGRTMIN-2"])
+def test_kill_realtime_signal_out_of_range(hk, sig):
+    """RTMIN+N and RTMAX-N only: husk dropped the sign (RTMAX+1 sent
+    SIGRTMAX-1). runc 1.1.5 refuses them as unknown signals."""
+    cid = hk.run_detached(hk.bundle(["sleep", "1000"]))
+    r = hk.call("kill", cid, sig)
+    assert r.rc != 0, str(r)
+    assert hk.status(cid) == "running"
