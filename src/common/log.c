@@ -8,8 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/esc.h"
+#include "common/file.h"
+#include "common/xalloc.h"
 
 /* Debug lines carry the time since husk started (a forked child inherits
  * the origin, so parent and container process share one timeline): the
@@ -27,6 +30,30 @@ static const char *const level_names[] = {
 	[HK_LOG_DEBUG] = "debug",
 };
 
+/* A device or one of our own fds (/dev/stderr, /dev/null, /proc/self/fd/N)
+ * as it is; any other path as a file of ours: made exclusively, or an
+ * existing regular file of husk's user, its last component never a link
+ * (a link planted where others can write must not send root's log into a
+ * file of its choosing), a fifo never waited on. */
+static int open_log(const char *path, struct hk_err *err)
+{
+	if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/self/fd/", 14) == 0) {
+		int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+		return fd < 0 ? hk_fail(err, errno, "open log file %s", path) : fd;
+	}
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : path;
+	if (slash)
+		*slash = '\0';
+	_cleanup_close_ int dfd =
+		open(slash ? (*dir ? dir : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return hk_fail(err, errno, "open log file %s: its directory", path);
+	int fd = hk_open_append(dfd, name, 0644, err);
+	return fd < 0 ? hk_err_prefix(err, "log file %s", path) : fd;
+}
+
 int hk_log_init(const char *path, int json, enum hk_log_level level, struct hk_err *err)
 {
 	clock_gettime(CLOCK_MONOTONIC, &origin);
@@ -34,9 +61,9 @@ int hk_log_init(const char *path, int json, enum hk_log_level level, struct hk_e
 	log_level = level;
 	if (!path || !*path)
 		return 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open_log(path, err);
 	if (fd < 0)
-		return hk_fail(err, errno, "open log file %s", path);
+		return -1;
 	log_fd = fd;
 	return 0;
 }

@@ -605,3 +605,39 @@ def test_console_socket_of_another_user_refused(hk):
     assert r.rc != 0, str(r)
     assert "--console-socket" in r.err and "uid 65534" in r.err, str(r)
     assert hk.status(cid) is None
+
+
+# --------------------------------------------------------------------------
+# --log FILE (outside attack F18)
+
+@pytest.mark.husk_only  # runc 1.1.5 follows the link and waits on a fifo
+def test_log_file_link_not_followed(hk):
+    """A link planted at the --log path, in a directory others can write,
+    sent root's log into the file of the planter's choosing."""
+    target = _precious(hk)
+    before = target.read_bytes()
+    d = _nobody_dir(hk, "logdir")
+    log = d / "husk.log"
+    _plant_link(log, target)
+    r = hk.call("--log", log, "state", "nosuch")
+    assert r.rc == 1 and "link" in r.err, str(r)
+    assert target.read_bytes() == before
+
+
+@pytest.mark.husk_only
+def test_log_file_fifo_refused_at_once(hk):
+    d = hk.dir("logfifo")
+    os.mkfifo(d / "husk.log")
+    r = hk.call("--log", d / "husk.log", "state", "nosuch", timeout=5)
+    assert r.rc == 1, str(r)
+
+
+def test_log_file_plain_and_dev_null_work(hk):
+    d = hk.dir("logok")
+    log = d / "husk.log"
+    log.write_text("earlier\n")
+    hk.call("--log", log, "state", "nosuch")
+    text = log.read_text()
+    assert text.startswith("earlier\n") and "does not exist" in text, text
+    r = hk.call("--log", "/dev/null", "state", "nosuch")
+    assert r.rc == 1 and "does not exist" in r.err, str(r)
