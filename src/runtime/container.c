@@ -74,7 +74,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 		 struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
 		 struct hk_err *err)
 {
-	if (state_write(sd, st, err) < 0)
+	if (state_write(sd, st, err) < 0 || state_write_config(sd, spec, err) < 0)
 		return -1;
 	HK_FAULT("create:state-creating");
 	/* Writable by anyone: the process opens it after dropping to

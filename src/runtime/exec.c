@@ -146,11 +146,49 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
 	return 0;
 }
 
-static int load_process(const struct hk_exec_opts *o, const struct hk_state *st, struct target *t,
-			struct hk_err *err)
+/* As runc, the process's defaults (args, env, cwd, user, rlimits) come from
+ * the bundle's config.json as it is at exec time (and exec fails without
+ * one); but its capabilities, no_new_privileges and LSM labels stay those
+ * create gave the container (made): a container that can write its bundle
+ * must not raise its next exec's privileges. runc 1.1.5 takes those from
+ * the bundle too. */
+static int bundle_process(const char *bundle, struct hk_spec *made, struct hk_process *out,
+			  struct hk_err *err)
+{
+	size_t len;
+	_cleanup_free_ char *abs = NULL;
+	_cleanup_free_ char *text = spec_read_config(bundle, &abs, &len, err);
+	if (!text)
+		return -1;
+	_cleanup_spec_ struct hk_spec *now = NULL;
+	struct hk_spec *from = made;
+	if (!made->text || len != made->text_len || memcmp(text, made->text, len) != 0) {
+		now = spec_parse(text, len, abs, err);
+		if (!now)
+			return -1;
+		from = now;
+	}
+	*out = from->process;
+	memset(&from->process, 0, sizeof(from->process));
+	if (from == made)
+		return 0;
+	out->caps = made->process.caps;
+	out->no_new_privileges = made->process.no_new_privileges;
+	free(out->apparmor_profile);
+	free(out->selinux_label);
+	out->apparmor_profile = TAKE_PTR(made->process.apparmor_profile);
+	out->selinux_label = TAKE_PTR(made->process.selinux_label);
+	return 0;
+}
+
+static int load_process(const struct hk_exec_opts *o, struct hk_state_dir *sd,
+			const struct hk_state *st, struct target *t, struct hk_err *err)
 {
 	struct hk_process *out = &t->proc;
-	_cleanup_spec_ struct hk_spec *spec = spec_load(st->bundle, err);
+	/* The config as create had it: what bounds the container comes from
+	 * there, never from the bundle as it is now, which the container may
+	 * be able to write (root.path "."). */
+	_cleanup_spec_ struct hk_spec *spec = state_load_config(sd, st, err);
 	if (!spec)
 		return hk_err_prefix(err, "the container's config");
 	/* The same seccomp filter, memory policy and personality as the
@@ -162,8 +200,8 @@ static int load_process(const struct hk_exec_opts *o, const struct hk_state *st,
 	t->personality = spec->personality;
 	if (o->process_file)
 		return load_process_file(o->process_file, spec, out, err);
-	*out = spec->process;
-	memset(&spec->process, 0, sizeof(spec->process));
+	if (bundle_process(st->bundle, spec, out, err) < 0)
+		return hk_err_prefix(err, "the container's config");
 	/* A terminal comes with --tty only, as with runc. */
 	out->terminal = false;
 	out->has_console_size = false;
@@ -195,7 +233,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	t->cgroup = TAKE_PTR(st->cgroup);
 	t->id = xstrdup(st->id);
 	t->bundle = xstrdup(st->bundle);
-	return load_process(a->o, st, t, err);
+	return load_process(a->o, sd, st, t, err);
 }
 
 static int send_terminal(struct target *t, int sock, struct hk_err *err)

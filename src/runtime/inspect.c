@@ -341,10 +341,10 @@ static void read_cgroup(struct hk_inspect_cgroup *c, const struct hk_cgroup *cg)
 
 /* The seccomp rules the container was given: the kernel shows how many
  * filters a process has, never their rules. */
-static void read_config(struct hk_inspect *in)
+static void read_config(struct hk_inspect *in, struct hk_state_dir *sd, const struct hk_state *st)
 {
 	struct hk_err err = {0};
-	_cleanup_spec_ struct hk_spec *spec = in->bundle ? spec_load(in->bundle, &err) : NULL;
+	_cleanup_spec_ struct hk_spec *spec = state_load_config(sd, st, &err);
 
 	if (!spec)
 		return;
@@ -413,7 +413,7 @@ static int inspect_locked(struct hk_state_dir *sd, struct hk_state *st, void *da
 	in->bundle = st->bundle ? xstrdup(st->bundle) : NULL;
 	in->rootfs.path = st->rootfs ? xstrdup(st->rootfs) : NULL;
 	in->started = status == HK_RUNNING || status == HK_PAUSED;
-	read_config(in);
+	read_config(in, sd, st);
 	read_cgroup(&in->cgroup, st->cgroup);
 	if (status == HK_STOPPED || status == HK_CREATING || st->pid <= 0)
 		return 0;

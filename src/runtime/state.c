@@ -398,15 +398,15 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	return read_cgroup(j, st, err);
 }
 
-/* state.json, as husk wrote it: a regular file, not a link, that no one
- * but husk's user can have written. */
-static int open_state_json(struct hk_state_dir *sd, struct hk_err *err)
+/* A file of the state dir, as husk wrote it: a regular file, not a link,
+ * that no one but husk's user can have written. */
+static int open_state_file(struct hk_state_dir *sd, const char *name, struct hk_err *err)
 {
 	struct stat st;
 	char path[PATH_MAX];
-	int fd = openat(sd->fd, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(sd->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "%s/state.json", sd->path);
+	snprintf(path, sizeof(path), "%s/%s", sd->path, name);
 	if (fd < 0 && errno == ELOOP) {
 		hk_fail(err, 0, "%s is a symbolic link: refused", path);
 		return refused(err);
@@ -425,10 +425,41 @@ static int open_state_json(struct hk_state_dir *sd, struct hk_err *err)
 	return fd;
 }
 
+int state_write_config(struct hk_state_dir *sd, const struct hk_spec *spec, struct hk_err *err)
+{
+	if (!spec->text)
+		return 0;
+	return hk_write_atomic_mode(sd->fd, "config.json", spec->text, spec->text_len, 0600, err);
+}
+
+struct hk_spec *state_load_config(struct hk_state_dir *sd, const struct hk_state *st,
+				  struct hk_err *err)
+{
+	size_t len;
+
+	if (!st->bundle) {
+		hk_fail(err, 0, "state of %s: no bundle", st->id);
+		return NULL;
+	}
+	_cleanup_close_ int fd = open_state_file(sd, "config.json", err);
+
+	/* A container an older husk made has no copy: its bundle's, then. */
+	if (fd < 0 && err->errnum == ENOENT) {
+		hk_err_clear(err);
+		return spec_load(st->bundle, err);
+	}
+	if (fd < 0)
+		return NULL;
+	_cleanup_free_ char *text = hk_read_fd(fd, "config.json", 16 << 20, &len, err);
+	if (!text)
+		return NULL;
+	return spec_parse(text, len, st->bundle, err);
+}
+
 struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
 {
 	size_t len;
-	_cleanup_close_ int fd = open_state_json(sd, err);
+	_cleanup_close_ int fd = open_state_file(sd, "state.json", err);
 	if (fd < 0)
 		return NULL;
 	_cleanup_free_ char *text = hk_read_fd(fd, "state.json", 1 << 20, &len, err);

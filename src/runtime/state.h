@@ -10,6 +10,7 @@
 #include "spec/spec.h"
 
 struct hk_err;
+struct hk_spec;
 struct hk_kv;
 struct hk_cgroup;
 
@@ -71,6 +72,13 @@ int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err);
 
 int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err);
 /* NULL and err when absent or unreadable. */
+/* The config the container was created from, kept in its state dir at
+ * create (mode 0600): exec and inspect take it from there, never again
+ * from the bundle, which the container itself may be able to change (its
+ * root.path "."), as runc keeps its config in its state. */
+int state_write_config(struct hk_state_dir *sd, const struct hk_spec *spec, struct hk_err *err);
+struct hk_spec *state_load_config(struct hk_state_dir *sd, const struct hk_state *st,
+				  struct hk_err *err);
 struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err);
 void state_free(struct hk_state *st);
 

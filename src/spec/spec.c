@@ -269,6 +269,10 @@ struct hk_spec *spec_parse(const char *text, size_t len, const char *bundle, str
 	hk_json *root;
 
 	s->bundle = xstrdup(bundle);
+	s->text = xmalloc(len + 1);
+	memcpy(s->text, text, len);
+	s->text[len] = '\0';
+	s->text_len = len;
 	root = hk_json_parse(text, len, "config.json", err);
 	if (!root)
 		return NULL;
@@ -279,23 +283,41 @@ struct hk_spec *spec_parse(const char *text, size_t len, const char *bundle, str
 	return TAKE_PTR(s);
 }
 
-struct hk_spec *spec_load(const char *bundle, struct hk_err *err)
+char *spec_read_config(const char *bundle, char **abs_out, size_t *len, struct hk_err *err)
 {
-	_cleanup_free_ char *abs = NULL;
+	_cleanup_free_ char *abs = realpath(bundle, NULL);
 	_cleanup_free_ char *path = NULL;
-	_cleanup_free_ char *text = NULL;
-	size_t len;
 
-	abs = realpath(bundle, NULL);
 	if (!abs) {
 		hk_fail(err, errno, "bundle %s", bundle);
 		return NULL;
 	}
 	path = xasprintf("%s/config.json", abs);
-	text = hk_read_file(path, 16 << 20, &len, err);
-	if (!text)
+	/* The bundle may be the container's to write (root.path "."): a fifo
+	 * or a device there must not hold husk up. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		hk_fail(err, errno, "open %s", path);
 		return NULL;
-	return spec_parse(text, len, abs, err);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		hk_fail(err, 0, "%s: not a regular file", path);
+		return NULL;
+	}
+	char *text = hk_read_fd(fd, path, 16 << 20, len, err);
+	if (text && abs_out)
+		*abs_out = TAKE_PTR(abs);
+	return text;
+}
+
+struct hk_spec *spec_load(const char *bundle, struct hk_err *err)
+{
+	_cleanup_free_ char *abs = NULL;
+	size_t len;
+	_cleanup_free_ char *text = spec_read_config(bundle, &abs, &len, err);
+
+	return text ? spec_parse(text, len, abs, err) : NULL;
 }
 
 static void free_strv(char **v, size_t n)
@@ -351,6 +373,7 @@ void spec_free(struct hk_spec *s)
 {
 	if (!s)
 		return;
+	free(s->text);
 	free(s->oci_version);
 	free(s->bundle);
 	free(s->root_path);

@@ -245,6 +245,8 @@ struct hk_hook_list {
 };
 
 struct hk_spec {
+	char *text; /* the config.json it was parsed from, as it was */
+	size_t text_len;
 	char *oci_version;
 	char *bundle;    /* absolute bundle directory */
 	char *root_path; /* absolute */
@@ -288,6 +290,9 @@ struct hk_spec {
 
 /* Read bundle/config.json, decode and validate it. bundle may be relative. */
 struct hk_spec *spec_load(const char *bundle, struct hk_err *err);
+/* bundle/config.json's text (a regular file, read without waiting on a fifo
+ * or device); *abs: the bundle's absolute path, when not NULL. */
+char *spec_read_config(const char *bundle, char **abs, size_t *len, struct hk_err *err);
 /* Decode and validate a JSON text; bundle must be absolute. */
 struct hk_spec *spec_parse(const char *json, size_t len, const char *bundle, struct hk_err *err);
 void spec_free(struct hk_spec *spec);

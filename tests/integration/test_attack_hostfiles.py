@@ -641,3 +641,65 @@ def test_log_file_plain_and_dev_null_work(hk):
     assert text.startswith("earlier\n") and "does not exist" in text, text
     r = hk.call("--log", "/dev/null", "state", "nosuch")
     assert r.rc == 1 and "does not exist" in r.err, str(r)
+
+
+# --------------------------------------------------------------------------
+# the bundle after create (outside attack F19, F20)
+
+def _self_bundle(hk, seccomp=None):
+    """A container whose root is its own bundle directory (root.path "."):
+    it can rewrite its config.json."""
+    d = hk.rootfs_copy("selfbundle")
+    cfg = hk.config(["sleep", "1000"])
+    cfg["root"] = {"path": ".", "readonly": False}
+    if seccomp:
+        cfg["linux"]["seccomp"] = seccomp
+    (d / "config.json").write_text(json.dumps(cfg))
+    return d
+
+
+def test_exec_keeps_the_seccomp_filter_of_create(hk):
+    """The container edits the rule out of its bundle's config.json; the
+    next exec must still have the filter create gave it (runc keeps it)."""
+    prof = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    d = _self_bundle(hk, prof)
+    cid = hk.new_id()
+    r = hk.call("run", "-d", "--bundle", d, cid)
+    assert r.rc == 0, str(r)
+    edit = ('sed -i "s/\\"mkdirat\\"/\\"nothing\\"/; s/\\"mkdir\\",/\\"nothing2\\",/" '
+            '/config.json; grep -c nothing2 /config.json')
+    r = hk.call("exec", cid, "sh", "-c", edit)
+    assert r.rc == 0 and r.out.strip() == "1", str(r)
+    r = hk.call("exec", cid, "sh", "-c", "mkdir /tmp/a2 && echo mkdir-allowed")
+    assert "mkdir-allowed" not in r.out, str(r)
+
+
+@pytest.mark.husk_only  # runc 1.1.5 re-reads the bundle's process for exec
+def test_exec_keeps_the_capabilities_of_create(hk):
+    d = _self_bundle(hk)
+    cid = hk.new_id()
+    assert hk.call("run", "-d", "--bundle", d, cid).rc == 0
+    edit = ('sed -i "s/\\"CAP_KILL\\",/\\"CAP_KILL\\", \\"CAP_SYS_ADMIN\\",/g" /config.json')
+    assert hk.call("exec", cid, "sh", "-c", edit).rc == 0
+    r = hk.call("exec", cid, "sh", "-c", "grep CapEff /proc/self/status")
+    assert r.rc == 0, str(r)
+    eff = int(r.out.split()[1], 16)
+    assert not eff & (1 << 21), f"CAP_SYS_ADMIN came from the edited bundle: {r.out}"
+
+
+@pytest.mark.husk_only  # runc 1.1.5's exec hangs opening the fifo (its delete --force works)
+def test_fifo_config_wedges_nothing(hk):
+    """The container replaces its bundle's config.json with a fifo: exec,
+    inspect and delete --force still answer (delete used to wait on the lock
+    of an exec stuck opening the fifo)."""
+    d = _self_bundle(hk)
+    cid = hk.new_id()
+    assert hk.call("run", "-d", "--bundle", d, cid).rc == 0
+    r = hk.call("exec", cid, "sh", "-c", "rm /config.json && mkfifo /config.json")
+    assert r.rc == 0, str(r)
+    # as without a config.json: refused (runc too), but at once
+    r = hk.call("exec", cid, "true", timeout=10)
+    assert r.rc != 0 and "not a regular file" in r.err, str(r)
+    assert hk.call("inspect", cid, timeout=10).rc == 0
+    assert hk.call("delete", "--force", cid, timeout=10).rc == 0
