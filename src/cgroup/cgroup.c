@@ -212,14 +212,60 @@ static void mark_shared(struct hk_cgroup *cg)
 		cg->dirs[i].shared = access(cg->dirs[i].dir, F_OK) == 0;
 }
 
+/* "cgroup2", or a v1 hierarchy's controllers: one key per hierarchy. */
+static char *hierarchy_key(const struct mi_fields *f)
+{
+	if (strcmp(f->fstype, "cgroup2") == 0)
+		return xstrdup("cgroup2");
+	_cleanup_free_ char *ctrl = v1_controllers(f->superopts);
+	return xasprintf("cgroup:%s", ctrl);
+}
+
+/* Each hierarchy once, from its first mount of the whole hierarchy (root
+ * "/") in mountinfo's order, else its first mount at all: a bind of a
+ * hierarchy, or of a subtree of it, mounted elsewhere (by a container
+ * tool, another runtime's rootfs left mounted) must not become one more
+ * place to put containers, nor, read-only, fail every create. */
+static void add_hierarchies(struct hk_cgroup *cg, struct hk_cgroup *v2, char **lines, size_t n,
+			    const char *own, const char *path, bool absolute)
+{
+	char **seen = xcalloc(n + 1, sizeof(char *));
+	size_t n_seen = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *copy = xstrdup(lines[i]);
+			struct mi_fields f;
+			if (parse_mountinfo(copy, &f) < 0 ||
+			    (strcmp(f.fstype, "cgroup") != 0 && strcmp(f.fstype, "cgroup2") != 0) ||
+			    (pass == 0) != (strcmp(f.root, "/") == 0))
+				continue;
+			char *key = hierarchy_key(&f);
+			bool dup = false;
+			for (size_t k = 0; k < n_seen && !dup; k++)
+				dup = strcmp(seen[k], key) == 0;
+			if (dup) {
+				free(key);
+				continue;
+			}
+			seen[n_seen++] = key;
+			add_hierarchy(strcmp(f.fstype, "cgroup2") == 0 ? v2 : cg, &f, own, path,
+				      absolute);
+		}
+	}
+	for (size_t k = 0; k < n_seen; k++)
+		free(seen[k]);
+	free(seen);
+}
+
 struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
 {
 	_cleanup_free_ char *own = hk_read_file("/proc/self/cgroup", 1 << 20, NULL, err);
 	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
 	const char *path = cgroups_path && *cgroups_path ? cgroups_path : id;
 	bool absolute = path[0] == '/';
-	char *line = NULL;
-	size_t cap = 0;
+	char *line = NULL, **lines = NULL;
+	size_t cap = 0, n = 0;
 
 	if (!own)
 		return NULL;
@@ -227,18 +273,19 @@ struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk
 		hk_fail(err, errno, "open /proc/self/mountinfo");
 		return NULL;
 	}
-	struct hk_cgroup *cg = cg_new(1);
-	struct hk_cgroup *v2 = cg_new(2);
 	while (getline(&line, &cap, mi) > 0) {
-		struct mi_fields f;
-		if (parse_mountinfo(line, &f) < 0)
+		if (!strstr(line, " - cgroup"))
 			continue;
-		if (strcmp(f.fstype, "cgroup") == 0)
-			add_hierarchy(cg, &f, own, path, absolute);
-		else if (strcmp(f.fstype, "cgroup2") == 0)
-			add_hierarchy(v2, &f, own, path, absolute);
+		lines = xrealloc(lines, (n + 1) * sizeof(char *));
+		lines[n++] = xstrdup(line);
 	}
 	free(line);
+	struct hk_cgroup *cg = cg_new(1);
+	struct hk_cgroup *v2 = cg_new(2);
+	add_hierarchies(cg, v2, lines, n, own, path, absolute);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
 	if (cg->n_dirs == 0 && v2->n_dirs > 0) {
 		cg_free(cg);
 		v2->n_dirs = 1; /* one unified hierarchy; ignore extra mounts of it */

@@ -1363,3 +1363,31 @@ def test_systemd_cgroup_driver_is_refused(hk, cmd):
     r = hk.call("--systemd-cgroup", *args)
     _assert_refused(r, "--systemd-cgroup", "systemd cgroup driver", "not supported")
     _assert_nothing_left(cid)
+
+
+@pytest.mark.parametrize("what", ["subtree-ro", "subtree-rw", "whole-ro"])
+def test_extra_cgroup_mounts_are_ignored(hk, what):
+    """A cgroup hierarchy (or a subtree of it) bound somewhere else as well
+    (a tool's bind, a rootfs left mounted): husk took every cgroup mount as
+    a place for the container, so a read-only one failed every create and a
+    writable one put the container below it (outside attack F5). runc uses
+    one mount per hierarchy."""
+    if not os.path.isdir("/sys/fs/cgroup/cpu"):
+        pytest.skip("no v1 cpu hierarchy")
+    sub = Path(f"/sys/fs/cgroup/cpu/{ID_PREFIX}-sub{secrets.token_hex(2)}")
+    sub.mkdir()
+    try:
+        where = hk.dir("elsewhere")
+        src = "/sys/fs/cgroup/cpu" if what.startswith("whole") else str(sub)
+        ro = ",ro" if what.endswith("ro") else ""
+        b = hk.bundle(["sh", "-c", "cat /proc/self/cgroup"])
+        cid = hk.new_id()
+        script = (f'mount --bind "{src}" "{where}" && mount -o remount,bind{ro} "{where}" && '
+                  f'exec "$0" --root "{STATE_ROOT}" run --bundle "{b.path}" {cid}')
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                            HUSK], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        cpu = [l for l in r.stdout.splitlines() if ":cpu," in l or ":cpu:" in l]
+        assert cpu and cpu[0].endswith(f":/{cid}"), r.stdout
+    finally:
+        sub.rmdir()
