@@ -555,6 +555,10 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		else
 			hk_err_prefix(err, "container %s (use --force to remove it)", id);
 		goto out;
+	} else if (state_dir_foreign(&sd, err)) {
+		/* Something else's directory in the state root (husk net's
+		 * records under the default root): never emptied. */
+		goto out;
 	}
 	r = state_dir_remove(&sd, err);
 out:

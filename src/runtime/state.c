@@ -219,6 +219,45 @@ static int empty_dir(int dirfd, const char *what, int depth, struct hk_err *err)
 	return r;
 }
 
+/* What a create, even one killed half-way, may leave in a state dir. */
+static bool state_file_name(const char *name)
+{
+	static const char *const names[] = {"state.json", "config.json", "exec.fifo", "notify"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	/* hk_write_atomic's temp files: ".NAME.<random>" */
+	return strncmp(name, ".state.json.", 12) == 0 || strncmp(name, ".config.json.", 13) == 0;
+}
+
+bool state_dir_foreign(struct hk_state_dir *sd, struct hk_err *err)
+{
+	int fd = openat(sd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	bool foreign = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		hk_fail(err, errno, "read %s", sd->path);
+		return true;
+	}
+	while (!foreign && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    !state_file_name(e->d_name)) {
+			foreign = true;
+			hk_fail(err, 0,
+				"%s is not a container's state directory (it holds \"%s\"): left "
+				"as "
+				"it is",
+				sd->path, e->d_name);
+		}
+	closedir(d);
+	return foreign;
+}
+
 int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err)
 {
 	if (empty_dir(sd->fd, sd->id, 1, err) < 0)

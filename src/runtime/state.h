@@ -68,6 +68,9 @@ int state_dir_peek(int rootfd, const char *root, const char *id, struct hk_state
 		   struct hk_err *err);
 void state_dir_close(struct hk_state_dir *sd);
 /* Remove the directory with everything in it. */
+/* A directory of the state root that holds anything a create would not
+ * have left (husk net's records, another tool's files): true, with err. */
+bool state_dir_foreign(struct hk_state_dir *sd, struct hk_err *err);
 int state_dir_remove(struct hk_state_dir *sd, struct hk_err *err);
 
 int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err);

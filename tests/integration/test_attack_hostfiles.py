@@ -703,3 +703,30 @@ def test_fifo_config_wedges_nothing(hk):
     assert r.rc != 0 and "not a regular file" in r.err, str(r)
     assert hk.call("inspect", cid, timeout=10).rc == 0
     assert hk.call("delete", "--force", cid, timeout=10).rc == 0
+
+
+@pytest.mark.husk_only  # runc 1.1.5 removes such a directory too
+def test_delete_force_leaves_a_foreign_directory(hk):
+    """`husk delete --force net` took husk net's records (/run/husk/net sits
+    in the default state root) for a container and removed them all
+    (outside attack F12)."""
+    d = STATE_ROOT / "netlike"
+    d.mkdir(mode=0o711)
+    try:
+        (d / "lock").write_text("")
+        (d / "web.lease").write_text("id web\n")
+        r = hk.call("delete", "--force", "netlike")
+        assert r.rc != 0 and "not a container's state directory" in r.err, str(r)
+        assert sorted(os.listdir(d)) == ["lock", "web.lease"]
+    finally:
+        shutil.rmtree(d)
+
+
+def test_delete_force_of_a_half_made_state_dir(hk):
+    """What a create killed after making its directory leaves is still
+    removed by delete --force."""
+    d = STATE_ROOT / f"{hk.new_id()}"
+    d.mkdir(mode=0o711)
+    r = hk.call("delete", "--force", d.name)
+    assert r.rc == 0, str(r)
+    assert not d.exists()
