@@ -140,6 +140,21 @@ static inline int hk_execveat(int dirfd, const char *path, char *const argv[], c
 	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
+/* rt_sigaction(2) to SIG_DFL, for the signals glibc's sigaction refuses
+ * (the two it keeps for its threads). The kernel's struct sigaction:
+ * handler, flags, restorer, mask (8 bytes on every architecture husk runs
+ * on). */
+static inline int hk_rt_sigaction_default(int sig)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long long mask;
+	} ksa = {0};
+	return (int)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
+
 /* capset(2): glibc leaves it to libcap. */
 static inline int hk_capset(void *hdr, void *data)
 {

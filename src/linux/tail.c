@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/syscalls.h"
 #include "linux/caps.h"
 #include "linux/lsm.h"
 #include "linux/process.h"
@@ -93,7 +94,9 @@ static char *as_user(const struct hk_tail *t, struct hk_err *err)
 
 /* 6. SIG_IGN survives execve, and so does the mask: a caller's ignored
  * SIGPIPE (podman) or SIGHUP (nohup) must not reach the program. glibc
- * keeps two signals for itself (EINVAL): execve resets those. */
+ * refuses the two signals it keeps for itself (32, 33: EINVAL), and an
+ * ignored one of those survives execve too: they are reset through the
+ * system call itself. */
 static int default_signals(struct hk_err *err)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -102,7 +105,9 @@ static int default_signals(struct hk_err *err)
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)
+		if (sigaction(sig, &dfl, NULL) == 0)
+			continue;
+		if (errno != EINVAL || hk_rt_sigaction_default(sig) < 0)
 			return hk_fail(err, errno, "reset the disposition of signal %d", sig);
 	}
 	sigemptyset(&none);

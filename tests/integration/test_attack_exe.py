@@ -6,7 +6,8 @@ create/run), the kernel runs husk's own binary again as the script's
 interpreter, inside the container and dumpable (execve resets
 PR_SET_DUMPABLE), so a container process can open /proc/<pid>/exe, wait
 until nothing runs the binary and write to it.  The interpreter line makes
-that husk block: `--log=FIFO` opens a fifo of the container's for writing,
+that husk block: `--log=FIFO` opens a fifo of the container's for writing
+(under /dev: husk opens a --log path there as it is, a file elsewhere),
 which waits for a reader, so the attacker has all the time it needs.
 
 The defence (src/linux/selfexe.c): create, run, exec and launch re-execute
@@ -46,7 +47,7 @@ while [ $i -lt 1500 ]; do
       exec 3< $d/exe
       echo "opened $p" >> $log
     fi
-    timeout 5 cat /mnt/rw/fifo > /mnt/rw/fifo.out
+    timeout 5 cat /dev/hk/fifo > /mnt/rw/fifo.out
     j=0
     while [ $j -lt 100 ]; do
       if [ -e /proc/self/fd/3 ] && { echo HK-PWNED >> /proc/self/fd/3; } 2>/dev/null; then
@@ -72,13 +73,14 @@ def _shared_dir(hk):
     os.mkfifo(shared / "fifo")
     (shared / "log").touch()
     pwn = shared / "pwn"
-    pwn.write_text("#!/proc/self/exe --log=/mnt/rw/fifo\n")
+    pwn.write_text("#!/proc/self/exe --log=/dev/hk/fifo\n")
     pwn.chmod(0o755)
     return shared
 
 
 def _attacker_bundle(hk, shared, caps=()):
-    b = hk.bundle(["sh", "-c", ATTACKER], extra_mounts=[bind(shared, "/mnt/rw")])
+    b = hk.bundle(["sh", "-c", ATTACKER],
+                  extra_mounts=[bind(shared, "/mnt/rw"), bind(shared, "/dev/hk")])
     for k in ("bounding", "effective", "permitted"):
         b.config["process"]["capabilities"][k] += list(caps)
     b.write()
@@ -134,7 +136,8 @@ def test_shebang_process_args(hk, how):
     rc, _, err = call_with(rt, hk, "run", "--detach", "--bundle", att.path, acid)
     assert rc == 0, err
     apid = init_pid(hk, acid)
-    victim = hk.bundle(["/mnt/rw/pwn"], extra_mounts=[bind(shared, "/mnt/rw")],
+    victim = hk.bundle(["/mnt/rw/pwn"],
+                       extra_mounts=[bind(shared, "/mnt/rw"), bind(shared, "/dev/hk")],
                        namespaces=[{"type": "pid", "path": f"/proc/{apid}/ns/pid"},
                                    "network", "ipc", "uts", "mount"])
     vcid = hk.track(hk.new_id())

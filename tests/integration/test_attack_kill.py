@@ -28,11 +28,12 @@ def _settled_status(hk, cid):
     """observe() once the container stopped changing: a kill husk sent just
     before it died may still be on its way (state then says created, and
     list a moment later stopped)."""
-    for attempt in range(20):
+    deadline = time.monotonic() + 10
+    while True:
         try:
             return observe(hk, cid)
         except AssertionError:
-            if attempt == 19:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
 
