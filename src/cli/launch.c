@@ -321,7 +321,7 @@ const struct hk_command cmd_launch = {
 		"   --hostname NAME       hostname (default: the id)\n"
 		"   --net bridge|none|host|container:NAME  network (default bridge)\n"
 		"   -p, --publish [IP:]HOST:CTR[/tcp|udp]  publish a port (bridge)\n"
-		"   -P, --publish-all     publish the image's exposed ports on the same host "
+		"   -P, --publish-all     publish the image's exposed ports on random host "
 		"ports\n"
 		"   --bridge B, --subnet S  the bridge network to attach to\n"
 		"   -m, --memory SIZE     memory limit (512m, 2g)\n"

@@ -24,12 +24,24 @@ struct attach_opts {
 	struct net_config cfg;
 	struct net_port *ports;
 	size_t n_ports;
+	struct net_port *exposed; /* --publish-exposed: host ports to pick */
+	size_t n_exposed;
 	bool bridge_set, subnet_set;
 	struct net_target t;
 	char *id, *bridge, *subnet; /* owned: from the state's annotations */
 };
 
-enum { OPT_DIR = 1000, OPT_BRIDGE, OPT_SUBNET, OPT_MTU, OPT_ID, OPT_PID, OPT_NETNS, OPT_FORMAT };
+enum {
+	OPT_DIR = 1000,
+	OPT_BRIDGE,
+	OPT_SUBNET,
+	OPT_MTU,
+	OPT_ID,
+	OPT_PID,
+	OPT_NETNS,
+	OPT_FORMAT,
+	OPT_EXPOSED,
+};
 
 static const char *default_dir(void)
 {
@@ -46,6 +58,18 @@ static int add_port(struct attach_opts *o, const char *spec)
 		return cli_error(&err) ? -1 : -1;
 	o->ports = xrealloc(o->ports, (o->n_ports + 1) * sizeof(*o->ports));
 	o->ports[o->n_ports++] = p;
+	return 0;
+}
+
+static int add_exposed(struct attach_opts *o, const char *key)
+{
+	struct net_port p;
+	struct hk_err err = {0};
+
+	if (net_exposed_parse(key, &p, &err) < 0)
+		return cli_error(&err) ? -1 : -1;
+	o->exposed = xrealloc(o->exposed, (o->n_exposed + 1) * sizeof(*o->exposed));
+	o->exposed[o->n_exposed++] = p;
 	return 0;
 }
 
@@ -85,6 +109,8 @@ static int attach_opt(int opt, const char *arg, void *data)
 		return 0;
 	case 'p':
 		return add_port(o, arg);
+	case OPT_EXPOSED:
+		return add_exposed(o, arg);
 	case OPT_ID:
 		o->t.id = arg;
 		return 0;
@@ -173,8 +199,11 @@ static int read_state(struct attach_opts *o, bool attach, struct hk_err *err)
 		goto out;
 	}
 	o->t.id = o->id;
+	/* attach by pid needs it; otherwise it tells the container from
+	 * another one with the same id (net_lease_is_callers) */
 	bool need_pid = attach && !o->t.netns;
-	if (need_pid && hk_json_get_i64(root, "state", "pid", 1, 1 << 30, &pid, err) <= 0) {
+	int got = hk_json_get_i64(root, "state", "pid", need_pid ? 1 : 0, 1 << 30, &pid, err);
+	if (got < 0 || (need_pid && got == 0)) {
 		if (!err->msg[0])
 			hk_fail(err, 0,
 				"state on stdin: no \"pid\" (the container must be created)");
@@ -190,6 +219,7 @@ out:
 static void attach_opts_free(struct attach_opts *o)
 {
 	free(o->ports);
+	free(o->exposed);
 	free(o->id);
 	free(o->bridge);
 	free(o->subnet);
@@ -201,6 +231,7 @@ static const struct option attach_longopts[] = {
 	{"subnet", required_argument, NULL, OPT_SUBNET},
 	{"mtu", required_argument, NULL, OPT_MTU},
 	{"publish", required_argument, NULL, 'p'},
+	{"publish-exposed", required_argument, NULL, OPT_EXPOSED},
 	{"id", required_argument, NULL, OPT_ID},
 	{"pid", required_argument, NULL, OPT_PID},
 	{"netns", required_argument, NULL, OPT_NETNS},
@@ -238,7 +269,8 @@ static int run_attach(const struct hk_globals *g, int argc, char **argv)
 		cli_errorf("net attach: unexpected argument \"%s\"", argv[optind]);
 		goto out;
 	}
-	if (attach_target(&o, &err) < 0) {
+	if (attach_target(&o, &err) < 0 ||
+	    net_ports_add_exposed(&o.ports, &o.n_ports, o.exposed, o.n_exposed, &err) < 0) {
 		cli_error(&err);
 		goto out;
 	}
@@ -324,7 +356,8 @@ static int run_detach(const struct hk_globals *g, int argc, char **argv)
 		}
 		o.id = st.id;
 	}
-	int r = net_detach(o.dir, o.id, &err);
+	struct net_caller c = {.id = o.id, .hook = st.id != NULL, .pid = st.t.pid};
+	int r = net_detach(o.dir, &c, &err);
 	attach_opts_free(&st);
 	return r < 0 ? cli_error(&err) : 0;
 }
@@ -443,6 +476,9 @@ const struct hk_command cmd_net_attach = {
 	"   --subnet CIDR         the bridge's subnet (default " NET_SUBNET_DEFAULT ")\n"
 	"   --mtu N               MTU of the veth pair (default 1500)\n"
 	"   --publish, -p SPEC    [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], repeatable\n"
+	"   --publish-exposed P   PORT[/tcp|udp] on a host port the kernel picks (what\n"
+	"                         launch -P does for each port the image exposes; at\n"
+	"                         most 64, none a -p maps already), repeatable\n"
 	"   --id ID               the container, instead of the state on stdin, with\n"
 	"   --pid PID             a process in its network namespace, or\n"
 	"   --netns PATH          its network namespace (e.g. /run/netns/NAME)\n"
@@ -457,8 +493,11 @@ const struct hk_command cmd_net_detach = {
 	.run = run_detach,
 	.args = "[options]",
 	.summary = "release everything of a container (poststop hook: state JSON on stdin)",
-	.options =
-		DIR_HELP "   --id ID               the container, instead of the state on stdin\n",
+	.options = DIR_HELP
+	"   --id ID               the container, by id alone, instead of the state on\n"
+	"                         stdin (whose pid must be the record's, or, with none,\n"
+	"                         the record's container gone: another container may\n"
+	"                         have the same id)\n",
 };
 
 const struct hk_command cmd_net_ls = {

@@ -30,8 +30,10 @@ struct launch_plan {
 	char *netns;                 /* --net container:NAME: its network namespace, */
 	int netns_fd;                /* open in netns_fd (when netns is set) */
 	uint32_t map_host, map_size; /* --userns=auto: root's range, else 0 */
-	char **ports;                /* -p, and -P's exposed ports */
+	char **ports;                /* -p */
 	size_t n_ports;
+	char **exposed; /* -P: the image's ExposedPorts keys, as they are */
+	size_t n_exposed;
 	int log_fd;     /* -d: the logger's pipe, -1 otherwise */
 	int host_mntns; /* the host's mount namespace, while launch is in its own */
 	char owner[33]; /* the token in DIR/.owner and the cleanup hooks */

@@ -99,16 +99,15 @@ static int plan_ports(struct launch_plan *p, const struct img_image *img, struct
 
 	if ((o->n_publish || o->publish_all) && o->net != LAUNCH_NET_BRIDGE)
 		return hk_fail(err, 0, "-p/-P: ports are published only with --net bridge");
-	p->ports = xcalloc(o->n_publish + (img ? img->config.n_exposed : 0) + 1, sizeof(char *));
+	p->ports = xcalloc(o->n_publish + 1, sizeof(char *));
 	for (size_t i = 0; i < o->n_publish; i++)
 		p->ports[p->n_ports++] = xstrdup(o->publish[i]);
-	/* -P: each port the image exposes, on the same port of the host. */
-	for (size_t i = 0; o->publish_all && img && i < img->config.n_exposed; i++) {
-		const char *e = img->config.exposed[i];
-		const char *slash = strchr(e, '/');
-		int port = atoi(e);
-		p->ports[p->n_ports++] = xasprintf("%d:%d%s", port, port, slash ? slash : "");
-	}
+	/* -P: each port the image exposes, on a host port the kernel picks;
+	 * husk net checks the keys (the image's words) and their number. */
+	size_t n = o->publish_all && img ? img->config.n_exposed : 0;
+	p->exposed = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		p->exposed[p->n_exposed++] = xstrdup(img->config.exposed[i]);
 	return 0;
 }
 

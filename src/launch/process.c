@@ -178,6 +178,9 @@ void launch_plan_clear(struct launch_plan *p)
 	for (size_t i = 0; i < p->n_ports; i++)
 		free(p->ports[i]);
 	free(p->ports);
+	for (size_t i = 0; i < p->n_exposed; i++)
+		free(p->exposed[i]);
+	free(p->exposed);
 	if (p->netns)
 		close(p->netns_fd);
 	free(p->netns);

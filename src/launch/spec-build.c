@@ -298,7 +298,7 @@ static hk_json *hook_json(const char *path, const char **args, size_t n)
 static hk_json *attach_hook(const struct launch_plan *p)
 {
 	const struct launch_opts *o = p->o;
-	const char **args = xcalloc(8 + 2 * p->n_ports, sizeof(char *));
+	const char **args = xcalloc(8 + 2 * (p->n_ports + p->n_exposed), sizeof(char *));
 	size_t n = 0;
 
 	args[n++] = "husk";
@@ -315,6 +315,10 @@ static hk_json *attach_hook(const struct launch_plan *p)
 	for (size_t i = 0; i < p->n_ports; i++) {
 		args[n++] = "-p";
 		args[n++] = p->ports[i];
+	}
+	for (size_t i = 0; i < p->n_exposed; i++) {
+		args[n++] = "--publish-exposed";
+		args[n++] = p->exposed[i];
 	}
 	hk_json *h = hook_json(o->husk, args, n);
 	free(args);

@@ -65,7 +65,19 @@ static int refused(const struct net_port *p, const char *spec, int e, struct hk_
 		       net_proto_name(p->proto), ip);
 }
 
-static int bind_one(const struct net_port *p, struct hk_err *err)
+/* The host port the kernel picked for a bind to port 0. */
+static int picked_port(int fd, struct net_port *p, const char *spec, struct hk_err *err)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sin_family != AF_INET)
+		return hk_fail(err, errno, "publish %s: getsockname", spec);
+	p->host_port = ntohs(sa.sin_port);
+	return 0;
+}
+
+static int bind_one(struct net_port *p, struct hk_err *err)
 {
 	char spec[NET_PORT_STRLEN];
 	struct sockaddr_in sa = {
@@ -84,21 +96,58 @@ static int bind_one(const struct net_port *p, struct hk_err *err)
 		close(fd);
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		if (p->host_port || picked_port(fd, p, spec, err) == 0)
+			return fd;
+		close(fd);
+		return -1;
+	}
 	int e = errno;
 	close(fd);
+	if (!p->host_port)
+		return hk_fail(err, e, "publish %s: no free host port", spec);
 	return refused(p, spec, e, err);
 }
 
-int net_ports_bind(const struct net_port *p, size_t n, struct net_bound *b, struct hk_err *err)
+/* A host port for p, which the kernel picks when p has none yet, and
+ * picks again while taken() says a record still maps it (a container
+ * stopped but not yet deleted: its holder is gone, its DNAT is not). The
+ * ports refused stay bound meanwhile, so the kernel picks others. */
+#define PICK_TRIES 16
+
+static int bind_free(struct net_port *p, net_port_taken_fn taken, void *data, struct hk_err *err)
+{
+	int refused_fds[PICK_TRIES];
+	size_t n = 0;
+	bool pick = !p->host_port;
+	int fd;
+
+	for (;;) {
+		fd = bind_one(p, err);
+		if (fd < 0 || !pick || !taken || !taken(p, data))
+			break;
+		refused_fds[n++] = fd;
+		p->host_port = 0;
+		if (n == PICK_TRIES) {
+			fd = hk_fail(err, 0, "publish %u/%s: no free host port after %d tries",
+				     p->cont_port, net_proto_name(p->proto), PICK_TRIES);
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		close(refused_fds[i]);
+	return fd;
+}
+
+int net_ports_bind(struct net_port *p, size_t n, net_port_taken_fn taken, void *data,
+		   struct net_bound *b, struct hk_err *err)
 {
 	*b = (struct net_bound){0};
 	if (!n)
 		return 0;
 	b->fds = xcalloc(n, sizeof(*b->fds));
 	for (size_t i = 0; i < n; i++) {
-		int fd = bind_one(&p[i], err);
+		int fd = bind_free(&p[i], taken, data, err);
 		if (fd < 0) {
 			net_bound_close(b);
 			return -1;

@@ -24,6 +24,7 @@
 #ifndef HUSK_NET_HOLD_H
 #define HUSK_NET_HOLD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -47,8 +48,13 @@ struct net_holder {
 
 /* Bind every port's host address and port; the first that the kernel
  * refuses fails the whole with the port, the address and, where the
- * kernel tells, the process that holds it. */
-int net_ports_bind(const struct net_port *p, size_t n, struct net_bound *b, struct hk_err *err);
+ * kernel tells, the process that holds it. A port without a host port
+ * gets one the kernel picks (an ephemeral one: ip_local_port_range), and
+ * another while taken(port, data) says it is mapped already; p is
+ * updated with the ports picked. */
+typedef bool (*net_port_taken_fn)(const struct net_port *p, void *data);
+int net_ports_bind(struct net_port *p, size_t n, net_port_taken_fn taken, void *data,
+		   struct net_bound *b, struct hk_err *err);
 void net_bound_close(struct net_bound *b);
 
 /* Start the holder of container id's ports with b's sockets (closed here,

@@ -26,9 +26,32 @@ int net_id_check(const char *id, struct hk_err *err)
 	return 0;
 }
 
+static bool is_lease_name(const char *name)
+{
+	size_t len = strlen(name), sl = strlen(LEASE_SUFFIX);
+	return name[0] != '.' && len > sl && strcmp(name + len - sl, LEASE_SUFFIX) == 0;
+}
+
+/* A temp file of a record (hk_write_atomic: ".NAME.lease.RANDOM"). */
+static bool is_lease_temp(const char *name)
+{
+	return name[0] == '.' && strstr(name, LEASE_SUFFIX ".") != NULL;
+}
+
+static int lock(int fd, int how, const char *what, struct hk_err *err)
+{
+	while (flock(fd, how) < 0)
+		if (errno != EINTR)
+			return hk_fail(err, errno, "lock %s", what);
+	return 0;
+}
+
 int net_store_open(struct net_store *st, const char *dir, bool exclusive, struct hk_err *err)
 {
-	*st = (struct net_store){-1, -1};
+	_cleanup_free_ char *lockname = xasprintf("%s/lock", dir);
+	int how = exclusive ? LOCK_EX : LOCK_SH;
+
+	*st = (struct net_store){-1, -1, exclusive};
 	if (hk_mkdir_p(dir, 0700, err) < 0)
 		return hk_err_prefix(err, "net state directory");
 	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -36,17 +59,67 @@ int net_store_open(struct net_store *st, const char *dir, bool exclusive, struct
 		return hk_fail(err, errno, "open %s", dir);
 	st->lockfd = openat(st->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lockfd < 0) {
-		hk_fail(err, errno, "open %s/lock", dir);
+		hk_fail(err, errno, "open %s", lockname);
 		net_store_close(st);
 		return -1;
 	}
-	while (flock(st->lockfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno == EINTR)
+	bool migrate = strcmp(dir, NET_DIR_DEFAULT) == 0 && access(NET_DIR_OLD, F_OK) == 0;
+	/* exclusive while the old records come over, then as asked (flock
+	 * converts the lock it holds) */
+	if ((migrate && (lock(st->lockfd, LOCK_EX, lockname, err) < 0 ||
+			 net_store_migrate(st, NET_DIR_OLD, err) < 0)) ||
+	    lock(st->lockfd, how, lockname, err) < 0) {
+		net_store_close(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int move_records(int from, struct net_store *st, const char *old, struct hk_err *err)
+{
+	int fd = dup(from);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	int r = 0;
+
+	if (!d) {
+		hk_closep(&fd);
+		return hk_fail(err, errno, "read %s", old);
+	}
+	while (r == 0 && (e = readdir(d))) {
+		/* the temp file of a writer that died goes; what is not a
+		 * record stays (and so does the directory) */
+		if (is_lease_temp(e->d_name))
+			unlinkat(from, e->d_name, 0);
+		if (!is_lease_name(e->d_name))
 			continue;
-		hk_fail(err, errno, "lock %s/lock", dir);
-		net_store_close(st);
-		return -1;
+		if (renameat2(from, e->d_name, st->dirfd, e->d_name, RENAME_NOREPLACE) < 0)
+			r = hk_fail(err, errno, "move %s/%s to the net state directory", old,
+				    e->d_name);
 	}
+	closedir(d);
+	return r;
+}
+
+int net_store_migrate(struct net_store *st, const char *old, struct hk_err *err)
+{
+	_cleanup_close_ int from = open(old, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int oldlock = -1;
+	_cleanup_free_ char *what = xasprintf("%s/lock", old);
+
+	if (from < 0)
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", old);
+	/* an older husk net still at work there finishes first */
+	oldlock = openat(from, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (oldlock < 0 && errno != ENOENT)
+		return hk_fail(err, errno, "open %s", what);
+	if ((oldlock >= 0 && lock(oldlock, LOCK_EX, what, err) < 0) ||
+	    move_records(from, st, old, err) < 0)
+		return -1;
+	unlinkat(from, "lock", 0);
+	/* gone already (another husk net moved it first), or not empty (not
+	 * husk's alone): left as it is */
+	rmdir(old);
 	return 0;
 }
 
@@ -193,12 +266,6 @@ static int cmp_lease(const void *a, const void *b)
 	return strcmp(((const struct net_lease *)a)->id, ((const struct net_lease *)b)->id);
 }
 
-static bool is_lease_name(const char *name)
-{
-	size_t len = strlen(name), sl = strlen(LEASE_SUFFIX);
-	return name[0] != '.' && len > sl && strcmp(name + len - sl, LEASE_SUFFIX) == 0;
-}
-
 static int load_one(int dirfd, const char *name, struct net_lease *l, struct hk_err *err)
 {
 	_cleanup_free_ char *text = hk_read_fileat(dirfd, name, LEASE_MAX_SIZE, NULL, err);
@@ -212,13 +279,19 @@ int net_lease_find(const char *dir, const char *id, struct net_lease *out, struc
 {
 	_cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *name = xasprintf("%s" LEASE_SUFFIX, id);
+	int r = 0;
 
 	*out = (struct net_lease){0};
-	if (dirfd < 0)
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", dir);
 	if (net_id_check(id, NULL) < 0)
 		return 0;
-	return load_one(dirfd, name, out, err);
+	if (dirfd >= 0)
+		r = load_one(dirfd, name, out, err);
+	else if (errno != ENOENT)
+		return hk_fail(err, errno, "open %s", dir);
+	/* not moved over yet (net_store_open does it) */
+	if (r == 0 && strcmp(dir, NET_DIR_DEFAULT) == 0)
+		return net_lease_find(NET_DIR_OLD, id, out, err);
+	return r;
 }
 
 int net_store_load(struct net_store *st, struct net_lease **out, size_t *n, struct hk_err *err)
@@ -235,6 +308,8 @@ int net_store_load(struct net_store *st, struct net_lease **out, size_t *n, stru
 	}
 	rewinddir(d);
 	while ((e = readdir(d))) {
+		if (st->exclusive && is_lease_temp(e->d_name))
+			unlinkat(st->dirfd, e->d_name, 0);
 		if (!is_lease_name(e->d_name))
 			continue;
 		v = xrealloc(v, (cnt + 1) * sizeof(*v));
@@ -304,4 +379,13 @@ bool net_lease_alive(const struct net_lease *l)
 	if (l->netns)
 		return stat(l->netns, &sb) == 0 && (unsigned long long)sb.st_ino == l->netns_ino;
 	return l->pid > 0 && net_proc_start_time(l->pid) == l->start_time;
+}
+
+bool net_lease_is_callers(const struct net_lease *l, pid_t pid)
+{
+	if (l->pid > 0 && pid > 0)
+		return l->pid == pid;
+	if (l->pid > 0)
+		return net_proc_start_time(l->pid) != l->start_time;
+	return !net_lease_alive(l);
 }

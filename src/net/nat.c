@@ -16,7 +16,12 @@
 /* Adding what exists already is a no-op for tables, chains, sets, maps and
  * identical elements; rules are the exception, so each chain is flushed
  * and refilled in the same transaction: the result is the same however
- * often it runs, and a table damaged by hand heals on the next attach. */
+ * often it runs, and a table damaged by hand heals on the next attach.
+ *
+ * The filter chains (input, forward) have policy accept and drop only
+ * traffic that a husk bridge carries or that goes to 127.0.0.0/8 from
+ * outside lo: the host's other traffic, forwarded or not, is never
+ * husk's to judge (another table may accept or drop it as it likes). */
 static const char base_cmds[] =
 	"add table " T "\n"
 	"add set " T " nets { type ipv4_addr; flags interval; }\n"
@@ -28,13 +33,20 @@ static const char base_cmds[] =
 	"add chain " T " output { type nat hook output priority -100; policy accept; }\n"
 	"add chain " T " postrouting { type nat hook postrouting priority srcnat; "
 	"policy accept; }\n"
+	"add chain " T " input { type filter hook input priority filter; policy accept; }\n"
+	"add chain " T " forward { type filter hook forward priority filter; policy accept; }\n"
 	"flush chain " T " prerouting\n"
 	"flush chain " T " output\n"
 	"flush chain " T " postrouting\n"
-	"add rule " T " prerouting fib daddr type local "
+	"flush chain " T " input\n"
+	"flush chain " T " forward\n"
+	/* from outside: a packet for 127.0.0.0/8 is never DNATed (it reaches
+	 * a host only through a machine on its link, or a container, that
+	 * forged it: the kernel drops it as a martian, or input below) */
+	"add rule " T " prerouting ip daddr != 127.0.0.0/8 fib daddr type local "
 	"dnat to ip daddr . meta l4proto . th dport map @pub_ip\n"
-	"add rule " T
-	" prerouting fib daddr type local dnat to meta l4proto . th dport map @pub_any\n"
+	"add rule " T " prerouting ip daddr != 127.0.0.0/8 fib daddr type local "
+	"dnat to meta l4proto . th dport map @pub_any\n"
 	"add rule " T " output fib daddr type local "
 	"dnat to ip daddr . meta l4proto . th dport map @pub_ip\n"
 	"add rule " T " output fib daddr type local dnat to meta l4proto . th dport map @pub_any\n"
@@ -45,7 +57,27 @@ static const char base_cmds[] =
 	"add rule " T " postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade\n"
 	/* a container to a port another one publishes (hairpin): without it
 	 * the answer would skip the host and be dropped by the caller */
-	"add rule " T " postrouting oifname @bridges ct status dnat ip saddr @nets masquerade\n";
+	"add rule " T " postrouting oifname @bridges ct status dnat ip saddr @nets masquerade\n"
+	/* route_localnet, which the line above needs on the bridges, lets
+	 * them deliver packets for 127.0.0.0/8 (CVE-2020-8558): only answers
+	 * of connections and what was DNATed pass, as in Kubernetes' fix;
+	 * iifname != lo rather than its saddr != 127.0.0.0/8, which a
+	 * container can forge. (A forged source 127.0.0.0/8 the kernel drops
+	 * itself: it is a local address, and accept_local is off.) */
+	"add rule " T " input iifname != \"lo\" ip daddr 127.0.0.0/8 "
+	"ct state != { established, related } ct status & dnat == 0 drop\n"
+	/* to a husk bridge: answers, published ports (DNATed) from anywhere
+	 * but another husk bridge, and the bridge's own traffic coming back
+	 * to it: the route to the destination goes out where it came in, or
+	 * (br_netfilter shows bridged frames here) a broadcast or multicast
+	 * between its ports; nothing else: not a machine routing the subnet
+	 * through the host, not another husk bridge */
+	"add rule " T " forward oifname != @bridges accept\n"
+	"add rule " T " forward ct state { established, related } accept\n"
+	"add rule " T " forward iifname != @bridges ct status dnat accept\n"
+	"add rule " T " forward fib daddr . iif oif exists accept\n"
+	"add rule " T " forward iifname @bridges meta pkttype { broadcast, multicast } accept\n"
+	"add rule " T " forward drop\n";
 
 static void port_key(const struct net_port *p, char *buf, size_t size)
 {

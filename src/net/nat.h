@@ -11,8 +11,15 @@
  *                   every host address
  *   pub_ip          hostip . proto . hostport : addr . port
  *
- * DNAT happens in prerouting (from outside) and output (from the host
- * itself, 127.0.0.1 included) for packets to a local address. */
+ * DNAT happens in prerouting (from outside, never for 127.0.0.0/8) and
+ * output (from the host itself, 127.0.0.1 included) for packets to a
+ * local address. Two filter chains, policy accept, drop what husk's
+ * networks make possible and nothing else: input, packets for 127.0.0.0/8
+ * arriving outside lo (route_localnet is on for the bridges) that answer
+ * no connection and were not DNATed; forward, packets to a
+ * husk bridge that are no answer, not DNATed from outside husk's bridges
+ * and not the bridge's own traffic (a machine routing the subnet through
+ * the host, another husk bridge). */
 #ifndef HUSK_NET_NAT_H
 #define HUSK_NET_NAT_H
 

@@ -117,6 +117,10 @@ static int open_target(const struct net_target *t, struct net_lease *l, struct h
 		fd = open(t->netns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return hk_fail(err, errno, "open network namespace %s", t->netns);
+		/* a hook's state pid, kept to know the container's record from
+		 * another one's with the same id (net_lease_is_callers) */
+		if (t->pid > 0 && (l->start_time = net_proc_start_time(t->pid)))
+			l->pid = t->pid;
 	} else if ((fd = open_pid_netns(t, l, err)) < 0) {
 		return -1;
 	}
@@ -236,14 +240,28 @@ static int create_bridge(struct net_nl *nl, const char *name, const struct net_s
 	return br.index;
 }
 
-static int write_sysctl(const char *path, struct hk_err *err)
+/* IPv6 off on a device: husk's networks are IPv4 only, and a device with
+ * IPv6 on takes router advertisements from whoever sends them on its link
+ * (CVE-2020-13401): a container with CAP_NET_RAW would become the host's
+ * IPv6 router, or another container's. A kernel without IPv6 has no such
+ * file: nothing to do. */
+static int ipv6_off(int fd, const char *dev, struct hk_err *err)
 {
-	return hk_write_str(path, "1", err);
+	if (fd < 0) {
+		if (err->errnum != ENOENT)
+			return -1;
+		hk_err_clear(err);
+		return 0;
+	}
+	int r = hk_write_all(fd, "1", 1) < 0 ? hk_fail(err, errno, "disable IPv6 on %s", dev) : 0;
+	close(fd);
+	return r;
 }
 
 /* The bridge with the gateway address, up; forwarding on in this
- * namespace, and 127.0.0.1 routable to the bridge (route_localnet) so the
- * host's own connections to 127.0.0.1:hostport reach a container.
+ * namespace, 127.0.0.1 routable to the bridge (route_localnet) so the
+ * host's own connections to 127.0.0.1:hostport reach a container (nat.c
+ * drops what else that would let in), and no IPv6 on the bridge.
  * Returns the bridge's ifindex. */
 static int ensure_bridge(struct net_nl *nl, const char *name, const struct net_subnet *s,
 			 struct hk_err *err)
@@ -274,7 +292,14 @@ static int ensure_bridge(struct net_nl *nl, const char *name, const struct net_s
 		index = br.index;
 	}
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", name);
-	if (write_sysctl("/proc/sys/net/ipv4/ip_forward", err) < 0 || write_sysctl(path, err) < 0)
+	if (hk_write_str("/proc/sys/net/ipv4/ip_forward", "1", err) < 0 ||
+	    hk_write_str(path, "1", err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		hk_fail(err, errno, "open %s", path);
+	if (ipv6_off(fd, name, err) < 0)
 		return -1;
 	return index;
 }
@@ -295,6 +320,11 @@ static int configure_inside(int nsfd, const struct net_lease *l, struct hk_err *
 			hk_fail(err, ENODEV, "%s in the container", PEER_NAME);
 		goto out;
 	}
+	/* before it is up: no link-local address, no router solicitation */
+	if (ipv6_off(net_open_in(nsfd, "/proc/sys/net/ipv6/conf/" PEER_NAME "/disable_ipv6",
+				 O_WRONLY, err),
+		     PEER_NAME " in the container", err) < 0)
+		goto out;
 	if (net_link_set_up(&nl, eth.index, PEER_NAME, err) < 0 ||
 	    net_addr_add(&nl, eth.index, PEER_NAME, l->addr, l->subnet.prefix, err) < 0 ||
 	    net_route_add_default(&nl, eth.index, net_subnet_gateway(&l->subnet), err) < 0)
@@ -376,11 +406,26 @@ static int hold_ports(struct net_bound *b, struct net_lease *l, struct net_holde
 {
 	if (!b->n)
 		return 0;
-	if (net_holder_start(b, l->id, l->pid, l->start_time, h, err) < 0)
+	/* attached by --netns, it lives until detach (the namespace may
+	 * outlive the process) */
+	pid_t watch = l->netns ? 0 : l->pid;
+	if (net_holder_start(b, l->id, watch, l->start_time, h, err) < 0)
 		return -1;
 	l->holder_pid = h->pid;
 	l->holder_start = h->start;
 	return 0;
+}
+
+/* A host port just picked that a record maps still (net_ports_bind). */
+static bool mapped_by_record(const struct net_port *p, void *data)
+{
+	const struct lease_list *ll = data;
+
+	for (size_t i = 0; i < ll->n; i++)
+		for (size_t j = 0; j < ll->v[i].n_ports; j++)
+			if (net_port_clash(p, &ll->v[i].ports[j]))
+				return true;
+	return false;
 }
 
 static int attach_locked(const struct net_config *cfg, struct net_store *st, int nsfd,
@@ -393,7 +438,7 @@ static int attach_locked(const struct net_config *cfg, struct net_store *st, int
 	int r = -1;
 
 	if (net_store_load(st, &ll.v, &ll.n, err) < 0 || plan(cfg, ll.v, ll.n, l, err) < 0 ||
-	    net_ports_bind(l->ports, l->n_ports, &bound, err) < 0)
+	    net_ports_bind(l->ports, l->n_ports, mapped_by_record, &ll, &bound, err) < 0)
 		return -1;
 	hk_debug("net attach %s: planned, host ports bound", l->id);
 	if (net_nl_open(&nl, err) < 0)
@@ -441,7 +486,7 @@ int net_attach(const struct net_config *cfg, const struct net_target *t, struct 
 	return 0;
 }
 
-static int detach_locked(struct net_store *st, const char *id, struct hk_err *err)
+static int detach_locked(struct net_store *st, const struct net_caller *c, struct hk_err *err)
 {
 	_cleanup_(lease_list_free) struct lease_list ll = {0};
 	struct net_nl nl = {0};
@@ -449,8 +494,14 @@ static int detach_locked(struct net_store *st, const char *id, struct hk_err *er
 	if (net_store_load(st, &ll.v, &ll.n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ll.n; i++) {
-		if (strcmp(ll.v[i].id, id) != 0)
+		if (strcmp(ll.v[i].id, c->id) != 0)
 			continue;
+		if (c->hook && !net_lease_is_callers(&ll.v[i], c->pid)) {
+			hk_debug(
+				"net detach %s: the record is another container's (pid %d, not %d)",
+				c->id, (int)ll.v[i].pid, (int)c->pid);
+			return 0;
+		}
 		if (net_nl_open(&nl, err) < 0)
 			return -1;
 		int r = teardown(&nl, st, &ll.v[i], err);
@@ -460,15 +511,15 @@ static int detach_locked(struct net_store *st, const char *id, struct hk_err *er
 	return 0;
 }
 
-int net_detach(const char *dir, const char *id, struct hk_err *err)
+int net_detach(const char *dir, const struct net_caller *c, struct hk_err *err)
 {
 	struct net_store st;
 
-	if (net_id_check(id, err) < 0 || net_store_open(&st, dir, true, err) < 0)
+	if (net_id_check(c->id, err) < 0 || net_store_open(&st, dir, true, err) < 0)
 		return -1;
-	int r = detach_locked(&st, id, err);
+	int r = detach_locked(&st, c, err);
 	net_store_close(&st);
-	return r < 0 ? hk_err_prefix(err, "detach %s", id) : r;
+	return r < 0 ? hk_err_prefix(err, "detach %s", c->id) : r;
 }
 
 static int gc_locked(struct net_store *st, char ***ids, size_t *n, struct hk_err *err)

@@ -43,9 +43,22 @@ int net_config_check(const struct net_config *cfg, struct hk_err *err);
  * net_lease_free). On failure nothing of it is left behind. */
 int net_attach(const struct net_config *cfg, const struct net_target *t, struct net_lease *out,
 	       struct hk_err *err);
-/* Remove everything of container id: 1 when there was something, 0 when
- * it was not attached (not an error: detach may run twice). */
-int net_detach(const char *dir, const char *id, struct hk_err *err);
+/* Who asks for a detach. The command line (--id) names a container by id
+ * alone: the operator's word. A hook has the OCI state of its container,
+ * whose id another container may carry too (another --root, another
+ * engine): its record is the one with the state's pid, or, when the
+ * runtime gives none (runc's poststop: pid 0), one whose container is gone
+ * (net_lease_is_callers); another container's record is left alone. */
+struct net_caller {
+	const char *id;
+	bool hook;
+	pid_t pid; /* the state's, 0 when none */
+};
+
+/* Remove everything of the caller's container: 1 when there was
+ * something, 0 when it was not attached, or the record is another
+ * container's (not an error: detach may run twice). */
+int net_detach(const char *dir, const struct net_caller *c, struct hk_err *err);
 /* Detach every container that no longer exists; their ids in *ids. */
 int net_gc(const char *dir, char ***ids, size_t *n, struct hk_err *err);
 /* Every record, sorted by id. */

@@ -25,10 +25,12 @@ int net_nl_open(struct net_nl *nl, struct hk_err *err)
 	return 0;
 }
 
-/* A netlink socket belongs for its whole life to the network namespace it
- * was created in (netlink(7)), so visiting the namespace for the socket()
- * call is enough: every request on it then acts there. */
-int net_nl_open_in(struct net_nl *nl, int nsfd, struct hk_err *err)
+/* Run fn in the network namespace of nsfd, then come back: a netlink
+ * socket belongs for its whole life to the namespace it was created in
+ * (netlink(7)), and so does a /proc/sys/net file to the one it was opened
+ * in, so visiting the namespace for the socket() or open() is enough. */
+static int visit(int nsfd, int (*fn)(void *data, struct hk_err *err), void *data,
+		 struct hk_err *err)
 {
 	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 
@@ -36,15 +38,55 @@ int net_nl_open_in(struct net_nl *nl, int nsfd, struct hk_err *err)
 		return hk_fail(err, errno, "open /proc/thread-self/ns/net");
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return hk_fail(err, errno, "setns into the container's network namespace");
-	int r = net_nl_open(nl, err);
+	int r = fn(data, err);
 	if (setns(self, CLONE_NEWNET) < 0) {
 		/* Staying in the wrong namespace would make every later step
-		 * act on the container's: refuse to go on. */
-		if (r == 0)
-			net_nl_close(nl);
-		return hk_fail(err, errno, "setns back into husk's network namespace");
+		 * act on the container's: refuse to go on. -2: fn's result is
+		 * there, for the caller to undo. */
+		hk_fail(err, errno, "setns back into husk's network namespace");
+		return r < 0 ? -1 : -2;
 	}
-	return r;
+	return r < 0 ? -1 : 0;
+}
+
+static int open_sock(void *data, struct hk_err *err)
+{
+	return net_nl_open(data, err);
+}
+
+int net_nl_open_in(struct net_nl *nl, int nsfd, struct hk_err *err)
+{
+	int r = visit(nsfd, open_sock, nl, err);
+
+	if (r == -2)
+		net_nl_close(nl);
+	return r < 0 ? -1 : 0;
+}
+
+struct open_req {
+	const char *path;
+	int flags;
+	int fd;
+};
+
+static int open_file(void *data, struct hk_err *err)
+{
+	struct open_req *o = data;
+
+	o->fd = open(o->path, o->flags | O_CLOEXEC);
+	if (o->fd < 0)
+		return hk_fail(err, errno, "open %s in the container's network namespace", o->path);
+	return 0;
+}
+
+int net_open_in(int nsfd, const char *path, int flags, struct hk_err *err)
+{
+	struct open_req o = {path, flags, -1};
+	int r = visit(nsfd, open_file, &o, err);
+
+	if (r == -2)
+		hk_closep(&o.fd);
+	return r < 0 ? -1 : o.fd;
 }
 
 void net_nl_close(struct net_nl *nl)

@@ -25,6 +25,9 @@ int net_nl_open(struct net_nl *nl, struct hk_err *err);
  * bind mount): setns there, open, setns back. */
 int net_nl_open_in(struct net_nl *nl, int nsfd, struct hk_err *err);
 void net_nl_close(struct net_nl *nl);
+/* open(path, flags) in the network namespace of nsfd, for its files under
+ * /proc/sys/net; the fd or -1. */
+int net_open_in(int nsfd, const char *path, int flags, struct hk_err *err);
 
 /* Start a request in buf: header with type, NLM_F_REQUEST | flags and the
  * next sequence number. */

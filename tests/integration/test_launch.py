@@ -437,13 +437,17 @@ def test_bridge_and_publish(launch, netlab, image):
                         SUBNET, "-p", "18080:8080", "-u", "0", src, server, net=None, env=env)
         assert r.rc == 0, str(r)
         cid = launch.last
-        # -P publishes the image's ExposedPorts (8080/tcp) on the same port
+        # -P publishes the image's ExposedPorts (8080/tcp) on a free host
+        # port (as docker run -P)
         r = launch.call("-d", "--hostname", "web2", "--bridge", netlab.bridge, "--subnet",
                         SUBNET, "-P", "-u", "0", src, server, net="bridge", env=env)
         assert r.rc == 0, str(r)
         cid2 = launch.last
+        [port] = netlab.leases()[cid2]["ports"]
+        host_port = int(port.split(":")[0])
+        assert port == f"{host_port}:8080/tcp" and host_port != 8080, port
         netlab.wait_get(netlab.out, HOST_IP, 18080, "web1")
-        netlab.wait_get(netlab.out, HOST_IP, 8080, "web2")
+        netlab.wait_get(netlab.out, HOST_IP, host_port, "web2")
         lease = netlab.leases()[cid]
         assert lease["address"].startswith("10.77.0.")
         for c in (cid, cid2):

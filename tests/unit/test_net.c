@@ -10,10 +10,15 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/err.h"
+#include "common/file.h"
 #include "net/ipam.h"
 #include "net/lease.h"
 #include "net/link.h"
@@ -382,11 +387,193 @@ static void test_nat_cmds(void **state)
 	 * leaves one copy */
 	assert_true(strstr(c, "flush chain ip husk postrouting") <
 		    strstr(c, "add rule ip husk postrouting"));
+	assert_true(strstr(c, "flush chain ip husk forward") <
+		    strstr(c, "add rule ip husk forward"));
+	/* never DNAT 127.0.0.0/8 from outside; the host's 127.0.0.0/8 only
+	 * from lo, for answers and DNAT (CVE-2020-8558) */
+	assert_non_null(strstr(c, "add rule ip husk prerouting ip daddr != 127.0.0.0/8 fib daddr "
+				  "type local dnat to ip daddr"));
+	assert_non_null(strstr(c, "add rule ip husk input iifname != \"lo\" ip daddr 127.0.0.0/8 "
+				  "ct state != { established, related } ct status & dnat == 0 "
+				  "drop\n"));
+	/* filter chains accept by default: the host's other traffic is not
+	 * husk's to drop; what goes to a husk bridge is */
+	assert_non_null(strstr(c, "add chain ip husk forward { type filter hook forward priority "
+				  "filter; policy accept; }"));
+	assert_null(strstr(c, "policy drop"));
+	char *fwd = strstr(c, "add rule ip husk forward");
+	assert_true(strncmp(fwd, "add rule ip husk forward oifname != @bridges accept\n", 52) == 0);
+	assert_non_null(strstr(fwd, "add rule ip husk forward drop\n"));
 	free(c);
 	c = net_nat_unpublish_cmds(ports, 2);
 	assert_string_equal(c, "delete element ip husk pub_any { tcp . 8080 }\n"
 			       "delete element ip husk pub_ip { 127.0.0.1 . udp . 5353 }\n");
 	free(c);
+}
+
+static struct net_port exposed_ok(const char *key)
+{
+	struct hk_err err = {0};
+	struct net_port p;
+	if (net_exposed_parse(key, &p, &err) < 0)
+		fail_msg("%s: %s", key, err.msg);
+	return p;
+}
+
+static void test_exposed_parse(void **state)
+{
+	(void)state;
+	struct hk_err err = {0};
+	struct net_port p = exposed_ok("80");
+	assert_int_equal(p.host_port, 0);
+	assert_int_equal(p.cont_port, 80);
+	assert_int_equal(p.proto, NET_TCP);
+	p = exposed_ok("53/udp");
+	assert_int_equal(p.cont_port, 53);
+	assert_int_equal(p.proto, NET_UDP);
+	assert_int_equal(exposed_ok("65535/tcp").cont_port, 65535);
+	const char *bad[] = {"8080:22/tcp", "80-90",  "80-90/tcp", "",          "/tcp", "+80",
+			     " 80",         "80 ",    "0x50",      "123456",    "0",    "65536",
+			     "80/sctp",     "80/TCP", "80/",       "1.2.3.4:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (net_exposed_parse(bad[i], &p, &err) == 0)
+			fail_msg("\"%s\" accepted", bad[i]);
+	net_exposed_parse("8080:22/tcp", &p, &err);
+	assert_string_equal(err.msg, "exposed port \"8080:22/tcp\": expected PORT, PORT/tcp or "
+				     "PORT/udp (no host port, no range)");
+	/* before a host port is picked: shown without one, clashing with none */
+	char buf[NET_PORT_STRLEN];
+	p = exposed_ok("53/udp");
+	net_port_fmt(&p, buf);
+	assert_string_equal(buf, "53/udp");
+	struct net_port any = port_ok("1:53/udp");
+	any.host_port = 0;
+	assert_false(net_port_clash(&p, &any));
+}
+
+static void test_add_exposed(void **state)
+{
+	(void)state;
+	struct hk_err err = {0};
+	struct net_port *v = calloc(1, sizeof(*v));
+	size_t n = 1;
+	struct net_port ex[NET_EXPOSED_MAX + 2];
+	v[0] = port_ok("127.0.0.1:18080:80");
+	ex[0] = exposed_ok("80"); /* -p maps it already */
+	ex[1] = exposed_ok("53/udp");
+	ex[2] = exposed_ok("53/udp"); /* twice */
+	ex[3] = exposed_ok("53");     /* tcp: another one */
+	assert_int_equal(net_ports_add_exposed(&v, &n, ex, 4, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[1].cont_port, 53);
+	assert_int_equal(v[1].proto, NET_UDP);
+	assert_int_equal(v[1].host_port, 0);
+	assert_int_equal(v[1].host_ip, 0);
+	assert_int_equal(v[2].proto, NET_TCP);
+	free(v);
+	/* at most NET_EXPOSED_MAX, not counting those skipped */
+	for (int i = 0; i < NET_EXPOSED_MAX + 2; i++)
+		ex[i] = (struct net_port){.proto = NET_TCP, .cont_port = (uint16_t)(1000 + i)};
+	ex[1] = ex[0];
+	v = NULL;
+	n = 0;
+	assert_int_equal(net_ports_add_exposed(&v, &n, ex, NET_EXPOSED_MAX + 1, &err), 0);
+	assert_int_equal(n, NET_EXPOSED_MAX);
+	free(v);
+	v = NULL;
+	n = 0;
+	assert_int_equal(net_ports_add_exposed(&v, &n, ex, NET_EXPOSED_MAX + 2, &err), -1);
+	assert_non_null(strstr(err.msg, "more than 64 exposed ports"));
+	free(v);
+}
+
+static void test_lease_is_callers(void **state)
+{
+	(void)state;
+	pid_t self = getpid();
+	struct net_lease alive = {.pid = self, .start_time = net_proc_start_time(self)};
+	struct net_lease dead = {.pid = self, .start_time = alive.start_time + 1};
+	struct net_lease by_path = {.netns = "/proc/self/ns/net"};
+	struct stat sb;
+
+	assert_int_equal(stat("/proc/self/ns/net", &sb), 0);
+	/* the state names a pid: the record must name the same one */
+	assert_true(net_lease_is_callers(&alive, self));
+	assert_false(net_lease_is_callers(&alive, self + 1));
+	/* none (runc's poststop): only a record whose container is gone */
+	assert_false(net_lease_is_callers(&alive, 0));
+	assert_true(net_lease_is_callers(&dead, 0));
+	by_path.netns_ino = sb.st_ino;
+	assert_false(net_lease_is_callers(&by_path, 0));
+	assert_false(net_lease_is_callers(&by_path, self));
+	by_path.netns_ino = sb.st_ino + 1;
+	assert_true(net_lease_is_callers(&by_path, self));
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void test_store_migrate(void **state)
+{
+	(void)state;
+	struct hk_err err = {0};
+	char base[] = "/tmp/hk-net-unit-XXXXXX";
+	char old[600], dir[600], cmd[700];
+	struct net_store st;
+	struct net_lease *v;
+	size_t n;
+
+	assert_non_null(mkdtemp(base));
+	snprintf(old, sizeof(old), "%s/husk/net", base);
+	snprintf(dir, sizeof(dir), "%s/husk-net", base);
+	/* the default state directory is not inside the default root */
+	assert_int_not_equal(strncmp(NET_DIR_DEFAULT, "/run/husk/", 10), 0);
+	assert_string_equal(NET_DIR_OLD, "/run/husk/net");
+	/* nothing to move */
+	assert_int_equal(net_store_open(&st, dir, true, &err), 0);
+	assert_int_equal(net_store_migrate(&st, old, &err), 0);
+	net_store_close(&st);
+	/* the old records, a writer's leftover temp file, the old lock */
+	assert_int_equal(hk_mkdir_p(old, 0700, &err), 0);
+	write_file(old, "a.lease", "id a\nbridge husk0\nveth hk1\naddr 10.89.0.2\n");
+	write_file(old, ".a.lease.0123456789abcdef", "id a\n");
+	write_file(old, "lock", "");
+	assert_int_equal(net_store_open(&st, dir, true, &err), 0);
+	assert_int_equal(net_store_migrate(&st, old, &err), 0);
+	assert_int_equal(net_store_load(&st, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].id, "a");
+	net_leases_free(v, n);
+	assert_false(exists(old, ""));
+	/* a writer killed between write and rename: its temp file goes */
+	write_file(dir, ".b.lease.0123456789abcdef", "id b\n");
+	assert_int_equal(net_store_load(&st, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	net_leases_free(v, n);
+	assert_false(exists(dir, ".b.lease.0123456789abcdef"));
+	/* a record in both is refused, and stays where it was */
+	assert_int_equal(hk_mkdir_p(old, 0700, &err), 0);
+	write_file(old, "a.lease", "id a\nbridge husk0\nveth hk2\naddr 10.89.0.3\n");
+	assert_int_equal(net_store_migrate(&st, old, &err), -1);
+	assert_non_null(strstr(err.msg, "/husk/net/a.lease to the net state directory"));
+	assert_true(exists(old, "a.lease"));
+	net_store_close(&st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -398,7 +585,9 @@ int main(void)
 		cmocka_unit_test(test_ipam_fill_wide),  cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_id_check),
 		cmocka_unit_test(test_config_check),    cmocka_unit_test(test_veth_request),
-		cmocka_unit_test(test_nat_cmds),
+		cmocka_unit_test(test_nat_cmds),        cmocka_unit_test(test_exposed_parse),
+		cmocka_unit_test(test_add_exposed),     cmocka_unit_test(test_lease_is_callers),
+		cmocka_unit_test(test_store_migrate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
