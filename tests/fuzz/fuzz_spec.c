@@ -77,7 +77,9 @@ static void check_spec(const struct hk_spec *s)
 		if (s->mounts[i].destination[0] != '/')
 			abort();
 	for (size_t i = 0; i < s->n_devices; i++)
-		if (strncmp(s->devices[i].path, "/dev/", 5) != 0)
+		/* anywhere in the container (config-linux.md), never "/" or "/dev" */
+		if (s->devices[i].path[0] != '/' || strcmp(s->devices[i].path, "/") == 0 ||
+		    strcmp(s->devices[i].path, "/dev") == 0)
 			abort();
 }
 
