@@ -104,27 +104,31 @@ static const char index_two[] =
 	"{\"schemaVersion\": 2, \"manifests\": ["
 	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:1\","
 	" \"platform\": {\"architecture\": \"s390x\", \"os\": \"linux\"}},"
-	"{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": \"sha256:2\","
-	" \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}}]}";
+	"{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": \"sha256:" HEX_ABC
+	"\", \"size\": 20, \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}}]}";
 
 static void test_index_pick(void **state)
 {
 	struct hk_err err = {0};
 	char *digest = NULL;
+	int64_t size = 0;
 	bool nested = false;
 
 	(void)state;
 #if defined(__x86_64__)
-	assert_int_equal(
-		img_index_pick(index_two, strlen(index_two), "index.json", &digest, &nested, &err),
-		0);
-	assert_string_equal(digest, "sha256:2");
+	assert_int_equal(img_index_pick(index_two, strlen(index_two), "index.json", &digest, &size,
+					&nested, &err),
+			 0);
+	assert_string_equal(digest, "sha256:" HEX_ABC);
+	assert_int_equal(size, 20);
 	assert_true(nested);
 	free(digest);
 #endif
-	const char *one = "{\"manifests\": [{\"digest\": \"sha256:9\"}]}";
-	assert_int_equal(img_index_pick(one, strlen(one), "index.json", &digest, &nested, &err), 0);
-	assert_string_equal(digest, "sha256:9");
+	const char *one = "{\"manifests\": [{\"digest\": \"sha256:" HEX_ABC "\", \"size\": 7}]}";
+	assert_int_equal(
+		img_index_pick(one, strlen(one), "index.json", &digest, &size, &nested, &err), 0);
+	assert_string_equal(digest, "sha256:" HEX_ABC);
+	assert_int_equal(size, 7);
 	assert_false(nested);
 	free(digest);
 	const char *bad[][2] = {
@@ -135,11 +139,16 @@ static void test_index_pick(void **state)
 		{"{\"manifests\": [{}]}", "digest: missing"},
 		{"{\"manifests\": [{\"digest\": 3}]}", "expected a string"},
 		{"{\"manifests\": [", "index.json"},
+		{"{\"manifests\": [{\"digest\": \"sha256:9\", \"size\": 1}]}",
+		 "not a sha256 digest"},
+		{"{\"manifests\": [{\"digest\": \"sha256:" HEX_ABC "\"}]}",
+		 "manifests[0].size: missing"},
+		{"{\"manifests\": [{\"digest\": \"sha256:" HEX_ABC "\", \"size\": -1}]}", "size"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		digest = NULL;
-		if (img_index_pick(bad[i][0], strlen(bad[i][0]), "index.json", &digest, &nested,
-				   &err) == 0)
+		if (img_index_pick(bad[i][0], strlen(bad[i][0]), "index.json", &digest, &size,
+				   &nested, &err) == 0)
 			fail_msg("%s accepted", bad[i][0]);
 		if (!strstr(err.msg, bad[i][1]))
 			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], err.msg, bad[i][1]);
