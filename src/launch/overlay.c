@@ -31,6 +31,7 @@
 
 #define OWNER_FILE ".owner"
 #define TRASH ".trash"
+#define KEPT_FILE ".kept"
 
 /* DATA holds every container's writable layer, output and record: it
  * must be husk's user's alone. One made by someone else is refused (they
@@ -131,7 +132,9 @@ int overlay_reclaim(const char *dir, const char *root, struct hk_err *err)
 	if (dfd < 0)
 		return errno == ENOENT ? 1 : hk_fail(err, errno, "open %s", dir);
 	_cleanup_free_ char *token = read_owner(dfd, &made_under);
-	if (!token || !made_under || strcmp(made_under, root) != 0)
+	struct stat st;
+	if (!token || !made_under || strcmp(made_under, root) != 0 ||
+	    fstatat(dfd, KEPT_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
 	hk_debug("launch: %s is what a failed cleanup left: removed", dir);
 	if (overlay_remove(dir, false, token, err) < 0)
@@ -451,7 +454,10 @@ int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err 
 	if (uid)
 		traverse_revoke(data, uid, dir);
 	userns_release(dir);
+	/* kept on purpose: never taken for a leftover (overlay_reclaim) */
 	if (keep)
-		return 0;
+		return launch_new_file(dirfd, KEPT_FILE, "", err) < 0 && err->errnum != EEXIST
+			       ? hk_err_prefix(err, "%s", dir)
+			       : (hk_err_clear(err), 0);
 	return remove_dir(parent, name, dirfd, err);
 }

@@ -21,9 +21,10 @@ char *overlay_data_dir(const char *data_dir, struct hk_err *err);
  * err) when dir exists. */
 int overlay_make_dir(const char *dir, const char *owner, const char *root, struct hk_err *err);
 /* dir exists: when it was made under the state root root (which has no
- * container of its name: the caller holds that name's state), it is what
- * a cleanup that failed or was killed left: removed, 1. 0 when it is
- * another's (a container of another --root sharing DATA). */
+ * container of its name: the caller holds that name's state) and not kept
+ * (--keep), it is what a cleanup that failed or was killed left: removed,
+ * 1. 0 when it is another's (a container of another --root sharing DATA)
+ * or kept. */
 int overlay_reclaim(const char *dir, const char *root, struct hk_err *err);
 /* The identity of the state root (its fd): "dev:ino", malloc'd. */
 char *overlay_root_id(int rootfd);

@@ -92,12 +92,13 @@ static char *read_in_root(const char *rootfs, const char *path, struct hk_err *e
 
 	if (root < 0)
 		return hk_fail(err, errno, "open %s", rootfs), NULL;
+	struct hk_err e = {0};
 	_cleanup_close_ int fd =
-		img_open_regular(root, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, &st, err);
-	if (fd < 0)
-		return hk_err_prefix(err, "the container's"), NULL;
-	char *text = hk_read_fd(fd, path, 1 << 20, &len, err);
-	return text ? text : (hk_err_prefix(err, "the container's"), NULL);
+		img_open_regular(root, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, &st, &e);
+	char *text = fd < 0 ? NULL : hk_read_fd(fd, path, 1 << 20, &len, &e);
+	if (!text)
+		hk_fail(err, e.errnum, "the container's %s", e.msg);
+	return text;
 }
 
 /* Not there is as empty; anything else that kept it from being read is
