@@ -7,12 +7,12 @@
  *
  * One unpacker per layer, not one for the whole cache: each layer has a
  * byte of CACHE/lock of its own (an OFD lock at the offset its digest's
- * first 32 bits give), so a launch waits only for a launch unpacking the
+ * first 60 bits give), so a launch waits only for a launch unpacking the
  * same layer, never for another image's. And an unpack is bounded: a blob
  * is read to its descriptor's size and no further, a layer's tar stream
  * (what its compression unpacks to) may not exceed LAYER_MAX nor what the
- * cache's filesystem has free above a reserve of 5% of its size, and holes
- * of sparse files stay holes (unpack.c). */
+ * cache's filesystem has free above a reserve of 5% of its size (4 GiB at
+ * most), and holes of sparse files stay holes (unpack.c). */
 #include <archive.h>
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +35,7 @@
 #include "image/unpack.h"
 
 #define LAYER_MAX (64LL << 30)
+#define RESERVE_MAX (4LL << 30)
 
 struct feed {
 	struct img_reader *r;
@@ -114,8 +115,8 @@ out:
 }
 
 /* What one layer may unpack to: LAYER_MAX, and no more than the cache's
- * filesystem has free above its reserve (5% of its size, and as many of
- * its inodes). */
+ * filesystem has free above its reserve (5% of its size, RESERVE_MAX at
+ * most, and as many of its inodes). */
 static int budget_start(int cachefd, struct img_budget *b, struct hk_err *err)
 {
 	struct statvfs vfs;
@@ -124,14 +125,19 @@ static int budget_start(int cachefd, struct img_budget *b, struct hk_err *err)
 		return hk_fail(err, errno, "image cache: statvfs");
 	*b = (struct img_budget){.cachefd = cachefd};
 	b->reserve = (int64_t)(vfs.f_blocks / 20) * (int64_t)vfs.f_frsize;
+	if (b->reserve > RESERVE_MAX)
+		b->reserve = RESERVE_MAX;
 	b->max = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize - b->reserve;
 	if (b->max > LAYER_MAX)
 		b->max = LAYER_MAX;
-	b->max_entries = vfs.f_files ? (int64_t)vfs.f_favail - (int64_t)(vfs.f_files / 20) : -1;
+	int64_t inodes = (int64_t)(vfs.f_files / 20);
+	b->max_entries = vfs.f_files
+				 ? (int64_t)vfs.f_favail - (inodes < (1 << 20) ? inodes : (1 << 20))
+				 : -1;
 	if (b->max <= 0 || (vfs.f_files && b->max_entries <= 0))
 		return hk_fail(err, ENOSPC,
-			       "image cache: its filesystem has no room above the 5%% husk keeps "
-			       "free");
+			       "image cache: its filesystem has no room above the reserve husk "
+			       "keeps free (5%% of it, 4 GiB at most)");
 	return 0;
 }
 
@@ -199,17 +205,19 @@ static bool cached(int cachefd, const char *hex)
 	return fstatat(cachefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The layer's byte of CACHE/lock: F_WRLCK to take it, F_UNLCK to give it
- * back; wait or fail (EAGAIN) when another holds it. */
+/* The layer's byte of CACHE/lock (at the offset its digest's first 60
+ * bits give: no image can be made to share a byte with another's layer):
+ * F_WRLCK to take it, F_UNLCK to give it back; wait or fail (EAGAIN) when
+ * another holds it. */
 static int layer_lock(int lockfd, const char *hex, short type, bool wait)
 {
-	char first[9];
+	char first[16];
 
-	memcpy(first, hex, 8);
-	first[8] = '\0';
+	memcpy(first, hex, 15);
+	first[15] = '\0';
 	struct flock fl = {.l_type = type,
 			   .l_whence = SEEK_SET,
-			   .l_start = (off_t)strtoul(first, NULL, 16),
+			   .l_start = (off_t)strtoull(first, NULL, 16),
 			   .l_len = 1};
 	int r;
 	while ((r = fcntl(lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl)) < 0 && errno == EINTR)

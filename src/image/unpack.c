@@ -125,13 +125,20 @@ static int budget_check(struct archive *a, struct img_budget *b, int64_t more, s
 	int64_t used = archive_filter_bytes(a, 0);
 	struct statvfs vfs;
 
-	if (used > b->max - more || (b->max_entries >= 0 && b->entries > b->max_entries)) {
+	if (b->max_entries >= 0 && b->entries > b->max_entries) {
 		b->exceeded = true;
 		return hk_fail(err, EFBIG,
-			       "layer: unpacks to more than the %lld bytes (or %lld entries) a "
-			       "layer may take here: at most 64 GiB, and no more than the "
-			       "cache's filesystem has free above 5%% of its size",
-			       (long long)b->max, (long long)b->max_entries);
+			       "layer: more than the %lld entries the cache's filesystem has "
+			       "inodes for above the reserve husk keeps",
+			       (long long)b->max_entries);
+	}
+	if (used > b->max - more) {
+		b->exceeded = true;
+		return hk_fail(err, EFBIG,
+			       "layer: unpacks to more than the %lld bytes a layer may take here: "
+			       "at most 64 GiB, and no more than the cache's filesystem has free "
+			       "above the reserve husk keeps (5%% of it, 4 GiB at most)",
+			       (long long)b->max);
 	}
 	if (used < b->next_check)
 		return 0;
@@ -140,7 +147,8 @@ static int budget_check(struct archive *a, struct img_budget *b, int64_t more, s
 	    (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize < b->reserve) {
 		b->exceeded = true;
 		return hk_fail(err, ENOSPC,
-			       "layer: the cache's filesystem is down to the 5%% husk keeps free");
+			       "layer: the cache's filesystem is down to the reserve husk keeps "
+			       "free (5%% of it, 4 GiB at most)");
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "image/unpack.h"
 #include "launch/launch.h"
+#include "launch/userns.h"
 #include "spec/spec.h"
 
 #define HEX_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -265,6 +266,46 @@ static void test_volumes_and_net(void **state)
 	assert_int_equal(launch_parse_net("macvlan", &o, &err), -1);
 }
 
+/* --userns auto's slots: "containers" ranges (else root's), cut in 65536,
+ * none that overlaps another owner's range or holds a used id. */
+static void test_userns_slots(void **state)
+{
+	uint32_t *slots = NULL;
+	const uint32_t used[] = {1000, 65534, 2000070000};
+
+	(void)state;
+	const char *none = "alice:100000:65536\nbob:165536:65536\n";
+	assert_int_equal(userns_slots(none, used, 3, &slots), 0);
+	free(slots);
+	/* root's range when there is no "containers" one */
+	const char *root = "alice:100000:65536\nroot:3000000000:131072\n";
+	assert_int_equal(userns_slots(root, used, 3, &slots), 2);
+	assert_int_equal(slots[0], 3000000000u);
+	assert_int_equal(slots[1], 3000065536u);
+	free(slots);
+	/* slot 0: alice's range (and root's, another owner's once there is a
+	 * "containers" one) overlaps it; slot 1 holds /etc/passwd's
+	 * 2000070000 */
+	const char *text = "root:2000000000:65536\n"
+			   "containers:2000000000:327680\n"
+			   "alice:2000065535:1\n"
+			   "# a comment\n"
+			   "garbage\n"
+			   "bob:x:y\n";
+	size_t n = userns_slots(text, used, 3, &slots);
+	assert_int_equal(n, 3);
+	assert_int_equal(slots[0], 2000131072u);
+	assert_int_equal(slots[1], 2000196608u);
+	assert_int_equal(slots[2], 2000262144u);
+	free(slots);
+	/* nothing past 2^32 - 2 (-1 is no id), nor a range too short */
+	const char *top = "containers:4294901760:65536\ncontainers:10:65535\n"
+			  "containers:4294901759:65536\n";
+	assert_int_equal(userns_slots(top, used, 0, &slots), 1);
+	assert_int_equal(slots[0], 4294901759u);
+	free(slots);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_whiteouts),       cmocka_unit_test(test_index_pick),
 		cmocka_unit_test(test_config_parse),    cmocka_unit_test(test_option_values),
 		cmocka_unit_test(test_volumes_and_net), cmocka_unit_test(test_log_opts),
+		cmocka_unit_test(test_userns_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
