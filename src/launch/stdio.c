@@ -142,15 +142,20 @@ static void __attribute__((noreturn)) become_copier(struct copier *c)
 	int keep[4] = {c->in, c->out[0], c->out[1], c->ctl};
 	int last = 2;
 
-	for (int fd = 3; fd <= 1024; fd++) {
-		bool kept = false;
-		for (int k = 0; k < 4; k++)
-			kept |= keep[k] == fd;
-		if (kept) {
-			if (fd > last + 1)
-				hk_close_range((unsigned)last + 1, (unsigned)fd - 1, 0);
-			last = fd;
-		}
+	/* everything between the kept fds, in order */
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (int i = 0; i < 4; i++) {
+		if (keep[i] <= last)
+			continue;
+		if (keep[i] > last + 1)
+			hk_close_range((unsigned)last + 1, (unsigned)keep[i] - 1, 0);
+		last = keep[i];
 	}
 	hk_close_range((unsigned)last + 1, ~0U, 0);
 	signal(SIGPIPE, SIG_IGN);

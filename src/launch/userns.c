@@ -42,25 +42,37 @@
 #define POOL "containers"
 #define RECORD "userns-ids"
 
+/* A decimal number of digits only (no sign, no space), below 2^32. */
+static bool parse_u32(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return v <= UINT32_MAX;
+}
+
 /* One "owner:start:count" line; false for anything else. */
 static bool parse_sub(const char *line, size_t len, char *owner, size_t osz, struct userns_range *r)
 {
-	char buf[512];
-	unsigned long long start, count;
-	int used = 0;
+	const char *c1 = memchr(line, ':', len);
+	const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+	uint64_t start, count;
 
-	if (len >= sizeof(buf))
+	if (!c2 || (size_t)(c1 - line) >= osz || c1 == line)
 		return false;
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	char *colon = strchr(buf, ':');
-	if (!colon || (size_t)(colon - buf) >= osz)
+	if (!parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), &start) ||
+	    !parse_u32(c2 + 1, len - (size_t)(c2 + 1 - line), &count) || count == 0 ||
+	    start + count > UINT32_MAX)
 		return false;
-	*colon = '\0';
-	strcpy(owner, buf);
-	if (sscanf(colon + 1, "%llu:%llu%n", &start, &count, &used) != 2 || colon[1 + used] ||
-	    count == 0 || start + count > UINT32_MAX)
-		return false;
+	memcpy(owner, line, (size_t)(c1 - line));
+	owner[c1 - line] = '\0';
 	*r = (struct userns_range){(uint32_t)start, (uint32_t)count};
 	return true;
 }
@@ -167,15 +179,15 @@ static void db_ids(const char *text, int field, uint32_t **ids, size_t *n)
 {
 	for (const char *l = text; l && *l;) {
 		const char *end = strchr(l, '\n');
-		const char *f = l;
-		for (int k = 0; k < field && f && (!end || f < end); k++) {
-			f = strchr(f, ':');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		const char *f = l, *stop = l + len;
+		for (int k = 0; k < field && f; k++) {
+			f = memchr(f, ':', (size_t)(stop - f));
 			f = f ? f + 1 : NULL;
 		}
-		char *e;
-		unsigned long v = f && (!end || f < end) ? strtoul(f, &e, 10) : 0;
-		if (f && (!end || f < end) && e != f && (*e == ':' || *e == '\n' || !*e) &&
-		    v < UINT32_MAX) {
+		const char *colon = f ? memchr(f, ':', (size_t)(stop - f)) : NULL;
+		uint64_t v;
+		if (f && parse_u32(f, (size_t)((colon ? colon : stop) - f), &v) && v < UINT32_MAX) {
 			*ids = xrealloc(*ids, (*n + 1) * sizeof(**ids));
 			(*ids)[(*n)++] = (uint32_t)v;
 		}

@@ -351,6 +351,9 @@ def test_data_dir_through_a_users_link(launch, rootfs, sticky, tmp_path):
         assert stat.S_IMODE(os.stat(canary).st_mode) == 0o755
         assert sorted(os.listdir(canary)) == ["public.txt"]
     assert as_nobody("cat", canary / "public.txt").returncode == 0
+    # the walk is --root's, which refuses such a link now too
+    r = launch.hk.call("--root", d / "up" / "canary", "list", root=False)
+    assert r.rc != 0 and "symbolic link of uid 65534" in r.err, str(r)
 
 
 @pytest.fixture

@@ -291,7 +291,10 @@ static void test_userns_slots(void **state)
 			   "alice:2000065535:1\n"
 			   "# a comment\n"
 			   "garbage\n"
-			   "bob:x:y\n";
+			   "bob:x:y\n"
+			   "carol:-1:10\n"
+			   "dave: 2000131072:1\n"
+			   "erin:2000131072:+1\n";
 	size_t n = userns_slots(text, used, 3, &slots);
 	assert_int_equal(n, 3);
 	assert_int_equal(slots[0], 2000131072u);
