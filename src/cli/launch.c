@@ -202,9 +202,10 @@ static int on_opt(int opt, const char *arg, void *data)
 		}
 	if (opt == OPT_PIDS) {
 		int v;
-		if (cli_parse_int("--pids-limit", arg, 1, 1 << 22, &v) < 0)
+		/* -1 (and 0, as docker) for no limit */
+		if (cli_parse_int("--pids-limit", arg, -1, 1 << 22, &v) < 0)
 			return -1;
-		c->o.pids = v;
+		c->o.pids = v > 0 ? v : 0;
 		return 0;
 	}
 	if (on_value(c, opt, arg) < 0) {
@@ -247,6 +248,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 {
 	struct cli_launch c = {.o = {.root = g->root,
 				     .init = true,
+				     .pids = LAUNCH_PIDS_LIMIT,
 				     .log = {LAUNCH_LOG_MAX_SIZE, LAUNCH_LOG_MAX_FILES}}};
 	struct launch_opts *o = &c.o;
 	int status = 1;
@@ -326,7 +328,7 @@ const struct hk_command cmd_launch = {
 		"   --bridge B, --subnet S  the bridge network to attach to\n"
 		"   -m, --memory SIZE     memory limit (512m, 2g)\n"
 		"   --cpus N              CPU limit (1.5)\n"
-		"   --pids-limit N        process limit\n"
+		"   --pids-limit N        process limit (default 2048, as podman's; -1: none)\n"
 		"   --userns auto|host    auto: root in the container is an unused host range\n"
 		"   --cap-add CAP, --cap-drop CAP  change the default capability set (ALL)\n"
 		"   --security-opt seccomp=unconfined|FILE  seccomp profile (default: husk's)\n"

@@ -215,6 +215,14 @@ static int step(struct walk *w, const char *comp, char **p, char *rest, size_t s
 		if (only_dots(*p))
 			return hk_fail(err, 0, "%s %s: %s is a symbolic link: refused", w->what,
 				       w->path, w->at);
+		/* In a sticky directory (/tmp) anyone may own a link: its owner
+		 * chooses where the path goes, and can change it at will. */
+		if (st.st_uid != 0 && st.st_uid != w->me && !unmapped_owner(st.st_uid))
+			return hk_fail(err, 0,
+				       "%s %s: %s is a symbolic link of uid %u, neither root nor "
+				       "husk's uid %u: refused",
+				       w->what, w->path, w->at, (unsigned)st.st_uid,
+				       (unsigned)w->me);
 		walk_into(w, "..");
 		if (++w->links > MAX_LINKS)
 			return hk_fail(err, ELOOP, "%s %s", w->what, w->path);

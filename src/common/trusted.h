@@ -14,8 +14,10 @@ struct hk_err;
  * root and husk's user:
  *  - every directory looked up in is owned by root or husk's euid and not
  *    writable by group or others, unless sticky (/tmp);
- *  - links on the way are followed by hand and checked the same way, but
- *    the last component must not be one ("--root is a symbolic link");
+ *  - links on the way are followed by hand and checked the same way (and
+ *    a link itself must be root's or husk's euid's: in a sticky directory
+ *    anyone's may stand), but the last component must not be one
+ *    ("--root is a symbolic link");
  *  - the directory itself is owned by husk's euid and not writable by
  *    group or others.
  * In a user namespace of its own, an owner husk cannot map (shown as the

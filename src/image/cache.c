@@ -1,17 +1,27 @@
 /* The layer cache: CACHE/sha256/<hex>/ is the layer with that digest,
- * unpacked. A layer is unpacked into CACHE/tmp/ under CACHE/lock, checked
- * against its digest as it streams, and renamed into place only when whole
- * and right, so a present directory is always a complete, verified layer
- * that any number of containers may share (as overlayfs lower layers,
- * which are never written). */
+ * unpacked. A layer is unpacked into CACHE/tmp/<hex>.<pid>, checked against
+ * its digest as it streams, and renamed into place only when whole and
+ * right, so a present directory is always a complete, verified layer that
+ * any number of containers may share (as overlayfs lower layers, which are
+ * never written).
+ *
+ * One unpacker per layer, not one for the whole cache: each layer has a
+ * byte of CACHE/lock of its own (an OFD lock at the offset its digest's
+ * first 60 bits give), so a launch waits only for a launch unpacking the
+ * same layer, never for another image's. And an unpack is bounded: a blob
+ * is read to its descriptor's size and no further, a layer's tar stream
+ * (what its compression unpacks to) may not exceed LAYER_MAX nor what the
+ * cache's filesystem has free above a reserve of 5% of its size (4 GiB at
+ * most), and holes of sparse files stay holes (unpack.c). */
 #include <archive.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -19,9 +29,13 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/rmtree.h"
+#include "common/trusted.h"
 #include "common/xalloc.h"
 #include "image/image.h"
 #include "image/unpack.h"
+
+#define LAYER_MAX (64LL << 30)
+#define RESERVE_MAX (4LL << 30)
 
 struct feed {
 	struct img_reader *r;
@@ -46,7 +60,8 @@ static la_ssize_t feed_read(struct archive *a, void *data, const void **buf)
 	return n;
 }
 
-/* The rest of the blob, past the tar's end, counts for its digest too. */
+/* The rest of the blob, past the tar's end, counts for its digest too
+ * (the reader stops at the blob's size). */
 static int drain(struct feed *f, struct hk_err *err)
 {
 	ssize_t n;
@@ -57,7 +72,7 @@ static int drain(struct feed *f, struct hk_err *err)
 }
 
 static int unpack_stream(struct img_reader *r, int dirfd, const struct img_layer *l,
-			 struct hk_err *err)
+			 struct img_budget *b, struct hk_err *err)
 {
 	struct feed *f = xzalloc(sizeof(*f));
 	struct archive *a = archive_read_new();
@@ -70,10 +85,13 @@ static int unpack_stream(struct img_reader *r, int dirfd, const struct img_layer
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	/* A blob that is not what its digest says fails as that, even when
-	 * its tar or compression broke first. */
+	 * its tar or compression broke first (but not when it was too big:
+	 * the rest of it is not read). */
 	int extracted = archive_read_open(a, f, NULL, feed_read, NULL) == ARCHIVE_OK
-				? img_extract(a, dirfd, err)
+				? img_extract(a, dirfd, b, err)
 				: hk_fail(err, 0, "layer %s: %s", l->blob, archive_error_string(a));
+	if (extracted < 0 && b->exceeded)
+		goto out;
 	struct hk_err derr = {0};
 	if (f->failed || drain(f, &derr) < 0) {
 		if (extracted == 0)
@@ -96,23 +114,54 @@ out:
 	return rc;
 }
 
+/* What one layer may unpack to: LAYER_MAX, and no more than the cache's
+ * filesystem has free above its reserve (5% of its size, RESERVE_MAX at
+ * most, and as many of its inodes). */
+static int budget_start(int cachefd, struct img_budget *b, struct hk_err *err)
+{
+	struct statvfs vfs;
+
+	if (fstatvfs(cachefd, &vfs) < 0)
+		return hk_fail(err, errno, "image cache: statvfs");
+	*b = (struct img_budget){.cachefd = cachefd};
+	b->reserve = (int64_t)(vfs.f_blocks / 20) * (int64_t)vfs.f_frsize;
+	if (b->reserve > RESERVE_MAX)
+		b->reserve = RESERVE_MAX;
+	b->max = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize - b->reserve;
+	if (b->max > LAYER_MAX)
+		b->max = LAYER_MAX;
+	int64_t inodes = (int64_t)(vfs.f_files / 20);
+	b->max_entries = vfs.f_files
+				 ? (int64_t)vfs.f_favail - (inodes < (1 << 20) ? inodes : (1 << 20))
+				 : -1;
+	if (b->max <= 0 || (vfs.f_files && b->max_entries <= 0))
+		return hk_fail(err, ENOSPC,
+			       "image cache: its filesystem has no room above the reserve husk "
+			       "keeps free (5%% of it, 4 GiB at most)");
+	return 0;
+}
+
 static int unpack_one(struct img_image *img, int cachefd, const struct img_layer *l,
 		      struct hk_err *err)
 {
 	struct img_reader r;
+	struct img_budget b;
 	char tmp[IMG_HEX_LEN + 32];
 	_cleanup_free_ char *final = xasprintf("sha256/%s", l->hex);
 
+	if (budget_start(cachefd, &b, err) < 0)
+		return -1;
 	snprintf(tmp, sizeof(tmp), "tmp/%s.%d", l->hex, (int)getpid());
 	if (mkdirat(cachefd, tmp, 0755) < 0)
 		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
 	_cleanup_close_ int dirfd =
 		openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc = dirfd < 0 ? hk_fail(err, errno, "image cache: %s", tmp) : 0;
+	/* the blob itself is read whole for its digest: no bigger either */
 	if (rc == 0)
-		rc = img_source_open_blob(&img->src, l->blob, &r, err);
+		rc = img_source_open_blob(&img->src, l->blob, l->size, b.max, &r, err);
 	if (rc == 0) {
-		rc = unpack_stream(&r, dirfd, l, err);
+		rc = unpack_stream(&r, dirfd, l, &b, err);
 		img_reader_close(&r);
 	}
 	if (rc == 0 && renameat(cachefd, tmp, cachefd, final) < 0)
@@ -123,46 +172,28 @@ static int unpack_one(struct img_image *img, int cachefd, const struct img_layer
 }
 
 /* The cache holds what layers hold: set-id programs, device nodes. Only
- * husk's user may reach it, and only husk's user may have made it (its
- * maker could have planted "verified" layers in sha256/). */
-static int check_owner(int fd, const char *dir, struct hk_err *err)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return hk_fail(err, errno, "image cache %s", dir);
-	if (st.st_uid != geteuid())
-		return hk_fail(err, 0,
-			       "image cache %s: owned by uid %u, not by husk's user (uid %u): its "
-			       "owner could plant layers there",
-			       dir, (unsigned)st.st_uid, (unsigned)geteuid());
-	if ((st.st_mode & 0077) && fchmod(fd, 0700) < 0)
-		return hk_fail(err, errno, "image cache %s: chmod 0700", dir);
-	return 0;
-}
-
+ * husk's user may reach it, and only husk's user may have made it, or
+ * changed what leads to it (its maker could plant "verified" layers in
+ * sha256/, the owner of a link or directory on the way point the path
+ * at a tree of theirs): the path is walked as --root is (trusted.h). */
 static int open_cache(const char *dir, int *lockfd, struct hk_err *err)
 {
-	if (hk_mkdir_p(dir, 0700, err) < 0)
-		return -1;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	_cleanup_close_ int fd = hk_open_trusted_dir("--cache-dir", dir, true, 0700, err);
+
 	if (fd < 0)
-		return hk_fail(err, errno, "image cache %s", dir);
-	if (check_owner(fd, dir, err) < 0) {
-		close(fd);
 		return -1;
-	}
-	if ((mkdirat(fd, "sha256", 0755) < 0 && errno != EEXIST) ||
-	    (mkdirat(fd, "tmp", 0700) < 0 && errno != EEXIST)) {
-		close(fd);
+	if (fstat(fd, &st) < 0)
 		return hk_fail(err, errno, "image cache %s", dir);
-	}
-	*lockfd = openat(fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*lockfd < 0) {
-		close(fd);
+	if ((st.st_mode & 0077) && fchmod(fd, 0700) < 0)
+		return hk_fail(err, errno, "image cache %s: chmod 0700", dir);
+	if ((mkdirat(fd, "sha256", 0755) < 0 && errno != EEXIST) ||
+	    (mkdirat(fd, "tmp", 0700) < 0 && errno != EEXIST))
+		return hk_fail(err, errno, "image cache %s", dir);
+	*lockfd = openat(fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*lockfd < 0)
 		return hk_fail(err, errno, "image cache %s/lock", dir);
-	}
-	return fd;
+	return TAKE_FD(fd);
 }
 
 static bool cached(int cachefd, const char *hex)
@@ -174,35 +205,99 @@ static bool cached(int cachefd, const char *hex)
 	return fstatat(cachefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The layer's byte of CACHE/lock (at the offset its digest's first 60
+ * bits give: no image can be made to share a byte with another's layer):
+ * F_WRLCK to take it, F_UNLCK to give it back; wait or fail (EAGAIN) when
+ * another holds it. */
+static int layer_lock(int lockfd, const char *hex, short type, bool wait)
+{
+	char first[16];
+
+	memcpy(first, hex, 15);
+	first[15] = '\0';
+	struct flock fl = {.l_type = type,
+			   .l_whence = SEEK_SET,
+			   .l_start = (off_t)strtoull(first, NULL, 16),
+			   .l_len = 1};
+	int r;
+	while ((r = fcntl(lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+/* What a dead unpacker left in tmp/: an entry of a layer nobody holds the
+ * lock of (tried on a file description of its own: OFD locks of one
+ * description never conflict with each other). */
+static void clear_tmp(int cachefd, const char *mine)
+{
+	_cleanup_close_ int probe = openat(cachefd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(cachefd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while (probe >= 0 && (e = readdir(d))) {
+		const char *dot = strchr(e->d_name, '.');
+		if (!dot || dot - e->d_name != IMG_HEX_LEN)
+			continue;
+		bool own = strncmp(e->d_name, mine, IMG_HEX_LEN) == 0;
+		if (!own && layer_lock(probe, e->d_name, F_WRLCK, false) < 0)
+			continue;
+		hk_debug("image: removing tmp/%s, left by an unpacker that died", e->d_name);
+		hk_rmtree_at(dirfd(d), e->d_name, NULL);
+		if (!own)
+			layer_lock(probe, e->d_name, F_UNLCK, false);
+	}
+	closedir(d);
+}
+
+static int open_layer(struct img_image *img, int cachefd, size_t i, struct hk_err *err)
+{
+	_cleanup_free_ char *name = xasprintf("sha256/%s", img->layers[i].hex);
+
+	img->layer_fds[i] = openat(cachefd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return img->layer_fds[i] < 0 ? hk_fail(err, errno, "image cache: %s", name) : 0;
+}
+
+static int ensure_layer(struct img_image *img, int cachefd, int lockfd, size_t i,
+			struct hk_err *err)
+{
+	const struct img_layer *l = &img->layers[i];
+
+	if (cached(cachefd, l->hex))
+		return open_layer(img, cachefd, i, err);
+	if (layer_lock(lockfd, l->hex, F_WRLCK, true) < 0)
+		return hk_fail(err, errno, "image cache: lock layer sha256:%s", l->hex);
+	int r = 0;
+	if (!cached(cachefd, l->hex)) {
+		clear_tmp(cachefd, l->hex);
+		hk_debug("image: unpacking layer sha256:%s", l->hex);
+		r = unpack_one(img, cachefd, l, err);
+		img->unpacked += r == 0;
+	}
+	layer_lock(lockfd, l->hex, F_UNLCK, false);
+	return r < 0 ? -1 : open_layer(img, cachefd, i, err);
+}
+
 int img_unpack(struct img_image *img, const char *cache_dir, struct hk_err *err)
 {
 	_cleanup_close_ int lockfd = -1;
 	_cleanup_close_ int cachefd = open_cache(cache_dir, &lockfd, err);
-	bool locked = false;
 
 	if (cachefd < 0)
 		return -1;
 	img->layer_dirs = xcalloc(img->n_layers, sizeof(char *));
+	img->layer_fds = xcalloc(img->n_layers, sizeof(int));
+	for (size_t i = 0; i < img->n_layers; i++)
+		img->layer_fds[i] = -1;
 	for (size_t i = 0; i < img->n_layers; i++) {
-		const struct img_layer *l = &img->layers[i];
-		img->layer_dirs[i] = xasprintf("%s/sha256/%s", cache_dir, l->hex);
-		if (cached(cachefd, l->hex))
-			continue;
-		/* One unpacker at a time; what a dead one left in tmp/ goes. */
-		if (!locked) {
-			if (flock(lockfd, LOCK_EX) < 0)
-				return hk_fail(err, errno, "image cache: lock");
-			locked = true;
-			hk_rmtree_at(cachefd, "tmp", NULL);
-			if (mkdirat(cachefd, "tmp", 0700) < 0 && errno != EEXIST)
-				return hk_fail(err, errno, "image cache: tmp");
-		}
-		if (cached(cachefd, l->hex))
-			continue;
-		hk_debug("image: unpacking layer sha256:%s", l->hex);
-		if (unpack_one(img, cachefd, l, err) < 0)
+		img->layer_dirs[i] = xasprintf("%s/sha256/%s", cache_dir, img->layers[i].hex);
+		if (ensure_layer(img, cachefd, lockfd, i, err) < 0)
 			return -1;
-		img->unpacked++;
 	}
 	return 0;
 }

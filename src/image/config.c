@@ -2,6 +2,7 @@
  * defaults for the process. */
 #include "image/image.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -110,8 +111,17 @@ static int platform_ok(hk_json *d, const char *path, struct hk_err *err)
 	return (!os || strcmp(os, "linux") == 0) && (!arch || strcmp(arch, machine_arch()) == 0);
 }
 
-static int pick(hk_json *mans, size_t n, const char *what, char **digest, bool *nested,
-		struct hk_err *err)
+int img_descriptor_size(hk_json *d, const char *path, int64_t *size, struct hk_err *err)
+{
+	int r = hk_json_get_i64(d, path, "size", 0, INT64_MAX, size, err);
+
+	if (r == 0)
+		return hk_fail(err, 0, "%s.size: missing (a descriptor's size is required)", path);
+	return r < 0 ? -1 : 0;
+}
+
+static int pick(hk_json *mans, size_t n, const char *what, char **digest, int64_t *size,
+		bool *nested, struct hk_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		char path[256];
@@ -129,14 +139,18 @@ static int pick(hk_json *mans, size_t n, const char *what, char **digest, bool *
 		int got = hk_json_get_str(d, path, "digest", digest, err);
 		if (got <= 0)
 			return got < 0 ? -1 : hk_fail(err, 0, "%s.digest: missing", path);
+		char hex[IMG_HEX_LEN + 1];
+		if (img_digest_parse(*digest, path, hex, err) < 0 ||
+		    img_descriptor_size(d, path, size, err) < 0)
+			return -1;
 		*nested = type && (strcmp(type, INDEX_TYPE) == 0 || strcmp(type, LIST_TYPE) == 0);
 		return 0;
 	}
 	return hk_fail(err, 0, "%s: no manifest for linux/%s", what, machine_arch());
 }
 
-int img_index_pick(const char *json, size_t len, const char *what, char **digest, bool *nested,
-		   struct hk_err *err)
+int img_index_pick(const char *json, size_t len, const char *what, char **digest, int64_t *size,
+		   bool *nested, struct hk_err *err)
 {
 	hk_json *root = hk_json_parse(json, len, what, err);
 	hk_json *mans = NULL;
@@ -152,7 +166,7 @@ int img_index_pick(const char *json, size_t len, const char *what, char **digest
 	if (r == 0 || (r > 0 && n == 0))
 		r = hk_fail(err, 0, "%s: manifests: %s", what, r ? "empty" : "missing");
 	if (r > 0)
-		r = pick(mans, n, what, digest, nested, err);
+		r = pick(mans, n, what, digest, size, nested, err);
 out:
 	hk_json_put(root);
 	return r < 0 ? -1 : 0;

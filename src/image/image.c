@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -15,15 +16,15 @@
 #define MAX_LAYERS 256
 
 /* A blob named by a digest, read whole and checked. */
-static char *read_blob(struct img_source *src, const char *digest, const char *what, size_t *len,
-		       struct hk_err *err)
+static char *read_blob(struct img_source *src, const char *digest, int64_t size, const char *what,
+		       size_t *len, struct hk_err *err)
 {
 	char hex[IMG_HEX_LEN + 1];
 
 	if (img_digest_parse(digest, what, hex, err) < 0)
 		return NULL;
 	_cleanup_free_ char *name = xasprintf("blobs/sha256/%s", hex);
-	char *data = img_source_read(src, name, len, err);
+	char *data = img_source_read(src, name, size, len, err);
 	if (!data)
 		return NULL;
 	if (img_verify_buf(data, *len, hex, name, err) < 0) {
@@ -33,20 +34,20 @@ static char *read_blob(struct img_source *src, const char *digest, const char *w
 	return data;
 }
 
-static int load_config(struct img_image *img, const char *digest, struct hk_err *err)
+static int load_config(struct img_image *img, const char *digest, int64_t size, struct hk_err *err)
 {
 	size_t len;
 
 	if (img_digest_parse(digest, "manifest: config.digest", img->id, err) < 0)
 		return -1;
 	_cleanup_free_ char *json =
-		read_blob(&img->src, digest, "manifest: config.digest", &len, err);
+		read_blob(&img->src, digest, size, "manifest: config.digest", &len, err);
 	if (!json)
 		return -1;
 	return img_config_parse(json, len, &img->config, err);
 }
 
-static int add_layer(struct img_image *img, const char *blob, const char *hex)
+static int add_layer(struct img_image *img, const char *blob, const char *hex, int64_t size)
 {
 	if (img->n_layers >= MAX_LAYERS)
 		return -1;
@@ -54,6 +55,7 @@ static int add_layer(struct img_image *img, const char *blob, const char *hex)
 	struct img_layer *l = &img->layers[img->n_layers++];
 	l->blob = xstrdup(blob);
 	memcpy(l->hex, hex, sizeof(l->hex));
+	l->size = size;
 	return 0;
 }
 
@@ -62,6 +64,7 @@ static int oci_layers(struct img_image *img, hk_json *layers, size_t n, struct h
 	for (size_t i = 0; i < n; i++) {
 		char path[64], hex[IMG_HEX_LEN + 1];
 		_cleanup_free_ char *digest = NULL;
+		int64_t size;
 		hk_json *d = hk_json_at(layers, i);
 		snprintf(path, sizeof(path), "manifest: layers[%zu]", i);
 		if (hk_json_as_obj(d, path, err) < 0 ||
@@ -69,10 +72,11 @@ static int oci_layers(struct img_image *img, hk_json *layers, size_t n, struct h
 			return -1;
 		if (!digest)
 			return hk_fail(err, 0, "%s.digest: missing", path);
-		if (img_digest_parse(digest, path, hex, err) < 0)
+		if (img_digest_parse(digest, path, hex, err) < 0 ||
+		    img_descriptor_size(d, path, &size, err) < 0)
 			return -1;
 		_cleanup_free_ char *blob = xasprintf("blobs/sha256/%s", hex);
-		if (add_layer(img, blob, hex) < 0)
+		if (add_layer(img, blob, hex, size) < 0)
 			return hk_fail(err, 0, "manifest: more than %d layers", MAX_LAYERS);
 	}
 	return 0;
@@ -83,6 +87,7 @@ static int oci_manifest(struct img_image *img, const char *json, size_t len, str
 	hk_json *root = hk_json_parse(json, len, "manifest", err);
 	hk_json *config = NULL, *layers = NULL;
 	_cleanup_free_ char *cdigest = NULL;
+	int64_t csize = 0;
 	size_t n = 0;
 	int r = -1;
 
@@ -102,7 +107,8 @@ static int oci_manifest(struct img_image *img, const char *json, size_t len, str
 		hk_fail(err, 0, "manifest: config.digest: missing");
 		goto out;
 	}
-	if (oci_layers(img, layers, n, err) < 0 || load_config(img, cdigest, err) < 0)
+	if (img_descriptor_size(config, "manifest: config", &csize, err) < 0 ||
+	    oci_layers(img, layers, n, err) < 0 || load_config(img, cdigest, csize, err) < 0)
 		goto out;
 	r = 0;
 out:
@@ -113,18 +119,19 @@ out:
 static int oci_resolve(struct img_image *img, struct hk_err *err)
 {
 	size_t len;
-	_cleanup_free_ char *json = img_source_read(&img->src, "index.json", &len, err);
+	_cleanup_free_ char *json = img_source_read(&img->src, "index.json", -1, &len, err);
 	const char *what = "index.json";
 
 	if (!json)
 		return -1;
 	for (int depth = 0; depth < MAX_NESTING; depth++) {
 		_cleanup_free_ char *digest = NULL;
+		int64_t size = 0;
 		bool nested = false;
-		if (img_index_pick(json, len, what, &digest, &nested, err) < 0)
+		if (img_index_pick(json, len, what, &digest, &size, &nested, err) < 0)
 			return -1;
 		free(json);
-		json = read_blob(&img->src, digest, what, &len, err);
+		json = read_blob(&img->src, digest, size, what, &len, err);
 		if (!json)
 			return -1;
 		if (!nested)
@@ -166,7 +173,7 @@ static int docker_layers(struct img_image *img, hk_json *layers, size_t n, const
 			hk_fail(err, 0, "%s: not a path inside the archive", path);
 			goto out;
 		}
-		if (add_layer(img, blob, hex) < 0) {
+		if (add_layer(img, blob, hex, -1) < 0) {
 			hk_fail(err, 0, "manifest.json: more than %d layers", MAX_LAYERS);
 			goto out;
 		}
@@ -183,7 +190,7 @@ out:
 static int docker_resolve(struct img_image *img, struct hk_err *err)
 {
 	size_t len, clen, n = 0;
-	_cleanup_free_ char *json = img_source_read(&img->src, "manifest.json", &len, err);
+	_cleanup_free_ char *json = img_source_read(&img->src, "manifest.json", -1, &len, err);
 	_cleanup_free_ char *cname = NULL, *config = NULL;
 	hk_json *root = NULL, *layers = NULL;
 	int r = -1;
@@ -205,7 +212,7 @@ static int docker_resolve(struct img_image *img, struct hk_err *err)
 		hk_fail(err, 0, "manifest.json: [0]: Config and Layers are required");
 		goto out;
 	}
-	config = img_source_read(&img->src, cname, &clen, err);
+	config = img_source_read(&img->src, cname, -1, &clen, err);
 	if (!config)
 		goto out;
 	img_sha256_buf(config, clen, img->id);
@@ -227,19 +234,25 @@ void img_free(struct img_image *img)
 		free(img->layers[i].blob);
 		if (img->layer_dirs)
 			free(img->layer_dirs[i]);
+		if (img->layer_fds && img->layer_fds[i] >= 0)
+			close(img->layer_fds[i]);
 	}
 	free(img->layers);
 	free(img->layer_dirs);
+	free(img->layer_fds);
 	img_config_clear(&img->config);
 	free(img);
 }
 
-int img_open(const char *source, struct img_image **out, struct hk_err *err)
+int img_open(const char *source, struct img_image **out, int *rootfs, struct hk_err *err)
 {
 	struct img_image *img = xzalloc(sizeof(*img));
 
 	*out = NULL;
+	*rootfs = -1;
 	int r = img_source_open(source, &img->src, err);
+	if (r == 1)
+		*rootfs = TAKE_FD(img->src.dirfd);
 	if (r == 0) {
 		r = img->src.kind == IMG_DOCKER_ARCHIVE ? docker_resolve(img, err)
 							: oci_resolve(img, err);

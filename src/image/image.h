@@ -6,15 +6,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "image/digest.h"
 #include "image/source.h"
 
 struct hk_err;
+typedef struct json_object hk_json;
 
 struct img_layer {
 	char *blob;                /* its name in the source */
 	char hex[IMG_HEX_LEN + 1]; /* the sha256 the blob is checked against */
+	int64_t size;              /* its descriptor's size; -1 (docker-archive): none */
 };
 
 /* The image config's "config" object, as far as launch uses it. */
@@ -37,23 +40,27 @@ struct img_image {
 	struct img_layer *layers; /* bottom first */
 	size_t n_layers;
 	struct img_config config;
-	char **layer_dirs; /* after img_unpack: the cache's directories, bottom first */
+	char **layer_dirs; /* after img_unpack: the cache's directories, bottom first, */
+	int *layer_fds;    /* and each open (O_PATH), as it was checked */
 	size_t unpacked;   /* how many img_unpack had to unpack (the rest were cached) */
 };
 
 /* Open SOURCE: 0 with *out an image, 1 when SOURCE is a directory that is
- * no image layout (a root filesystem: *out NULL), -1 (err) otherwise. */
-int img_open(const char *source, struct img_image **out, struct hk_err *err);
+ * no image layout (a root filesystem: *out NULL, *rootfs its fd, O_PATH),
+ * -1 (err) otherwise. */
+int img_open(const char *source, struct img_image **out, int *rootfs, struct hk_err *err);
 void img_free(struct img_image *img);
 
 /* Decode an image config (the JSON text), for img_open and the tests. */
 int img_config_parse(const char *json, size_t len, struct img_config *c, struct hk_err *err);
 void img_config_clear(struct img_config *c);
 /* Pick the manifest descriptor from an index (the JSON text): the only
- * one, or the one for this machine's platform. Sets *digest (malloc'd) and
- * *nested when it is an index itself. */
-int img_index_pick(const char *json, size_t len, const char *what, char **digest, bool *nested,
-		   struct hk_err *err);
+ * one, or the one for this machine's platform. Sets *digest (malloc'd),
+ * *size and *nested when it is an index itself. */
+int img_index_pick(const char *json, size_t len, const char *what, char **digest, int64_t *size,
+		   bool *nested, struct hk_err *err);
+/* A descriptor's "size" (path names the descriptor): required. */
+int img_descriptor_size(hk_json *d, const char *path, int64_t *size, struct hk_err *err);
 
 /* Make sure every layer is in cache_dir (unpacked, checked against its
  * digest), filling layer_dirs. */

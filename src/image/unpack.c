@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -117,19 +118,91 @@ static int make_hardlink(int rootfd, int dirfd, const char *base, const char *ta
 	return 0;
 }
 
-static int write_file(struct archive *a, int dirfd, const char *base, struct hk_err *err)
+/* The stream so far against the budget (unpack.h), and now and then the
+ * cache's filesystem against its reserve. */
+static int budget_check(struct archive *a, struct img_budget *b, int64_t more, struct hk_err *err)
+{
+	int64_t used = archive_filter_bytes(a, 0);
+	struct statvfs vfs;
+
+	if (b->max_entries >= 0 && b->entries > b->max_entries) {
+		b->exceeded = true;
+		return hk_fail(err, EFBIG,
+			       "layer: more than the %lld entries the cache's filesystem has "
+			       "inodes for above the reserve husk keeps",
+			       (long long)b->max_entries);
+	}
+	if (used > b->max - more) {
+		b->exceeded = true;
+		return hk_fail(err, EFBIG,
+			       "layer: unpacks to more than the %lld bytes a layer may take here: "
+			       "at most 64 GiB, and no more than the cache's filesystem has free "
+			       "above the reserve husk keeps (5%% of it, 4 GiB at most)",
+			       (long long)b->max);
+	}
+	if (used < b->next_check)
+		return 0;
+	b->next_check = used + (64 << 20);
+	if (fstatvfs(b->cachefd, &vfs) == 0 &&
+	    (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize < b->reserve) {
+		b->exceeded = true;
+		return hk_fail(err, ENOSPC,
+			       "layer: the cache's filesystem is down to the reserve husk keeps "
+			       "free (5%% of it, 4 GiB at most)");
+	}
+	return 0;
+}
+
+static int pwrite_all(int fd, const char *buf, size_t len, int64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* The data block by block, at the offsets the tar gives: a sparse file's
+ * holes are skipped, never written as zeros, and the file gets its size
+ * at the end, holes at the end included (libarchive's read_data_into_fd
+ * left a file ending in a hole short). */
+static int write_file(struct archive *a, struct archive_entry *e, int dirfd, const char *base,
+		      struct img_budget *b, struct hk_err *err)
 {
 	_cleanup_close_ int fd =
 		openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int64_t end = 0;
+	int r;
+
 	if (fd < 0)
 		return hk_fail(err, errno, "layer entry %s", base);
-	if (archive_read_data_into_fd(a, fd) != ARCHIVE_OK)
+	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+		if (budget_check(a, b, 0, err) < 0)
+			return -1;
+		if (off < 0 || pwrite_all(fd, buf, len, off) < 0)
+			return hk_fail(err, off < 0 ? EINVAL : errno, "layer entry %s", base);
+		if (off + (int64_t)len > end)
+			end = off + (int64_t)len;
+	}
+	if (r != ARCHIVE_EOF)
 		return hk_fail(err, 0, "layer entry %s: %s", base, archive_error_string(a));
+	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : end;
+	if (size > end && ftruncate(fd, (off_t)size) < 0)
+		return hk_fail(err, errno, "layer entry %s: its size, %lld", base, (long long)size);
 	return 0;
 }
 
 static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, int dirfd,
-		      const char *base, struct hk_err *err)
+		      const char *base, struct img_budget *b, struct hk_err *err)
 {
 	mode_t type = archive_entry_filetype(e);
 	const char *hl = archive_entry_hardlink(e);
@@ -145,7 +218,7 @@ static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, in
 			return hk_fail(err, errno, "layer entry %s", base);
 		return 0;
 	case AE_IFREG:
-		return write_file(a, dirfd, base, err);
+		return write_file(a, e, dirfd, base, b, err);
 	case AE_IFLNK:
 		if (symlinkat(archive_entry_symlink(e) ?: "", dirfd, base) < 0)
 			return hk_fail(err, errno, "layer entry %s", base);
@@ -205,10 +278,20 @@ static int whiteout(int rootfd, char *dir, const char *target, struct hk_err *er
 	return 0;
 }
 
-static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, struct hk_err *err)
+static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, struct img_budget *b,
+		     struct hk_err *err)
 {
 	_cleanup_free_ char *path = xstrdup(archive_entry_pathname(e) ?: "");
 	const char *target = NULL;
+
+	/* Data not read here (a device's, a hardlink's, a whiteout's) is
+	 * skipped by reading through it: counted before, not after. A
+	 * sparse file's size is not what the stream holds of it: its data is
+	 * counted block by block (write_file). */
+	b->entries++;
+	int64_t size = archive_entry_sparse_count(e) > 0 ? 0 : archive_entry_size(e);
+	if (budget_check(a, b, size > 0 ? size : 0, err) < 0)
+		return -1;
 
 	if (strcmp(path, "./") == 0 || strcmp(path, "/") == 0 || strcmp(path, ".") == 0)
 		return 0; /* the layer's root itself */
@@ -238,19 +321,19 @@ static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, str
 	_cleanup_close_ int dirfd = parent_fd(rootfd, dir, err);
 	if (dirfd < 0)
 		return -1;
-	int r = make_entry(a, e, rootfd, dirfd, base, err);
+	int r = make_entry(a, e, rootfd, dirfd, base, b, err);
 	if (r == 0)
 		set_meta(e, dirfd, base);
 	return r < 0 ? -1 : 0;
 }
 
-int img_extract(struct archive *a, int rootfd, struct hk_err *err)
+int img_extract(struct archive *a, int rootfd, struct img_budget *b, struct hk_err *err)
 {
 	struct archive_entry *e;
 	int r;
 
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
-		if (one_entry(a, e, rootfd, err) < 0)
+		if (one_entry(a, e, rootfd, b, err) < 0)
 			return -1;
 	if (r != ARCHIVE_EOF)
 		return hk_fail(err, 0, "layer: %s", archive_error_string(a));

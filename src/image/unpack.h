@@ -6,6 +6,9 @@
 #ifndef HUSK_IMAGE_UNPACK_H
 #define HUSK_IMAGE_UNPACK_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct archive;
 struct hk_err;
 
@@ -17,7 +20,19 @@ enum img_whiteout { IMG_WH_NONE, IMG_WH_FILE, IMG_WH_OPAQUE, IMG_WH_META, IMG_WH
  * ".wh..." name no entry (the layer is refused); anything else is a file. */
 enum img_whiteout img_whiteout_of(const char *base, const char **target);
 
-/* Extract every entry of a (opened) tar archive into rootfd. */
-int img_extract(struct archive *a, int rootfd, struct hk_err *err);
+/* What a layer may take: max bytes of tar stream (what its compression
+ * unpacks to: file data, which is all a layer writes, and headers) and
+ * max_entries entries (-1: no limit); the cache's filesystem re-checked
+ * every 64 MiB to keep reserve bytes free (other unpackers write there
+ * too). exceeded: set when the layer went past it. */
+struct img_budget {
+	int64_t max, max_entries, reserve;
+	int cachefd;
+	int64_t entries, next_check;
+	bool exceeded;
+};
+
+/* Extract every entry of a (opened) tar archive into rootfd, within b. */
+int img_extract(struct archive *a, int rootfd, struct img_budget *b, struct hk_err *err);
 
 #endif

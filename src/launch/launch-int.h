@@ -27,10 +27,12 @@ struct launch_plan {
 	const char *cwd;
 	uint32_t uid, gid;
 	uint64_t caps;
-	char *netns;                 /* --net container:NAME: its network namespace, */
-	int netns_fd;                /* open in netns_fd (when netns is set) */
-	uint32_t map_host, map_size; /* --userns=auto: root's range, else 0 */
-	char **ports;                /* -p */
+	char *netns;               /* --net container:NAME: its network namespace, */
+	int netns_fd;              /* open in netns_fd (when netns is set) */
+	uint32_t map_uid, map_gid; /* --userns=auto: root's uid and gid ranges, */
+	uint32_t map_size;         /* of map_size ids; else 0 */
+	int rootfs_fd;             /* a rootfs directory SOURCE, open (O_PATH); else -1 */
+	char **ports;              /* -p */
 	size_t n_ports;
 	char **exposed; /* -P: the image's ExposedPorts keys, as they are */
 	size_t n_exposed;

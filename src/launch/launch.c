@@ -33,6 +33,7 @@
 #include "launch/logger.h"
 #include "launch/overlay.h"
 #include "launch/reserve.h"
+#include "launch/stdio.h"
 #include "launch/traverse.h"
 #include "launch/userns.h"
 #include "linux/process.h"
@@ -111,12 +112,31 @@ static int plan_ports(struct launch_plan *p, const struct img_image *img, struct
 	return 0;
 }
 
+/* docker's rule for a container name, [a-zA-Z0-9][a-zA-Z0-9_.-]*: the
+ * name is also DATA/<name>, and DATA keeps entries of launch's own there
+ * (.userns, .trash), which a name starting with anything but a letter or
+ * a digit could be. */
+static int check_name(const char *id, struct hk_err *err)
+{
+	if (state_validate_id(id, err) < 0)
+		return -1;
+	bool alnum0 = (id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z') ||
+		      (id[0] >= '0' && id[0] <= '9');
+	if (!alnum0 || strchr(id, '+'))
+		return hk_fail(err, 0,
+			       "--name \"%.64s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]* is allowed (as "
+			       "docker's): the name is a directory of DATA beside launch's own "
+			       ".userns and .trash",
+			       id);
+	return 0;
+}
+
 /* Everything that can be checked before the machine changes. */
 static int check(struct launch_plan *p, const struct img_image *img, struct hk_err *err)
 {
 	const struct launch_opts *o = p->o;
 
-	if (state_validate_id(p->id, err) < 0)
+	if (check_name(p->id, err) < 0)
 		return -1;
 	if (o->detach && o->tty)
 		return hk_fail(err, 0, "-t with -d: a detached container has no terminal to use");
@@ -235,16 +255,19 @@ static int run_spec(struct launch_plan *p, struct hk_state_dir *sd, int *status,
 }
 
 /* --userns=auto: each lower layer through an idmapped mount of its own,
- * DIR/lower<N>, so that its files are the container's root's. */
-static int idmap_lowers(const char *dir, char **lowers, size_t n, uint32_t host, struct hk_err *err)
+ * DIR/lower<N>, so that its files are the container's root's; fds[i]
+ * becomes that mount's. */
+static int idmap_lowers(const struct launch_plan *p, int *fds, size_t n, struct hk_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		char *target = xasprintf("%s/lower%zu", dir, i);
-		if (userns_idmap_mount(lowers[i], target, host, err) < 0) {
-			free(target);
+		_cleanup_free_ char *target = xasprintf("%s/lower%zu", p->dir, i);
+		int fd = userns_idmap_mount(fds[i], target, p->map_uid, p->map_gid, err);
+		if (fd < 0) {
+			for (size_t k = 0; k < i; k++)
+				close(fds[k]);
 			return -1;
 		}
-		lowers[i] = target;
+		fds[i] = fd;
 	}
 	return 0;
 }
@@ -253,13 +276,12 @@ static int idmap_lowers(const char *dir, char **lowers, size_t n, uint32_t host,
  * to reach its rootfs, and nobody else (traverse.c). */
 static int userns_dir(struct launch_plan *p, struct hk_err *err)
 {
-	if (userns_claim(p->data, p->dir, &p->map_host, err) < 0)
+	if (userns_claim(p->data, p->dir, &p->map_uid, &p->map_gid, err) < 0)
 		return -1;
 	p->map_size = USERNS_SIZE;
-	/* the uid and gid maps start at the same host id (userns.c) */
-	if (chown(p->dir, (uid_t)-1, (gid_t)p->map_host) < 0 || chmod(p->dir, 0710) < 0)
+	if (chown(p->dir, (uid_t)-1, (gid_t)p->map_gid) < 0 || chmod(p->dir, 0710) < 0)
 		return hk_fail(err, errno, "give %s to the container root's group", p->dir);
-	return traverse_grant(p->data, p->map_host, err);
+	return traverse_grant(p->data, p->map_uid, err);
 }
 
 static int mount_and_run(struct launch_plan *p, struct img_image *img, struct hk_state_dir *sd,
@@ -267,28 +289,22 @@ static int mount_and_run(struct launch_plan *p, struct img_image *img, struct hk
 {
 	const struct launch_opts *o = p->o;
 	size_t n = img ? img->n_layers : 1;
-	char **lowers = xcalloc(n, sizeof(char *));
-	_cleanup_free_ char *src = img ? NULL : realpath(o->source, NULL);
+	int *lowers = xcalloc(n, sizeof(int));
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", p->dir);
 
-	if (!img && !src) {
-		free(lowers);
-		return hk_fail(err, errno, "%s", o->source);
-	}
-	/* overlayfs lists the top layer first; images list it last. */
+	/* overlayfs lists the top layer first; images list it last. The
+	 * layers are the directories opened and checked, as fds. */
 	for (size_t i = 0; i < n; i++)
-		lowers[i] = img ? img->layer_dirs[n - 1 - i] : src;
-	if (p->map_size && idmap_lowers(p->dir, lowers, n, p->map_host, err) < 0) {
-		for (size_t i = 0; i < n; i++)
-			if (strncmp(lowers[i], p->dir, strlen(p->dir)) == 0)
-				free(lowers[i]);
+		lowers[i] = img ? img->layer_fds[n - 1 - i] : p->rootfs_fd;
+	if (p->map_size && idmap_lowers(p, lowers, n, err) < 0) {
 		free(lowers);
 		return -1;
 	}
-	uid_t owner = p->map_size ? p->map_host : (uid_t)-1;
-	int r = overlay_mount(p->dir, lowers, n, o->read_only, owner, owner, err);
+	uid_t owner = p->map_size ? p->map_uid : (uid_t)-1;
+	gid_t group = p->map_size ? p->map_gid : (gid_t)-1;
+	int r = overlay_mount(p->dir, lowers, n, o->read_only, owner, group, err);
 	for (size_t i = 0; p->map_size && i < n; i++)
-		free(lowers[i]);
+		close(lowers[i]);
 	free(lowers);
 	if (r < 0)
 		return -1;
@@ -298,6 +314,22 @@ static int mount_and_run(struct launch_plan *p, struct img_image *img, struct hk
 	return run_spec(p, sd, status, err);
 }
 
+/* DATA/<id>, whose name the reserved state holds. Found there: what a
+ * cleanup that failed or was killed left under this same --root (which
+ * can have no container of that name: we hold it) is removed, and the
+ * name taken; a container of another --root sharing DATA is left alone. */
+static int make_dir(struct launch_plan *p, struct hk_state_dir *sd, struct hk_err *err)
+{
+	_cleanup_free_ char *root = overlay_root_id(sd->rootfd);
+	int r = overlay_make_dir(p->dir, p->owner, root, err);
+
+	if (r == 1 && overlay_reclaim(p->dir, root, err) == 1)
+		r = overlay_make_dir(p->dir, p->owner, root, err);
+	if (r == 1 && !err->errnum)
+		return hk_fail(err, 0, "container %s exists already (%s is there)", p->id, p->dir);
+	return r == 0 ? 0 : -1;
+}
+
 /* From the reserved state on: whatever happens, `husk delete --force`
  * finds a state whose hook removes what this made. */
 static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *status,
@@ -305,29 +337,21 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 {
 	const struct launch_opts *o = p->o;
 	struct hk_state_dir sd;
-	int host_ns = -1;
 	bool made = false;
 
 	launch_new_owner(p->owner);
 	if (launch_reserve(o->root, p->id, o->self, p->dir, p->owner, &sd, err) < 0)
 		return -1;
-	int r = overlay_make_dir(p->dir, p->id, p->owner, err);
+	int r = make_dir(p, &sd, err);
 	made = r == 0;
-	/* the logger is forked before the private mounts: it keeps none */
+	/* the logger goes back to the host's mount namespace: it keeps none
+	 * of launch's mounts */
 	if (r == 0 && o->detach)
-		r = launch_log_start(p->dir, &o->log, &p->log_fd, err);
-	if (r == 0)
-		r = launch_mountns_enter(&host_ns, err);
-	p->host_mntns = host_ns;
+		r = launch_log_start(p->dir, &o->log, p->host_mntns, &p->log_fd, err);
 	if (r == 0 && o->userns_auto)
 		r = userns_dir(p, err);
 	if (r == 0)
 		r = mount_and_run(p, img, &sd, status, err);
-	/* Only the container holds the mounts from now on (create went back
-	 * to the host's namespace once the container's was copied; this is
-	 * for a launch that failed before). */
-	p->host_mntns = -1;
-	launch_mountns_leave(&host_ns);
 	if (p->log_fd >= 0)
 		close(p->log_fd);
 	p->log_fd = -1;
@@ -337,17 +361,55 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 	}
 	/* After the directory: a kill in between leaves the state's hook. */
 	launch_unreserve(&sd);
-	if (r == 0 && o->detach && o->rm)
-		r = spawn_monitor(o->root, p->id, err);
+	return r;
+}
+
+/* In launch's own mount namespace (reserve.c) from the start: the source,
+ * the cache and its layers, DATA are opened there, so that the layers
+ * handed to overlayfs are the very directories opened and checked (a
+ * directory opened in the host's namespace cannot be a layer of a mount
+ * made in another). */
+static int launch_in_ns(struct launch_plan *p, int *status, struct hk_err *err)
+{
+	const struct launch_opts *o = p->o;
+	struct img_image *img = NULL;
+	_cleanup_free_ char *data = NULL, *dir = NULL;
+	struct launch_stdio io;
+	int r = -1;
+
+	if (img_open(o->source, &img, &p->rootfs_fd, err) < 0)
+		return -1;
+	if (img) {
+		p->image = &img->config;
+		p->image_id = img->id;
+	}
+	if (check(p, img, err) < 0)
+		goto out;
+	if (img && img_unpack(img, o->cache_dir, err) < 0)
+		goto out;
+	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
+	data = overlay_data_dir(o->data_dir, err);
+	if (!data)
+		goto out;
+	dir = xasprintf("%s/%s", data, p->id);
+	p->data = data;
+	p->dir = dir;
+	if (launch_stdio_start(o, p->host_mntns, &io, err) < 0)
+		goto out;
+	r = launch_in_dir(p, img, status, err);
+	launch_stdio_finish(&io);
+out:
+	p->data = p->dir = NULL;
+	launch_plan_clear(p);
+	img_free(img);
 	return r;
 }
 
 int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 {
-	struct launch_plan p = {.o = o, .id = o->name, .log_fd = -1, .host_mntns = -1};
-	struct img_image *img = NULL;
-	_cleanup_free_ char *data = NULL, *dir = NULL;
-	int r = -1;
+	struct launch_plan p = {
+		.o = o, .id = o->name, .log_fd = -1, .host_mntns = -1, .rootfs_fd = -1};
+	int host_ns = -1;
 
 	*status = 0;
 	/* --share net is --net host (with the default bridge, the hooks would
@@ -358,27 +420,18 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 				       o->net == LAUNCH_NET_NONE ? "none" : "container:NAME");
 		o->net = LAUNCH_NET_HOST;
 	}
-	if (img_open(o->source, &img, err) < 0)
-		return -1;
-	if (img) {
-		p.image = &img->config;
-		p.image_id = img->id;
-	}
-	if (check(&p, img, err) < 0)
-		goto out;
-	if (img && img_unpack(img, o->cache_dir, err) < 0)
-		goto out;
-	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
-	data = overlay_data_dir(o->data_dir, err);
-	if (!data)
-		goto out;
-	dir = xasprintf("%s/%s", data, p.id);
-	p.data = data;
-	p.dir = dir;
-	r = launch_in_dir(&p, img, status, err);
-out:
-	launch_plan_clear(&p);
-	img_free(img);
+	int r = launch_mountns_enter(&host_ns, err);
+	p.host_mntns = host_ns;
+	if (r == 0)
+		r = launch_in_ns(&p, status, err);
+	/* Only the container holds the mounts from now on (create went back
+	 * to the host's namespace once the container's was copied; this is
+	 * for a launch that failed before). */
+	launch_mountns_leave(&host_ns);
+	if (p.rootfs_fd >= 0)
+		close(p.rootfs_fd);
+	if (r == 0 && o->detach && o->rm)
+		r = spawn_monitor(o->root, o->name, err);
 	return r;
 }
 

@@ -26,6 +26,9 @@ struct launch_log_opts {
 	int max_files;
 };
 
+/* --pids-limit's default: podman's (docker sets none) */
+#define LAUNCH_PIDS_LIMIT 2048
+
 #define LAUNCH_LOG_MAX_SIZE (10 << 20)
 #define LAUNCH_LOG_MAX_FILES 3
 
@@ -50,7 +53,7 @@ struct launch_opts {
 	const char *bridge, *subnet;
 	int64_t memory;    /* bytes, 0: no limit */
 	int64_t cpu_quota; /* us per 100 ms, 0: no limit */
-	int64_t pids;      /* 0: no limit */
+	int64_t pids;      /* 0: no limit; LAUNCH_PIDS_LIMIT by default */
 	bool userns_auto;
 	char **cap_add, **cap_drop;
 	size_t n_cap_add, n_cap_drop;

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +147,7 @@ static void become_logger(int in, int dir, int log)
 	prctl(PR_SET_NAME, "husk-log", 0, 0, 0);
 }
 
-int launch_log_start(const char *dir, const struct launch_log_opts *lo, int *out,
+int launch_log_start(const char *dir, const struct launch_log_opts *lo, int host_mntns, int *out,
 		     struct hk_err *err)
 {
 	if (lo->max_size <= 0 || lo->max_files < 1)
@@ -172,6 +173,10 @@ int launch_log_start(const char *dir, const struct launch_log_opts *lo, int *out
 		setsid();
 		if (fork() != 0)
 			_exit(0);
+		/* out of launch's mount namespace, which must die with the
+		 * container */
+		if (host_mntns >= 0 && setns(host_mntns, CLONE_NEWNS) < 0)
+			_exit(1);
 		become_logger(p[0], dirfd, log);
 		struct logger l = {.dir = FD_DIR,
 				   .fd = FD_LOG,

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -21,66 +23,93 @@
 #include "common/log.h"
 #include "common/rmtree.h"
 #include "common/syscalls.h"
+#include "common/trusted.h"
 #include "common/xalloc.h"
 #include "launch/newfile.h"
 #include "launch/traverse.h"
 #include "launch/userns.h"
 
+#define OWNER_FILE ".owner"
+#define TRASH ".trash"
+#define KEPT_FILE ".kept"
+
 /* DATA holds every container's writable layer, output and record: it
  * must be husk's user's alone. One made by someone else is refused (they
- * could swap what launch puts there); one open to others, say by an older
- * husk that made it searchable for --userns auto, is closed again. The
- * group's search bit stays: with an ACL it is the mask that lets the
- * container roots' entries through (traverse.c). */
+ * could swap what launch puts there), and so is a path through a link or
+ * directory someone else controls (they could point it at a directory of
+ * root's, which husk would then chmod and fill). One open to others, say
+ * by an older husk that made it searchable for --userns auto, is closed
+ * again. The group's search bit stays: with an ACL it is the mask that
+ * lets the container roots' entries through; where the file system has no
+ * ACLs and --userns auto opened it (traverse.c), so does others'. */
 static mode_t close_bits(int fd)
 {
-	bool acl = fgetxattr(fd, "system.posix_acl_access", NULL, 0) > 0;
-	return acl ? 0067 : 0077;
+	struct stat st;
+
+	if (fgetxattr(fd, "system.posix_acl_access", NULL, 0) > 0)
+		return 0067;
+	return fstatat(fd, TRAVERSE_MARK_DATA, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0076 : 0077;
 }
 
 char *overlay_data_dir(const char *data_dir, struct hk_err *err)
 {
+	_cleanup_close_ int fd = hk_open_trusted_dir("--data-dir", data_dir, true, 0700, err);
+	char self[64], real[PATH_MAX];
 	struct stat st;
 
-	if (hk_mkdir_p(data_dir, 0700, err) < 0)
+	if (fd < 0)
 		return NULL;
-	char *real = realpath(data_dir, NULL);
-	if (!real) {
-		hk_fail(err, errno, "data directory %s", data_dir);
-		return NULL;
-	}
-	_cleanup_close_ int fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		hk_fail(err, errno, "data directory %s", real);
-	} else if (st.st_uid != geteuid()) {
-		hk_fail(err, 0,
-			"data directory %s: owned by uid %u, not by husk's user (uid %u): its "
-			"owner could change what launch puts there",
-			real, (unsigned)st.st_uid, (unsigned)geteuid());
-	} else if ((st.st_mode & close_bits(fd)) &&
-		   fchmod(fd, st.st_mode & 0777 & ~close_bits(fd)) < 0) {
-		hk_fail(err, errno, "data directory %s: chmod 0700", real);
-	} else {
-		return real;
-	}
-	free(real);
-	return NULL;
+	if (fstat(fd, &st) < 0)
+		return hk_fail(err, errno, "--data-dir %s", data_dir), NULL;
+	mode_t close = close_bits(fd);
+	if ((st.st_mode & close) && fchmod(fd, st.st_mode & 0777 & ~close) < 0)
+		return hk_fail(err, errno, "--data-dir %s: chmod 0700", data_dir), NULL;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(self, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/')
+		return hk_fail(err, n < 0 ? errno : 0, "--data-dir %s: its path", data_dir), NULL;
+	real[n] = '\0';
+	return xstrdup(real);
 }
 
-#define OWNER_FILE ".owner"
-
-int overlay_make_dir(const char *dir, const char *id, const char *owner, struct hk_err *err)
+char *overlay_root_id(int rootfd)
 {
-	if (mkdir(dir, 0700) < 0) {
-		if (errno == EEXIST)
-			return hk_fail(err, 0, "container %s exists already (%s is there)", id,
-				       dir);
-		return hk_fail(err, errno, "mkdir %s", dir);
-	}
+	struct stat st;
+
+	if (rootfd < 0 || fstat(rootfd, &st) < 0)
+		return xstrdup("unknown");
+	return xasprintf("%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+}
+
+int overlay_make_dir(const char *dir, const char *owner, const char *root, struct hk_err *err)
+{
+	if (mkdir(dir, 0700) < 0)
+		return errno == EEXIST ? 1 : hk_fail(err, errno, "mkdir %s", dir);
 	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return hk_fail(err, errno, "open %s", dir);
-	return launch_new_file(dfd, OWNER_FILE, owner, err) < 0 ? hk_err_prefix(err, "%s", dir) : 0;
+	/* the token, then the state root it was made under (overlay_reclaim) */
+	_cleanup_free_ char *text = xasprintf("%s\nroot %s\n", owner, root);
+	return launch_new_file(dfd, OWNER_FILE, text, err) < 0 ? hk_err_prefix(err, "%s", dir) : 0;
+}
+
+/* DIR/.owner: its first line, the token (an older husk wrote only that),
+ * and its root, if it names one. */
+static char *read_owner(int dirfd, char **root)
+{
+	char *text = hk_read_fileat(dirfd, OWNER_FILE, 256, NULL, NULL);
+	char *nl = text ? strchr(text, '\n') : NULL;
+
+	if (root)
+		*root = NULL;
+	if (!nl)
+		return text;
+	*nl = '\0';
+	if (root && strncmp(nl + 1, "root ", 5) == 0) {
+		*root = xstrdup(nl + 6);
+		(*root)[strcspn(*root, "\n")] = '\0';
+	}
+	return text;
 }
 
 /* 1: dir (dirfd) is the launch's that owner names; 0: another's; -1:
@@ -88,11 +117,29 @@ int overlay_make_dir(const char *dir, const char *id, const char *owner, struct 
  * after mkdir, or by an older husk). */
 static int owned_by(int dirfd, const char *owner)
 {
-	_cleanup_free_ char *got = hk_read_fileat(dirfd, OWNER_FILE, 256, NULL, NULL);
+	_cleanup_free_ char *got = read_owner(dirfd, NULL);
 
 	if (!got)
 		return -1;
 	return strcmp(got, owner) == 0 ? 1 : 0;
+}
+
+int overlay_reclaim(const char *dir, const char *root, struct hk_err *err)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_free_ char *made_under = NULL;
+
+	if (dfd < 0)
+		return errno == ENOENT ? 1 : hk_fail(err, errno, "open %s", dir);
+	_cleanup_free_ char *token = read_owner(dfd, &made_under);
+	struct stat st;
+	if (!token || !made_under || strcmp(made_under, root) != 0 ||
+	    fstatat(dfd, KEPT_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	hk_debug("launch: %s is what a failed cleanup left: removed", dir);
+	if (overlay_remove(dir, false, token, err) < 0)
+		return hk_err_prefix(err, "%s, left by a cleanup that failed", dir);
+	return 1;
 }
 
 /* The lowerdir option's escaping (fs/overlayfs/params.c): ':' separates
@@ -116,23 +163,61 @@ static char *join_lowers(char *const *lowers, size_t n)
 	return s;
 }
 
-static int set_lowers(int fs, char *const *lowers, size_t n, struct hk_err *err)
+/* Older kernels take the layers as paths: /proc/self/fd/N of the very
+ * directories checked, which the kernel resolves to them. */
+static int set_lowers_by_path(int fs, const int *lowers, size_t n, struct hk_err *err)
 {
+	char **paths = xcalloc(n, sizeof(char *));
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		paths[i] = xasprintf("/proc/self/fd/%d", lowers[i]);
 	/* Linux 6.8 takes one layer at a time, no escaping needed. */
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", paths[i], 0) == 0)
+			continue;
+		if (i > 0 || errno != EINVAL) {
+			r = hk_fail(err, errno, "overlay: lower layer %zu", i);
+			break;
+		}
+		_cleanup_free_ char *all = join_lowers(paths, n);
+		if (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", all, 0) < 0)
+			r = hk_fail(err, errno, "overlay: lowerdir=%s", all);
+		break;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return r;
+}
+
+/* 1 when the kernel takes layers as fds (Linux 6.13), 0 when it wants
+ * paths. */
+static int set_lowers(int fs, const int *lowers, size_t n, struct hk_err *err)
+{
 	for (size_t i = 0; i < n; i++) {
-		if (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) == 0)
+		if (hk_fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0)
 			continue;
 		if (i > 0 || errno != EINVAL)
-			return hk_fail(err, errno, "overlay: lower layer %s", lowers[i]);
-		_cleanup_free_ char *all = join_lowers(lowers, n);
-		if (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", all, 0) < 0)
-			return hk_fail(err, errno, "overlay: lowerdir=%s", all);
-		return 0;
+			return hk_fail(err, errno, "overlay: lower layer %zu", i);
+		return set_lowers_by_path(fs, lowers, n, err) < 0 ? -1 : 0;
 	}
+	return 1;
+}
+
+static int set_dir(int fs, const char *key, int fd, bool by_fd, struct hk_err *err)
+{
+	char self[64];
+
+	if (by_fd && hk_fsconfig(fs, FSCONFIG_SET_FD, key, NULL, fd) == 0)
+		return 0;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (hk_fsconfig(fs, FSCONFIG_SET_STRING, key, self, 0) < 0)
+		return hk_fail(err, errno, "overlay: %s", key);
 	return 0;
 }
 
-static int make_layer_dirs(const char *dir, bool read_only, uid_t owner, gid_t group,
+static int make_layer_dirs(int dfd, bool read_only, uid_t owner, gid_t group, int fds[4],
 			   struct hk_err *err)
 {
 	static const char *const names[] = {"rootfs", "upper", "work", "empty"};
@@ -140,55 +225,67 @@ static int make_layer_dirs(const char *dir, bool read_only, uid_t owner, gid_t g
 		bool need = i == 0 || (read_only ? i == 3 : i < 3);
 		if (!need)
 			continue;
-		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
-		if (mkdir(p, 0755) < 0)
-			return hk_fail(err, errno, "mkdir %s", p);
-		if (i == 1 && owner != (uid_t)-1 && chown(p, owner, group) < 0)
-			return hk_fail(err, errno, "chown %s", p);
+		if (mkdirat(dfd, names[i], 0755) < 0)
+			return hk_fail(err, errno, "mkdir %s", names[i]);
+		fds[i] = openat(dfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fds[i] < 0)
+			return hk_fail(err, errno, "open %s", names[i]);
+		if (i == 1 && owner != (uid_t)-1 &&
+		    fchownat(fds[i], "", owner, group, AT_EMPTY_PATH) < 0)
+			return hk_fail(err, errno, "chown %s", names[i]);
 	}
 	return 0;
 }
 
-int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only, uid_t owner,
-		  gid_t group, struct hk_err *err)
+static int make_overlay(const int fds[4], const int *lowers, size_t n, bool read_only,
+			struct hk_err *err)
 {
-	_cleanup_free_ char *upper = xasprintf("%s/upper", dir);
-	_cleanup_free_ char *work = xasprintf("%s/work", dir);
-	_cleanup_free_ char *target = xasprintf("%s/rootfs", dir);
-	_cleanup_free_ char *empty = xasprintf("%s/empty", dir);
-	char **all = xcalloc(n + 1, sizeof(char *));
+	int *all = xcalloc(n + 1, sizeof(int));
+	size_t k = 0;
 
-	if (make_layer_dirs(dir, read_only, owner, group, err) < 0) {
-		free(all);
-		return -1;
-	}
 	/* Without a writable layer overlayfs wants two lowers at least: an
 	 * empty one on top changes nothing. */
-	size_t k = 0;
 	if (read_only)
-		all[k++] = empty;
+		all[k++] = fds[3];
 	for (size_t i = 0; i < n; i++)
 		all[k++] = lowers[i];
 	_cleanup_close_ int fs = hk_fsopen("overlay", FSOPEN_CLOEXEC);
-	int r = fs < 0 ? hk_fail(err, errno, "fsopen overlay") : set_lowers(fs, all, k, err);
+	int by_fd = fs < 0 ? hk_fail(err, errno, "fsopen overlay") : set_lowers(fs, all, k, err);
 	free(all);
-	if (r < 0)
+	if (by_fd < 0)
 		return -1;
-	if (!read_only && (hk_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-			   hk_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0))
-		return hk_fail(err, errno, "overlay: upperdir %s, workdir %s", upper, work);
+	if (!read_only && (set_dir(fs, "upperdir", fds[1], by_fd, err) < 0 ||
+			   set_dir(fs, "workdir", fds[2], by_fd, err) < 0))
+		return -1;
 	/* Layers are shared between containers: no index tying a lower
 	 * layer to one upper. */
 	(void)hk_fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0);
 	if (hk_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return hk_fail(err, errno, "mount overlay for %s", dir);
-	_cleanup_close_ int mnt =
-		hk_fsmount(fs, FSMOUNT_CLOEXEC, read_only ? MOUNT_ATTR_RDONLY : 0);
-	if (mnt < 0)
-		return hk_fail(err, errno, "fsmount overlay");
-	if (hk_move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return hk_fail(err, errno, "mount overlay on %s", target);
-	return 0;
+		return hk_fail(err, errno, "mount overlay");
+	int mnt = hk_fsmount(fs, FSMOUNT_CLOEXEC, read_only ? MOUNT_ATTR_RDONLY : 0);
+	return mnt < 0 ? hk_fail(err, errno, "fsmount overlay") : mnt;
+}
+
+int overlay_mount(const char *dir, const int *lowers, size_t n, bool read_only, uid_t owner,
+		  gid_t group, struct hk_err *err)
+{
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fds[4] = {-1, -1, -1, -1};
+	int r = -1;
+
+	if (dfd < 0)
+		return hk_fail(err, errno, "open %s", dir);
+	if (make_layer_dirs(dfd, read_only, owner, group, fds, err) == 0) {
+		_cleanup_close_ int mnt = make_overlay(fds, lowers, n, read_only, err);
+		r = mnt < 0 ? -1 : 0;
+		if (r == 0 && hk_move_mount(mnt, "", fds[0], "",
+					    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			r = hk_fail(err, errno, "mount overlay on %s/rootfs", dir);
+	}
+	for (size_t i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r < 0 ? hk_err_prefix(err, "%s", dir) : 0;
 }
 
 static int unmount_all(const char *dir, struct hk_err *err)
@@ -208,10 +305,68 @@ static int unmount_all(const char *dir, struct hk_err *err)
 	return 0;
 }
 
-/* Everything but the token first, the token, then the directory: a
- * cleanup killed half-way leaves a directory the next one still knows
- * for its own. */
-static int remove_dir(int parent, const char *name, int dirfd, struct hk_err *err)
+/* Whatever is in DATA/.trash: directories renamed there by cleanups that
+ * failed or were killed before they were done. One emptier at a time; the
+ * others leave it to it. */
+static int empty_trash(int parent, struct hk_err *err)
+{
+	int fd = openat(parent, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	int r = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", TRASH);
+	}
+	bool mine = flock(dirfd(d), LOCK_EX | LOCK_NB) == 0;
+	while (mine && r == 0 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			r = hk_rmtree_at(dirfd(d), e->d_name, err);
+	/* gone when empty (a cleanup about to rename into it makes it again) */
+	if (mine && r == 0)
+		unlinkat(parent, TRASH, AT_REMOVEDIR);
+	closedir(d);
+	return r < 0 ? hk_err_prefix(err, "%s", TRASH) : 0;
+}
+
+/* Out of DATA under a name of its own in DATA/.trash: from here on the
+ * container's name is free, whether the removal succeeds or not. */
+static int to_trash(int parent, const char *name, char trashed[64], struct hk_err *err)
+{
+	unsigned char b[12] = {0};
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return hk_fail(err, errno, "getrandom");
+	int n = snprintf(trashed, 64, TRASH "/");
+	for (size_t i = 0; i < sizeof(b); i++)
+		n += snprintf(trashed + n, (size_t)(64 - n), "%02x", b[i]);
+	/* twice: an emptier may remove an empty .trash in between */
+	for (int tries = 0; tries < 2; tries++) {
+		if (mkdirat(parent, TRASH, 0700) < 0 && errno != EEXIST)
+			return hk_fail(err, errno, "mkdir %s", TRASH);
+		if (renameat(parent, name, parent, trashed) == 0)
+			return 0;
+		if (errno != ENOENT)
+			break;
+	}
+	return hk_fail(err, errno, "rename %s to %s", name, trashed);
+}
+
+/* Does name in parent still lead to the directory dirfd (locked)? */
+static bool still_there(int parent, const char *name, int dirfd)
+{
+	struct stat a, b;
+
+	return fstatat(parent, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstat(dirfd, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Where it is, everything but the token first, the token, then the
+ * directory: a cleanup killed half-way leaves a directory the next one
+ * still knows for its own. */
+static int remove_in_place(int parent, const char *name, int dirfd, struct hk_err *err)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -237,6 +392,23 @@ static int remove_dir(int parent, const char *name, int dirfd, struct hk_err *er
 	return 0;
 }
 
+static int remove_dir(int parent, const char *name, int dirfd, struct hk_err *err)
+{
+	char trashed[64];
+	struct hk_err terr = {0};
+
+	if (to_trash(parent, name, trashed, &terr) < 0) {
+		hk_debug("launch: %s", terr.msg);
+		return remove_in_place(parent, name, dirfd, err);
+	}
+	if (hk_rmtree_at(parent, trashed, err) < 0)
+		return hk_err_prefix(err,
+				     "%s (what is left of it stays in %s, removed by the next "
+				     "cleanup)",
+				     name, TRASH);
+	return empty_trash(parent, err);
+}
+
 int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(dir);
@@ -246,37 +418,46 @@ int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err 
 		return hk_fail(err, 0, "%s: not a container's directory", dir);
 	*slash = '\0';
 	const char *data = *copy ? copy : "/";
+	const char *name = slash + 1;
 	_cleanup_close_ int parent = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dirfd =
 		parent < 0 ? -1
-			   : openat(parent, slash + 1,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			   : openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
 		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", dir);
 	/* One cleanup at a time (a killed launch's hook may still run when
 	 * delete runs it again); the next finds what the last left. */
 	if (flock(dirfd, LOCK_EX) < 0)
 		return hk_fail(err, errno, "lock %s", dir);
+	if (!still_there(parent, name, dirfd))
+		return 0; /* removed (or trashed) while we waited */
 	int own = owner ? owned_by(dirfd, owner) : 1;
 	if (own == 0) {
 		hk_debug("launch: %s belongs to another container: left alone", dir);
 		return 0;
 	}
 	if (own < 0) {
-		/* gone, or nothing made in it yet if it is the launch's */
-		if (unlinkat(parent, slash + 1, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		/* nothing made in it yet if it is the launch's */
+		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			hk_debug("launch: %s: %s: left alone", dir, strerror(errno));
 		return 0;
 	}
 	if (unmount_all(dir, err) < 0)
 		return -1;
-	/* --userns auto: DIR belongs to the container root's group, whose
-	 * search permission on DATA goes before its id range is given back */
+	/* --userns auto: the container root's search permission on DATA goes
+	 * before its id range is given back */
+	uint32_t uid = userns_recorded_uid(dir);
 	struct stat st;
-	if (fstat(dirfd, &st) == 0 && st.st_gid != 0 && st.st_gid != getegid())
-		traverse_revoke(data, (uint32_t)st.st_gid);
+	/* an older husk's: the uid and gid ranges started at the same id */
+	if (!uid && fstat(dirfd, &st) == 0 && st.st_gid != 0 && st.st_gid != getegid())
+		uid = (uint32_t)st.st_gid;
+	if (uid)
+		traverse_revoke(data, uid, dir);
 	userns_release(dir);
+	/* kept on purpose: never taken for a leftover (overlay_reclaim) */
 	if (keep)
-		return 0;
-	return remove_dir(parent, slash + 1, dirfd, err);
+		return launch_new_file(dirfd, KEPT_FILE, "", err) < 0 && err->errnum != EEXIST
+			       ? hk_err_prefix(err, "%s", dir)
+			       : (hk_err_clear(err), 0);
+	return remove_dir(parent, name, dirfd, err);
 }

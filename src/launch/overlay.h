@@ -11,18 +11,36 @@
 
 struct hk_err;
 
-/* Make DATA when missing, check that it is husk's user's alone (closing
- * it to others); returns its real path, malloc'd. */
+/* Make DATA when missing, walked as --root is (common/trusted.h: no link
+ * or directory on the way that anyone but root or husk's user controls),
+ * check that it is husk's user's alone (closing it to others); returns
+ * its path as the kernel names it, malloc'd. */
 char *overlay_data_dir(const char *data_dir, struct hk_err *err);
-/* Make DATA/<id>, dir (it must not exist), with owner in dir/.owner. */
-int overlay_make_dir(const char *dir, const char *id, const char *owner, struct hk_err *err);
-/* Mount the overlay on dir/rootfs: lowers top first; no writable layer
- * when read_only. owner: who owns the writable layer's root (the
- * container's root user on the host), -1 to leave it root's. */
-int overlay_mount(const char *dir, char *const *lowers, size_t n, bool read_only, uid_t owner,
+/* Make DATA/<id>, dir (it must not exist), with owner in dir/.owner and
+ * root (the state root's identity, overlay_root_id) beside it. 1 (and no
+ * err) when dir exists. */
+int overlay_make_dir(const char *dir, const char *owner, const char *root, struct hk_err *err);
+/* dir exists: when it was made under the state root root (which has no
+ * container of its name: the caller holds that name's state) and not kept
+ * (--keep), it is what a cleanup that failed or was killed left: removed,
+ * 1. 0 when it is another's (a container of another --root sharing DATA)
+ * or kept. */
+int overlay_reclaim(const char *dir, const char *root, struct hk_err *err);
+/* The identity of the state root (its fd): "dev:ino", malloc'd. */
+char *overlay_root_id(int rootfd);
+/* Mount the overlay on dir/rootfs: lowers (open directories), top first;
+ * no writable layer when read_only. owner: who owns the writable layer's
+ * root (the container's root user on the host), -1 to leave it root's.
+ * The layers are handed to overlayfs as those fds (fsconfig
+ * FSCONFIG_SET_FD, Linux 6.13; before, /proc/self/fd/N), never as paths
+ * looked up again. */
+int overlay_mount(const char *dir, const int *lowers, size_t n, bool read_only, uid_t owner,
 		  gid_t group, struct hk_err *err);
 /* Unmount dir/rootfs (when mounted) and, unless keep, remove dir; with
- * owner, only if dir/.owner holds it (an empty dir without goes too). */
+ * owner, only if dir/.owner holds it (an empty dir without goes too).
+ * dir is first renamed into DATA/.trash, so that its name is free at once
+ * whatever happens to the removal; what earlier removals left there goes
+ * too. */
 int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err *err);
 
 #endif

@@ -8,13 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/image.h"
+#include "image/source.h"
 #include "launch/launch-int.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -76,15 +79,39 @@ static int make_args(struct launch_plan *p, struct hk_err *err)
 	return 0;
 }
 
-static char *read_in_root(const char *rootfs, const char *path)
+/* The container's /etc/passwd or /etc/group, read here, on the host,
+ * before the container exists: resolved in its root, and only if it is a
+ * regular file (a fifo would block the launch, a device be read as
+ * root: a disk, the operator's terminal), at most 1 MiB. NULL with err
+ * when it is not there (errnum ENOENT) or not that. */
+static char *read_in_root(const char *rootfs, const char *path, struct hk_err *err)
 {
-	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int fd = root < 0 ? -1 : hk_openat2(root, path, &how);
+	struct stat st;
 	size_t len;
 
-	return fd < 0 ? NULL : hk_read_fd(fd, path, 1 << 20, &len, NULL);
+	if (root < 0)
+		return hk_fail(err, errno, "open %s", rootfs), NULL;
+	struct hk_err e = {0};
+	_cleanup_close_ int fd =
+		img_open_regular(root, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, &st, &e);
+	char *text = fd < 0 ? NULL : hk_read_fd(fd, path, 1 << 20, &len, &e);
+	if (!text)
+		hk_fail(err, e.errnum, "the container's %s", e.msg);
+	return text;
+}
+
+/* Not there is as empty; anything else that kept it from being read is
+ * an error (NULL text and -1). */
+static int read_db(const char *rootfs, const char *path, char **text, struct hk_err *err)
+{
+	struct hk_err e = {0};
+
+	*text = read_in_root(rootfs, path, &e);
+	if (*text || e.errnum == ENOENT)
+		return 0;
+	*err = e;
+	return -1;
 }
 
 /* The numeric fields 2 and 3 of the line of NAME (or of id in field 2 when
@@ -119,12 +146,22 @@ static int lookup(const char *text, const char *name, uint32_t id, uint32_t *f2,
 static int resolve_user(struct launch_plan *p, const char *spec, struct hk_err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(spec);
-	_cleanup_free_ char *passwd = read_in_root(p->rootfs, "/etc/passwd");
+	_cleanup_free_ char *passwd = NULL;
 	bool has_gid;
 
 	int r = launch_parse_user(spec, &p->uid, &p->gid, &has_gid, err);
 	if (r < 0)
 		return -1;
+	/* A name must be found; a number's group is looked up where the file
+	 * can be read, else 0 (as husk run does). */
+	struct hk_err perr = {0};
+	if ((r == 1 || !has_gid) && read_db(p->rootfs, "/etc/passwd", &passwd, &perr) < 0) {
+		if (r == 1) {
+			*err = perr;
+			return hk_err_prefix(err, "user \"%s\"", spec);
+		}
+		hk_debug("launch: %s: its group is 0", perr.msg);
+	}
 	char *group = strchr(copy, ':');
 	if (group)
 		*group++ = '\0';
@@ -134,7 +171,9 @@ static int resolve_user(struct launch_plan *p, const char *spec, struct hk_err *
 	if (r == 0 && !has_gid && lookup(passwd, NULL, p->uid, &p->uid, &p->gid) < 0)
 		p->gid = 0;
 	if (group && r == 1 && strspn(group, "0123456789") != strlen(group)) {
-		_cleanup_free_ char *groups = read_in_root(p->rootfs, "/etc/group");
+		_cleanup_free_ char *groups = NULL;
+		if (read_db(p->rootfs, "/etc/group", &groups, err) < 0)
+			return hk_err_prefix(err, "group \"%s\"", group);
 		if (lookup(groups, group, 0, &p->gid, NULL) < 0)
 			return hk_fail(err, 0,
 				       "group \"%s\": no such group in the container's "

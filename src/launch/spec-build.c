@@ -162,11 +162,15 @@ static hk_json *mounts_json(const struct launch_plan *p)
 	hk_json_append(m, mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
 				     (const char *[]){"nosuid", "noexec", "nodev", "relatime", "ro",
 						      NULL}));
+	/* :ro is read-only all the way down, mounts below HOST included
+	 * (mount_setattr AT_RECURSIVE, Linux 5.12), as docker's since 25. */
 	for (size_t i = 0; i < o->n_volumes; i++)
-		hk_json_append(m,
-			       mount_json(o->volumes[i].ctr, "bind", o->volumes[i].host,
-					  (const char *[]){"rbind", "rprivate",
-							   o->volumes[i].ro ? "ro" : "rw", NULL}));
+		hk_json_append(
+			m, mount_json(o->volumes[i].ctr, "bind", o->volumes[i].host,
+				      o->volumes[i].ro
+					      ? (const char *[]){"rbind", "rprivate", "ro", "rro",
+								 NULL}
+					      : (const char *[]){"rbind", "rprivate", "rw", NULL}));
 	if (o->init)
 		hk_json_append(m, mount_json("/dev/init", "bind", o->init_path,
 					     (const char *[]){"bind", "ro", "nosuid", NULL}));
@@ -197,12 +201,12 @@ static hk_json *namespaces_json(const struct launch_plan *p)
 	return a;
 }
 
-static hk_json *idmap_json(const struct launch_plan *p)
+static hk_json *idmap_json(const struct launch_plan *p, uint32_t host)
 {
 	hk_json *a = hk_json_new_arr(), *m = hk_json_new_obj();
 
 	hk_json_set_int(m, "containerID", 0);
-	hk_json_set_int(m, "hostID", p->map_host);
+	hk_json_set_int(m, "hostID", host);
 	hk_json_set_int(m, "size", p->map_size);
 	hk_json_append(a, m);
 	return a;
@@ -263,8 +267,8 @@ static hk_json *linux_json(const struct launch_plan *p, struct hk_err *err)
 
 	hk_json_set(l, "namespaces", namespaces_json(p));
 	if (p->map_size) {
-		hk_json_set(l, "uidMappings", idmap_json(p));
-		hk_json_set(l, "gidMappings", idmap_json(p));
+		hk_json_set(l, "uidMappings", idmap_json(p, p->map_uid));
+		hk_json_set(l, "gidMappings", idmap_json(p, p->map_gid));
 	}
 	hk_json_set(l, "resources", resources_json(p->o));
 	hk_json_set(l, "maskedPaths", strarr(masked, sizeof(masked) / sizeof(masked[0])));

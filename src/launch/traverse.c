@@ -10,9 +10,12 @@
  * The ACL is read, changed and written back under a lock (DATA/.userns),
  * as launches run side by side. A file system without ACLs falls back to
  * o+x on those two directories, which is safe only because what lies
- * below them is 0700 or 0710. */
+ * below them is 0700 or 0710; a mark in DATA/.userns says launch did it,
+ * and the cleanup of the last container that held a range closes them
+ * again (they used to stay open for good). */
 #include "launch/traverse.h"
 
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +30,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -181,9 +185,68 @@ static int acl_revoke(int fd, const char *what, uint32_t uid, struct hk_err *err
 	return r;
 }
 
+/* Another container than dir's holds a range (a claim in DATA/.userns
+ * that names another directory, still there). */
+static bool others_hold(int claimsfd, const char *dir)
+{
+	int fd = openat(claimsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	bool found = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return true;
+	}
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *owner = hk_read_fileat(dirfd(d), e->d_name, 4096, NULL, NULL);
+		struct stat st;
+		found = owner && strcmp(owner, dir) != 0 && stat(owner, &st) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/* No ACLs here: o+x instead, safe only because what lies below is 0700
+ * or 0710; the mark says launch did it (and it was not so before). */
+static int open_to_others(int fd, const char *what, const struct stat *st, int claimsfd, int level,
+			  struct hk_err *err)
+{
+	const char *mark = strchr(level ? TRAVERSE_MARK_PARENT : TRAVERSE_MARK_DATA, '/') + 1;
+
+	if (st->st_mode & S_IXOTH)
+		return 0;
+	hk_debug("launch: no ACLs on %s: o+x instead, while containers need it", what);
+	_cleanup_close_ int m =
+		openat(claimsfd, mark, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (m < 0)
+		return hk_fail(err, errno, "create %s/%s", what, mark);
+	if (fchmod(fd, (st->st_mode & 07777) | S_IXOTH) < 0)
+		return hk_fail(err, errno, "chmod %s", what);
+	return 0;
+}
+
+/* The last container gone: what open_to_others opened is closed again. */
+static void close_to_others(int fd, const char *what, int claimsfd, int level, const char *dir)
+{
+	const char *mark = strchr(level ? TRAVERSE_MARK_PARENT : TRAVERSE_MARK_DATA, '/') + 1;
+	struct stat st, ms;
+
+	if (fstatat(claimsfd, mark, &ms, AT_SYMLINK_NOFOLLOW) < 0 || others_hold(claimsfd, dir))
+		return;
+	if (fstat(fd, &st) < 0 || fchmod(fd, st.st_mode & 07777 & ~(mode_t)S_IXOTH) < 0)
+		hk_debug("launch: close %s again: %s", what, strerror(errno));
+	else
+		unlinkat(claimsfd, mark, 0);
+}
+
 /* The directories the container root must search: DATA and its parent,
  * when husk's user owns them and they are closed to others. */
-static int each_dir(const char *data_dir, uint32_t uid, bool grant, struct hk_err *err)
+static int each_dir(const char *data_dir, uint32_t uid, bool grant, int claimsfd, const char *dir,
+		    struct hk_err *err)
 {
 	_cleanup_free_ char *p = xstrdup(data_dir);
 
@@ -193,16 +256,17 @@ static int each_dir(const char *data_dir, uint32_t uid, bool grant, struct hk_er
 		if (fd < 0 || fstat(fd, &st) < 0)
 			return hk_fail(err, errno, "%s", p);
 		int r = 0;
-		if (!grant && st.st_uid == geteuid())
-			r = acl_revoke(fd, p, uid, err);
-		else if (st.st_uid == geteuid() && (level == 0 || !(st.st_mode & S_IXOTH)))
+		if (!grant && st.st_uid == geteuid()) {
+			struct hk_err rerr = {0};
+			if (acl_revoke(fd, p, uid, &rerr) < 0)
+				hk_debug("launch: %s", rerr.msg);
+			close_to_others(fd, p, claimsfd, level, dir);
+		} else if (st.st_uid == geteuid() && (level == 0 || !(st.st_mode & S_IXOTH))) {
 			r = acl_grant(fd, p, uid, err);
+		}
 		if (r < 0 && grant && (err->errnum == EOPNOTSUPP || err->errnum == ENOTSUP)) {
-			hk_debug("launch: no ACLs on %s: o+x instead", p);
 			hk_err_clear(err);
-			if (fchmod(fd, (st.st_mode & 07777) | S_IXOTH) < 0)
-				return hk_fail(err, errno, "chmod %s", p);
-			r = 0;
+			r = open_to_others(fd, p, &st, claimsfd, level, err);
 		}
 		if (r < 0 && grant)
 			return -1;
@@ -214,7 +278,8 @@ static int each_dir(const char *data_dir, uint32_t uid, bool grant, struct hk_er
 	return 0;
 }
 
-static int locked(const char *data_dir, uint32_t uid, bool grant, struct hk_err *err)
+static int locked(const char *data_dir, uint32_t uid, bool grant, const char *dir,
+		  struct hk_err *err)
 {
 	_cleanup_free_ char *lock = xasprintf("%s/.userns", data_dir);
 	_cleanup_close_ int fd = open(lock, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -223,17 +288,17 @@ static int locked(const char *data_dir, uint32_t uid, bool grant, struct hk_err 
 		return grant ? hk_fail(err, errno, "open %s", lock) : 0;
 	if (flock(fd, LOCK_EX) < 0)
 		return hk_fail(err, errno, "lock %s", lock);
-	return each_dir(data_dir, uid, grant, err);
+	return each_dir(data_dir, uid, grant, fd, dir, err);
 }
 
 int traverse_grant(const char *data_dir, uint32_t uid, struct hk_err *err)
 {
-	return locked(data_dir, uid, true, err);
+	return locked(data_dir, uid, true, NULL, err);
 }
 
-void traverse_revoke(const char *data_dir, uint32_t uid)
+void traverse_revoke(const char *data_dir, uint32_t uid, const char *dir)
 {
 	struct hk_err err = {0};
-	if (locked(data_dir, uid, false, &err) < 0)
+	if (locked(data_dir, uid, false, dir, &err) < 0)
 		hk_debug("launch: %s", err.msg);
 }

@@ -22,7 +22,8 @@ import pytest
 from conftest import (HUSK, MARK_ENV, STATE_ROOT, cgroup_dirs_named, mountinfo_lines_mentioning,
                       session_processes, wait_for)
 from ocimage import Image, tar_of, tar_of_dir
-from test_launch import launch, no_mounts_of  # noqa: F401  (launch: a fixture)
+from test_launch import (containers_range, launch, no_mounts_of,  # noqa: F401  (fixtures)
+                         subids)
 from test_userns import traversable  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.husk_only
@@ -108,7 +109,8 @@ def as_nobody(paths):
     return json.loads(p.stdout)
 
 
-def test_other_users_reach_no_layer_overlay_or_cache(launch, rootfs, traversable, tmp_path):
+def test_other_users_reach_no_layer_overlay_or_cache(launch, rootfs, traversable, tmp_path,
+                                                     containers_range):
     """Issue 15 item 2 (moby CVE-2021-41091): with --userns auto the
     idmapped layers (DATA/<id>/lowerN) and the overlay (DATA/<id>/rootfs)
     were mounted in the host's namespace without nosuid or nodev, under
@@ -244,7 +246,7 @@ def test_cache_and_data_dir_of_another_user(launch, rootfs, tmp_path):
     for flag, d in (("--cache-dir", evil), ("--data-dir", evil_data)):
         r = launch.call("--rm", flag, d, src, "cat", "/planted")
         assert r.rc == 125, str(r)
-        assert f"{d}: owned by uid {NOBODY}, not by husk's user" in r.err, str(r)
+        assert f"{flag} {d}: {d} is owned by uid {NOBODY}, not by husk's uid" in r.err, str(r)
     assert launch.entries() == [] and os.listdir(evil_data) == []
     open_cache, open_data = tmp_path / "c755", tmp_path / "d711"
     open_cache.mkdir(mode=0o755)
@@ -262,7 +264,7 @@ def test_cache_and_data_dir_of_another_user(launch, rootfs, tmp_path):
 # a launch killed at any instant
 
 
-def test_launch_killed_at_any_instant(launch, rootfs, traversable, tmp_path):
+def test_launch_killed_at_any_instant(launch, rootfs, traversable, tmp_path, containers_range):
     """Issue 23 item 3: `husk launch` killed early left its overlay mount
     and DATA/<id> (4 kills of 30 between 1 and 12 ms): `delete --force`
     could not see them, the name stayed taken. Killed at any instant, the

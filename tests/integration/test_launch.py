@@ -59,6 +59,81 @@ def launch(hk):
     return Launcher(hk)
 
 
+SUBID_FILES = ("/etc/subuid", "/etc/subgid")
+USERNS_SIZE = 65536
+
+
+def sub_lines(path):
+    try:
+        return Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def free_sub_start(count):
+    """A start above every range of /etc/subuid and /etc/subgid and every
+    id of /etc/passwd and /etc/group, slot aligned."""
+    top = 1 << 20
+    for path in SUBID_FILES:
+        for line in sub_lines(path):
+            parts = line.split(":")
+            if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+                top = max(top, int(parts[1]) + int(parts[2]))
+    for path, field in (("/etc/passwd", 2), ("/etc/group", 2)):
+        for line in sub_lines(path):
+            parts = line.split(":")
+            if len(parts) > field and parts[field].isdigit():
+                top = max(top, int(parts[field]) + 1)
+    top = (top + USERNS_SIZE - 1) // USERNS_SIZE * USERNS_SIZE
+    assert top + count < 1 << 32
+    return top
+
+
+class SubIds:
+    """Lines of /etc/subuid and /etc/subgid a test adds, removed again
+    (exactly those lines) when it ends."""
+
+    def __init__(self):
+        self.added = []
+
+    def add(self, owner, start, count, files=SUBID_FILES):
+        line = f"{owner}:{start}:{count}"
+        for path in files:
+            text = "\n".join(sub_lines(path))
+            with open(path, "w") as f:
+                f.write((text + "\n" if text else "") + line + "\n")
+            self.added.append((path, line))
+        return start
+
+    def remove(self):
+        for path, line in reversed(self.added):
+            lines = sub_lines(path)
+            if line in lines:
+                lines.remove(line)
+                Path(path).write_text("".join(l + "\n" for l in lines))
+        self.added.clear()
+
+
+@pytest.fixture
+def subids():
+    s = SubIds()
+    try:
+        yield s
+    finally:
+        s.remove()
+
+
+@pytest.fixture
+def containers_range(subids):
+    """--userns auto takes its ranges from the "containers" entries of
+    /etc/subuid and /etc/subgid (podman's convention): one of 8 slots,
+    unless the host has one already. Returns its first id."""
+    have = [l for path in SUBID_FILES for l in sub_lines(path) if l.startswith("containers:")]
+    if len(have) >= 2:
+        return int(have[0].split(":")[1])
+    return subids.add("containers", free_sub_start(8 * USERNS_SIZE), 8 * USERNS_SIZE)
+
+
 def tree_digest(root):
     """Every entry's type, mode, owner and content (or link target)."""
     h = {}
@@ -466,7 +541,7 @@ def test_bridge_and_publish(launch, netlab, image):
 # --userns=auto
 
 
-def test_userns_auto(launch, image, traversable):
+def test_userns_auto(launch, image, traversable, containers_range):
     hk = launch.hk
     traversable(launch.data)
     src = image.layout(hk.work / "img")

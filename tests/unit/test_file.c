@@ -1,6 +1,8 @@
 /* common/file: the writers of files that may sit in a directory others can
  * write (--pid-file, launch's output.log): nothing planted there may be
- * written through or opened in their stead. Runs in a temp directory. */
+ * written through or opened in their stead. common/rmtree: a tree of any
+ * depth removed within a few fds, never through a link. Runs in a temp
+ * directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rmtree.h"
 
 static char dir[64];
 static int dfd = -1;
@@ -172,6 +176,43 @@ static void test_open_append(void **state)
 	unlinkat(dfd, "log", 0);
 }
 
+/* A container made its writable layer 3000 directories deep (a file and
+ * a link out at each level): removed under a limit of 16 open files (one
+ * fd per level failed with EMFILE), the link's target untouched. */
+static void test_rmtree_deep(void **state)
+{
+	struct hk_err err = {0};
+	struct rlimit old, low = {16, 16};
+	char t[128];
+	int fd = dup(dfd);
+
+	(void)state;
+	target(t, sizeof(t));
+	assert_int_equal(mkdirat(fd, "deep", 0755), 0);
+	for (int i = 0; i < 3000; i++) {
+		int next = openat(fd, i ? "d" : "deep", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(next >= 0);
+		close(fd);
+		fd = next;
+		assert_int_equal(mkdirat(fd, "d", 0755), 0);
+		close(openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		assert_int_equal(symlinkat(t, fd, "out"), 0);
+		if (i % 500 == 0)
+			assert_int_equal(symlinkat(dir, fd, "outdir"), 0);
+	}
+	close(fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* the soft limit only: raising a hard one again needs root */
+	low.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = hk_rmtree_at(dfd, "deep", &err);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (r != 0)
+		fail_msg("hk_rmtree_at: %s", err.msg);
+	assert_int_equal(faccessat(dfd, "deep", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_target_intact(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +222,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_create_excl_refuses_a_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rmtree_deep, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

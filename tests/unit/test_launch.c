@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "image/unpack.h"
 #include "launch/launch.h"
+#include "launch/userns.h"
 #include "spec/spec.h"
 
 #define HEX_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -104,27 +105,31 @@ static const char index_two[] =
 	"{\"schemaVersion\": 2, \"manifests\": ["
 	"{\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:1\","
 	" \"platform\": {\"architecture\": \"s390x\", \"os\": \"linux\"}},"
-	"{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": \"sha256:2\","
-	" \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}}]}";
+	"{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": \"sha256:" HEX_ABC
+	"\", \"size\": 20, \"platform\": {\"architecture\": \"amd64\", \"os\": \"linux\"}}]}";
 
 static void test_index_pick(void **state)
 {
 	struct hk_err err = {0};
 	char *digest = NULL;
+	int64_t size = 0;
 	bool nested = false;
 
 	(void)state;
 #if defined(__x86_64__)
-	assert_int_equal(
-		img_index_pick(index_two, strlen(index_two), "index.json", &digest, &nested, &err),
-		0);
-	assert_string_equal(digest, "sha256:2");
+	assert_int_equal(img_index_pick(index_two, strlen(index_two), "index.json", &digest, &size,
+					&nested, &err),
+			 0);
+	assert_string_equal(digest, "sha256:" HEX_ABC);
+	assert_int_equal(size, 20);
 	assert_true(nested);
 	free(digest);
 #endif
-	const char *one = "{\"manifests\": [{\"digest\": \"sha256:9\"}]}";
-	assert_int_equal(img_index_pick(one, strlen(one), "index.json", &digest, &nested, &err), 0);
-	assert_string_equal(digest, "sha256:9");
+	const char *one = "{\"manifests\": [{\"digest\": \"sha256:" HEX_ABC "\", \"size\": 7}]}";
+	assert_int_equal(
+		img_index_pick(one, strlen(one), "index.json", &digest, &size, &nested, &err), 0);
+	assert_string_equal(digest, "sha256:" HEX_ABC);
+	assert_int_equal(size, 7);
 	assert_false(nested);
 	free(digest);
 	const char *bad[][2] = {
@@ -135,11 +140,16 @@ static void test_index_pick(void **state)
 		{"{\"manifests\": [{}]}", "digest: missing"},
 		{"{\"manifests\": [{\"digest\": 3}]}", "expected a string"},
 		{"{\"manifests\": [", "index.json"},
+		{"{\"manifests\": [{\"digest\": \"sha256:9\", \"size\": 1}]}",
+		 "not a sha256 digest"},
+		{"{\"manifests\": [{\"digest\": \"sha256:" HEX_ABC "\"}]}",
+		 "manifests[0].size: missing"},
+		{"{\"manifests\": [{\"digest\": \"sha256:" HEX_ABC "\", \"size\": -1}]}", "size"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		digest = NULL;
-		if (img_index_pick(bad[i][0], strlen(bad[i][0]), "index.json", &digest, &nested,
-				   &err) == 0)
+		if (img_index_pick(bad[i][0], strlen(bad[i][0]), "index.json", &digest, &size,
+				   &nested, &err) == 0)
 			fail_msg("%s accepted", bad[i][0]);
 		if (!strstr(err.msg, bad[i][1]))
 			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], err.msg, bad[i][1]);
@@ -256,6 +266,49 @@ static void test_volumes_and_net(void **state)
 	assert_int_equal(launch_parse_net("macvlan", &o, &err), -1);
 }
 
+/* --userns auto's slots: "containers" ranges (else root's), cut in 65536,
+ * none that overlaps another owner's range or holds a used id. */
+static void test_userns_slots(void **state)
+{
+	uint32_t *slots = NULL;
+	const uint32_t used[] = {1000, 65534, 2000070000};
+
+	(void)state;
+	const char *none = "alice:100000:65536\nbob:165536:65536\n";
+	assert_int_equal(userns_slots(none, used, 3, &slots), 0);
+	free(slots);
+	/* root's range when there is no "containers" one */
+	const char *root = "alice:100000:65536\nroot:3000000000:131072\n";
+	assert_int_equal(userns_slots(root, used, 3, &slots), 2);
+	assert_int_equal(slots[0], 3000000000u);
+	assert_int_equal(slots[1], 3000065536u);
+	free(slots);
+	/* slot 0: alice's range (and root's, another owner's once there is a
+	 * "containers" one) overlaps it; slot 1 holds /etc/passwd's
+	 * 2000070000 */
+	const char *text = "root:2000000000:65536\n"
+			   "containers:2000000000:327680\n"
+			   "alice:2000065535:1\n"
+			   "# a comment\n"
+			   "garbage\n"
+			   "bob:x:y\n"
+			   "carol:-1:10\n"
+			   "dave: 2000131072:1\n"
+			   "erin:2000131072:+1\n";
+	size_t n = userns_slots(text, used, 3, &slots);
+	assert_int_equal(n, 3);
+	assert_int_equal(slots[0], 2000131072u);
+	assert_int_equal(slots[1], 2000196608u);
+	assert_int_equal(slots[2], 2000262144u);
+	free(slots);
+	/* nothing past 2^32 - 2 (-1 is no id), nor a range too short */
+	const char *top = "containers:4294901760:65536\ncontainers:10:65535\n"
+			  "containers:4294901759:65536\n";
+	assert_int_equal(userns_slots(top, used, 0, &slots), 1);
+	assert_int_equal(slots[0], 4294901759u);
+	free(slots);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_whiteouts),       cmocka_unit_test(test_index_pick),
 		cmocka_unit_test(test_config_parse),    cmocka_unit_test(test_option_values),
 		cmocka_unit_test(test_volumes_and_net), cmocka_unit_test(test_log_opts),
+		cmocka_unit_test(test_userns_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
