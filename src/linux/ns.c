@@ -150,21 +150,33 @@ int ns_pid_for_children(int nsfd, int *own, struct hk_err *err)
 	*own = -1;
 	if (nsfd < 0)
 		return 0;
-	*own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (*own < 0)
+	int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return hk_fail(err, errno, "open /proc/self/ns/pid");
-	if (setns(nsfd, CLONE_NEWPID) < 0)
-		return hk_fail(err, errno, "join pid namespace");
+	/* Our own namespace again: the same check as the way back. */
+	if (setns(fd, CLONE_NEWPID) < 0 || setns(nsfd, CLONE_NEWPID) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EPERM)
+			return 1;
+		return hk_fail(err, e, "join pid namespace");
+	}
+	*own = fd;
 	return 0;
 }
 
-void ns_pid_restore(int *own)
+int ns_pid_restore(int *own, struct hk_err *err)
 {
+	int r = 0;
+
 	if (*own >= 0 && setns(*own, CLONE_NEWPID) < 0)
-		abort(); /* cannot happen: it is our own namespace */
+		r = hk_fail(err, errno,
+			    "back to husk's own pid namespace (its children would be born in "
+			    "the container's)");
 	if (*own >= 0)
 		close(*own);
 	*own = -1;
+	return r;
 }
 
 int ns_differing(pid_t pid, uint64_t *flags, struct hk_err *err)

@@ -26,9 +26,17 @@ int ns_join(int fds[HK_NS_COUNT], const enum hk_ns_type *types, int n, struct hk
 /* Joining a pid namespace only changes where the caller's *children* go
  * (setns(2)): point them at nsfd (when >= 0) before clone3, keeping an fd
  * of our own in *own, and go back with ns_pid_restore right after, so that
- * anything husk forks later (a sanitizer's helper, a hook) stays home. */
+ * anything husk forks later (a sanitizer's helper, a hook) stays home.
+ * Going back takes CAP_SYS_ADMIN over husk's own pid namespace, which a
+ * rootless husk lacks (an ordinary user; root of a rootless engine's user
+ * namespace, whose pid namespace is still the host's): that is tried
+ * first, and when the kernel refuses it, or refuses the join, nothing is
+ * changed and 1 is returned: the process must join nsfd itself, after
+ * the user namespace, and fork. 0: done (or nsfd < 0), -1: error. */
 int ns_pid_for_children(int nsfd, int *own, struct hk_err *err);
-void ns_pid_restore(int *own);
+/* Back home; an error (which the probe above makes unexpected) names what
+ * the kernel refused. */
+int ns_pid_restore(int *own, struct hk_err *err);
 
 /* The namespaces of process pid that differ from husk's own, as CLONE_NEW*
  * flags (for setns(pidfd, flags)); the pid namespace is left out. */

@@ -24,6 +24,7 @@
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/lsm.h"
@@ -226,8 +227,9 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		ns_close_all(ns_fds);
 		return -1;
 	}
-	if (geteuid() != 0)
-		cg_keep_writable(cg);
+	/* runc's rootless rule: best effort only where no cgroupsPath asks
+	 * for a cgroup in particular. */
+	cg->best_effort = hk_cgroups_best_effort() && !(spec->cgroups_path && *spec->cgroups_path);
 	/* 2. The container's locked state dir. */
 	if (o->reserved) {
 		sd = *o->reserved;
