@@ -41,12 +41,25 @@
 		}                                             \
 	} while (0)
 
-/* Wait until husk has put us in our cgroup (once). Only then is the cgroup
- * namespace unshared, so that its root is the container's cgroup
- * (cgroup_namespaces(7)). */
-static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
+/* A new cgroup namespace, once we are in our cgroup, so that its root is
+ * the container's cgroup (cgroup_namespaces(7)), and once in the user
+ * namespace it is to belong to: with one joined by path, after the join
+ * (before it, an unprivileged husk may not make one at all). */
+static int new_cgroup_ns(struct hk_spawn *sp, struct hk_err *err)
 {
 	const struct hk_namespace *cg = spec_ns(sp->spec, HK_NS_CGROUP);
+	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
+
+	if (!cg || cg->path || !sp->in_cgroup || (user && user->path && !sp->user_joined))
+		return 0;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return hk_fail(err, errno, "unshare the cgroup namespace");
+	return 0;
+}
+
+/* Wait until husk has put us in our cgroup (once). */
+static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
 	struct hk_sync_in in;
 
 	if (sp->in_cgroup)
@@ -60,9 +73,7 @@ static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
 	sp->in_cgroup = true;
 	sp->cg_kept = (uint32_t)in.value;
 	hk_debug("child: in cgroup");
-	if (cg && !cg->path && unshare(CLONE_NEWCGROUP) < 0)
-		return hk_fail(err, errno, "unshare the cgroup namespace");
-	return 0;
+	return new_cgroup_ns(sp, err);
 }
 
 struct cgroup_wait {
@@ -115,6 +126,9 @@ static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	if (wait_cgroup(sp, sock, err) < 0)
 		return -1;
 	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(err) < 0)
+		return -1;
+	sp->user_joined = true;
+	if (new_cgroup_ns(sp, err) < 0)
 		return -1;
 	if (flags && unshare((int)flags) < 0)
 		return hk_fail(err, errno, "create namespaces in the joined user namespace");

@@ -215,6 +215,22 @@ static int load_process(const struct hk_exec_opts *o, struct hk_state_dir *sd,
 	return apply_flags(o, out, err);
 }
 
+/* Why the kernel may hide a process's namespaces from husk (ptrace
+ * access, ptrace(2)): rootless, the container was made from a user
+ * namespace that is neither husk's nor one husk is privileged over. */
+static int hidden_ns(struct hk_err *err)
+{
+	size_t len = strlen(err->msg);
+
+	if ((err->errnum == EACCES || err->errnum == EPERM) && hk_rootless())
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 " (the kernel shows a process's namespaces only to one in its user "
+			 "namespace or privileged over it, which husk, uid %u here, is not: "
+			 "the container was made from another user namespace)",
+			 (unsigned)geteuid());
+	return -1;
+}
+
 struct gather_args {
 	const struct hk_exec_opts *o;
 	struct target *t;
@@ -236,7 +252,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 		return -1;
 	t->pid = st->pid;
 	if (ns_differing(st->pid, &t->ns_flags, err) < 0)
-		return -1;
+		return hidden_ns(err);
 	t->cgroup = TAKE_PTR(st->cgroup);
 	/* Joined, never made nor removed here; rootless, one the kernel will
 	 * not let us join is skipped, as runc's exec does. */
@@ -291,7 +307,7 @@ static int join_failed(const struct target *t, int e, struct hk_err *err)
 			 (unsigned)owner);
 	else if (!(t->ns_flags & CLONE_NEWUSER))
 		snprintf(err->msg + len, sizeof(err->msg) - len,
-			 " (they belong to a user namespace husk's is not privileged in)");
+			 " (husk has no CAP_SYS_ADMIN in the user namespace they belong to)");
 	return -1;
 }
 

@@ -19,6 +19,7 @@ struct hk_spawn {
 	pid_t host_pid;   /* in the child: its pid as husk sees it (from GO) */
 	bool in_cgroup;   /* in the child: husk said CGROUP */
 	uint32_t cg_kept; /* in the child: the hierarchies it is in (cg_kept) */
+	bool user_joined; /* in the child: in its user namespace joined by path */
 	bool recorded;    /* in the child: husk said DONE (create may be gone) */
 	bool listened;    /* in the child: ... and a foreground run reads on */
 	struct hk_cgroup *cgroup;
