@@ -62,6 +62,14 @@ int ns_open_proc(int pidfd, pid_t pid, const char *what, int flags, struct hk_er
  * of "root" (O_PATH | O_DIRECTORY). */
 int ns_enter_root(int rootfd, struct hk_err *err);
 
+/* kill --all of a container without a cgroup of its own (rootless, none
+ * delegated): signal every process that shares the pid namespace of pid
+ * (pidfd: its pidfd, checked by the caller), or, when that is husk's own,
+ * its mount namespace, when that is not husk's either; else pid alone.
+ * Each process is signalled through a pidfd opened before its namespace is
+ * read and found alive after, so a pid reused meanwhile is never hit. */
+int ns_signal_all(int pidfd, pid_t pid, int sig, struct hk_err *err);
+
 /* Bring up lo in a new network namespace (as runc does). */
 int ns_loopback_up(struct hk_err *err);
 

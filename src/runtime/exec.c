@@ -486,23 +486,23 @@ static int adopt(int sock, pid_t *pid, int *pidfd, struct hk_err *err)
 	return 0;
 }
 
-/* The container's pid namespace, when it is not husk's own (-1 then: a
+/* *fd: the container's pid namespace, or -1 when it is husk's own (a
  * container sharing the host's has none to join). */
-static int other_pidns(const struct target *t, struct hk_err *err)
+static int other_pidns(const struct target *t, int *fd, struct hk_err *err)
 {
 	char path[64];
 	struct stat theirs, ours;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)t->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
 		return hk_fail(err, errno, "open %s", path);
-	if (fstat(fd, &theirs) == 0 && stat("/proc/self/ns/pid", &ours) == 0 &&
+	if (fstat(*fd, &theirs) == 0 && stat("/proc/self/ns/pid", &ours) == 0 &&
 	    theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
-		close(fd);
-		return -2;
+		close(*fd);
+		*fd = -1;
 	}
-	return fd;
+	return 0;
 }
 
 /* Start the process; returns once it has exec'd (or failed to). */
@@ -512,8 +512,7 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 	_cleanup_close_ int pidns = -1, own = -1;
 	int sv[2], one = 1;
 
-	pidns = other_pidns(t, err);
-	if (pidns == -1)
+	if (other_pidns(t, &pidns, err) < 0)
 		return -1;
 	if (process_guard_exe(err) < 0)
 		return -1;

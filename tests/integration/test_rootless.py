@@ -89,6 +89,24 @@ def test_exec(rootless):
     wait_for(lambda: not pid_alive(epid), what="the exec'd process to die with the container")
 
 
+@pytest.mark.husk_only  # runc 1.1.5: "lstat : no such file or directory", exit 1
+def test_kill_all_without_a_cgroup(rootless):
+    """kill --all of a container with no cgroup of its own (none delegated)
+    reaches every process of its pid namespace (on main: none, and exit 0):
+    here the child its first process waits for, which ignores TERM."""
+    _b, cid, pid = run_detached(
+        rootless, ["sh", "-c", "trap '' TERM; (trap - TERM; exec sleep 1000) & wait"])
+    assert cgroup_dirs_named(cid) == []
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    child = int(wait_for(lambda: children.read_text().split(), what="its child")[0])
+    rootless.ok("kill", cid, "TERM")   # the first process only: ignored
+    assert rootless.status(cid) == "running" and pid_alive(child)
+    rootless.ok("kill", "--all", cid, "TERM")
+    wait_for(lambda: not pid_alive(child), what="its child to get TERM")
+    wait_for(lambda: rootless.status(cid) == "stopped", what=f"{cid} stopped")
+    rootless.ok("delete", cid)
+
+
 def test_exec_on_a_terminal(rootless):
     _b, cid, _pid = run_detached(rootless, ["sleep", "1000"])
     argv = ["runuser", "-u", rootless.name, "--", "env", "-i", *user_env(rootless),
