@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "spec/resources.h"
 
@@ -41,7 +42,8 @@ int cg_write(const struct hk_cgroup *cg, const char *ctrl, const char *file, con
 	const char *dir = cg_dir_of(cg, ctrl);
 	if (!dir)
 		return hk_fail(err, 0, "%s: no %s cgroup to write it to (controller not mounted%s)",
-			       field, ctrl, geteuid() == 0 ? "" : " or not delegated");
+			       field, ctrl,
+			       hk_rootless() ? " or not delegated to husk's user" : "");
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
 	if (hk_write_str(path, value, err) == 0)
 		return 0;

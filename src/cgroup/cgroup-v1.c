@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "spec/spec.h"
 
@@ -85,15 +86,21 @@ static int apply_devices(const char *dir, const struct hk_spec *s, struct hk_err
 
 int cg_v1_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *err)
 {
-	for (size_t i = 0; i < cg->n_dirs; i++) {
-		if (mkdir_hierarchy(&cg->dirs[i], err) < 0)
-			return -1;
+	for (size_t i = 0; i < cg->n_dirs;) {
+		if (mkdir_hierarchy(&cg->dirs[i], err) < 0) {
+			if (!cg_refusal(cg, err->errnum))
+				return -1;
+			cg_drop_dir(cg, i, err->msg);
+			hk_err_clear(err);
+			continue;
+		}
 		hk_debug("cgroup: made %s", cg->dirs[i].dir);
-		/* Device rules need CAP_SYS_ADMIN: a delegated (rootless)
-		 * devices cgroup cannot take them. */
-		if (strcmp(cg->dirs[i].name, "devices") == 0 && geteuid() == 0 &&
+		/* Device rules need CAP_SYS_ADMIN of the host: rootless, a
+		 * delegated devices cgroup cannot take them (runc skips them). */
+		if (strcmp(cg->dirs[i].name, "devices") == 0 && !hk_rootless() &&
 		    apply_devices(cg->dirs[i].dir, s, err) < 0)
 			return -1;
+		i++;
 	}
 	return 0;
 }
@@ -103,10 +110,16 @@ int cg_v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	for (size_t i = 0; i < cg->n_dirs; i++) {
+	for (size_t i = 0; i < cg->n_dirs;) {
 		_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cg->dirs[i].dir);
-		if (hk_write_str(procs, buf, err) < 0)
-			return -1;
+		if (hk_write_str(procs, buf, err) < 0) {
+			if (!cg_refusal(cg, err->errnum))
+				return -1;
+			cg_drop_dir(cg, i, err->msg);
+			hk_err_clear(err);
+			continue;
+		}
+		i++;
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "spec/spec.h"
 
@@ -79,12 +80,13 @@ static int make_dirs(const char *dir, struct hk_err *err)
 /* linux.resources.devices as an eBPF program on the cgroup. No rules: no
  * program, as on v1 where an untouched devices cgroup allows everything its
  * parent does. Unprivileged (a delegated cgroup): bpf(2) refuses device
- * programs, as v1 refuses device rules, so none is attempted. */
+ * programs, as v1 refuses device rules, so none is attempted (runc skips
+ * them too). */
 static int apply_devices(const struct hk_cg_dir *d, const struct hk_spec *s, struct hk_err *err)
 {
 	size_t n;
 
-	if (s->n_dev_rules == 0 || geteuid() != 0)
+	if (s->n_dev_rules == 0 || hk_rootless())
 		return 0;
 	_cleanup_close_ int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -97,7 +99,12 @@ int cg_v2_create(struct hk_cgroup *cg, const struct hk_spec *s, struct hk_err *e
 {
 	if (cg->n_dirs == 0)
 		return 0;
-	if (make_dirs(cg->dirs[0].dir, err) < 0)
-		return -1;
+	if (make_dirs(cg->dirs[0].dir, err) < 0) {
+		if (!cg_refusal(cg, err->errnum))
+			return -1;
+		cg_drop_dir(cg, 0, err->msg);
+		hk_err_clear(err);
+		return 0;
+	}
 	return apply_devices(&cg->dirs[0], s, err);
 }

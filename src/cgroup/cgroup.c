@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "spec/spec.h"
 
@@ -83,6 +84,7 @@ void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir)
 	cg->dirs[cg->n_dirs].name = xstrdup(name);
 	cg->dirs[cg->n_dirs].dir = xstrdup(dir);
 	cg->dirs[cg->n_dirs].shared = false;
+	cg->dirs[cg->n_dirs].index = (unsigned)cg->n_dirs;
 	cg->n_dirs++;
 }
 
@@ -305,34 +307,32 @@ struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk
 	return cg;
 }
 
-/* Nearest existing ancestor of dir (or dir itself), writable by us? */
-static bool may_create(const char *dir)
+bool cg_refusal(const struct hk_cgroup *cg, int errnum)
 {
-	_cleanup_free_ char *p = xstrdup(dir);
-
-	for (;;) {
-		if (access(p, F_OK) == 0)
-			return access(p, W_OK) == 0;
-		char *slash = strrchr(p, '/');
-		if (!slash || slash == p)
-			return false;
-		*slash = '\0';
-	}
+	return cg->best_effort && (errnum == EACCES || errnum == EPERM || errnum == EROFS);
 }
 
-void cg_keep_writable(struct hk_cgroup *cg)
+void cg_drop_dir(struct hk_cgroup *cg, size_t i, const char *why)
 {
-	size_t kept = 0;
+	struct hk_cg_dir *d = &cg->dirs[i];
 
-	for (size_t i = 0; i < cg->n_dirs; i++) {
-		if (may_create(cg->dirs[i].dir)) {
-			cg->dirs[kept++] = cg->dirs[i];
-			continue;
-		}
-		free(cg->dirs[i].name);
-		free(cg->dirs[i].dir);
-	}
-	cg->n_dirs = kept;
+	hk_debug("cgroup: left out %s: %s", d->dir, why);
+	if (!d->shared && rmdir(d->dir) < 0 && errno != ENOENT)
+		hk_debug("cgroup: cannot remove %s: %s", d->dir, strerror(errno));
+	free(d->name);
+	free(d->dir);
+	memmove(d, d + 1, (cg->n_dirs - i - 1) * sizeof(*d));
+	cg->n_dirs--;
+}
+
+uint32_t cg_kept(const struct hk_cgroup *cg)
+{
+	uint32_t mask = 0;
+
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (cg->dirs[i].index < 32)
+			mask |= 1u << cg->dirs[i].index;
+	return mask;
 }
 
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err)

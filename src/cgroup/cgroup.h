@@ -14,15 +14,22 @@ struct hk_resources;
 
 /* One hierarchy's directory for the container. */
 struct hk_cg_dir {
-	char *name;  /* mount point's basename: "memory", "systemd", "unified"; "" on pure v2 */
-	char *dir;   /* absolute host path of the container's cgroup in it */
-	bool shared; /* it existed before the container: joined, never removed */
+	char *name;     /* mount point's basename: "memory", "systemd", "unified"; "" on pure v2 */
+	char *dir;      /* absolute host path of the container's cgroup in it */
+	bool shared;    /* it existed before the container: joined, never removed */
+	unsigned index; /* its place among the hierarchies found (cg_kept) */
 };
 
 struct hk_cgroup {
 	int version; /* 1 (v1 or hybrid) or 2 */
 	struct hk_cg_dir *dirs;
 	size_t n_dirs;
+	/* Rootless without linux.cgroupsPath, as runc's rootless cgroup
+	 * manager: a hierarchy whose cgroup the kernel will not let husk make
+	 * or join (EACCES, EPERM, EROFS: not delegated to this user) is left
+	 * out by cg_create and cg_enter instead of failing the container; a
+	 * limit that needed it then fails, naming the field. */
+	bool best_effort;
 };
 
 /* Work out where the container's cgroup goes (linux.cgroupsPath: absolute
@@ -34,9 +41,12 @@ struct hk_cgroup *cg_new(int version);
 void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir);
 void cg_free(struct hk_cgroup *cg);
 
-/* For an unprivileged husk: keep only the hierarchies where the user may
- * create the container's cgroup (a delegated subtree); none is fine. */
-void cg_keep_writable(struct hk_cgroup *cg);
+/* With best_effort: is errnum a refusal to skip the hierarchy for? */
+bool cg_refusal(const struct hk_cgroup *cg, int errnum);
+/* Leave hierarchy i out (removing its directory when husk made it). */
+void cg_drop_dir(struct hk_cgroup *cg, size_t i, const char *why);
+/* Which of the hierarchies found are still there: bit `index` of each. */
+uint32_t cg_kept(const struct hk_cgroup *cg);
 /* Make the directories and apply linux.resources. */
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 /* An fd for clone3's CLONE_INTO_CGROUP, or -1 when the version has none. */

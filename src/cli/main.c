@@ -1,6 +1,7 @@
 /* husk: global flags, then a table of commands; each command's file parses
  * its own flags, calls the runtime and picks the exit code. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "common/err.h"
 #include "common/fds.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "linux/selfexe.h"
 
@@ -134,12 +136,14 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "   %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nGlobal options:\n"
-		   "   --root DIR            state directory (default /run/husk; for other\n"
-		   "                         users $XDG_RUNTIME_DIR/husk)\n"
+		   "   --root DIR            state directory (default /run/husk; rootless,\n"
+		   "                         $XDG_RUNTIME_DIR/husk)\n"
 		   "   --log FILE            also write errors and debug output to FILE\n"
 		   "   --log-format FORMAT   text (default) or json\n"
 		   "   --debug               log debug output\n"
 		   "   --systemd-cgroup      use systemd for cgroups (not supported yet)\n"
+		   "   --rootless VALUE      skip cgroups husk cannot make or join: true,\n"
+		   "                         false or auto (default: when rootless)\n"
 		   "   --version, -v         print the version\n"
 		   "   --help, -h            show this help\n");
 }
@@ -149,18 +153,31 @@ static void version(void)
 	printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_SPEC_VERSION);
 }
 
-/* runc's defaults: /run/husk for root, $XDG_RUNTIME_DIR/husk for anyone
- * else (NULL when that is not set). */
+/* runc's defaults: $XDG_RUNTIME_DIR/husk for an ordinary user (NULL when
+ * it is not set), and for root inside a user namespace (a rootless
+ * engine's runtime) unless $USER is root; /run/husk otherwise. */
 static char *default_root(void)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *user = getenv("USER");
+	bool use_xdg =
+		xdg && *xdg &&
+		(geteuid() != 0 || (!hk_initial_userns() && (!user || strcmp(user, "root") != 0)));
 
-	if (geteuid() == 0)
-		return xstrdup("/run/husk");
-	return xdg && *xdg ? xasprintf("%s/husk", xdg) : NULL;
+	if (use_xdg)
+		return xasprintf("%s/husk", xdg);
+	return geteuid() == 0 ? xstrdup("/run/husk") : NULL;
 }
 
-enum { OPT_ROOT = 1000, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_IGNORED };
+enum {
+	OPT_ROOT = 1000,
+	OPT_LOG,
+	OPT_LOG_FORMAT,
+	OPT_DEBUG,
+	OPT_SYSTEMD,
+	OPT_ROOTLESS,
+	OPT_IGNORED
+};
 
 static const struct option global_opts[] = {
 	{"root", required_argument, NULL, OPT_ROOT},
@@ -168,13 +185,40 @@ static const struct option global_opts[] = {
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"debug", no_argument, NULL, OPT_DEBUG},
 	{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	{"rootless", required_argument, NULL, OPT_ROOTLESS},
 	/* runc's flags that change nothing here: accepted for drop-in use. */
 	{"criu", required_argument, NULL, OPT_IGNORED},
-	{"rootless", required_argument, NULL, OPT_IGNORED},
 	{"version", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
+
+static bool one_of(const char *v, const char *const *words)
+{
+	for (; *words; words++)
+		if (strcmp(v, *words) == 0)
+			return true;
+	return false;
+}
+
+/* runc's --rootless: whether cgroups husk cannot make or join are skipped
+ * (true) or an error (false); auto (or empty) decides by
+ * common/rootless.h. Go's boolean spellings, as runc parses them. */
+static int parse_rootless(const char *v)
+{
+	static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True", NULL};
+	static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False", NULL};
+
+	if (one_of(v, yes))
+		hk_set_rootless_cgroups(HK_CG_BEST_EFFORT);
+	else if (one_of(v, no))
+		hk_set_rootless_cgroups(HK_CG_STRICT);
+	else if (!*v || strcmp(v, "auto") == 0)
+		hk_set_rootless_cgroups(HK_CG_AUTO);
+	else
+		return -1;
+	return 0;
+}
 
 /* Returns -1 to go on with a command, or an exit status. */
 static int parse_globals(int argc, char **argv, struct hk_globals *g)
@@ -202,6 +246,11 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 		case OPT_SYSTEMD:
 			g->systemd_cgroup = true;
 			break;
+		case OPT_ROOTLESS:
+			if (parse_rootless(optarg) < 0)
+				return cli_errorf("--rootless: \"%s\" is not true, false or auto",
+						  optarg);
+			break;
 		case OPT_IGNORED:
 			break;
 		case 'v':
@@ -226,6 +275,8 @@ int main(int argc, char **argv)
 
 	/* Before husk opens anything: which fds --preserve-fds may pass. */
 	hk_fds_record();
+	/* Before any namespace is joined or made: husk's own. */
+	hk_initial_userns();
 	selfexe_init();
 	int r = parse_globals(argc, argv, &g);
 	if (r >= 0)

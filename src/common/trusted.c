@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rootless.h"
 
 #define MAX_LINKS 40 /* as the kernel's path walk */
 
@@ -38,22 +39,11 @@ struct walk_opts {
  * directories (/, /run) as owned by the overflow uid: the owner is outside
  * the namespace and unknown, most likely root. Outside one, that uid is
  * just another user (nobody). */
-static bool initial_userns(void)
-{
-	_cleanup_free_ char *map = hk_read_file("/proc/self/uid_map", 65536, NULL, NULL);
-	unsigned long inside, outside, count;
-	int used = 0;
-
-	/* One line mapping every id onto itself. */
-	return map && sscanf(map, " %lu %lu %lu %n", &inside, &outside, &count, &used) == 3 &&
-	       inside == 0 && outside == 0 && count == 4294967295UL && map[used] == '\0';
-}
-
 static bool unmapped_owner(uid_t uid)
 {
 	_cleanup_free_ char *over = hk_read_file("/proc/sys/kernel/overflowuid", 64, NULL, NULL);
 
-	return over && strtoul(over, NULL, 10) == uid && !initial_userns();
+	return over && strtoul(over, NULL, 10) == uid && !hk_initial_userns();
 }
 
 /* A directory looked up in: nobody but root and us may change what its

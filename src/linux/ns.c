@@ -1,5 +1,6 @@
 #include "linux/ns.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
@@ -150,21 +151,33 @@ int ns_pid_for_children(int nsfd, int *own, struct hk_err *err)
 	*own = -1;
 	if (nsfd < 0)
 		return 0;
-	*own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (*own < 0)
+	int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return hk_fail(err, errno, "open /proc/self/ns/pid");
-	if (setns(nsfd, CLONE_NEWPID) < 0)
-		return hk_fail(err, errno, "join pid namespace");
+	/* Our own namespace again: the same check as the way back. */
+	if (setns(fd, CLONE_NEWPID) < 0 || setns(nsfd, CLONE_NEWPID) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EPERM)
+			return 1;
+		return hk_fail(err, e, "join pid namespace");
+	}
+	*own = fd;
 	return 0;
 }
 
-void ns_pid_restore(int *own)
+int ns_pid_restore(int *own, struct hk_err *err)
 {
+	int r = 0;
+
 	if (*own >= 0 && setns(*own, CLONE_NEWPID) < 0)
-		abort(); /* cannot happen: it is our own namespace */
+		r = hk_fail(err, errno,
+			    "back to husk's own pid namespace (its children would be born in "
+			    "the container's)");
 	if (*own >= 0)
 		close(*own);
 	*own = -1;
+	return r;
 }
 
 int ns_differing(pid_t pid, uint64_t *flags, struct hk_err *err)
@@ -208,6 +221,63 @@ uint64_t ns_clone_flags(const struct hk_spec *spec)
 	if (user && user->path)
 		return 0;
 	return ns_new_flags(spec);
+}
+
+/* The namespace of type that pid is in, when it is not husk's own. */
+static bool foreign_ns(int pidfd, pid_t pid, enum hk_ns_type type, struct stat *st)
+{
+	char what[64];
+	struct stat own;
+
+	snprintf(what, sizeof(what), "ns/%s", ns_table[type].proc);
+	_cleanup_close_ int fd = ns_open_proc(pidfd, pid, what, O_RDONLY, NULL);
+	if (fd < 0 || fstat(fd, st) < 0)
+		return false;
+	snprintf(what, sizeof(what), "/proc/self/ns/%s", ns_table[type].proc);
+	return stat(what, &own) == 0 && (own.st_dev != st->st_dev || own.st_ino != st->st_ino);
+}
+
+/* Signal pid if it is (still) in the namespace st of type. */
+static int signal_if_in(pid_t pid, enum hk_ns_type type, const struct stat *st, int sig)
+{
+	char path[64];
+	struct stat now;
+	_cleanup_close_ int fd = hk_pidfd_open(pid, 0);
+
+	if (fd < 0)
+		return 0; /* gone */
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[type].proc);
+	if (stat(path, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		return 0;
+	if (hk_pidfd_send_signal(fd, sig, NULL, 0) < 0 && errno != ESRCH)
+		return -1;
+	return 0;
+}
+
+int ns_signal_all(int pidfd, pid_t pid, int sig, struct hk_err *err)
+{
+	enum hk_ns_type type = HK_NS_PID;
+	struct stat st;
+
+	if (!foreign_ns(pidfd, pid, type, &st) && !foreign_ns(pidfd, pid, type = HK_NS_MNT, &st)) {
+		if (hk_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
+			return hk_fail(err, errno, "kill %d with signal %d", (int)pid, sig);
+		return 0;
+	}
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return hk_fail(err, errno, "open /proc");
+	int r = 0;
+	for (struct dirent *e; r == 0 && (e = readdir(proc));) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+		if (*end || p <= 0 || p == getpid())
+			continue;
+		if (signal_if_in((pid_t)p, type, &st, sig) < 0)
+			r = hk_fail(err, errno, "kill %ld with signal %d", p, sig);
+	}
+	closedir(proc);
+	return r;
 }
 
 int ns_loopback_up(struct hk_err *err)

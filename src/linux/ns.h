@@ -26,9 +26,17 @@ int ns_join(int fds[HK_NS_COUNT], const enum hk_ns_type *types, int n, struct hk
 /* Joining a pid namespace only changes where the caller's *children* go
  * (setns(2)): point them at nsfd (when >= 0) before clone3, keeping an fd
  * of our own in *own, and go back with ns_pid_restore right after, so that
- * anything husk forks later (a sanitizer's helper, a hook) stays home. */
+ * anything husk forks later (a sanitizer's helper, a hook) stays home.
+ * Going back takes CAP_SYS_ADMIN over husk's own pid namespace, which a
+ * rootless husk lacks (an ordinary user; root of a rootless engine's user
+ * namespace, whose pid namespace is still the host's): that is tried
+ * first, and when the kernel refuses it, or refuses the join, nothing is
+ * changed and 1 is returned: the process must join nsfd itself, after
+ * the user namespace, and fork. 0: done (or nsfd < 0), -1: error. */
 int ns_pid_for_children(int nsfd, int *own, struct hk_err *err);
-void ns_pid_restore(int *own);
+/* Back home; an error (which the probe above makes unexpected) names what
+ * the kernel refused. */
+int ns_pid_restore(int *own, struct hk_err *err);
 
 /* The namespaces of process pid that differ from husk's own, as CLONE_NEW*
  * flags (for setns(pidfd, flags)); the pid namespace is left out. */
@@ -53,6 +61,14 @@ int ns_open_proc(int pidfd, pid_t pid, const char *what, int flags, struct hk_er
  * root in husk's: a process joining it must be too. rootfd: ns_open_proc
  * of "root" (O_PATH | O_DIRECTORY). */
 int ns_enter_root(int rootfd, struct hk_err *err);
+
+/* kill --all of a container without a cgroup of its own (rootless, none
+ * delegated): signal every process that shares the pid namespace of pid
+ * (pidfd: its pidfd, checked by the caller), or, when that is husk's own,
+ * its mount namespace, when that is not husk's either; else pid alone.
+ * Each process is signalled through a pidfd opened before its namespace is
+ * read and found alive after, so a pid reused meanwhile is never hit. */
+int ns_signal_all(int pidfd, pid_t pid, int sig, struct hk_err *err);
 
 /* Bring up lo in a new network namespace (as runc does). */
 int ns_loopback_up(struct hk_err *err);

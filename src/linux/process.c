@@ -16,6 +16,7 @@
 #include "common/fds.h"
 #include "common/file.h"
 #include "common/passwd.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "linux/procfs.h"
 #include "common/xalloc.h"
@@ -150,9 +151,19 @@ int process_set_oom_score_adj(pid_t pid, const struct hk_process *p, struct hk_e
 		return hk_err_prefix(err, "process.oomScoreAdj");
 	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
 	snprintf(rel, sizeof(rel), "%d/oom_score_adj", (int)pid);
-	if (procfs_write(proc, rel, buf, err) < 0)
-		return hk_err_prefix(err, "process.oomScoreAdj");
-	return 0;
+	if (procfs_write(proc, rel, buf, err) == 0)
+		return 0;
+	/* The kernel keeps a floor per process (the value last set with
+	 * privilege, inherited; 0 when none was) and lets a value below it
+	 * through only with CAP_SYS_RESOURCE of the host. runc fails the same
+	 * way rootless; raising it always works. */
+	size_t len = strlen(err->msg);
+	if (err->errnum == EACCES && hk_rootless())
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 " (rootless, it may be raised but not lowered below the floor the "
+			 "kernel keeps for husk's caller: that takes CAP_SYS_RESOURCE of "
+			 "the host)");
+	return hk_err_prefix(err, "process.oomScoreAdj");
 }
 
 int process_chdir(const char *cwd, struct hk_err *err)

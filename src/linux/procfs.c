@@ -5,22 +5,46 @@
 #include <stdlib.h>
 #include <linux/magic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
+
+#define PROC_ROOT_INO 1 /* the root directory of every procfs */
+
+static int mounted_procfs(struct hk_err *err)
+{
+	struct statfs sfs;
+	struct stat st;
+	_cleanup_close_ int fd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return hk_fail(err, errno, "open /proc");
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+		return hk_fail(err, errno, "stat /proc");
+	if (sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO)
+		return hk_fail(err, 0, "/proc is not the root of a procfs");
+	return TAKE_FD(fd);
+}
 
 int procfs_open(struct hk_err *err)
 {
 	_cleanup_close_ int fsfd = hk_fsopen("proc", FSOPEN_CLOEXEC);
 
+	if (fsfd < 0 && errno == EPERM && hk_rootless())
+		return mounted_procfs(err);
 	if (fsfd < 0)
 		return hk_fail(err, errno, "fsopen proc");
-	if (hk_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	if (hk_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		if (errno == EPERM && hk_rootless())
+			return mounted_procfs(err);
 		return hk_fail(err, errno, "create a private procfs");
+	}
 	int mnt = hk_fsmount(fsfd, FSMOUNT_CLOEXEC,
 			     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)

@@ -11,7 +11,13 @@
 
 struct hk_err;
 
-/* A private procfs of the caller's pid namespace; an fd of its root. */
+/* A private procfs of the caller's pid namespace; an fd of its root.
+ * Rootless, the kernel refuses one where the pid namespace is not of a
+ * user namespace husk is privileged in (an ordinary user, or root of a
+ * rootless engine's namespace, in the host's pid namespace): then, rather
+ * than failing, the procfs mounted at /proc, opened without following a
+ * link and checked to be the root of a procfs, which procfs_write never
+ * leaves (no mount crossings, no links). */
 int procfs_open(struct hk_err *err);
 /* Write value to rel (e.g. "sys/net/ipv4/ip_forward", "<pid>/oom_score_adj"). */
 int procfs_write(int procfd, const char *rel, const char *value, struct hk_err *err);

@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/devices.h"
@@ -132,7 +133,7 @@ static int refusal_hint(const struct hk_spec *s, const struct hk_mount *m, struc
 	size_t len = strlen(err->msg);
 	const char *hint = NULL;
 
-	if (err->errnum != EPERM || (!spec_ns(s, HK_NS_USER) && geteuid() == 0))
+	if (err->errnum != EPERM || (!spec_ns(s, HK_NS_USER) && !hk_rootless()))
 		return -1;
 	if (is_type(m, "sysfs") && (!net || net->path))
 		hint = " (in a user namespace sysfs needs a new network namespace; or bind /sys "
@@ -314,7 +315,10 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 	/* A /dev bound from elsewhere is left as it is, as runc does: the
 	 * nodes husk makes (and the ones it replaces) would be the bound
 	 * directory's, on the host. */
-	bool in_userns = spec_ns(s, HK_NS_USER) || geteuid() != 0;
+	/* Nodes are bound from the host wherever mknod is refused: in a user
+	 * namespace of the container's, or in one husk itself runs in (a
+	 * rootless engine's, as runc decides it), or for an ordinary user. */
+	bool in_userns = spec_ns(s, HK_NS_USER) || hk_rootless();
 	if (!dev_is_bound(s) && devices_setup(r, in_userns, err) < 0) {
 		rootfs_release(r);
 		return -1;

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 
@@ -185,10 +186,11 @@ static int exec_view(int fd, char **argv, const char *path, const char *what, st
 }
 
 /* Not writable by this caller (an unprivileged user running root's
- * binary): nothing the container's ids can write either. */
+ * binary, or root of a rootless engine's user namespace, to whom the
+ * host's root is unmapped): nothing the container's ids can write either. */
 static bool caller_cannot_write(void)
 {
-	return geteuid() != 0 && faccessat(AT_FDCWD, "/proc/self/exe", W_OK, AT_EACCESS) < 0 &&
+	return hk_rootless() && faccessat(AT_FDCWD, "/proc/self/exe", W_OK, AT_EACCESS) < 0 &&
 	       (errno == EACCES || errno == EPERM || errno == EROFS);
 }
 

@@ -17,6 +17,7 @@
 #include "common/fault.h"
 #include "common/fds.h"
 #include "common/log.h"
+#include "common/syscalls.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
@@ -40,12 +41,25 @@
 		}                                             \
 	} while (0)
 
-/* Wait until husk has put us in our cgroup (once). Only then is the cgroup
- * namespace unshared, so that its root is the container's cgroup
- * (cgroup_namespaces(7)). */
-static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
+/* A new cgroup namespace, once we are in our cgroup, so that its root is
+ * the container's cgroup (cgroup_namespaces(7)), and once in the user
+ * namespace it is to belong to: with one joined by path, after the join
+ * (before it, an unprivileged husk may not make one at all). */
+static int new_cgroup_ns(struct hk_spawn *sp, struct hk_err *err)
 {
 	const struct hk_namespace *cg = spec_ns(sp->spec, HK_NS_CGROUP);
+	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
+
+	if (!cg || cg->path || !sp->in_cgroup || (user && user->path && !sp->user_joined))
+		return 0;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return hk_fail(err, errno, "unshare the cgroup namespace");
+	return 0;
+}
+
+/* Wait until husk has put us in our cgroup (once). */
+static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
 	struct hk_sync_in in;
 
 	if (sp->in_cgroup)
@@ -57,21 +71,37 @@ static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
 	if (in.type != HK_SYNC_CGROUP)
 		return hk_fail(err, 0, "husk went away during setup");
 	sp->in_cgroup = true;
+	sp->cg_kept = (uint32_t)in.value;
 	hk_debug("child: in cgroup");
-	if (cg && !cg->path && unshare(CLONE_NEWCGROUP) < 0)
-		return hk_fail(err, errno, "unshare the cgroup namespace");
-	return 0;
+	return new_cgroup_ns(sp, err);
 }
 
 struct cgroup_wait {
 	struct hk_spawn *sp;
 	int sock;
+	struct hk_cg_mount *cgm; /* room for 16 */
+	size_t *n_cgm;
 };
 
+/* The cgroups to show at a "cgroup" mount: those husk put us in (rootless,
+ * it may have left some out since the clone). */
 static int before_cgroup_mount(void *data, struct hk_err *err)
 {
 	struct cgroup_wait *w = data;
-	return wait_cgroup(w->sp, w->sock, err);
+	const struct hk_cgroup *cg = w->sp->cgroup;
+	size_t n = 0;
+
+	if (wait_cgroup(w->sp, w->sock, err) < 0)
+		return -1;
+	for (size_t i = 0; i < cg->n_dirs && n < 16; i++) {
+		if (cg->dirs[i].index >= 32 || !(w->sp->cg_kept & (1u << cg->dirs[i].index)))
+			continue;
+		w->cgm[n].name = cg->dirs[i].name;
+		w->cgm[n].host_dir = cg->dirs[i].dir;
+		n++;
+	}
+	*w->n_cgm = n;
+	return 0;
 }
 
 /* Bind sources husk opens on the host's side (runtime/mountsrc.h); its
@@ -97,6 +127,9 @@ static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return -1;
 	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(err) < 0)
 		return -1;
+	sp->user_joined = true;
+	if (new_cgroup_ns(sp, err) < 0)
+		return -1;
 	if (flags && unshare((int)flags) < 0)
 		return hk_fail(err, errno, "create namespaces in the joined user namespace");
 	if (!(flags & CLONE_NEWPID))
@@ -106,6 +139,41 @@ static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return hk_fail(err, errno, "fork into the new pid namespace");
 	if (pid > 0)
 		_exit(0);
+	if (sync_send(sock, HK_SYNC_PID, NULL) < 0)
+		return hk_fail(err, errno, "report the container process");
+	return 0;
+}
+
+/* A pid namespace by path that husk could not point its children at
+ * (rootless: linux/ns.h, ns_pid_for_children): joined here, after the user
+ * namespace, by a process that then clones the container's, a child of
+ * husk's (CLONE_PARENT), born in it and in the cgroup. The kernel lets only
+ * a process privileged over the namespace in: not one in a new user
+ * namespace of the container's, which does not own it. */
+static int join_pid_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
+{
+	static const enum hk_ns_type pid[] = {HK_NS_PID};
+	struct clone_args args;
+
+	if (!sp->pidns_in_child)
+		return 0;
+	if (wait_cgroup(sp, sock, err) < 0)
+		return -1;
+	if (ns_join(sp->ns_fds, pid, 1, err) < 0) {
+		if (err->errnum == EPERM && spec_ns(sp->spec, HK_NS_USER))
+			hk_err_prefix(err, "the container's new user namespace has no "
+					   "privilege over the pid namespace to join");
+		return -1;
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_PARENT;
+	pid_t child = hk_clone3(&args);
+	if (child < 0)
+		return hk_fail(err, errno, "clone3 into the pid namespace");
+	if (child > 0)
+		_exit(0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
 	if (sync_send(sock, HK_SYNC_PID, NULL) < 0)
 		return hk_fail(err, errno, "report the container process");
 	return 0;
@@ -205,22 +273,14 @@ static int make_cwd(const char *cwd, struct hk_err *err)
 
 static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 {
-	const struct hk_cgroup *cg = sp->cgroup;
 	struct hk_cg_mount cgm[16];
-	size_t n = 0;
-
-	for (size_t i = 0; i < cg->n_dirs && n < 16; i++, n++) {
-		cgm[n].name = cg->dirs[i].name;
-		cgm[n].host_dir = cg->dirs[i].dir;
-	}
-	struct cgroup_wait w = {sp, sock};
 	struct hk_rootfs_ctx ctx = {.spec = sp->spec,
 				    .cg_mounts = cgm,
-				    .n_cg_mounts = n,
 				    .no_pivot = sp->no_pivot,
 				    .before_cgroup_mount = before_cgroup_mount,
-				    .open_sources = sp->host_sources ? open_sources : NULL,
-				    .data = &w};
+				    .open_sources = sp->host_sources ? open_sources : NULL};
+	struct cgroup_wait w = {sp, sock, cgm, &ctx.n_cg_mounts};
+	ctx.data = &w;
 	struct hk_rootfs root;
 	if (rootfs_mount_all(&ctx, &root, err) < 0)
 		return -1;
@@ -331,8 +391,8 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 	struct hk_seccomp_filter *filter = NULL;
 
 	hk_debug("child: go");
-	if (enter_user_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 ||
-	    set_names(s, err) < 0)
+	if (enter_user_ns(sp, sock, err) < 0 || join_pid_ns(sp, sock, err) < 0 ||
+	    join_namespaces(sp, err) < 0 || set_names(s, err) < 0)
 		return -1;
 	/* Built now: errors show at create, and a listener is still reachable
 	 * by its host path (before pivot_root). */

@@ -24,6 +24,7 @@
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/lsm.h"
@@ -226,8 +227,9 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		ns_close_all(ns_fds);
 		return -1;
 	}
-	if (geteuid() != 0)
-		cg_keep_writable(cg);
+	/* runc's rootless rule: best effort only where no cgroupsPath asks
+	 * for a cgroup in particular. */
+	cg->best_effort = hk_cgroups_best_effort() && !(spec->cgroups_path && *spec->cgroups_path);
 	/* 2. The container's locked state dir. */
 	if (o->reserved) {
 		sd = *o->reserved;
@@ -461,13 +463,16 @@ static int kill_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	if (status != HK_CREATED && status != HK_RUNNING && status != HK_PAUSED)
 		return hk_fail(err, 0, "cannot kill container %s: it is %s", st->id,
 			       state_status_name(status));
-	if (a->all && st->cgroup)
+	if (a->all && st->cgroup && st->cgroup->n_dirs > 0)
 		return cg_signal_all(st->cgroup, a->sig, err);
 	_cleanup_close_ int pidfd = state_pidfd(sd, st, err);
 	if (pidfd < 0 && err->errnum == ESRCH)
 		return hk_fail(err, 0, "cannot kill container %s: its process is gone", st->id);
 	if (pidfd < 0)
 		return -1;
+	/* No cgroup of its own (rootless): its namespaces say what is its. */
+	if (a->all)
+		return ns_signal_all(pidfd, st->pid, a->sig, err);
 	if (hk_pidfd_send_signal(pidfd, a->sig, NULL, 0) < 0)
 		return hk_fail(err, errno, "kill container %s with signal %d", st->id, a->sig);
 	return 0;

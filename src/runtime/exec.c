@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +20,7 @@
 #include "common/err.h"
 #include "common/fault.h"
 #include "common/file.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/lsm.h"
@@ -44,6 +47,10 @@ struct target {
 	bool has_personality;
 	unsigned long personality;
 	uint64_t ns_flags;
+	/* husk could not point its children at the container's pid namespace
+	 * (rootless: ns_pid_for_children): the process joins it with the
+	 * others (CLONE_NEWPID in ns_flags) and forks the one that runs. */
+	bool via_child;
 	/* For a seccomp listener's state. */
 	char *id, *bundle;
 	pid_t host_pid; /* the exec'd process, as husk sees it (in the child) */
@@ -208,6 +215,22 @@ static int load_process(const struct hk_exec_opts *o, struct hk_state_dir *sd,
 	return apply_flags(o, out, err);
 }
 
+/* Why the kernel may hide a process's namespaces from husk (ptrace
+ * access, ptrace(2)): rootless, the container was made from a user
+ * namespace that is neither husk's nor one husk is privileged over. */
+static int hidden_ns(struct hk_err *err)
+{
+	size_t len = strlen(err->msg);
+
+	if ((err->errnum == EACCES || err->errnum == EPERM) && hk_rootless())
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 " (the kernel shows a process's namespaces only to one in its user "
+			 "namespace or privileged over it, which husk, uid %u here, is not: "
+			 "the container was made from another user namespace)",
+			 (unsigned)geteuid());
+	return -1;
+}
+
 struct gather_args {
 	const struct hk_exec_opts *o;
 	struct target *t;
@@ -229,8 +252,13 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 		return -1;
 	t->pid = st->pid;
 	if (ns_differing(st->pid, &t->ns_flags, err) < 0)
-		return -1;
+		return hidden_ns(err);
 	t->cgroup = TAKE_PTR(st->cgroup);
+	/* Joined, never made nor removed here; rootless, one the kernel will
+	 * not let us join is skipped, as runc's exec does. */
+	t->cgroup->best_effort = hk_cgroups_best_effort();
+	for (size_t i = 0; i < t->cgroup->n_dirs; i++)
+		t->cgroup->dirs[i].shared = true;
 	t->id = xstrdup(st->id);
 	t->bundle = xstrdup(st->bundle);
 	return load_process(a->o, sd, st, t, err);
@@ -246,10 +274,71 @@ static int send_terminal(struct target *t, int sock, struct hk_err *err)
 	return r < 0 ? hk_fail(err, errno, "send the terminal to husk") : 0;
 }
 
+/* "user, mnt, pid" for the namespaces in flags. */
+static void flag_names(uint64_t flags, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int type = 0; type < HK_NS_COUNT; type++)
+		if ((flags & ns_clone_flag((enum hk_ns_type)type)) && len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+						spec_ns_name((enum hk_ns_type)type));
+}
+
+/* What the kernel refused, and what makes it refuse: namespaces belong to
+ * a user namespace, and only a process privileged there may join them. */
+static int join_failed(const struct target *t, int e, struct hk_err *err)
+{
+	char names[128];
+	uid_t owner;
+
+	flag_names(t->ns_flags, names, sizeof(names));
+	hk_fail(err, e, "join the container's namespaces (%s) as uid %u", names,
+		(unsigned)geteuid());
+	if (e != EPERM)
+		return -1;
+	size_t len = strlen(err->msg);
+	_cleanup_close_ int user = ns_open_proc(t->pidfd, t->pid, "ns/user", O_RDONLY, NULL);
+	if (user >= 0 && ioctl(user, NS_GET_OWNER_UID, &owner) == 0 && owner != geteuid())
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 " (the container's user namespace belongs to uid %u: only its owner or "
+			 "a user privileged over it may enter)",
+			 (unsigned)owner);
+	else if (!(t->ns_flags & CLONE_NEWUSER))
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 " (husk has no CAP_SYS_ADMIN in the user namespace they belong to)");
+	return -1;
+}
+
+/* setns(CLONE_NEWPID) only says where our children go: the process that
+ * runs is one more clone, born in the container's pid namespace, a child
+ * of husk's (CLONE_PARENT), which takes it over (its pid arrives with
+ * HK_SYNC_PID's credentials) and says GO again. This one is done. */
+static int fork_into_pidns(struct target *t, int sock, struct hk_err *err)
+{
+	struct clone_args args;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_PARENT;
+	pid_t pid = hk_clone3(&args);
+	if (pid < 0)
+		return hk_fail(err, errno, "clone3 into the container's pid namespace");
+	if (pid > 0)
+		_exit(0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	if (sync_send(sock, HK_SYNC_PID, NULL) < 0)
+		return hk_fail(err, errno, "report the exec process to husk");
+	return sync_wait_go(sock, &t->host_pid, err);
+}
+
 /* The new process, from clone3 to execve: into the container's namespaces
- * (setns on its pidfd joins them all at once, user namespace first), then
- * the same last steps as the container's first process (linux/tail.h). t
- * is this process's own copy (after fork). Returns only on failure. */
+ * (setns on its pidfd joins them all at once, user namespace first, which
+ * is what lets an unprivileged caller in: it is privileged in the
+ * container's user namespace only once it is there), then the same last
+ * steps as the container's first process (linux/tail.h). t is this
+ * process's own copy (after fork). Returns only on failure. */
 static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct hk_err *err)
 {
 	struct hk_seccomp_filter *filter = NULL;
@@ -267,9 +356,11 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 	    (root = ns_open_proc(t->pidfd, t->pid, "root", O_PATH | O_DIRECTORY, err)) < 0)
 		r = -1;
 	if (r == 0 && t->ns_flags && setns(t->pidfd, (int)t->ns_flags) < 0)
-		r = hk_fail(err, errno, "join the container's namespaces");
+		r = join_failed(t, errno, err);
 	if (r == 0 && root >= 0 && ns_enter_root(root, err) < 0)
 		r = -1;
+	if (r == 0 && t->via_child)
+		r = fork_into_pidns(t, sock, err);
 	if (r == 0 && t->proc.terminal)
 		r = send_terminal(t, sock, err);
 	if (r < 0) {
@@ -306,13 +397,10 @@ static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int
 	_exit(126);
 }
 
-static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)
+static pid_t clone_with(int *pidfd, int cgfd)
 {
 	struct clone_args args;
-	_cleanup_close_ int cgfd = cg_clone_fd(t->cgroup, err);
 
-	if (cgfd < 0 && t->cgroup->version == 2 && t->cgroup->n_dirs > 0)
-		return -1;
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)pidfd;
@@ -321,7 +409,21 @@ static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgfd;
 	}
-	pid_t pid = hk_clone3(&args);
+	return hk_clone3(&args);
+}
+
+static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)
+{
+	_cleanup_close_ int cgfd = cg_clone_fd(t->cgroup, err);
+
+	if (cgfd < 0 && t->cgroup->version == 2 && t->cgroup->n_dirs > 0)
+		return -1;
+	pid_t pid = clone_with(pidfd, cgfd);
+	/* Rootless, a cgroup we may not move a process into is skipped. */
+	if (pid < 0 && cgfd >= 0 && cg_refusal(t->cgroup, errno)) {
+		cg_drop_dir(t->cgroup, 0, "clone3 into it refused");
+		pid = clone_with(pidfd, -1);
+	}
 	if (pid < 0)
 		hk_fail(err, errno, "clone3 the exec process");
 	return pid;
@@ -351,18 +453,67 @@ static int wait_exec(int sock, int *pty, struct hk_err *err)
 	}
 }
 
+/* The process the first one forked into the pid namespace (via_child),
+ * our child too (CLONE_PARENT): it reports with its credentials, the first
+ * one is reaped, and the new one goes on with GO and its pid. */
+static int adopt(int sock, pid_t *pid, int *pidfd, struct hk_err *err)
+{
+	struct hk_sync_in in;
+
+	if (sync_read(sock, &in, err) < 0)
+		return -1;
+	if (in.fd >= 0)
+		close(in.fd);
+	if (in.type == HK_SYNC_ERROR) {
+		*err = in.payload;
+		return -1;
+	}
+	if (in.type == 0)
+		return hk_fail(err, 0, "the exec process exited before it joined the container");
+	if (in.type != HK_SYNC_PID || in.sender <= 0)
+		return hk_fail(err, 0, "the exec process did not say who it is (message %u)",
+			       in.type);
+	int fd = hk_pidfd_open(in.sender, 0);
+	if (fd < 0)
+		return hk_fail(err, errno, "pidfd_open %d", (int)in.sender);
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(*pidfd);
+	*pid = in.sender;
+	*pidfd = fd;
+	if (sync_send_value(sock, HK_SYNC_GO, (int32_t)*pid) < 0)
+		return hk_fail(err, errno, "start the exec process");
+	return 0;
+}
+
+/* *fd: the container's pid namespace, or -1 when it is husk's own (a
+ * container sharing the host's has none to join). */
+static int other_pidns(const struct target *t, int *fd, struct hk_err *err)
+{
+	char path[64];
+	struct stat theirs, ours;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)t->pid);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return hk_fail(err, errno, "open %s", path);
+	if (fstat(*fd, &theirs) == 0 && stat("/proc/self/ns/pid", &ours) == 0 &&
+	    theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 0;
+}
+
 /* Start the process; returns once it has exec'd (or failed to). */
 static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd, int *pty,
 		      struct hk_err *err)
 {
 	_cleanup_close_ int pidns = -1, own = -1;
-	int sv[2];
-	char path[64];
+	int sv[2], one = 1;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)t->pid);
-	pidns = open(path, O_RDONLY | O_CLOEXEC);
-	if (pidns < 0)
-		return hk_fail(err, errno, "open %s", path);
+	if (other_pidns(t, &pidns, err) < 0)
+		return -1;
 	if (process_guard_exe(err) < 0)
 		return -1;
 	/* execCPUAffinity.initial: where "a runtime parent process" runs
@@ -376,23 +527,37 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hk_fail(err, errno, "socketpair");
 	int r = ns_pid_for_children(pidns, &own, err);
+	if (r == 1) {
+		t->via_child = true;
+		t->ns_flags |= CLONE_NEWPID;
+		r = setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+		if (r < 0)
+			hk_fail(err, errno, "setsockopt SO_PASSCRED");
+	}
 	*pid = r < 0 ? -1 : clone_into(t, pidfd, err);
 	if (*pid == 0) {
 		close(sv[0]);
 		exec_child(t, sv[1], preserve_fds);
 	}
-	ns_pid_restore(&own);
+	struct hk_err back = {0};
+	if (ns_pid_restore(&own, &back) < 0 && *pid > 0) {
+		*err = back;
+		r = -1;
+	}
 	close(sv[1]);
 	if (*pid < 0) {
 		close(sv[0]);
 		return -1;
 	}
 	HK_FAULT("exec:cloned");
-	r = process_set_oom_score_adj(*pid, &t->proc, err);
+	if (r == 0)
+		r = process_set_oom_score_adj(*pid, &t->proc, err);
 	if (r == 0)
 		r = cg_enter(t->cgroup, *pid, err);
 	if (r == 0 && sync_send_value(sv[0], HK_SYNC_GO, (int32_t)*pid) < 0)
 		r = hk_fail(err, errno, "start the exec process");
+	if (r == 0 && t->via_child)
+		r = adopt(sv[0], pid, pidfd, err);
 	if (r == 0)
 		r = wait_exec(sv[0], pty, err);
 	close(sv[0]);

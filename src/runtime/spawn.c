@@ -116,7 +116,9 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 		return -1;
 	hk_debug("spawn: in cgroup");
 	HK_FAULT("spawn:in-cgroup");
-	if (sync_send(sp->sock, HK_SYNC_CGROUP, NULL) < 0)
+	/* Rootless, some hierarchies may have been left out since the clone:
+	 * the child mounts the ones kept. */
+	if (sync_send_value(sp->sock, HK_SYNC_CGROUP, (int32_t)cg_kept(sp->cgroup)) < 0)
 		return child_gone(sp, err);
 	return 0;
 }
@@ -205,18 +207,26 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 	}
 }
 
+/* The process that reports HK_SYNC_PID is known by its credentials. */
+static int passcred(int sock, struct hk_err *err)
+{
+	int one = 1;
+
+	if (setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		return hk_fail(err, errno, "setsockopt SO_PASSCRED");
+	return 0;
+}
+
 static int make_socket(const struct hk_spec *spec, int sv[2], struct hk_err *err)
 {
 	const struct hk_namespace *user = spec_ns(spec, HK_NS_USER);
-	int one = 1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hk_fail(err, errno, "socketpair");
-	if (user && user->path &&
-	    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+	if (user && user->path && passcred(sv[0], err) < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return hk_fail(err, errno, "setsockopt SO_PASSCRED");
+		return -1;
 	}
 	return 0;
 }
@@ -255,18 +265,36 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	if (mountsrc_check(sp->spec, &sp->host_sources, err) < 0 || process_guard_exe(err) < 0 ||
 	    make_socket(sp->spec, sv, err) < 0)
 		return -1;
-	if (ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err) < 0) {
+	int joined = ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err);
+	/* Rootless: the process joins the pid namespace itself. */
+	sp->pidns_in_child = joined == 1;
+	if (joined < 0 || (joined == 1 && passcred(sv[0], err) < 0)) {
 		close(sv[0]);
 		close(sv[1]);
-		if (own_pidns >= 0)
-			close(own_pidns);
 		return -1;
 	}
 	hk_debug("spawn: clone3");
 	pid_t pid = do_clone(sp, cgfd);
 	int e = errno;
-	if (pid != 0)
-		ns_pid_restore(&own_pidns);
+	/* Rootless, a cgroup husk could make may still be one it may not
+	 * move a process into (cgroup v2 wants the common ancestor's
+	 * cgroup.procs writable too): left out as well. */
+	if (pid < 0 && cgfd >= 0 && cg_refusal(sp->cgroup, e)) {
+		cg_drop_dir(sp->cgroup, 0, "clone3 into it refused");
+		pid = do_clone(sp, -1);
+		e = errno;
+	}
+	struct hk_err back = {0};
+	if (pid != 0 && ns_pid_restore(&own_pidns, &back) < 0) {
+		if (pid > 0) {
+			sp->pid = pid;
+			reap(sp);
+		}
+		close(sv[0]);
+		close(sv[1]);
+		*err = back;
+		return -1;
+	}
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);

@@ -4,6 +4,7 @@
 #define HUSK_RUNTIME_SPAWN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "spec/spec.h"
@@ -15,19 +16,22 @@ struct hk_spawn {
 	/* in */
 	const struct hk_spec *spec;
 	const char *id;
-	pid_t host_pid; /* in the child: its pid as husk sees it (from GO) */
-	bool in_cgroup; /* in the child: husk said CGROUP */
-	bool recorded;  /* in the child: husk said DONE (create may be gone) */
-	bool listened;  /* in the child: ... and a foreground run reads on */
+	pid_t host_pid;   /* in the child: its pid as husk sees it (from GO) */
+	bool in_cgroup;   /* in the child: husk said CGROUP */
+	uint32_t cg_kept; /* in the child: the hierarchies it is in (cg_kept) */
+	bool user_joined; /* in the child: in its user namespace joined by path */
+	bool recorded;    /* in the child: husk said DONE (create may be gone) */
+	bool listened;    /* in the child: ... and a foreground run reads on */
 	struct hk_cgroup *cgroup;
 	int state_fd; /* O_PATH fd of the state dir: the child opens exec.fifo in it */
 	int ns_fds[HK_NS_COUNT];
 	bool no_pivot;
-	int preserve_fds;   /* all fds from 3 that go to the container */
-	int listen_fds;     /* how many of them are LISTEN_FDS */
-	int runtime_mntns;  /* > 0: setns to it right after the clone */
-	bool host_sources;  /* husk opens bind mount sources (runtime/mountsrc.h) */
-	bool netdevs_moved; /* linux.netDevices done (in husk) */
+	int preserve_fds;    /* all fds from 3 that go to the container */
+	int listen_fds;      /* how many of them are LISTEN_FDS */
+	int runtime_mntns;   /* > 0: setns to it right after the clone */
+	bool host_sources;   /* husk opens bind mount sources (runtime/mountsrc.h) */
+	bool netdevs_moved;  /* linux.netDevices done (in husk) */
+	bool pidns_in_child; /* the pid namespace by path is the child's to join */
 	/* out */
 	pid_t pid;
 	int pidfd;

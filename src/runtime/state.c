@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/trusted.h"
 #include "common/xalloc.h"
@@ -664,9 +665,9 @@ static int check_container_process(const struct hk_state_dir *sd, const struct h
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)st->pid);
 	if (mnt_ns_of(proc, &theirs) < 0) {
-		/* Unprivileged, husk may not see the namespaces of a process
+		/* Rootless, husk may not see the namespaces of a process
 		 * that is not dumpable yet: nothing to compare. */
-		if ((errno == EACCES || errno == EPERM) && geteuid() != 0)
+		if ((errno == EACCES || errno == EPERM) && hk_rootless())
 			return 0;
 		/* Died since (a zombie has no namespaces). */
 		if (errno == ENOENT || errno == ESRCH)
