@@ -69,9 +69,13 @@ static void check_err(const void *result, const struct hk_err *err, const char *
 /* What every decoded spec must hold, whatever the input. */
 static void check_spec(const struct hk_spec *s)
 {
-	if (!s->root_path || s->root_path[0] != '/' || !s->process.args ||
-	    s->process.n_args == 0 || !s->process.args[0][0] || !s->process.cwd ||
-	    s->process.cwd[0] != '/' || !spec_ns(s, HK_NS_MNT))
+	if (!s->root_path || s->root_path[0] != '/' || !s->process.args || s->process.n_args == 0 ||
+	    !s->process.args[0][0] || !s->process.cwd || s->process.cwd[0] != '/')
+		abort();
+	/* without a mount namespace of its own nothing may be mounted or made
+	 * (it would be in the host's mount table) */
+	if (!spec_ns(s, HK_NS_MNT) && (s->n_mounts || s->n_masked_paths || s->n_readonly_paths ||
+				       s->root_readonly || s->n_devices))
 		abort();
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (s->mounts[i].destination[0] != '/')
