@@ -458,8 +458,9 @@ hk_json *launch_seccomp_default(uint64_t caps)
 	hk_json_append(archs, hk_json_new_str("SCMP_ARCH_X86_64"));
 	/* 32-bit programs keep working; x32 (off in Debian's kernels unless
 	 * booted with syscall.x32=y) is left out: each architecture costs
-	 * libseccomp ~5 ms of compiling per start here, and a call of an
-	 * architecture the filter lacks is killed. */
+	 * libseccomp ~5 ms of compiling (the first start only: the program is
+	 * cached, linux/seccomp-cache.h), and a call of an architecture the
+	 * filter lacks is killed. */
 	hk_json_append(archs, hk_json_new_str("SCMP_ARCH_X86"));
 #elif defined(__aarch64__)
 	hk_json_append(archs, hk_json_new_str("SCMP_ARCH_AARCH64"));

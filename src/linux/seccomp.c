@@ -1,24 +1,30 @@
 #include "linux/seccomp.h"
 
 #include <ctype.h>
+#include <linux/seccomp.h>
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "linux/seccomp-cache.h"
 #include "spec/spec.h"
 
 struct hk_seccomp_filter {
-	scmp_filter_ctx ctx;
-	int listener; /* connected to listenerPath, -1 when none */
+	struct sock_fprog prog; /* the caller's program (struct hk_seccomp_bpf) */
+	unsigned int flags;     /* SECCOMP_FILTER_FLAG_* */
+	int listener;           /* connected to listenerPath, -1 when none */
 };
 
 static uint32_t action_of(enum hk_scmp_action a, bool has_errno, uint32_t errno_ret)
@@ -147,30 +153,109 @@ static int connect_listener(const char *path, struct hk_err *err)
 	return fd;
 }
 
-struct hk_seccomp_filter *seccomp_prepare(const struct hk_seccomp *s, struct hk_err *err)
+/* libseccomp's program for s, read back from the fd it exports to. */
+static int export_bpf(scmp_filter_ctx ctx, struct hk_seccomp_bpf *out, struct hk_err *err)
+{
+	_cleanup_close_ int fd = memfd_create("husk-seccomp", MFD_CLOEXEC);
+	size_t len = 0;
+
+	if (fd < 0)
+		return hk_fail(err, errno, "linux.seccomp: memfd_create for the program");
+	int r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return hk_fail(err, -r, "linux.seccomp: libseccomp could not build the program");
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return hk_fail(err, errno, "linux.seccomp: rewind the program");
+	char *data =
+		hk_read_fd(fd, "the seccomp program", 4096 * sizeof(struct sock_filter), &len, err);
+	if (!data)
+		return -1;
+	if (len == 0 || len % sizeof(struct sock_filter)) {
+		free(data);
+		return hk_fail(err, 0, "linux.seccomp: libseccomp built a program of %zu bytes",
+			       len);
+	}
+	out->insns = (struct sock_filter *)(void *)data;
+	out->len = len / sizeof(struct sock_filter);
+	return 0;
+}
+
+static int build(const struct hk_seccomp *s, struct hk_seccomp_bpf *out, struct hk_err *err)
+{
+	scmp_filter_ctx ctx =
+		seccomp_init(action_of(s->default_action, s->has_default_errno, s->default_errno));
+	int r = -1;
+
+	if (!ctx)
+		return hk_fail(err, 0, "linux.seccomp.defaultAction: libseccomp refused it");
+	if (set_attrs(ctx, s, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (add_rule(ctx, s, i, err) < 0)
+			goto out;
+	r = export_bpf(ctx, out, err);
+out:
+	seccomp_release(ctx);
+	return r;
+}
+
+int seccomp_compile(const struct hk_seccomp *s, struct hk_seccomp_bpf *out, struct hk_err *err)
+{
+	size_t len = 0;
+	_cleanup_free_ unsigned char *key = seccomp_cache_key(s, &len);
+	_cleanup_close_ int dir = seccomp_cache_open();
+	char name[24];
+
+	*out = (struct hk_seccomp_bpf){0};
+	seccomp_cache_name(key, len, name);
+	if (seccomp_cache_get(dir, key, len, out) == 1) {
+		hk_debug("seccomp: %zu instructions, from the cache (%s)", out->len, name);
+		return 0;
+	}
+	if (build(s, out, err) < 0)
+		return -1;
+	hk_debug("seccomp: %zu instructions, compiled (%s)", out->len, name);
+	seccomp_cache_put(dir, key, len, out);
+	return 0;
+}
+
+void seccomp_bpf_clear(struct hk_seccomp_bpf *b)
+{
+	free(b->insns);
+	*b = (struct hk_seccomp_bpf){0};
+}
+
+static bool notifies(const struct hk_seccomp *s)
+{
+	if (s->default_action == HK_SCMP_NOTIFY)
+		return true;
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (s->rules[i].action == HK_SCMP_NOTIFY)
+			return true;
+	return false;
+}
+
+struct hk_seccomp_filter *seccomp_prepare(const struct hk_seccomp *s,
+					  const struct hk_seccomp_bpf *bpf, struct hk_err *err)
 {
 	struct hk_seccomp_filter *f = xzalloc(sizeof(*f));
 
 	f->listener = -1;
-	f->ctx = seccomp_init(action_of(s->default_action, s->has_default_errno, s->default_errno));
-	if (!f->ctx) {
-		hk_fail(err, 0, "linux.seccomp.defaultAction: libseccomp refused it");
-		goto fail;
-	}
-	if (set_attrs(f->ctx, s, err) < 0)
-		goto fail;
-	for (size_t i = 0; i < s->n_rules; i++)
-		if (add_rule(f->ctx, s, i, err) < 0)
-			goto fail;
+	f->prog = (struct sock_fprog){.len = (unsigned short)bpf->len, .filter = bpf->insns};
+	if (s->flags & HK_SCMP_FLAG_LOG)
+		f->flags |= SECCOMP_FILTER_FLAG_LOG;
+	if (s->flags & HK_SCMP_FLAG_SPEC_ALLOW)
+		f->flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+	if (notifies(s))
+		f->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
 	if (s->listener_path) {
 		f->listener = connect_listener(s->listener_path, err);
-		if (f->listener < 0)
-			goto fail;
+		if (f->listener < 0) {
+			free(f);
+			return NULL;
+		}
 	}
 	return f;
-fail:
-	seccomp_filter_free(f);
-	return NULL;
 }
 
 static int send_notify_fd(int sock, int fd, const char *state, struct hk_err *err)
@@ -198,27 +283,23 @@ static int send_notify_fd(int sock, int fd, const char *state, struct hk_err *er
 
 int seccomp_install(struct hk_seccomp_filter *f, const char *process_state, struct hk_err *err)
 {
-	int r = seccomp_load(f->ctx);
+	/* As libseccomp loads it (seccomp(2), no_new_privs left to the tail). */
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog);
 
 	if (r < 0)
-		return hk_fail(err, -r, "load the seccomp filter");
-	if (f->listener < 0)
+		return hk_fail(err, errno, "load the seccomp filter");
+	if (!(f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) || f->listener < 0)
 		return 0;
-	/* Kept by libseccomp from the load: no syscall. The notify fd and the
+	/* The notify fd is seccomp's return value: no syscall. It and the
 	 * listener socket are close-on-exec, left for execve to close: the
 	 * fewer syscalls after the load, the fewer a profile must allow. */
-	int fd = seccomp_notify_fd(f->ctx);
-	if (fd < 0)
-		return hk_fail(err, -fd, "seccomp: no notify fd");
-	return send_notify_fd(f->listener, fd, process_state, err);
+	return send_notify_fd(f->listener, (int)r, process_state, err);
 }
 
 void seccomp_filter_free(struct hk_seccomp_filter *f)
 {
 	if (!f)
 		return;
-	if (f->ctx)
-		seccomp_release(f->ctx);
 	if (f->listener >= 0)
 		close(f->listener);
 	free(f);

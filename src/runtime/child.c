@@ -396,7 +396,7 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return -1;
 	/* Built now: errors show at create, and a listener is still reachable
 	 * by its host path (before pivot_root). */
-	if (s->seccomp.present && !(filter = seccomp_prepare(&s->seccomp, err)))
+	if (s->seccomp.present && !(filter = seccomp_prepare(&s->seccomp, sp->seccomp_bpf, err)))
 		return -1;
 	hk_debug("child: namespaces joined");
 	CHILD_FAULT(sock, "child:namespaces");

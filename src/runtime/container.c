@@ -30,6 +30,8 @@
 #include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
+#include "linux/seccomp-cache.h"
+#include "linux/seccomp.h"
 #include "linux/sysctl.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
@@ -191,6 +193,10 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	hk_debug("create: spec loaded");
 	if (lsm_check(spec, &spec->process, err) < 0)
 		return -1;
+	_cleanup_(seccomp_bpf_clear) struct hk_seccomp_bpf bpf = {0};
+	if (spec->seccomp.present && seccomp_compile(&spec->seccomp, &bpf, err) < 0)
+		return -1;
+	sp.seccomp_bpf = &bpf;
 	/* state.json records them, and JSON holds only UTF-8. */
 	if (!hk_utf8_valid(spec->bundle) || !hk_utf8_valid(spec->root_path))
 		return hk_fail(err, 0,

@@ -27,6 +27,7 @@
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/sched.h"
+#include "linux/seccomp-cache.h"
 #include "linux/seccomp.h"
 #include "linux/tail.h"
 #include "linux/terminal.h"
@@ -43,6 +44,7 @@ struct target {
 	struct hk_cgroup *cgroup;
 	struct hk_process proc;
 	struct hk_seccomp seccomp;     /* the container's */
+	struct hk_seccomp_bpf bpf;     /* its program (seccomp.present) */
 	struct hk_mempolicy mempolicy; /* the container's, as the rest of linux */
 	bool has_personality;
 	unsigned long personality;
@@ -202,6 +204,8 @@ static int load_process(const struct hk_exec_opts *o, struct hk_state_dir *sd,
 	 * container's process. */
 	t->seccomp = spec->seccomp;
 	memset(&spec->seccomp, 0, sizeof(spec->seccomp));
+	if (t->seccomp.present && seccomp_compile(&t->seccomp, &t->bpf, err) < 0)
+		return hk_err_prefix(err, "the container's config");
 	t->mempolicy = spec->mempolicy;
 	t->has_personality = spec->has_personality;
 	t->personality = spec->personality;
@@ -346,7 +350,7 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 	if (sync_wait_go(sock, &t->host_pid, err) < 0)
 		return -1;
 	/* Built before setns: a listener is reached by its host path. */
-	if (t->seccomp.present && !(filter = seccomp_prepare(&t->seccomp, err)))
+	if (t->seccomp.present && !(filter = seccomp_prepare(&t->seccomp, &t->bpf, err)))
 		return -1;
 	/* setns(2) with a pidfd (Linux >= 5.8); the new mount namespace makes
 	 * its root our root and cwd. A container sharing husk's is chrooted. */
@@ -578,6 +582,7 @@ static void target_clear(struct target *t)
 	cg_free(t->cgroup);
 	spec_process_clear(&t->proc);
 	spec_seccomp_clear(&t->seccomp);
+	seccomp_bpf_clear(&t->bpf);
 	free(t->id);
 	free(t->bundle);
 }

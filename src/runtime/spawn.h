@@ -9,12 +9,15 @@
 
 #include "spec/spec.h"
 
+struct hk_seccomp_bpf;
+
 struct hk_err;
 struct hk_cgroup;
 
 struct hk_spawn {
 	/* in */
 	const struct hk_spec *spec;
+	const struct hk_seccomp_bpf *seccomp_bpf; /* spec's filter, compiled */
 	const char *id;
 	pid_t host_pid;   /* in the child: its pid as husk sees it (from GO) */
 	bool in_cgroup;   /* in the child: husk said CGROUP */
