@@ -60,17 +60,9 @@ KNOWN = {
     "F1": "cgroupsPath naming an existing cgroup: husk still puts the container's "
           "device rules on it (cgroup-v1.c v1_create -> apply_devices) and kill --all "
           "SIGKILLs every process in it (cgroup.c cg_signal_all)",
-    "F11": "a child error is lost to ECONNRESET when the child exits with a message of "
-           "the parent unread: recvmsg reports the reset before the queued "
-           "HK_SYNC_ERROR (runtime/sync.c sync_recv). A race, seen in about 1 of 30 "
-           "creates on a loaded machine and 1 of 200 otherwise: an XPASS of "
-           "test_child_error_not_lost does not mean it is fixed",
 }
 
 pytestmark = pytest.mark.husk_only
-
-
-F11_SYMPTOM = "read from the container process: Connection reset by peer"
 
 
 def _known(request, key):
@@ -173,14 +165,9 @@ def test_hostile_config(hk, rootfs, request, entry):
     snap = rootfs_snapshot(rootfs)
     slash = host_root_entries()
     timeout = HANG_TIMEOUT if entry.get("finding") in ("F2", "F3") else TIMEOUT
-    for _ in range(2):
-        cid = hk.new_id()
-        r = hk.call("create", "--bundle", bundle, cid, timeout=timeout,
-                    out_path=bundle / "out", err_path=bundle / "err")
-        # F11 (open): the process's error can be lost to a reset socket;
-        # test_child_error_not_lost shows it, here it only costs a retry
-        if not ("F11" in KNOWN and F11_SYMPTOM in r.err):
-            break
+    cid = hk.new_id()
+    r = hk.call("create", "--bundle", bundle, cid, timeout=timeout,
+                out_path=bundle / "out", err_path=bundle / "err")
     if entry["expect"] == "ok" or (entry["expect"] == "either" and r.rc == 0):
         assert_created(hk, cid, r)
         d = hk.call("delete", cid)
@@ -672,7 +659,8 @@ def _rmdir(p):
 
 
 # --------------------------------------------------------------------------
-# 5. the child's error, every time (finding F11)
+# 5. the child's error, every time (finding F11: fixed, runtime/sync.c reads
+# again once after the reset)
 
 def test_child_error_not_lost(hk, request):
     """A create that fails in the container's process (here: a mount option
@@ -680,7 +668,6 @@ def test_child_error_not_lost(hk, request):
     "Connection reset by peer" of the sync socket. It is a race (the process
     fails and exits between husk's send of CGROUP and its next read), so
     this catches it only sometimes."""
-    _known(request, "F11")
     b = hk.bundle()
     # the /dev tmpfs: the process fails early, before it reads husk's
     # message that it is in its cgroup (left unread, it resets the socket)
