@@ -127,6 +127,8 @@ $(HELPER_BIN): $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libhusk.a
 # sanitizer runtimes (which cannot be static), as husk-init.
 $(BUILD)/tests/race_flip: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/race_flip: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
+$(BUILD)/tests/keyprobe: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
+$(BUILD)/tests/keyprobe: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 $(BUILD)/tests/mount_unlock: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/mount_unlock: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 

@@ -36,7 +36,8 @@ const char cli_create_options[] =
 	"   --console-socket SOCK send the terminal's master to this unix socket\n"
 	"   --no-pivot            chroot instead of pivot_root (for ramdisk roots)\n"
 	"   --preserve-fds N      pass N extra fds (3 .. 3+N-1) to the container\n"
-	"   --no-new-keyring      accepted for runc compatibility\n";
+	"   --no-new-keyring      keep the caller's session keyring (default: one of the\n"
+	"                         container's own, _ses.<id>)\n";
 
 static int on_opt(int opt, const char *arg, void *data)
 {
@@ -69,6 +70,8 @@ static int on_opt(int opt, const char *arg, void *data)
 		c->opts.keep_stopped = true;
 		return 0;
 	case OPT_NO_NEW_KEYRING:
+		c->opts.no_new_keyring = true;
+		return 0;
 	case OPT_IGNORED:
 		return 0;
 	default:

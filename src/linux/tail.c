@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/syscalls.h"
 #include "linux/caps.h"
+#include "linux/keyring.h"
 #include "linux/lsm.h"
 #include "linux/process.h"
 #include "linux/rlimit.h"
@@ -52,7 +53,8 @@ static int as_root(const struct hk_tail *t, struct hk_err *err)
 {
 	const struct hk_process *p = t->proc;
 
-	if (rlimit_apply(p, err) < 0 || sched_apply_mempolicy(t->mempolicy, err) < 0 ||
+	if ((t->keyring_id && keyring_join(t->keyring_id, t->keyring_perm, err) < 0) ||
+	    rlimit_apply(p, err) < 0 || sched_apply_mempolicy(t->mempolicy, err) < 0 ||
 	    affinity(t, err) < 0 || sched_apply_policy(&p->sched, err) < 0 ||
 	    sched_apply_ioprio(&p->ioprio, err) < 0)
 		return -1;

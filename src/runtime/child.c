@@ -18,6 +18,7 @@
 #include "common/fds.h"
 #include "common/log.h"
 #include "common/syscalls.h"
+#include "linux/keyring.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
@@ -420,6 +421,9 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 			    .has_personality = s->has_personality,
 			    .personality = s->personality,
 			    .preserve_fds = sp->preserve_fds,
+			    .keyring_id = sp->no_new_keyring ? NULL : sp->id,
+			    .keyring_perm = spec_ns(s, HK_NS_USER) ? KEYRING_SEARCH_OTHERS
+								   : KEYRING_SEARCH_OWNER,
 			    .filter = filter,
 			    .listener_state = state,
 			    .wait = wait_start,

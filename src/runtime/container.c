@@ -101,6 +101,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	sp->state_fd = state_dirfd;
 	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
 	sp->no_pivot = o->no_pivot;
+	sp->no_new_keyring = o->no_new_keyring;
+	st->no_new_keyring = o->no_new_keyring;
 	sp->runtime_mntns = o->runtime_mntns;
 	/* Socket activation: systemd's fds come first (3..), then --preserve-fds. */
 	sp->listen_fds = sd_listen_fds();

@@ -24,7 +24,8 @@ struct hk_create_opts {
 	 * bundle/config.json; the caller keeps it. (The caller runs from a
 	 * view of husk's binary already: linux/selfexe.h.) */
 	struct hk_spec *spec;
-	bool keep_stopped; /* run: leave the stopped container for delete */
+	bool keep_stopped;   /* run: leave the stopped container for delete */
+	bool no_new_keyring; /* keep the caller's session keyring (runc's flag) */
 	/* > 0: a mount namespace husk goes back to once the container's has
 	 * been copied from the one it runs in, before any hook runs (husk
 	 * launch mounts the layers in a namespace of its own: nothing of the

@@ -45,6 +45,7 @@ struct target {
 	struct hk_process proc;
 	struct hk_seccomp seccomp;     /* the container's */
 	struct hk_seccomp_bpf bpf;     /* its program (seccomp.present) */
+	bool no_new_keyring;           /* created with --no-new-keyring */
 	struct hk_mempolicy mempolicy; /* the container's, as the rest of linux */
 	bool has_personality;
 	unsigned long personality;
@@ -264,6 +265,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	for (size_t i = 0; i < t->cgroup->n_dirs; i++)
 		t->cgroup->dirs[i].shared = true;
 	t->id = xstrdup(st->id);
+	t->no_new_keyring = st->no_new_keyring;
 	t->bundle = xstrdup(st->bundle);
 	return load_process(a->o, sd, st, t, err);
 }
@@ -382,6 +384,7 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 			       .personality = t->personality,
 			       .exec = true,
 			       .preserve_fds = preserve_fds,
+			       .keyring_id = t->no_new_keyring ? NULL : t->id,
 			       .filter = filter,
 			       .listener_state = state};
 	return tail_exec(&tail, err);

@@ -35,6 +35,7 @@ struct hk_spawn {
 	bool host_sources;   /* husk opens bind mount sources (runtime/mountsrc.h) */
 	bool netdevs_moved;  /* linux.netDevices done (in husk) */
 	bool pidns_in_child; /* the pid namespace by path is the child's to join */
+	bool no_new_keyring; /* keep the caller's session keyring */
 	/* out */
 	pid_t pid;
 	int pidfd;

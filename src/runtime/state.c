@@ -314,6 +314,8 @@ static hk_json *state_to_json(const struct hk_state *st)
 	hk_json_set_int(j, "start_time", (int64_t)st->start_time);
 	hk_json_set_int(j, "exe_dev", (int64_t)st->exe_dev);
 	hk_json_set_int(j, "exe_ino", (int64_t)st->exe_ino);
+	if (st->no_new_keyring)
+		hk_json_set_bool(j, "no_new_keyring", true);
 	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
 	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
 	hk_json_set_str(j, "created", st->created ? st->created : "");
@@ -412,6 +414,7 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    hk_json_get_i64(j, "state", "start_time", 0, INT64_MAX, &start, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_dev", 0, INT64_MAX, &exe_dev, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_ino", 0, INT64_MAX, &exe_ino, err) < 0 ||
+	    hk_json_get_bool(j, "state", "no_new_keyring", &st->no_new_keyring, err) < 0 ||
 	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
 	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
 	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)

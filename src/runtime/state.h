@@ -24,6 +24,9 @@ struct hk_state {
 	/* husk's binary at create (device, inode): until start the process runs
 	 * it; once it runs anything else, it has been started. */
 	unsigned long long exe_dev, exe_ino;
+	/* create --no-new-keyring: exec keeps its caller's session keyring
+	 * too, instead of joining the container's (linux/keyring.h) */
+	bool no_new_keyring;
 	char *bundle;
 	char *rootfs;
 	char *created; /* RFC 3339, UTC */
