@@ -256,6 +256,9 @@ static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	if (spec_decode_mounts(root, s, err) < 0 || spec_decode_process(root, s, err) < 0)
 		return -1;
+	/* No process.capabilities at all: no capabilities, as runc gives
+	 * (left as they were, the process kept all of root's). */
+	s->process.caps.present = true;
 	if (hk_json_get_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err) < 0)
 		return -1;
 	if (spec_decode_hooks(root, s, err) < 0)

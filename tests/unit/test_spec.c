@@ -246,7 +246,10 @@ static void test_minimal(void **state)
 	assert_int_equal(s->process.uid, 0);
 	assert_int_equal(s->process.gid, 0);
 	assert_false(s->process.has_umask);
-	assert_false(s->process.caps.present);
+	/* no process.capabilities: none at all, as runc */
+	assert_true(s->process.caps.present);
+	assert_true(s->process.caps.bounding == 0 && s->process.caps.effective == 0 &&
+		    s->process.caps.permitted == 0 && s->process.caps.ambient == 0);
 	assert_int_equal(s->process.n_rlimits, 0);
 	assert_false(s->process.no_new_privileges);
 	assert_false(s->process.has_oom_score_adj);
