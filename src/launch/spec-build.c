@@ -135,10 +135,13 @@ static hk_json *mounts_json(const struct launch_plan *p)
 {
 	const struct launch_opts *o = p->o;
 	hk_json *m = hk_json_new_arr();
-	/* With a user namespace and the host's network, sysfs cannot be
+	/* With a user namespace (the container's, or the ordinary user's
+	 * that launch runs in) and the host's network, sysfs cannot be
 	 * mounted (it belongs to the network namespace's owner): bind it. */
-	bool bind_sys =
-		p->map_size && (o->net == LAUNCH_NET_HOST || o->net == LAUNCH_NET_CONTAINER);
+	bool bind_sys = (p->map_size || p->user) &&
+			(o->net == LAUNCH_NET_HOST || o->net == LAUNCH_NET_CONTAINER);
+	/* gid 5 (tty) exists only where ids past 0 are mapped */
+	bool no_tty_gid = p->map_size || (p->user && !p->ranged);
 
 	hk_json_append(m, mount_json("/proc", "proc", "proc", NULL));
 	hk_json_append(m, mount_json("/dev", "tmpfs", "tmpfs",
@@ -147,7 +150,7 @@ static hk_json *mounts_json(const struct launch_plan *p)
 	hk_json_append(
 		m, mount_json("/dev/pts", "devpts", "devpts",
 			      (const char *[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					       "mode=0620", p->map_size ? NULL : "gid=5", NULL}));
+					       "mode=0620", no_tty_gid ? NULL : "gid=5", NULL}));
 	hk_json_append(m, mount_json("/dev/shm", "tmpfs", "shm",
 				     (const char *[]){"nosuid", "noexec", "nodev", "mode=1777",
 						      "size=65536k", NULL}));
@@ -329,6 +332,24 @@ static hk_json *attach_hook(const struct launch_plan *p)
 	return h;
 }
 
+/* husk-launch launch --pasta-hook -p PORT... (launch/pasta.c) */
+static hk_json *pasta_hook(const struct launch_plan *p)
+{
+	const char **args = xcalloc(3 + 2 * p->n_ports, sizeof(char *));
+	size_t n = 0;
+
+	args[n++] = "husk-launch";
+	args[n++] = "launch";
+	args[n++] = "--pasta-hook";
+	for (size_t i = 0; i < p->n_ports; i++) {
+		args[n++] = "-p";
+		args[n++] = p->ports[i];
+	}
+	hk_json *h = hook_json(p->o->self, args, n);
+	free(args);
+	return h;
+}
+
 static hk_json *hooks_json(const struct launch_plan *p)
 {
 	hk_json *hooks = hk_json_new_obj(), *poststop = hk_json_new_arr();
@@ -336,6 +357,11 @@ static hk_json *hooks_json(const struct launch_plan *p)
 	const char *cleanup[] = {"husk-launch", "launch", "--cleanup", p->dir,
 				 "--owner",     p->owner, "--keep"};
 
+	if (p->o->net == LAUNCH_NET_PASTA) {
+		hk_json *create = hk_json_new_arr();
+		hk_json_append(create, pasta_hook(p));
+		hk_json_set(hooks, "createRuntime", create);
+	}
 	if (p->o->net == LAUNCH_NET_BRIDGE) {
 		hk_json *create = hk_json_new_arr();
 		hk_json_append(create, attach_hook(p));
