@@ -39,7 +39,6 @@ enum {
 	OPT_CLEANUP,
 	OPT_LOG_OPT,
 	OPT_OWNER,
-	OPT_PASTA_HOOK,
 };
 
 static const struct option longopts[] = {
@@ -77,7 +76,6 @@ static const struct option longopts[] = {
 	{"cleanup", required_argument, NULL, OPT_CLEANUP},
 	{"log-opt", required_argument, NULL, OPT_LOG_OPT},
 	{"owner", required_argument, NULL, OPT_OWNER},
-	{"pasta-hook", no_argument, NULL, OPT_PASTA_HOOK},
 	{0},
 };
 
@@ -85,7 +83,6 @@ struct cli_launch {
 	struct launch_opts o;
 	const char *cleanup;
 	const char *owner; /* --cleanup's --owner */
-	bool pasta_hook;   /* --pasta-hook: --net pasta's createRuntime hook */
 	struct hk_err err;
 };
 
@@ -183,10 +180,6 @@ static int on_opt(int opt, const char *arg, void *data)
 	struct cli_launch *c = data;
 	char *base = (char *)&c->o;
 
-	if (opt == OPT_PASTA_HOOK) {
-		c->pasta_hook = true;
-		return 0;
-	}
 	if (opt == OPT_CLEANUP || opt == OPT_OWNER) {
 		*(opt == OPT_CLEANUP ? &c->cleanup : &c->owner) = arg;
 		return 0;
@@ -270,11 +263,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		status = cleanup_hook(&c);
 		goto out;
 	}
-	if (c.pasta_hook) {
-		status = launch_pasta_hook(o->publish, o->n_publish, &c.err) < 0 ? cli_error(&c.err)
-										  : 0;
-		goto out;
-	}
+
 	if (optind >= argc) {
 		status = cli_errorf("launch: expected SOURCE (a root filesystem directory or an "
 				    "OCI image)");

@@ -343,6 +343,19 @@ static int make_dir(struct launch_plan *p, struct hk_state_dir *sd, struct hk_er
 	return r == 0 ? 0 : -1;
 }
 
+/* --net pasta: the container joins the namespace pasta serves, by path
+ * (as --net container:NAME's). */
+static int start_pasta(struct launch_plan *p, struct hk_err *err)
+{
+	int fd = launch_pasta_start(p->dir, p->ports, p->n_ports, err);
+
+	if (fd < 0)
+		return -1;
+	p->netns_fd = fd;
+	p->netns = xasprintf("/proc/self/fd/%d", fd);
+	return 0;
+}
+
 /* From the reserved state on: whatever happens, `husk delete --force`
  * finds a state whose hook removes what this made. */
 static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *status,
@@ -363,6 +376,8 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 		r = launch_log_start(p->dir, &o->log, p->host_mntns, &p->log_fd, err);
 	if (r == 0 && o->userns_auto && !p->user)
 		r = userns_dir(p, err);
+	if (r == 0 && o->net == LAUNCH_NET_PASTA)
+		r = start_pasta(p, err);
 	if (r == 0)
 		r = mount_and_run(p, img, &sd, status, err);
 	if (p->log_fd >= 0)
@@ -497,7 +512,15 @@ int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err 
 	/* run by the user's `husk delete`: what the container made belongs
 	 * to the ids of the user's namespace, which only root in one may
 	 * remove */
-	if (launch_by_user() && launch_user_enter(false, &ranged, err) < 0)
-		return hk_err_prefix(err, "%s", dir);
+	if (launch_by_user()) {
+		/* first, from here: pasta runs as nobody of the launch's
+		 * namespace, which only its owner, the user out here, may
+		 * signal (not root of a namespace of its own) */
+		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd >= 0)
+			launch_pasta_stop(dfd);
+		if (launch_user_enter(false, &ranged, err) < 0)
+			return hk_err_prefix(err, "%s", dir);
+	}
 	return overlay_remove(dir, keep, owner, err);
 }

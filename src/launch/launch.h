@@ -91,9 +91,6 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err);
 /* The poststop hook: unmount and (unless keep) remove a container's dir;
  * with owner (the --owner token), only a dir whose .owner holds it. */
 int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err *err);
-/* --net pasta's createRuntime hook: the state on stdin; pasta started on
- * the container's network namespace, publishing ports (-p values). */
-int launch_pasta_hook(char **ports, size_t n_ports, struct hk_err *err);
 
 /* Option values (launch/parse.c), pure functions for the CLI and tests. */
 int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err);

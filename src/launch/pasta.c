@@ -4,21 +4,27 @@
  * the network namespace launch was run in, with the addresses and routes
  * of that one (--config-net), and -p's ports forwarded in (-t, -u).
  *
- * The createRuntime hook starts it (launch_pasta_hook): the container's
- * network namespace is opened by the hook and handed to pasta as
- * /proc/self/fd/N (pasta drops its capabilities before it opens the path,
- * and could not open /proc/PID/ns/net then). As it holds that namespace,
- * it never sees it die: the cleanup hook stops it (launch_pasta_stop), by
- * the pid it wrote in the container's directory. */
+ * As podman does it: launch makes the network namespace itself, starts
+ * pasta on it, and the container joins it by path (/proc/self/fd/N, as for
+ * --net container:NAME). The container's own process could not be used:
+ * until it runs its program it is not dumpable and its memory belongs to
+ * the initial user namespace (husk-launch was executed there), where the
+ * user may not open its namespaces nor join them by pidfd. pasta gets the
+ * namespace as an fd too (it drops its capabilities before it opens the
+ * path). As it holds that namespace, it never sees it die: the cleanup
+ * stops it (launch_pasta_stop), by the pid it wrote in the container's
+ * directory. */
 #include "launch/pasta.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,8 +34,7 @@
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
-#include "launch/launch.h"
-#include "spec/json.h"
+#include "runtime/sync.h"
 
 #define PID_FILE "pasta.pid"
 
@@ -91,30 +96,6 @@ int launch_pasta_port(const char *spec, char *out, size_t size, bool *udp, struc
 	snprintf(out, size, "%.*s%s%.*s:%.*s", (int)ip_len, ip ? ip : "", ip ? "/" : "",
 		 (int)host_len, host, (int)ctr_len, ctr);
 	return 0;
-}
-
-static char *read_stdin(struct hk_err *err)
-{
-	size_t len;
-	char *text = hk_read_fd(0, "the state on stdin", 1 << 20, &len, err);
-
-	return text;
-}
-
-/* The container's pid and directory (bundle) from the state on stdin. */
-static int hook_state(int64_t *pid, char **bundle, struct hk_err *err)
-{
-	_cleanup_free_ char *text = read_stdin(err);
-	if (!text)
-		return -1;
-	hk_json *st = hk_json_parse(text, strlen(text), "the state on stdin", err);
-	if (!st)
-		return -1;
-	int r = hk_json_get_i64(st, "", "pid", 1, INT32_MAX, pid, err);
-	if (r == 0)
-		r = hk_json_get_str(st, "", "bundle", bundle, err);
-	hk_json_put(st);
-	return r;
 }
 
 static char **pasta_argv(char **ports, size_t n, int netns, const char *pidfile, struct hk_err *err)
@@ -189,27 +170,66 @@ static int run_pasta(char **argv, int netns, struct hk_err *err)
 		       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-int launch_pasta_hook(char **ports, size_t n_ports, struct hk_err *err)
+/* A new network namespace, open: made by a child, which sends it over
+ * (launch, in the user's namespace, could not come back to the host's
+ * network namespace, which that namespace does not own). */
+static int new_netns(struct hk_err *err)
 {
-	int64_t pid;
-	_cleanup_free_ char *bundle = NULL;
+	int sv[2];
 
-	if (hook_state(&pid, &bundle, err) < 0)
-		return hk_err_prefix(err, "--net pasta");
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%lld/ns/net", (long long)pid);
-	_cleanup_close_ int netns = open(path, O_RDONLY | O_CLOEXEC);
-	if (netns < 0)
-		return hk_fail(err, errno, "--net pasta: open %s", path);
-	_cleanup_free_ char *pidfile = xasprintf("%s/" PID_FILE, bundle);
-	char **argv = pasta_argv(ports, n_ports, netns, pidfile, err);
-	if (!argv)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return hk_fail(err, errno, "socketpair");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return hk_fail(err, errno, "fork");
+	}
+	if (pid == 0) {
+		struct hk_err e = {0};
+		int fd = unshare(CLONE_NEWNET) < 0 ? -1 : open("/proc/self/ns/net", O_RDONLY);
+		if (fd < 0) {
+			hk_fail(&e, errno, "make a network namespace");
+			sync_send(sv[1], HK_SYNC_ERROR, &e);
+		} else {
+			sync_send_fd(sv[1], HK_SYNC_MNTFD, fd);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	struct hk_sync_in in = {.fd = -1};
+	int r = sync_read(sv[0], &in, err);
+	close(sv[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
 		return -1;
-	int r = run_pasta(argv, netns, err);
-	for (size_t i = 0; argv[i]; i++)
+	if (in.type == HK_SYNC_ERROR || in.fd < 0) {
+		if (in.fd >= 0)
+			close(in.fd);
+		*err = in.payload;
+		return err->errnum || err->msg[0] ? -1 : hk_fail(err, 0, "make a network namespace");
+	}
+	return in.fd;
+}
+
+int launch_pasta_start(const char *dir, char **ports, size_t n_ports, struct hk_err *err)
+{
+	int netns = new_netns(err);
+
+	if (netns < 0)
+		return hk_err_prefix(err, "--net pasta");
+	_cleanup_free_ char *pidfile = xasprintf("%s/" PID_FILE, dir);
+	char **argv = pasta_argv(ports, n_ports, netns, pidfile, err);
+	int r = argv ? run_pasta(argv, netns, err) : -1;
+	for (size_t i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
-	return r;
+	if (r < 0) {
+		close(netns);
+		return -1;
+	}
+	return netns;
 }
 
 /* pasta re-executes itself as passt.avx2 where the CPU has AVX2 */

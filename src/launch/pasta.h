@@ -11,6 +11,10 @@ struct hk_err;
  * ([IPv4/]HOST:CTR) in out; *udp for /udp. A port without its host port
  * is refused: pasta picks none. */
 int launch_pasta_port(const char *spec, char *out, size_t size, bool *udp, struct hk_err *err);
+/* A network namespace for the container whose directory is dir, and
+ * pasta started on it, forwarding ports (-p values); returns the
+ * namespace's fd. */
+int launch_pasta_start(const char *dir, char **ports, size_t n_ports, struct hk_err *err);
 /* Stop the pasta the hook started for the container whose directory is
  * dirfd (its pid in pasta.pid), if it still runs. */
 void launch_pasta_stop(int dirfd);

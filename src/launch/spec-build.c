@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "launch/launch-int.h"
 #include "spec/json.h"
@@ -298,6 +299,14 @@ static hk_json *hook_json(const char *path, const char **args, size_t n)
 		hk_json_append(env, hk_json_new_str(e));
 		free(e);
 	}
+	/* an ordinary user's husk finds its state root there (the hooks of
+	 * husk-launch are husk's command line too) */
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (hk_rootless() && xdg && *xdg) {
+		char *e = xasprintf("XDG_RUNTIME_DIR=%s", xdg);
+		hk_json_append(env, hk_json_new_str(e));
+		free(e);
+	}
 	hk_json_set(h, "env", env);
 	return h;
 }
@@ -332,24 +341,6 @@ static hk_json *attach_hook(const struct launch_plan *p)
 	return h;
 }
 
-/* husk-launch launch --pasta-hook -p PORT... (launch/pasta.c) */
-static hk_json *pasta_hook(const struct launch_plan *p)
-{
-	const char **args = xcalloc(3 + 2 * p->n_ports, sizeof(char *));
-	size_t n = 0;
-
-	args[n++] = "husk-launch";
-	args[n++] = "launch";
-	args[n++] = "--pasta-hook";
-	for (size_t i = 0; i < p->n_ports; i++) {
-		args[n++] = "-p";
-		args[n++] = p->ports[i];
-	}
-	hk_json *h = hook_json(p->o->self, args, n);
-	free(args);
-	return h;
-}
-
 static hk_json *hooks_json(const struct launch_plan *p)
 {
 	hk_json *hooks = hk_json_new_obj(), *poststop = hk_json_new_arr();
@@ -357,11 +348,6 @@ static hk_json *hooks_json(const struct launch_plan *p)
 	const char *cleanup[] = {"husk-launch", "launch", "--cleanup", p->dir,
 				 "--owner",     p->owner, "--keep"};
 
-	if (p->o->net == LAUNCH_NET_PASTA) {
-		hk_json *create = hk_json_new_arr();
-		hk_json_append(create, pasta_hook(p));
-		hk_json_set(hooks, "createRuntime", create);
-	}
 	if (p->o->net == LAUNCH_NET_BRIDGE) {
 		hk_json *create = hk_json_new_arr();
 		hk_json_append(create, attach_hook(p));
