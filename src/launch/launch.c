@@ -102,7 +102,8 @@ static int plan_ports(struct launch_plan *p, const struct img_image *img, struct
 
 	if ((o->n_publish || o->publish_all) && o->net != LAUNCH_NET_BRIDGE &&
 	    o->net != LAUNCH_NET_PASTA)
-		return hk_fail(err, 0, "-p/-P: ports are published only with --net bridge or pasta");
+		return hk_fail(err, 0,
+			       "-p/-P: ports are published only with --net bridge or pasta");
 	if (o->publish_all && o->net == LAUNCH_NET_PASTA)
 		return hk_fail(err, 0,
 			       "-P: pasta forwards only the host ports it is given: publish each "
@@ -435,8 +436,7 @@ out:
 
 /* Root's defaults, or an ordinary user's (user.h); *data and *cache own
  * what they point to. */
-static int defaults(struct launch_opts *o, bool user, char **data, char **cache,
-		    struct hk_err *err)
+static int defaults(struct launch_opts *o, bool user, char **data, char **cache, struct hk_err *err)
 {
 	if (o->net == LAUNCH_NET_DEFAULT)
 		o->net = user ? LAUNCH_NET_PASTA : LAUNCH_NET_BRIDGE;
@@ -516,7 +516,8 @@ int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err 
 		/* first, from here: pasta runs as nobody of the launch's
 		 * namespace, which only its owner, the user out here, may
 		 * signal (not root of a namespace of its own) */
-		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int dfd =
+			open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd >= 0)
 			launch_pasta_stop(dfd);
 		if (launch_user_enter(false, &ranged, err) < 0)

@@ -126,8 +126,9 @@ int launch_parse_net(const char *s, struct launch_opts *o, struct hk_err *err)
 		o->net = LAUNCH_NET_CONTAINER;
 		o->net_container = s + 10;
 	} else
-		return hk_fail(err, 0, "--net: \"%s\" is not bridge, pasta, none, host or "
-				       "container:NAME",
+		return hk_fail(err, 0,
+			       "--net: \"%s\" is not bridge, pasta, none, host or "
+			       "container:NAME",
 			       s);
 	return 0;
 }

@@ -208,7 +208,8 @@ static int new_netns(struct hk_err *err)
 		if (in.fd >= 0)
 			close(in.fd);
 		*err = in.payload;
-		return err->errnum || err->msg[0] ? -1 : hk_fail(err, 0, "make a network namespace");
+		return err->errnum || err->msg[0] ? -1
+						  : hk_fail(err, 0, "make a network namespace");
 	}
 	return in.fd;
 }

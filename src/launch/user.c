@@ -72,8 +72,8 @@ char *launch_user_default_dir(bool cache, struct hk_err *err)
 }
 
 /* The user's ranges in file (by name, or uid as a number). */
-static size_t ranges_of(const char *file, const char *name, uint32_t id,
-			struct userns_range *r, struct hk_err *err)
+static size_t ranges_of(const char *file, const char *name, uint32_t id, struct userns_range *r,
+			struct hk_err *err)
 {
 	_cleanup_free_ char *text = hk_read_file(file, SUB_MAX, NULL, err);
 
@@ -167,8 +167,9 @@ static int unshare_ns(struct hk_err *err)
 	/* the mount namespace with it: owned by the new user namespace, it is
 	 * where launch comes back to from its own (reserve.c) */
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-		return hk_fail(err, errno, "unshare a user namespace (is "
-					   "/proc/sys/user/max_user_namespaces 0?)");
+		return hk_fail(err, errno,
+			       "unshare a user namespace (is "
+			       "/proc/sys/user/max_user_namespaces 0?)");
 	return 0;
 }
 
@@ -289,8 +290,9 @@ static int check_net(const struct launch_opts *o, struct hk_err *err)
 			       "host; as an ordinary user use --net pasta (the default: a "
 			       "user-mode network, as rootless podman's), none or host");
 	if (o->bridge || o->subnet)
-		return hk_fail(err, 0, "--bridge/--subnet: only with --net bridge, which needs "
-				       "root");
+		return hk_fail(err, 0,
+			       "--bridge/--subnet: only with --net bridge, which needs "
+			       "root");
 	return 0;
 }
 

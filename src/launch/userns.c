@@ -174,8 +174,8 @@ size_t userns_slots(const char *text, const uint32_t *used, size_t n_used, uint3
 	return n;
 }
 
-size_t userns_user_ranges(const char *text, const char *name, uint32_t id,
-			 struct userns_range *out, size_t max)
+size_t userns_user_ranges(const char *text, const char *name, uint32_t id, struct userns_range *out,
+			  size_t max)
 {
 	char num[16];
 	size_t n = 0;
