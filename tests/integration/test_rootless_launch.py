@@ -398,23 +398,28 @@ def test_link_planted_in_a_writable_cache_home(user, mallory, hk):
 
 
 def test_data_dir_on_a_shared_path(user, mallory, hk):
-    """--data-dir (or $XDG_DATA_HOME) in a directory another user owns, or
-    one of theirs itself: refused on the host, before the user's
-    namespace, where that user would show as the overflow uid like root."""
+    """--data-dir (or $XDG_DATA_HOME) below a directory another user owns,
+    even a directory of the user's own there: its owner can rename it away
+    and put a link in its place between launch's check and its use.
+    Refused on the host, before the user's namespace, where that owner
+    would show as the overflow uid, as root does (a walk made only in the
+    namespace took it for root's)."""
     shared = hk.dir("shared")
     os.chmod(shared, 0o755)
     os.chown(shared, mallory.pw_uid, mallory.pw_gid)
-    for data in (shared / "data", shared):
+    mine = shared / "data"
+    mine.mkdir(mode=0o700)
+    user.u.chown(mine)
+    for data in (mine, shared):
         r = user.launch("--rm", "--net", "none", "--data-dir", data, user.rootfs, "true")
         assert r.rc == 125 and "--data-dir" in r.err and "refused" in r.err, str(r)
-    assert os.listdir(shared) == []
+    assert os.listdir(mine) == []
     # /tmp-like: sticky and open to all, a directory of mallory's in it
     sticky = hk.dir("sticky")
     os.chmod(sticky, 0o1777)
     theirs = sticky / "husk"
     theirs.mkdir()
     os.chown(theirs, mallory.pw_uid, mallory.pw_gid)
-    env_data = user.u.call("launch", "--rm", "--net", "none", "--data-dir", theirs,
-                           user.rootfs, "true")
-    assert env_data.rc == 125 and "refused" in env_data.err, str(env_data)
+    r = user.launch("--rm", "--net", "none", "--data-dir", theirs, user.rootfs, "true")
+    assert r.rc == 125 and "refused" in r.err, str(r)
     user.assert_nothing_left()
