@@ -23,11 +23,13 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/passwd.h"
+#include "common/pidns.h"
 #include "common/rootless.h"
 #include "common/trusted.h"
 #include "common/xalloc.h"
 #include "launch/launch.h"
 #include "launch/userns.h"
+#include "runtime/state.h"
 
 #define MAX_RANGES 16
 #define SUB_MAX (16u << 20)
@@ -296,6 +298,55 @@ static int check_net(const struct launch_opts *o, struct hk_err *err)
 	return 0;
 }
 
+static int open_user_ns(struct hk_state_dir *sd, struct hk_state *st, void *data,
+			struct hk_err *err)
+{
+	enum hk_status status = state_status(sd, st);
+	_cleanup_close_ int pidfd = -1;
+	int *out = data;
+
+	if (status != HK_CREATED && status != HK_RUNNING)
+		return hk_fail(err, 0, "the container is not running");
+	if ((pidfd = state_pidfd(sd, st, err)) < 0)
+		return -1;
+	*out = hk_pidfd_open_ns(pidfd, st->pid, "user", err);
+	return *out < 0 ? -1 : 0;
+}
+
+/* --net container:NAME: the other container's network namespace belongs
+ * to the user namespace its launch made (each launch makes one), in which
+ * only its root may join it: this launch joins that user namespace instead
+ * of making its own (the user, its owner, may), and makes its own mount
+ * namespace there. */
+static int join_container(const struct launch_opts *o, bool *ranged, struct hk_err *err)
+{
+	int fd = -1;
+
+	if (state_with(o->root, o->net_container, false, open_user_ns, &fd, err) < 0)
+		return hk_err_prefix(err, "--net container:%s", o->net_container);
+	int r = setns(fd, CLONE_NEWUSER);
+	close(fd);
+	if (r < 0)
+		return hk_fail(err, errno, "--net container:%s: join its user namespace",
+			       o->net_container);
+	if (unshare(CLONE_NEWNS) < 0)
+		return hk_fail(err, errno, "unshare a mount namespace");
+	_cleanup_free_ char *map = hk_read_file("/proc/self/uid_map", 65536, NULL, err);
+	if (!map)
+		return hk_err_prefix(err, "--net container:%s", o->net_container);
+	/* more than one line: ids past 0 are mapped */
+	char *nl = strchr(map, '\n');
+	*ranged = nl && nl[1];
+	if (o->userns_auto && !*ranged)
+		return hk_fail(err, 0,
+			       "--userns auto: container %s maps no subordinate ids, and --net "
+			       "container:%s shares its user namespace",
+			       o->net_container, o->net_container);
+	hk_entered_userns();
+	hk_trusted_pin_roots();
+	return 0;
+}
+
 int launch_user_prepare(struct launch_opts *o, bool *ranged, struct hk_err *err)
 {
 	if (check_net(o, err) < 0)
@@ -311,5 +362,7 @@ int launch_user_prepare(struct launch_opts *o, bool *ranged, struct hk_err *err)
 	if (walk("--root", o->root, err) < 0 || walk("--data-dir", o->data_dir, err) < 0 ||
 	    walk("--cache-dir", o->cache_dir, err) < 0)
 		return -1;
+	if (o->net == LAUNCH_NET_CONTAINER)
+		return join_container(o, ranged, err);
 	return launch_user_enter(o->userns_auto, ranged, err);
 }

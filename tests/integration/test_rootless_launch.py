@@ -291,6 +291,20 @@ def test_net_none_and_host(user):
     user.assert_nothing_left()
 
 
+def test_net_container_and_read_only(user):
+    """--net container:NAME joins the user namespace the other launch made
+    (its network namespace is that one's); --read-only has no layer."""
+    name = f"hk{secrets.token_hex(5)}"
+    user.u.ids.append(name)
+    user.ok("-d", "--name", name, "--net", "none", user.rootfs, "sleep", "1000")
+    theirs = user.u.ok("exec", name, "readlink", "/proc/self/ns/net").out
+    r = user.ok("--rm", "--net", f"container:{name}", "--read-only", user.rootfs, "sh", "-c",
+                "readlink /proc/self/ns/net; touch /x 2>/dev/null || echo read-only")
+    assert r.out.splitlines() == [theirs.strip(), "read-only"], str(r)
+    user.u.ok("delete", "--force", name)
+    user.assert_nothing_left()
+
+
 def _ns_script(user, tun_dir, body):
     """body (sh) run by root in a mount and network namespace of its own,
     with a veth pair (pasta copies the routes of the interface with the
