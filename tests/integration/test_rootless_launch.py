@@ -196,6 +196,14 @@ def test_detached_logs_kill_delete(user):
     user.assert_nothing_left()
 
 
+def test_detached_rm_deletes_itself(user):
+    name = f"hk{secrets.token_hex(5)}"
+    user.u.ids.append(name)
+    user.ok("-d", "--rm", "--name", name, "--net", "none", user.rootfs, "sleep", "0.3")
+    wait_for(lambda: user.u.call("state", name).rc != 0, timeout=10, what="deleted")
+    user.assert_nothing_left()
+
+
 def test_volume_from_home_owners_both_sides(user):
     vol = user.home / "vol"
     vol.mkdir()
