@@ -399,6 +399,9 @@ def mallory(hk):
     finally:
         subprocess.run(["pkill", "-KILL", "-U", name], timeout=10)
         subprocess.run(["userdel", name], timeout=30, capture_output=True)
+        # useradd may have given it a subordinate range
+        for path in ("/etc/subuid", "/etc/subgid"):
+            _drop_lines(path, name)
 
 
 def test_link_planted_in_a_writable_cache_home(user, mallory, hk):
