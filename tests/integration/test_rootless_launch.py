@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DEFAULT_PATH, HUSK, cgroup_dirs_named, wait_for
+from engines import on_a_terminal
 from ocimage import Image, tar_of_dir
 from test_userns import (_drop_lines, rootless, traversable)  # noqa: F401
 
@@ -201,6 +202,16 @@ def test_detached_rm_deletes_itself(user):
     user.u.ids.append(name)
     user.ok("-d", "--rm", "--name", name, "--net", "none", user.rootfs, "sleep", "0.3")
     wait_for(lambda: user.u.call("state", name).rc != 0, timeout=10, what="deleted")
+    user.assert_nothing_left()
+
+
+def test_terminal(user):
+    argv = ["runuser", "-u", user.u.name, "--", "env", "-i", *user.env(), user.u.runtime,
+            "launch", "--rm", "-it", "--net", "none", user.rootfs, "sh", "-c",
+            "tty; [ -t 0 ] && echo stdin-is-a-tty; exit 3"]
+    rc, out = on_a_terminal(argv, {"PATH": DEFAULT_PATH[5:]}, timeout=TIMEOUT)
+    assert rc == 3, out
+    assert "/dev/pts/" in out and "stdin-is-a-tty" in out, out
     user.assert_nothing_left()
 
 
