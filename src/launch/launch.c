@@ -154,6 +154,12 @@ static int check(struct launch_plan *p, const struct img_image *img, struct hk_e
 		return -1;
 	if (o->detach && o->tty)
 		return hk_fail(err, 0, "-t with -d: a detached container has no terminal to use");
+	/* pasta, run by root, drops to nobody before it joins the namespace,
+	 * and then may not (as podman, root gets a bridge) */
+	if (o->net == LAUNCH_NET_PASTA && !p->user)
+		return hk_fail(err, 0,
+			       "--net pasta: an ordinary user's network; root has --net bridge "
+			       "(the default)");
 	if (launch_caps(o, &p->caps, err) < 0)
 		return -1;
 	if (o->init && access(o->init_path, X_OK) < 0)

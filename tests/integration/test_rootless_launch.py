@@ -386,6 +386,16 @@ ss -Hltn 'sport = :18080' | wc -l
     user.assert_nothing_left()
 
 
+def test_pasta_is_for_users(hk, rootfs):
+    """Run by root, pasta drops to nobody before it joins the namespace it
+    is given, and fails: root is told to use the bridge."""
+    data, cache = hk.dir("data"), hk.dir("cache")
+    r = hk.call("launch", "--rm", "--data-dir", data, "--cache-dir", cache, "--net", "pasta",
+                rootfs, "true", timeout=TIMEOUT)
+    assert r.rc == 125 and "--net bridge" in r.err, str(r)
+    assert os.listdir(data) == []
+
+
 def test_pasta_ports_checked_before_anything(user):
     for spec, said in (("8080", "HOST:CTR"), ("1.2.3:80:80", "expected"),
                        ("80:80/sctp", "tcp or udp")):
