@@ -131,6 +131,33 @@ def test_rootfs_rm(user):
         assert (st.st_uid, st.st_mode & 0o777) == (user.u.uid, 0o700), d
 
 
+def _as_user(user, env, *args):
+    argv = ["runuser", "-u", user.u.name, "--", "env", "-i", *env, user.u.runtime, "launch",
+            *[str(a) for a in args]]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_xdg_dirs_and_newuidmap_missing(user):
+    """$XDG_DATA_HOME is DATA's parent when absolute; a relative
+    $XDG_CACHE_HOME is ignored (the XDG spec says so). Without newuidmap
+    the user is told which package has it."""
+    xd = user.home / "xd"
+    env = [e for e in user.env()] + [f"XDG_DATA_HOME={xd}", "XDG_CACHE_HOME=rel"]
+    p = _as_user(user, env, "-d", "--net", "none", user.rootfs, "sleep", "1000")
+    assert p.returncode == 0, p.stderr
+    name = p.stdout.strip()
+    user.u.ids.append(name)
+    assert os.listdir(xd / "husk") == [name]
+    assert user.cache.is_dir() and not (user.home / "rel").exists()
+    user.u.ok("delete", "--force", name)
+    env = [e if not e.startswith("PATH=") else "PATH=/nonexistent" for e in user.env()]
+    p = _as_user(user, env, "--rm", "--net", "none", user.rootfs, "true")
+    assert p.returncode == 125 and "newuidmap: not found" in p.stderr, p.stderr
+    assert os.listdir(xd / "husk") == []
+    user.assert_nothing_left()
+
+
 def _image(session_rootfs):
     """The busybox rootfs, then a layer with a file and a directory of uid
     100 (an image's daemon user), a whiteout and an opaque directory, and
