@@ -385,8 +385,10 @@ def test_pasta_network_and_published_port(user, hk):
     user.u.ids.append(name)
     h = shlex.quote(str(user.u.runtime))
     body = f"""
-$U {h} launch -d --name {name} >/dev/null -p 127.0.0.1:18080:8080 -v {www}:/www:ro {user.rootfs} \\
-    sh -c 'ip -4 -o addr show; exec httpd -f -p 8080 -h /www'
+# read to its end: pasta (a daemon) keeps neither of launch's outputs
+out=$($U {h} launch -d --name {name} -p 127.0.0.1:18080:8080 -v {www}:/www:ro {user.rootfs} \\
+    sh -c 'ip -4 -o addr show; exec httpd -f -p 8080 -h /www' 2>&1)
+echo "$out" >&2
 got=""
 for i in $(seq 50); do
     got=$(busybox wget -O - http://127.0.0.1:18080/index.html 2>/dev/null) && break
