@@ -313,6 +313,29 @@ def test_failures_leave_nothing(user):
     user.assert_nothing_left()
 
 
+def test_killed_at_any_instant(user):
+    """Launches killed (SIGKILL, the whole process group) at instants
+    spread over a launch's life: `husk delete --force` of the name leaves
+    nothing, whichever step each was at (the user's namespace made or not,
+    DATA/<id> made, the container created or running)."""
+    import random
+    import signal
+    import time
+    rng = random.Random(22)
+    for _ in range(8):
+        name = f"hk{secrets.token_hex(5)}"
+        user.u.ids.append(name)
+        argv = ["runuser", "-u", user.u.name, "--", "env", "-i", *user.env(), user.u.runtime,
+                "launch", "--name", name, "--net", "none", user.rootfs, "sleep", "1000"]
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(0.0, 0.08))
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        user.u.call("delete", "--force", name)
+        user.assert_nothing_left()
+
+
 def test_bridge_refused_with_what_to_use(user):
     r = user.launch("--rm", "--net", "bridge", user.rootfs, "true")
     assert r.rc == 125, str(r)
