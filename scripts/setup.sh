@@ -8,7 +8,7 @@ busybox-static iproute2 procps util-linux crun runc hyperfine clang-format libar
 zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev
 clang libclang-rt-14-dev uidmap libcap2-bin libmnl-dev libnftables-dev python3-nftables
 qemu-system-x86 kmod cpio xz-utils binutils
-podman conmon catatonit netavark aardvark-dns iptables containerd docker.io"
+podman passt conmon catatonit netavark aardvark-dns iptables containerd docker.io"
 
 missing=""
 for p in $PKGS; do

@@ -248,7 +248,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 {
 	struct cli_launch c = {.o = {.root = g->root,
 				     .init = true,
-				     .pids = LAUNCH_PIDS_LIMIT,
+				     .pids = LAUNCH_PIDS_DEFAULT,
 				     .log = {LAUNCH_LOG_MAX_SIZE, LAUNCH_LOG_MAX_FILES}}};
 	struct launch_opts *o = &c.o;
 	int status = 1;
@@ -263,6 +263,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		status = cleanup_hook(&c);
 		goto out;
 	}
+
 	if (optind >= argc) {
 		status = cli_errorf("launch: expected SOURCE (a root filesystem directory or an "
 				    "OCI image)");
@@ -272,8 +273,9 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 	o->args = argv + optind + 1;
 	o->n_args = (size_t)(argc - optind - 1);
 	o->name = o->name ? o->name : launch_new_id();
-	o->cache_dir = o->cache_dir ? o->cache_dir : env_or("HUSK_CACHE", LAUNCH_CACHE_DIR);
-	o->data_dir = o->data_dir ? o->data_dir : env_or("HUSK_DATA", LAUNCH_DATA_DIR);
+	/* NULL: launch's default, root's or the user's */
+	o->cache_dir = o->cache_dir ? o->cache_dir : env_or("HUSK_CACHE", NULL);
+	o->data_dir = o->data_dir ? o->data_dir : env_or("HUSK_DATA", NULL);
 	o->self = cli_companion_path(LAUNCH_BINARY);
 	o->husk = cli_companion_path("husk");
 	o->init_path = xstrdup(env_or("HUSK_INIT", ""));
@@ -321,15 +323,20 @@ const struct hk_command cmd_launch = {
 		"/etc/passwd)\n"
 		"   -v, --volume HOST:CTR[:ro]  bind a host path in\n"
 		"   --hostname NAME       hostname (default: the id)\n"
-		"   --net bridge|none|host|container:NAME  network (default bridge)\n"
-		"   -p, --publish [IP:]HOST:CTR[/tcp|udp]  publish a port (bridge)\n"
+		"   --net bridge|pasta|none|host|container:NAME  network (default bridge; "
+		"pasta for\n"
+		"                         an ordinary user, who cannot have bridge)\n"
+		"   -p, --publish [IP:]HOST:CTR[/tcp|udp]  publish a port (bridge, pasta)\n"
 		"   -P, --publish-all     publish the image's exposed ports on random host "
 		"ports\n"
 		"   --bridge B, --subnet S  the bridge network to attach to\n"
 		"   -m, --memory SIZE     memory limit (512m, 2g)\n"
 		"   --cpus N              CPU limit (1.5)\n"
-		"   --pids-limit N        process limit (default 2048, as podman's; -1: none)\n"
-		"   --userns auto|host    auto: root in the container is an unused host range\n"
+		"   --pids-limit N        process limit (default 2048, as podman's, none for a "
+		"user; -1: none)\n"
+		"   --userns auto|host    auto: root in the container is an unused host range "
+		"(a user:\n"
+		"                         the user's own subordinate ids, required)\n"
 		"   --cap-add CAP, --cap-drop CAP  change the default capability set (ALL)\n"
 		"   --security-opt seccomp=unconfined|FILE  seccomp profile (default: husk's)\n"
 		"   --init, --no-init     husk-init as PID 1 (default) or not\n"
@@ -339,7 +346,7 @@ const struct hk_command cmd_launch = {
 		"   --keep                keep the writable layer when the container is deleted\n"
 		"   --entrypoint CMD      replace the image's Entrypoint\n"
 		"   --cache-dir DIR       unpacked layers (default $HUSK_CACHE, " LAUNCH_CACHE_DIR
-		")\n"
+		";\n                         a user's " LAUNCH_USER_CACHE_DIR ")\n"
 		"   --data-dir DIR        containers' layers (default $HUSK_DATA, " LAUNCH_DATA_DIR
-		")\n",
+		";\n                         a user's " LAUNCH_USER_DATA_DIR ")\n",
 };

@@ -120,11 +120,15 @@ int launch_parse_net(const char *s, struct launch_opts *o, struct hk_err *err)
 		o->net = LAUNCH_NET_NONE;
 	else if (strcmp(s, "host") == 0)
 		o->net = LAUNCH_NET_HOST;
+	else if (strcmp(s, "pasta") == 0)
+		o->net = LAUNCH_NET_PASTA;
 	else if (strncmp(s, "container:", 10) == 0 && s[10]) {
 		o->net = LAUNCH_NET_CONTAINER;
 		o->net_container = s + 10;
 	} else
-		return hk_fail(err, 0, "--net: \"%s\" is not bridge, none, host or container:NAME",
+		return hk_fail(err, 0,
+			       "--net: \"%s\" is not bridge, pasta, none, host or "
+			       "container:NAME",
 			       s);
 	return 0;
 }

@@ -174,6 +174,26 @@ size_t userns_slots(const char *text, const uint32_t *used, size_t n_used, uint3
 	return n;
 }
 
+size_t userns_user_ranges(const char *text, const char *name, uint32_t id, struct userns_range *out,
+			  size_t max)
+{
+	char num[16];
+	size_t n = 0;
+
+	snprintf(num, sizeof(num), "%u", id);
+	for (const char *l = text; l && *l && n < max;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		char owner[256];
+		struct userns_range r;
+		if (parse_sub(l, len, owner, sizeof(owner), &r) &&
+		    ((name && strcmp(owner, name) == 0) || strcmp(owner, num) == 0))
+			out[n++] = r;
+		l = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
 /* The numeric field (0-based) of each line of a passwd or group file. */
 static void db_ids(const char *text, int field, uint32_t **ids, size_t *n)
 {

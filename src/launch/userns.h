@@ -27,6 +27,11 @@ struct userns_range {
  * (malloc'd in *slots), 0 when the file names no range for either. */
 size_t userns_slots(const char *text, const uint32_t *used, size_t n_used, uint32_t **slots);
 
+/* The ranges text (the subuid or subgid file) gives the user name (or
+ * the number id, as newuidmap takes it), at most max of them, in order. */
+size_t userns_user_ranges(const char *text, const char *name, uint32_t id, struct userns_range *out,
+			  size_t max);
+
 /* Claim a free uid range and a free gid range for the container whose
  * directory is dir (DATA/.userns/u<uid> and g<gid>, naming dir; dir's
  * userns-ids records both for the cleanup). */

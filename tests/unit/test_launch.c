@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "image/unpack.h"
 #include "launch/launch.h"
+#include "launch/pasta.h"
 #include "launch/userns.h"
 #include "spec/spec.h"
 
@@ -309,6 +310,52 @@ static void test_userns_slots(void **state)
 	free(slots);
 }
 
+/* An ordinary user's ranges, by name or by uid as a number, in order;
+ * lines that do not parse or are another's are skipped. */
+static void test_user_ranges(void **state)
+{
+	const char *text = "alice:100000:65536\n"
+			   "bob:165536:65536\n"
+			   "alice:-1:5\n"
+			   "1001:300000:1000\n"
+			   "alice:400000:10 \n"
+			   "alice:500000:7\n";
+	struct userns_range r[4];
+
+	(void)state;
+	assert_int_equal(userns_user_ranges(text, "alice", 1001, r, 4), 3);
+	assert_int_equal(r[0].start, 100000);
+	assert_int_equal(r[0].count, 65536);
+	assert_int_equal(r[1].start, 300000);
+	assert_int_equal(r[2].start, 500000);
+	assert_int_equal(userns_user_ranges(text, NULL, 1001, r, 4), 1);
+	assert_int_equal(userns_user_ranges(text, "carol", 7, r, 4), 0);
+	assert_int_equal(userns_user_ranges(text, "alice", 1001, r, 1), 1);
+}
+
+/* -p as pasta's -t/-u take it */
+static void test_pasta_ports(void **state)
+{
+	struct hk_err err = {0};
+	char out[64];
+	bool udp;
+
+	(void)state;
+	assert_int_equal(launch_pasta_port("8080:80", out, sizeof(out), &udp, &err), 0);
+	assert_string_equal(out, "8080:80");
+	assert_false(udp);
+	assert_int_equal(launch_pasta_port("127.0.0.1:53:5353/udp", out, sizeof(out), &udp, &err),
+			 0);
+	assert_string_equal(out, "127.0.0.1/53:5353");
+	assert_true(udp);
+	const char *bad[] = {"80",         "0:80",      "80:65536", "1.2.3:80:80", "a:80",
+			     "80:80/sctp", "::1:80:80", ":80",      "80:",         "1.2.3.4.5:1:1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hk_err_clear(&err);
+		assert_int_equal(launch_pasta_port(bad[i], out, sizeof(out), &udp, &err), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,7 +363,8 @@ int main(void)
 		cmocka_unit_test(test_whiteouts),       cmocka_unit_test(test_index_pick),
 		cmocka_unit_test(test_config_parse),    cmocka_unit_test(test_option_values),
 		cmocka_unit_test(test_volumes_and_net), cmocka_unit_test(test_log_opts),
-		cmocka_unit_test(test_userns_slots),
+		cmocka_unit_test(test_userns_slots),    cmocka_unit_test(test_user_ranges),
+		cmocka_unit_test(test_pasta_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
