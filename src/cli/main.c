@@ -1,5 +1,6 @@
-/* husk: global flags, then a table of commands; each command's file parses
- * its own flags, calls the runtime and picks the exit code. */
+/* The command line shared by husk and its companions (the folders of src/cmd): runc's
+ * global flags, then the program's own table of commands; each command's
+ * file parses its own flags, calls the library and picks the exit code. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -18,12 +19,6 @@
 #include "linux/selfexe.h"
 
 #define HUSK_SPEC_VERSION "1.2.0"
-
-static const struct hk_command *const commands[] = {
-	&cmd_create, &cmd_delete, &cmd_events, &cmd_exec,  &cmd_features, &cmd_inspect,
-	&cmd_kill,   &cmd_launch, &cmd_list,   &cmd_net,   &cmd_pause,    &cmd_ps,
-	&cmd_resume, &cmd_run,    &cmd_spec,   &cmd_start, &cmd_state,    &cmd_update,
-};
 
 int cli_error(const struct hk_err *err)
 {
@@ -129,12 +124,12 @@ int cli_parse_int(const char *flag, const char *s, int min, int max, int *out)
 	return 0;
 }
 
-static void usage(FILE *f)
+static void usage(const struct cli_program *p, FILE *f)
 {
-	fprintf(f, "Usage: husk [global options] COMMAND [options] [arguments]\n\n"
-		   "husk runs OCI containers; its command line is runc's.\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "   %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "Usage: %s [global options] COMMAND [options] [arguments]\n\n%s\n\nCommands:\n",
+		p->name, p->about);
+	for (size_t i = 0; i < p->n_commands; i++)
+		fprintf(f, "   %-10s %s\n", p->commands[i]->name, p->commands[i]->summary);
 	fprintf(f, "\nGlobal options:\n"
 		   "   --root DIR            state directory (default /run/husk; rootless,\n"
 		   "                         $XDG_RUNTIME_DIR/husk)\n"
@@ -221,7 +216,7 @@ static int parse_rootless(const char *v)
 }
 
 /* Returns -1 to go on with a command, or an exit status. */
-static int parse_globals(int argc, char **argv, struct hk_globals *g)
+static int parse_globals(const struct cli_program *p, int argc, char **argv, struct hk_globals *g)
 {
 	int opt;
 
@@ -257,7 +252,7 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 			version();
 			return 0;
 		case 'h':
-			usage(stdout);
+			usage(p, stdout);
 			return 0;
 		default:
 			return cli_errorf("unknown or incomplete global option \"%s\"",
@@ -267,7 +262,38 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 	return -1;
 }
 
-int main(int argc, char **argv)
+/* The command of p named name, NULL when there is none. */
+static const struct hk_command *find_command(const struct cli_program *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_commands; i++)
+		if (strcmp(p->commands[i]->name, name) == 0)
+			return p->commands[i];
+	return NULL;
+}
+
+/* cmd with argv[optind] and after: the global flags are parsed. */
+static int run_command(const struct hk_command *cmd, const struct hk_globals *g, int argc,
+		       char **argv)
+{
+	int n = argc - optind;
+	char **args = argv + optind;
+	struct hk_err err = {0};
+
+	if (!g->root && !cmd->no_state)
+		return cli_errorf("no state directory: husk runs as uid %u, so it keeps state "
+				  "in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
+				  (unsigned)geteuid());
+	if (cmd->companion)
+		return cli_exec_companion(cmd->companion, g, n, args);
+	/* Before the command parses anything: argv is still as given. */
+	if (cmd->protect_exe && selfexe_protect(argv, &err) < 0)
+		return cli_error(&err);
+	int status = cmd->run(g, n, args);
+	cli_esc_release();
+	return status;
+}
+
+int cli_main(const struct cli_program *p, int argc, char **argv)
 {
 	struct hk_globals g = {.log_format = "text"};
 	_cleanup_free_ char *xdg_root = NULL;
@@ -278,7 +304,7 @@ int main(int argc, char **argv)
 	/* Before any namespace is joined or made: husk's own. */
 	hk_initial_userns();
 	selfexe_init();
-	int r = parse_globals(argc, argv, &g);
+	int r = parse_globals(p, argc, argv, &g);
 	if (r >= 0)
 		return r;
 	if (hk_log_init(g.log, strcmp(g.log_format, "json") == 0,
@@ -288,7 +314,7 @@ int main(int argc, char **argv)
 		return cli_errorf(
 			"--systemd-cgroup: the systemd cgroup driver is not supported yet by husk");
 	if (optind >= argc) {
-		usage(stderr);
+		usage(p, stderr);
 		return 1;
 	}
 	const char *name = argv[optind];
@@ -296,24 +322,12 @@ int main(int argc, char **argv)
 		xdg_root = default_root();
 		g.root = xdg_root;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i]->name, name) != 0)
-			continue;
-		if (!g.root && commands[i] != &cmd_spec)
-			return cli_errorf(
-				"no state directory: husk runs as uid %u, so it keeps state "
-				"in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
-				(unsigned)geteuid());
-		/* Before the command parses anything: argv is still as given. */
-		if (commands[i]->protect_exe && selfexe_protect(argv, &err) < 0)
-			return cli_error(&err);
-		int status = commands[i]->run(&g, argc - optind, argv + optind);
-		cli_esc_release();
-		return status;
-	}
+	const struct hk_command *cmd = find_command(p, name);
+	if (cmd)
+		return run_command(cmd, &g, argc, argv);
 	if (strcmp(name, "help") == 0) {
-		usage(stdout);
+		usage(p, stdout);
 		return 0;
 	}
-	return cli_errorf("unknown command \"%s\" (see husk --help)", name);
+	return cli_errorf("unknown command \"%s\" (see %s --help)", name, p->name);
 }

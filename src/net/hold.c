@@ -19,8 +19,8 @@
 #include "common/err.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
-#include "net/ipam.h"
-#include "net/lease.h"
+#include "netinfo/ipam.h"
+#include "netinfo/lease.h"
 #include "net/owner.h"
 
 /* How long the hook waits for the holder to take over the ports, and for

@@ -23,7 +23,7 @@
 #include "common/xalloc.h"
 #include "net/addr.h"
 #include "net/hold.h"
-#include "net/ipam.h"
+#include "netinfo/ipam.h"
 #include "net/link.h"
 #include "net/nat.h"
 #include "net/netlink.h"

@@ -19,7 +19,7 @@
 #include "linux/ns.h"
 #include "linux/procfs.h"
 #include "linux/userns.h"
-#include "net/lease.h"
+#include "netinfo/lease.h"
 #include "runtime/state.h"
 
 #define PROC_FILE_MAX (1 << 20)

@@ -12,8 +12,8 @@
 #include "cgroup/cgroup.h"
 #include "linux/caps.h"
 #include "linux/mountinfo.h"
-#include "net/ifaddr.h"
-#include "net/ports.h"
+#include "netinfo/ifaddr.h"
+#include "netinfo/ports.h"
 #include "spec/spec.h"
 
 struct hk_err;

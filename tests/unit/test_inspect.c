@@ -14,7 +14,7 @@
 #include "linux/mountinfo.h"
 #include "linux/procfs.h"
 #include "linux/userns.h"
-#include "net/ifaddr.h"
+#include "netinfo/ifaddr.h"
 #include "spec/spec.h"
 
 static void test_uid_map(void **state)

@@ -19,13 +19,13 @@
 
 #include "common/err.h"
 #include "common/file.h"
-#include "net/ipam.h"
-#include "net/lease.h"
+#include "netinfo/ipam.h"
+#include "netinfo/lease.h"
 #include "net/link.h"
 #include "net/nat.h"
 #include "net/net.h"
 #include "net/netlink.h"
-#include "net/ports.h"
+#include "netinfo/ports.h"
 
 static uint32_t ip(const char *s)
 {
