@@ -21,6 +21,7 @@
 #include "common/fault.h"
 #include "common/file.h"
 #include "common/rootless.h"
+#include "common/strv.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/lsm.h"
@@ -71,14 +72,6 @@ static void set_env(struct hk_process *p, const char *kv)
 	p->env[p->n_env] = NULL;
 }
 
-static char **strv_dup(char *const *v, size_t n)
-{
-	char **out = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
 /* The container's own process settings, with runc exec's flags over them. */
 static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struct hk_err *err)
 {
@@ -87,7 +80,7 @@ static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struc
 	for (size_t i = 0; i < p->n_args; i++)
 		free(p->args[i]);
 	free(p->args);
-	p->args = strv_dup(o->args, o->n_args);
+	p->args = hk_strv_dup(o->args, o->n_args);
 	p->n_args = o->n_args;
 	for (size_t i = 0; i < o->n_env; i++) {
 		if (!strchr(o->env[i], '=') || o->env[i][0] == '=')

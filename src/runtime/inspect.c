@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/strv.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/ns.h"
@@ -448,13 +449,6 @@ int container_inspect(const char *root, const char *id, const char *net_dir, str
 	return 0;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void container_inspect_free(struct hk_inspect *in)
 {
 	free(in->id);
@@ -471,7 +465,7 @@ void container_inspect_free(struct hk_inspect *in)
 	free(in->rootfs.fstype);
 	free(in->rootfs.source);
 	free(in->rootfs.root);
-	free_strv(in->rootfs.lowers, in->rootfs.n_lowers);
+	hk_strv_free(in->rootfs.lowers, in->rootfs.n_lowers);
 	free(in->rootfs.upper);
 	free(in->rootfs.work);
 	mountinfo_free_all(in->mounts, in->n_mounts);

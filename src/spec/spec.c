@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "spec/decode.h"
 
@@ -320,13 +321,6 @@ struct hk_spec *spec_load(const char *bundle, struct hk_err *err)
 	return text ? spec_parse(text, len, abs, err) : NULL;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void free_kv(struct hk_kv *kv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -339,8 +333,8 @@ static void free_kv(struct hk_kv *kv, size_t n)
 void spec_process_clear(struct hk_process *p)
 {
 	free(p->additional_gids);
-	free_strv(p->args, p->n_args);
-	free_strv(p->env, p->n_env);
+	hk_strv_free(p->args, p->n_args);
+	hk_strv_free(p->env, p->n_env);
 	free(p->cwd);
 	free(p->rlimits);
 	free(p->apparmor_profile);
@@ -384,7 +378,7 @@ void spec_free(struct hk_spec *s)
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
-		free_strv(s->mounts[i].options, s->mounts[i].n_options);
+		hk_strv_free(s->mounts[i].options, s->mounts[i].n_options);
 		free(s->mounts[i].uid_mappings);
 		free(s->mounts[i].gid_mappings);
 	}
@@ -398,8 +392,8 @@ void spec_free(struct hk_spec *s)
 	for (size_t i = 0; i < s->n_devices; i++)
 		free(s->devices[i].path);
 	free(s->devices);
-	free_strv(s->masked_paths, s->n_masked_paths);
-	free_strv(s->readonly_paths, s->n_readonly_paths);
+	hk_strv_free(s->masked_paths, s->n_masked_paths);
+	hk_strv_free(s->readonly_paths, s->n_readonly_paths);
 	free(s->uid_mappings);
 	free(s->gid_mappings);
 	free_kv(s->sysctl, s->n_sysctl);
