@@ -2,7 +2,7 @@
  * symlink never leads out of the root, and beneath the mount that holds
  * them so that a directory swapped for a symlink between two lookups
  * cannot send a mount, a mask or a device node elsewhere. */
-#include "linux/rootfs.h"
+#include "linux/rootfs-path.h"
 
 #include <errno.h>
 #include <fcntl.h>
