@@ -17,6 +17,8 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/mountinfo.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 
 /* husk's own cgroup in the hierarchy whose /proc/self/cgroup entry has these
@@ -73,38 +75,11 @@ static char *join_path(const char *mnt, const char *base, const char *rel)
 	return out;
 }
 
-struct mi_fields {
-	char *mnt, *root, *fstype, *superopts;
-};
-
-/* Split one mountinfo line (proc(5)) into the fields needed. */
-static int parse_mountinfo(char *line, struct mi_fields *f)
-{
-	char *save = NULL, *tok;
-	int i = 0;
-
-	memset(f, 0, sizeof(*f));
-	for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++) {
-		if (i == 3)
-			f->root = tok;
-		else if (i == 4)
-			f->mnt = tok;
-		else if (i > 5 && strcmp(tok, "-") == 0)
-			break;
-	}
-	if (!tok)
-		return -1;
-	f->fstype = strtok_r(NULL, " ", &save);
-	strtok_r(NULL, " ", &save);
-	f->superopts = strtok_r(NULL, " \n", &save);
-	return f->fstype && f->superopts ? 0 : -1;
-}
-
-static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const char *own,
+static void add_hierarchy(struct hk_cgroup *cg, const struct hk_mountinfo *f, const char *own,
 			  const char *rel, bool absolute)
 {
 	_cleanup_free_ char *ctrl =
-		strcmp(f->fstype, "cgroup2") == 0 ? xstrdup("") : v1_controllers(f->superopts);
+		strcmp(f->fstype, "cgroup2") == 0 ? xstrdup("") : v1_controllers(f->super_opts);
 	_cleanup_free_ char *mine = own_cgroup(own, ctrl);
 	/* cgroup v2 (as runc): relative to the parent of husk's cgroup, which
 	 * holds husk's own process and so cannot hand controllers down (the
@@ -120,9 +95,9 @@ static void add_hierarchy(struct hk_cgroup *cg, const struct mi_fields *f, const
 	size_t rootlen = strlen(f->root);
 	if (strcmp(f->root, "/") != 0 && strncmp(base, f->root, rootlen) == 0)
 		base += rootlen;
-	_cleanup_free_ char *dir = join_path(f->mnt, base, rel);
-	const char *mslash = strrchr(f->mnt, '/');
-	cg_add_dir(cg, cg->version == 2 ? "" : (mslash ? mslash + 1 : f->mnt), dir);
+	_cleanup_free_ char *dir = join_path(f->target, base, rel);
+	const char *mslash = strrchr(f->target, '/');
+	cg_add_dir(cg, cg->version == 2 ? "" : (mslash ? mslash + 1 : f->target), dir);
 }
 
 /* Known before anything is made, so that even the first state written (and
@@ -134,11 +109,11 @@ static void mark_shared(struct hk_cgroup *cg)
 }
 
 /* "cgroup2", or a v1 hierarchy's controllers: one key per hierarchy. */
-static char *hierarchy_key(const struct mi_fields *f)
+static char *hierarchy_key(const struct hk_mountinfo *f)
 {
 	if (strcmp(f->fstype, "cgroup2") == 0)
 		return xstrdup("cgroup2");
-	_cleanup_free_ char *ctrl = v1_controllers(f->superopts);
+	_cleanup_free_ char *ctrl = v1_controllers(f->super_opts);
 	return xasprintf("cgroup:%s", ctrl);
 }
 
@@ -147,21 +122,21 @@ static char *hierarchy_key(const struct mi_fields *f)
  * hierarchy, or of a subtree of it, mounted elsewhere (by a container
  * tool, another runtime's rootfs left mounted) must not become one more
  * place to put containers, nor, read-only, fail every create. */
-static void add_hierarchies(struct hk_cgroup *cg, struct hk_cgroup *v2, char **lines, size_t n,
-			    const char *own, const char *path, bool absolute)
+static void add_hierarchies(struct hk_cgroup *cg, struct hk_cgroup *v2,
+			    const struct hk_mountinfo *mounts, size_t n, const char *own,
+			    const char *path, bool absolute)
 {
 	char **seen = xcalloc(n + 1, sizeof(char *));
 	size_t n_seen = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
-			_cleanup_free_ char *copy = xstrdup(lines[i]);
-			struct mi_fields f;
-			if (parse_mountinfo(copy, &f) < 0 ||
-			    (strcmp(f.fstype, "cgroup") != 0 && strcmp(f.fstype, "cgroup2") != 0) ||
-			    (pass == 0) != (strcmp(f.root, "/") == 0))
+			const struct hk_mountinfo *f = &mounts[i];
+			if ((strcmp(f->fstype, "cgroup") != 0 &&
+			     strcmp(f->fstype, "cgroup2") != 0) ||
+			    (pass == 0) != (strcmp(f->root, "/") == 0))
 				continue;
-			char *key = hierarchy_key(&f);
+			char *key = hierarchy_key(f);
 			bool dup = false;
 			for (size_t k = 0; k < n_seen && !dup; k++)
 				dup = strcmp(seen[k], key) == 0;
@@ -170,43 +145,27 @@ static void add_hierarchies(struct hk_cgroup *cg, struct hk_cgroup *v2, char **l
 				continue;
 			}
 			seen[n_seen++] = key;
-			add_hierarchy(strcmp(f.fstype, "cgroup2") == 0 ? v2 : cg, &f, own, path,
+			add_hierarchy(strcmp(f->fstype, "cgroup2") == 0 ? v2 : cg, f, own, path,
 				      absolute);
 		}
 	}
-	for (size_t k = 0; k < n_seen; k++)
-		free(seen[k]);
-	free(seen);
+	hk_strv_free(seen, n_seen);
 }
 
 static struct hk_cgroup *fs_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
 {
 	_cleanup_free_ char *own = hk_read_file("/proc/self/cgroup", 1 << 20, NULL, err);
-	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
 	const char *path = cgroups_path && *cgroups_path ? cgroups_path : id;
 	bool absolute = path[0] == '/';
-	char *line = NULL, **lines = NULL;
-	size_t cap = 0, n = 0;
+	struct hk_mountinfo *mounts;
+	size_t n;
 
-	if (!own)
+	if (!own || mountinfo_read(0, &mounts, &n, err) < 0)
 		return NULL;
-	if (!mi) {
-		hk_fail(err, errno, "open /proc/self/mountinfo");
-		return NULL;
-	}
-	while (getline(&line, &cap, mi) > 0) {
-		if (!strstr(line, " - cgroup"))
-			continue;
-		lines = xrealloc(lines, (n + 1) * sizeof(char *));
-		lines[n++] = xstrdup(line);
-	}
-	free(line);
 	struct hk_cgroup *cg = cg_new(1);
 	struct hk_cgroup *v2 = cg_new(2);
-	add_hierarchies(cg, v2, lines, n, own, path, absolute);
-	for (size_t i = 0; i < n; i++)
-		free(lines[i]);
-	free(lines);
+	add_hierarchies(cg, v2, mounts, n, own, path, absolute);
+	mountinfo_free_all(mounts, n);
 	if (cg->n_dirs == 0 && v2->n_dirs > 0) {
 		cg_free(cg);
 		v2->n_dirs = 1; /* one unified hierarchy; ignore extra mounts of it */

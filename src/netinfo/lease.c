@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/procstat.h"
 #include "common/xalloc.h"
 
 #define LEASE_SUFFIX ".lease"
@@ -346,39 +347,13 @@ int net_store_del(struct net_store *st, const char *id, struct hk_err *err)
 	return 0;
 }
 
-unsigned long long net_proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -1;
-	unsigned long long start = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may hold spaces and ')': fields start after the last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z')
-		return 0;
-	if (sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-		   "%*d %*d %llu",
-		   &start) != 1)
-		return 0;
-	return start;
-}
-
 bool net_lease_alive(const struct net_lease *l)
 {
 	struct stat sb;
 
 	if (l->netns)
 		return stat(l->netns, &sb) == 0 && (unsigned long long)sb.st_ino == l->netns_ino;
-	return l->pid > 0 && net_proc_start_time(l->pid) == l->start_time;
+	return l->pid > 0 && hk_proc_start_time(l->pid) == l->start_time;
 }
 
 bool net_lease_is_callers(const struct net_lease *l, pid_t pid)
@@ -386,6 +361,6 @@ bool net_lease_is_callers(const struct net_lease *l, pid_t pid)
 	if (l->pid > 0 && pid > 0)
 		return l->pid == pid;
 	if (l->pid > 0)
-		return net_proc_start_time(l->pid) != l->start_time;
+		return hk_proc_start_time(l->pid) != l->start_time;
 	return !net_lease_alive(l);
 }

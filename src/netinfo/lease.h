@@ -86,7 +86,5 @@ bool net_lease_alive(const struct net_lease *l);
  * alone its namespace). A record naming a live process of another pid is
  * never the caller's: two containers alive at once have two pids. */
 bool net_lease_is_callers(const struct net_lease *l, pid_t pid);
-/* Start time of a live pid (/proc/PID/stat field 22), 0 when gone. */
-unsigned long long net_proc_start_time(pid_t pid);
 
 #endif

@@ -24,6 +24,7 @@
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/log.h"
+#include "common/procstat.h"
 #include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -115,7 +116,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 			return -1;
 	}
 	st->pid = sp->pid;
-	st->start_time = state_proc_start_time(sp->pid);
+	st->start_time = hk_proc_start_time(sp->pid);
 	/* What husk made, for inspect: whatever the program does later. */
 	inspect_record_ns(sp->pid, st->ns);
 	struct stat exe;

@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/procstat.h"
 #include "common/strv.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -421,14 +422,14 @@ static int inspect_locked(struct hk_state_dir *sd, struct hk_state *st, void *da
 	in->pid = st->pid;
 	in->live = true;
 	if (read_proc_facts(in, st, err) < 0) {
-		if (state_proc_start_time(st->pid) == st->start_time)
+		if (hk_proc_start_time(st->pid) == st->start_time)
 			return -1;
 		drop_proc_facts(in);
 		return 0;
 	}
 	/* Read after the facts: if the start time still matches, they were
 	 * the container's process's and not a reused pid's. */
-	if (state_proc_start_time(st->pid) != st->start_time) {
+	if (hk_proc_start_time(st->pid) != st->start_time) {
 		drop_proc_facts(in);
 		return 0;
 	}

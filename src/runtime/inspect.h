@@ -11,7 +11,7 @@
 
 #include "cgroup/cgroup.h"
 #include "linux/caps.h"
-#include "linux/mountinfo.h"
+#include "common/mountinfo.h"
 #include "netinfo/ifaddr.h"
 #include "netinfo/ports.h"
 #include "spec/spec.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "linux/caps.h"
-#include "linux/mountinfo.h"
+#include "common/mountinfo.h"
 #include "linux/procfs.h"
 #include "linux/userns.h"
 #include "netinfo/ifaddr.h"

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/file.h"
+#include "common/procstat.h"
 #include "netinfo/ipam.h"
 #include "netinfo/lease.h"
 #include "net/link.h"
@@ -491,7 +492,7 @@ static void test_lease_is_callers(void **state)
 {
 	(void)state;
 	pid_t self = getpid();
-	struct net_lease alive = {.pid = self, .start_time = net_proc_start_time(self)};
+	struct net_lease alive = {.pid = self, .start_time = hk_proc_start_time(self)};
 	struct net_lease dead = {.pid = self, .start_time = alive.start_time + 1};
 	struct net_lease by_path = {.netns = "/proc/self/ns/net"};
 	struct stat sb;

@@ -1,4 +1,4 @@
-#include "linux/mountinfo.h"
+#include "common/mountinfo.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -93,7 +93,10 @@ int mountinfo_read(pid_t pid, struct hk_mountinfo **v, size_t *n, struct hk_err 
 
 	*v = NULL;
 	*n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
 	_cleanup_free_ char *text = hk_read_file(path, MOUNTINFO_MAX, NULL, err);
 	if (!text)
 		return -1;

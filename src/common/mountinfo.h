@@ -1,7 +1,7 @@
 /* /proc/<pid>/mountinfo as the host sees it: the mounts of a process's mount
  * namespace, with paths relative to that process's root (proc(5)). */
-#ifndef HUSK_LINUX_MOUNTINFO_H
-#define HUSK_LINUX_MOUNTINFO_H
+#ifndef HUSK_COMMON_MOUNTINFO_H
+#define HUSK_COMMON_MOUNTINFO_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -24,7 +24,8 @@ struct hk_mountinfo {
 int mountinfo_parse_line(const char *line, struct hk_mountinfo *out);
 void mountinfo_clear(struct hk_mountinfo *m);
 void mountinfo_free_all(struct hk_mountinfo *v, size_t n);
-/* Every mount of /proc/<pid>/mountinfo, in the kernel's order. */
+/* Every mount of /proc/<pid>/mountinfo (pid 0: /proc/self/mountinfo), in
+ * the kernel's order. */
 int mountinfo_read(pid_t pid, struct hk_mountinfo **v, size_t *n, struct hk_err *err);
 /* The value of key in a comma-separated option list ("lowerdir=/a:/b"),
  * NULL when absent; allocated. */
