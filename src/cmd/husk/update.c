@@ -1,7 +1,6 @@
 /* husk update: change a running container's resource limits, with runc's
  * flags or a LinuxResources JSON (-r FILE, or - for stdin). The flags are
  * turned into that same JSON, so both go through the spec's checks. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/size.h"
 #include "runtime/control.h"
 #include "spec/json.h"
 #include "spec/resources.h"
@@ -46,25 +46,24 @@ static const struct flag {
 };
 #define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
 
-/* "512m", "1G", "100000", "-1": sizes as runc takes them (binary units). */
+/* "512m", "1G", "100000" (common/size.h), and "-1": no limit. */
 static int parse_size(const char *flag, const char *s, int64_t *out)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || v < -1)
-		return cli_errorf("update: --%s: \"%s\" is not a size", flag, s) ? -1 : -1;
-	static const char units[] = "bkmgtp";
-	const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : units;
-	if (!u || (*end && end[1] && strcasecmp(end + 1, "b") != 0 && strcasecmp(end + 1, "ib")))
-		return cli_errorf("update: --%s: \"%s\" has an unknown unit", flag, s) ? -1 : -1;
-	for (const char *p = units; p < u; p++) {
-		if (v > INT64_MAX / 1024)
-			return cli_errorf("update: --%s: \"%s\" is too large", flag, s) ? -1 : -1;
-		v *= 1024;
+	if (strcmp(s, "-1") == 0) {
+		*out = -1;
+		return 0;
 	}
-	*out = v;
-	return 0;
+	switch (hk_parse_size(s, out)) {
+	case HK_SIZE_OK:
+		return 0;
+	case HK_SIZE_UNIT:
+		return cli_errorf("update: --%s: \"%s\" has an unknown unit", flag, s) ? -1 : -1;
+	case HK_SIZE_LARGE:
+		return cli_errorf("update: --%s: \"%s\" is too large", flag, s) ? -1 : -1;
+	case HK_SIZE_BAD:
+	default:
+		return cli_errorf("update: --%s: \"%s\" is not a size", flag, s) ? -1 : -1;
+	}
 }
 
 struct update_args {
