@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroup/cgroup.h"
 #include "cli/cli.h"
 #include "cmd/husk/commands.h"
 #include "common/err.h"

@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "cmd/husk/commands.h"
 #include "cmd/husk/inspect.h"
-#include "netinfo/ipam.h"
 #include "runtime/inspect.h"
 #include "spec/json.h"
 
