@@ -67,7 +67,9 @@ ALL_LDLIBS := $(LDLIBS) -lnftables -lmnl -larchive -lnettle -lz -lzstd -llzma -l
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# what compiling needs, then what the tests run (scripts/setup.sh)
 DEPS_OK := $(BUILD)/.deps-ok
+TEST_DEPS_OK := $(BUILD)/.test-deps-ok
 
 .PHONY: all test unit integration vm-test vm-shell asan faults launch-kill demo bench lint clean deps race \
 	diff diff-smoke
@@ -76,10 +78,15 @@ all: $(addprefix $(BUILD)/,$(PROGRAMS))
 
 $(DEPS_OK): scripts/setup.sh
 	@mkdir -p $(@D)
-	scripts/setup.sh
+	scripts/setup.sh build
 	@touch $@
 
-deps: $(DEPS_OK)
+$(TEST_DEPS_OK): scripts/setup.sh
+	@mkdir -p $(@D)
+	scripts/setup.sh test
+	@touch $@
+
+deps: $(DEPS_OK) $(TEST_DEPS_OK)
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
@@ -132,7 +139,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests need root: they start real containers.
-integration: $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-init $(HELPER_BIN)
+integration: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-init $(HELPER_BIN)
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration vm-test
@@ -152,10 +159,10 @@ $(DIFF_PROBE): tests/diff/probe.c
 	@echo "  CC      $<"
 	@$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -std=gnu11 $(WARN) -D_GNU_SOURCE -static -o $@ $<
 
-diff: $(BUILD)/husk $(DIFF_PROBE)
+diff: $(TEST_DEPS_OK) $(BUILD)/husk $(DIFF_PROBE)
 	$(DIFF_RUN)
 
-diff-smoke: $(BUILD)/husk $(DIFF_PROBE)
+diff-smoke: $(TEST_DEPS_OK) $(BUILD)/husk $(DIFF_PROBE)
 	$(DIFF_RUN) --subset
 
 # A long campaign of the attacks on mount destinations (a co-container
@@ -164,7 +171,7 @@ diff-smoke: $(BUILD)/husk $(DIFF_PROBE)
 # make test runs 100 to 300. RACE_HUSK=/usr/sbin/runc runs it against runc.
 RACE_CREATES ?= 3000
 RACE_HUSK    ?= $(abspath $(BUILD)/husk)
-race: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
+race: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
 	HK_RACE_CREATES=$(RACE_CREATES) HUSK=$(RACE_HUSK) $(PY) -m pytest -q -s -rs -p no:cacheprovider \
 		tests/integration/test_attack_mounts.py
 
@@ -175,12 +182,12 @@ VM_TESTS   ?= tests/vm/test_v2_smoke.py tests/integration/test_cgroups.py \
               tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py \
               tests/integration/test_inspect.py
 VM_TIMEOUT ?= 900
-vm-test: $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
+vm-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 	tests/vm/run --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) -- \
 		$(PY) -m pytest -q -p no:cacheprovider $(VM_TESTS)
 
 # a shell in that VM, with $$HUSK set, to look around or debug a test
-vm-shell: $(BUILD)/husk
+vm-shell: $(TEST_DEPS_OK) $(BUILD)/husk
 	tests/vm/run --shell -e HUSK=$(abspath $(BUILD)/husk)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -196,14 +203,14 @@ faults:
 # husk launch killed at random instants, then delete --force: nothing may
 # stay (make test runs 40 rounds of it; this runs KILL_ROUNDS).
 KILL_ROUNDS ?= 1000
-launch-kill: $(BUILD)/husk $(BUILD)/husk-launch $(BUILD)/husk-init
+launch-kill: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-launch $(BUILD)/husk-init
 	HK_LAUNCH_KILL_ROUNDS=$(KILL_ROUNDS) HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q \
 		-p no:cacheprovider tests/integration/test_attack_launch.py -k killed_at_any_instant
 
-demo: $(BUILD)/husk
+demo: $(TEST_DEPS_OK) $(BUILD)/husk
 	scripts/demo.sh $(abspath $(BUILD)/husk)
 
-bench: $(BUILD)/husk
+bench: $(TEST_DEPS_OK) $(BUILD)/husk
 	HUSK=$(abspath $(BUILD)/husk) bench/run
 
 lint: $(DEPS_OK)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (ALL_NAMESPACES, CMD_TIMEOUT, HUSK, ID_PREFIX, IS_RUNC, STATE_ROOT,
+from conftest import (assert_nothing_left, ALL_NAMESPACES, CMD_TIMEOUT, HUSK, ID_PREFIX, IS_RUNC, STATE_ROOT,
                       Result, bind, cgroup_dirs_named, pid_alive, wait_for)
 
 MiB = 1 << 20
@@ -300,11 +300,6 @@ def _assert_refused(r, *needles):
     assert len(r.err_lines) == 1 and r.err.startswith("husk: "), str(r)
     for n in needles:
         assert n in r.err, f"{n!r} not in the message\n{r}"
-
-
-def _assert_nothing_left(cid):
-    assert not (STATE_ROOT / cid).exists(), f"state of {cid} left"
-    assert cgroup_dirs_named(cid) == [], "cgroup left"
 
 
 WAIT_GO = "touch /mnt/rw/started; while [ ! -e /mnt/rw/go ]; do sleep 0.02; done; "
@@ -895,14 +890,14 @@ def test_resource_field_lands_in_its_file(hk, name, resources, files):
         if not IS_RUNC:
             _assert_refused(r, "linux.resources." + name.split("-")[0].split("+")[0],
                             "no cgroup v2 equivalent")
-        _assert_nothing_left(cid)
+        assert_nothing_left(hk, cid)
         return
     if r.rc != 0 and not IS_RUNC:
         # a file this kernel does not have (no swap accounting, no
         # CONFIG_RT_GROUP_SCHED, no cfs burst): husk names it
         for ctrl, f1, _v1, f2, _v2 in files:
             if f"has no {f2 if V2 else f1} " in r.err:
-                _assert_nothing_left(cid)
+                assert_nothing_left(hk, cid)
                 pytest.skip(f"this kernel has no {f2 if V2 else f1}")
     assert r.rc == 0, str(r)
     cg = CG.of(hk.state(cid)["pid"])
@@ -955,7 +950,7 @@ def test_resources_without_a_mounted_controller_are_refused(hk):
         assert r.rc != 0, str(r)
         if not IS_RUNC:
             _assert_refused(r, field)
-        _assert_nothing_left(cid)
+        assert_nothing_left(hk, cid)
 
 
 @v2_only
@@ -1335,7 +1330,7 @@ def test_bad_resources_refused(hk, field, resources):
         cid = hk.new_id()
         r = hk.call(cmd, "--bundle", b.path, cid)
         _assert_refused(r, f"linux.resources.{field}")
-        _assert_nothing_left(cid)
+        assert_nothing_left(hk, cid)
 
 
 @pytest.mark.husk_only
@@ -1344,7 +1339,7 @@ def test_cgroups_path_with_dotdot_refused(hk, path):
     b = _bundle(hk, ["true"], cgroups_path=path)
     cid = hk.new_id()
     _assert_refused(hk.call("create", "--bundle", b.path, cid), "linux.cgroupsPath")
-    _assert_nothing_left(cid)
+    assert_nothing_left(hk, cid)
     assert not Path("/sys/fs/cgroup/escape").exists()
 
 
@@ -1362,7 +1357,7 @@ def test_systemd_cgroup_driver_is_refused(hk, cmd):
             "pause": ["pause", cid]}[cmd]
     r = hk.call("--systemd-cgroup", *args)
     _assert_refused(r, "--systemd-cgroup", "systemd cgroup driver", "not supported")
-    _assert_nothing_left(cid)
+    assert_nothing_left(hk, cid)
 
 
 @pytest.mark.parametrize("what", ["subtree-ro", "subtree-rw", "whole-ro"])
