@@ -179,6 +179,7 @@ race: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
 # linux-image-amd64) has no cgroup v1 (tests/vm/README.md). Emulated (TCG):
 # a test there is ~10x slower than here, so VM_TESTS stays small.
 VM_TESTS   ?= tests/vm/test_v2_smoke.py tests/integration/test_cgroups.py \
+              tests/integration/test_cgroups_fields.py tests/integration/test_cgroups_paths.py \
               tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py \
               tests/integration/test_inspect.py
 VM_TIMEOUT ?= 900
@@ -214,7 +215,7 @@ bench: $(TEST_DEPS_OK) $(BUILD)/husk
 	HUSK=$(abspath $(BUILD)/husk) bench/run
 
 lint: $(DEPS_OK)
-	clang-format --dry-run --Werror src/*/*.c src/*/*.h src/cmd/*/*.c src/cmd/*/*.h tests/unit/*.c \
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h src/cmd/*/*.c src/cmd/*/*.h tests/unit/*.c tests/unit/*.h \
 		tests/integration/*.c tests/diff/*.c
 
 clean:
