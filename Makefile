@@ -94,12 +94,21 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Made afresh: `ar r` never drops a member whose source moved elsewhere.
+# And made again when the list of its members changes (lib<part>.members
+# is rewritten only then): a file moved to another part leaves every
+# remaining member older than the archive, and its stale copy in this
+# archive would still be linked, ahead of the new one.
 define PART_RULE
-$(call PART_LIB,$(1)): $(call PART_OBJ,$(1))
+$(BUILD)/lib$(1).members: FORCE
+	@mkdir -p $$(@D)
+	@echo '$(call PART_OBJ,$(1))' | cmp -s - $$@ || echo '$(call PART_OBJ,$(1))' >$$@
+$(call PART_LIB,$(1)): $(call PART_OBJ,$(1)) $(BUILD)/lib$(1).members
 	@rm -f $$@
-	@$(AR) rcs $$@ $$^
+	@$(AR) rcs $$@ $(call PART_OBJ,$(1))
 endef
 $(foreach p,$(PARTS),$(eval $(call PART_RULE,$(p))))
+.PHONY: FORCE
+FORCE:
 
 define CMD_RULE
 $(BUILD)/$(1): $(call CMD_OBJ,$(1)) $(foreach p,$($(1)_PARTS),$(call PART_LIB,$(p)))
