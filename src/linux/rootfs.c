@@ -97,11 +97,9 @@ static int mount_cgroup_tree(const struct hk_rootfs_ctx *ctx, int destfd,
 static int mount_cgroup(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
 			struct hk_err *err)
 {
-	struct hk_mount_opts o;
+	struct hk_mount_opts o = m->opts; /* changed below: a copy */
 	int r;
 
-	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
-		return -1;
 	o.rbind = false;
 	/* CVE-2023-25809: without a cgroup namespace of its own the container
 	 * must not write cgroupfs, whatever the options say. */
@@ -122,7 +120,6 @@ static int mount_cgroup(const struct hk_rootfs_ctx *ctx, const struct hk_mount *
 		r = mount_bind_at(ctx->cg_mounts[0].host_dir, destfd, &o, err);
 	else
 		r = mount_cgroup_tree(ctx, destfd, &o, err);
-	mount_opts_free(&o);
 	return r < 0 ? hk_err_prefix(err, "mount cgroup on %s", m->destination) : r;
 }
 

@@ -66,6 +66,8 @@ int sd_notify_prepare(int state_fd, const char *state_path, struct hk_spec *s, s
 	for (size_t i = 0; i < 5; i++)
 		m->options[i] = xstrdup(opts[i]);
 	m->n_options = 5;
+	if (spec_mount_opts_parse(m->options, m->n_options, &m->opts, err) < 0)
+		return -1;
 	append_env(&s->process, xstrdup("NOTIFY_SOCKET=" NOTIFY_SOCK));
 	return 0;
 }

@@ -196,6 +196,12 @@ static int decode_mount(hk_json *v, const char *path, void *array, size_t i, voi
 		free(src);
 		return -1;
 	}
+	/* Decoded now: an option husk does not do fails before anything is
+	 * made, not in the container's process. */
+	if (spec_mount_opts_parse(m->options, m->n_options, &m->opts, err) < 0) {
+		free(src);
+		return hk_err_prefix(err, "%s.options", path);
+	}
 	if (spec_mount_is_bind(m) && src && src[0] != '/' && bundle) {
 		/* Bind sources are relative to the bundle (config.md "mounts"). */
 		m->source = xasprintf("%s/%s", bundle, src);
@@ -379,6 +385,7 @@ void spec_free(struct hk_spec *s)
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
 		hk_strv_free(s->mounts[i].options, s->mounts[i].n_options);
+		spec_mount_opts_free(&s->mounts[i].opts);
 		free(s->mounts[i].uid_mappings);
 		free(s->mounts[i].gid_mappings);
 	}

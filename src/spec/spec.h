@@ -42,12 +42,25 @@ enum hk_mount_idmap {
 	HK_IDMAP_RECURSIVE, /* ridmap: every mount of the tree */
 };
 
+/* A mount's options split into what the kernel wants where, decoded with
+ * the spec (spec_mount_opts_parse). */
+struct hk_mount_opts {
+	unsigned int attr_set, attr_clr; /* MOUNT_ATTR_* for the mount itself */
+	bool recursive_attr;             /* r* variants: apply to the whole tree */
+	unsigned long propagation;       /* MS_SHARED|MS_SLAVE|... (| MS_REC) */
+	bool bind, rbind;
+	bool tmpcopyup; /* a tmpfs starts with a copy of what it covers */
+	char **data;    /* filesystem options, "key" or "key=value" */
+	size_t n_data;
+};
+
 struct hk_mount {
 	char *destination; /* absolute, cleaned */
 	char *type;        /* NULL for a bind mount given only by options */
 	char *source;      /* bind: absolute host path (resolved against the bundle) */
 	char **options;
 	size_t n_options;
+	struct hk_mount_opts opts; /* options, decoded */
 	enum hk_mount_idmap idmap;
 	/* The idmap's ranges; none: the container's user namespace's. */
 	struct hk_idmap *uid_mappings, *gid_mappings;
@@ -310,6 +323,13 @@ static inline void spec_freep(struct hk_spec **p)
 const char *spec_netdev_name(const struct hk_netdev *d);
 /* A bind mount: type "bind", or a bind or rbind option (config.md). */
 bool spec_mount_is_bind(const struct hk_mount *m);
+/* A mount's options decoded into *out (spec_mount_opts_free it); fails on
+ * an option husk knows of and does not do yet. */
+int spec_mount_opts_parse(char **options, size_t n, struct hk_mount_opts *out, struct hk_err *err);
+void spec_mount_opts_free(struct hk_mount_opts *o);
+/* Every option name spec_mount_opts_parse understands (not the
+ * filesystem-specific ones it passes on), for `husk features`. */
+const char *const *spec_mount_option_names(size_t *n);
 /* The namespace entry of a type, or NULL when the config does not list it. */
 const struct hk_namespace *spec_ns(const struct hk_spec *spec, enum hk_ns_type type);
 /* The namespace (enum hk_ns_type) a sysctl key belongs to, -1 for a key

@@ -153,6 +153,21 @@ static void test_mounts(void **state)
 			"[{\"destination\": \"/x\", \"options\": \"ro\"}]");
 	assert_rejected("mounts[0].options[1]: expected a string", "mounts",
 			"[{\"destination\": \"/x\", \"options\": [\"ro\", 1]}]");
+	/* decoded with the spec: refused before anything is made */
+	assert_rejected("mounts[1].options: mount option \"remount\": not supported yet by husk",
+			"mounts",
+			"[{\"destination\": \"/proc\", \"type\": \"proc\"},"
+			" {\"destination\": \"/x\", \"type\": \"tmpfs\", \"options\": [\"ro\", "
+			"\"remount\"]}]");
+	s = parse_ok("mounts",
+		     "[{\"destination\": \"/x\", \"type\": \"tmpfs\", \"options\": [\"rro\", "
+		     "\"nosuid\", \"size=1m\", \"rprivate\"]}]",
+		     NULL);
+	assert_true(s->mounts[0].opts.recursive_attr);
+	assert_int_equal(s->mounts[0].opts.n_data, 1);
+	assert_string_equal(s->mounts[0].opts.data[0], "size=1m");
+	assert_true(s->mounts[0].opts.propagation != 0);
+	spec_free(s);
 }
 
 /* Idmapped mounts (config.md): bind mounts, with both ranges of their own
