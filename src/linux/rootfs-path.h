@@ -19,6 +19,8 @@ struct hk_spec;
  * cannot send it elsewhere between two lookups (issue 23). */
 struct hk_rootfs {
 	const struct hk_spec *spec;
+	const struct hk_mount *mounts; /* the context's: the spec's, then husk's */
+	size_t n_mounts;
 	int root;      /* the container's root */
 	int *mnts;     /* spec->mounts[i]'s root; -1: not made (yet) */
 	int *srcs;     /* mount i's source tree, opened by husk; -1: none */

@@ -21,6 +21,10 @@ struct hk_cg_mount {
 
 struct hk_rootfs_ctx {
 	const struct hk_spec *spec;
+	/* The mounts to make, in order: the spec's, then husk's own (struct
+	 * hk_derived); what spec->mounts says is not read. */
+	const struct hk_mount *mounts;
+	size_t n_mounts;
 	const struct hk_cg_mount *cg_mounts;
 	size_t n_cg_mounts;
 	bool no_pivot;

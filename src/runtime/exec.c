@@ -365,7 +365,12 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 			? hooks_process_state_json(t->id, "running", t->host_pid, t->bundle, NULL,
 						   0, t->seccomp.listener_metadata)
 			: NULL;
+	/* exec's process is its own copy, flags applied; its environment
+	 * goes through a derived one as the first process's does. */
+	struct hk_derived derived;
+	spec_derive(NULL, &t->proc, &derived);
 	struct hk_tail tail = {.proc = &t->proc,
+			       .derived = &derived,
 			       .mempolicy = &t->mempolicy,
 			       .has_personality = t->has_personality,
 			       .personality = t->personality,
@@ -373,7 +378,9 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 			       .preserve_fds = preserve_fds,
 			       .filter = filter,
 			       .listener_state = state};
-	return tail_exec(&tail, err);
+	tail_exec(&tail, err);
+	spec_derived_free(&derived);
+	return -1;
 }
 
 static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int preserve_fds)

@@ -319,6 +319,28 @@ static inline void spec_freep(struct hk_spec **p)
 }
 #define _cleanup_spec_ __attribute__((cleanup(spec_freep)))
 
+/* What husk derives for a container from a validated spec, which stays as
+ * it was decoded: the mounts husk adds (the notify socket's) after the
+ * spec's, and the process's environment with what husk adds to it
+ * (NOTIFY_SOCKET, LISTEN_FDS, LISTEN_PID, HOME). */
+struct hk_derived {
+	struct hk_mount *mounts; /* the spec's (shallow copies), then husk's own */
+	size_t n_mounts;
+	size_t n_spec_mounts; /* mounts from here on are husk's, owned */
+	char **env;           /* NULL-terminated, owned */
+	size_t n_env;
+};
+
+/* d from s's mounts (s may be NULL: none) and p's environment. */
+void spec_derive(const struct hk_spec *s, const struct hk_process *p, struct hk_derived *d);
+/* A mount of husk's, after the others: zeroed, owned by d. */
+struct hk_mount *spec_derived_add_mount(struct hk_derived *d);
+/* kv ("NAME=value", malloc'd) appended to the environment, owned by d. */
+void spec_derived_add_env(struct hk_derived *d, char *kv);
+/* The value of name in d's environment, NULL when it has none. */
+const char *spec_derived_getenv(const struct hk_derived *d, const char *name);
+void spec_derived_free(struct hk_derived *d);
+
 /* The name a moved network interface has in the container. */
 const char *spec_netdev_name(const struct hk_netdev *d);
 /* A bind mount: type "bind", or a bind or rbind option (config.md). */
