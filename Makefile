@@ -283,4 +283,4 @@ test: fuzz-smoke diff-smoke
 endif
 clean: fuzz-clean
 
--include $(FUZZ_LIB:.o=.d) $(FUZZ_CLI:.o=.d)
+-include $(FUZZ_LIB:.o=.d) $(FUZZ_CLI:.o=.d) $(wildcard build-fuzz/obj/tests/fuzz/*.d)
