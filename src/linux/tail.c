@@ -150,7 +150,7 @@ int tail_exec(struct hk_tail *t, struct hk_err *err)
 
 	if (own_session(err) < 0)
 		goto fail;
-	process_set_home(t->proc);
+	process_set_home(t->proc, t->derived);
 	if (as_root(t, err) < 0 || credentials(t, &hold, err) < 0)
 		goto fail;
 	exe = as_user(t, err);
@@ -164,7 +164,7 @@ int tail_exec(struct hk_tail *t, struct hk_err *err)
 		goto fail;
 	if (t->filter && load_filter(t, &hold, err) < 0)
 		return -1;
-	process_exec(exe, t->proc, err);
+	process_exec(exe, t->proc, t->derived->env, err);
 	return -1;
 fail:
 	free(exe);

@@ -56,13 +56,17 @@
 
 #include <stdbool.h>
 
+struct hk_derived;
 struct hk_err;
 struct hk_mempolicy;
 struct hk_process;
 struct hk_seccomp_filter;
 
 struct hk_tail {
-	struct hk_process *proc; /* the process's own copy: HOME may be added */
+	const struct hk_process *proc;
+	/* The environment the program gets (derived->env: the process's and
+	 * husk's additions); HOME may be added to it. */
+	struct hk_derived *derived;
 	const struct hk_mempolicy *mempolicy;
 	bool has_personality;
 	unsigned long personality;

@@ -24,6 +24,7 @@
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/log.h"
+#include "common/procstat.h"
 #include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -73,8 +74,8 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 }
 
 /* Steps 3 to 6 of create, once the state dir is ours. */
-static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fds[], int console,
-		 struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
+static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int ns_fds[],
+		 int console, struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
 		 struct hk_err *err)
 {
 	if (state_write(sd, st, err) < 0 || state_write_config(sd, spec, err) < 0)
@@ -90,7 +91,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	_cleanup_free_ char *state_path = root ? xasprintf("%s/%s", root, o->id) : NULL;
 	if (!state_path)
 		return hk_fail(err, errno, "state root %s", o->root);
-	if (sd_notify_prepare(sd->fd, state_path, spec, err) < 0)
+	spec_derive(spec, &spec->process, &sp->derived);
+	if (sd_notify_prepare(sd->fd, state_path, &sp->derived, err) < 0)
 		return -1;
 	_cleanup_close_ int state_dirfd = openat(sd->fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (state_dirfd < 0)
@@ -119,7 +121,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 			return -1;
 	}
 	st->pid = sp->pid;
-	st->start_time = state_proc_start_time(sp->pid);
+	st->start_time = hk_proc_start_time(sp->pid);
 	/* What husk made, for inspect: whatever the program does later. */
 	inspect_record_ns(sp->pid, st->ns);
 	struct stat exe;
@@ -257,6 +259,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	r = build(o, spec, ns_fds, console, &sd, st, &sp, err);
 	if (r < 0)
 		undo(&sd, st, &sp);
+	spec_derived_free(&sp.derived);
 	ns_close_all(ns_fds);
 	st->annotations = NULL; /* owned by spec */
 	st->n_annotations = 0;

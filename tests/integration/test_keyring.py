@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CMD_TIMEOUT, HUSK, REPO, STATE_ROOT, Result
-from test_userns import USERNS, set_maps, traversable  # noqa: F401 (a fixture)
+from test_userns import USERNS, set_maps
 
 PROBE = next((p for p in (Path(HUSK).resolve().parent / "tests" / "keyprobe",
                           REPO / "build" / "tests" / "keyprobe") if p.exists()),

@@ -497,7 +497,6 @@ def test_unknown_option_and_missing_volume(launch, rootfs, tmp_path):
 # (test_net.py's lab: husk runs in its "host" namespace through nsenter)
 
 from test_net import HOST_IP, SUBNET, netlab  # noqa: E402,F401  (netlab: a fixture)
-from test_userns import traversable  # noqa: E402,F401  (a fixture)
 
 
 def test_bridge_and_publish(launch, netlab, image):

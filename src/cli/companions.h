@@ -1,0 +1,15 @@
+/* The binaries of husk that find each other in the directory husk's own
+ * binary is in (cli_companion_path), and what husk's usage says of the
+ * commands it runs a companion for (cmd/husk/companions.c). */
+#ifndef HUSK_CLI_COMPANIONS_H
+#define HUSK_CLI_COMPANIONS_H
+
+#define HUSK_BINARY "husk"
+#define NET_BINARY "husk-net"
+#define LAUNCH_BINARY "husk-launch"
+#define INIT_BINARY "husk-init"
+
+#define LAUNCH_ARGS "[options] SOURCE [CMD ARGS...]"
+#define LAUNCH_SUMMARY "run a program from a root filesystem or an OCI image, with safe defaults"
+
+#endif

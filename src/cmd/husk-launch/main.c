@@ -1,0 +1,18 @@
+/* husk-launch: `husk launch`, a program run from a root filesystem or an
+ * OCI image with safe defaults. A binary of its own so that husk, the OCI
+ * face, carries no archive parsers (cmd/husk/companions.c). */
+#include "cmd/husk-launch/commands.h"
+
+static const struct hk_command *const commands[] = {&cmd_launch};
+
+static const struct cli_program husk_launch = {
+	.name = "husk-launch",
+	.about = "husk-launch runs husk launch: a program from a root filesystem or an OCI image.",
+	.commands = commands,
+	.n_commands = sizeof(commands) / sizeof(commands[0]),
+};
+
+int main(int argc, char **argv)
+{
+	return cli_main(&husk_launch, argc, argv);
+}

@@ -1,0 +1,24 @@
+/* The commands husk runs a companion binary for, found next to husk's own
+ * binary (cli/companion.c). husk is linked statically so that no dynamic
+ * loader runs on a container's start path; the commands that need
+ * shared-only libraries (libmnl and libnftables for networking) or
+ * parsers husk should not carry (libarchive for images) live in binaries
+ * of their own, and only those commands pay for loading them. */
+#include "cli/companions.h"
+#include "cmd/husk/commands.h"
+
+const struct hk_command cmd_net = {
+	.name = "net",
+	.companion = NET_BINARY,
+	.args = "COMMAND [options]",
+	.summary = "container networking (attach, detach, ls, gc), run by " NET_BINARY,
+	.options = "",
+};
+
+const struct hk_command cmd_launch = {
+	.name = "launch",
+	.companion = LAUNCH_BINARY,
+	.args = LAUNCH_ARGS,
+	.summary = LAUNCH_SUMMARY,
+	.options = "",
+};
