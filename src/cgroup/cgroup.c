@@ -50,15 +50,19 @@ static bool listed(const struct hk_spec *s, const char *path)
 
 struct hk_dev_rule *cg_device_rules(const struct hk_spec *s, size_t *n)
 {
-	size_t max = s->n_dev_rules + cg_n_default_allow;
+	size_t max = 1 + s->n_dev_rules + cg_n_default_allow;
 	struct hk_dev_rule *rules = xcalloc(max, sizeof(*rules));
 
+	/* From "deny everything", as runc reads the list, whatever the
+	 * config's first rule: no rules at all leave the defaults only (the
+	 * kernel's new cgroup allows every device: a config without rules
+	 * let its root mknod and open the host's disks), and a list that does
+	 * not start with a deny-all is read the same on v1 as on v2. */
 	*n = 0;
+	rules[(*n)++] = (struct hk_dev_rule){
+		.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"};
 	for (size_t i = 0; i < s->n_dev_rules; i++)
 		rules[(*n)++] = s->dev_rules[i];
-	/* No rules: nothing restricts the container, defaults add nothing. */
-	if (s->n_dev_rules == 0)
-		return rules;
 	for (size_t i = 0; i < cg_n_default_allow; i++)
 		if (!listed(s, default_path[i]))
 			rules[(*n)++] = cg_default_allow[i];

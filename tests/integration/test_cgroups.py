@@ -235,6 +235,30 @@ def test_device_outside_the_allow_list_cannot_be_opened(hk):
     assert lines[3:] == ["head -c1 /dev/zero ok", "null ok"], lines
 
 
+def test_no_device_rules_still_only_the_defaults(hk):
+    """A config without linux.resources.devices gets runc's default list all
+    the same (husk once left the new cgroup as the kernel makes it: every
+    device allowed, so the container's root could mknod and open the
+    host's disks); an explicit allow-all is honoured."""
+    script = TRY_OPEN + ("mknod /dev/hkloop b 7 0 && mknod /dev/hkfuse c 10 229 && echo made\n"
+                         "try head -c0 /dev/hkloop\ntry head -c0 /dev/hkfuse\n"
+                         "try head -c1 /dev/zero\n")
+    b = _bundle(hk, ["sh", "-c", script], caps=["CAP_MKNOD"], out=hk.dir("out"))
+    b.config["linux"]["resources"].pop("devices", None)
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    lines = r.out.splitlines()
+    assert lines[0] == "made", lines
+    assert "Operation not permitted" in lines[1] and "Operation not permitted" in lines[2], lines
+    assert lines[3] == "head -c1 /dev/zero ok", lines
+    b.config["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert r.out.splitlines()[1] == "head -c0 /dev/hkloop ok", r.out
+
+
 @pytest.mark.skipif(V2, reason="v2 has no devices.list; the behaviour tests cover it")
 def test_device_rules_seen_from_the_host(hk):
     cid, pid, cg = _sleeper(hk, resources={"devices": [
