@@ -103,8 +103,8 @@ static char **map_argv(const char *tool, pid_t pid, uint32_t id, const struct us
 	v[k++] = xstrdup("1");
 	for (size_t i = 0; i < n; i++) {
 		v[k++] = xasprintf("%llu", (unsigned long long)inside);
-		v[k++] = xasprintf("%u", r[i].start);
-		v[k++] = xasprintf("%u", r[i].count);
+		v[k++] = xasprintf("%llu", (unsigned long long)r[i].start);
+		v[k++] = xasprintf("%llu", (unsigned long long)r[i].count);
 		inside += r[i].count;
 	}
 	return v;

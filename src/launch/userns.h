@@ -16,7 +16,7 @@ struct hk_err;
 /* Subordinate id ranges: "owner:start:count" lines of /etc/subuid or
  * /etc/subgid. */
 struct userns_range {
-	uint32_t start, count;
+	uint64_t start, count; /* as newuidmap reads them: up to 2^64 */
 };
 
 /* Where a range of USERNS_SIZE ids may start: in text (the subuid or

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
+#include "common/xalloc.h"
 #include "image/digest.h"
 #include "image/image.h"
 #include "image/unpack.h"
@@ -296,11 +298,28 @@ static void test_userns_slots(void **state)
 			   "carol:-1:10\n"
 			   "dave: 2000131072:1\n"
 			   "erin:2000131072:+1\n";
+	/* dave's and erin's lines are ranges to newuidmap (shadow reads
+	 * numbers with strtoull in base 0: blanks and a sign pass), so slot 2
+	 * is theirs too; carol's -1 is 2^64 - 1, past every slot */
 	size_t n = userns_slots(text, used, 3, &slots);
-	assert_int_equal(n, 3);
-	assert_int_equal(slots[0], 2000131072u);
-	assert_int_equal(slots[1], 2000196608u);
-	assert_int_equal(slots[2], 2000262144u);
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[0], 2000196608u);
+	assert_int_equal(slots[1], 2000262144u);
+	free(slots);
+	/* the outside attack's lines: hex, octal and a range to 2^32 */
+	const char *forms[] = {"mallory:0x77359400:65536\n", "mallory:016715312000:1\n",
+			       "mallory:2000000000:2294967296\n"};
+	for (size_t i = 0; i < 3; i++) {
+		_cleanup_free_ char *t = xasprintf("containers:2000000000:131072\n%s", forms[i]);
+		n = userns_slots(t, used, 0, &slots);
+		assert_int_equal(n, i == 2 ? 0 : 1);
+		assert_true(n == 0 || slots[0] == 2000065536u);
+		free(slots);
+	}
+	/* README's example line: every slot but the one holding 2^32 - 1 */
+	n = userns_slots("containers:2147483648:2147483648\n", used, 0, &slots);
+	assert_int_equal(n, 32767);
+	assert_int_equal(slots[n - 1], 4294836224u);
 	free(slots);
 	/* nothing past 2^32 - 2 (-1 is no id), nor a range too short */
 	const char *top = "containers:4294901760:65536\ncontainers:10:65535\n"
