@@ -367,6 +367,21 @@ def test_image(launch, image, kind):
     assert launch.entries() == []
 
 
+def test_image_env_never_reads_the_operators(launch):
+    """An image Env entry without "=" is dropped, not filled from launch's
+    own environment (the operator's secrets: outside attack, F3); -e KEY
+    without a value still takes launch's, as docker's -e does."""
+    secret = f"HK_SECRET_{os.getpid()}"
+    cfg = dict(CONFIG, Cmd=[f"echo img=${secret}; echo op=$HK_OPERATOR_VALUE"],
+               Env=["PATH=/bin:/usr/bin:/sbin", secret])
+    img = Image([(tar_of_dir(launch.hk.sess.rootfs, []), "gzip")], cfg)
+    src = img.oci_archive(launch.hk.work / "env-img.tar")
+    env = dict(os.environ, **{secret: "hunter2", "HK_OPERATOR_VALUE": "given"})
+    r = launch.call("--rm", "-e", "HK_OPERATOR_VALUE", src, env=env)
+    assert r.rc == 0, str(r)
+    assert r.out == "img=\nop=given\n", str(r)
+
+
 def test_inspect_lists_the_layers(launch, image):
     """husk inspect of a launched container lists its lower layers, top
     first (issue 16 A13): the overlay is built one layer at a time
