@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +27,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/pidns.h"
+#include "common/proctitle.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/image.h"
@@ -186,7 +188,11 @@ static void watch_and_delete(const char *root, const char *id)
 
 	if (container_info(root, id, &info, &err) < 0)
 		return;
-	int pidfd = hk_pidfd_open(info.pid, 0);
+	/* this container, not one made since under its name (a delete and
+	 * launch while this monitor waited: outside attack, F7) */
+	pid_t pid = info.recorded_pid;
+	unsigned long long start = info.start_time;
+	int pidfd = info.pid > 0 ? hk_pidfd_open(info.pid, 0) : -1;
 	container_info_free(&info);
 	if (pidfd >= 0) {
 		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
@@ -194,7 +200,7 @@ static void watch_and_delete(const char *root, const char *id)
 			;
 		close(pidfd);
 	}
-	container_delete(root, id, true, &err);
+	container_delete_own(root, id, pid, start, &err);
 }
 
 /* -d --rm: a small process of its own deletes the container when its
@@ -217,7 +223,12 @@ static int spawn_monitor(const char *root, const char *id, struct hk_err *err)
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
 	hk_close_range(3, ~0U, 0);
-	watch_and_delete(root, id);
+	/* root and id may point into the arguments the title overwrites */
+	_cleanup_free_ char *r = xstrdup(root), *i = xstrdup(id);
+	_cleanup_free_ char *title = xasprintf("husk-launch --rm monitor %s", i);
+	prctl(PR_SET_NAME, "husk-rm", 0, 0, 0);
+	hk_proctitle_set(title);
+	watch_and_delete(r, i);
 	_exit(0);
 }
 

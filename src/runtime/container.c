@@ -257,6 +257,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	HK_FAULT("create:state-dir");
 	struct hk_state *st = new_state(spec, o->id, cg);
 	r = build(o, spec, ns_fds, console, &sd, st, &sp, err);
+	unsigned long long start_time = st->start_time;
 	if (r < 0)
 		undo(&sd, st, &sp);
 	spec_derived_free(&sp.derived);
@@ -269,6 +270,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	state_dir_close(&sd);
 	if (r == 0 && out) {
 		out->pid = sp.pid;
+		out->start_time = start_time;
 		out->pidfd = sp.pidfd;
 		out->sock = sp.sock;
 		out->pty = sp.pty_master;
@@ -434,9 +436,11 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 		close(c.pty);
 	if (r < 0 || (!detach && !o->keep_stopped)) {
 		struct hk_err derr = {0};
-		/* Already deleted by someone else (delete --force): nothing to do. */
-		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0 &&
-		    derr.errnum != ENOENT) {
+		/* Already deleted by someone else (delete --force): nothing to
+		 * do; and a container made since under the same id is not
+		 * this one's to delete. */
+		if (container_delete_own(o->root, o->id, c.pid, c.start_time, &derr) < 0 &&
+		    r == 0 && derr.errnum != ENOENT) {
 			*err = derr;
 			r = -1;
 		}
@@ -527,7 +531,13 @@ static int kill_and_wait(const struct hk_state_dir *sd, const struct hk_state *s
 	}
 }
 
-int container_delete(const char *root, const char *id, bool force, struct hk_err *err)
+struct delete_guard {
+	pid_t pid;
+	unsigned long long start_time;
+};
+
+static int delete (const char *root, const char *id, bool force, const struct delete_guard *g,
+		   struct hk_err *err)
 {
 	struct hk_state_dir sd;
 	struct hk_state *st = NULL;
@@ -544,6 +554,11 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		goto out;
 	}
 	st = state_read(&sd, &rerr);
+	if (g && (!st || st->pid != g->pid || st->start_time != g->start_time)) {
+		hk_debug("delete: %s is another container now: left alone", id);
+		r = 0;
+		goto out;
+	}
 	if (st) {
 		enum hk_status status = state_status(&sd, st);
 		/* runc deletes a created container as it is; a running one only
@@ -583,6 +598,18 @@ out:
 	return r;
 }
 
+int container_delete(const char *root, const char *id, bool force, struct hk_err *err)
+{
+	return delete (root, id, force, NULL, err);
+}
+
+int container_delete_own(const char *root, const char *id, pid_t pid, unsigned long long start_time,
+			 struct hk_err *err)
+{
+	struct delete_guard g = {pid, start_time};
+	return delete (root, id, true, &g, err);
+}
+
 static char *owner_name(int dirfd)
 {
 	/* list asks for every container, almost always of one owner. */
@@ -611,6 +638,8 @@ static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	(void)err;
 	info->id = xstrdup(st->id);
 	info->pid = status == HK_STOPPED ? 0 : st->pid;
+	info->recorded_pid = st->pid;
+	info->start_time = st->start_time;
 	info->status = state_status_name(status);
 	info->bundle = TAKE_PTR(st->bundle);
 	info->rootfs = TAKE_PTR(st->rootfs);

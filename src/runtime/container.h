@@ -42,6 +42,7 @@ struct hk_create_opts {
 /* What `run` keeps of the process it created. */
 struct hk_created {
 	pid_t pid;
+	unsigned long long start_time; /* the process's, as state.json has it */
 	int pidfd;
 	int sock;
 	int pty; /* the terminal's master, to proxy; -1 when none */
@@ -56,6 +57,11 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct h
 /* force: kill a running container first, and a container that does not
  * exist (any more) is no error, as with runc. */
 int container_delete(const char *root, const char *id, bool force, struct hk_err *err);
+/* delete --force of the container whose process is pid, started at
+ * start_time (/proc/<pid>/stat): one made since under the same id is left
+ * alone (0). For those that delete what they ran: run, launch --rm. */
+int container_delete_own(const char *root, const char *id, pid_t pid, unsigned long long start_time,
+			 struct hk_err *err);
 
 /* The OCI state of one container, as fields for cli/ to print. */
 struct hk_container_info {
@@ -66,6 +72,10 @@ struct hk_container_info {
 	char *rootfs;
 	char *created;
 	char *owner;
+	/* The process create recorded and its start time, also once it has
+	 * exited (pid is 0 then): what container_delete_own checks. */
+	pid_t recorded_pid;
+	unsigned long long start_time;
 	struct hk_kv *annotations;
 	size_t n_annotations;
 };

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -380,6 +381,60 @@ def test_image_env_never_reads_the_operators(launch):
     r = launch.call("--rm", "-e", "HK_OPERATOR_VALUE", src, env=env)
     assert r.rc == 0, str(r)
     assert r.out == "img=\nop=given\n", str(r)
+
+
+def _cmdlines_with(text):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_detached_launch_keeps_no_secret_in_argv(launch, rootfs):
+    """-d's logger and --rm's monitor live as long as the container: they
+    retitle themselves, so the operator's `-e PASSWORD=...` is not in any
+    /proc/<pid>/cmdline for every local user to read (outside attack, F4)."""
+    secret = f"hk-s3cret-{os.getpid()}"
+    launch.ok("-d", "--rm", "-e", f"DB_PASSWORD={secret}", rootfs, "sleep", "100")
+    cid = launch.last
+    try:
+        assert _cmdlines_with(secret) == []
+        assert _cmdlines_with(f"husk-launch --rm monitor {cid}"), "no monitor titled"
+    finally:
+        launch.hk.delete(cid, force=True)
+
+
+def test_rm_monitor_deletes_only_its_own_container(launch, rootfs):
+    """A --rm monitor that wakes late (here stopped) after its container
+    was deleted and another launched under the same name leaves the new
+    one alone (outside attack, F7)."""
+    hk = launch.hk
+    launch.ok("-d", "--rm", rootfs, "sleep", "100")
+    cid = launch.last
+    monitors = _cmdlines_with(f"husk-launch --rm monitor {cid}")
+    assert len(monitors) == 1, monitors
+
+    def waiting():  # in poll on the process's pidfd, the state's lock let go
+        d = f"/proc/{monitors[0]}/fd"
+        return any("pidfd" in os.readlink(f"{d}/{fd}") for fd in os.listdir(d))
+    wait_for(waiting, timeout=10, what="the monitor to wait on its container")
+    os.kill(monitors[0], signal.SIGSTOP)
+    try:
+        hk.delete(cid, force=True)
+        launch.ok("-d", rootfs, "sleep", "100", name=cid)
+    finally:
+        os.kill(monitors[0], signal.SIGCONT)
+    try:
+        wait_for(lambda: not os.path.exists(f"/proc/{monitors[0]}"), timeout=10,
+                 what="the old monitor to end")
+        assert hk.status(cid) == "running"
+    finally:
+        hk.delete(cid, force=True)
 
 
 def test_inspect_lists_the_layers(launch, image):

@@ -2,6 +2,7 @@
  * OCI image with safe defaults. A binary of its own so that husk, the OCI
  * face, carries no archive parsers (cmd/husk/companions.c). */
 #include "cmd/husk-launch/commands.h"
+#include "common/proctitle.h"
 
 static const struct hk_command *const commands[] = {&cmd_launch};
 
@@ -14,5 +15,7 @@ static const struct cli_program husk_launch = {
 
 int main(int argc, char **argv)
 {
+	/* its -d logger and --rm monitor live on: they retitle themselves */
+	hk_proctitle_init(argc, argv);
 	return cli_main(&husk_launch, argc, argv);
 }
