@@ -274,6 +274,7 @@ static int run_spec(struct launch_plan *p, struct hk_state_dir *sd, int *status,
 		.bundle = p->dir,
 		.spec = spec,
 		.keep_stopped = !o->rm,
+		.new_cgroup = true,
 		.reserved = sd,
 		.runtime_mntns = p->host_mntns,
 	};

@@ -237,6 +237,15 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		ns_close_all(ns_fds);
 		return -1;
 	}
+	for (size_t i = 0; o->new_cgroup && i < cg->n_dirs; i++) {
+		if (cg->dirs[i].shared) {
+			hk_fail(err, EEXIST, "container %s: cgroup %s exists already", o->id,
+				cg->dirs[i].dir);
+			cg_free(cg);
+			ns_close_all(ns_fds);
+			return -1;
+		}
+	}
 	/* runc's rootless rule: best effort only where no cgroupsPath asks
 	 * for a cgroup in particular. */
 	cg->best_effort = hk_cgroups_best_effort() && !(spec->cgroups_path && *spec->cgroups_path);

@@ -26,6 +26,10 @@ struct hk_create_opts {
 	struct hk_spec *spec;
 	bool keep_stopped;   /* run: leave the stopped container for delete */
 	bool no_new_keyring; /* keep the caller's session keyring (runc's flag) */
+	/* The container's cgroup must not exist yet (husk launch, which
+	 * names it after the container): joining one that exists would put
+	 * the container's limits and device rules on whatever is there. */
+	bool new_cgroup;
 	/* > 0: a mount namespace husk goes back to once the container's has
 	 * been copied from the one it runs in, before any hook runs (husk
 	 * launch mounts the layers in a namespace of its own: nothing of the

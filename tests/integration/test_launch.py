@@ -437,6 +437,27 @@ def test_rm_monitor_deletes_only_its_own_container(launch, rootfs):
         hk.delete(cid, force=True)
 
 
+def test_name_of_an_existing_cgroup_is_refused(launch, rootfs):
+    """A --name that is a cgroup already (here one this test made, with a
+    process in it, in the pids hierarchy where husk's own cgroup is) is
+    refused: launch would have joined it and put the container's pids limit
+    and device rules on whatever runs there (outside attack, F5)."""
+    own = open("/proc/self/cgroup").read()
+    rel = next((l.split(":", 2)[2] for l in own.splitlines() if l.split(":")[1] == "pids"), None)
+    if rel is None:
+        pytest.skip("no pids hierarchy")
+    cid = launch.hk.new_id()
+    cg = Path("/sys/fs/cgroup/pids") / rel.lstrip("/") / cid
+    cg.mkdir()
+    try:
+        r = launch.call("--rm", rootfs, "true", name=cid)
+        assert r.rc != 0 and "exists already" in r.err, str(r)
+        assert (cg / "pids.max").read_text().strip() == "max"
+        assert launch.entries() == []
+    finally:
+        cg.rmdir()
+
+
 def test_inspect_lists_the_layers(launch, image):
     """husk inspect of a launched container lists its lower layers, top
     first (issue 16 A13): the overlay is built one layer at a time
