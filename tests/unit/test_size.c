@@ -27,6 +27,14 @@ static void test_sizes(void **state)
 		{"3t", 3LL << 40},
 		{"8388607t", 8388607LL << 40},
 		{"9223372036854775807", INT64_MAX},
+		/* go-units' forms, as runc's update takes them */
+		{"1.5g", 3LL << 29},
+		{"512mib", 512LL << 20},
+		{"512MiB", 512LL << 20},
+		{"1p", 1LL << 50},
+		{"5 m", 5LL << 20},
+		{"0.5k", 512},
+		{"2.0001", 2},
 	};
 	int64_t v;
 
@@ -41,10 +49,10 @@ static void test_sizes(void **state)
 static void test_refused(void **state)
 {
 	static const char *const bad[] = {"", "-1", "-1m", "+5", " 5", "m", "b"};
-	static const char *const unit[] = {"12abc", "32x",  "1p",   "512mib", "1bb",
-					   "5 m",   "1kbb", "1.5g", "0x10"};
+	static const char *const unit[] = {"12abc",  "32x", "1bb",  "5  m", "1kbb",
+					   "1.5.1g", "1.g", "0x10", "5mm"};
 	static const char *const large[] = {"9223372036854775808", "8388608t",
-					    "99999999999999999999"};
+					    "99999999999999999999", "8192p"};
 	int64_t v;
 
 	(void)state;
