@@ -256,7 +256,9 @@ def test_no_device_rules_still_only_the_defaults(hk):
     b.write()
     r = hk.run_fg(b)
     assert r.rc == 0, str(r)
-    assert r.out.splitlines()[1] == "head -c0 /dev/hkloop ok", r.out
+    # allowed by the cgroup: opened, or refused by the driver (a VM's
+    # kernel may have no loop device: ENXIO), never EPERM
+    assert "Operation not permitted" not in r.out.splitlines()[1], r.out
 
 
 @pytest.mark.skipif(V2, reason="v2 has no devices.list; the behaviour tests cover it")
