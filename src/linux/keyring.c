@@ -4,10 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "common/syscalls.h"
+#include "common/xalloc.h"
 
 /* linux/keyctl.h */
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -39,12 +43,20 @@ static int key_perm(long key, unsigned int *perm, struct hk_err *err)
 	return 0;
 }
 
-int keyring_join(const char *id, unsigned int add_perm, struct hk_err *err)
+char *keyring_name(const char *id)
 {
-	char name[128];
+	unsigned long long r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = ((unsigned long long)getpid() << 32) ^ (unsigned long long)time(NULL) ^
+		    (unsigned long long)(uintptr_t)&r;
+	return xasprintf("_ses.%s.%016llx", id, r);
+}
+
+int keyring_join(const char *name, unsigned int add_perm, struct hk_err *err)
+{
 	unsigned int perm = 0;
 
-	snprintf(name, sizeof(name), "_ses.%s", id);
 	long key = hk_keyctl(KEYCTL_JOIN_SESSION_KEYRING, (unsigned long)name, 0, 0);
 	if (key < 0 && errno == ENOSYS) {
 		hk_debug("keyring: the kernel has none: the caller's session keyring stays");

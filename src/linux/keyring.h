@@ -1,11 +1,15 @@
 /* The container's session keyring (keyrings(7)). Without one of its own a
  * container shares its caller's (`_uid_ses.0` for root's shell), so a key
- * one container or the host adds can be read in another. As runc: every
- * process of the container joins the keyring named `_ses.<id>`, made by
- * the first process (searchable by its owner, so that an exec'd process of
- * the same user finds and joins it; another user's exec makes its own),
- * unless create's --no-new-keyring. A kernel without keyrings (ENOSYS) is
- * no error, as with runc. */
+ * one container or the host adds can be read in another. As runc, every
+ * process of the container joins one keyring by name, made by the first
+ * process (searchable by its owner, so that an exec'd process of the same
+ * user finds and joins it; another user's exec makes its own), unless
+ * create's --no-new-keyring; but not runc's `_ses.<id>`: the kernel hands
+ * a process any keyring of the name it asks for that it may search, so a
+ * local user (or another container) who made `_ses.<id>` first got the
+ * container's keys (outside attack, second round). create draws the name,
+ * `_ses.<id>.<16 random hex digits>`, and state.json keeps it for exec. A
+ * kernel without keyrings (ENOSYS) is no error, as with runc. */
 #ifndef HUSK_LINUX_KEYRING_H
 #define HUSK_LINUX_KEYRING_H
 
@@ -19,8 +23,10 @@ struct hk_err;
 #define KEYRING_SEARCH_OWNER 0x00080000u
 #define KEYRING_SEARCH_OTHERS 0x00000008u
 
-/* Join (or make) `_ses.<id>`; add_perm: permission bits to add (the
- * container's first process), 0 for none (an exec'd one). */
-int keyring_join(const char *id, unsigned int add_perm, struct hk_err *err);
+/* The name for container id: `_ses.<id>.<16 random hex digits>`. */
+char *keyring_name(const char *id);
+/* Join (or make) the keyring of that name; add_perm: permission bits to
+ * add (the container's first process), 0 for none (an exec'd one). */
+int keyring_join(const char *name, unsigned int add_perm, struct hk_err *err);
 
 #endif

@@ -53,7 +53,7 @@ static int as_root(const struct hk_tail *t, struct hk_err *err)
 {
 	const struct hk_process *p = t->proc;
 
-	if ((t->keyring_id && keyring_join(t->keyring_id, t->keyring_perm, err) < 0) ||
+	if ((t->keyring && keyring_join(t->keyring, t->keyring_perm, err) < 0) ||
 	    rlimit_apply(p, err) < 0 || sched_apply_mempolicy(t->mempolicy, err) < 0 ||
 	    affinity(t, err) < 0 || sched_apply_policy(&p->sched, err) < 0 ||
 	    sched_apply_ioprio(&p->ioprio, err) < 0)

@@ -76,7 +76,7 @@ struct hk_tail {
 	 * crun reset it, whatever the caller was pinned to. */
 	bool exec;
 	int preserve_fds;
-	const char *keyring_id;           /* join `_ses.<id>`; NULL: keep the caller's */
+	const char *keyring;              /* join this keyring; NULL: keep the caller's */
 	unsigned int keyring_perm;        /* its first process: KEYRING_SEARCH_*, else 0 */
 	struct hk_seccomp_filter *filter; /* NULL: none; the tail owns it */
 	const char *listener_state;       /* ContainerProcessState for a listener */

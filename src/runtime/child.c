@@ -426,7 +426,7 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 			    .has_personality = s->has_personality,
 			    .personality = s->personality,
 			    .preserve_fds = sp->preserve_fds,
-			    .keyring_id = sp->no_new_keyring ? NULL : sp->id,
+			    .keyring = sp->keyring,
 			    .keyring_perm = spec_ns(s, HK_NS_USER) ? KEYRING_SEARCH_OTHERS
 								   : KEYRING_SEARCH_OWNER,
 			    .filter = filter,

@@ -28,6 +28,7 @@
 #include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "linux/keyring.h"
 #include "linux/lsm.h"
 #include "linux/ns.h"
 #include "linux/process.h"
@@ -103,8 +104,10 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	sp->state_fd = state_dirfd;
 	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
 	sp->no_pivot = o->no_pivot;
-	sp->no_new_keyring = o->no_new_keyring;
 	st->no_new_keyring = o->no_new_keyring;
+	if (!o->no_new_keyring)
+		st->keyring = keyring_name(o->id);
+	sp->keyring = st->keyring;
 	sp->runtime_mntns = o->runtime_mntns;
 	/* Socket activation: systemd's fds come first (3..), then --preserve-fds. */
 	sp->listen_fds = sd_listen_fds();

@@ -46,7 +46,7 @@ struct target {
 	struct hk_process proc;
 	struct hk_seccomp seccomp;     /* the container's */
 	struct hk_seccomp_bpf bpf;     /* its program (seccomp.present) */
-	bool no_new_keyring;           /* created with --no-new-keyring */
+	char *keyring;                 /* its session keyring; NULL: the caller's */
 	struct hk_mempolicy mempolicy; /* the container's, as the rest of linux */
 	bool has_personality;
 	unsigned long personality;
@@ -258,7 +258,9 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	for (size_t i = 0; i < t->cgroup->n_dirs; i++)
 		t->cgroup->dirs[i].shared = true;
 	t->id = xstrdup(st->id);
-	t->no_new_keyring = st->no_new_keyring;
+	/* a state of an older husk has no name: runc's */
+	if (!st->no_new_keyring)
+		t->keyring = st->keyring ? xstrdup(st->keyring) : xasprintf("_ses.%s", st->id);
 	t->bundle = xstrdup(st->bundle);
 	return load_process(a->o, sd, st, t, err);
 }
@@ -382,7 +384,7 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 			       .personality = t->personality,
 			       .exec = true,
 			       .preserve_fds = preserve_fds,
-			       .keyring_id = t->no_new_keyring ? NULL : t->id,
+			       .keyring = t->keyring,
 			       .filter = filter,
 			       .listener_state = state};
 	tail_exec(&tail, err);
@@ -586,6 +588,7 @@ static void target_clear(struct target *t)
 	spec_process_clear(&t->proc);
 	spec_seccomp_clear(&t->seccomp);
 	seccomp_bpf_clear(&t->bpf);
+	free(t->keyring);
 	free(t->id);
 	free(t->bundle);
 }

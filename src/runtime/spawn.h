@@ -35,7 +35,7 @@ struct hk_spawn {
 	bool host_sources;   /* husk opens bind mount sources (runtime/mountsrc.h) */
 	bool netdevs_moved;  /* linux.netDevices done (in husk) */
 	bool pidns_in_child; /* the pid namespace by path is the child's to join */
-	bool no_new_keyring; /* keep the caller's session keyring */
+	const char *keyring; /* the session keyring's name; NULL: the caller's */
 	/* What husk adds to the spec (which it never changes): mounts after
 	 * the spec's, the process's environment (spec_derive). */
 	struct hk_derived derived;

@@ -317,6 +317,8 @@ static hk_json *state_to_json(const struct hk_state *st)
 	hk_json_set_int(j, "exe_ino", (int64_t)st->exe_ino);
 	if (st->no_new_keyring)
 		hk_json_set_bool(j, "no_new_keyring", true);
+	if (st->keyring)
+		hk_json_set_str(j, "keyring", st->keyring);
 	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
 	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
 	hk_json_set_str(j, "created", st->created ? st->created : "");
@@ -416,6 +418,7 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    hk_json_get_i64(j, "state", "exe_dev", 0, INT64_MAX, &exe_dev, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_ino", 0, INT64_MAX, &exe_ino, err) < 0 ||
 	    hk_json_get_bool(j, "state", "no_new_keyring", &st->no_new_keyring, err) < 0 ||
+	    hk_json_get_str(j, "state", "keyring", &st->keyring, err) < 0 ||
 	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
 	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
 	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)
@@ -531,6 +534,7 @@ void state_free(struct hk_state *st)
 	free(st->bundle);
 	free(st->rootfs);
 	free(st->created);
+	free(st->keyring);
 	for (size_t i = 0; i < st->n_annotations; i++) {
 		free(st->annotations[i].key);
 		free(st->annotations[i].value);

@@ -27,6 +27,7 @@ struct hk_state {
 	/* create --no-new-keyring: exec keeps its caller's session keyring
 	 * too, instead of joining the container's (linux/keyring.h) */
 	bool no_new_keyring;
+	char *keyring; /* the container's session keyring, by name */
 	char *bundle;
 	char *rootfs;
 	char *created; /* RFC 3339, UTC */

@@ -7,14 +7,16 @@ fresh session keyring of its own holding a secret key, so nothing of the
 machine's keyrings is touched. Runs under runc too (HUSK=runc)."""
 import ctypes
 import os
+import re
 import secrets
+import time
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import CMD_TIMEOUT, HUSK, REPO, STATE_ROOT, Result
+from conftest import CMD_TIMEOUT, HUSK, IS_RUNC, REPO, STATE_ROOT, Result
 from test_userns import USERNS, set_maps
 
 PROBE = next((p for p in (Path(HUSK).resolve().parent / "tests" / "keyprobe",
@@ -47,6 +49,11 @@ def _call(secret, *args, detach=False):
     return Result(argv, p.returncode, p.stdout or "", p.stderr or "")
 
 
+def _named(session, cid):
+    """husk's `_ses.<id>.<16 hex>` (runc's `_ses.<id>`)."""
+    return re.search(rf";_ses\.{re.escape(cid)}(\.[0-9a-f]{{16}})?$", session) is not None
+
+
 def _probe(out):
     lines = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     return lines.get("session", ""), lines.get("search", "")
@@ -72,7 +79,7 @@ def test_container_has_a_keyring_of_its_own(hk, kb):
     r = _call(secret, "run", "--bundle", kb([secret]).path, cid)
     assert r.rc == 0, str(r)
     session, search = _probe(r.out)
-    assert session.endswith(f";_ses.{cid}"), r.out
+    assert _named(session, cid), r.out
     assert session.split(";")[3] == "3f1b0000", r.out   # searchable by its owner
     assert search != "found", r.out                      # the caller's key stays outside
 
@@ -96,10 +103,11 @@ def test_exec_joins_the_containers_keyring(hk, kb):
     r = _call(secret, "exec", cid, "/keyprobe", secret)
     assert r.rc == 0, str(r)
     session, search = _probe(r.out)
-    assert session.endswith(f";_ses.{cid}") and search != "found", r.out
+    assert _named(session, cid) and search != "found", r.out
+    first = hk.state(cid)  # noqa: F841 (the container runs on)
     other = hk.new_id()
     r2 = _call(secret, "run", "--bundle", kb([]).path, other)
-    assert r2.rc == 0 and _probe(r2.out)[0].endswith(f";_ses.{other}"), str(r2)
+    assert r2.rc == 0 and _named(_probe(r2.out)[0], other), str(r2)
 
 
 def test_user_namespace_keyring_searchable_by_others(hk, kb, traversable):
@@ -113,4 +121,38 @@ def test_user_namespace_keyring_searchable_by_others(hk, kb, traversable):
     r = _call("unused", "run", "--bundle", b.path, cid)
     assert r.rc == 0, str(r)
     session, _ = _probe(r.out)
-    assert session.split(";")[3] == "3f130008" and session.endswith(f"_ses.{cid}"), r.out
+    assert session.split(";")[3] == "3f130008" and _named(session, cid), r.out
+
+
+PLANTER = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+os.setgid(65534); os.setuid(65534)
+ring = libc.syscall(248, b"keyring", sys.argv[1].encode(), None, 0, ctypes.c_long(-4))
+assert ring > 0, ctypes.get_errno()
+assert libc.syscall(250, 5, ctypes.c_long(ring), ctypes.c_ulong(0x3f3f3f3f)) == 0
+assert libc.syscall(248, b"user", b"planted", b"x", 1, ctypes.c_long(ring)) > 0
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.husk_only
+def test_keyring_planted_by_another_user_is_not_joined(hk, kb):
+    """A local user (here nobody) who makes `_ses.<id>` first, searchable
+    by all, got it joined by runc's container, and the container's keys
+    (outside attack, second round; runc 1.1.5 joins it): husk's name has a
+    random part the user cannot know."""
+    cid = hk.new_id()
+    planter = subprocess.Popen(["/usr/bin/python3", "-c", PLANTER, f"_ses.{cid}"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert planter.stdout.readline().strip() == "ready"
+        r = _call("unused", "run", "--bundle", kb(["planted"]).path, cid)
+        assert r.rc == 0, str(r)
+        session, search = _probe(r.out)
+        assert session.split(";")[1] == "0" and search != "found", r.out
+    finally:
+        planter.kill()
+        planter.wait()
