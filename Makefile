@@ -19,7 +19,8 @@ LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c s
 # cli/net-exec.c (`husk net` running husk-net) into husk and husk-launch;
 # cli/launch.c (`husk launch` itself) into husk-launch only, and
 # cli/launch-exec.c (`husk launch` running husk-launch) into husk and husk-net.
-CLI_COMPANION := src/cli/net.c src/cli/net-exec.c src/cli/launch.c src/cli/launch-exec.c
+CLI_COMPANION := src/cli/net.c src/cli/net-exec.c src/cli/launch.c src/cli/launch-exec.c \
+                 src/cli/pull.c src/cli/pull-exec.c src/cli/launch-pull.c
 CLI_SRC := $(filter-out $(CLI_COMPANION),$(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -32,9 +33,15 @@ NET_LDLIBS := -lnftables -lmnl
 # Linked statically too: libarchive.so drags in libxml2, ICU and libstdc++
 # (6.9 ms of loading per run here); statically only the tar reader and the
 # decompressors come along (1.9 ms a run, 3 MB).
-LAUNCH_SRC := $(wildcard src/image/*.c src/launch/*.c)
+# The registry client (src/image/registry*.c, libcurl) is husk-pull's only:
+# husk pull, and husk launch of an image it lacks, run that binary.
+PULL_SRC := $(wildcard src/image/registry*.c)
+PULL_OBJ := $(PULL_SRC:%.c=$(BUILD)/%.o)
+LAUNCH_SRC := $(filter-out $(PULL_SRC),$(wildcard src/image/*.c src/launch/*.c))
 LAUNCH_OBJ := $(LAUNCH_SRC:%.c=$(BUILD)/%.o)
 LAUNCH_LDLIBS := -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
+PULL_LDLIBS := -lcurl -lpthread
+EXEC_OBJ := $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o $(BUILD)/src/cli/pull-exec.o
 INIT_SRC := $(wildcard src/init/*.c)
 INIT_OBJ := $(INIT_SRC:%.c=$(BUILD)/%.o)
 
@@ -46,7 +53,7 @@ DEPS_OK := $(BUILD)/.deps-ok
 .PHONY: all test unit integration vm-test vm-shell asan faults launch-kill demo bench lint clean deps race \
 	diff diff-smoke
 
-all: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-net $(BUILD)/husk-launch
+all: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-pull
 
 $(DEPS_OK): scripts/setup.sh
 	@mkdir -p $(@D)
@@ -70,10 +77,10 @@ $(BUILD)/libhusk.a: $(LIB_OBJ)
 # a sanitizer build links dynamically.
 HUSK_STATIC := $(if $(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),,-static)
 
-$(BUILD)/husk: $(CLI_OBJ) $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o $(BUILD)/libhusk.a
+$(BUILD)/husk: $(CLI_OBJ) $(EXEC_OBJ) $(BUILD)/libhusk.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/net-exec.o \
-		$(BUILD)/src/cli/launch-exec.o $(BUILD)/libhusk.a $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(EXEC_OBJ) \
+		$(BUILD)/libhusk.a $(LDLIBS)
 
 $(BUILD)/libhusk-net.a: $(NET_OBJ)
 	@rm -f $@
@@ -83,22 +90,32 @@ $(BUILD)/libhusk-net.a: $(NET_OBJ)
 # husk-net, linked dynamically (libmnl, libnftables); `husk net` runs it from
 # husk's own directory, so only the networking commands load those libraries.
 $(BUILD)/husk-net: $(CLI_OBJ) $(BUILD)/src/cli/net.o $(BUILD)/src/cli/launch-exec.o \
-		$(BUILD)/libhusk-net.a $(BUILD)/libhusk.a
+		$(BUILD)/src/cli/pull-exec.o $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/net.o \
-		$(BUILD)/src/cli/launch-exec.o $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a $(LDLIBS) $(NET_LDLIBS)
+		$(BUILD)/src/cli/launch-exec.o $(BUILD)/src/cli/pull-exec.o $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a $(LDLIBS) $(NET_LDLIBS)
 
 $(BUILD)/libhusk-launch.a: $(LAUNCH_OBJ)
 	@$(AR) rcs $@ $^
 
 # husk-launch: the same command line with `launch` itself; `husk launch`
 # runs it from husk's own directory.
-$(BUILD)/husk-launch: $(CLI_OBJ) $(BUILD)/src/cli/launch.o $(BUILD)/src/cli/net-exec.o \
-		$(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
+LAUNCH_CLI := $(BUILD)/src/cli/launch.o $(BUILD)/src/cli/launch-pull.o $(BUILD)/src/cli/net-exec.o \
+	      $(BUILD)/src/cli/pull-exec.o
+$(BUILD)/husk-launch: $(CLI_OBJ) $(LAUNCH_CLI) $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/launch.o \
-		$(BUILD)/src/cli/net-exec.o $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a $(LDLIBS) \
-		$(LAUNCH_LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(LAUNCH_CLI) \
+		$(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a $(LDLIBS) $(LAUNCH_LDLIBS)
+
+# husk-pull: the same command line with `pull` itself, the registry client
+# and libcurl; linked dynamically (libcurl has no static build in Debian
+# that links), which costs a pull a few ms, never a launch of an image the
+# cache has.
+PULL_CLI := $(BUILD)/src/cli/pull.o $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o
+$(BUILD)/husk-pull: $(CLI_OBJ) $(PULL_CLI) $(PULL_OBJ) $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PULL_CLI) $(PULL_OBJ) \
+		$(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a $(LDLIBS) $(LAUNCH_LDLIBS) $(PULL_LDLIBS)
 
 # husk-init: static, no libraries, so it runs in any container's rootfs. The
 # sanitizer runtimes cannot be linked statically: `make asan` builds it without.
@@ -134,7 +151,8 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests need root: they start real containers.
-integration: $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-init $(HELPER_BIN)
+integration: $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-pull $(BUILD)/husk-init \
+		$(HELPER_BIN)
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration vm-test
@@ -215,7 +233,7 @@ lint: $(DEPS_OK)
 clean:
 	rm -rf build build-asan build-faults
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(NET_OBJ:.o=.d) $(LAUNCH_OBJ:.o=.d) \
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(NET_OBJ:.o=.d) $(LAUNCH_OBJ:.o=.d) $(PULL_OBJ:.o=.d) \
 	$(patsubst %.c,$(BUILD)/%.d,$(CLI_COMPANION))
 
 # --- fuzzing (tests/fuzz/README.md) ------------------------------------------
@@ -231,7 +249,8 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-strict-aliasing $(filter-out -Werror -Wno-format-truncation,$(WARN))
 FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c) \
                 src/net/ports.c src/net/ipam.c)
-FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/net.c src/cli/launch.c,$(wildcard src/cli/*.c)))
+FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/net.c src/cli/launch.c \
+		src/cli/pull.c src/cli/launch-pull.c,$(wildcard src/cli/*.c)))
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
 

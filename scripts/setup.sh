@@ -5,10 +5,11 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev python3-pytest
 busybox-static iproute2 procps util-linux crun runc hyperfine clang-format libarchive-dev nettle-dev
-zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev
+zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev libcurl4-openssl-dev
 clang libclang-rt-14-dev uidmap libcap2-bin libmnl-dev libnftables-dev python3-nftables
 qemu-system-x86 kmod cpio xz-utils binutils
-podman conmon catatonit netavark aardvark-dns iptables containerd docker.io"
+podman conmon catatonit netavark aardvark-dns iptables containerd docker.io
+docker-registry skopeo apache2-utils"
 
 missing=""
 for p in $PKGS; do

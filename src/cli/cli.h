@@ -41,6 +41,24 @@ extern const struct hk_command cmd_launch;
 #define LAUNCH_BINARY "husk-launch"
 #define LAUNCH_ARGS "[options] SOURCE [CMD ARGS...]"
 #define LAUNCH_SUMMARY "run a program from a root filesystem or an OCI image, with safe defaults"
+/* husk pull: in husk-pull, the registry client itself (cli/pull.c, with
+ * libcurl); elsewhere an exec of husk-pull (cli/pull-exec.c). */
+extern const struct hk_command cmd_pull;
+#define PULL_BINARY "husk-pull"
+#define PULL_ARGS "[options] IMAGE"
+#define PULL_SUMMARY "pull an image from a registry into the image cache, run by " PULL_BINARY
+
+/* husk launch's registry options (cli/launch-pull.c, in husk-launch). */
+struct cli_pull_opts {
+	const char *policy; /* --pull always|missing|never (default missing) */
+	const char *authfile, *creds, *tls_verify;
+};
+/* When source names an image (not a path that exists; "docker://" says
+ * so), pull it as policy says, running husk-pull, and set *image to the
+ * store's entry to launch (malloc'd); else *image NULL. -1 (printed) on
+ * failure. */
+int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p,
+		     const char *source, const char *cache_dir, char **image);
 
 /* The path of a companion binary next to husk's own, malloc'd (NULL when
  * /proc/self/exe cannot be read); and exec it with the global flags and

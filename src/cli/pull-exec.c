@@ -1,0 +1,16 @@
+/* husk pull: run build/husk-pull, which sits next to this binary (it links
+ * libcurl, which neither husk nor husk-launch loads: cli/companion.c). */
+#include "cli/cli.h"
+
+static int run_pull(const struct hk_globals *g, int argc, char **argv)
+{
+	return cli_exec_companion(PULL_BINARY, g, argc, argv);
+}
+
+const struct hk_command cmd_pull = {
+	.name = "pull",
+	.run = run_pull,
+	.args = PULL_ARGS,
+	.summary = PULL_SUMMARY,
+	.options = "",
+};

@@ -1,0 +1,60 @@
+/* A client of the OCI distribution API (v2) with libcurl: the /v2/ ping
+ * and the auth it asks for (a Bearer token from the realm it names,
+ * anonymous or with credentials; or Basic), manifests and blobs. In
+ * husk-pull only: neither husk nor husk-launch links libcurl. */
+#ifndef HUSK_IMAGE_REGISTRY_H
+#define HUSK_IMAGE_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hk_err;
+struct img_ref;
+
+struct reg_opts {
+	const char *authfile; /* --authfile (else $REGISTRY_AUTH_FILE, podman's, docker's) */
+	const char *creds;    /* --creds USER[:PASS] */
+	bool tls_verify;      /* --tls-verify (default true) */
+	bool quiet;           /* -q: no per-layer lines */
+};
+
+struct reg_client {
+	const struct img_ref *ref;
+	const struct reg_opts *o;
+	char *base;   /* "https://host:port" or "http://..." */
+	char *bearer; /* "Authorization: Bearer <token>" or NULL */
+	char *user, *pass;
+	bool basic; /* send the credentials as Basic */
+};
+
+/* Credentials for ref's registry: --creds, else the first auth file that
+ * has an entry for DOMAIN/PATH, DOMAIN (or docker.io's legacy key).
+ * 0 with *user NULL when there are none; -1 (err) for an auth file that
+ * was named and cannot be read, or an entry that cannot be decoded. */
+int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, char **pass,
+	      struct hk_err *err);
+
+/* Ping the registry and authenticate as it asks: 0, or -1 (err). */
+int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_opts *o,
+	     struct hk_err *err);
+void reg_close(struct reg_client *c);
+
+/* GET /v2/<path>/<kind>/<what> (kind "manifests" or "blobs") whole, at
+ * most max bytes, NUL-terminated; *ctype its Content-Type (malloc'd, may
+ * be NULL). A status other than 200 fails, naming it. */
+char *reg_get(struct reg_client *c, const char *kind, const char *what, const char *accept,
+	      size_t max, size_t *len, char **ctype, struct hk_err *err);
+/* GET the blob digest into fd, redirects followed, never more than size
+ * bytes written (the reader checks the digest). */
+int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int fd,
+		   struct hk_err *err);
+
+/* The whole pull: the manifest (through an index to linux and this
+ * machine's architecture), the config, each layer the cache lacks
+ * streamed into it, then the store's entry (image/store.h). id: the
+ * config's digest (hex). */
+int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o,
+	     char id[65], struct hk_err *err);
+
+#endif
