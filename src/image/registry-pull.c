@@ -142,7 +142,7 @@ static bool is_index(const struct doc *d, struct hk_err *err, int *bad)
 	if (d->ctype && (strncmp(d->ctype, OCI_INDEX, strlen(OCI_INDEX)) == 0 ||
 			 strncmp(d->ctype, DOCKER_LIST, strlen(DOCKER_LIST)) == 0))
 		return true;
-	if (d->ctype && strstr(d->ctype, "manifest.v1+")) {
+	if (d->ctype && strstr(d->ctype, "docker.distribution.manifest.v1")) {
 		*bad = hk_fail(err, 0, "a Docker schema 1 manifest (%s): not supported", d->ctype);
 		return false;
 	}
@@ -279,9 +279,7 @@ static int get_config(struct pull *p, const struct doc *m, struct doc *cfg, stru
 
 static int write_blob(int dirfd, const struct doc *d, struct hk_err *err)
 {
-	char name[IMG_HEX_LEN + 16];
-	snprintf(name, sizeof(name), "sha256/%s", d->hex);
-	return hk_write_atomic(dirfd, name, d->json, d->len, err);
+	return hk_write_atomic(dirfd, d->hex, d->json, d->len, err);
 }
 
 /* CACHE/tmp/NAME: oci-layout, index.json (the manifest, named by the
@@ -298,7 +296,7 @@ static int write_layout(int cachefd, const char *tmp, const struct img_ref *ref,
 		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
 	_cleanup_close_ int dirfd = openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int blobfd =
-		openat(cachefd, blobs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		openat(cachefd, sha, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0 || blobfd < 0)
 		return hk_fail(err, errno, "image cache: open %s", tmp);
 	hk_json *index = hk_json_new_obj(), *mans = hk_json_new_arr(), *desc = hk_json_new_obj(),

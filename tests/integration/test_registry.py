@@ -1,0 +1,388 @@
+"""husk pull and husk launch IMAGE against a real registry (issue 19):
+Debian's docker-registry (the distribution registry) started here on
+127.0.0.1 with a private storage directory, filled by skopeo with images
+the tests build (busybox rootfs, 2 layers) as an OCI manifest, a Docker
+v2.2 manifest and a multi-arch index; a second one with htpasswd (Basic)
+auth; a small proxy of ours in front of one to corrupt a blob. Nothing here
+reaches beyond 127.0.0.1."""
+import base64
+import http.client
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import HUSK, MARK_ENV
+from ocimage import OCI_INDEX, OCI_MANIFEST, Image, sha, tar_of, tar_of_dir
+
+pytestmark = pytest.mark.husk_only
+
+REGISTRY = shutil.which("docker-registry")
+SKOPEO = shutil.which("skopeo")
+HTPASSWD = shutil.which("htpasswd")
+INIT = Path(HUSK).parent / "husk-init"
+PULL = Path(HUSK).parent / "husk-pull"
+TIMEOUT = 60
+
+CONFIG = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo $GREETING from $(cat /arch)"],
+          "Env": ["PATH=/bin:/usr/bin:/sbin", "GREETING=hello"]}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Registry:
+    """docker-registry serving dir/storage on 127.0.0.1:port (htpasswd
+    Basic auth when users is given)."""
+
+    def __init__(self, dir, users=None):
+        self.dir = Path(dir)
+        self.dir.mkdir(parents=True)
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        auth = ""
+        if users:
+            lines = [subprocess.run([HTPASSWD, "-Bbn", u, p], capture_output=True, check=True,
+                                    text=True).stdout.strip() for u, p in users.items()]
+            (self.dir / "htpasswd").write_text("\n".join(lines) + "\n")
+            auth = f"auth:\n  htpasswd:\n    realm: husk-test\n    path: {self.dir}/htpasswd\n"
+        (self.dir / "config.yml").write_text(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.dir}/storage\n"
+            f"http:\n  addr: {self.host}\n" + auth)
+        self.log = open(self.dir / "log", "wb")
+        self.proc = subprocess.Popen([REGISTRY, "serve", str(self.dir / "config.yml")],
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # 401: up, and asking for credentials
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError("docker-registry did not start: " +
+                                         (self.dir / "log").read_text(errors="replace"))
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def push(self, src, repo, *args, creds=None):
+        argv = [SKOPEO, "--insecure-policy", "copy", "-q", "--dest-tls-verify=false", *args]
+        if creds:
+            argv += ["--dest-creds", creds]
+        p = subprocess.run(argv + [src, f"docker://{self.host}/{repo}"],
+                           capture_output=True, timeout=60, text=True)
+        assert p.returncode == 0, f"skopeo copy to {repo}: {p.stderr}"
+        return f"{self.host}/{repo}"
+
+
+def busybox_image(rootfs, arch):
+    l1 = tar_of_dir(rootfs, [("srv", None)])
+    l2 = tar_of([("arch", arch.encode() + b"\n"), ("layer2", b"two\n")])
+    img = Image([(l1, "gzip"), (l2, "gzip")], CONFIG)
+    if arch != "amd64":  # Image's config says amd64
+        cfg = json.loads(img.config)
+        cfg["architecture"] = arch
+        del img.blobs[sha(img.config)]
+        del img.blobs[sha(img.manifest)]
+        img.config = json.dumps(cfg).encode()
+        img.blobs[sha(img.config)] = img.config
+        m = json.loads(img.manifest)
+        m["config"]["digest"], m["config"]["size"] = "sha256:" + sha(img.config), len(img.config)
+        img.manifest = json.dumps(m).encode()
+        img.blobs[sha(img.manifest)] = img.manifest
+    return img
+
+
+def multi_layout(path, images):
+    """One layout with every image and an index naming each platform."""
+    path = Path(path)
+    mans = []
+    for arch, img in images.items():
+        for name, data in img.files().items():
+            if name.startswith("blobs/"):
+                (path / name).parent.mkdir(parents=True, exist_ok=True)
+                (path / name).write_bytes(data)
+        mans.append({"mediaType": OCI_MANIFEST, "digest": "sha256:" + sha(img.manifest),
+                     "size": len(img.manifest),
+                     "platform": {"architecture": arch, "os": "linux"}})
+    inner = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": mans}).encode()
+    (path / "blobs" / "sha256" / sha(inner)).write_bytes(inner)
+    # skopeo's oci: transport copies an index that index.json names
+    (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (path / "index.json").write_text(json.dumps(
+        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            {"mediaType": OCI_INDEX, "digest": "sha256:" + sha(inner), "size": len(inner),
+             "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(session_env, tmp_path_factory):
+    """The plain registry with hk/oci:1 (OCI), hk/docker:1 (Docker v2.2),
+    hk/multi:1 (an index: amd64 and arm64)."""
+    for tool, what in ((REGISTRY, "docker-registry"), (SKOPEO, "skopeo"),
+                       (HTPASSWD, "htpasswd (apache2-utils)")):
+        if not tool:
+            pytest.skip(f"{what} not installed (scripts/setup.sh installs it)")
+    if not os.access(PULL, os.X_OK) or not os.access(INIT, os.X_OK):
+        pytest.skip("husk-pull or husk-init not built")
+    if os.uname().machine != "x86_64":
+        pytest.skip("the multi-arch image assumes amd64")
+    tmp = tmp_path_factory.mktemp("registry")
+    reg = Registry(tmp / "reg")
+    try:
+        w = type("World", (), {})()
+        w.reg = reg
+        w.img = busybox_image(session_env.rootfs, "amd64")
+        other = busybox_image(session_env.rootfs, "arm64")
+        lay = w.img.layout(tmp / "layout")
+        w.oci = reg.push(f"oci:{lay}", "hk/oci:1")
+        w.docker = reg.push(f"oci:{lay}", "hk/docker:1", "--format", "v2s2")
+        multi = multi_layout(tmp / "multi", {"amd64": w.img, "arm64": other})
+        w.multi = reg.push(f"oci:{multi}", "hk/multi:1", "--all")
+        w.tmp = tmp
+        yield w
+    finally:
+        reg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Puller:
+    def __init__(self, hk):
+        self.hk = hk
+        self.cache = hk.dir("cache")
+        self.data = hk.dir("data")
+
+    def pull(self, ref, *args, env=None):
+        return self.hk.call("pull", "--cache-dir", self.cache, *args, ref, env=env,
+                            timeout=TIMEOUT)
+
+    def launch(self, ref, *cmd, opts=(), env=None):
+        return self.hk.call("launch", "--rm", "--net", "none", "--name", self.hk.new_id(),
+                            "--data-dir", self.data, "--cache-dir", self.cache, "-e",
+                            MARK_ENV, *opts, ref, *cmd, env=env, timeout=TIMEOUT)
+
+    def refs(self):
+        d = self.cache / "refs"
+        return sorted(os.listdir(d)) if d.exists() else []
+
+    def layers(self):
+        d = self.cache / "sha256"
+        return sorted(os.listdir(d)) if d.exists() else []
+
+    def tmp_empty(self):
+        d = self.cache / "tmp"
+        return not d.exists() or os.listdir(d) == []
+
+
+@pytest.fixture
+def puller(hk, world):
+    return Puller(hk)
+
+
+def one_line_error(r, *words):
+    assert r.rc == 125, str(r)
+    # the error is one line, after the layers it downloaded
+    lines = [l for l in r.err.strip().splitlines() if not l.startswith("Copying blob")]
+    assert len(lines) == 1 and lines[0] == r.err.strip().splitlines()[-1], str(r)
+    for w in words:
+        assert w in lines[0], str(r)
+
+
+@pytest.mark.parametrize("kind", ["oci", "docker"])
+def test_pull_then_launch_by_name(puller, world, kind):
+    ref = getattr(world, kind)
+    r = puller.pull(ref)
+    assert r.rc == 0, str(r)
+    assert r.out.startswith("sha256:") and len(r.out.strip()) == 71, str(r)
+    assert r.err.count("Copying blob") == 2, str(r)
+    assert puller.layers() == sorted(world.img.layer_hex(i) for i in range(2))
+    assert len(puller.refs()) == 1 and puller.tmp_empty()
+    # the store has it: --pull never launches it, no registry asked
+    r = puller.launch(ref, opts=("--pull", "never"))
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    r = puller.launch(ref, "cat /layer2; test -d /srv && echo srv", opts=("--pull", "never"))
+    assert r.rc == 0 and r.out == "two\nsrv\n", str(r)
+    # a second pull finds the layers cached
+    r = puller.pull(ref)
+    assert r.rc == 0 and "Copying blob" not in r.err, str(r)
+
+
+def test_launch_pulls_when_missing(puller, world):
+    # --pull never: not there, nothing asked
+    r = puller.launch(world.oci, opts=("--pull", "never"))
+    one_line_error(r, world.oci.split("/")[0], "--pull never")
+    # default (missing): pulled, then run
+    r = puller.launch(world.oci)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    assert r.err.count("Copying blob") == 2, str(r)
+    r = puller.launch(world.oci)
+    assert r.rc == 0 and "Copying blob" not in r.err, str(r)
+    # always: the manifest again, the layers from the cache
+    r = puller.launch(world.oci, opts=("--pull", "always"))
+    assert r.rc == 0 and r.out == "hello from amd64\n" and "Copying blob" not in r.err, str(r)
+    r = puller.launch(world.oci, opts=("--pull", "sometimes"))
+    one_line_error(r, "--pull sometimes")
+    assert len(puller.refs()) == 1 and puller.tmp_empty()
+
+
+def test_multi_arch_index_picks_this_machine(puller, world):
+    r = puller.launch(world.multi)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    assert r.err.count("Copying blob") == 2, str(r)
+
+
+def test_digest_reference(puller, world):
+    digest = "sha256:" + sha(world.img.manifest)
+    repo = world.oci.rsplit(":", 1)[0]
+    r = puller.launch(f"{repo}@{digest}")
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    # a digest the registry does not have: refused, nothing stored
+    other = "sha256:" + "0" * 64
+    r = puller.launch(f"{repo}@{other}", "true")
+    one_line_error(r, f"{repo}@{other}", "HTTP 404")
+    assert len(puller.refs()) == 1 and puller.tmp_empty()
+
+
+def test_unknown_image_or_tag(puller, world):
+    for ref in (f"{world.reg.host}/hk/nosuch:1", world.oci.rsplit(":", 1)[0] + ":nosuch"):
+        r = puller.launch(ref, "true")
+        one_line_error(r, ref, "HTTP 404")
+        r = puller.pull(ref)
+        one_line_error(r, ref, "HTTP 404")
+    assert puller.refs() == [] and puller.layers() == [] and puller.tmp_empty()
+
+
+def test_bad_references(puller, world):
+    for ref in ("UPPER/case", "a//b", "host:99999999/x", "x:bad tag"):
+        r = puller.pull(ref)
+        one_line_error(r, "image reference")
+
+
+def test_registry_down(puller, world):
+    ref = f"127.0.0.1:{free_port()}/hk/oci:1"
+    r = puller.launch(ref, "true")
+    one_line_error(r, ref)
+    assert puller.refs() == [] and puller.tmp_empty()
+
+
+class CorruptingProxy:
+    """A proxy to the registry that flips a byte in the middle of one blob."""
+
+    def __init__(self, upstream, bad_digest):
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                conn = http.client.HTTPConnection(upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request("GET", self.path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                if self.path.endswith("/blobs/" + bad_digest) and resp.status == 200:
+                    body = bytearray(body)
+                    body[len(body) // 2] ^= 0xff
+                    body = bytes(body)
+                    proxy.corrupted += 1
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                conn.close()
+
+        self.corrupted = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+def test_corrupt_blob_refused(puller, world, layer):
+    bad = world.img.layer_hex(layer)
+    proxy = CorruptingProxy(world.reg.host, "sha256:" + bad)
+    try:
+        ref = proxy.host + "/hk/oci:1"
+        r = puller.launch(ref, "true")
+        one_line_error(r, ref, f"does not match its digest sha256:{bad}")
+        assert proxy.corrupted == 1
+    finally:
+        proxy.stop()
+    assert bad not in puller.layers()
+    assert puller.refs() == [] and puller.tmp_empty()
+
+
+@pytest.fixture(scope="module")
+def auth_world(world):
+    reg = Registry(world.tmp / "auth", users={"hkuser": "s3cret"})
+    try:
+        lay = world.img.layout(world.tmp / "auth-layout")
+        reg.ref = reg.push(f"oci:{lay}", "hk/private:1", creds="hkuser:s3cret")
+        yield reg
+    finally:
+        reg.stop()
+
+
+def authfile(path, host, user, password):
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"auths": {host: {"auth": token}}}))
+    return path
+
+
+def test_basic_auth(puller, auth_world, tmp_path):
+    ref = auth_world.ref
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
+    # no credentials anywhere: one line, nothing stored
+    r = puller.launch(ref, "true", env=env)
+    one_line_error(r, ref, "credentials")
+    # wrong ones
+    bad = authfile(tmp_path / "bad.json", auth_world.host, "hkuser", "wrong")
+    r = puller.pull(ref, "--authfile", bad, env=env)
+    one_line_error(r, ref, "refused")
+    assert puller.refs() == [] and puller.layers() == [] and puller.tmp_empty()
+    # --authfile
+    good = authfile(tmp_path / "good.json", auth_world.host, "hkuser", "s3cret")
+    r = puller.launch(ref, opts=("--authfile", good), env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    # podman's ${XDG_RUNTIME_DIR}/containers/auth.json
+    authfile(tmp_path / "run" / "containers" / "auth.json", auth_world.host, "hkuser", "s3cret")
+    r = puller.launch(ref, opts=("--pull", "always"), env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
