@@ -57,8 +57,8 @@ struct cli_pull_opts {
  * so), pull it as policy says, running husk-pull, and set *image to the
  * store's entry to launch (malloc'd); else *image NULL. -1 (printed) on
  * failure. */
-int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p,
-		     const char *source, const char *cache_dir, char **image);
+int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, const char *source,
+		     const char *cache_dir, char **image);
 
 /* The path of a companion binary next to husk's own, malloc'd (NULL when
  * /proc/self/exe cannot be read); and exec it with the global flags and

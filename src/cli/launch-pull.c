@@ -28,11 +28,12 @@ static bool names_a_path(const char *source)
 	       strncmp(source, "../", 3) == 0 || lstat(source, &st) == 0;
 }
 
-static int run_pull(const struct hk_globals *g, const struct cli_pull_opts *p,
-		    const char *source, const char *cache_dir)
+static int run_pull(const struct hk_globals *g, const struct cli_pull_opts *p, const char *source,
+		    const char *cache_dir)
 {
 	_cleanup_free_ char *path = cli_companion_path(PULL_BINARY);
-	_cleanup_free_ char *tls = p->tls_verify ? xasprintf("--tls-verify=%s", p->tls_verify) : NULL;
+	_cleanup_free_ char *tls =
+		p->tls_verify ? xasprintf("--tls-verify=%s", p->tls_verify) : NULL;
 	const char *args[16];
 	size_t n = 0;
 
@@ -76,8 +77,8 @@ static int run_pull(const struct hk_globals *g, const struct cli_pull_opts *p,
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p,
-		     const char *source, const char *cache_dir, char **image)
+int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, const char *source,
+		     const char *cache_dir, char **image)
 {
 	const char *policy = p->policy ? p->policy : "missing";
 	struct img_ref ref;

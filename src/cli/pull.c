@@ -87,14 +87,15 @@ const struct hk_command cmd_pull = {
 	.run = run_pull,
 	.args = PULL_ARGS,
 	.summary = PULL_SUMMARY,
-	.options = "   --cache-dir DIR       the image cache (default $HUSK_CACHE, " LAUNCH_CACHE_DIR
-		   ")\n"
-		   "   --authfile FILE       credentials (default: $REGISTRY_AUTH_FILE,\n"
-		   "                         $XDG_RUNTIME_DIR/containers/auth.json, "
-		   "~/.docker/config.json)\n"
-		   "   --creds USER[:PASS]   credentials on the command line\n"
-		   "   --tls-verify[=BOOL]   check the registry's certificate (default true; "
-		   "false\n"
-		   "                         also allows plain http)\n"
-		   "   -q, --quiet           no line per layer\n",
+	.options =
+		"   --cache-dir DIR       the image cache (default $HUSK_CACHE, " LAUNCH_CACHE_DIR
+		")\n"
+		"   --authfile FILE       credentials (default: $REGISTRY_AUTH_FILE,\n"
+		"                         $XDG_RUNTIME_DIR/containers/auth.json, "
+		"~/.docker/config.json)\n"
+		"   --creds USER[:PASS]   credentials on the command line\n"
+		"   --tls-verify[=BOOL]   check the registry's certificate (default true; "
+		"false\n"
+		"                         also allows plain http)\n"
+		"   -q, --quiet           no line per layer\n",
 };

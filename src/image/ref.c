@@ -68,8 +68,8 @@ static bool domain_ok(const char *d)
 	const char *port = NULL;
 	if (d[0] == '[') {
 		const char *close = strchr(d, ']');
-		if (!close || close == d + 1 || strspn(d + 1, "0123456789abcdefABCDEF:") !=
-							(size_t)(close - d - 1))
+		if (!close || close == d + 1 ||
+		    strspn(d + 1, "0123456789abcdefABCDEF:") != (size_t)(close - d - 1))
 			return false;
 		if (close[1] && close[1] != ':')
 			return false;
@@ -149,8 +149,8 @@ int img_ref_parse(const char *s, struct img_ref *ref, struct hk_err *err)
 	int r = split(copy, ref, err);
 	if (r == 0 && !domain_ok(ref->domain))
 		r = hk_fail(err, 0, "\"%s\" is not a registry host[:port]", ref->domain);
-	if (r == 0 && (!path_ok(ref->path) ||
-		       strlen(ref->domain) + 1 + strlen(ref->path) > NAME_MAX_LEN))
+	if (r == 0 &&
+	    (!path_ok(ref->path) || strlen(ref->domain) + 1 + strlen(ref->path) > NAME_MAX_LEN))
 		r = hk_fail(err, 0,
 			    "\"%s\" is not a repository name (lowercase letters, digits and "
 			    "separators, at most %d characters)",

@@ -75,7 +75,8 @@ static int entry(json_object *auths, const char *key, const char *file, char **u
 {
 	json_object *e, *a;
 
-	if (!json_object_object_get_ex(auths, key, &e) || !json_object_is_type(e, json_type_object) ||
+	if (!json_object_object_get_ex(auths, key, &e) ||
+	    !json_object_is_type(e, json_type_object) ||
 	    !json_object_object_get_ex(e, "auth", &a) || !json_object_is_type(a, json_type_string))
 		return 0;
 	_cleanup_free_ char *plain = b64_decode(json_object_get_string(a));

@@ -165,8 +165,9 @@ static int get_doc(struct pull *p, const char *what, const char *want, struct do
 		return -1;
 	img_sha256_buf(d->json, d->len, d->hex);
 	if (want && strcmp(want, d->hex) != 0)
-		return hk_fail(err, 0, "manifest %s does not match its digest (its content is "
-				       "sha256:%s)",
+		return hk_fail(err, 0,
+			       "manifest %s does not match its digest (its content is "
+			       "sha256:%s)",
 			       what, d->hex);
 	return 0;
 }
@@ -236,11 +237,12 @@ static int check_manifest(const struct doc *d, char **cdigest, int64_t *csize, s
 		int64_t size;
 		snprintf(path, sizeof(path), "manifest: layers[%zu]", i);
 		hk_json *l = hk_json_at(layers, i);
-		if (hk_json_as_obj(l, path, err) < 0 || img_descriptor_size(l, path, &size, err) < 0)
+		if (hk_json_as_obj(l, path, err) < 0 ||
+		    img_descriptor_size(l, path, &size, err) < 0)
 			goto out;
 		if (size > BLOB_MAX || (total += size) > IMAGE_MAX) {
-			hk_fail(err, 0, "%s: %lld bytes (at most %lld a layer, %lld an image)", path,
-				(long long)size, BLOB_MAX, IMAGE_MAX);
+			hk_fail(err, 0, "%s: %lld bytes (at most %lld a layer, %lld an image)",
+				path, (long long)size, BLOB_MAX, IMAGE_MAX);
 			goto out;
 		}
 	}
@@ -294,7 +296,8 @@ static int write_layout(int cachefd, const char *tmp, const struct img_ref *ref,
 	if (mkdirat(cachefd, tmp, 0700) < 0 || mkdirat(cachefd, blobs, 0755) < 0 ||
 	    mkdirat(cachefd, sha, 0755) < 0)
 		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
-	_cleanup_close_ int dirfd = openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int dirfd =
+		openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int blobfd =
 		openat(cachefd, sha, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0 || blobfd < 0)
@@ -305,7 +308,8 @@ static int write_layout(int cachefd, const char *tmp, const struct img_ref *ref,
 	_cleanup_free_ char *name = img_ref_string(ref);
 	hk_json_set_int(index, "schemaVersion", 2);
 	hk_json_set_str(index, "mediaType", OCI_INDEX);
-	hk_json_set_str(desc, "mediaType", m->ctype && strchr(m->ctype, '/') ? m->ctype : OCI_MANIFEST);
+	hk_json_set_str(desc, "mediaType",
+			m->ctype && strchr(m->ctype, '/') ? m->ctype : OCI_MANIFEST);
 	hk_json_set_str(desc, "digest", digest);
 	hk_json_set_int(desc, "size", (int64_t)m->len);
 	hk_json_set_str(ann, "org.opencontainers.image.ref.name", name);
@@ -369,7 +373,8 @@ static int pull_into(struct pull *p, const char *cache_dir, int cachefd, char id
 	hk_rmtree_at(cachefd, tmp, NULL); /* a dead pull's of the same pid */
 	if (resolve(p, &m, err) == 0 && get_config(p, &m, &cfg, err) == 0 &&
 	    write_layout(cachefd, tmp, p->c.ref, &m, &cfg, err) == 0 &&
-	    unpack_from(p, cache_dir, tmp, id, err) == 0 && commit(cachefd, tmp, p->c.ref, err) == 0)
+	    unpack_from(p, cache_dir, tmp, id, err) == 0 &&
+	    commit(cachefd, tmp, p->c.ref, err) == 0)
 		r = 0;
 	if (r < 0)
 		hk_rmtree_at(cachefd, tmp, NULL);
@@ -392,7 +397,8 @@ int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o,
 		img_ref_clear(&ref);
 		return hk_fail(err, 0, "pull %s: curl_global_init failed", image);
 	}
-	_cleanup_close_ int cachefd = hk_open_trusted_dir("--cache-dir", cache_dir, true, 0700, err);
+	_cleanup_close_ int cachefd =
+		hk_open_trusted_dir("--cache-dir", cache_dir, true, 0700, err);
 	if (cachefd >= 0 && mkdirat(cachefd, "tmp", 0700) < 0 && errno != EEXIST)
 		hk_fail(err, errno, "image cache %s: mkdir tmp", cache_dir);
 	else if (cachefd >= 0 && reg_open(&p.c, &ref, o, err) == 0)

@@ -202,7 +202,8 @@ static int status_error(const char *url, long code, const struct xfer *x, struct
 	if (root && json_object_object_get_ex(root, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
 	    (e0 = json_object_array_get_idx(errs, 0)) &&
-	    json_object_object_get_ex(e0, "message", &m) && json_object_is_type(m, json_type_string))
+	    json_object_object_get_ex(e0, "message", &m) &&
+	    json_object_is_type(m, json_type_string))
 		msg = json_object_get_string(m);
 	int r = hk_fail(err, 0, "GET %s: HTTP %ld%s%s%s", url, code, msg ? " (" : "",
 			msg ? msg : "", msg ? ")" : "");
@@ -261,7 +262,8 @@ static char *challenge_param(const char *ch, const char *key)
 	size_t klen = strlen(key);
 
 	for (const char *p = ch; (p = strcasestr(p, key)); p += klen) {
-		if ((p != ch && p[-1] != ' ' && p[-1] != ',') || p[klen] != '=' || p[klen + 1] != '"')
+		if ((p != ch && p[-1] != ' ' && p[-1] != ',') || p[klen] != '=' ||
+		    p[klen + 1] != '"')
 			continue;
 		const char *v = p + klen + 2, *end = strchr(v, '"');
 		if (!end)
@@ -320,8 +322,7 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 }
 
 /* GET /v2/: 0 with *code its status, *challenge its WWW-Authenticate */
-static int ping(struct reg_client *c, bool auth, long *code, char **challenge,
-		struct hk_err *err)
+static int ping(struct reg_client *c, bool auth, long *code, char **challenge, struct hk_err *err)
 {
 	struct xfer x = {.fd = -1, .max = ERRBODY_MAX};
 	_cleanup_free_ char *url = xasprintf("%s/v2/", c->base);
@@ -358,7 +359,8 @@ static int authenticate(struct reg_client *c, const char *challenge, struct hk_e
 	if (challenge && strncasecmp(challenge, "Bearer ", 7) == 0)
 		return fetch_token(c, challenge, err);
 	if (!challenge || strncasecmp(challenge, "Basic", 5) != 0)
-		return hk_fail(err, 0, "the registry answered 401 with no challenge husk knows (%s)",
+		return hk_fail(err, 0,
+			       "the registry answered 401 with no challenge husk knows (%s)",
 			       challenge ? challenge : "none");
 	if (!c->user)
 		return hk_fail(err, 0,

@@ -54,7 +54,7 @@ int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int f
  * machine's architecture), the config, each layer the cache lacks
  * streamed into it, then the store's entry (image/store.h). id: the
  * config's digest (hex). */
-int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o,
-	     char id[65], struct hk_err *err);
+int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o, char id[65],
+	     struct hk_err *err);
 
 #endif
