@@ -118,7 +118,9 @@ static int open_blob(struct img_source *src, const char *name, int64_t size, int
 }
 
 /* Wait for every download; when the unpack failed, a download's own
- * error (an HTTP status, a reset) says more than "short of its size". */
+ * error (an HTTP status, a reset) says more than what the unpacker saw of
+ * it (a short or broken stream), unless the download only failed because
+ * the unpacker had stopped reading (EPIPE). */
 static void join_all(struct pull *p, bool failed, struct hk_err *err)
 {
 	bool told = false;
@@ -126,7 +128,7 @@ static void join_all(struct pull *p, bool failed, struct hk_err *err)
 	for (size_t i = 0; i < p->n_fetches; i++) {
 		struct fetch *f = p->fetches[i];
 		pthread_join(f->tid, NULL);
-		if (failed && !told && f->rc < 0 && strstr(err->msg, "short of its size")) {
+		if (failed && !told && f->rc < 0 && f->err.errnum != EPIPE) {
 			*err = f->err;
 			told = true;
 		}

@@ -32,6 +32,7 @@ struct xfer {
 	int fd; /* a blob: where it goes (-1: into buf) */
 	int64_t left;
 	bool fd_failed, err_cut;
+	int fd_errno;
 	char *www_auth, *ctype; /* of the last response */
 };
 
@@ -85,6 +86,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *data)
 	}
 	if (n && hk_write_all(x->fd, p, n) < 0) {
 		x->fd_failed = true;
+		x->fd_errno = errno;
 		return 0;
 	}
 	x->left -= (int64_t)n;
@@ -187,7 +189,7 @@ static int perform(struct reg_client *c, const char *url, const char *accept, bo
 	if (x->too_big && x->fd < 0)
 		return hk_fail(err, 0, "GET %s: more than %zu bytes", url, x->max);
 	if (x->fd_failed)
-		return hk_fail(err, errno, "GET %s: writing it", url);
+		return hk_fail(err, x->fd_errno, "GET %s: writing it", url);
 	if (rc == CURLE_WRITE_ERROR && x->too_big)
 		return hk_fail(err, 0, "GET %s: longer than its descriptor's size", url);
 	return hk_fail(err, 0, "GET %s: %s", url, *ebuf ? ebuf : curl_easy_strerror(rc));

@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -207,6 +208,8 @@ def puller(hk, world):
 
 
 def one_line_error(r, *words):
+    if os.environ.get("HK_SHOW"):
+        print("\n" + r.err.strip().splitlines()[-1])
     assert r.rc == 125, str(r)
     # the error is one line, after the layers it downloaded
     lines = [l for l in r.err.strip().splitlines() if not l.startswith("Copying blob")]
@@ -292,43 +295,93 @@ def test_registry_down(puller, world):
     assert puller.refs() == [] and puller.tmp_empty()
 
 
-class CorruptingProxy:
-    """A proxy to the registry that flips a byte in the middle of one blob."""
+class Proxy:
+    """A registry of our own in front of the real one: it may flip a byte
+    in the middle of one blob (corrupt), send half of one and hang up
+    (truncate), answer every manifest with a document of ours (manifest:
+    (bytes, content type)), or ask for Bearer tokens from a token server
+    of its own (bearer: None, "anonymous" or (user, password))."""
 
-    def __init__(self, upstream, bad_digest):
+    TOKEN = "hk-test-token-4711"
+
+    def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None):
         proxy = self
+        self.corrupted = 0
+        self.blob_gets = 0
+        self.scopes = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *a):
                 pass
 
+            def reply(self, status, body, headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def token(self):
+                want = None if bearer == "anonymous" else "Basic " + base64.b64encode(
+                    f"{bearer[0]}:{bearer[1]}".encode()).decode()
+                if want and self.headers.get("Authorization") != want:
+                    return self.reply(401, b'{"errors":[{"message":"who are you"}]}')
+                q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                proxy.scopes.append((q.get("service"), q.get("scope")))
+                self.reply(200, json.dumps({"token": Proxy.TOKEN}).encode(),
+                           [("Content-Type", "application/json")])
+
             def do_GET(self):
+                if self.path.startswith("/token"):
+                    return self.token()
+                if bearer and self.headers.get("Authorization") != "Bearer " + Proxy.TOKEN:
+                    ch = (f'Bearer realm="http://{proxy.host}/token",service="hk-test"')
+                    return self.reply(401, b'{"errors":[{"message":"token please"}]}',
+                                      [("WWW-Authenticate", ch)])
+                if manifest and "/manifests/" in self.path:
+                    return self.reply(200, manifest[0], [("Content-Type", manifest[1])])
                 conn = http.client.HTTPConnection(upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "authorization")}
                 conn.request("GET", self.path, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
-                if self.path.endswith("/blobs/" + bad_digest) and resp.status == 200:
+                conn.close()
+                headers = [(k, v) for k, v in resp.getheaders()
+                           if k.lower() not in ("transfer-encoding", "connection",
+                                                "content-length")]
+                if "/blobs/" in self.path:
+                    proxy.blob_gets += 1
+                if corrupt and self.path.endswith("/blobs/" + corrupt) and resp.status == 200:
                     body = bytearray(body)
                     body[len(body) // 2] ^= 0xff
                     body = bytes(body)
                     proxy.corrupted += 1
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                if truncate and self.path.endswith("/blobs/" + truncate):
+                    self.send_response(resp.status)
+                    for k, v in headers:
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                conn.close()
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.reply(resp.status, body, headers)
 
-        self.corrupted = 0
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def stop(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
@@ -337,16 +390,66 @@ class CorruptingProxy:
 @pytest.mark.parametrize("layer", [0, 1])
 def test_corrupt_blob_refused(puller, world, layer):
     bad = world.img.layer_hex(layer)
-    proxy = CorruptingProxy(world.reg.host, "sha256:" + bad)
-    try:
+    with Proxy(world.reg.host, corrupt="sha256:" + bad) as proxy:
         ref = proxy.host + "/hk/oci:1"
         r = puller.launch(ref, "true")
         one_line_error(r, ref, f"does not match its digest sha256:{bad}")
         assert proxy.corrupted == 1
-    finally:
-        proxy.stop()
+    # the other layer is whole and checked: it may stay; the bad one not
     assert bad not in puller.layers()
     assert puller.refs() == [] and puller.tmp_empty()
+
+
+def test_truncated_blob_refused(puller, world):
+    bad = world.img.layer_hex(0)
+    with Proxy(world.reg.host, truncate="sha256:" + bad) as proxy:
+        ref = proxy.host + "/hk/oci:1"
+        r = puller.pull(ref)
+        one_line_error(r, ref, "sha256:" + bad, "remaining")
+    assert bad not in puller.layers()
+    assert puller.refs() == [] and puller.tmp_empty()
+
+
+def hostile_manifest(layers):
+    cfg = {"mediaType": "application/vnd.oci.image.config.v1+json",
+           "digest": "sha256:" + "1" * 64, "size": 100}
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg,
+                       "layers": layers}).encode()
+
+
+@pytest.mark.parametrize("case", ["10000 layers", "100 GB layer", "8 MiB manifest"])
+def test_manifest_limits(puller, world, case):
+    """A hostile registry's manifest is refused before any blob is asked
+    for: no allocation or write husk did not bound."""
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+             "digest": "sha256:" + "2" * 64, "size": 1000}
+    doc, want = {
+        "10000 layers": (hostile_manifest([layer] * 10000), "10000 layers (at most 128)"),
+        "100 GB layer": (hostile_manifest([dict(layer, size=100 << 30)]), "107374182400 bytes"),
+        "8 MiB manifest": (hostile_manifest([layer]) + b" " * (8 << 20), "more than"),
+    }[case]
+    with Proxy(world.reg.host, manifest=(doc, OCI_MANIFEST)) as proxy:
+        ref = proxy.host + "/hk/oci:1"
+        r = puller.launch(ref, "true")
+        one_line_error(r, ref, want)
+        assert proxy.blob_gets == 0 and "Copying blob" not in r.err
+    assert puller.refs() == [] and puller.layers() == [] and puller.tmp_empty()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "credentials"])
+def test_bearer_token(puller, world, tmp_path, who):
+    bearer = "anonymous" if who == "anonymous" else ("tokuser", "tokpass")
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
+    with Proxy(world.reg.host, bearer=bearer) as proxy:
+        ref = proxy.host + "/hk/oci:1"
+        opts = ()
+        if who == "credentials":
+            r = puller.launch(ref, "true", env=env)
+            one_line_error(r, ref, "refused an anonymous pull")
+            opts = ("--authfile", authfile(tmp_path / "a.json", proxy.host, *bearer))
+        r = puller.launch(ref, opts=opts, env=env)
+        assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+        assert proxy.scopes[-1] == (["hk-test"], ["repository:hk/oci:pull"])
 
 
 @pytest.fixture(scope="module")
