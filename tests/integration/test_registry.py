@@ -452,6 +452,20 @@ def test_bearer_token(puller, world, tmp_path, who):
         assert proxy.scopes[-1] == (["hk-test"], ["repository:hk/oci:pull"])
 
 
+def test_two_pulls_at_once_download_each_layer_once(puller, world):
+    with Proxy(world.reg.host) as proxy:
+        ref = proxy.host + "/hk/oci:1"
+        argv = [HUSK, "pull", "--cache-dir", str(puller.cache), ref]
+        procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=TIMEOUT) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        assert outs[0][0] == outs[1][0]
+        # each layer once, the config once per pull
+        assert proxy.blob_gets == 2 + 2, outs
+    assert len(puller.refs()) == 1 and len(puller.layers()) == 2 and puller.tmp_empty()
+
+
 @pytest.fixture(scope="module")
 def auth_world(world):
     reg = Registry(world.tmp / "auth", users={"hkuser": "s3cret"})
