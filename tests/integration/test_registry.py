@@ -300,11 +300,13 @@ class Proxy:
     in the middle of one blob (corrupt), send half of one and hang up
     (truncate), answer every manifest with a document of ours (manifest:
     (bytes, content type)), or ask for Bearer tokens from a token server
-    of its own (bearer: None, "anonymous" or (user, password))."""
+    of its own (bearer: None, "anonymous" or (user, password)), or send
+    every blob GET elsewhere (redirect: a 307 to redirect.format(path))."""
 
     TOKEN = "hk-test-token-4711"
 
-    def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None):
+    def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None,
+                 redirect=None):
         proxy = self
         self.corrupted = 0
         self.blob_gets = 0
@@ -341,6 +343,10 @@ class Proxy:
                     ch = (f'Bearer realm="http://{proxy.host}/token",service="hk-test"')
                     return self.reply(401, b'{"errors":[{"message":"token please"}]}',
                                       [("WWW-Authenticate", ch)])
+                if redirect and "/blobs/" in self.path:
+                    # a CDN's way: the blob is elsewhere (a format: the path)
+                    proxy.blob_gets += 1
+                    return self.reply(307, b"", [("Location", redirect.format(self.path))])
                 if manifest and "/manifests/" in self.path:
                     return self.reply(200, manifest[0], [("Content-Type", manifest[1])])
                 conn = http.client.HTTPConnection(upstream, timeout=30)
@@ -408,6 +414,19 @@ def test_truncated_blob_refused(puller, world):
         one_line_error(r, ref, "sha256:" + bad, "remaining")
     assert bad not in puller.layers()
     assert puller.refs() == [] and puller.tmp_empty()
+
+
+def test_blob_redirects(puller, world):
+    """Blobs behind a redirect, as registries on a CDN serve them; a
+    redirect to anything but http(s) is not followed."""
+    with Proxy(world.reg.host, redirect="http://" + world.reg.host + "{}") as proxy:
+        r = puller.pull(proxy.host + "/hk/oci:1")
+        assert r.rc == 0 and r.err.count("Copying blob") == 2, str(r)
+    with Proxy(world.reg.host, redirect="file:///etc/passwd#{}") as proxy:
+        ref = proxy.host + "/hk/docker:1"
+        r = puller.pull(ref)
+        one_line_error(r, ref, "file")
+    assert len(puller.refs()) == 1 and puller.tmp_empty()
 
 
 def hostile_manifest(layers):
