@@ -1,4 +1,4 @@
-/* husk pull: run build/husk-pull, which sits next to this binary (it links
+/* husk pull, images, rmi: run build/husk-pull, which sits next to this binary (it links
  * libcurl, which neither husk nor husk-launch loads: cli/companion.c). */
 #include "cli/cli.h"
 
@@ -12,5 +12,21 @@ const struct hk_command cmd_pull = {
 	.run = run_pull,
 	.args = PULL_ARGS,
 	.summary = PULL_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_images = {
+	.name = "images",
+	.run = run_pull,
+	.args = "[options]",
+	.summary = IMAGES_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_rmi = {
+	.name = "rmi",
+	.run = run_pull,
+	.args = "[options] IMAGE...",
+	.summary = RMI_SUMMARY,
 	.options = "",
 };

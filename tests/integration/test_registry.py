@@ -237,6 +237,32 @@ def test_pull_then_launch_by_name(puller, world, kind):
     assert r.rc == 0 and "Copying blob" not in r.err, str(r)
 
 
+def test_images_and_rmi(puller, world):
+    cache = ("--cache-dir", puller.cache)
+    assert puller.hk.ok("images", *cache).out.splitlines()[1:] == []
+    for ref in (world.oci, world.docker):
+        assert puller.pull(ref, "-q").rc == 0
+    lines = puller.hk.ok("images", *cache).out.splitlines()
+    assert lines[0].split()[:4] == ["REPOSITORY", "TAG", "IMAGE", "ID"], lines
+    rows = [l.split() for l in lines[1:]]
+    assert [(r[0], r[1]) for r in rows] == [(world.docker.rsplit(":", 1)[0], "1"),
+                                            (world.oci.rsplit(":", 1)[0], "1")], lines
+    assert rows[1][2] == world.img.id[:12]
+    assert rows[1][3] == "sha256:" + sha(world.img.manifest)[:12], lines
+    ids = puller.hk.ok("images", "-q", *cache).out.split()
+    assert len(ids) == 2 and world.img.id[:12] in ids
+    r = puller.hk.ok("rmi", *cache, world.oci)
+    assert r.out == f"Untagged: {world.oci}\n"
+    lines = puller.hk.ok("images", *cache).out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith(world.docker.rsplit(":", 1)[0]), lines
+    r = puller.launch(world.oci, opts=("--pull", "never"))
+    one_line_error(r, "--pull never")
+    r = puller.hk.call("rmi", *cache, world.oci)
+    assert r.rc == 1 and world.oci in r.err and len(r.err.splitlines()) == 1, str(r)
+    # the layers stay (no prune yet): the other image uses them
+    assert len(puller.layers()) == 2 and puller.tmp_empty()
+
+
 def test_launch_pulls_when_missing(puller, world):
     # --pull never: not there, nothing asked
     r = puller.launch(world.oci, opts=("--pull", "never"))
