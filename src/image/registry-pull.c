@@ -35,6 +35,7 @@
 #define MAX_LAYERS 128
 #define BLOB_MAX (32LL << 30)
 #define IMAGE_MAX (64LL << 30)
+#define PARALLEL 4 /* layers downloaded at once */
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -55,8 +56,22 @@ struct fetch {
 struct pull {
 	struct reg_client c;
 	const struct reg_opts *o;
+	pthread_mutex_t lock; /* of fetches: unpackers run in parallel */
 	struct fetch **fetches;
 	size_t n_fetches;
+};
+
+/* One layer unpacked by a thread of its own: a view of the image with
+ * that layer alone (the cache's per-layer locks are OFD locks, taken on
+ * a file description of each unpacker's own, so threads exclude each
+ * other as processes do). */
+struct layer_job {
+	pthread_t tid;
+	bool started;
+	struct img_image view;
+	const char *cache_dir;
+	int rc;
+	struct hk_err err;
 };
 
 struct doc {
@@ -108,8 +123,10 @@ static int open_blob(struct img_source *src, const char *name, int64_t size, int
 		free(f);
 		return hk_fail(err, e, "layer sha256:%s: pthread_create", hex);
 	}
+	pthread_mutex_lock(&p->lock);
 	p->fetches = xrealloc(p->fetches, (p->n_fetches + 1) * sizeof(*p->fetches));
 	p->fetches[p->n_fetches++] = f;
+	pthread_mutex_unlock(&p->lock);
 	if (!p->o->quiet)
 		fprintf(stderr, "Copying blob sha256:%.12s (%lld bytes)\n", hex, (long long)size);
 	r->fd = fds[0];
@@ -327,6 +344,61 @@ static int write_layout(int cachefd, const char *tmp, const struct img_ref *ref,
 	return 0;
 }
 
+static void *unpack_main(void *data)
+{
+	struct layer_job *j = data;
+
+	j->rc = img_unpack(&j->view, j->cache_dir, &j->err);
+	return NULL;
+}
+
+static void job_clear(struct layer_job *j)
+{
+	if (j->view.layer_dirs)
+		free(j->view.layer_dirs[0]);
+	if (j->view.layer_fds && j->view.layer_fds[0] >= 0)
+		close(j->view.layer_fds[0]);
+	free(j->view.layer_dirs);
+	free(j->view.layer_fds);
+}
+
+/* Every layer the cache lacks, PARALLEL at a time, downloaded and
+ * unpacked at once; the first failure (in the manifest's order) is the
+ * error. */
+static int unpack_parallel(struct img_image *img, const char *cache_dir, struct hk_err *err)
+{
+	struct layer_job *jobs = xcalloc(img->n_layers, sizeof(*jobs));
+	int r = 0;
+
+	for (size_t start = 0; start < img->n_layers && r == 0; start += PARALLEL) {
+		size_t end = start + PARALLEL < img->n_layers ? start + PARALLEL : img->n_layers;
+		for (size_t i = start; i < end; i++) {
+			struct layer_job *j = &jobs[i];
+			j->view = *img;
+			j->view.layers = &img->layers[i];
+			j->view.n_layers = 1;
+			j->view.layer_dirs = NULL;
+			j->view.layer_fds = NULL;
+			j->cache_dir = cache_dir;
+			int e = pthread_create(&j->tid, NULL, unpack_main, j);
+			j->started = e == 0;
+			if (e)
+				j->rc = hk_fail(&j->err, e, "pthread_create");
+		}
+		for (size_t i = start; i < end; i++) {
+			if (jobs[i].started)
+				pthread_join(jobs[i].tid, NULL);
+			if (jobs[i].rc < 0 && r == 0) {
+				*err = jobs[i].err;
+				r = -1;
+			}
+			job_clear(&jobs[i]);
+		}
+	}
+	free(jobs);
+	return r;
+}
+
 /* The layout, its layers unpacked from the registry into the cache. */
 static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, char id[65],
 		       struct hk_err *err)
@@ -342,7 +414,7 @@ static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, c
 	}
 	img->src.open_blob = open_blob;
 	img->src.opaque = p;
-	int r = img_unpack(img, cache_dir, err);
+	int r = unpack_parallel(img, cache_dir, err);
 	join_all(p, r < 0, err);
 	memcpy(id, img->id, IMG_HEX_LEN + 1);
 	img_free(img);
@@ -389,7 +461,7 @@ int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o,
 	     struct hk_err *err)
 {
 	struct img_ref ref;
-	struct pull p = {.o = o};
+	struct pull p = {.o = o, .lock = PTHREAD_MUTEX_INITIALIZER};
 	int r = -1;
 
 	if (img_ref_parse(image, &ref, err) < 0)

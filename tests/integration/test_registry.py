@@ -327,16 +327,19 @@ class Proxy:
     (truncate), answer every manifest with a document of ours (manifest:
     (bytes, content type)), or ask for Bearer tokens from a token server
     of its own (bearer: None, "anonymous" or (user, password)), or send
-    every blob GET elsewhere (redirect: a 307 to redirect.format(path))."""
+    every blob GET elsewhere (redirect: a 307 to redirect.format(path));
+    delay: seconds each blob waits, to see how many are asked for at once."""
 
     TOKEN = "hk-test-token-4711"
 
     def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None,
-                 redirect=None):
+                 redirect=None, delay=0):
         proxy = self
         self.corrupted = 0
         self.blob_gets = 0
         self.scopes = []
+        self.active = self.most_active = 0
+        lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -387,6 +390,12 @@ class Proxy:
                                                 "content-length")]
                 if "/blobs/" in self.path:
                     proxy.blob_gets += 1
+                    with lock:
+                        proxy.active += 1
+                        proxy.most_active = max(proxy.most_active, proxy.active)
+                    time.sleep(delay)
+                    with lock:
+                        proxy.active -= 1
                 if corrupt and self.path.endswith("/blobs/" + corrupt) and resp.status == 200:
                     body = bytearray(body)
                     body[len(body) // 2] ^= 0xff
@@ -495,6 +504,13 @@ def test_bearer_token(puller, world, tmp_path, who):
         r = puller.launch(ref, opts=opts, env=env)
         assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
         assert proxy.scopes[-1] == (["hk-test"], ["repository:hk/oci:pull"])
+
+
+def test_layers_download_in_parallel(puller, world):
+    with Proxy(world.reg.host, delay=1) as proxy:
+        r = puller.pull(proxy.host + "/hk/oci:1")
+        assert r.rc == 0, str(r)
+        assert proxy.most_active == 2  # both layers at once
 
 
 def test_two_pulls_at_once_download_each_layer_once(puller, world):
