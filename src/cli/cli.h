@@ -53,7 +53,7 @@ extern const struct hk_command cmd_pull, cmd_images, cmd_rmi;
 /* husk launch's registry options (cli/launch-pull.c, in husk-launch). */
 struct cli_pull_opts {
 	const char *policy; /* --pull always|missing|never (default missing) */
-	const char *authfile, *creds, *tls_verify;
+	const char *authfile, *creds, *tls_verify, *cert_dir;
 };
 /* When source names an image (not a path that exists; "docker://" says
  * so), pull it as policy says, running husk-pull, and set *image to the

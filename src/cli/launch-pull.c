@@ -55,6 +55,10 @@ static int run_pull(const struct hk_globals *g, const struct cli_pull_opts *p, c
 	}
 	if (tls)
 		args[n++] = tls;
+	if (p->cert_dir) {
+		args[n++] = "--cert-dir";
+		args[n++] = p->cert_dir;
+	}
 	args[n++] = "--";
 	args[n++] = source;
 	args[n] = NULL;

@@ -43,6 +43,7 @@ enum {
 	OPT_AUTHFILE,
 	OPT_CREDS,
 	OPT_TLS_VERIFY,
+	OPT_CERT_DIR,
 };
 
 static const struct option longopts[] = {
@@ -84,6 +85,7 @@ static const struct option longopts[] = {
 	{"authfile", required_argument, NULL, OPT_AUTHFILE},
 	{"creds", required_argument, NULL, OPT_CREDS},
 	{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
 	{0},
 };
 
@@ -193,9 +195,9 @@ static int on_opt(int opt, const char *arg, void *data)
 		*(opt == OPT_CLEANUP ? &c->cleanup : &c->owner) = arg;
 		return 0;
 	}
-	if (opt >= OPT_PULL && opt <= OPT_TLS_VERIFY) {
+	if (opt >= OPT_PULL && opt <= OPT_CERT_DIR) {
 		const char **dst[] = {&c->pull.policy, &c->pull.authfile, &c->pull.creds,
-				      &c->pull.tls_verify};
+				      &c->pull.tls_verify, &c->pull.cert_dir};
 		*dst[opt - OPT_PULL] = arg ? arg : "true";
 		return 0;
 	}
@@ -366,5 +368,5 @@ const struct hk_command cmd_launch = {
 		"   --pull always|missing|never  pull SOURCE, an image reference, from its "
 		"registry\n"
 		"                         (default missing; husk pull's options:)\n"
-		"   --authfile FILE, --creds USER[:PASS], --tls-verify[=BOOL]\n",
+		"   --authfile FILE, --creds USER[:PASS], --tls-verify[=BOOL], --cert-dir DIR\n",
 };

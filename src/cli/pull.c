@@ -11,13 +11,14 @@
 #include "image/registry.h"
 #include "launch/launch.h"
 
-enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY };
+enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY, OPT_CERT_DIR };
 
 static const struct option longopts[] = {
 	{"cache-dir", required_argument, NULL, OPT_CACHE},
 	{"authfile", required_argument, NULL, OPT_AUTHFILE},
 	{"creds", required_argument, NULL, OPT_CREDS},
 	{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
 	{"quiet", no_argument, NULL, 'q'},
 	{0},
 };
@@ -40,6 +41,9 @@ static int on_opt(int opt, const char *arg, void *data)
 		return 0;
 	case OPT_CREDS:
 		c->o.creds = arg;
+		return 0;
+	case OPT_CERT_DIR:
+		c->o.cert_dir = arg;
 		return 0;
 	case OPT_TLS_VERIFY:
 		if (arg && strcmp(arg, "true") != 0 && strcmp(arg, "false") != 0) {

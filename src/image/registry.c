@@ -6,6 +6,7 @@
 #include "image/registry.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 
 #define TOKEN_MAX (1 << 20)
 #define ERRBODY_MAX 4096
+#define CERT_MAX (1 << 20)
 
 struct xfer {
 	CURL *curl;
@@ -175,12 +177,16 @@ static int perform(struct reg_client *c, const char *url, const char *accept, bo
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o->tls_verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o->tls_verify ? 2L : 0L);
+	struct curl_blob cas = {.data = c->cas, .len = c->cas_len, .flags = CURL_BLOB_NOCOPY};
+	if (c->cas)
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &cas);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	CURLcode rc = curl_easy_perform(e);
+	c->last_curl = (int)rc;
 	curl_slist_free_all(h);
 	*code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
@@ -346,7 +352,10 @@ static int ping_any(struct reg_client *c, long *code, char **challenge, struct h
 	c->base = xasprintf("https://%s", img_ref_api_host(c->ref));
 	if (ping(c, false, code, challenge, err) == 0)
 		return 0;
-	if (c->o->tls_verify && !img_ref_loopback(c->ref))
+	/* a certificate that does not verify is that, never a reason to
+	 * talk without TLS */
+	if ((c->o->tls_verify && !img_ref_loopback(c->ref)) ||
+	    c->last_curl == CURLE_PEER_FAILED_VERIFICATION)
 		return -1;
 	free(c->base);
 	c->base = xasprintf("http://%s", img_ref_api_host(c->ref));
@@ -379,11 +388,43 @@ static int authenticate(struct reg_client *c, const char *challenge, struct hk_e
 	return 0;
 }
 
+/* Every *.crt of --cert-dir, as one PEM text (as podman reads the
+ * directory; its client certificates, *.cert and *.key, are not used). */
+static int read_cert_dir(struct reg_client *c, const char *dir, struct hk_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return hk_fail(err, errno, "--cert-dir %s", dir);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".crt") != 0)
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
+		size_t n;
+		_cleanup_free_ char *pem = hk_read_file(path, CERT_MAX, &n, err);
+		if (!pem) {
+			closedir(d);
+			return hk_err_prefix(err, "--cert-dir");
+		}
+		c->cas = xrealloc(c->cas, c->cas_len + n + 2);
+		memcpy(c->cas + c->cas_len, pem, n);
+		c->cas_len += n;
+		c->cas[c->cas_len++] = '\n';
+		c->cas[c->cas_len] = '\0';
+	}
+	closedir(d);
+	return 0;
+}
+
 int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_opts *o,
 	     struct hk_err *err)
 {
 	*c = (struct reg_client){.ref = ref, .o = o};
 	if (reg_creds(ref, o, &c->user, &c->pass, err) < 0)
+		return -1;
+	if (o->cert_dir && read_cert_dir(c, o->cert_dir, err) < 0)
 		return -1;
 	long code;
 	_cleanup_free_ char *challenge = NULL;
@@ -401,6 +442,7 @@ void reg_close(struct reg_client *c)
 {
 	free(c->base);
 	free(c->bearer);
+	free(c->cas);
 	free(c->user);
 	if (c->pass)
 		explicit_bzero(c->pass, strlen(c->pass));

@@ -15,6 +15,7 @@ struct img_ref;
 struct reg_opts {
 	const char *authfile; /* --authfile (else $REGISTRY_AUTH_FILE, podman's, docker's) */
 	const char *creds;    /* --creds USER[:PASS] */
+	const char *cert_dir; /* --cert-dir: CA certificates (*.crt) added to the system's */
 	bool tls_verify;      /* --tls-verify (default true) */
 	bool quiet;           /* -q: no per-layer lines */
 };
@@ -26,6 +27,9 @@ struct reg_client {
 	char *bearer; /* "Authorization: Bearer <token>" or NULL */
 	char *user, *pass;
 	bool basic; /* send the credentials as Basic */
+	char *cas;  /* --cert-dir's certificates, one PEM text */
+	size_t cas_len;
+	int last_curl; /* the CURLcode of the last request */
 };
 
 /* Credentials for ref's registry: --creds, else the first auth file that

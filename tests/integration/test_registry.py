@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -48,7 +49,7 @@ class Registry:
     """docker-registry serving dir/storage on 127.0.0.1:port (htpasswd
     Basic auth when users is given)."""
 
-    def __init__(self, dir, users=None):
+    def __init__(self, dir, users=None, tls=None):
         self.dir = Path(dir)
         self.dir.mkdir(parents=True)
         self.port = free_port()
@@ -62,15 +63,18 @@ class Registry:
         (self.dir / "config.yml").write_text(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.dir}/storage\n"
-            f"http:\n  addr: {self.host}\n" + auth)
+            f"http:\n  addr: {self.host}\n" +
+            (f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n" if tls else "") + auth)
         self.log = open(self.dir / "log", "wb")
         self.proc = subprocess.Popen([REGISTRY, "serve", str(self.dir / "config.yml")],
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
+        ctx = ssl.create_default_context(cafile=tls[2]) if tls else None
         while True:
             try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2)
+                urllib.request.urlopen(f"{'https' if tls else 'http'}://{self.host}/v2/",
+                                       timeout=2, context=ctx)
                 break
             except urllib.error.HTTPError:
                 break  # 401: up, and asking for credentials
@@ -564,3 +568,54 @@ def test_basic_auth(puller, auth_world, tmp_path):
     authfile(tmp_path / "run" / "containers" / "auth.json", auth_world.host, "hkuser", "s3cret")
     r = puller.launch(ref, opts=("--pull", "always"), env=env)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+
+
+def make_ca(dir):
+    """A CA of the test's own and a certificate for 127.0.0.1 it signed:
+    (cert, key, ca cert)."""
+    dir.mkdir(parents=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*a):
+        subprocess.run(["openssl", *a], cwd=dir, check=True, capture_output=True, timeout=30)
+
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+        "-subj", "/CN=husk test CA")
+    run("req", "-new", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    (dir / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "srv.crt")
+    return dir / "srv.crt", dir / "srv.key", dir / "ca.crt"
+
+
+@pytest.fixture(scope="module")
+def tls_world(world):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    tls = make_ca(world.tmp / "ca")
+    reg = Registry(world.tmp / "tls", tls=tls)
+    try:
+        lay = world.img.layout(world.tmp / "tls-layout")
+        reg.ref = reg.push(f"oci:{lay}", "hk/tls:1")
+        reg.ca = tls[2]
+        yield reg
+    finally:
+        reg.stop()
+
+
+def test_tls(puller, tls_world, tmp_path):
+    ref = tls_world.ref
+    # a CA no one trusts: one line, and no falling back to plain http
+    r = puller.launch(ref, "true")
+    one_line_error(r, ref, "certificate")
+    assert puller.refs() == [] and puller.tmp_empty()
+    # --cert-dir with the CA (podman's *.crt)
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(tls_world.ca, certs / "ca.crt")
+    r = puller.launch(ref, opts=("--cert-dir", certs))
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    # --tls-verify=false: https, unchecked
+    r = puller.pull(ref, "--tls-verify=false")
+    assert r.rc == 0, str(r)
+    assert len(puller.refs()) == 1 and puller.tmp_empty()
