@@ -6,6 +6,7 @@
  * by the cache (cache.c) from a pipe that a thread of ours fills from the
  * registry: streamed, hashed as they are unpacked, renamed into place only
  * when whole and right. The layout becomes the store's entry last. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/rmtree.h"
 #include "common/trusted.h"
 #include "common/xalloc.h"
@@ -312,8 +315,7 @@ static int write_layout(int cachefd, const char *tmp, const struct img_ref *ref,
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs", tmp);
 	_cleanup_free_ char *sha = xasprintf("%s/blobs/sha256", tmp);
 
-	if (mkdirat(cachefd, tmp, 0700) < 0 || mkdirat(cachefd, blobs, 0755) < 0 ||
-	    mkdirat(cachefd, sha, 0755) < 0)
+	if (mkdirat(cachefd, blobs, 0755) < 0 || mkdirat(cachefd, sha, 0755) < 0)
 		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
 	_cleanup_close_ int dirfd =
 		openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -436,6 +438,59 @@ static int commit(int cachefd, const char *tmp, const struct img_ref *ref, struc
 	return 0;
 }
 
+/* What pulls that died (killed, Ctrl-C) left in tmp/: a pull.* directory
+ * whose flock nobody holds. */
+static void clear_dead_pulls(int cachefd)
+{
+	int fd = openat(cachefd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "pull.", 5) != 0)
+			continue;
+		int dfd = openat(dirfd(d), e->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		if (flock(dfd, LOCK_EX | LOCK_NB) == 0) {
+			hk_debug("pull: removing tmp/%s, left by a pull that died", e->d_name);
+			hk_rmtree_at(dirfd(d), e->d_name, NULL);
+		}
+		close(dfd);
+	}
+	closedir(d);
+}
+
+/* tmp/pull.<pid>, made and flock'ed for as long as the pull runs (made
+ * again if another pull's clear_dead_pulls took it before the lock). */
+static int make_tmp(int cachefd, const char *tmp, struct hk_err *err)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		struct stat st;
+		hk_rmtree_at(cachefd, tmp, NULL); /* a dead pull's of the same pid */
+		if (mkdirat(cachefd, tmp, 0700) < 0)
+			return hk_fail(err, errno, "image cache: mkdir %s", tmp);
+		int fd = openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return hk_fail(err, errno, "image cache: open %s", tmp);
+		if (flock(fd, LOCK_EX) < 0) {
+			int e = errno;
+			close(fd);
+			return hk_fail(err, e, "image cache: flock %s", tmp);
+		}
+		if (fstat(fd, &st) == 0 && st.st_nlink > 0)
+			return fd;
+		close(fd);
+	}
+	return hk_fail(err, EAGAIN, "image cache: %s removed as it was made", tmp);
+}
+
 static int pull_into(struct pull *p, const char *cache_dir, int cachefd, char id[65],
 		     struct hk_err *err)
 {
@@ -444,7 +499,10 @@ static int pull_into(struct pull *p, const char *cache_dir, int cachefd, char id
 	int r = -1;
 
 	snprintf(tmp, sizeof(tmp), "tmp/pull.%d", (int)getpid());
-	hk_rmtree_at(cachefd, tmp, NULL); /* a dead pull's of the same pid */
+	clear_dead_pulls(cachefd);
+	_cleanup_close_ int lockfd = make_tmp(cachefd, tmp, err);
+	if (lockfd < 0)
+		return -1;
 	if (resolve(p, &m, err) == 0 && get_config(p, &m, &cfg, err) == 0 &&
 	    write_layout(cachefd, tmp, p->c.ref, &m, &cfg, err) == 0 &&
 	    unpack_from(p, cache_dir, tmp, id, err) == 0 &&

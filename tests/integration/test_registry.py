@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -332,12 +333,13 @@ class Proxy:
     (bytes, content type)), or ask for Bearer tokens from a token server
     of its own (bearer: None, "anonymous" or (user, password)), or send
     every blob GET elsewhere (redirect: a 307 to redirect.format(path));
-    delay: seconds each blob waits, to see how many are asked for at once."""
+    delay: seconds each blob (of slow, when given) waits, to see how many
+    are asked for at once."""
 
     TOKEN = "hk-test-token-4711"
 
     def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None,
-                 redirect=None, delay=0):
+                 redirect=None, delay=0, slow=None):
         proxy = self
         self.corrupted = 0
         self.blob_gets = 0
@@ -397,7 +399,8 @@ class Proxy:
                     with lock:
                         proxy.active += 1
                         proxy.most_active = max(proxy.most_active, proxy.active)
-                    time.sleep(delay)
+                    if not slow or any(self.path.endswith(d) for d in slow):
+                        time.sleep(delay)
                     with lock:
                         proxy.active -= 1
                 if corrupt and self.path.endswith("/blobs/" + corrupt) and resp.status == 200:
@@ -515,6 +518,31 @@ def test_layers_download_in_parallel(puller, world):
         r = puller.pull(proxy.host + "/hk/oci:1")
         assert r.rc == 0, str(r)
         assert proxy.most_active == 2  # both layers at once
+
+
+def test_interrupted_pull_leaves_nothing(puller, world):
+    """Ctrl-C (SIGINT) in the middle of the layers: no store entry; what
+    it left in the cache's tmp/ goes with the next pull."""
+    layers = ["sha256:" + world.img.layer_hex(i) for i in range(2)]
+    with Proxy(world.reg.host, delay=30, slow=layers) as proxy:
+        argv = [HUSK, "pull", "--cache-dir", str(puller.cache), proxy.host + "/hk/oci:1"]
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until = time.monotonic() + 20
+            while proxy.active < 2 and time.monotonic() < wait_until:
+                time.sleep(0.05)
+            assert proxy.active == 2
+            p.send_signal(signal.SIGINT)
+            assert p.wait(timeout=10) != 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert puller.refs() == [] and puller.layers() == []
+        assert not puller.tmp_empty()  # a dead pull's directory
+    r = puller.pull(world.oci)
+    assert r.rc == 0, str(r)
+    assert len(puller.refs()) == 1 and len(puller.layers()) == 2 and puller.tmp_empty()
 
 
 def test_two_pulls_at_once_download_each_layer_once(puller, world):
