@@ -20,7 +20,7 @@ LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c s
 # cli/launch.c (`husk launch` itself) into husk-launch only, and
 # cli/launch-exec.c (`husk launch` running husk-launch) into husk and husk-net.
 CLI_COMPANION := src/cli/net.c src/cli/net-exec.c src/cli/launch.c src/cli/launch-exec.c \
-                 src/cli/pull.c src/cli/pull-exec.c src/cli/launch-pull.c src/cli/images.c
+                 src/cli/pull.c src/cli/pull-exec.c src/cli/launch-pull.c src/cli/images.c src/cli/login.c
 CLI_SRC := $(filter-out $(CLI_COMPANION),$(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -111,7 +111,8 @@ $(BUILD)/husk-launch: $(CLI_OBJ) $(LAUNCH_CLI) $(BUILD)/libhusk-launch.a $(BUILD
 # and libcurl; linked dynamically (libcurl has no static build in Debian
 # that links), which costs a pull a few ms, never a launch of an image the
 # cache has.
-PULL_CLI := $(BUILD)/src/cli/pull.o $(BUILD)/src/cli/images.o $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o
+PULL_CLI := $(BUILD)/src/cli/pull.o $(BUILD)/src/cli/images.o $(BUILD)/src/cli/login.o \
+	    $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o
 $(BUILD)/husk-pull: $(CLI_OBJ) $(PULL_CLI) $(PULL_OBJ) $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PULL_CLI) $(PULL_OBJ) \
@@ -250,7 +251,7 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c) \
                 src/net/ports.c src/net/ipam.c)
 FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/net.c src/cli/launch.c \
-		src/cli/pull.c src/cli/launch-pull.c src/cli/images.c,$(wildcard src/cli/*.c)))
+		src/cli/pull.c src/cli/launch-pull.c src/cli/images.c src/cli/login.c,$(wildcard src/cli/*.c)))
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
 

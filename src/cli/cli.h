@@ -43,11 +43,13 @@ extern const struct hk_command cmd_launch;
 #define LAUNCH_SUMMARY "run a program from a root filesystem or an OCI image, with safe defaults"
 /* husk pull: in husk-pull, the registry client itself (cli/pull.c, with
  * libcurl); elsewhere an exec of husk-pull (cli/pull-exec.c). */
-extern const struct hk_command cmd_pull, cmd_images, cmd_rmi;
+extern const struct hk_command cmd_pull, cmd_images, cmd_rmi, cmd_login, cmd_logout;
 #define PULL_BINARY "husk-pull"
 #define PULL_ARGS "[options] IMAGE"
 #define PULL_SUMMARY "pull an image from a registry into the image cache, run by " PULL_BINARY
 #define IMAGES_SUMMARY "list the images pulled into the image cache, run by " PULL_BINARY
+#define LOGIN_SUMMARY "check and keep credentials for a registry, run by " PULL_BINARY
+#define LOGOUT_SUMMARY "forget the credentials for a registry, run by " PULL_BINARY
 #define RMI_SUMMARY "remove pulled images from the image cache, run by " PULL_BINARY
 
 /* husk launch's registry options (cli/launch-pull.c, in husk-launch). */

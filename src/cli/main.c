@@ -20,9 +20,10 @@
 #define HUSK_SPEC_VERSION "1.2.0"
 
 static const struct hk_command *const commands[] = {
-	&cmd_create, &cmd_delete, &cmd_events, &cmd_exec, &cmd_features, &cmd_images, &cmd_inspect,
-	&cmd_kill,   &cmd_launch, &cmd_list,   &cmd_net,  &cmd_pause,    &cmd_ps,     &cmd_pull,
-	&cmd_resume, &cmd_rmi,    &cmd_run,    &cmd_spec, &cmd_start,    &cmd_state,  &cmd_update,
+	&cmd_create,  &cmd_delete, &cmd_events, &cmd_exec,  &cmd_features, &cmd_images,
+	&cmd_inspect, &cmd_kill,   &cmd_launch, &cmd_list,  &cmd_login,    &cmd_logout,
+	&cmd_net,     &cmd_pause,  &cmd_ps,     &cmd_pull,  &cmd_resume,   &cmd_rmi,
+	&cmd_run,     &cmd_spec,   &cmd_start,  &cmd_state, &cmd_update,
 };
 
 int cli_error(const struct hk_err *err)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -134,6 +135,18 @@ static int from_file(const char *file, bool required, const struct img_ref *ref,
 	return r;
 }
 
+char *reg_authfile(const struct reg_opts *o)
+{
+	const char *named = o->authfile ? o->authfile : getenv("REGISTRY_AUTH_FILE");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (named && *named)
+		return xstrdup(named);
+	if (xdg && *xdg)
+		return xasprintf("%s/containers/auth.json", xdg);
+	return xasprintf("/run/containers/%u/auth.json", (unsigned)getuid());
+}
+
 int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, char **pass,
 	      struct hk_err *err)
 {
@@ -149,9 +162,8 @@ int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, 
 	const char *named = o->authfile ? o->authfile : getenv("REGISTRY_AUTH_FILE");
 	if (named && *named)
 		return from_file(named, true, ref, user, pass, err) < 0 ? -1 : 0;
-	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
-	_cleanup_free_ char *podman =
-		xdg && *xdg ? xasprintf("%s/containers/auth.json", xdg) : NULL;
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *podman = reg_authfile(o);
 	_cleanup_free_ char *docker =
 		home && *home ? xasprintf("%s/.docker/config.json", home) : NULL;
 	int r = podman ? from_file(podman, false, ref, user, pass, err) : 0;

@@ -298,12 +298,15 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 	_cleanup_free_ char *service = challenge_param(challenge, "service");
 	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0))
 		return hk_fail(err, 0, "the registry's Bearer challenge names no http(s) realm");
-	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", c->ref->path);
-	_cleanup_free_ char *escope = url_escape(scope);
+	/* login asks for a token for no repository */
+	_cleanup_free_ char *scope =
+		c->ref->path ? xasprintf("repository:%s:pull", c->ref->path) : NULL;
+	_cleanup_free_ char *escope = scope ? url_escape(scope) : NULL;
 	_cleanup_free_ char *eservice = service ? url_escape(service) : NULL;
-	_cleanup_free_ char *url =
-		xasprintf("%s%sscope=%s%s%s", realm, strchr(realm, '?') ? "&" : "?", escope,
-			  eservice ? "&service=" : "", eservice ? eservice : "");
+	_cleanup_free_ char *url = xasprintf("%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
+					     escope ? "scope=" : "", escope ? escope : "",
+					     eservice ? (escope ? "&service=" : "service=") : "",
+					     eservice ? eservice : "");
 	struct xfer x = {.fd = -1, .max = TOKEN_MAX};
 	long code;
 	bool had_basic = c->basic;

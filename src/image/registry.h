@@ -39,6 +39,18 @@ struct reg_client {
 int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, char **pass,
 	      struct hk_err *err);
 
+/* The auth file login writes and pulls read first: --authfile, else
+ * $REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json, else
+ * /run/containers/<uid>/auth.json (podman's). malloc'd. */
+char *reg_authfile(const struct reg_opts *o);
+
+/* husk login: check user and password against registry (host[:port]) as
+ * it asks for them, then store them in reg_authfile (0600); logout:
+ * remove the entry (all of them with registry NULL). */
+int reg_login(const char *registry, const char *user, const char *pass, const struct reg_opts *o,
+	      struct hk_err *err);
+int reg_logout(const char *registry, const struct reg_opts *o, struct hk_err *err);
+
 /* Ping the registry and authenticate as it asks: 0, or -1 (err). */
 int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_opts *o,
 	     struct hk_err *err);

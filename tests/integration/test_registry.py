@@ -647,3 +647,50 @@ def test_tls(puller, tls_world, tmp_path):
     r = puller.pull(ref, "--tls-verify=false")
     assert r.rc == 0, str(r)
     assert len(puller.refs()) == 1 and puller.tmp_empty()
+
+
+def test_login_logout(puller, auth_world, tmp_path):
+    host, ref = auth_world.host, auth_world.ref
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
+    default = tmp_path / "run" / "containers" / "auth.json"
+    hk = puller.hk
+    r = hk.call("login", "-u", "hkuser", "-p", "wrong", host, env=env, timeout=TIMEOUT)
+    one_line_error(r, host, "refused")
+    assert not default.exists()
+    # podman's default file, from stdin
+    argv = [HUSK, "login", "-u", "hkuser", "--password-stdin", host]
+    p = subprocess.run(argv, input="s3cret\n", capture_output=True, text=True, env=env,
+                       timeout=TIMEOUT)
+    assert p.returncode == 0 and p.stdout == "Login Succeeded!\n", p
+    assert default.stat().st_mode & 0o777 == 0o600
+    assert json.loads(default.read_text())["auths"][host]["auth"] == \
+        base64.b64encode(b"hkuser:s3cret").decode()
+    r = puller.launch(ref, env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    # --authfile, an entry of another registry kept
+    other = authfile(tmp_path / "a.json", "other.example", "x", "y")
+    hk.ok("login", "--authfile", other, "-u", "hkuser", "-p", "s3cret", host, env=env,
+          timeout=TIMEOUT)
+    assert sorted(json.loads(other.read_text())["auths"]) == [host, "other.example"]
+    r = hk.ok("logout", "--authfile", other, host, env=env)
+    assert r.out == f"Removed login credentials for {host}\n"
+    assert sorted(json.loads(other.read_text())["auths"]) == ["other.example"]
+    r = hk.call("logout", "--authfile", other, host, env=env)
+    one_line_error(r, host, "not logged in")
+    hk.ok("logout", "--all", env=env)
+    assert json.loads(default.read_text())["auths"] == {}
+    r = puller.launch(ref, opts=("--pull", "always"), env=env)
+    one_line_error(r, ref, "credentials")
+
+
+def test_login_bearer(puller, world, tmp_path):
+    with Proxy(world.reg.host, bearer=("tokuser", "tokpass")) as proxy:
+        f = tmp_path / "auth.json"
+        r = puller.hk.call("login", "--authfile", f, "-u", "tokuser", "-p", "nope", proxy.host,
+                           timeout=TIMEOUT)
+        one_line_error(r, proxy.host, "refused")
+        puller.hk.ok("login", "--authfile", f, "-u", "tokuser", "-p", "tokpass", proxy.host,
+                     timeout=TIMEOUT)
+        assert proxy.scopes[-1] == (["hk-test"], None)  # a token for no repository
+        r = puller.pull(proxy.host + "/hk/oci:1", "--authfile", f)
+        assert r.rc == 0, str(r)
