@@ -186,7 +186,8 @@ static int perform(struct reg_client *c, const char *url, const char *accept, bo
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	CURLcode rc = curl_easy_perform(e);
-	c->last_curl = (int)rc;
+	if (x->fd < 0) /* blobs run in threads of their own: only the pull's thread */
+		c->last_curl = (int)rc;
 	curl_slist_free_all(h);
 	*code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
@@ -298,6 +299,12 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 	_cleanup_free_ char *service = challenge_param(challenge, "service");
 	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0))
 		return hk_fail(err, 0, "the registry's Bearer challenge names no http(s) realm");
+	/* credentials go to the realm: never in clear from an https registry */
+	if (c->user && strncmp(c->base, "https://", 8) == 0 && strncmp(realm, "http://", 7) == 0)
+		return hk_fail(err, 0,
+			       "the registry's token realm %s is plain http: the credentials are "
+			       "not sent there",
+			       realm);
 	/* login asks for a token for no repository */
 	_cleanup_free_ char *scope =
 		c->ref->path ? xasprintf("repository:%s:pull", c->ref->path) : NULL;

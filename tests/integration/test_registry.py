@@ -334,12 +334,13 @@ class Proxy:
     of its own (bearer: None, "anonymous" or (user, password)), or send
     every blob GET elsewhere (redirect: a 307 to redirect.format(path));
     delay: seconds each blob (of slow, when given) waits, to see how many
-    are asked for at once."""
+    are asked for at once; tls: (cert, key, ca) to serve https, its token
+    realm https too unless realm_scheme says otherwise."""
 
     TOKEN = "hk-test-token-4711"
 
     def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None,
-                 redirect=None, delay=0, slow=None):
+                 redirect=None, delay=0, slow=None, tls=None, realm_scheme=None):
         proxy = self
         self.corrupted = 0
         self.blob_gets = 0
@@ -375,7 +376,9 @@ class Proxy:
                 if self.path.startswith("/token"):
                     return self.token()
                 if bearer and self.headers.get("Authorization") != "Bearer " + Proxy.TOKEN:
-                    ch = (f'Bearer realm="http://{proxy.host}/token",service="hk-test"')
+                    scheme = realm_scheme or ("https" if tls else "http")
+                    ch = f'Bearer realm="{scheme}://{proxy.host}/token",service="hk-test"'
+
                     return self.reply(401, b'{"errors":[{"message":"token please"}]}',
                                       [("WWW-Authenticate", ch)])
                 if redirect and "/blobs/" in self.path:
@@ -422,6 +425,10 @@ class Proxy:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:  # (cert, key, ca)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[0], tls[1])
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -617,10 +624,15 @@ def make_ca(dir):
 
 
 @pytest.fixture(scope="module")
-def tls_world(world):
+def ca(world):
     if not shutil.which("openssl"):
         pytest.skip("openssl not installed")
-    tls = make_ca(world.tmp / "ca")
+    return make_ca(world.tmp / "ca")
+
+
+@pytest.fixture(scope="module")
+def tls_world(world, ca):
+    tls = ca
     reg = Registry(world.tmp / "tls", tls=tls)
     try:
         lay = world.img.layout(world.tmp / "tls-layout")
@@ -694,3 +706,22 @@ def test_login_bearer(puller, world, tmp_path):
         assert proxy.scopes[-1] == (["hk-test"], None)  # a token for no repository
         r = puller.pull(proxy.host + "/hk/oci:1", "--authfile", f)
         assert r.rc == 0, str(r)
+
+
+def test_bearer_over_tls_and_a_clear_realm(puller, world, ca, tmp_path):
+    """Credentials go to the token realm: over https from an https
+    registry, never to a plain http realm it names."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(ca[2], certs / "ca.crt")
+    creds = ("tokuser", "tokpass")
+    with Proxy(world.reg.host, bearer=creds, tls=ca) as proxy:
+        f = authfile(tmp_path / "a.json", proxy.host, *creds)
+        r = puller.pull(proxy.host + "/hk/oci:1", "--authfile", f, "--cert-dir", certs)
+        assert r.rc == 0, str(r)
+    with Proxy(world.reg.host, bearer=creds, tls=ca, realm_scheme="http") as proxy:
+        f = authfile(tmp_path / "b.json", proxy.host, *creds)
+        ref = proxy.host + "/hk/docker:1"
+        r = puller.pull(ref, "--authfile", f, "--cert-dir", certs)
+        one_line_error(r, ref, "plain http")
+        assert proxy.scopes == []
