@@ -142,8 +142,12 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *line)
 	return n;
 }
 
+/* What a request carries: nothing (the ping), the registry's auth (the
+ * token, or Basic), or the credentials alone (to the token realm). */
+enum auth { AUTH_NONE, AUTH_API, AUTH_TOKEN };
+
 /* GET url into x (its fd or buf); *code the last response's status. */
-static int perform(struct reg_client *c, const char *url, const char *accept, bool auth,
+static int perform(struct reg_client *c, const char *url, const char *accept, enum auth auth,
 		   struct xfer *x, long *code, struct hk_err *err)
 {
 	char ebuf[CURL_ERROR_SIZE] = "";
@@ -157,9 +161,13 @@ static int perform(struct reg_client *c, const char *url, const char *accept, bo
 		_cleanup_free_ char *line = xasprintf("Accept: %s", accept);
 		h = add_header(h, line);
 	}
-	if (auth && c->bearer)
-		h = add_header(h, c->bearer);
-	if (auth && c->basic) {
+	if (auth == AUTH_API) {
+		pthread_mutex_lock(&c->lock);
+		if (c->bearer)
+			h = add_header(h, c->bearer);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if ((auth == AUTH_API && c->basic) || (auth == AUTH_TOKEN && c->user)) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, c->pass);
@@ -226,6 +234,38 @@ static char *api_url(struct reg_client *c, const char *kind, const char *what)
 	return xasprintf("%s/v2/%s/%s/%s", c->base, c->ref->path, kind, what);
 }
 
+static int fetch_token(struct reg_client *c, const char *challenge, struct hk_err *err);
+
+/* A request of the API, and once more with a new token when the registry
+ * answers 401 with a Bearer challenge (the token expired, or it wants
+ * another scope); one renewal for all the threads that met the 401. */
+static int perform_api(struct reg_client *c, const char *url, const char *accept, struct xfer *x,
+		       long *code, struct hk_err *err)
+{
+	pthread_mutex_lock(&c->lock);
+	unsigned gen = c->token_gen;
+	bool bearer = c->bearer != NULL;
+	pthread_mutex_unlock(&c->lock);
+
+	int r = perform(c, url, accept, AUTH_API, x, code, err);
+	if (r < 0 || *code != 401 || !bearer || !x->www_auth ||
+	    strncasecmp(x->www_auth, "Bearer ", 7) != 0)
+		return r;
+	_cleanup_free_ char *challenge = xstrdup(x->www_auth);
+	pthread_mutex_lock(&c->lock);
+	if (c->token_gen == gen)
+		r = fetch_token(c, challenge, err);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return -1;
+	int fd = x->fd;
+	int64_t left = x->left;
+	size_t max = x->max;
+	xfer_clear(x);
+	*x = (struct xfer){.fd = fd, .left = left, .max = max};
+	return perform(c, url, accept, AUTH_API, x, code, err);
+}
+
 char *reg_get(struct reg_client *c, const char *kind, const char *what, const char *accept,
 	      size_t max, size_t *len, char **ctype, struct hk_err *err)
 {
@@ -234,7 +274,7 @@ char *reg_get(struct reg_client *c, const char *kind, const char *what, const ch
 	long code;
 	char *out = NULL;
 
-	if (perform(c, url, accept, true, &x, &code, err) == 0) {
+	if (perform_api(c, url, accept, &x, &code, err) == 0) {
 		if (code != 200)
 			status_error(url, code, &x, err);
 		else {
@@ -258,7 +298,7 @@ int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int f
 	_cleanup_free_ char *url = api_url(c, "blobs", digest);
 	long code;
 
-	int r = perform(c, url, NULL, true, &x, &code, err);
+	int r = perform_api(c, url, NULL, &x, &code, err);
 	if (r == 0 && code != 200)
 		r = status_error(url, code, &x, err);
 	xfer_clear(&x);
@@ -292,7 +332,8 @@ static char *url_escape(const char *s)
 	return out;
 }
 
-/* A Bearer token from the challenge's realm, for pulling ref's path. */
+/* A Bearer token from the challenge's realm, for pulling ref's path
+ * (c->lock held, or no other thread yet). */
 static int fetch_token(struct reg_client *c, const char *challenge, struct hk_err *err)
 {
 	_cleanup_free_ char *realm = challenge_param(challenge, "realm");
@@ -316,10 +357,7 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 					     eservice ? eservice : "");
 	struct xfer x = {.fd = -1, .max = TOKEN_MAX};
 	long code;
-	bool had_basic = c->basic;
-	c->basic = c->user != NULL;
-	int r = perform(c, url, "application/json", true, &x, &code, err);
-	c->basic = had_basic;
+	int r = perform(c, url, "application/json", AUTH_TOKEN, &x, &code, err);
 	if (r == 0 && code != 200)
 		r = code == 401 || code == 403
 			    ? hk_fail(err, 0, "the token server %s refused %s (HTTP %ld)", realm,
@@ -331,8 +369,11 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 				 (json_object_object_get_ex(root, "access_token", &t) &&
 				  json_object_is_type(t, json_type_string)))))
 		r = hk_fail(err, 0, "the token server %s answered no token", realm);
-	if (r == 0)
+	if (r == 0) {
+		free(c->bearer);
 		c->bearer = xasprintf("Authorization: Bearer %s", json_object_get_string(t));
+		c->token_gen++;
+	}
 	if (root)
 		json_object_put(root);
 	xfer_clear(&x);
@@ -345,7 +386,7 @@ static int ping(struct reg_client *c, bool auth, long *code, char **challenge, s
 	struct xfer x = {.fd = -1, .max = ERRBODY_MAX};
 	_cleanup_free_ char *url = xasprintf("%s/v2/", c->base);
 
-	int r = perform(c, url, NULL, auth, &x, code, err);
+	int r = perform(c, url, NULL, auth ? AUTH_API : AUTH_NONE, &x, code, err);
 	if (r == 0 && challenge) {
 		*challenge = x.www_auth;
 		x.www_auth = NULL;
@@ -432,6 +473,7 @@ int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_o
 	     struct hk_err *err)
 {
 	*c = (struct reg_client){.ref = ref, .o = o};
+	pthread_mutex_init(&c->lock, NULL);
 	if (reg_creds(ref, o, &c->user, &c->pass, err) < 0)
 		return -1;
 	if (o->cert_dir && read_cert_dir(c, o->cert_dir, err) < 0)
@@ -457,5 +499,6 @@ void reg_close(struct reg_client *c)
 	if (c->pass)
 		explicit_bzero(c->pass, strlen(c->pass));
 	free(c->pass);
+	pthread_mutex_destroy(&c->lock);
 	*c = (struct reg_client){0};
 }

@@ -5,6 +5,7 @@
 #ifndef HUSK_IMAGE_REGISTRY_H
 #define HUSK_IMAGE_REGISTRY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,8 +24,10 @@ struct reg_opts {
 struct reg_client {
 	const struct img_ref *ref;
 	const struct reg_opts *o;
-	char *base;   /* "https://host:port" or "http://..." */
-	char *bearer; /* "Authorization: Bearer <token>" or NULL */
+	char *base;           /* "https://host:port" or "http://..." */
+	pthread_mutex_t lock; /* of bearer: blob threads renew it too */
+	char *bearer;         /* "Authorization: Bearer <token>" or NULL */
+	unsigned token_gen;   /* how many tokens were fetched */
 	char *user, *pass;
 	bool basic; /* send the credentials as Basic */
 	char *cas;  /* --cert-dir's certificates, one PEM text */

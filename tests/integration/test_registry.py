@@ -335,16 +335,20 @@ class Proxy:
     every blob GET elsewhere (redirect: a 307 to redirect.format(path));
     delay: seconds each blob (of slow, when given) waits, to see how many
     are asked for at once; tls: (cert, key, ca) to serve https, its token
-    realm https too unless realm_scheme says otherwise."""
+    realm https too unless realm_scheme says otherwise; token_uses: each
+    token it gives good for that many requests."""
 
     TOKEN = "hk-test-token-4711"
 
     def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None,
-                 redirect=None, delay=0, slow=None, tls=None, realm_scheme=None):
+                 redirect=None, delay=0, slow=None, tls=None, realm_scheme=None,
+                 token_uses=None):
         proxy = self
         self.corrupted = 0
         self.blob_gets = 0
         self.scopes = []
+        self.issued = 0
+        self.uses = {}
         self.active = self.most_active = 0
         lock = threading.Lock()
 
@@ -369,13 +373,23 @@ class Proxy:
                     return self.reply(401, b'{"errors":[{"message":"who are you"}]}')
                 q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
                 proxy.scopes.append((q.get("service"), q.get("scope")))
-                self.reply(200, json.dumps({"token": Proxy.TOKEN}).encode(),
+                proxy.issued += 1
+                token = Proxy.TOKEN if not token_uses else f"{Proxy.TOKEN}-{proxy.issued}"
+                self.reply(200, json.dumps({"token": token}).encode(),
                            [("Content-Type", "application/json")])
 
             def do_GET(self):
                 if self.path.startswith("/token"):
                     return self.token()
-                if bearer and self.headers.get("Authorization") != "Bearer " + Proxy.TOKEN:
+                got = self.headers.get("Authorization") or ""
+                if token_uses and got.startswith("Bearer "):
+                    # each token good for token_uses requests: then expired
+                    proxy.uses[got] = proxy.uses.get(got, 0) + 1
+                    if proxy.uses[got] > token_uses:
+                        got = ""
+                elif bearer and got != "Bearer " + Proxy.TOKEN:
+                    got = ""
+                if bearer and not got:
                     scheme = realm_scheme or ("https" if tls else "http")
                     ch = f'Bearer realm="{scheme}://{proxy.host}/token",service="hk-test"'
 
@@ -706,6 +720,16 @@ def test_login_bearer(puller, world, tmp_path):
         assert proxy.scopes[-1] == (["hk-test"], None)  # a token for no repository
         r = puller.pull(proxy.host + "/hk/oci:1", "--authfile", f)
         assert r.rc == 0, str(r)
+
+
+def test_expired_token_renewed(puller, world):
+    """A token good for 2 requests: the manifest, the config and two
+    layers (at once) need a new one on the way."""
+    with Proxy(world.reg.host, bearer="anonymous", token_uses=2) as proxy:
+        r = puller.pull(proxy.host + "/hk/oci:1")
+        assert r.rc == 0, str(r)
+        assert proxy.issued >= 2
+    assert len(puller.layers()) == 2 and puller.tmp_empty()
 
 
 def test_bearer_over_tls_and_a_clear_realm(puller, world, ca, tmp_path):
