@@ -82,7 +82,7 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 		cli_error(&err);
 		return 125;
 	}
-	printf("sha256:%s\n", id);
+	printf("%s\n", id); /* podman pull: the image id, bare */
 	return fflush(stdout) == 0 ? 0 : 125;
 }
 
