@@ -101,7 +101,7 @@ int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, 
 			   err.msg);
 		return -1;
 	}
-	bool have = img_store_has(cache_dir, &ref);
+	bool have = img_store_complete(cache_dir, &ref);
 	int r = 0;
 	if (!have && strcmp(policy, "never") == 0) {
 		_cleanup_free_ char *name = img_ref_string(&ref);

@@ -155,3 +155,28 @@ int img_store_remove(const char *cache_dir, const struct img_ref *ref, struct hk
 		return hk_fail(err, errno, "image %s", s);
 	return hk_rmtree_at(cachefd, tmp, err);
 }
+
+bool img_store_complete(const char *cache_dir, const struct img_ref *ref)
+{
+	_cleanup_free_ char *path = img_store_path(cache_dir, ref);
+	struct img_image *img = NULL;
+	struct hk_err err = {0};
+	int rootfs = -1;
+
+	if (!img_store_has(cache_dir, ref))
+		return false;
+	if (img_open(path, &img, &rootfs, &err) != 0) {
+		if (rootfs >= 0)
+			close(rootfs);
+		hk_debug("launch: %s: %s", path, err.msg);
+		return false;
+	}
+	bool all = true;
+	for (size_t i = 0; i < img->n_layers && all; i++) {
+		_cleanup_free_ char *dir = xasprintf("%s/sha256/%s", cache_dir, img->layers[i].hex);
+		struct stat st;
+		all = lstat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	}
+	img_free(img);
+	return all;
+}

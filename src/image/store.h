@@ -18,6 +18,9 @@ char *img_store_path(const char *cache_dir, const struct img_ref *ref);
 char *img_store_name(const struct img_ref *ref);
 /* The entry is there (its index.json is). */
 bool img_store_has(const char *cache_dir, const struct img_ref *ref);
+/* ... and every layer it names is in the cache (a layer removed by hand
+ * makes the image one to pull again). */
+bool img_store_complete(const char *cache_dir, const struct img_ref *ref);
 
 #endif
 

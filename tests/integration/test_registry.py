@@ -282,6 +282,11 @@ def test_launch_pulls_when_missing(puller, world):
     # always: the manifest again, the layers from the cache
     r = puller.launch(world.oci, opts=("--pull", "always"))
     assert r.rc == 0 and r.out == "hello from amd64\n" and "Copying blob" not in r.err, str(r)
+    # a layer removed by hand (there is no prune yet): pulled again
+    shutil.rmtree(puller.cache / "sha256" / world.img.layer_hex(1))
+    r = puller.launch(world.oci)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    assert r.err.count("Copying blob") == 1, str(r)
     r = puller.launch(world.oci, opts=("--pull", "sometimes"))
     one_line_error(r, "--pull sometimes")
     assert len(puller.refs()) == 1 and puller.tmp_empty()
