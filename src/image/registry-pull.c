@@ -29,6 +29,7 @@
 #include "common/xalloc.h"
 #include "image/image.h"
 #include "image/ref.h"
+#include "image/registry-progress.h"
 #include "image/registry.h"
 #include "image/store.h"
 #include "spec/json.h"
@@ -52,6 +53,7 @@ struct fetch {
 	char digest[IMG_HEX_LEN + 8];
 	int64_t size;
 	int fd; /* the pipe's writing end */
+	struct progress_item *shown;
 	int rc;
 	struct hk_err err;
 };
@@ -62,6 +64,7 @@ struct pull {
 	pthread_mutex_t lock; /* of fetches: unpackers run in parallel */
 	struct fetch **fetches;
 	size_t n_fetches;
+	struct progress shown;
 };
 
 /* One layer unpacked by a thread of its own: a view of the image with
@@ -95,7 +98,7 @@ static void *fetch_main(void *data)
 {
 	struct fetch *f = data;
 
-	f->rc = reg_blob_to_fd(f->c, f->digest, f->size, f->fd, &f->err);
+	f->rc = reg_blob_to_fd(f->c, f->digest, f->size, f->fd, &f->shown->done, &f->err);
 	close(f->fd);
 	return NULL;
 }
@@ -119,6 +122,7 @@ static int open_blob(struct img_source *src, const char *name, int64_t size, int
 	snprintf(f->digest, sizeof(f->digest), "sha256:%s", hex);
 	f->size = size;
 	f->fd = fds[1];
+	f->shown = progress_add(&p->shown, hex, size);
 	int e = pthread_create(&f->tid, NULL, fetch_main, f);
 	if (e) {
 		close(fds[0]);
@@ -130,8 +134,6 @@ static int open_blob(struct img_source *src, const char *name, int64_t size, int
 	p->fetches = xrealloc(p->fetches, (p->n_fetches + 1) * sizeof(*p->fetches));
 	p->fetches[p->n_fetches++] = f;
 	pthread_mutex_unlock(&p->lock);
-	if (!p->o->quiet)
-		fprintf(stderr, "Copying blob sha256:%.12s (%lld bytes)\n", hex, (long long)size);
 	r->fd = fds[0];
 	r->left = size;
 	return 0;
@@ -416,8 +418,10 @@ static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, c
 	}
 	img->src.open_blob = open_blob;
 	img->src.opaque = p;
+	progress_init(&p->shown, p->o->quiet);
 	int r = unpack_parallel(img, cache_dir, err);
 	join_all(p, r < 0, err);
+	progress_finish(&p->shown);
 	memcpy(id, img->id, IMG_HEX_LEN + 1);
 	img_free(img);
 	return r;

@@ -33,6 +33,7 @@ struct xfer {
 	bool too_big;
 	int fd; /* a blob: where it goes (-1: into buf) */
 	int64_t left;
+	int64_t *progress;
 	bool fd_failed, err_cut;
 	int fd_errno;
 	char *www_auth, *ctype; /* of the last response */
@@ -92,6 +93,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *data)
 		return 0;
 	}
 	x->left -= (int64_t)n;
+	if (x->progress)
+		__atomic_fetch_add(x->progress, (int64_t)n, __ATOMIC_RELAXED);
 	return x->too_big ? 0 : size * nmemb;
 }
 
@@ -258,11 +261,9 @@ static int perform_api(struct reg_client *c, const char *url, const char *accept
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
 		return -1;
-	int fd = x->fd;
-	int64_t left = x->left;
-	size_t max = x->max;
+	struct xfer again = {.fd = x->fd, .left = x->left, .max = x->max, .progress = x->progress};
 	xfer_clear(x);
-	*x = (struct xfer){.fd = fd, .left = left, .max = max};
+	*x = again;
 	return perform(c, url, accept, AUTH_API, x, code, err);
 }
 
@@ -292,9 +293,9 @@ char *reg_get(struct reg_client *c, const char *kind, const char *what, const ch
 }
 
 int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int fd,
-		   struct hk_err *err)
+		   int64_t *progress, struct hk_err *err)
 {
-	struct xfer x = {.fd = fd, .left = size};
+	struct xfer x = {.fd = fd, .left = size, .progress = progress};
 	_cleanup_free_ char *url = api_url(c, "blobs", digest);
 	long code;
 

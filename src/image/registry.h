@@ -65,9 +65,10 @@ void reg_close(struct reg_client *c);
 char *reg_get(struct reg_client *c, const char *kind, const char *what, const char *accept,
 	      size_t max, size_t *len, char **ctype, struct hk_err *err);
 /* GET the blob digest into fd, redirects followed, never more than size
- * bytes written (the reader checks the digest). */
+ * bytes written (the reader checks the digest); *progress (atomic, may be
+ * NULL) counts them. */
 int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int fd,
-		   struct hk_err *err);
+		   int64_t *progress, struct hk_err *err);
 
 /* The whole pull: the manifest (through an index to linux and this
  * machine's architecture), the config, each layer the cache lacks

@@ -10,6 +10,8 @@ import http.client
 import http.server
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import socket
@@ -570,6 +572,41 @@ def test_interrupted_pull_leaves_nothing(puller, world):
     r = puller.pull(world.oci)
     assert r.rc == 0, str(r)
     assert len(puller.refs()) == 1 and len(puller.layers()) == 2 and puller.tmp_empty()
+
+
+def test_progress_on_a_terminal(puller, world):
+    """stderr a terminal: a bar per layer, redrawn in place, ending at 100%."""
+    layers = ["sha256:" + world.img.layer_hex(i) for i in range(2)]
+    master, slave = pty.openpty()
+    try:
+        with Proxy(world.reg.host, delay=1, slow=layers) as proxy:
+            p = subprocess.run([HUSK, "pull", "--cache-dir", str(puller.cache),
+                                proxy.host + "/hk/oci:1"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=slave, timeout=TIMEOUT)
+        os.close(slave)
+        slave = -1
+        out = b""
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0 and p.stdout.decode() == world.img.id + "\n"
+    text = out.decode(errors="replace")
+    assert "\x1b[2A" in text and "Copying blob" not in text, text  # redrawn in place
+    last = text.rsplit("\x1b[2A", 1)[1]
+    if os.environ.get("HK_SHOW"):
+        print(repr(text[-600:]))
+    for i in range(2):
+        line = next(l for l in last.splitlines() if world.img.layer_hex(i)[:12] in l)
+        assert "100%" in line and "MB/s" in line, line
 
 
 def test_two_pulls_at_once_download_each_layer_once(puller, world):
