@@ -119,7 +119,7 @@ static int run_rmi(const struct hk_globals *g, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct img_ref ref;
 		struct hk_err err = {0};
-		if (img_ref_parse(argv[i], &ref, &err) == 0 &&
+		if (img_ref_parse_alias(argv[i], NULL, &ref, &err) == 0 &&
 		    img_store_remove(cache_dir(&c), &ref, &err) == 0) {
 			char *s = img_ref_string(&ref);
 			printf("Untagged: %s\n", cli_esc(s));

@@ -96,7 +96,7 @@ int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, 
 	}
 	if (names_a_path(source))
 		return 0;
-	if (img_ref_parse(source, &ref, &err) < 0) {
+	if (img_ref_parse_alias(source, NULL, &ref, &err) < 0) {
 		cli_errorf("launch: %s: neither a file nor an image reference (%s)", source,
 			   err.msg);
 		return -1;

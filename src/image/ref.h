@@ -32,3 +32,10 @@ const char *img_ref_api_host(const struct img_ref *ref);
 bool img_ref_loopback(const struct img_ref *ref);
 
 #endif
+
+/* img_ref_parse after the short-name aliases of file (NULL: $HUSK_ALIASES,
+ * else /etc/husk/aliases.conf; a missing file has none): lines
+ * "NAME = DOMAIN/PATH", '#' comments. A reference without a domain whose
+ * name (before its tag or digest) is a NAME is that DOMAIN/PATH with the
+ * same tag or digest. The only aliases there are: none is built in. */
+int img_ref_parse_alias(const char *s, const char *file, struct img_ref *ref, struct hk_err *err);

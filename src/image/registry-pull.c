@@ -526,7 +526,7 @@ int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o,
 	struct pull p = {.o = o, .lock = PTHREAD_MUTEX_INITIALIZER};
 	int r = -1;
 
-	if (img_ref_parse(image, &ref, err) < 0)
+	if (img_ref_parse_alias(image, NULL, &ref, err) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN); /* a reader that stopped: EPIPE, not death */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

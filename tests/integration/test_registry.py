@@ -294,6 +294,19 @@ def test_launch_pulls_when_missing(puller, world):
     assert len(puller.refs()) == 1 and puller.tmp_empty()
 
 
+def test_short_name_alias(puller, world, tmp_path):
+    """Aliases come from the file alone ($HUSK_ALIASES here)."""
+    aliases = tmp_path / "aliases.conf"
+    aliases.write_text(f"# test\nhkapp = {world.oci.rsplit(':', 1)[0]}\n")
+    env = dict(os.environ, HUSK_ALIASES=str(aliases))
+    r = puller.launch("hkapp:1", env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    lines = puller.hk.ok("images", "--cache-dir", puller.cache).out.splitlines()
+    assert lines[1].split()[:2] == [world.oci.rsplit(":", 1)[0], "1"], lines
+    puller.hk.ok("rmi", "--cache-dir", puller.cache, "hkapp:1", env=env)
+    assert puller.refs() == []
+
+
 def test_multi_arch_index_picks_this_machine(puller, world):
     r = puller.launch(world.multi)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)

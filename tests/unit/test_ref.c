@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <stdio.h>
 
 #include "common/err.h"
 #include "image/ref.h"
@@ -81,12 +83,62 @@ static void test_loopback(void **state)
 	}
 }
 
+static void test_aliases(void **state)
+{
+	(void)state;
+	char file[] = "/tmp/husk-test-aliases-XXXXXX";
+	int fd = mkstemp(file);
+	assert_true(fd >= 0);
+	static const char text[] = "# short names\n"
+				   "app = registry.example:5000/team/app   # a comment\n"
+				   "  deep/name=quay.io/x/y\n"
+				   "\n";
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	static const struct {
+		const char *in, *canonical;
+	} cases[] = {
+		{"app", "registry.example:5000/team/app:latest"},
+		{"app:1.2", "registry.example:5000/team/app:1.2"},
+		{"app@" D64, "registry.example:5000/team/app@" D64},
+		{"docker://app", "registry.example:5000/team/app:latest"},
+		{"deep/name:3", "quay.io/x/y:3"},
+		{"alpine", "docker.io/library/alpine:latest"},
+		{"host:1/app", "host:1/app:latest"},
+		{"apps", "docker.io/library/apps:latest"},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct img_ref ref;
+		struct hk_err err = {0};
+		if (img_ref_parse_alias(cases[i].in, file, &ref, &err) < 0)
+			fail_msg("%s: %s", cases[i].in, err.msg);
+		char *s = img_ref_string(&ref);
+		assert_string_equal(s, cases[i].canonical);
+		free(s);
+		img_ref_clear(&ref);
+	}
+	/* a bad line, a target that is no DOMAIN/PATH */
+	static const char *const bad[] = {"app docker.io/x\n", "app = alpine:3\n"};
+	for (size_t i = 0; i < N(bad); i++) {
+		FILE *f = fopen(file, "w");
+		assert_non_null(f);
+		fputs(bad[i], f);
+		fclose(f);
+		struct img_ref ref;
+		struct hk_err err = {0};
+		assert_int_equal(img_ref_parse_alias("app", file, &ref, &err), -1);
+		assert_non_null(strstr(err.msg, file));
+	}
+	unlink(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_aliases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
