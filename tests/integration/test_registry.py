@@ -513,6 +513,18 @@ def test_blob_redirects(puller, world):
     assert len(puller.refs()) == 1 and puller.tmp_empty()
 
 
+def test_manifest_not_matching_its_digest(puller, world):
+    """By digest, the manifest must be that digest's: one byte more is
+    refused before anything else is asked for."""
+    digest = "sha256:" + sha(world.img.manifest)
+    with Proxy(world.reg.host, manifest=(world.img.manifest + b" ", OCI_MANIFEST)) as proxy:
+        ref = f"{proxy.host}/hk/oci@{digest}"
+        r = puller.launch(ref, "true")
+        one_line_error(r, ref, "does not match its digest")
+        assert proxy.blob_gets == 0
+    assert puller.refs() == [] and puller.layers() == [] and puller.tmp_empty()
+
+
 def hostile_manifest(layers):
     cfg = {"mediaType": "application/vnd.oci.image.config.v1+json",
            "digest": "sha256:" + "1" * 64, "size": 100}
