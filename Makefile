@@ -10,57 +10,94 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote src -MMD -MP -fno-strict-aliasing
 LDLIBS  := -ljson-c -lseccomp
 
-# The parts of src/net that need neither libmnl nor libnftables (lease
-# records, ports, addresses) go into libhusk, so `husk inspect` can read them.
-NET_PURE := src/net/lease.c src/net/ports.c src/net/ipam.c src/net/ifaddr.c
-LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/cgroup/*.c src/runtime/*.c) \
-           $(NET_PURE)
-# cli/net.c (the networking commands) goes into husk-net only, and
-# cli/net-exec.c (`husk net` running husk-net) into husk and husk-launch;
-# cli/launch.c (`husk launch` itself) into husk-launch only, and
-# cli/launch-exec.c (`husk launch` running husk-launch) into husk and husk-net.
-CLI_COMPANION := src/cli/net.c src/cli/net-exec.c src/cli/launch.c src/cli/launch-exec.c \
-                 src/cli/pull.c src/cli/pull-exec.c src/cli/launch-pull.c src/cli/images.c src/cli/login.c
-CLI_SRC := $(filter-out $(CLI_COMPANION),$(wildcard src/cli/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
-NET_SRC := $(filter-out $(NET_PURE),$(wildcard src/net/*.c))
-NET_OBJ := $(NET_SRC:%.c=$(BUILD)/%.o)
-# Debian ships libmnl and libnftables as shared libraries only.
-NET_LDLIBS := -lnftables -lmnl
-# husk launch: images (libarchive, nettle's sha256) and the launch face, in
-# a companion binary so that husk, the OCI face, carries no archive parsers.
-# Linked statically too: libarchive.so drags in libxml2, ICU and libstdc++
-# (6.9 ms of loading per run here); statically only the tar reader and the
-# decompressors come along (1.9 ms a run, 3 MB).
-# The registry client (src/image/registry*.c, libcurl) is husk-pull's only:
-# husk pull, and husk launch of an image it lacks, run that binary.
-PULL_SRC := $(wildcard src/image/registry*.c)
-PULL_OBJ := $(PULL_SRC:%.c=$(BUILD)/%.o)
-LAUNCH_SRC := $(filter-out $(PULL_SRC),$(wildcard src/image/*.c src/launch/*.c))
-LAUNCH_OBJ := $(LAUNCH_SRC:%.c=$(BUILD)/%.o)
-LAUNCH_LDLIBS := -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
-PULL_LDLIBS := -lcurl -lpthread
-EXEC_OBJ := $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o $(BUILD)/src/cli/pull-exec.o
-INIT_SRC := $(wildcard src/init/*.c)
-INIT_OBJ := $(INIT_SRC:%.c=$(BUILD)/%.o)
+# The layout: each folder of src/ but cmd/ is a part of the library and
+# builds into one archive, $(BUILD)/lib<part>.a; each folder of src/cmd/ is a
+# program and links into one binary, $(BUILD)/<program>, from its own
+# objects and the archives it names. Parts use only the parts after them in
+# PARTS (a link order that holds for every program):
+#   cli      the command line every program shares: global flags, a table
+#            of commands, errors, escaped output, running a companion
+#   launch   husk launch's checklist (husk-launch only)
+#   registry the distribution API client, libcurl (husk-pull only)
+#   image    OCI image layouts and archives, references and the store of
+#            pulled images (husk-launch and husk-pull)
+#   net      networking's kernel plumbing: netlink, nftables (husk-net only)
+#   runtime  the container's life: create, start, exec, state, inspect
+#   cgroup   cgroups: v1 and v2 behind one interface
+#   linux    one kernel concern per file
+#   netinfo  what husk knows of networking without the kernel plumbing:
+#            leases, subnets and ports as text, interface addresses
+#   spec     config.json into C structs
+#   common   errors, logging, cleanup, files, syscalls
+PARTS := cli launch registry image net runtime cgroup linux netinfo spec common
+PART_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
+PART_LIB = $(BUILD)/lib$(1).a
+ALL_LIBS := $(foreach p,$(PARTS),$(call PART_LIB,$(p)))
+
+# husk: the OCI face. Linked statically: no dynamic loader on every
+# container start (0.8 ms of each invocation here). Sanitizer runtimes
+# cannot be static, so a sanitizer build links it dynamically.
+HUSK_STATIC := $(if $(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),,-static)
+husk_PARTS  := cli runtime cgroup linux netinfo spec common
+husk_LINK   := $(HUSK_STATIC)
+husk_LDLIBS := $(LDLIBS)
+# husk-net: `husk net`, which husk execs. Linked dynamically: Debian ships
+# libmnl and libnftables as shared libraries only, so only the networking
+# commands load them.
+husk-net_PARTS  := cli net runtime cgroup linux netinfo spec common
+husk-net_LINK   :=
+husk-net_LDLIBS := $(LDLIBS) -lnftables -lmnl
+# husk-launch: `husk launch`, which husk execs, so that husk carries no
+# archive parsers. Linked statically too: libarchive.so drags in libxml2,
+# ICU and libstdc++ (6.9 ms of loading per run here); statically only the
+# tar reader and the decompressors come along (1.9 ms a run, 3 MB).
+husk-launch_PARTS  := cli launch image runtime cgroup linux netinfo spec common
+husk-launch_LINK   := $(HUSK_STATIC)
+husk-launch_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
+# husk-pull: `husk pull`, `images`, `rmi`, `login`, `logout`, which husk
+# execs, and husk launch runs to pull an image its cache lacks: the only
+# binary with libcurl. Linked dynamically (Debian's libcurl has no static
+# build that links), which costs a pull a few ms and never a launch of an
+# image the cache has.
+husk-pull_PARTS  := cli launch registry image runtime cgroup linux netinfo spec common
+husk-pull_LINK   :=
+husk-pull_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl -lpthread
+# husk-init: a static PID 1 with no library at all, so it runs in any
+# container's rootfs.
+husk-init_PARTS  :=
+husk-init_LINK   := -static
+husk-init_LDLIBS :=
+PROGRAMS := husk husk-net husk-launch husk-pull husk-init
+CMD_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/cmd/$(1)/*.c))
+ALL_OBJ := $(foreach p,$(PARTS),$(call PART_OBJ,$(p))) \
+	   $(foreach c,$(PROGRAMS),$(call CMD_OBJ,$(c)))
+# what the unit tests link: every part, every library
+ALL_LDLIBS := $(LDLIBS) -lnftables -lmnl -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl \
+	      -lpthread
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# what compiling needs, then what the tests run (scripts/setup.sh)
 DEPS_OK := $(BUILD)/.deps-ok
+TEST_DEPS_OK := $(BUILD)/.test-deps-ok
 
 .PHONY: all test unit integration vm-test vm-shell asan faults launch-kill demo bench lint clean deps race \
 	diff diff-smoke
 
-all: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-pull
+all: $(addprefix $(BUILD)/,$(PROGRAMS))
 
 $(DEPS_OK): scripts/setup.sh
 	@mkdir -p $(@D)
-	scripts/setup.sh
+	scripts/setup.sh build
 	@touch $@
 
-deps: $(DEPS_OK)
+$(TEST_DEPS_OK): scripts/setup.sh
+	@mkdir -p $(@D)
+	scripts/setup.sh test
+	@touch $@
+
+deps: $(DEPS_OK) $(TEST_DEPS_OK)
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
@@ -68,83 +105,55 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Made afresh: `ar r` never drops a member whose source moved elsewhere.
-$(BUILD)/libhusk.a: $(LIB_OBJ)
-	@rm -f $@
-	@$(AR) rcs $@ $^
+# And made again when the list of its members changes (lib<part>.members
+# is rewritten only then): a file moved to another part leaves every
+# remaining member older than the archive, and its stale copy in this
+# archive would still be linked, ahead of the new one.
+define PART_RULE
+$(BUILD)/lib$(1).members: FORCE
+	@mkdir -p $$(@D)
+	@echo '$(call PART_OBJ,$(1))' | cmp -s - $$@ || echo '$(call PART_OBJ,$(1))' >$$@
+$(call PART_LIB,$(1)): $(call PART_OBJ,$(1)) $(BUILD)/lib$(1).members
+	@rm -f $$@
+	@$(AR) rcs $$@ $(call PART_OBJ,$(1))
+endef
+$(foreach p,$(PARTS),$(eval $(call PART_RULE,$(p))))
+.PHONY: FORCE
+FORCE:
 
-# husk is linked statically: no dynamic loader on every container start
-# (0.8 ms of each invocation here). Sanitizer runtimes cannot be static, so
-# a sanitizer build links dynamically.
-HUSK_STATIC := $(if $(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),,-static)
+define CMD_RULE
+$(BUILD)/$(1): $(call CMD_OBJ,$(1)) $(foreach p,$($(1)_PARTS),$(call PART_LIB,$(p)))
+	@echo "  LD      $$@"
+	@$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) $($(1)_LINK) -o $$@ $$^ $($(1)_LDLIBS)
+endef
+$(foreach c,$(PROGRAMS),$(eval $(call CMD_RULE,$(c))))
 
-$(BUILD)/husk: $(CLI_OBJ) $(EXEC_OBJ) $(BUILD)/libhusk.a
-	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(EXEC_OBJ) \
-		$(BUILD)/libhusk.a $(LDLIBS)
-
-$(BUILD)/libhusk-net.a: $(NET_OBJ)
-	@rm -f $@
-	@$(AR) rcs $@ $^
-
-# husk-net: the same command line with `net` itself instead of an exec of
-# husk-net, linked dynamically (libmnl, libnftables); `husk net` runs it from
-# husk's own directory, so only the networking commands load those libraries.
-$(BUILD)/husk-net: $(CLI_OBJ) $(BUILD)/src/cli/net.o $(BUILD)/src/cli/launch-exec.o \
-		$(BUILD)/src/cli/pull-exec.o $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a
-	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/src/cli/net.o \
-		$(BUILD)/src/cli/launch-exec.o $(BUILD)/src/cli/pull-exec.o $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a $(LDLIBS) $(NET_LDLIBS)
-
-$(BUILD)/libhusk-launch.a: $(LAUNCH_OBJ)
-	@$(AR) rcs $@ $^
-
-# husk-launch: the same command line with `launch` itself; `husk launch`
-# runs it from husk's own directory.
-LAUNCH_CLI := $(BUILD)/src/cli/launch.o $(BUILD)/src/cli/launch-pull.o $(BUILD)/src/cli/net-exec.o \
-	      $(BUILD)/src/cli/pull-exec.o
-$(BUILD)/husk-launch: $(CLI_OBJ) $(LAUNCH_CLI) $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
-	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HUSK_STATIC) -o $@ $(CLI_OBJ) $(LAUNCH_CLI) \
-		$(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a $(LDLIBS) $(LAUNCH_LDLIBS)
-
-# husk-pull: the same command line with `pull` itself, the registry client
-# and libcurl; linked dynamically (libcurl has no static build in Debian
-# that links), which costs a pull a few ms, never a launch of an image the
-# cache has.
-PULL_CLI := $(BUILD)/src/cli/pull.o $(BUILD)/src/cli/images.o $(BUILD)/src/cli/login.o \
-	    $(BUILD)/src/cli/net-exec.o $(BUILD)/src/cli/launch-exec.o
-$(BUILD)/husk-pull: $(CLI_OBJ) $(PULL_CLI) $(PULL_OBJ) $(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a
-	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PULL_CLI) $(PULL_OBJ) \
-		$(BUILD)/libhusk-launch.a $(BUILD)/libhusk.a $(LDLIBS) $(LAUNCH_LDLIBS) $(PULL_LDLIBS)
-
-# husk-init: static, no libraries, so it runs in any container's rootfs. The
-# sanitizer runtimes cannot be linked statically: `make asan` builds it without.
-$(INIT_OBJ) $(BUILD)/husk-init: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
+# The sanitizer runtimes cannot be linked statically: `make asan` builds
+# husk-init without.
+$(call CMD_OBJ,husk-init) $(BUILD)/husk-init: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/husk-init: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS))
-$(BUILD)/husk-init: $(INIT_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $(INIT_OBJ)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk-launch.a $(BUILD)/libhusk-net.a $(BUILD)/libhusk.a
+$(BUILD)/tests/%: tests/unit/%.c $(ALL_LIBS)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk-launch.a \
-		$(BUILD)/libhusk-net.a $(BUILD)/libhusk.a $(LDLIBS) $(NET_LDLIBS) $(LAUNCH_LDLIBS) -lcmocka
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(ALL_LIBS) $(ALL_LDLIBS) \
+		-lcmocka
 
 # Helpers the integration tests run (tests/integration/*.c), linked like the
-# unit tests against libhusk.a.
+# unit tests against the library's archives.
 HELPER_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
 
-$(HELPER_BIN): $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libhusk.a
+$(HELPER_BIN): $(BUILD)/tests/%: tests/integration/%.c $(ALL_LIBS)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libhusk.a $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wno-missing-prototypes -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 # race_flip runs inside a busybox container: static, and without the
 # sanitizer runtimes (which cannot be static), as husk-init.
 $(BUILD)/tests/race_flip: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/race_flip: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
+$(BUILD)/tests/keyprobe: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
+$(BUILD)/tests/keyprobe: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 $(BUILD)/tests/mount_unlock: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/mount_unlock: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 
@@ -152,8 +161,8 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests need root: they start real containers.
-integration: $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-pull $(BUILD)/husk-init \
-		$(HELPER_BIN)
+integration: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-pull \
+		$(BUILD)/husk-init $(HELPER_BIN)
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration vm-test
@@ -173,10 +182,10 @@ $(DIFF_PROBE): tests/diff/probe.c
 	@echo "  CC      $<"
 	@$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -std=gnu11 $(WARN) -D_GNU_SOURCE -static -o $@ $<
 
-diff: $(BUILD)/husk $(DIFF_PROBE)
+diff: $(TEST_DEPS_OK) $(BUILD)/husk $(DIFF_PROBE)
 	$(DIFF_RUN)
 
-diff-smoke: $(BUILD)/husk $(DIFF_PROBE)
+diff-smoke: $(TEST_DEPS_OK) $(BUILD)/husk $(DIFF_PROBE)
 	$(DIFF_RUN) --subset
 
 # A long campaign of the attacks on mount destinations (a co-container
@@ -185,7 +194,7 @@ diff-smoke: $(BUILD)/husk $(DIFF_PROBE)
 # make test runs 100 to 300. RACE_HUSK=/usr/sbin/runc runs it against runc.
 RACE_CREATES ?= 3000
 RACE_HUSK    ?= $(abspath $(BUILD)/husk)
-race: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
+race: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
 	HK_RACE_CREATES=$(RACE_CREATES) HUSK=$(RACE_HUSK) $(PY) -m pytest -q -s -rs -p no:cacheprovider \
 		tests/integration/test_attack_mounts.py
 
@@ -193,15 +202,16 @@ race: $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/race_flip
 # linux-image-amd64) has no cgroup v1 (tests/vm/README.md). Emulated (TCG):
 # a test there is ~10x slower than here, so VM_TESTS stays small.
 VM_TESTS   ?= tests/vm/test_v2_smoke.py tests/integration/test_cgroups.py \
+              tests/integration/test_cgroups_fields.py tests/integration/test_cgroups_paths.py \
               tests/integration/test_devices_bpf.py tests/integration/test_lifecycle.py \
               tests/integration/test_inspect.py
 VM_TIMEOUT ?= 900
-vm-test: $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
+vm-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 	tests/vm/run --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) -- \
 		$(PY) -m pytest -q -p no:cacheprovider $(VM_TESTS)
 
 # a shell in that VM, with $$HUSK set, to look around or debug a test
-vm-shell: $(BUILD)/husk
+vm-shell: $(TEST_DEPS_OK) $(BUILD)/husk
 	tests/vm/run --shell -e HUSK=$(abspath $(BUILD)/husk)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -217,25 +227,24 @@ faults:
 # husk launch killed at random instants, then delete --force: nothing may
 # stay (make test runs 40 rounds of it; this runs KILL_ROUNDS).
 KILL_ROUNDS ?= 1000
-launch-kill: $(BUILD)/husk $(BUILD)/husk-launch $(BUILD)/husk-init
+launch-kill: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-launch $(BUILD)/husk-init
 	HK_LAUNCH_KILL_ROUNDS=$(KILL_ROUNDS) HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q \
 		-p no:cacheprovider tests/integration/test_attack_launch.py -k killed_at_any_instant
 
-demo: $(BUILD)/husk
+demo: $(TEST_DEPS_OK) $(BUILD)/husk
 	scripts/demo.sh $(abspath $(BUILD)/husk)
 
-bench: $(BUILD)/husk
+bench: $(TEST_DEPS_OK) $(BUILD)/husk
 	HUSK=$(abspath $(BUILD)/husk) bench/run
 
 lint: $(DEPS_OK)
-	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c tests/integration/*.c \
-		tests/diff/*.c
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h src/cmd/*/*.c src/cmd/*/*.h tests/unit/*.c tests/unit/*.h \
+		tests/integration/*.c tests/diff/*.c
 
 clean:
 	rm -rf build build-asan build-faults
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(NET_OBJ:.o=.d) $(LAUNCH_OBJ:.o=.d) $(PULL_OBJ:.o=.d) \
-	$(patsubst %.c,$(BUILD)/%.d,$(CLI_COMPANION))
+-include $(ALL_OBJ:.o=.d)
 
 # --- fuzzing (tests/fuzz/README.md) ------------------------------------------
 # libFuzzer targets for the config decoder and the command line, built with
@@ -249,9 +258,8 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE -iquote src \
                 -fno-strict-aliasing $(filter-out -Werror -Wno-format-truncation,$(WARN))
 FUZZ_LIB     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/spec/*.c src/common/*.c) \
-                src/net/ports.c src/net/ipam.c)
-FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/net.c src/cli/launch.c \
-		src/cli/pull.c src/cli/launch-pull.c src/cli/images.c src/cli/login.c,$(wildcard src/cli/*.c)))
+                src/netinfo/ports.c src/netinfo/ipam.c)
+FUZZ_CLI     := $(patsubst %.c,build-fuzz/obj/%.o,$(wildcard src/cli/*.c src/cmd/husk/*.c))
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
 
@@ -259,7 +267,7 @@ build-fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
-		$(if $(filter src/cli/%,$<),-Dmain=husk_cli_main -Wno-missing-prototypes) -c -o $@ $<
+		$(if $(filter src/cli/% src/cmd/%,$<),-Dmain=husk_cli_main -Wno-missing-prototypes) -c -o $@ $<
 
 build-fuzz/fuzz_spec: build-fuzz/obj/tests/fuzz/fuzz_spec.o $(FUZZ_LIB)
 	@echo "  FUZZLD  $@"
@@ -289,4 +297,4 @@ test: fuzz-smoke diff-smoke
 endif
 clean: fuzz-clean
 
--include $(FUZZ_LIB:.o=.d) $(FUZZ_CLI:.o=.d)
+-include $(FUZZ_LIB:.o=.d) $(FUZZ_CLI:.o=.d) $(wildcard build-fuzz/obj/tests/fuzz/*.d)

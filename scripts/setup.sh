@@ -1,15 +1,29 @@
 #!/bin/sh
-# Install every build and test dependency of husk from Debian's packages,
-# only when missing: safe to run again and again (make calls it).
+# Install husk's dependencies from Debian's packages, only when missing:
+# safe to run again and again. `setup.sh build`: what compiling needs
+# (make all, unit, lint, fuzz-build; make calls it before any compile);
+# `setup.sh test`: what the tests run (runtimes and engines to compare
+# with, the VM, network tools; make calls it before integration tests);
+# no argument: both.
 set -eu
 
-PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev python3-pytest
-busybox-static iproute2 procps util-linux crun runc hyperfine clang-format libarchive-dev nettle-dev
-zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev libcurl4-openssl-dev
-clang libclang-rt-14-dev uidmap libcap2-bin libmnl-dev libnftables-dev python3-nftables
-qemu-system-x86 kmod cpio xz-utils binutils
-podman conmon catatonit netavark aardvark-dns iptables containerd docker.io
-docker-registry skopeo apache2-utils"
+BUILD_PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev clang-format
+libarchive-dev nettle-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev libmnl-dev
+libnftables-dev clang libclang-rt-14-dev libcurl4-openssl-dev"
+TEST_PKGS="python3-pytest busybox-static iproute2 procps util-linux crun runc hyperfine uidmap
+libcap2-bin python3-nftables qemu-system-x86 kmod cpio xz-utils binutils
+podman passt conmon catatonit netavark aardvark-dns iptables containerd docker.io
+docker-registry skopeo apache2-utils openssl"
+
+case "${1:-all}" in
+build) PKGS=$BUILD_PKGS ;;
+test) PKGS=$TEST_PKGS ;;
+all) PKGS="$BUILD_PKGS $TEST_PKGS" ;;
+*)
+	echo "usage: $0 [build|test|all]" >&2
+	exit 2
+	;;
+esac
 
 missing=""
 for p in $PKGS; do

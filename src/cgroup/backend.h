@@ -1,5 +1,9 @@
-/* Internal to cgroup/: what a version's backend provides, and the file
- * helpers both share. */
+/* Internal to cgroup/: the two tables behind cgroup.h. A manager decides
+ * where the container's cgroup is and makes, enters and removes it
+ * (cgroupfs now: cgroup-fs.c; systemd next, through its D-Bus API, as
+ * crun's and runc's). A version's file backend writes and reads what is in
+ * it (cgroup-v1*.c, cgroup-v2*.c), whichever manager made it. Then the file
+ * helpers both backends share. */
 #ifndef HUSK_CGROUP_BACKEND_H
 #define HUSK_CGROUP_BACKEND_H
 
@@ -14,9 +18,24 @@ struct hk_resources;
 struct hk_cg_stats;
 struct bpf_insn;
 
-struct cg_ops {
-	int (*create)(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
+struct cg_manager {
+	const char *name;
+	/* Where the container's cgroup goes, touching nothing (cg_resolve). */
+	struct hk_cgroup *(*resolve)(const char *cgroups_path, const char *id, struct hk_err *err);
+	/* Make the cgroup, empty: the backend then writes its devices and
+	 * resources. */
+	int (*create)(struct hk_cgroup *cg, struct hk_err *err);
+	/* Move pid in, where clone3 did not place it already. */
 	int (*enter)(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
+	/* Kill what is left in it and remove what the manager made. */
+	int (*destroy)(struct hk_cgroup *cg, struct hk_err *err);
+};
+
+extern const struct cg_manager cg_fs_manager;
+
+struct cg_ops {
+	/* Enforce the device rules (cg_device_rules) on a new cgroup. */
+	int (*devices)(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 	/* Write linux.resources; on update, check what checkBeforeUpdate asks. */
 	int (*apply)(struct hk_cgroup *cg, const struct hk_resources *r, bool update,
 		     struct hk_err *err);
@@ -31,12 +50,13 @@ struct cg_ops {
 
 extern const struct cg_ops cg_v1_ops;
 extern const struct cg_ops cg_v2_ops;
+/* The file backend of cg's version. */
+const struct cg_ops *cg_backend(const struct hk_cgroup *cg);
 
 /* The backends' parts, each in the file of its concern. */
-int cg_v1_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
-int cg_v1_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
+int cg_v1_devices(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 int cg_v1_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);
-int cg_v2_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
+int cg_v2_devices(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 int cg_v2_apply(struct hk_cgroup *cg, const struct hk_resources *r, bool update,
 		struct hk_err *err);
 int cg_v2_stats(const struct hk_cgroup *cg, struct hk_cg_stats *st, struct hk_err *err);

@@ -229,8 +229,7 @@ static int v1_oom_read(const struct hk_cgroup *cg, int fd, uint64_t *count)
 }
 
 const struct cg_ops cg_v1_ops = {
-	.create = cg_v1_create,
-	.enter = cg_v1_enter,
+	.devices = cg_v1_devices,
 	.apply = v1_apply,
 	.freeze = v1_freeze,
 	.is_frozen = v1_is_frozen,

@@ -262,17 +262,8 @@ static int v2_oom_read(const struct hk_cgroup *cg, int fd, uint64_t *count)
 	return ev && cg_keyed_u64(ev, "oom_kill", count) ? 0 : -1;
 }
 
-static int v2_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
-{
-	(void)cg;
-	(void)pid;
-	(void)err;
-	return 0;
-}
-
 const struct cg_ops cg_v2_ops = {
-	.create = cg_v2_create,
-	.enter = v2_enter,
+	.devices = cg_v2_devices,
 	.apply = cg_v2_apply,
 	.freeze = v2_freeze,
 	.is_frozen = v2_is_frozen,

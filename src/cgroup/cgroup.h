@@ -1,5 +1,7 @@
-/* The container's cgroup: one interface over cgroup v1 (and the hybrid
- * layout: v1 controllers plus a cgroup2 hierarchy) and pure cgroup v2. */
+/* The container's cgroup: one interface over the managers that make it
+ * (cgroupfs now) and the file backends of cgroup v1 (and the hybrid
+ * layout: v1 controllers plus a cgroup2 hierarchy) and pure cgroup v2
+ * (cgroup/backend.h). */
 #ifndef HUSK_CGROUP_CGROUP_H
 #define HUSK_CGROUP_CGROUP_H
 
@@ -11,6 +13,7 @@
 struct hk_err;
 struct hk_spec;
 struct hk_resources;
+struct cg_manager;
 
 /* One hierarchy's directory for the container. */
 struct hk_cg_dir {
@@ -21,7 +24,8 @@ struct hk_cg_dir {
 };
 
 struct hk_cgroup {
-	int version; /* 1 (v1 or hybrid) or 2 */
+	const struct cg_manager *manager; /* who makes, enters, removes it */
+	int version;                      /* 1 (v1 or hybrid) or 2 */
 	struct hk_cg_dir *dirs;
 	size_t n_dirs;
 	/* Rootless without linux.cgroupsPath, as runc's rootless cgroup
@@ -36,7 +40,7 @@ struct hk_cgroup {
  * from each hierarchy's root, relative from husk's own cgroup; absent: the
  * container id, relative), without touching anything. */
 struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk_err *err);
-/* The same from what state.json recorded. */
+/* The same from what state.json recorded (cgroupfs's, the one manager). */
 struct hk_cgroup *cg_new(int version);
 void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir);
 void cg_free(struct hk_cgroup *cg);

@@ -1,9 +1,12 @@
-/* The command line: runc's global flags and commands. Only cli/ prints. */
+/* The command line every program of husk shares (the folders of src/cmd: husk,
+ * husk-net, husk-launch): runc's global flags, then a command from the
+ * program's own table. Only cli/ and cmd/ print. */
 #ifndef HUSK_CLI_CLI_H
 #define HUSK_CLI_CLI_H
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/version.h"
 
@@ -27,42 +30,25 @@ struct hk_command {
 	/* Puts processes into a container: runs only from a view of husk's
 	 * binary that cannot be written (linux/selfexe.h, CVE-2019-5736). */
 	bool protect_exe;
+	/* Runs without a state directory (husk spec). */
+	bool no_state;
+	/* Not run here: the companion binary of that name next to this one
+	 * is exec'd with the global flags and the command's argv (run is
+	 * NULL). husk's table of them is cmd/husk/companions.c. */
+	const char *companion;
 };
 
-extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
-	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps, cmd_pause, cmd_resume, cmd_update,
-	cmd_events, cmd_inspect;
-/* husk net: in husk, execs husk-net (cli/net-exec.c); in husk-net, the
- * networking commands themselves (cli/net.c). */
-extern const struct hk_command cmd_net;
-/* husk launch: in husk and husk-net, execs husk-launch (cli/launch-exec.c);
- * in husk-launch, the launch face itself (cli/launch.c). */
-extern const struct hk_command cmd_launch;
-#define LAUNCH_BINARY "husk-launch"
-#define LAUNCH_ARGS "[options] SOURCE [CMD ARGS...]"
-#define LAUNCH_SUMMARY "run a program from a root filesystem or an OCI image, with safe defaults"
-/* husk pull: in husk-pull, the registry client itself (cli/pull.c, with
- * libcurl); elsewhere an exec of husk-pull (cli/pull-exec.c). */
-extern const struct hk_command cmd_pull, cmd_images, cmd_rmi, cmd_login, cmd_logout;
-#define PULL_BINARY "husk-pull"
-#define PULL_ARGS "[options] IMAGE"
-#define PULL_SUMMARY "pull an image from a registry into the image cache, run by " PULL_BINARY
-#define IMAGES_SUMMARY "list the images pulled into the image cache, run by " PULL_BINARY
-#define LOGIN_SUMMARY "check and keep credentials for a registry, run by " PULL_BINARY
-#define LOGOUT_SUMMARY "forget the credentials for a registry, run by " PULL_BINARY
-#define RMI_SUMMARY "remove pulled images from the image cache, run by " PULL_BINARY
-
-/* husk launch's registry options (cli/launch-pull.c, in husk-launch). */
-struct cli_pull_opts {
-	const char *policy; /* --pull always|missing|never (default missing) */
-	const char *authfile, *creds, *tls_verify, *cert_dir;
+/* A program: its name (for usage and errors), one line about it, and its
+ * commands in the order its usage lists them. */
+struct cli_program {
+	const char *name;
+	const char *about;
+	const struct hk_command *const *commands;
+	size_t n_commands;
 };
-/* When source names an image (not a path that exists; "docker://" says
- * so), pull it as policy says, running husk-pull, and set *image to the
- * store's entry to launch (malloc'd); else *image NULL. -1 (printed) on
- * failure. */
-int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, const char *source,
-		     const char *cache_dir, char **image);
+
+/* The program's main: global flags, then its command; the exit status. */
+int cli_main(const struct cli_program *p, int argc, char **argv);
 
 /* The path of a companion binary next to husk's own, malloc'd (NULL when
  * /proc/self/exe cannot be read); and exec it with the global flags and

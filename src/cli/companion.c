@@ -1,9 +1,7 @@
 /* Running a companion binary (husk-net, husk-launch) that sits next to
- * husk. husk is linked statically so that no dynamic loader runs on a
- * container's start path; the commands that need shared-only libraries
- * (libmnl and libnftables for networking, libarchive for images) live in
- * their own dynamically linked binaries, and only those commands pay for
- * loading them. The companion is the same command line linked differently. */
+ * husk (why they are binaries of their own: cmd/husk/companions.c). The
+ * companion parses the same global flags (cli/main.c) and has a table of
+ * its own commands. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
-/* husk: global flags, then a table of commands; each command's file parses
- * its own flags, calls the runtime and picks the exit code. */
+/* The command line shared by husk and its companions (the folders of src/cmd): runc's
+ * global flags, then the program's own table of commands; each command's
+ * file parses its own flags, calls the library and picks the exit code. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -19,123 +20,12 @@
 
 #define HUSK_SPEC_VERSION "1.2.0"
 
-static const struct hk_command *const commands[] = {
-	&cmd_create,  &cmd_delete, &cmd_events, &cmd_exec,  &cmd_features, &cmd_images,
-	&cmd_inspect, &cmd_kill,   &cmd_launch, &cmd_list,  &cmd_login,    &cmd_logout,
-	&cmd_net,     &cmd_pause,  &cmd_ps,     &cmd_pull,  &cmd_resume,   &cmd_rmi,
-	&cmd_run,     &cmd_spec,   &cmd_start,  &cmd_state, &cmd_update,
-};
-
-int cli_error(const struct hk_err *err)
+static void usage(const struct cli_program *p, FILE *f)
 {
-	hk_log(HK_LOG_ERROR, "%s", err->msg);
-	return 1;
-}
-
-int cli_errorf(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	hk_log(HK_LOG_ERROR, "%s", msg);
-	return 1;
-}
-
-void cli_usage(const struct hk_command *cmd, bool to_stderr)
-{
-	FILE *f = to_stderr ? stderr : stdout;
-	fprintf(f, "Usage: husk %s%s%s\n\n%s\n", cmd->name, cmd->args[0] ? " " : "", cmd->args,
-		cmd->summary);
-	if (cmd->options && cmd->options[0])
-		fprintf(f, "\nOptions:\n%s", cmd->options);
-	fprintf(f, "   --help, -h            show this help\n");
-}
-
-int cli_getopt(const struct hk_command *cmd, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts, int (*on_opt)(int opt, const char *arg, void *data),
-	       void *data, int *exit_status)
-{
-	char shorts[64];
-	struct option longs[48];
-	size_t n = 0;
-	int opt;
-
-	snprintf(shorts, sizeof(shorts), "+h%s", shortopts);
-	for (; longopts && longopts[n].name && n < 46; n++)
-		longs[n] = longopts[n];
-	longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	longs[n] = (struct option){0};
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-		if (opt == 'h') {
-			cli_usage(cmd, false);
-			*exit_status = 0;
-			return 1;
-		}
-		if (opt == '?' || opt == ':') {
-			cli_errorf("%s: unknown or incomplete option \"%s\"", cmd->name,
-				   argv[optind - 1]);
-			*exit_status = 1;
-			return 1;
-		}
-		/* failure is any non-zero: cli_errorf() returns 1 */
-		if (on_opt(opt, optarg, data) != 0) {
-			*exit_status = 1;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int cli_no_opts(int opt, const char *arg, void *data)
-{
-	(void)opt;
-	(void)arg;
-	(void)data;
-	return -1;
-}
-
-int cli_set_flag(int opt, const char *arg, void *data)
-{
-	(void)opt;
-	(void)arg;
-	*(bool *)data = true;
-	return 0;
-}
-
-const char *cli_one_id(const struct hk_command *cmd, int argc, char **argv, int *exit_status)
-{
-	if (argc - optind != 1) {
-		cli_errorf("%s: expected exactly one container id, got %d argument%s", cmd->name,
-			   argc - optind, argc - optind == 1 ? "" : "s");
-		*exit_status = 1;
-		return NULL;
-	}
-	return argv[optind];
-}
-
-int cli_parse_int(const char *flag, const char *s, int min, int max, int *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return cli_errorf("%s: \"%s\" is not a number in [%d, %d]", flag, s, min, max) ? -1
-											       : -1;
-	*out = (int)v;
-	return 0;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: husk [global options] COMMAND [options] [arguments]\n\n"
-		   "husk runs OCI containers; its command line is runc's.\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "   %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "Usage: %s [global options] COMMAND [options] [arguments]\n\n%s\n\nCommands:\n",
+		p->name, p->about);
+	for (size_t i = 0; i < p->n_commands; i++)
+		fprintf(f, "   %-10s %s\n", p->commands[i]->name, p->commands[i]->summary);
 	fprintf(f, "\nGlobal options:\n"
 		   "   --root DIR            state directory (default /run/husk; rootless,\n"
 		   "                         $XDG_RUNTIME_DIR/husk)\n"
@@ -222,7 +112,7 @@ static int parse_rootless(const char *v)
 }
 
 /* Returns -1 to go on with a command, or an exit status. */
-static int parse_globals(int argc, char **argv, struct hk_globals *g)
+static int parse_globals(const struct cli_program *p, int argc, char **argv, struct hk_globals *g)
 {
 	int opt;
 
@@ -258,7 +148,7 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 			version();
 			return 0;
 		case 'h':
-			usage(stdout);
+			usage(p, stdout);
 			return 0;
 		default:
 			return cli_errorf("unknown or incomplete global option \"%s\"",
@@ -268,7 +158,38 @@ static int parse_globals(int argc, char **argv, struct hk_globals *g)
 	return -1;
 }
 
-int main(int argc, char **argv)
+/* The command of p named name, NULL when there is none. */
+static const struct hk_command *find_command(const struct cli_program *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_commands; i++)
+		if (strcmp(p->commands[i]->name, name) == 0)
+			return p->commands[i];
+	return NULL;
+}
+
+/* cmd with argv[optind] and after: the global flags are parsed. */
+static int run_command(const struct hk_command *cmd, const struct hk_globals *g, int argc,
+		       char **argv)
+{
+	int n = argc - optind;
+	char **args = argv + optind;
+	struct hk_err err = {0};
+
+	if (!g->root && !cmd->no_state)
+		return cli_errorf("no state directory: husk runs as uid %u, so it keeps state "
+				  "in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
+				  (unsigned)geteuid());
+	if (cmd->companion)
+		return cli_exec_companion(cmd->companion, g, n, args);
+	/* Before the command parses anything: argv is still as given. */
+	if (cmd->protect_exe && selfexe_protect(argv, &err) < 0)
+		return cli_error(&err);
+	int status = cmd->run(g, n, args);
+	cli_esc_release();
+	return status;
+}
+
+int cli_main(const struct cli_program *p, int argc, char **argv)
 {
 	struct hk_globals g = {.log_format = "text"};
 	_cleanup_free_ char *xdg_root = NULL;
@@ -279,7 +200,7 @@ int main(int argc, char **argv)
 	/* Before any namespace is joined or made: husk's own. */
 	hk_initial_userns();
 	selfexe_init();
-	int r = parse_globals(argc, argv, &g);
+	int r = parse_globals(p, argc, argv, &g);
 	if (r >= 0)
 		return r;
 	if (hk_log_init(g.log, strcmp(g.log_format, "json") == 0,
@@ -289,7 +210,7 @@ int main(int argc, char **argv)
 		return cli_errorf(
 			"--systemd-cgroup: the systemd cgroup driver is not supported yet by husk");
 	if (optind >= argc) {
-		usage(stderr);
+		usage(p, stderr);
 		return 1;
 	}
 	const char *name = argv[optind];
@@ -297,24 +218,12 @@ int main(int argc, char **argv)
 		xdg_root = default_root();
 		g.root = xdg_root;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i]->name, name) != 0)
-			continue;
-		if (!g.root && commands[i] != &cmd_spec)
-			return cli_errorf(
-				"no state directory: husk runs as uid %u, so it keeps state "
-				"in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
-				(unsigned)geteuid());
-		/* Before the command parses anything: argv is still as given. */
-		if (commands[i]->protect_exe && selfexe_protect(argv, &err) < 0)
-			return cli_error(&err);
-		int status = commands[i]->run(&g, argc - optind, argv + optind);
-		cli_esc_release();
-		return status;
-	}
+	const struct hk_command *cmd = find_command(p, name);
+	if (cmd)
+		return run_command(cmd, &g, argc, argv);
 	if (strcmp(name, "help") == 0) {
-		usage(stdout);
+		usage(p, stdout);
 		return 0;
 	}
-	return cli_errorf("unknown command \"%s\" (see husk --help)", name);
+	return cli_errorf("unknown command \"%s\" (see %s --help)", name, p->name);
 }

@@ -32,6 +32,11 @@ bool hk_initial_userns(void)
 	return initial;
 }
 
+void hk_entered_userns(void)
+{
+	initial = 0;
+}
+
 bool hk_rootless(void)
 {
 	return geteuid() != 0 || !hk_initial_userns();

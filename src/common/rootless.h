@@ -15,6 +15,10 @@
  * unreadable uid_map counts as the initial namespace, as runc counts it. */
 bool hk_initial_userns(void);
 
+/* husk has made a user namespace of its own and is in it now (husk
+ * launch run by an ordinary user): rootless from here on. */
+void hk_entered_userns(void);
+
 /* Not root, or root in a user namespace that is not the initial one. */
 bool hk_rootless(void);
 

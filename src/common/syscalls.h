@@ -127,6 +127,20 @@ static inline int hk_pivot_root(const char *new_root, const char *put_old)
 	return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
 
+/* seccomp(2) SECCOMP_SET_MODE_FILTER with a program husk compiled (or
+ * kept: linux/seccomp-cache.h). Linux 3.17; returns the notify fd with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER (5.0). */
+static inline long hk_seccomp_set_filter(unsigned int flags, void *prog)
+{
+	return syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, prog);
+}
+
+/* keyctl(2): glibc leaves it to libkeyutils. */
+static inline long hk_keyctl(int cmd, unsigned long a2, unsigned long a3, unsigned long a4)
+{
+	return syscall(SYS_keyctl, cmd, a2, a3, a4, 0);
+}
+
 /* Linux 5.9; CLOSE_RANGE_CLOEXEC since 5.11. */
 static inline int hk_close_range(unsigned int first, unsigned int last, unsigned int flags)
 {

@@ -38,12 +38,57 @@ struct walk_opts {
 /* In a user namespace of its own (rootless engines), husk sees root's
  * directories (/, /run) as owned by the overflow uid: the owner is outside
  * the namespace and unknown, most likely root. Outside one, that uid is
- * just another user (nobody). */
-static bool unmapped_owner(uid_t uid)
+ * just another user (nobody).
+ *
+ * husk launch run by an ordinary user knows better: it walks its
+ * directories on the host first, as the user, and records there which
+ * ones root owns (ROOTS_RECORD); in the user namespace it then makes,
+ * only those count as root's (ROOTS_PINNED), not another user's that
+ * shows as the same overflow uid. */
+enum roots_mode { ROOTS_ANY, ROOTS_RECORD, ROOTS_PINNED };
+#define MAX_ROOTS 128
+static enum roots_mode roots_mode = ROOTS_ANY;
+static struct {
+	dev_t dev;
+	ino_t ino;
+} roots[MAX_ROOTS];
+static size_t n_roots;
+
+void hk_trusted_record_roots(void)
+{
+	roots_mode = ROOTS_RECORD;
+}
+
+void hk_trusted_pin_roots(void)
+{
+	roots_mode = ROOTS_PINNED;
+}
+
+static bool pinned(const struct stat *st)
+{
+	for (size_t i = 0; i < n_roots; i++)
+		if (roots[i].dev == st->st_dev && roots[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+static bool unmapped_owner(const struct stat *st)
 {
 	_cleanup_free_ char *over = hk_read_file("/proc/sys/kernel/overflowuid", 64, NULL, NULL);
 
-	return over && strtoul(over, NULL, 10) == uid && !hk_initial_userns();
+	if (!over || strtoul(over, NULL, 10) != st->st_uid)
+		return false;
+	return roots_mode == ROOTS_PINNED ? pinned(st) : !hk_initial_userns();
+}
+
+/* Owned by root (as far as husk can know), or by husk's uid me. */
+static bool trusted_owner(const struct stat *st, uid_t me)
+{
+	if (st->st_uid == 0 && roots_mode == ROOTS_RECORD && !pinned(st) && n_roots < MAX_ROOTS) {
+		roots[n_roots].dev = st->st_dev;
+		roots[n_roots++].ino = st->st_ino;
+	}
+	return st->st_uid == 0 || st->st_uid == me || unmapped_owner(st);
 }
 
 /* A directory looked up in: nobody but root and us may change what its
@@ -51,7 +96,7 @@ static bool unmapped_owner(uid_t uid)
  * them from renaming or removing ours). */
 static int check_traversed(const struct walk *w, const struct stat *st, struct hk_err *err)
 {
-	if (st->st_uid != 0 && st->st_uid != w->me && !unmapped_owner(st->st_uid))
+	if (!trusted_owner(st, w->me))
 		return hk_fail(err, 0,
 			       "%s %s: %s is owned by uid %u, neither root nor husk's uid %u: "
 			       "refused",
@@ -207,7 +252,7 @@ static int step(struct walk *w, const char *comp, char **p, char *rest, size_t s
 				       w->path, w->at);
 		/* In a sticky directory (/tmp) anyone may own a link: its owner
 		 * chooses where the path goes, and can change it at will. */
-		if (st.st_uid != 0 && st.st_uid != w->me && !unmapped_owner(st.st_uid))
+		if (!trusted_owner(&st, w->me))
 			return hk_fail(err, 0,
 				       "%s %s: %s is a symbolic link of uid %u, neither root nor "
 				       "husk's uid %u: refused",

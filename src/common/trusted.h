@@ -28,4 +28,13 @@ struct hk_err;
 int hk_open_trusted_dir(const char *what, const char *path, bool create, mode_t mode,
 			struct hk_err *err);
 
+/* husk launch run by an ordinary user: walk its directories on the host
+ * after hk_trusted_record_roots() (the directories and links found root's
+ * are remembered), then, in the user namespace it makes, walk them again
+ * after hk_trusted_pin_roots(): an owner shown as the overflow uid counts
+ * as root only for what was remembered, not for any user the namespace
+ * cannot map. */
+void hk_trusted_record_roots(void);
+void hk_trusted_pin_roots(void);
+
 #endif

@@ -9,25 +9,19 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "spec/json.h"
 
 #define INDEX_TYPE "application/vnd.oci.image.index.v1+json"
 #define LIST_TYPE "application/vnd.docker.distribution.manifest.list.v2+json"
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void img_config_clear(struct img_config *c)
 {
-	strv_free(c->entrypoint, c->n_entrypoint);
-	strv_free(c->cmd, c->n_cmd);
-	strv_free(c->env, c->n_env);
-	strv_free(c->exposed, c->n_exposed);
+	hk_strv_free(c->entrypoint, c->n_entrypoint);
+	hk_strv_free(c->cmd, c->n_cmd);
+	hk_strv_free(c->env, c->n_env);
+	hk_strv_free(c->exposed, c->n_exposed);
 	free(c->workdir);
 	free(c->user);
 	*c = (struct img_config){0};

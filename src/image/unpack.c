@@ -19,6 +19,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/rmtree.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/source.h"
@@ -81,7 +82,9 @@ static int set_opaque(int rootfd, char *dir, struct hk_err *err)
 	if (fd < 0)
 		return -1;
 	_cleanup_free_ char *self = xasprintf("/proc/self/fd/%d", fd);
-	if (setxattr(self, "trusted.overlay.opaque", "y", 1, 0) < 0)
+	/* an ordinary user's overlay reads user.overlay.* (launch/overlay.c) */
+	const char *name = hk_rootless() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+	if (setxattr(self, name, "y", 1, 0) < 0)
 		return hk_fail(err, errno, "layer: make %s opaque", *dir ? dir : "/");
 	return 0;
 }
@@ -226,9 +229,15 @@ static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, in
 	case AE_IFCHR:
 	case AE_IFBLK:
 	case AE_IFIFO:
-		if (mknodat(dirfd, base, type | 0600, archive_entry_rdev(e)) < 0)
-			return hk_fail(err, errno, "layer entry %s", base);
-		return 0;
+		if (mknodat(dirfd, base, type | 0600, archive_entry_rdev(e)) == 0)
+			return 0;
+		/* A device node in a user namespace (an ordinary user's
+		 * launch): not to be had, and not to be used either (the
+		 * container's /dev is its own); left out, as rootless
+		 * podman's storage leaves it. */
+		if (errno == EPERM && type != AE_IFIFO && hk_rootless())
+			return 1;
+		return hk_fail(err, errno, "layer entry %s", base);
 	default:
 		return 1; /* sockets and the like: nothing to make */
 	}
@@ -236,7 +245,8 @@ static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, in
 
 /* File capabilities and user.* attributes, after chown (which drops
  * security.capability). Nothing else: trusted.overlay.* from a tar would
- * be overlayfs metadata (redirects, opaque flags) of the image's making. */
+ * be overlayfs metadata (redirects, opaque flags) of the image's making,
+ * and so would user.overlay.* where overlayfs reads those (userxattr). */
 static void set_xattrs(struct archive_entry *e, int dirfd, const char *base)
 {
 	const char *name;
@@ -247,7 +257,8 @@ static void set_xattrs(struct archive_entry *e, int dirfd, const char *base)
 		return;
 	_cleanup_close_ int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	while (fd >= 0 && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-		if (strcmp(name, "security.capability") == 0 || strncmp(name, "user.", 5) == 0)
+		if (strcmp(name, "security.capability") == 0 ||
+		    (strncmp(name, "user.", 5) == 0 && strncmp(name, "user.overlay.", 13) != 0))
 			(void)!fsetxattr(fd, name, value, size, 0);
 }
 

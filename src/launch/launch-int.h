@@ -39,6 +39,8 @@ struct launch_plan {
 	int log_fd;     /* -d: the logger's pipe, -1 otherwise */
 	int host_mntns; /* the host's mount namespace, while launch is in its own */
 	char owner[33]; /* the token in DIR/.owner and the cleanup hooks */
+	bool user;      /* run by an ordinary user, in its namespace (user.h) */
+	bool ranged;    /* that namespace maps the user's subordinate ids */
 };
 
 /* The capability set: the default one, with --cap-add / --cap-drop. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,15 +27,18 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/pidns.h"
+#include "common/proctitle.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/image.h"
 #include "launch/launch-int.h"
 #include "launch/logger.h"
 #include "launch/overlay.h"
+#include "launch/pasta.h"
 #include "launch/reserve.h"
 #include "launch/stdio.h"
 #include "launch/traverse.h"
+#include "launch/user.h"
 #include "launch/userns.h"
 #include "linux/process.h"
 #include "runtime/container.h"
@@ -98,11 +102,23 @@ static int plan_ports(struct launch_plan *p, const struct img_image *img, struct
 {
 	const struct launch_opts *o = p->o;
 
-	if ((o->n_publish || o->publish_all) && o->net != LAUNCH_NET_BRIDGE)
-		return hk_fail(err, 0, "-p/-P: ports are published only with --net bridge");
+	if ((o->n_publish || o->publish_all) && o->net != LAUNCH_NET_BRIDGE &&
+	    o->net != LAUNCH_NET_PASTA)
+		return hk_fail(err, 0,
+			       "-p/-P: ports are published only with --net bridge or pasta");
+	if (o->publish_all && o->net == LAUNCH_NET_PASTA)
+		return hk_fail(err, 0,
+			       "-P: pasta forwards only the host ports it is given: publish each "
+			       "with -p HOST:CTR");
 	p->ports = xcalloc(o->n_publish + 1, sizeof(char *));
-	for (size_t i = 0; i < o->n_publish; i++)
+	for (size_t i = 0; i < o->n_publish; i++) {
+		char spec[64];
+		bool udp;
+		if (o->net == LAUNCH_NET_PASTA &&
+		    launch_pasta_port(o->publish[i], spec, sizeof(spec), &udp, err) < 0)
+			return -1;
 		p->ports[p->n_ports++] = xstrdup(o->publish[i]);
+	}
 	/* -P: each port the image exposes, on a host port the kernel picks;
 	 * husk net checks the keys (the image's words) and their number. */
 	size_t n = o->publish_all && img ? img->config.n_exposed : 0;
@@ -140,6 +156,12 @@ static int check(struct launch_plan *p, const struct img_image *img, struct hk_e
 		return -1;
 	if (o->detach && o->tty)
 		return hk_fail(err, 0, "-t with -d: a detached container has no terminal to use");
+	/* pasta, run by root, drops to nobody before it joins the namespace,
+	 * and then may not (as podman, root gets a bridge) */
+	if (o->net == LAUNCH_NET_PASTA && !p->user)
+		return hk_fail(err, 0,
+			       "--net pasta: an ordinary user's network; root has --net bridge "
+			       "(the default)");
 	if (launch_caps(o, &p->caps, err) < 0)
 		return -1;
 	if (o->init && access(o->init_path, X_OK) < 0)
@@ -166,7 +188,11 @@ static void watch_and_delete(const char *root, const char *id)
 
 	if (container_info(root, id, &info, &err) < 0)
 		return;
-	int pidfd = hk_pidfd_open(info.pid, 0);
+	/* this container, not one made since under its name (a delete and
+	 * launch while this monitor waited: outside attack, F7) */
+	pid_t pid = info.recorded_pid;
+	unsigned long long start = info.start_time;
+	int pidfd = info.pid > 0 ? hk_pidfd_open(info.pid, 0) : -1;
 	container_info_free(&info);
 	if (pidfd >= 0) {
 		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
@@ -174,7 +200,7 @@ static void watch_and_delete(const char *root, const char *id)
 			;
 		close(pidfd);
 	}
-	container_delete(root, id, true, &err);
+	container_delete_own(root, id, pid, start, &err);
 }
 
 /* -d --rm: a small process of its own deletes the container when its
@@ -197,7 +223,12 @@ static int spawn_monitor(const char *root, const char *id, struct hk_err *err)
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
 	hk_close_range(3, ~0U, 0);
-	watch_and_delete(root, id);
+	/* root and id may point into the arguments the title overwrites */
+	_cleanup_free_ char *r = xstrdup(root), *i = xstrdup(id);
+	_cleanup_free_ char *title = xasprintf("husk-launch --rm monitor %s", i);
+	prctl(PR_SET_NAME, "husk-rm", 0, 0, 0);
+	hk_proctitle_set(title);
+	watch_and_delete(r, i);
 	_exit(0);
 }
 
@@ -243,6 +274,7 @@ static int run_spec(struct launch_plan *p, struct hk_state_dir *sd, int *status,
 		.bundle = p->dir,
 		.spec = spec,
 		.keep_stopped = !o->rm,
+		.new_cgroup = true,
 		.reserved = sd,
 		.runtime_mntns = p->host_mntns,
 	};
@@ -330,6 +362,19 @@ static int make_dir(struct launch_plan *p, struct hk_state_dir *sd, struct hk_er
 	return r == 0 ? 0 : -1;
 }
 
+/* --net pasta: the container joins the namespace pasta serves, by path
+ * (as --net container:NAME's). */
+static int start_pasta(struct launch_plan *p, struct hk_err *err)
+{
+	int fd = launch_pasta_start(p->dir, p->ports, p->n_ports, err);
+
+	if (fd < 0)
+		return -1;
+	p->netns_fd = fd;
+	p->netns = xasprintf("/proc/self/fd/%d", fd);
+	return 0;
+}
+
 /* From the reserved state on: whatever happens, `husk delete --force`
  * finds a state whose hook removes what this made. */
 static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *status,
@@ -348,8 +393,10 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 	 * of launch's mounts */
 	if (r == 0 && o->detach)
 		r = launch_log_start(p->dir, &o->log, p->host_mntns, &p->log_fd, err);
-	if (r == 0 && o->userns_auto)
+	if (r == 0 && o->userns_auto && !p->user)
 		r = userns_dir(p, err);
+	if (r == 0 && o->net == LAUNCH_NET_PASTA)
+		r = start_pasta(p, err);
 	if (r == 0)
 		r = mount_and_run(p, img, &sd, status, err);
 	if (p->log_fd >= 0)
@@ -405,13 +452,59 @@ out:
 	return r;
 }
 
+/* Root's defaults, or an ordinary user's (user.h); *data and *cache own
+ * what they point to. */
+static int defaults(struct launch_opts *o, bool user, char **data, char **cache, struct hk_err *err)
+{
+	if (o->net == LAUNCH_NET_DEFAULT)
+		o->net = user ? LAUNCH_NET_PASTA : LAUNCH_NET_BRIDGE;
+	if (o->pids == LAUNCH_PIDS_DEFAULT)
+		o->pids = user ? 0 : LAUNCH_PIDS_LIMIT;
+	if (!o->data_dir) {
+		*data = user ? launch_user_default_dir(false, err) : xstrdup(LAUNCH_DATA_DIR);
+		if (!*data)
+			return -1;
+		o->data_dir = *data;
+	}
+	if (!o->cache_dir) {
+		*cache = user ? launch_user_default_dir(true, err) : xstrdup(LAUNCH_CACHE_DIR);
+		if (!*cache)
+			return -1;
+		o->cache_dir = *cache;
+	}
+	return 0;
+}
+
+static int run_in_ns(struct launch_opts *o, struct launch_plan *p, int *status, struct hk_err *err)
+{
+	int host_ns = -1;
+	int r = p->user ? launch_user_prepare(o, &p->ranged, err) : 0;
+
+	if (r == 0)
+		r = launch_mountns_enter(&host_ns, err);
+	p->host_mntns = host_ns;
+	if (r == 0)
+		r = launch_in_ns(p, status, err);
+	/* Only the container holds the mounts from now on (create went back
+	 * to the host's namespace once the container's was copied; this is
+	 * for a launch that failed before). */
+	launch_mountns_leave(&host_ns);
+	return r;
+}
+
 int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 {
-	struct launch_plan p = {
-		.o = o, .id = o->name, .log_fd = -1, .host_mntns = -1, .rootfs_fd = -1};
-	int host_ns = -1;
+	struct launch_plan p = {.o = o,
+				.id = o->name,
+				.log_fd = -1,
+				.host_mntns = -1,
+				.rootfs_fd = -1,
+				.user = launch_by_user()};
+	_cleanup_free_ char *data = NULL, *cache = NULL;
 
 	*status = 0;
+	if (defaults(o, p.user, &data, &cache, err) < 0)
+		return -1;
 	/* --share net is --net host (with the default bridge, the hooks would
 	 * otherwise wire the host's own namespace) */
 	if (o->share & (1u << HK_NS_NET)) {
@@ -420,22 +513,33 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 				       o->net == LAUNCH_NET_NONE ? "none" : "container:NAME");
 		o->net = LAUNCH_NET_HOST;
 	}
-	int r = launch_mountns_enter(&host_ns, err);
-	p.host_mntns = host_ns;
-	if (r == 0)
-		r = launch_in_ns(&p, status, err);
-	/* Only the container holds the mounts from now on (create went back
-	 * to the host's namespace once the container's was copied; this is
-	 * for a launch that failed before). */
-	launch_mountns_leave(&host_ns);
+	int r = run_in_ns(o, &p, status, err);
 	if (p.rootfs_fd >= 0)
 		close(p.rootfs_fd);
 	if (r == 0 && o->detach && o->rm)
 		r = spawn_monitor(o->root, o->name, err);
+	o->data_dir = data ? NULL : o->data_dir;
+	o->cache_dir = cache ? NULL : o->cache_dir;
 	return r;
 }
 
 int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err *err)
 {
+	bool ranged;
+
+	/* run by the user's `husk delete`: what the container made belongs
+	 * to the ids of the user's namespace, which only root in one may
+	 * remove */
+	if (launch_by_user()) {
+		/* first, from here: pasta runs as nobody of the launch's
+		 * namespace, which only its owner, the user out here, may
+		 * signal (not root of a namespace of its own) */
+		_cleanup_close_ int dfd =
+			open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd >= 0)
+			launch_pasta_stop(dfd);
+		if (launch_user_enter(false, &ranged, err) < 0)
+			return hk_err_prefix(err, "%s", dir);
+	}
 	return overlay_remove(dir, keep, owner, err);
 }

@@ -17,7 +17,15 @@ struct launch_volume {
 	bool ro;
 };
 
-enum launch_net { LAUNCH_NET_BRIDGE, LAUNCH_NET_NONE, LAUNCH_NET_HOST, LAUNCH_NET_CONTAINER };
+/* DEFAULT: bridge for root, pasta for an ordinary user (as podman's) */
+enum launch_net {
+	LAUNCH_NET_DEFAULT,
+	LAUNCH_NET_BRIDGE,
+	LAUNCH_NET_NONE,
+	LAUNCH_NET_HOST,
+	LAUNCH_NET_CONTAINER,
+	LAUNCH_NET_PASTA,
+};
 
 /* -d's output.log: at most max_files files of max_size bytes (--log-opt
  * max-size, max-file, as docker's json-file driver). */
@@ -26,8 +34,11 @@ struct launch_log_opts {
 	int max_files;
 };
 
-/* --pids-limit's default: podman's (docker sets none) */
+/* --pids-limit's default: podman's (docker sets none); for an ordinary
+ * user none, as rootless podman's where the user has no cgroup of their
+ * own (cgroup v1): a limit needs one */
 #define LAUNCH_PIDS_LIMIT 2048
+#define LAUNCH_PIDS_DEFAULT (-1)
 
 #define LAUNCH_LOG_MAX_SIZE (10 << 20)
 #define LAUNCH_LOG_MAX_FILES 3
@@ -53,14 +64,14 @@ struct launch_opts {
 	const char *bridge, *subnet;
 	int64_t memory;    /* bytes, 0: no limit */
 	int64_t cpu_quota; /* us per 100 ms, 0: no limit */
-	int64_t pids;      /* 0: no limit; LAUNCH_PIDS_LIMIT by default */
+	int64_t pids;      /* 0: no limit; LAUNCH_PIDS_DEFAULT: the default */
 	bool userns_auto;
 	char **cap_add, **cap_drop;
 	size_t n_cap_add, n_cap_drop;
 	const char *seccomp;   /* NULL: the default profile; "unconfined"; a file */
 	unsigned share;        /* 1 << HK_NS_*: namespaces left shared with the host */
-	const char *data_dir;  /* per-container dirs (writable layer) */
-	const char *cache_dir; /* unpacked layers */
+	const char *data_dir;  /* per-container dirs (writable layer); NULL: default */
+	const char *cache_dir; /* unpacked layers; NULL: default */
 	struct launch_log_opts log;
 	const char *self;      /* husk-launch's own path, for the cleanup hook */
 	const char *husk;      /* husk's path, for the network hooks */
@@ -69,6 +80,9 @@ struct launch_opts {
 
 #define LAUNCH_DATA_DIR "/var/lib/husk/containers"
 #define LAUNCH_CACHE_DIR "/var/lib/husk/images"
+/* an ordinary user's (launch/user.h) */
+#define LAUNCH_USER_DATA_DIR "$XDG_DATA_HOME/husk (~/.local/share/husk)"
+#define LAUNCH_USER_CACHE_DIR "$XDG_CACHE_HOME/husk (~/.cache/husk)"
 
 /* A fresh container id: "hk" and 12 random hex digits. */
 char *launch_new_id(void);

@@ -29,6 +29,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/proctitle.h"
 #include "common/syscalls.h"
 
 #define LOG_NAME "output.log"
@@ -145,6 +146,7 @@ static void become_logger(int in, int dir, int log)
 		close(null);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "husk-log", 0, 0, 0);
+	hk_proctitle_set("husk-log");
 }
 
 int launch_log_start(const char *dir, const struct launch_log_opts *lo, int host_mntns, int *out,

@@ -22,10 +22,12 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/rmtree.h"
+#include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/trusted.h"
 #include "common/xalloc.h"
 #include "launch/newfile.h"
+#include "launch/pasta.h"
 #include "launch/traverse.h"
 #include "launch/userns.h"
 
@@ -260,6 +262,11 @@ static int make_overlay(const int fds[4], const int *lowers, size_t n, bool read
 	/* Layers are shared between containers: no index tying a lower
 	 * layer to one upper. */
 	(void)hk_fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0);
+	/* In an ordinary user's namespace (launch/user.h): trusted.* xattrs
+	 * are root's on the host, so overlayfs keeps its own in user.overlay.*
+	 * (Linux 5.11), as the layers were unpacked (image/unpack.c). */
+	if (hk_rootless() && hk_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+		return hk_fail(err, errno, "overlay: userxattr");
 	if (hk_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return hk_fail(err, errno, "mount overlay");
 	int mnt = hk_fsmount(fs, FSMOUNT_CLOEXEC, read_only ? MOUNT_ATTR_RDONLY : 0);
@@ -442,6 +449,8 @@ int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err 
 			hk_debug("launch: %s: %s: left alone", dir, strerror(errno));
 		return 0;
 	}
+	/* --net pasta's: it holds the network namespace, it never sees it go */
+	launch_pasta_stop(dirfd);
 	if (unmount_all(dir, err) < 0)
 		return -1;
 	/* --userns auto: the container root's search permission on DATA goes

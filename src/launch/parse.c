@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/size.h"
 #include "common/xalloc.h"
 #include "launch/launch.h"
 #include "spec/spec.h"
@@ -17,27 +18,21 @@
 /* what: the option, for the messages. */
 static int parse_size(const char *what, const char *s, int64_t *bytes, struct hk_err *err)
 {
-	static const char units[] = "bkmgt";
-	char *end;
+	int64_t v = 0;
 
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
+	switch (hk_parse_size(s, &v)) {
+	case HK_SIZE_OK:
+		break;
+	case HK_SIZE_LARGE:
+		return hk_fail(err, 0, "%s: \"%s\" is too large", what, s);
+	case HK_SIZE_BAD:
+	case HK_SIZE_UNIT:
+	default:
 		return hk_fail(err, 0, "%s: \"%s\" is not a size (like 512m or 2g)", what, s);
-	if (*end) {
-		const char *u = strchr(units, (char)(*end | 0x20));
-		if (!u || (end[1] && !((end[1] | 0x20) == 'b' && !end[2] && u != units)))
-			return hk_fail(err, 0, "%s: \"%s\" is not a size (like 512m or 2g)", what,
-				       s);
-		for (long i = 0; i < u - units; i++) {
-			if (v > (unsigned long long)INT64_MAX / 1024)
-				return hk_fail(err, 0, "%s: \"%s\" is too large", what, s);
-			v *= 1024;
-		}
 	}
-	if (v == 0 || v > (unsigned long long)INT64_MAX)
+	if (v == 0)
 		return hk_fail(err, 0, "%s: \"%s\" must be more than 0", what, s);
-	*bytes = (int64_t)v;
+	*bytes = v;
 	return 0;
 }
 
@@ -120,11 +115,15 @@ int launch_parse_net(const char *s, struct launch_opts *o, struct hk_err *err)
 		o->net = LAUNCH_NET_NONE;
 	else if (strcmp(s, "host") == 0)
 		o->net = LAUNCH_NET_HOST;
+	else if (strcmp(s, "pasta") == 0)
+		o->net = LAUNCH_NET_PASTA;
 	else if (strncmp(s, "container:", 10) == 0 && s[10]) {
 		o->net = LAUNCH_NET_CONTAINER;
 		o->net_container = s + 10;
 	} else
-		return hk_fail(err, 0, "--net: \"%s\" is not bridge, none, host or container:NAME",
+		return hk_fail(err, 0,
+			       "--net: \"%s\" is not bridge, pasta, none, host or "
+			       "container:NAME",
 			       s);
 	return 0;
 }

@@ -29,12 +29,17 @@ static void push(char ***v, size_t *n, const char *s)
 	(*v)[*n] = NULL;
 }
 
-/* KEY=VAL replaces an earlier KEY; a bare KEY takes launch's own value. */
-static void env_set(struct launch_plan *p, const char *kv)
+/* KEY=VAL replaces an earlier KEY; a bare KEY takes launch's own value
+ * when the operator wrote it (-e KEY, as docker's), and is dropped when
+ * an image brings it: an image's Env must never read the operator's
+ * environment (its secrets, SSH_AUTH_SOCK: outside attack, F3). */
+static void env_set(struct launch_plan *p, const char *kv, bool operator)
 {
 	const char *eq = strchr(kv, '=');
 	_cleanup_free_ char *own = NULL;
 
+	if (!eq && !operator)
+		return;
 	if (!eq) {
 		const char *v = getenv(kv);
 		if (!v)
@@ -192,13 +197,13 @@ int launch_process(struct launch_plan *p, struct hk_err *err)
 
 	if (make_args(p, err) < 0)
 		return -1;
-	env_set(p, DEFAULT_PATH);
+	env_set(p, DEFAULT_PATH, false);
 	for (size_t i = 0; c && i < c->n_env; i++)
-		env_set(p, c->env[i]);
+		env_set(p, c->env[i], false);
 	if (o->tty)
-		env_set(p, "TERM=xterm");
+		env_set(p, "TERM=xterm", false);
 	for (size_t i = 0; i < o->n_env; i++)
-		env_set(p, o->env[i]);
+		env_set(p, o->env[i], true);
 	p->cwd = o->workdir ? o->workdir : (c && c->workdir && *c->workdir ? c->workdir : "/");
 	if (p->cwd[0] != '/')
 		return hk_fail(err, 0, "working directory \"%s\": must be absolute", p->cwd);

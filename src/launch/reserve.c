@@ -35,6 +35,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "runtime/state.h"
 #include "spec/spec.h"
@@ -73,9 +74,16 @@ static int write_reservation(struct hk_state_dir *sd, const char *self, const ch
 			"--cleanup",   (char *)(uintptr_t)dir,
 			"--owner",     (char *)(uintptr_t)owner,
 			NULL};
-	char *env[] = {HOOK_PATH, NULL};
-	struct hk_hook hook = {
-		.path = (char *)(uintptr_t)self, .args = args, .n_args = 6, .env = env, .n_env = 1};
+	/* an ordinary user's husk finds its state root there (spec-build.c) */
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	_cleanup_free_ char *xdg_env =
+		hk_rootless() && xdg && *xdg ? xasprintf("XDG_RUNTIME_DIR=%s", xdg) : NULL;
+	char *env[] = {HOOK_PATH, xdg_env, NULL};
+	struct hk_hook hook = {.path = (char *)(uintptr_t)self,
+			       .args = args,
+			       .n_args = 6,
+			       .env = env,
+			       .n_env = xdg_env ? 2 : 1};
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *created = now_rfc3339();
 	struct hk_state st = {

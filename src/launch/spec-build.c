@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/file.h"
+#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "launch/launch-int.h"
 #include "spec/json.h"
@@ -135,10 +136,13 @@ static hk_json *mounts_json(const struct launch_plan *p)
 {
 	const struct launch_opts *o = p->o;
 	hk_json *m = hk_json_new_arr();
-	/* With a user namespace and the host's network, sysfs cannot be
+	/* With a user namespace (the container's, or the ordinary user's
+	 * that launch runs in) and the host's network, sysfs cannot be
 	 * mounted (it belongs to the network namespace's owner): bind it. */
-	bool bind_sys =
-		p->map_size && (o->net == LAUNCH_NET_HOST || o->net == LAUNCH_NET_CONTAINER);
+	bool bind_sys = (p->map_size || p->user) &&
+			(o->net == LAUNCH_NET_HOST || o->net == LAUNCH_NET_CONTAINER);
+	/* gid 5 (tty) exists only where ids past 0 are mapped */
+	bool no_tty_gid = p->map_size || (p->user && !p->ranged);
 
 	hk_json_append(m, mount_json("/proc", "proc", "proc", NULL));
 	hk_json_append(m, mount_json("/dev", "tmpfs", "tmpfs",
@@ -147,7 +151,7 @@ static hk_json *mounts_json(const struct launch_plan *p)
 	hk_json_append(
 		m, mount_json("/dev/pts", "devpts", "devpts",
 			      (const char *[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					       "mode=0620", p->map_size ? NULL : "gid=5", NULL}));
+					       "mode=0620", no_tty_gid ? NULL : "gid=5", NULL}));
 	hk_json_append(m, mount_json("/dev/shm", "tmpfs", "shm",
 				     (const char *[]){"nosuid", "noexec", "nodev", "mode=1777",
 						      "size=65536k", NULL}));
@@ -292,6 +296,14 @@ static hk_json *hook_json(const char *path, const char **args, size_t n)
 			     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
 	if (netdir) {
 		char *e = xasprintf("HUSK_NET_DIR=%s", netdir);
+		hk_json_append(env, hk_json_new_str(e));
+		free(e);
+	}
+	/* an ordinary user's husk finds its state root there (the hooks of
+	 * husk-launch are husk's command line too) */
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (hk_rootless() && xdg && *xdg) {
+		char *e = xasprintf("XDG_RUNTIME_DIR=%s", xdg);
 		hk_json_append(env, hk_json_new_str(e));
 		free(e);
 	}

@@ -58,23 +58,52 @@ static bool parse_u32(const char *s, size_t len, uint64_t *out)
 	return v <= UINT32_MAX;
 }
 
-/* One "owner:start:count" line; false for anything else. */
+/* A number as newuidmap reads it (shadow's getulong: strtoull in base 0,
+ * so leading blanks, a sign, 0x and a leading 0 all count), the whole
+ * field or nothing. husk must see a line exactly as newuidmap does: a
+ * range newuidmap grants a user but husk skipped would be handed out to a
+ * container that user can then enter (outside attack, issue 15). */
+static bool parse_ul(const char *s, size_t len, uint64_t *out)
+{
+	char buf[64], *end;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 0);
+	if (*end != '\0' || errno == ERANGE)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* One "owner:start:count" line as shadow reads it (a fourth field is
+ * ignored); false for anything shadow skips too. */
 static bool parse_sub(const char *line, size_t len, char *owner, size_t osz, struct userns_range *r)
 {
 	const char *c1 = memchr(line, ':', len);
 	const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+	const char *c3 = c2 ? memchr(c2 + 1, ':', len - (size_t)(c2 + 1 - line)) : NULL;
+	size_t count_len = (size_t)((c3 ? c3 : line + len) - (c2 ? c2 + 1 : line));
 	uint64_t start, count;
 
 	if (!c2 || (size_t)(c1 - line) >= osz || c1 == line)
 		return false;
-	if (!parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), &start) ||
-	    !parse_u32(c2 + 1, len - (size_t)(c2 + 1 - line), &count) || count == 0 ||
-	    start + count > UINT32_MAX)
+	if (!parse_ul(c1 + 1, (size_t)(c2 - c1 - 1), &start) ||
+	    !parse_ul(c2 + 1, count_len, &count) || count == 0)
 		return false;
 	memcpy(owner, line, (size_t)(c1 - line));
 	owner[c1 - line] = '\0';
-	*r = (struct userns_range){(uint32_t)start, (uint32_t)count};
+	*r = (struct userns_range){start, count};
 	return true;
+}
+
+/* [start, start + count) of r, the end saturated at 2^64. */
+static uint64_t range_end(const struct userns_range *r)
+{
+	return r->start + r->count < r->start ? UINT64_MAX : r->start + r->count;
 }
 
 static bool is_root(const char *owner)
@@ -142,8 +171,7 @@ static bool slot_free(uint64_t s, const struct userns_range *other, size_t n_oth
 		      const uint32_t *used, size_t n_used)
 {
 	for (size_t i = 0; i < n_other; i++)
-		if (s < (uint64_t)other[i].start + other[i].count &&
-		    other[i].start < s + USERNS_SIZE)
+		if (s < range_end(&other[i]) && other[i].start < s + USERNS_SIZE)
 			return false;
 	return !holds_used(s, used, n_used);
 }
@@ -159,7 +187,7 @@ size_t userns_slots(const char *text, const uint32_t *used, size_t n_used, uint3
 	split_ranges(text, has_owner(text, POOL), &pool, &n_pool, &other, &n_other);
 	*slots = NULL;
 	for (size_t i = 0; i < n_pool; i++) {
-		uint64_t end = (uint64_t)pool[i].start + pool[i].count;
+		uint64_t end = range_end(&pool[i]);
 		for (uint64_t s = pool[i].start;
 		     s + USERNS_SIZE <= end && s + USERNS_SIZE <= UINT32_MAX; s += USERNS_SIZE) {
 			if (!slot_free(s, other, n_other, sorted, n_used))
@@ -171,6 +199,32 @@ size_t userns_slots(const char *text, const uint32_t *used, size_t n_used, uint3
 	free(pool);
 	free(other);
 	free(sorted);
+	return n;
+}
+
+size_t userns_user_ranges(const char *text, const char *name, uint32_t id, struct userns_range *out,
+			  size_t max)
+{
+	char num[16];
+	size_t n = 0;
+
+	snprintf(num, sizeof(num), "%u", id);
+	for (const char *l = text; l && *l && n < max;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		char owner[256];
+		struct userns_range r;
+		/* a map holds ids below 2^32 - 1 only: the rest of a range is
+		 * left out (newuidmap would refuse it) */
+		if (parse_sub(l, len, owner, sizeof(owner), &r) &&
+		    ((name && strcmp(owner, name) == 0) || strcmp(owner, num) == 0) &&
+		    r.start < UINT32_MAX) {
+			if (range_end(&r) > UINT32_MAX)
+				r.count = UINT32_MAX - r.start;
+			out[n++] = r;
+		}
+		l = end ? end + 1 : NULL;
+	}
 	return n;
 }
 

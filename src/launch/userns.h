@@ -16,7 +16,7 @@ struct hk_err;
 /* Subordinate id ranges: "owner:start:count" lines of /etc/subuid or
  * /etc/subgid. */
 struct userns_range {
-	uint32_t start, count;
+	uint64_t start, count; /* as newuidmap reads them: up to 2^64 */
 };
 
 /* Where a range of USERNS_SIZE ids may start: in text (the subuid or
@@ -26,6 +26,11 @@ struct userns_range {
  * ids of /etc/passwd, or /etc/group), is left out. Returns how many slots
  * (malloc'd in *slots), 0 when the file names no range for either. */
 size_t userns_slots(const char *text, const uint32_t *used, size_t n_used, uint32_t **slots);
+
+/* The ranges text (the subuid or subgid file) gives the user name (or
+ * the number id, as newuidmap takes it), at most max of them, in order. */
+size_t userns_user_ranges(const char *text, const char *name, uint32_t id, struct userns_range *out,
+			  size_t max);
 
 /* Claim a free uid range and a free gid range for the container whose
  * directory is dir (DATA/.userns/u<uid> and g<gid>, naming dir; dir's

@@ -12,7 +12,7 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 #include "linux/mount.h"
-#include "linux/rootfs.h"
+#include "linux/rootfs-path.h"
 #include "spec/spec.h"
 
 static const struct hk_device default_devices[] = {

@@ -6,26 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "spec/spec.h" /* struct hk_mount, struct hk_mount_opts */
+
 struct hk_err;
-struct hk_mount;
 
-/* Mount options split into what the kernel wants where. */
-struct hk_mount_opts {
-	unsigned int attr_set, attr_clr; /* MOUNT_ATTR_* for the mount itself */
-	bool recursive_attr;             /* r* variants: apply to the whole tree */
-	unsigned long propagation;       /* MS_SHARED|MS_SLAVE|... (| MS_REC) */
-	bool bind, rbind;
-	bool tmpcopyup; /* a tmpfs starts with a copy of what it covers */
-	char **data;    /* filesystem options, "key" or "key=value" */
-	size_t n_data;
-};
-
-/* Every option name mount_parse_options() understands (not the
- * filesystem-specific ones it passes on), for `husk features`. */
-const char *const *mount_option_names(size_t *n);
-
-int mount_parse_options(char **options, size_t n, struct hk_mount_opts *out, struct hk_err *err);
-void mount_opts_free(struct hk_mount_opts *o);
 bool mount_is_bind(const struct hk_mount *m);
 
 /* Each of the mounting functions below returns an fd on the root of the

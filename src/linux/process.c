@@ -106,16 +106,13 @@ char *process_find_exec(const struct hk_process *p, struct hk_err *err)
 	return exe;
 }
 
-void process_set_home(struct hk_process *p)
+void process_set_home(const struct hk_process *p, struct hk_derived *d)
 {
-	for (size_t i = 0; i < p->n_env; i++)
-		if (strncmp(p->env[i], "HOME=", 5) == 0)
-			return;
+	if (spec_derived_getenv(d, "HOME"))
+		return;
 	_cleanup_free_ char *home = NULL;
 	passwd_lookup("/etc/passwd", p->uid, NULL, &home);
-	p->env = xrealloc(p->env, (p->n_env + 2) * sizeof(char *));
-	p->env[p->n_env++] = xasprintf("HOME=%s", home ? home : "/");
-	p->env[p->n_env] = NULL;
+	spec_derived_add_env(d, xasprintf("HOME=%s", home ? home : "/"));
 }
 
 int process_set_user(const struct hk_process *p, struct hk_err *err)
@@ -205,12 +202,12 @@ int process_guard_exe(struct hk_err *err)
 	return 0;
 }
 
-int process_exec(const char *path, const struct hk_process *p, struct hk_err *err)
+int process_exec(const char *path, const struct hk_process *p, char *const *env, struct hk_err *err)
 {
 	char *empty[] = {NULL};
 	char buf[128];
 
-	execve(path, p->args, p->env ? p->env : empty);
+	execve(path, p->args, env ? env : empty);
 	int e = errno;
 	hk_fail(err, 0, "exec %s: %s", path, go_strerror(e, buf, sizeof(buf)));
 	err->errnum = e;

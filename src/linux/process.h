@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct hk_derived;
 struct hk_process;
 struct hk_err;
 
@@ -19,8 +20,8 @@ struct hk_err;
 char *process_find_exec(const struct hk_process *p, struct hk_err *err);
 /* Without HOME in the env, take it from the container's /etc/passwd (read
  * after pivot_root or setns, so inside the container), "/" when the uid is
- * not there, as runc does. p is the process's own copy. */
-void process_set_home(struct hk_process *p);
+ * not there, as runc does: added to d's environment, never p's. */
+void process_set_home(const struct hk_process *p, struct hk_derived *d);
 /* setgroups, setresgid, setresuid; capabilities survive the uid change. */
 int process_set_user(const struct hk_process *p, struct hk_err *err);
 /* process.oomScoreAdj of the process pid (as husk sees it), written by husk
@@ -50,7 +51,9 @@ int process_cloexec_fds(int preserve_fds, struct hk_err *err);
  * Unprivileged husk skips it: it must write its child's /proc files
  * itself. */
 int process_guard_exe(struct hk_err *err);
-/* execve; returns only on failure ("exec /x: exec format error", as runc). */
-int process_exec(const char *path, const struct hk_process *p, struct hk_err *err);
+/* execve of p's args with env; returns only on failure ("exec /x: exec
+ * format error", as runc). */
+int process_exec(const char *path, const struct hk_process *p, char *const *env,
+		 struct hk_err *err);
 
 #endif

@@ -2,7 +2,7 @@
  * symlink never leads out of the root, and beneath the mount that holds
  * them so that a directory swapped for a symlink between two lookups
  * cannot send a mount, a mask or a device node elsewhere. */
-#include "linux/rootfs.h"
+#include "linux/rootfs-path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,7 +225,7 @@ static bool foreign(const struct hk_mount *m)
 static ssize_t anchor_of(const struct hk_rootfs *r, const char *path)
 {
 	for (size_t i = r->n_made; i-- > 0;)
-		if (r->mnts[i] >= 0 && rootfs_holds(r->spec->mounts[i].destination, path))
+		if (r->mnts[i] >= 0 && rootfs_holds(r->mounts[i].destination, path))
 			return (ssize_t)i;
 	return -1;
 }
@@ -324,7 +324,7 @@ int rootfs_resolve(const struct hk_rootfs *r, const char *path, enum hk_rootfs_w
 		   bool strict, struct hk_err *err)
 {
 	ssize_t a = anchor_of(r, path);
-	const struct hk_mount *m = a >= 0 ? &r->spec->mounts[a] : NULL;
+	const struct hk_mount *m = a >= 0 ? &r->mounts[a] : NULL;
 	const char *rel = path;
 	/* Links of a kernel filesystem or of husk's own /dev are followed,
 	 * as long as they stay beneath their mount; none of the rootfs's. */
@@ -377,7 +377,7 @@ int rootfs_mkdir_beneath(int dirfd, const char *rel, struct hk_err *err)
 
 void rootfs_release(struct hk_rootfs *r)
 {
-	for (size_t i = 0; i < r->spec->n_mounts; i++) {
+	for (size_t i = 0; i < r->n_mounts; i++) {
 		if (r->mnts)
 			hk_closep(&r->mnts[i]);
 		if (r->srcs)

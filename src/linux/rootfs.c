@@ -97,11 +97,9 @@ static int mount_cgroup_tree(const struct hk_rootfs_ctx *ctx, int destfd,
 static int mount_cgroup(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, int destfd,
 			struct hk_err *err)
 {
-	struct hk_mount_opts o;
+	struct hk_mount_opts o = m->opts; /* changed below: a copy */
 	int r;
 
-	if (mount_parse_options(m->options, m->n_options, &o, err) < 0)
-		return -1;
 	o.rbind = false;
 	/* CVE-2023-25809: without a cgroup namespace of its own the container
 	 * must not write cgroupfs, whatever the options say. */
@@ -122,7 +120,6 @@ static int mount_cgroup(const struct hk_rootfs_ctx *ctx, const struct hk_mount *
 		r = mount_bind_at(ctx->cg_mounts[0].host_dir, destfd, &o, err);
 	else
 		r = mount_cgroup_tree(ctx, destfd, &o, err);
-	mount_opts_free(&o);
 	return r < 0 ? hk_err_prefix(err, "mount cgroup on %s", m->destination) : r;
 }
 
@@ -204,7 +201,7 @@ static void tmpfs_mode(const struct hk_rootfs *r, const struct hk_mount *m, char
 static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_t i,
 		     struct hk_err *err)
 {
-	const struct hk_mount *m = &r->spec->mounts[i];
+	const struct hk_mount *m = &r->mounts[i];
 	int none = -1, *src = r->srcs ? &r->srcs[i] : &none;
 	char mode[16];
 
@@ -220,10 +217,10 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_
 	return 0;
 }
 
-static bool dev_is_bound(const struct hk_spec *s)
+static bool dev_is_bound(const struct hk_rootfs *r)
 {
-	for (size_t i = 0; i < s->n_mounts; i++)
-		if (strcmp(s->mounts[i].destination, "/dev") == 0 && mount_is_bind(&s->mounts[i]))
+	for (size_t i = 0; i < r->n_mounts; i++)
+		if (strcmp(r->mounts[i].destination, "/dev") == 0 && mount_is_bind(&r->mounts[i]))
 			return true;
 	return false;
 }
@@ -287,7 +284,8 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 {
 	const struct hk_spec *s = ctx->spec;
 
-	*r = (struct hk_rootfs){.spec = s, .root = -1};
+	*r = (struct hk_rootfs){
+		.spec = s, .mounts = ctx->mounts, .n_mounts = ctx->n_mounts, .root = -1};
 	/* Without a mount namespace of its own the container shares husk's:
 	 * nothing is mounted (spec/ refused what would be), it is only
 	 * chrooted (do_pivot). */
@@ -298,15 +296,15 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 		return hk_fail(err, errno, "open root %s", s->root_path);
 	if (!spec_ns(s, HK_NS_MNT))
 		return 0;
-	r->mnts = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->mnts));
-	r->srcs = xcalloc(s->n_mounts ? s->n_mounts : 1, sizeof(*r->srcs));
-	for (size_t i = 0; i < s->n_mounts; i++)
+	r->mnts = xcalloc(r->n_mounts ? r->n_mounts : 1, sizeof(*r->mnts));
+	r->srcs = xcalloc(r->n_mounts ? r->n_mounts : 1, sizeof(*r->srcs));
+	for (size_t i = 0; i < r->n_mounts; i++)
 		r->mnts[i] = r->srcs[i] = -1;
 	if (ctx->open_sources && ctx->open_sources(ctx->data, r->srcs, err) < 0) {
 		rootfs_release(r);
 		return -1;
 	}
-	for (size_t i = 0; i < s->n_mounts; i++) {
+	for (size_t i = 0; i < r->n_mounts; i++) {
 		if (mount_one(ctx, r, i, err) < 0) {
 			rootfs_release(r);
 			return -1;
@@ -319,7 +317,7 @@ int rootfs_mount_all(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, struc
 	 * namespace of the container's, or in one husk itself runs in (a
 	 * rootless engine's, as runc decides it), or for an ordinary user. */
 	bool in_userns = spec_ns(s, HK_NS_USER) || hk_rootless();
-	if (!dev_is_bound(s) && devices_setup(r, in_userns, err) < 0) {
+	if (!dev_is_bound(r) && devices_setup(r, in_userns, err) < 0) {
 		rootfs_release(r);
 		return -1;
 	}
@@ -353,12 +351,12 @@ static int same_mount(int a, int b)
  * (issue 23). And proc and sysfs must be what they say. */
 static int check_mount(const struct hk_rootfs *r, size_t i, struct hk_err *err)
 {
-	const struct hk_mount *m = &r->spec->mounts[i];
+	const struct hk_mount *m = &r->mounts[i];
 	unsigned long magic = kernel_magic(m);
 	struct statfs sfs;
 
 	for (size_t k = i + 1; k < r->n_made; k++)
-		if (rootfs_holds(r->spec->mounts[k].destination, m->destination))
+		if (rootfs_holds(r->mounts[k].destination, m->destination))
 			return 0;
 	_cleanup_close_ int fd = rootfs_resolve_strict(r->root, m->destination, err);
 	if (fd < 0)
@@ -443,7 +441,7 @@ static int finish(struct hk_rootfs *r, struct hk_err *err)
 	const struct hk_spec *s = r->spec;
 
 	for (size_t i = 0; i < r->n_made; i++)
-		if (strict_mount(&s->mounts[i]) && check_mount(r, i, err) < 0)
+		if (strict_mount(&r->mounts[i]) && check_mount(r, i, err) < 0)
 			return -1;
 	for (size_t i = 0; i < s->n_readonly_paths; i++)
 		if (readonly_path(r, s->readonly_paths[i], err) < 0)

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/seccomp-cache.h"
 #include "spec/spec.h"
@@ -284,7 +284,7 @@ static int send_notify_fd(int sock, int fd, const char *state, struct hk_err *er
 int seccomp_install(struct hk_seccomp_filter *f, const char *process_state, struct hk_err *err)
 {
 	/* As libseccomp loads it (seccomp(2), no_new_privs left to the tail). */
-	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog);
+	long r = hk_seccomp_set_filter(f->flags, &f->prog);
 
 	if (r < 0)
 		return hk_fail(err, errno, "load the seccomp filter");

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/syscalls.h"
 #include "linux/caps.h"
+#include "linux/keyring.h"
 #include "linux/lsm.h"
 #include "linux/process.h"
 #include "linux/rlimit.h"
@@ -52,7 +53,8 @@ static int as_root(const struct hk_tail *t, struct hk_err *err)
 {
 	const struct hk_process *p = t->proc;
 
-	if (rlimit_apply(p, err) < 0 || sched_apply_mempolicy(t->mempolicy, err) < 0 ||
+	if ((t->keyring_id && keyring_join(t->keyring_id, t->keyring_perm, err) < 0) ||
+	    rlimit_apply(p, err) < 0 || sched_apply_mempolicy(t->mempolicy, err) < 0 ||
 	    affinity(t, err) < 0 || sched_apply_policy(&p->sched, err) < 0 ||
 	    sched_apply_ioprio(&p->ioprio, err) < 0)
 		return -1;
@@ -148,7 +150,7 @@ int tail_exec(struct hk_tail *t, struct hk_err *err)
 
 	if (own_session(err) < 0)
 		goto fail;
-	process_set_home(t->proc);
+	process_set_home(t->proc, t->derived);
 	if (as_root(t, err) < 0 || credentials(t, &hold, err) < 0)
 		goto fail;
 	exe = as_user(t, err);
@@ -162,7 +164,7 @@ int tail_exec(struct hk_tail *t, struct hk_err *err)
 		goto fail;
 	if (t->filter && load_filter(t, &hold, err) < 0)
 		return -1;
-	process_exec(exe, t->proc, err);
+	process_exec(exe, t->proc, t->derived->env, err);
 	return -1;
 fail:
 	free(exe);

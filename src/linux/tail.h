@@ -10,7 +10,9 @@
  *  1. A session of its own (setsid), unless the terminal made one: `kill 0`
  *     in the container must not reach the caller's process group (runc).
  *  2. HOME from the container's /etc/passwd when the env has none.
- *  3. Still root with husk's capabilities: rlimits (raising a hard limit
+ *  3. Still root with husk's capabilities: the container's session
+ *     keyring (linux/keyring.h; made as root, so it is root's whatever
+ *     process.user is, as under runc), rlimits (raising a hard limit
  *     needs CAP_SYS_RESOURCE), the NUMA memory policy, the CPU affinity
  *     (before the scheduler: SCHED_DEADLINE wants every CPU of the cpuset
  *     and then forbids changing it), the scheduling policy (realtime ones
@@ -54,13 +56,17 @@
 
 #include <stdbool.h>
 
+struct hk_derived;
 struct hk_err;
 struct hk_mempolicy;
 struct hk_process;
 struct hk_seccomp_filter;
 
 struct hk_tail {
-	struct hk_process *proc; /* the process's own copy: HOME may be added */
+	const struct hk_process *proc;
+	/* The environment the program gets (derived->env: the process's and
+	 * husk's additions); HOME may be added to it. */
+	struct hk_derived *derived;
 	const struct hk_mempolicy *mempolicy;
 	bool has_personality;
 	unsigned long personality;
@@ -70,8 +76,10 @@ struct hk_tail {
 	 * crun reset it, whatever the caller was pinned to. */
 	bool exec;
 	int preserve_fds;
-	struct hk_seccomp_filter *filter;            /* NULL: none; the tail owns it */
-	const char *listener_state;                  /* ContainerProcessState for a listener */
+	const char *keyring_id;           /* join `_ses.<id>`; NULL: keep the caller's */
+	unsigned int keyring_perm;        /* its first process: KEYRING_SEARCH_*, else 0 */
+	struct hk_seccomp_filter *filter; /* NULL: none; the tail owns it */
+	const char *listener_state;       /* ContainerProcessState for a listener */
 	int (*wait)(void *data, struct hk_err *err); /* step 9, NULL: none */
 	void *wait_data;
 };

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "net/ipam.h"
+#include "netinfo/ipam.h"
 #include "net/netlink.h"
 
 static void put_in_addr(struct nlmsghdr *nlh, uint16_t type, uint32_t addr)

@@ -17,10 +17,11 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/procstat.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
-#include "net/ipam.h"
-#include "net/lease.h"
+#include "netinfo/ipam.h"
+#include "netinfo/lease.h"
 #include "net/owner.h"
 
 /* How long the hook waits for the holder to take over the ports, and for
@@ -252,22 +253,15 @@ static void __attribute__((noreturn)) holder_loop(int ctl, int watch)
  * Cosmetic: anything unexpected leaves the arguments as they are. */
 static void set_title(const char *title)
 {
-	char buf[1024], args[4096];
-	unsigned long start = 0, end = 0;
-	_cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	char args[4096];
+	struct hk_proc_stat st;
 	_cleanup_close_ int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	ssize_t len = cfd >= 0 ? read(cfd, args, sizeof(args)) : -1;
 
-	if (n <= 0 || len <= 0)
+	if (len <= 0 || hk_proc_stat_read(0, &st) < 0)
 		return;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	/* after the comm's ')', the space before field 3, then each one after */
-	for (int field = 3; p && field <= 48; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
-	    end - start != (size_t)len)
+	unsigned long start = st.arg_start, end = st.arg_end;
+	if (end <= start || end - start != (size_t)len)
 		return;
 	memset((void *)start, 0, end - start);
 	snprintf((char *)start, end - start, "%s", title);
@@ -323,7 +317,7 @@ static int open_watch(pid_t pid, unsigned long long start, int *out, struct hk_e
 	if (fd < 0)
 		return hk_fail(err, errno, "the container's process %d", (int)pid);
 	/* the pidfd pins this process: same start time, same process */
-	if (net_proc_start_time(pid) != start) {
+	if (hk_proc_start_time(pid) != start) {
 		close(fd);
 		return hk_fail(err, ESRCH, "the container's process %d", (int)pid);
 	}
@@ -361,7 +355,7 @@ int net_holder_start(struct net_bound *b, const char *id, pid_t pid, unsigned lo
 	if (holder < 0)
 		return hk_fail(err, e, "port holder: fork");
 	h->pid = holder;
-	h->start = net_proc_start_time(holder);
+	h->start = hk_proc_start_time(holder);
 	if (!h->start)
 		return hk_fail(err, 0, "port holder %d: exited at once", (int)holder);
 	h->ctl = TAKE_FD(ctl);
@@ -403,7 +397,7 @@ int net_holder_stop(pid_t pid, unsigned long long start, struct hk_err *err)
 		return errno == ESRCH ? 0 : hk_fail(err, errno, "port holder %d", (int)pid);
 	/* pinned by the pidfd: a pid reused since the record was written has
 	 * another start time, and is left alone */
-	if (net_proc_start_time(pid) != start)
+	if (hk_proc_start_time(pid) != start)
 		return 0;
 	if (hk_pidfd_send_signal(fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		return hk_fail(err, errno, "kill port holder %d", (int)pid);

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "net/ports.h"
+#include "netinfo/ports.h"
 
 struct hk_err;
 

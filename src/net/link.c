@@ -170,36 +170,3 @@ int net_link_add_veth(struct net_nl *nl, const struct net_veth *v, struct hk_err
 			       v->peer);
 	return 0;
 }
-
-struct foreach_ctx {
-	int (*fn)(const struct net_link *l, void *data);
-	void *data;
-	int stopped;
-};
-
-static int foreach_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct foreach_ctx *c = data;
-	struct net_link l;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK || c->stopped)
-		return MNL_CB_OK;
-	link_from_msg(nlh, &l);
-	if (c->fn(&l, c->data) < 0)
-		c->stopped = 1;
-	return MNL_CB_OK;
-}
-
-int net_link_foreach(struct net_nl *nl, int (*fn)(const struct net_link *l, void *data), void *data,
-		     struct hk_err *err)
-{
-	char buf[NET_NL_BUFSZ];
-	struct nlmsghdr *nlh = net_nl_req(nl, buf, RTM_GETLINK, 0);
-	struct foreach_ctx c = {fn, data, 0};
-
-	put_ifinfo(nlh);
-	int r = net_nl_dump(nl, nlh, foreach_cb, &c);
-	if (r < 0)
-		return hk_fail(err, -r, "list network devices");
-	return c.stopped ? -1 : 0;
-}

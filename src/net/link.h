@@ -43,8 +43,4 @@ struct net_veth {
 void net_link_build_veth(struct nlmsghdr *nlh, const struct net_veth *v);
 int net_link_add_veth(struct net_nl *nl, const struct net_veth *v, struct hk_err *err);
 
-/* Every device of the namespace: calls fn for each until fn returns < 0. */
-int net_link_foreach(struct net_nl *nl, int (*fn)(const struct net_link *l, void *data), void *data,
-		     struct hk_err *err);
-
 #endif

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/ipam.h"
-#include "net/ports.h"
+#include "netinfo/ipam.h"
+#include "netinfo/ports.h"
 
 struct hk_err;
 

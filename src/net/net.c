@@ -18,12 +18,13 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/pidns.h"
+#include "common/procstat.h"
 #include "common/syscalls.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "net/addr.h"
 #include "net/hold.h"
-#include "net/ipam.h"
+#include "netinfo/ipam.h"
 #include "net/link.h"
 #include "net/nat.h"
 #include "net/netlink.h"
@@ -94,7 +95,7 @@ static int open_pid_netns(const struct net_target *t, struct net_lease *l, struc
 		return hk_fail(err, t->pid > 0 ? errno : ESRCH, "container %s: pid %d", t->id,
 			       (int)t->pid);
 	l->pid = t->pid;
-	l->start_time = net_proc_start_time(t->pid);
+	l->start_time = hk_proc_start_time(t->pid);
 	if (!l->start_time)
 		return hk_fail(err, ESRCH, "container %s: pid %d", t->id, (int)t->pid);
 	return hk_pidfd_open_ns(pidfd, t->pid, "net", err);
@@ -119,7 +120,7 @@ static int open_target(const struct net_target *t, struct net_lease *l, struct h
 			return hk_fail(err, errno, "open network namespace %s", t->netns);
 		/* a hook's state pid, kept to know the container's record from
 		 * another one's with the same id (net_lease_is_callers) */
-		if (t->pid > 0 && (l->start_time = net_proc_start_time(t->pid)))
+		if (t->pid > 0 && (l->start_time = hk_proc_start_time(t->pid)))
 			l->pid = t->pid;
 	} else if ((fd = open_pid_netns(t, l, err)) < 0) {
 		return -1;

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "net/lease.h"
-#include "net/ports.h"
+#include "netinfo/lease.h"
+#include "netinfo/ports.h"
 
 struct hk_err;
 

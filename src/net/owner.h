@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "net/ports.h"
+#include "netinfo/ports.h"
 
 enum net_owner_kind {
 	NET_OWNER_NONE,    /* nothing found that explains the refusal */

@@ -18,6 +18,7 @@
 #include "common/fds.h"
 #include "common/log.h"
 #include "common/syscalls.h"
+#include "linux/keyring.h"
 #include "linux/ns.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
@@ -111,7 +112,7 @@ static int open_sources(void *data, int *fds, struct hk_err *err)
 	struct cgroup_wait *w = data;
 	if (wait_cgroup(w->sp, w->sock, err) < 0)
 		return -1;
-	return mountsrc_request(w->sock, w->sp->spec, fds, err);
+	return mountsrc_request(w->sock, w->sp->spec, &w->sp->derived, fds, err);
 }
 
 /* A user namespace joined by path: join it, become its root, and only then
@@ -230,10 +231,12 @@ static int run_hooks(struct hk_spawn *sp, enum hk_hook_kind kind, const char *st
 	static char *const none[] = {NULL};
 	_cleanup_free_ char *state = hooks_state_json(sp->id, status, sp->host_pid, s->bundle,
 						      s->annotations, s->n_annotations);
-	/* createContainer runs before pivot_root, startContainer after. */
+	/* createContainer runs before pivot_root, startContainer after. With
+	 * the process's environment as husk derives it so far (NOTIFY_SOCKET;
+	 * LISTEN_FDS and HOME too by startContainer). */
 	const char *dir = kind == HK_HOOK_CREATE_CONTAINER ? s->root_path : "/";
-	return hooks_run(&s->hooks[kind], kind, state, s->process.env ? s->process.env : none, dir,
-			 err);
+	return hooks_run(&s->hooks[kind], kind, state, sp->derived.env ? sp->derived.env : none,
+			 dir, err);
 }
 
 /* Between the mounts and pivot_root: husk runs prestart and createRuntime
@@ -275,6 +278,8 @@ static int build_rootfs(struct hk_spawn *sp, int sock, struct hk_err *err)
 {
 	struct hk_cg_mount cgm[16];
 	struct hk_rootfs_ctx ctx = {.spec = sp->spec,
+				    .mounts = sp->derived.mounts,
+				    .n_mounts = sp->derived.n_mounts,
 				    .cg_mounts = cgm,
 				    .no_pivot = sp->no_pivot,
 				    .before_cgroup_mount = before_cgroup_mount,
@@ -384,10 +389,10 @@ static int undumpable(const struct hk_spec *s, struct hk_err *err)
 
 static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 {
-	/* The spec is this process's own copy: the tail adds HOME, we add
-	 * LISTEN_PID with our pid. */
+	/* The spec stays as decoded: LISTEN_PID (our pid) and HOME go into
+	 * the environment husk derives, this process's own copy. */
 	const struct hk_spec *s = sp->spec;
-	struct hk_process *p = (struct hk_process *)(uintptr_t)&s->process;
+	const struct hk_process *p = &s->process;
 	struct hk_seccomp_filter *filter = NULL;
 
 	hk_debug("child: go");
@@ -407,7 +412,7 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 		return -1;
 	}
 	if (sp->listen_fds)
-		sd_listen_env(p, sp->listen_fds);
+		sd_listen_env(&sp->derived, sp->listen_fds);
 	_cleanup_free_ char *state =
 		s->seccomp.listener_path
 			? hooks_process_state_json(sp->id, "running", sp->host_pid, s->bundle,
@@ -416,10 +421,14 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 			: NULL;
 	struct start_wait w = {sp, sock};
 	struct hk_tail t = {.proc = p,
+			    .derived = &sp->derived,
 			    .mempolicy = &s->mempolicy,
 			    .has_personality = s->has_personality,
 			    .personality = s->personality,
 			    .preserve_fds = sp->preserve_fds,
+			    .keyring_id = sp->no_new_keyring ? NULL : sp->id,
+			    .keyring_perm = spec_ns(s, HK_NS_USER) ? KEYRING_SEARCH_OTHERS
+								   : KEYRING_SEARCH_OWNER,
 			    .filter = filter,
 			    .listener_state = state,
 			    .wait = wait_start,

@@ -24,6 +24,7 @@
 #include "common/file.h"
 #include "common/passwd.h"
 #include "common/log.h"
+#include "common/procstat.h"
 #include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
@@ -73,8 +74,8 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 }
 
 /* Steps 3 to 6 of create, once the state dir is ours. */
-static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fds[], int console,
-		 struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
+static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int ns_fds[],
+		 int console, struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
 		 struct hk_err *err)
 {
 	if (state_write(sd, st, err) < 0 || state_write_config(sd, spec, err) < 0)
@@ -90,7 +91,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	_cleanup_free_ char *state_path = root ? xasprintf("%s/%s", root, o->id) : NULL;
 	if (!state_path)
 		return hk_fail(err, errno, "state root %s", o->root);
-	if (sd_notify_prepare(sd->fd, state_path, spec, err) < 0)
+	spec_derive(spec, &spec->process, &sp->derived);
+	if (sd_notify_prepare(sd->fd, state_path, &sp->derived, err) < 0)
 		return -1;
 	_cleanup_close_ int state_dirfd = openat(sd->fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (state_dirfd < 0)
@@ -101,6 +103,8 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 	sp->state_fd = state_dirfd;
 	memcpy(sp->ns_fds, ns_fds, sizeof(sp->ns_fds));
 	sp->no_pivot = o->no_pivot;
+	sp->no_new_keyring = o->no_new_keyring;
+	st->no_new_keyring = o->no_new_keyring;
 	sp->runtime_mntns = o->runtime_mntns;
 	/* Socket activation: systemd's fds come first (3..), then --preserve-fds. */
 	sp->listen_fds = sd_listen_fds();
@@ -117,7 +121,7 @@ static int build(const struct hk_create_opts *o, struct hk_spec *spec, int ns_fd
 			return -1;
 	}
 	st->pid = sp->pid;
-	st->start_time = state_proc_start_time(sp->pid);
+	st->start_time = hk_proc_start_time(sp->pid);
 	/* What husk made, for inspect: whatever the program does later. */
 	inspect_record_ns(sp->pid, st->ns);
 	struct stat exe;
@@ -233,6 +237,15 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		ns_close_all(ns_fds);
 		return -1;
 	}
+	for (size_t i = 0; o->new_cgroup && i < cg->n_dirs; i++) {
+		if (cg->dirs[i].shared) {
+			hk_fail(err, EEXIST, "container %s: cgroup %s exists already", o->id,
+				cg->dirs[i].dir);
+			cg_free(cg);
+			ns_close_all(ns_fds);
+			return -1;
+		}
+	}
 	/* runc's rootless rule: best effort only where no cgroupsPath asks
 	 * for a cgroup in particular. */
 	cg->best_effort = hk_cgroups_best_effort() && !(spec->cgroups_path && *spec->cgroups_path);
@@ -253,8 +266,10 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	HK_FAULT("create:state-dir");
 	struct hk_state *st = new_state(spec, o->id, cg);
 	r = build(o, spec, ns_fds, console, &sd, st, &sp, err);
+	unsigned long long start_time = st->start_time;
 	if (r < 0)
 		undo(&sd, st, &sp);
+	spec_derived_free(&sp.derived);
 	ns_close_all(ns_fds);
 	st->annotations = NULL; /* owned by spec */
 	st->n_annotations = 0;
@@ -264,6 +279,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	state_dir_close(&sd);
 	if (r == 0 && out) {
 		out->pid = sp.pid;
+		out->start_time = start_time;
 		out->pidfd = sp.pidfd;
 		out->sock = sp.sock;
 		out->pty = sp.pty_master;
@@ -429,9 +445,11 @@ int container_run(const struct hk_create_opts *o, bool detach, int *status, stru
 		close(c.pty);
 	if (r < 0 || (!detach && !o->keep_stopped)) {
 		struct hk_err derr = {0};
-		/* Already deleted by someone else (delete --force): nothing to do. */
-		if (container_delete(o->root, o->id, true, &derr) < 0 && r == 0 &&
-		    derr.errnum != ENOENT) {
+		/* Already deleted by someone else (delete --force): nothing to
+		 * do; and a container made since under the same id is not
+		 * this one's to delete. */
+		if (container_delete_own(o->root, o->id, c.pid, c.start_time, &derr) < 0 &&
+		    r == 0 && derr.errnum != ENOENT) {
 			*err = derr;
 			r = -1;
 		}
@@ -522,7 +540,13 @@ static int kill_and_wait(const struct hk_state_dir *sd, const struct hk_state *s
 	}
 }
 
-int container_delete(const char *root, const char *id, bool force, struct hk_err *err)
+struct delete_guard {
+	pid_t pid;
+	unsigned long long start_time;
+};
+
+static int delete (const char *root, const char *id, bool force, const struct delete_guard *g,
+		   struct hk_err *err)
 {
 	struct hk_state_dir sd;
 	struct hk_state *st = NULL;
@@ -539,6 +563,11 @@ int container_delete(const char *root, const char *id, bool force, struct hk_err
 		goto out;
 	}
 	st = state_read(&sd, &rerr);
+	if (g && (!st || st->pid != g->pid || st->start_time != g->start_time)) {
+		hk_debug("delete: %s is another container now: left alone", id);
+		r = 0;
+		goto out;
+	}
 	if (st) {
 		enum hk_status status = state_status(&sd, st);
 		/* runc deletes a created container as it is; a running one only
@@ -578,6 +607,18 @@ out:
 	return r;
 }
 
+int container_delete(const char *root, const char *id, bool force, struct hk_err *err)
+{
+	return delete (root, id, force, NULL, err);
+}
+
+int container_delete_own(const char *root, const char *id, pid_t pid, unsigned long long start_time,
+			 struct hk_err *err)
+{
+	struct delete_guard g = {pid, start_time};
+	return delete (root, id, true, &g, err);
+}
+
 static char *owner_name(int dirfd)
 {
 	/* list asks for every container, almost always of one owner. */
@@ -606,6 +647,8 @@ static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	(void)err;
 	info->id = xstrdup(st->id);
 	info->pid = status == HK_STOPPED ? 0 : st->pid;
+	info->recorded_pid = st->pid;
+	info->start_time = st->start_time;
 	info->status = state_status_name(status);
 	info->bundle = TAKE_PTR(st->bundle);
 	info->rootfs = TAKE_PTR(st->rootfs);

@@ -24,7 +24,12 @@ struct hk_create_opts {
 	 * bundle/config.json; the caller keeps it. (The caller runs from a
 	 * view of husk's binary already: linux/selfexe.h.) */
 	struct hk_spec *spec;
-	bool keep_stopped; /* run: leave the stopped container for delete */
+	bool keep_stopped;   /* run: leave the stopped container for delete */
+	bool no_new_keyring; /* keep the caller's session keyring (runc's flag) */
+	/* The container's cgroup must not exist yet (husk launch, which
+	 * names it after the container): joining one that exists would put
+	 * the container's limits and device rules on whatever is there. */
+	bool new_cgroup;
 	/* > 0: a mount namespace husk goes back to once the container's has
 	 * been copied from the one it runs in, before any hook runs (husk
 	 * launch mounts the layers in a namespace of its own: nothing of the
@@ -41,6 +46,7 @@ struct hk_create_opts {
 /* What `run` keeps of the process it created. */
 struct hk_created {
 	pid_t pid;
+	unsigned long long start_time; /* the process's, as state.json has it */
 	int pidfd;
 	int sock;
 	int pty; /* the terminal's master, to proxy; -1 when none */
@@ -55,6 +61,11 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct h
 /* force: kill a running container first, and a container that does not
  * exist (any more) is no error, as with runc. */
 int container_delete(const char *root, const char *id, bool force, struct hk_err *err);
+/* delete --force of the container whose process is pid, started at
+ * start_time (/proc/<pid>/stat): one made since under the same id is left
+ * alone (0). For those that delete what they ran: run, launch --rm. */
+int container_delete_own(const char *root, const char *id, pid_t pid, unsigned long long start_time,
+			 struct hk_err *err);
 
 /* The OCI state of one container, as fields for cli/ to print. */
 struct hk_container_info {
@@ -65,6 +76,10 @@ struct hk_container_info {
 	char *rootfs;
 	char *created;
 	char *owner;
+	/* The process create recorded and its start time, also once it has
+	 * exited (pid is 0 then): what container_delete_own checks. */
+	pid_t recorded_pid;
+	unsigned long long start_time;
 	struct hk_kv *annotations;
 	size_t n_annotations;
 };

@@ -4,9 +4,12 @@
 
 #include <stdbool.h>
 
+/* The figures events reports are the cgroup layer's (struct hk_cg_stats),
+ * handed on as they are: runtime's callers take them from here. */
+#include "cgroup/cgroup.h"
+
 struct hk_err;
 struct hk_resources;
-struct hk_cg_stats;
 
 /* Freeze (pause) or thaw (resume) every process of the container. */
 int container_pause(const char *root, const char *id, bool pause, struct hk_err *err);

@@ -21,6 +21,7 @@
 #include "common/fault.h"
 #include "common/file.h"
 #include "common/rootless.h"
+#include "common/strv.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/lsm.h"
@@ -45,6 +46,7 @@ struct target {
 	struct hk_process proc;
 	struct hk_seccomp seccomp;     /* the container's */
 	struct hk_seccomp_bpf bpf;     /* its program (seccomp.present) */
+	bool no_new_keyring;           /* created with --no-new-keyring */
 	struct hk_mempolicy mempolicy; /* the container's, as the rest of linux */
 	bool has_personality;
 	unsigned long personality;
@@ -73,14 +75,6 @@ static void set_env(struct hk_process *p, const char *kv)
 	p->env[p->n_env] = NULL;
 }
 
-static char **strv_dup(char *const *v, size_t n)
-{
-	char **out = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
 /* The container's own process settings, with runc exec's flags over them. */
 static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struct hk_err *err)
 {
@@ -89,7 +83,7 @@ static int apply_flags(const struct hk_exec_opts *o, struct hk_process *p, struc
 	for (size_t i = 0; i < p->n_args; i++)
 		free(p->args[i]);
 	free(p->args);
-	p->args = strv_dup(o->args, o->n_args);
+	p->args = hk_strv_dup(o->args, o->n_args);
 	p->n_args = o->n_args;
 	for (size_t i = 0; i < o->n_env; i++) {
 		if (!strchr(o->env[i], '=') || o->env[i][0] == '=')
@@ -264,6 +258,7 @@ static int gather(struct hk_state_dir *sd, struct hk_state *st, void *data, stru
 	for (size_t i = 0; i < t->cgroup->n_dirs; i++)
 		t->cgroup->dirs[i].shared = true;
 	t->id = xstrdup(st->id);
+	t->no_new_keyring = st->no_new_keyring;
 	t->bundle = xstrdup(st->bundle);
 	return load_process(a->o, sd, st, t, err);
 }
@@ -376,15 +371,23 @@ static int exec_child_setup(struct target *t, int sock, int preserve_fds, struct
 			? hooks_process_state_json(t->id, "running", t->host_pid, t->bundle, NULL,
 						   0, t->seccomp.listener_metadata)
 			: NULL;
+	/* exec's process is its own copy, flags applied; its environment
+	 * goes through a derived one as the first process's does. */
+	struct hk_derived derived;
+	spec_derive(NULL, &t->proc, &derived);
 	struct hk_tail tail = {.proc = &t->proc,
+			       .derived = &derived,
 			       .mempolicy = &t->mempolicy,
 			       .has_personality = t->has_personality,
 			       .personality = t->personality,
 			       .exec = true,
 			       .preserve_fds = preserve_fds,
+			       .keyring_id = t->no_new_keyring ? NULL : t->id,
 			       .filter = filter,
 			       .listener_state = state};
-	return tail_exec(&tail, err);
+	tail_exec(&tail, err);
+	spec_derived_free(&derived);
+	return -1;
 }
 
 static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int preserve_fds)

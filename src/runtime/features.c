@@ -99,7 +99,7 @@ char *features_json(const char *husk_version)
 	for (int k = 0; k < HK_HOOK_KINDS; k++)
 		hk_json_append(hooks, hk_json_new_str(spec_hook_kind_name((enum hk_hook_kind)k)));
 	hk_json_set(j, "hooks", hooks);
-	const char *const *opts = mount_option_names(&n);
+	const char *const *opts = spec_mount_option_names(&n);
 	hk_json_set(j, "mountOptions", str_array(opts, n));
 	hk_json_set(j, "linux", linux_features());
 	hk_json_set_str(ann, "org.opencontainers.husk.version", husk_version);

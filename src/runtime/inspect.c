@@ -14,12 +14,14 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/procstat.h"
+#include "common/strv.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "linux/ns.h"
 #include "linux/procfs.h"
 #include "linux/userns.h"
-#include "net/lease.h"
+#include "netinfo/lease.h"
 #include "runtime/state.h"
 
 #define PROC_FILE_MAX (1 << 20)
@@ -420,14 +422,14 @@ static int inspect_locked(struct hk_state_dir *sd, struct hk_state *st, void *da
 	in->pid = st->pid;
 	in->live = true;
 	if (read_proc_facts(in, st, err) < 0) {
-		if (state_proc_start_time(st->pid) == st->start_time)
+		if (hk_proc_start_time(st->pid) == st->start_time)
 			return -1;
 		drop_proc_facts(in);
 		return 0;
 	}
 	/* Read after the facts: if the start time still matches, they were
 	 * the container's process's and not a reused pid's. */
-	if (state_proc_start_time(st->pid) != st->start_time) {
+	if (hk_proc_start_time(st->pid) != st->start_time) {
 		drop_proc_facts(in);
 		return 0;
 	}
@@ -448,13 +450,6 @@ int container_inspect(const char *root, const char *id, const char *net_dir, str
 	return 0;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void container_inspect_free(struct hk_inspect *in)
 {
 	free(in->id);
@@ -471,7 +466,7 @@ void container_inspect_free(struct hk_inspect *in)
 	free(in->rootfs.fstype);
 	free(in->rootfs.source);
 	free(in->rootfs.root);
-	free_strv(in->rootfs.lowers, in->rootfs.n_lowers);
+	hk_strv_free(in->rootfs.lowers, in->rootfs.n_lowers);
 	free(in->rootfs.upper);
 	free(in->rootfs.work);
 	mountinfo_free_all(in->mounts, in->n_mounts);

@@ -9,11 +9,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The types of the report's fields, and netinfo's formatting of addresses
+ * and ports, come with it: inspect's callers take them from here. */
 #include "cgroup/cgroup.h"
+#include "common/mountinfo.h"
 #include "linux/caps.h"
-#include "linux/mountinfo.h"
-#include "net/ifaddr.h"
-#include "net/ports.h"
+#include "netinfo/ifaddr.h"
+#include "netinfo/ipam.h"
+#include "netinfo/ports.h"
 #include "spec/spec.h"
 
 struct hk_err;

@@ -15,23 +15,24 @@
 #include "spec/spec.h"
 
 /* Mount i of a container whose sources husk opens (mountsrc_check). */
-static bool wanted(const struct hk_spec *s, size_t i)
+static bool wanted(const struct hk_spec *s, const struct hk_derived *d, size_t i)
 {
-	const struct hk_mount *m = &s->mounts[i];
+	const struct hk_mount *m = &d->mounts[i];
 
 	return spec_mount_is_bind(m) && m->source &&
 	       (spec_ns(s, HK_NS_USER) || m->idmap != HK_IDMAP_NONE);
 }
 
-int mountsrc_check(const struct hk_spec *s, bool *host, struct hk_err *err)
+int mountsrc_check(const struct hk_spec *s, const struct hk_derived *d, bool *host,
+		   struct hk_err *err)
 {
 	*host = false;
-	for (size_t i = 0; i < s->n_mounts; i++) {
-		if (!wanted(s, i))
+	for (size_t i = 0; i < d->n_mounts; i++) {
+		if (!wanted(s, d, i))
 			continue;
 		/* Rootless, the process opens them itself as before: husk has
 		 * no more rights than its mapped root. */
-		if (geteuid() != 0 && s->mounts[i].idmap != HK_IDMAP_NONE)
+		if (geteuid() != 0 && d->mounts[i].idmap != HK_IDMAP_NONE)
 			return hk_fail(err, 0,
 				       "mounts[%zu]: an idmapped mount needs husk to run as root",
 				       i);
@@ -40,13 +41,14 @@ int mountsrc_check(const struct hk_spec *s, bool *host, struct hk_err *err)
 	return 0;
 }
 
-int mountsrc_request(int sock, const struct hk_spec *s, int *fds, struct hk_err *err)
+int mountsrc_request(int sock, const struct hk_spec *s, const struct hk_derived *d, int *fds,
+		     struct hk_err *err)
 {
 	if (sync_send(sock, HK_SYNC_MOUNTS, NULL) < 0)
 		return hk_fail(err, errno, "ask husk for the mount sources");
-	for (size_t i = 0; i < s->n_mounts; i++) {
+	for (size_t i = 0; i < d->n_mounts; i++) {
 		struct hk_sync_in in;
-		if (!wanted(s, i))
+		if (!wanted(s, d, i))
 			continue;
 		if (sync_read(sock, &in, err) < 0)
 			return -1;
@@ -54,7 +56,7 @@ int mountsrc_request(int sock, const struct hk_spec *s, int *fds, struct hk_err 
 			if (in.fd >= 0)
 				close(in.fd);
 			return hk_fail(err, 0, "mount %s: husk sent no source (message %u)",
-				       s->mounts[i].destination, in.type);
+				       d->mounts[i].destination, in.type);
 		}
 		fds[i] = in.fd;
 	}
@@ -97,13 +99,14 @@ static int idmap_tree(int tree, const struct hk_mount *m, int pidfd, pid_t pid, 
 	return 0;
 }
 
-static int send_trees(int sock, int pidfd, pid_t pid, const struct hk_spec *s, struct hk_err *err)
+static int send_trees(int sock, int pidfd, pid_t pid, const struct hk_spec *s,
+		      const struct hk_derived *d, struct hk_err *err)
 {
 	_cleanup_close_ int cuser = -1;
 
-	for (size_t i = 0; i < s->n_mounts; i++) {
-		const struct hk_mount *m = &s->mounts[i];
-		if (!wanted(s, i))
+	for (size_t i = 0; i < d->n_mounts; i++) {
+		const struct hk_mount *m = &d->mounts[i];
+		if (!wanted(s, d, i))
 			continue;
 		unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 				     (has_option(m, "rbind") ? AT_RECURSIVE : 0);
@@ -119,7 +122,8 @@ static int send_trees(int sock, int pidfd, pid_t pid, const struct hk_spec *s, s
 	return 0;
 }
 
-int mountsrc_serve(int sock, int pidfd, pid_t pid, const struct hk_spec *s, struct hk_err *err)
+int mountsrc_serve(int sock, int pidfd, pid_t pid, const struct hk_spec *s,
+		   const struct hk_derived *d, struct hk_err *err)
 {
 	_cleanup_close_ int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -130,7 +134,7 @@ int mountsrc_serve(int sock, int pidfd, pid_t pid, const struct hk_spec *s, stru
 	 * process, which no pid reuse can swap. */
 	if (setns(pidfd, CLONE_NEWNS) < 0)
 		return hk_fail(err, errno, "enter the container's mount namespace");
-	int r = send_trees(sock, pidfd, pid, s, err);
+	int r = send_trees(sock, pidfd, pid, s, d, err);
 	/* setns(CLONE_NEWNS) moves root and cwd to the namespace's root. */
 	if (setns(own, CLONE_NEWNS) < 0 || fchdir(cwd) < 0)
 		return hk_fail(err, errno, "back to husk's mount namespace");

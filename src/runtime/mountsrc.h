@@ -15,20 +15,25 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct hk_derived;
 struct hk_err;
 struct hk_spec;
 
 /* Before the clone: must mounts be opened on the host's side (*host)?
  * When husk runs as root and the container has a user namespace or an
  * idmapped mount; an idmapped mount without root is an error. */
-int mountsrc_check(const struct hk_spec *s, bool *host, struct hk_err *err);
+int mountsrc_check(const struct hk_spec *s, const struct hk_derived *d, bool *host,
+		   struct hk_err *err);
 
 /* The container process's side: ask, and take one fd per mount that wants
- * one (fds[i], else left -1). */
-int mountsrc_request(int sock, const struct hk_spec *s, int *fds, struct hk_err *err);
+ * one (fds[i], else left -1). The mounts are d's: the spec's, then husk's
+ * own, in the order rootfs makes them. */
+int mountsrc_request(int sock, const struct hk_spec *s, const struct hk_derived *d, int *fds,
+		     struct hk_err *err);
 
 /* husk's side, on HK_SYNC_MOUNTS: in the mount namespace of the process
  * (pid, pidfd), open and send the trees; back in husk's own after. */
-int mountsrc_serve(int sock, int pidfd, pid_t pid, const struct hk_spec *s, struct hk_err *err);
+int mountsrc_serve(int sock, int pidfd, pid_t pid, const struct hk_spec *s,
+		   const struct hk_derived *d, struct hk_err *err);
 
 #endif

@@ -182,7 +182,8 @@ static int wait_ready(struct hk_spawn *sp, struct hk_err *err)
 				return -1;
 			break;
 		case HK_SYNC_MOUNTS:
-			if (mountsrc_serve(sp->sock, sp->pidfd, sp->pid, sp->spec, err) < 0)
+			if (mountsrc_serve(sp->sock, sp->pidfd, sp->pid, sp->spec, &sp->derived,
+					   err) < 0)
 				return -1;
 			break;
 		case HK_SYNC_PTY:
@@ -262,8 +263,8 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 		if (cgfd < 0 && sp->cgroup->n_dirs > 0)
 			return -1;
 	}
-	if (mountsrc_check(sp->spec, &sp->host_sources, err) < 0 || process_guard_exe(err) < 0 ||
-	    make_socket(sp->spec, sv, err) < 0)
+	if (mountsrc_check(sp->spec, &sp->derived, &sp->host_sources, err) < 0 ||
+	    process_guard_exe(err) < 0 || make_socket(sp->spec, sv, err) < 0)
 		return -1;
 	int joined = ns_pid_for_children(sp->ns_fds[HK_NS_PID], &own_pidns, err);
 	/* Rootless: the process joins the pid namespace itself. */

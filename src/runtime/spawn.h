@@ -35,6 +35,10 @@ struct hk_spawn {
 	bool host_sources;   /* husk opens bind mount sources (runtime/mountsrc.h) */
 	bool netdevs_moved;  /* linux.netDevices done (in husk) */
 	bool pidns_in_child; /* the pid namespace by path is the child's to join */
+	bool no_new_keyring; /* keep the caller's session keyring */
+	/* What husk adds to the spec (which it never changes): mounts after
+	 * the spec's, the process's environment (spec_derive). */
+	struct hk_derived derived;
 	/* out */
 	pid_t pid;
 	int pidfd;

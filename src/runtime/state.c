@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/procstat.h"
 #include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/trusted.h"
@@ -314,6 +315,8 @@ static hk_json *state_to_json(const struct hk_state *st)
 	hk_json_set_int(j, "start_time", (int64_t)st->start_time);
 	hk_json_set_int(j, "exe_dev", (int64_t)st->exe_dev);
 	hk_json_set_int(j, "exe_ino", (int64_t)st->exe_ino);
+	if (st->no_new_keyring)
+		hk_json_set_bool(j, "no_new_keyring", true);
 	hk_json_set_str(j, "bundle", st->bundle ? st->bundle : "");
 	hk_json_set_str(j, "rootfs", st->rootfs ? st->rootfs : "");
 	hk_json_set_str(j, "created", st->created ? st->created : "");
@@ -412,6 +415,7 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    hk_json_get_i64(j, "state", "start_time", 0, INT64_MAX, &start, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_dev", 0, INT64_MAX, &exe_dev, err) < 0 ||
 	    hk_json_get_i64(j, "state", "exe_ino", 0, INT64_MAX, &exe_ino, err) < 0 ||
+	    hk_json_get_bool(j, "state", "no_new_keyring", &st->no_new_keyring, err) < 0 ||
 	    hk_json_get_str(j, "state", "bundle", &st->bundle, err) < 0 ||
 	    hk_json_get_str(j, "state", "rootfs", &st->rootfs, err) < 0 ||
 	    hk_json_get_str(j, "state", "created", &st->created, err) < 0)
@@ -538,36 +542,6 @@ void state_free(struct hk_state *st)
 	free(st);
 }
 
-unsigned long long state_proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields start after the last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	char state;
-	if (sscanf(p + 2,
-		   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-		   "%*d %llu",
-		   &state, &start) != 2)
-		return 0;
-	if (state == 'Z' || state == 'X')
-		return 0;
-	return start;
-}
-
 /* Has the process exec'd something else than the husk binary that created
  * it (recorded at create: another husk may be asking, after an upgrade)?
  * Unknown (no access to its /proc entries, as for an unprivileged husk)
@@ -589,7 +563,7 @@ enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
 {
 	if (st->status == HK_CREATING || st->status == HK_STOPPED)
 		return st->status;
-	unsigned long long now = state_proc_start_time(st->pid);
+	unsigned long long now = hk_proc_start_time(st->pid);
 	if (now == 0 || now != st->start_time)
 		return HK_STOPPED;
 	if (st->cgroup && st->cgroup->n_dirs > 0 && cg_frozen(st->cgroup) == 1)
@@ -689,7 +663,7 @@ int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct
 	int fd = st->pid > 0 ? hk_pidfd_open(st->pid, 0) : -1;
 
 	/* Start time checked after opening, so reuse cannot fool us. */
-	if (fd < 0 || state_proc_start_time(st->pid) != st->start_time) {
+	if (fd < 0 || hk_proc_start_time(st->pid) != st->start_time) {
 		if (fd >= 0)
 			close(fd);
 		return process_gone(st, err);
@@ -697,7 +671,7 @@ int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct
 	if (check_container_process(sd, st, err) < 0) {
 		close(fd);
 		/* Its pid reused since the check above? Then it is just gone. */
-		if (state_proc_start_time(st->pid) != st->start_time)
+		if (hk_proc_start_time(st->pid) != st->start_time)
 			return process_gone(st, err);
 		return -1;
 	}

@@ -24,6 +24,9 @@ struct hk_state {
 	/* husk's binary at create (device, inode): until start the process runs
 	 * it; once it runs anything else, it has been started. */
 	unsigned long long exe_dev, exe_ino;
+	/* create --no-new-keyring: exec keeps its caller's session keyring
+	 * too, instead of joining the container's (linux/keyring.h) */
+	bool no_new_keyring;
 	char *bundle;
 	char *rootfs;
 	char *created; /* RFC 3339, UTC */
@@ -98,8 +101,6 @@ int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct
 /* exec.fifo for start to read: refused unless it is a fifo (not a link)
  * of husk's user. */
 int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err);
-/* Start time of a live pid, 0 when gone or a zombie. */
-unsigned long long state_proc_start_time(pid_t pid);
 
 /* --pid-file: the pid in decimal, written atomically (a temp file of an
  * unpredictable name, created exclusively, renamed over it: see

@@ -4,11 +4,43 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/esc.h"
+
+/* The one send loop: m whole, with fd as SCM_RIGHTS when fd >= 0. Without
+ * an fd it is send(2) (sendto), not sendmsg, so the syscalls a message
+ * takes stay those a seccomp profile is likelier to allow. */
+static int send_msg(int sock, const struct hk_sync_msg *m, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)m, .iov_len = sizeof(*m)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = fd >= 0 ? sendmsg(sock, &msg, MSG_NOSIGNAL)
+			    : send(sock, m, sizeof(*m), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+}
 
 int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload)
 {
@@ -18,53 +50,26 @@ int sync_send(int fd, enum hk_sync_type type, const struct hk_err *payload)
 	m.type = type;
 	if (payload)
 		m.err = *payload;
-	ssize_t n;
-	do
-		n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(m) ? 0 : -1;
+	return send_msg(fd, &m, -1);
 }
 
 int sync_send_value(int sock, enum hk_sync_type type, int32_t value)
 {
 	struct hk_sync_msg m;
-	ssize_t n;
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	m.value = value;
-	do
-		n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(m) ? 0 : -1;
+	return send_msg(sock, &m, -1);
 }
 
 int sync_send_fd(int sock, enum hk_sync_type type, int fd)
 {
 	struct hk_sync_msg m;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf)};
-	ssize_t n;
 
 	memset(&m, 0, sizeof(m));
-	memset(&ctl, 0, sizeof(ctl));
 	m.type = type;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(m) ? 0 : -1;
+	return send_msg(sock, &m, fd);
 }
 
 /* Take what the control messages carry: the sender's pid (SO_PASSCRED) and
@@ -154,24 +159,6 @@ int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err
 	return 0;
 }
 
-int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err)
-{
-	struct hk_err payload = {0};
-	uint32_t type;
-
-	if (sync_recv(fd, &type, &payload, err) < 0)
-		return -1;
-	if (type == (uint32_t)want)
-		return 0;
-	if (type == HK_SYNC_ERROR) {
-		*err = payload;
-		return -1;
-	}
-	if (type == 0)
-		return hk_fail(err, 0, "the container process exited during setup");
-	return hk_fail(err, 0, "unexpected message %u from the container process", type);
-}
-
 int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err)
 {
 	struct hk_sync_in in;
@@ -195,15 +182,16 @@ void sync_report_error(int sock, bool husk_reads, const struct hk_err *err)
 	m.type = HK_SYNC_ERROR;
 	m.err = *err;
 	if (husk_reads) {
-		ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
-		if (n < 0 && (errno == EPERM || errno == EACCES || errno == ENOSYS)) {
+		errno = 0;
+		if (send_msg(sock, &m, -1) == 0)
+			return;
+		if (errno == EPERM || errno == EACCES || errno == ENOSYS) {
 			/* A seccomp profile without sendto: write is in every
 			 * profile a program can run under. No SIGPIPE for it. */
 			signal(SIGPIPE, SIG_IGN);
-			n = write(sock, &m, sizeof(m));
+			if (write(sock, &m, sizeof(m)) == (ssize_t)sizeof(m))
+				return;
 		}
-		if (n == (ssize_t)sizeof(m))
-			return;
 	}
 	hk_esc_into(err->msg, HK_ESC_TEXT, text, sizeof(text));
 	dprintf(STDERR_FILENO, "husk: %s\n", text);

@@ -51,8 +51,6 @@ int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err);
 int sync_send_value(int sock, enum hk_sync_type type, int32_t value);
 /* A message carrying fd. */
 int sync_send_fd(int sock, enum hk_sync_type type, int fd);
-/* Wait for `want`; an ERROR message becomes the error. */
-int sync_expect(int fd, enum hk_sync_type want, struct hk_err *err);
 /* The same with write and read, which every seccomp profile a program can
  * run under allows (the container's process after its filter): a message
  * without payload, and one of type `want` whose value is taken; -1 on EOF,

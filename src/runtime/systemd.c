@@ -36,37 +36,32 @@ int sd_listen_fds(void)
 	return *end || n <= 0 || n > 1 << 16 ? 0 : (int)n;
 }
 
-static void append_env(struct hk_process *p, char *kv)
+void sd_listen_env(struct hk_derived *d, int n)
 {
-	p->env = xrealloc(p->env, (p->n_env + 2) * sizeof(char *));
-	p->env[p->n_env++] = kv;
-	p->env[p->n_env] = NULL;
+	spec_derived_add_env(d, xasprintf("LISTEN_FDS=%d", n));
+	spec_derived_add_env(d, xasprintf("LISTEN_PID=%d", (int)getpid()));
 }
 
-void sd_listen_env(struct hk_process *p, int n)
+int sd_notify_prepare(int state_fd, const char *state_path, struct hk_derived *d,
+		      struct hk_err *err)
 {
-	append_env(p, xasprintf("LISTEN_FDS=%d", n));
-	append_env(p, xasprintf("LISTEN_PID=%d", (int)getpid()));
-}
+	static const char *const opts[] = {"bind", "nosuid", "noexec", "nodev", "ro"};
 
-int sd_notify_prepare(int state_fd, const char *state_path, struct hk_spec *s, struct hk_err *err)
-{
 	if (!getenv("NOTIFY_SOCKET"))
 		return 0;
 	if (mkdirat(state_fd, "notify", 0755) < 0)
 		return hk_fail(err, errno, "NOTIFY_SOCKET: create the notify dir");
-	s->mounts = xrealloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
-	struct hk_mount *m = &s->mounts[s->n_mounts++];
-	memset(m, 0, sizeof(*m));
+	struct hk_mount *m = spec_derived_add_mount(d);
 	m->destination = xstrdup(NOTIFY_DIR);
 	m->type = xstrdup("bind");
 	m->source = xasprintf("%s/notify", state_path);
-	static const char *const opts[] = {"bind", "nosuid", "noexec", "nodev", "ro"};
 	m->options = xcalloc(6, sizeof(char *));
 	for (size_t i = 0; i < 5; i++)
 		m->options[i] = xstrdup(opts[i]);
 	m->n_options = 5;
-	append_env(&s->process, xstrdup("NOTIFY_SOCKET=" NOTIFY_SOCK));
+	if (spec_mount_opts_parse(m->options, m->n_options, &m->opts, err) < 0)
+		return -1;
+	spec_derived_add_env(d, xstrdup("NOTIFY_SOCKET=" NOTIFY_SOCK));
 	return 0;
 }
 

@@ -6,18 +6,19 @@
 #include <sys/types.h>
 
 struct hk_err;
-struct hk_process;
-struct hk_spec;
+struct hk_derived;
 
 /* How many fds systemd passed us (LISTEN_FDS, when LISTEN_PID is unset or
  * ours); they are 3 .. 3+n-1 and go on to the container. */
 int sd_listen_fds(void);
-/* In the container's process: LISTEN_FDS=n and LISTEN_PID=<its pid>. */
-void sd_listen_env(struct hk_process *p, int n);
+/* In the container's process: LISTEN_FDS=n and LISTEN_PID=<its pid>, in
+ * the environment husk derives (the spec's stays as it is). */
+void sd_listen_env(struct hk_derived *d, int n);
 
 /* create, when NOTIFY_SOCKET is set: make <state>/notify and give the
- * container a bind of it at /run/notify with NOTIFY_SOCKET pointing there. */
-int sd_notify_prepare(int state_fd, const char *state_path, struct hk_spec *spec,
+ * container a bind of it at /run/notify with NOTIFY_SOCKET pointing there,
+ * as a mount and a variable husk derives (d). */
+int sd_notify_prepare(int state_fd, const char *state_path, struct hk_derived *d,
 		      struct hk_err *err);
 /* start, when the container was prepared and NOTIFY_SOCKET is set: listen
  * on <state>/notify/notify.sock (before the program runs). -1: no notify. */

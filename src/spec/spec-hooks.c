@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "spec/decode.h"
 
@@ -68,19 +69,12 @@ int spec_decode_hooks(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	return 0;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void spec_hook_list_clear(struct hk_hook_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].path);
-		free_strv(l->v[i].args, l->v[i].n_args);
-		free_strv(l->v[i].env, l->v[i].n_env);
+		hk_strv_free(l->v[i].args, l->v[i].n_args);
+		hk_strv_free(l->v[i].env, l->v[i].n_env);
 	}
 	free(l->v);
 	l->v = NULL;

@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "spec/decode.h"
 
@@ -201,20 +202,13 @@ int spec_decode_seccomp(hk_json *lx, struct hk_spec *spec, struct hk_err *err)
 	return 0;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void spec_seccomp_clear(struct hk_seccomp *s)
 {
-	free_strv(s->archs, s->n_archs);
+	hk_strv_free(s->archs, s->n_archs);
 	free(s->listener_path);
 	free(s->listener_metadata);
 	for (size_t i = 0; i < s->n_rules; i++) {
-		free_strv(s->rules[i].names, s->rules[i].n_names);
+		hk_strv_free(s->rules[i].names, s->rules[i].n_names);
 		free(s->rules[i].args);
 	}
 	free(s->rules);

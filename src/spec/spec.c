@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "spec/decode.h"
 
@@ -195,6 +196,12 @@ static int decode_mount(hk_json *v, const char *path, void *array, size_t i, voi
 		free(src);
 		return -1;
 	}
+	/* Decoded now: an option husk does not do fails before anything is
+	 * made, not in the container's process. */
+	if (spec_mount_opts_parse(m->options, m->n_options, &m->opts, err) < 0) {
+		free(src);
+		return hk_err_prefix(err, "%s.options", path);
+	}
 	if (spec_mount_is_bind(m) && src && src[0] != '/' && bundle) {
 		/* Bind sources are relative to the bundle (config.md "mounts"). */
 		m->source = xasprintf("%s/%s", bundle, src);
@@ -256,6 +263,9 @@ static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
 		return -1;
 	if (spec_decode_mounts(root, s, err) < 0 || spec_decode_process(root, s, err) < 0)
 		return -1;
+	/* No process.capabilities at all: no capabilities, as runc gives
+	 * (left as they were, the process kept all of root's). */
+	s->process.caps.present = true;
 	if (hk_json_get_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err) < 0)
 		return -1;
 	if (spec_decode_hooks(root, s, err) < 0)
@@ -320,13 +330,6 @@ struct hk_spec *spec_load(const char *bundle, struct hk_err *err)
 	return text ? spec_parse(text, len, abs, err) : NULL;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void free_kv(struct hk_kv *kv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -339,8 +342,8 @@ static void free_kv(struct hk_kv *kv, size_t n)
 void spec_process_clear(struct hk_process *p)
 {
 	free(p->additional_gids);
-	free_strv(p->args, p->n_args);
-	free_strv(p->env, p->n_env);
+	hk_strv_free(p->args, p->n_args);
+	hk_strv_free(p->env, p->n_env);
 	free(p->cwd);
 	free(p->rlimits);
 	free(p->apparmor_profile);
@@ -384,7 +387,8 @@ void spec_free(struct hk_spec *s)
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
-		free_strv(s->mounts[i].options, s->mounts[i].n_options);
+		hk_strv_free(s->mounts[i].options, s->mounts[i].n_options);
+		spec_mount_opts_free(&s->mounts[i].opts);
 		free(s->mounts[i].uid_mappings);
 		free(s->mounts[i].gid_mappings);
 	}
@@ -398,8 +402,8 @@ void spec_free(struct hk_spec *s)
 	for (size_t i = 0; i < s->n_devices; i++)
 		free(s->devices[i].path);
 	free(s->devices);
-	free_strv(s->masked_paths, s->n_masked_paths);
-	free_strv(s->readonly_paths, s->n_readonly_paths);
+	hk_strv_free(s->masked_paths, s->n_masked_paths);
+	hk_strv_free(s->readonly_paths, s->n_readonly_paths);
 	free(s->uid_mappings);
 	free(s->gid_mappings);
 	free_kv(s->sysctl, s->n_sysctl);

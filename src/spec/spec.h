@@ -42,12 +42,25 @@ enum hk_mount_idmap {
 	HK_IDMAP_RECURSIVE, /* ridmap: every mount of the tree */
 };
 
+/* A mount's options split into what the kernel wants where, decoded with
+ * the spec (spec_mount_opts_parse). */
+struct hk_mount_opts {
+	unsigned int attr_set, attr_clr; /* MOUNT_ATTR_* for the mount itself */
+	bool recursive_attr;             /* r* variants: apply to the whole tree */
+	unsigned long propagation;       /* MS_SHARED|MS_SLAVE|... (| MS_REC) */
+	bool bind, rbind;
+	bool tmpcopyup; /* a tmpfs starts with a copy of what it covers */
+	char **data;    /* filesystem options, "key" or "key=value" */
+	size_t n_data;
+};
+
 struct hk_mount {
 	char *destination; /* absolute, cleaned */
 	char *type;        /* NULL for a bind mount given only by options */
 	char *source;      /* bind: absolute host path (resolved against the bundle) */
 	char **options;
 	size_t n_options;
+	struct hk_mount_opts opts; /* options, decoded */
 	enum hk_mount_idmap idmap;
 	/* The idmap's ranges; none: the container's user namespace's. */
 	struct hk_idmap *uid_mappings, *gid_mappings;
@@ -306,10 +319,39 @@ static inline void spec_freep(struct hk_spec **p)
 }
 #define _cleanup_spec_ __attribute__((cleanup(spec_freep)))
 
+/* What husk derives for a container from a validated spec, which stays as
+ * it was decoded: the mounts husk adds (the notify socket's) after the
+ * spec's, and the process's environment with what husk adds to it
+ * (NOTIFY_SOCKET, LISTEN_FDS, LISTEN_PID, HOME). */
+struct hk_derived {
+	struct hk_mount *mounts; /* the spec's (shallow copies), then husk's own */
+	size_t n_mounts;
+	size_t n_spec_mounts; /* mounts from here on are husk's, owned */
+	char **env;           /* NULL-terminated, owned */
+	size_t n_env;
+};
+
+/* d from s's mounts (s may be NULL: none) and p's environment. */
+void spec_derive(const struct hk_spec *s, const struct hk_process *p, struct hk_derived *d);
+/* A mount of husk's, after the others: zeroed, owned by d. */
+struct hk_mount *spec_derived_add_mount(struct hk_derived *d);
+/* kv ("NAME=value", malloc'd) appended to the environment, owned by d. */
+void spec_derived_add_env(struct hk_derived *d, char *kv);
+/* The value of name in d's environment, NULL when it has none. */
+const char *spec_derived_getenv(const struct hk_derived *d, const char *name);
+void spec_derived_free(struct hk_derived *d);
+
 /* The name a moved network interface has in the container. */
 const char *spec_netdev_name(const struct hk_netdev *d);
 /* A bind mount: type "bind", or a bind or rbind option (config.md). */
 bool spec_mount_is_bind(const struct hk_mount *m);
+/* A mount's options decoded into *out (spec_mount_opts_free it); fails on
+ * an option husk knows of and does not do yet. */
+int spec_mount_opts_parse(char **options, size_t n, struct hk_mount_opts *out, struct hk_err *err);
+void spec_mount_opts_free(struct hk_mount_opts *o);
+/* Every option name spec_mount_opts_parse understands (not the
+ * filesystem-specific ones it passes on), for `husk features`. */
+const char *const *spec_mount_option_names(size_t *n);
 /* The namespace entry of a type, or NULL when the config does not list it. */
 const struct hk_namespace *spec_ns(const struct hk_spec *spec, enum hk_ns_type type);
 /* The namespace (enum hk_ns_type) a sysctl key belongs to, -1 for a key

@@ -1,6 +1,6 @@
-/* libFuzzer target: husk's command line. src/cli is built with
- * -Dmain=husk_cli_main and linked against stubs.c (the runtime, with no
- * side effects) and the real spec/ and common/ code.
+/* libFuzzer target: husk's command line. src/cli and src/cmd/husk are
+ * built with -Dmain=husk_cli_main and linked against stubs.c (the runtime,
+ * with no side effects) and the real spec/ and common/ code.
  *
  * The input is split into arguments at NUL bytes (at most MAX_ARGS), after
  * argv[0] "husk". getopt's state is reset before each call (optind = 0),

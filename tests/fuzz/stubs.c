@@ -1,10 +1,11 @@
-/* The runtime as the CLI fuzz target sees it: every entry point src/cli
+/* The runtime as the CLI fuzz target sees it: every entry point src/cmd/husk
  * calls, with no side effect at all. Most return an error, which is what
  * the CLI mostly has to handle; a few answer for the id or root "ok" with
  * made-up data, so that the CLI's printing code (state, list, ps --format
  * json) is fuzzed too. The list of functions is what `nm -u` shows for
- * the objects of src/cli outside cli/, spec/, common/ and libc: when the CLI starts
- * calling something new, the link fails and the stub goes here. */
+ * the objects of src/cli and src/cmd/husk outside cli/, spec/, common/
+ * and libc: when the CLI starts calling something new, the link fails and
+ * the stub goes here. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

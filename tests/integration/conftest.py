@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -322,6 +323,24 @@ def session_processes(rootfs_ids, needle_env=MARK_ENV, needle_cmd=str(STATE_ROOT
             found.append((int(p), why, cmd.replace(b"\0", b" ").decode(errors="replace")))
     return found
 
+def assert_nothing_left(hk, cid, cg_before=None):
+    """After a failed create or run of cid: no state, cgroup, mount or
+    process left. Only cgroups carrying the id are checked (other sessions
+    share the parent); with cg_before (cgroup_dirs_named(ID_PREFIX) taken
+    before), no other cgroup of this session's either."""
+    left = os.listdir(STATE_ROOT) if STATE_ROOT.exists() else []
+    assert left == [], f"state left: {left}"
+    if STATE_BASE.exists():
+        assert sorted(os.listdir(STATE_BASE)) in ([], ["root"]), os.listdir(STATE_BASE)
+    assert hk.list_ids() == []
+    assert cgroup_dirs_named(cid) == [], f"cgroup of {cid} left"
+    if cg_before is not None:
+        assert set(cgroup_dirs_named(ID_PREFIX)) == cg_before
+    assert mountinfo_lines_mentioning(hk.sess.tmp, STATE_BASE) == []
+    wait_for(lambda: not session_processes(hk.sess.rootfs_ids), timeout=3,
+             what="no container process")
+
+
 
 def find_leaks(sess):
     leaks = []
@@ -613,3 +632,26 @@ def call_with_fds(hk, redirect, files, *args, timeout=CMD_TIMEOUT):
             raise AssertionError(f"{argv} did not finish in {timeout}s")
     return Result(argv, p.returncode, out_path.read_text(errors="replace"),
                   err_path.read_text(errors="replace"))
+
+
+@pytest.fixture
+def traversable():
+    """make(path, ...): let every uid search each path and the directories
+    above it (o+x), for a container process that is HOST_ID on the host.
+    The modes are restored when the test ends."""
+    changed = {}
+
+    def make(*paths):
+        for p in paths:
+            for d in [Path(p), *Path(p).parents]:
+                mode = stat.S_IMODE(os.stat(d).st_mode)
+                if not mode & 0o001:
+                    changed.setdefault(d, mode)
+                    os.chmod(d, mode | 0o001)
+
+    yield make
+    for d, mode in changed.items():
+        try:
+            os.chmod(d, mode)
+        except FileNotFoundError:
+            pass

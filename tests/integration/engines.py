@@ -22,27 +22,14 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import HUSK, REPO, wait_for
+from conftest import HUSK, REPO, Result, wait_for
 
 HUSK_INIT = os.environ.get("HUSK_INIT") or str(REPO / "build" / "husk-init")
 ENGINE_TIMEOUT = 60  # seconds for one engine command
-
-
-@dataclass
-class Out:
-    argv: list
-    rc: int
-    out: str
-    err: str
-
-    def __str__(self):
-        return (f"{' '.join(map(str, self.argv))!r} -> rc={self.rc}\n"
-                f"--- stdout\n{self.out}--- stderr\n{self.err}")
 
 
 def run(argv, timeout=ENGINE_TIMEOUT, env=None, check=False, input=None):
@@ -58,7 +45,7 @@ def run(argv, timeout=ENGINE_TIMEOUT, env=None, check=False, input=None):
             raise AssertionError(f"{argv} did not finish in {timeout}s")
         o.seek(0)
         e.seek(0)
-        r = Out(argv, p.returncode, o.read().decode(errors="replace"),
+        r = Result(argv, p.returncode, o.read().decode(errors="replace"),
                 e.read().decode(errors="replace"))
     if check:
         assert r.rc == 0, str(r)

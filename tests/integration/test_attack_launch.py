@@ -24,7 +24,6 @@ from conftest import (HUSK, MARK_ENV, STATE_ROOT, cgroup_dirs_named, mountinfo_l
 from ocimage import Image, tar_of, tar_of_dir
 from test_launch import (containers_range, launch, no_mounts_of,  # noqa: F401  (fixtures)
                          subids)
-from test_userns import traversable  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.husk_only
 

@@ -20,7 +20,6 @@ from conftest import HUSK, MARK_ENV, STATE_ROOT
 from ocimage import Image, tar_of_dir
 from test_launch import (USERNS_SIZE, containers_range, free_sub_start, launch,  # noqa: F401
                          sub_lines, subids)
-from test_userns import traversable  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.husk_only
 

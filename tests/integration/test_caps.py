@@ -74,3 +74,23 @@ def test_ambient_survives_exec_for_non_root(hk):
     b.write()
     r = hk.run_fg(b, hk.new_id())
     assert "Permission denied" in r.out + r.err, str(r)
+
+
+def test_no_capabilities_field_means_none(hk):
+    """A config without process.capabilities gives the process no
+    capabilities at all, as runc does (husk once left it all of root's:
+    a config that forgot the field ran fully privileged); exec too."""
+    b = hk.bundle(["sh", "-c", "exec grep ^Cap /proc/self/status"])
+    b.config["process"].pop("capabilities", None)
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    seen = _caps_seen(r.out)
+    assert seen and all(v == 0 for v in seen.values()), r.out
+    b.config["process"]["args"] = ["sleep", "1000"]
+    b.write()
+    cid = hk.run_detached(b)
+    r = hk.call("exec", cid, "grep", "^Cap", "/proc/self/status")
+    assert r.rc == 0, str(r)
+    seen = _caps_seen(r.out)
+    assert seen and all(v == 0 for v in seen.values()), r.out

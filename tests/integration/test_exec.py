@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import stat
 import subprocess
 import time
 from pathlib import Path
@@ -682,29 +681,6 @@ def test_exec_without_command(hk):
 
 # --------------------------------------------------------------------------
 # 8. a container with a user namespace
-
-@pytest.fixture
-def traversable():
-    """make(path, ...): let every uid search each path and the directories
-    above it (o+x), for a container process that is HOST_ID on the host.
-    The modes are restored when the test ends."""
-    changed = {}
-
-    def make(*paths):
-        for p in paths:
-            for d in [Path(p), *Path(p).parents]:
-                mode = stat.S_IMODE(os.stat(d).st_mode)
-                if not mode & 0o001:
-                    changed.setdefault(d, mode)
-                    os.chmod(d, mode | 0o001)
-
-    yield make
-    for d, mode in changed.items():
-        try:
-            os.chmod(d, mode)
-        except FileNotFoundError:
-            pass
-
 
 def test_exec_in_user_namespace(hk, bg, traversable):
     traversable(hk.sess.rootfs)

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (call_with_fds, CMD_TIMEOUT, HUSK, IS_RUNC, STATE_BASE, STATE_ROOT, Result, bind,
-                      cgroup_dirs_named, mountinfo_lines_mentioning, ns_id,
-                      session_processes, wait_for)
+from conftest import (assert_nothing_left, call_with_fds, CMD_TIMEOUT, HUSK, IS_RUNC, Result, bind,
+                      cgroup_dirs_named, mountinfo_lines_mentioning, ns_id, wait_for)
 
 
 # --------------------------------------------------------------------------
@@ -66,18 +65,6 @@ def _propagation(optional):
     """The shared:/master: fields of a mountinfo line, without the ids."""
     return sorted(o.split(":")[0] for o in optional
                   if o.startswith(("shared:", "master:")))
-
-
-def _assert_nothing_left(hk, cid):
-    """After a failed create/run: no state, cgroup, mount or process.  (Only
-    cgroups carrying the id are checked: other sessions share the parent.)"""
-    assert os.listdir(STATE_ROOT) == []
-    assert sorted(os.listdir(STATE_BASE)) == ["root"]
-    assert hk.list_ids() == []
-    assert cgroup_dirs_named(cid) == []
-    assert mountinfo_lines_mentioning(hk.sess.tmp, STATE_BASE) == []
-    wait_for(lambda: not session_processes(hk.sess.rootfs_ids), timeout=3,
-             what="no container process")
 
 
 
@@ -518,7 +505,7 @@ def test_sysctl_outside_namespaces_rejected(hk, case):
     cid = hk.new_id()
     r = hk.call("create", "--bundle", b.path, cid)
     assert r.rc == 1, str(r)
-    _assert_nothing_left(hk, cid)
+    assert_nothing_left(hk, cid)
     assert not (out / "ran").exists()
     assert _read(path) == before
 
@@ -535,7 +522,7 @@ def test_sysctl_kernel_hostname_refused(hk):
     r = hk.call("run", "--bundle", b.path, cid)
     assert r.rc == 1, str(r)
     assert not (out / "name").exists()
-    _assert_nothing_left(hk, cid)
+    assert_nothing_left(hk, cid)
     if not IS_RUNC:
         assert "linux.sysctl.kernel.hostname" in r.err and "hostname field" in r.err, r.err
     # kernel.domainname has no field of its own in spec 1.0: still allowed
@@ -617,7 +604,7 @@ def test_systemd_cgroup_refused(hk):
     assert r.rc == 1, str(r)
     assert len(r.err_lines) == 1 and "systemd" in r.err, r.err
     assert "not supported" in r.err
-    _assert_nothing_left(hk, cid)
+    assert_nothing_left(hk, cid)
     assert not (out / "ran").exists()
 
 
@@ -634,7 +621,7 @@ def test_console_socket_unreachable(hk, cmd):
         args.insert(1, "--detach")
     r = hk.call(*args)
     assert r.rc == 1, str(r)
-    _assert_nothing_left(hk, cid)
+    assert_nothing_left(hk, cid)
     assert not (out / "ran").exists()
 
 
@@ -737,7 +724,7 @@ def test_proc_symlink_in_rootfs_refused(hk):
     cid = hk.new_id()
     r = hk.call("create", "--bundle", b.path, cid)
     assert r.rc == 1, str(r)
-    _assert_nothing_left(hk, cid)
+    assert_nothing_left(hk, cid)
     assert not (out / "ran").exists()
     assert os.readlink(copy / "proc") == "/etc"
     assert sorted(os.listdir(copy / "etc")) == etc_before
@@ -853,6 +840,6 @@ def test_symlink_mount_destination_missing_target_never_escapes(hk, link):
                                  hk.state(cid)["pid"], out)
         else:
             assert r.rc == 1, str(r)
-            _assert_nothing_left(hk, cid)
+            assert_nothing_left(hk, cid)
             assert not (out / "ready").exists()
         assert not mountinfo_lines_mentioning(f"/tmp/{name}")

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from conftest import bind
-from test_userns import HOST_ID, id_map, traversable  # noqa: F401
+from test_userns import HOST_ID, id_map  # noqa: F401
 
 pytestmark = pytest.mark.husk_only
 

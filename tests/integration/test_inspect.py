@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HUSK, _cgroup_mounts, wait_for
-from test_userns import ALL_CAPS, HOST_ID, MAP_SIZE, traversable  # noqa: F401
+from test_userns import ALL_CAPS, HOST_ID, MAP_SIZE  # noqa: F401
 
 pytestmark = pytest.mark.husk_only
 

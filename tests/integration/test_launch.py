@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -367,6 +368,96 @@ def test_image(launch, image, kind):
     assert launch.entries() == []
 
 
+def test_image_env_never_reads_the_operators(launch):
+    """An image Env entry without "=" is dropped, not filled from launch's
+    own environment (the operator's secrets: outside attack, F3); -e KEY
+    without a value still takes launch's, as docker's -e does."""
+    secret = f"HK_SECRET_{os.getpid()}"
+    cfg = dict(CONFIG, Cmd=[f"echo img=${secret}; echo op=$HK_OPERATOR_VALUE"],
+               Env=["PATH=/bin:/usr/bin:/sbin", secret])
+    img = Image([(tar_of_dir(launch.hk.sess.rootfs, []), "gzip")], cfg)
+    src = img.oci_archive(launch.hk.work / "env-img.tar")
+    env = dict(os.environ, **{secret: "hunter2", "HK_OPERATOR_VALUE": "given"})
+    r = launch.call("--rm", "-e", "HK_OPERATOR_VALUE", src, env=env)
+    assert r.rc == 0, str(r)
+    assert r.out == "img=\nop=given\n", str(r)
+
+
+def _cmdlines_with(text):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_detached_launch_keeps_no_secret_in_argv(launch, rootfs):
+    """-d's logger and --rm's monitor live as long as the container: they
+    retitle themselves, so the operator's `-e PASSWORD=...` is not in any
+    /proc/<pid>/cmdline for every local user to read (outside attack, F4)."""
+    secret = f"hk-s3cret-{os.getpid()}"
+    launch.ok("-d", "--rm", "-e", f"DB_PASSWORD={secret}", rootfs, "sleep", "100")
+    cid = launch.last
+    try:
+        assert _cmdlines_with(secret) == []
+        assert _cmdlines_with(f"husk-launch --rm monitor {cid}"), "no monitor titled"
+    finally:
+        launch.hk.delete(cid, force=True)
+
+
+def test_rm_monitor_deletes_only_its_own_container(launch, rootfs):
+    """A --rm monitor that wakes late (here stopped) after its container
+    was deleted and another launched under the same name leaves the new
+    one alone (outside attack, F7)."""
+    hk = launch.hk
+    launch.ok("-d", "--rm", rootfs, "sleep", "100")
+    cid = launch.last
+    monitors = _cmdlines_with(f"husk-launch --rm monitor {cid}")
+    assert len(monitors) == 1, monitors
+
+    def waiting():  # in poll on the process's pidfd, the state's lock let go
+        d = f"/proc/{monitors[0]}/fd"
+        return any("pidfd" in os.readlink(f"{d}/{fd}") for fd in os.listdir(d))
+    wait_for(waiting, timeout=10, what="the monitor to wait on its container")
+    os.kill(monitors[0], signal.SIGSTOP)
+    try:
+        hk.delete(cid, force=True)
+        launch.ok("-d", rootfs, "sleep", "100", name=cid)
+    finally:
+        os.kill(monitors[0], signal.SIGCONT)
+    try:
+        wait_for(lambda: not os.path.exists(f"/proc/{monitors[0]}"), timeout=10,
+                 what="the old monitor to end")
+        assert hk.status(cid) == "running"
+    finally:
+        hk.delete(cid, force=True)
+
+
+def test_name_of_an_existing_cgroup_is_refused(launch, rootfs):
+    """A --name that is a cgroup already (here one this test made, with a
+    process in it, in the pids hierarchy where husk's own cgroup is) is
+    refused: launch would have joined it and put the container's pids limit
+    and device rules on whatever runs there (outside attack, F5)."""
+    own = open("/proc/self/cgroup").read()
+    rel = next((l.split(":", 2)[2] for l in own.splitlines() if l.split(":")[1] == "pids"), None)
+    if rel is None:
+        pytest.skip("no pids hierarchy")
+    cid = launch.hk.new_id()
+    cg = Path("/sys/fs/cgroup/pids") / rel.lstrip("/") / cid
+    cg.mkdir()
+    try:
+        r = launch.call("--rm", rootfs, "true", name=cid)
+        assert r.rc != 0 and "exists already" in r.err, str(r)
+        assert (cg / "pids.max").read_text().strip() == "max"
+        assert launch.entries() == []
+    finally:
+        cg.rmdir()
+
+
 def test_inspect_lists_the_layers(launch, image):
     """husk inspect of a launched container lists its lower layers, top
     first (issue 16 A13): the overlay is built one layer at a time
@@ -497,7 +588,6 @@ def test_unknown_option_and_missing_volume(launch, rootfs, tmp_path):
 # (test_net.py's lab: husk runs in its "host" namespace through nsenter)
 
 from test_net import HOST_IP, SUBNET, netlab  # noqa: E402,F401  (netlab: a fixture)
-from test_userns import traversable  # noqa: E402,F401  (a fixture)
 
 
 def test_bridge_and_publish(launch, netlab, image):

@@ -229,7 +229,7 @@ def test_device_outside_dev_never_replaces_a_file(hk):
 # Bind sources of a user-namespaced container opened on the host's side
 # (issue 16, A6)
 
-from test_userns import HOST_ID, id_map, traversable  # noqa: E402,F401
+from test_userns import HOST_ID, id_map  # noqa: E402,F401
 
 UNLOCK = next((p for p in (Path(HUSK).resolve().parent / "tests" / "mount_unlock",
                            REPO / "build" / "tests" / "mount_unlock") if p.exists()),

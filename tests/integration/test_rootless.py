@@ -23,7 +23,7 @@ import pytest
 from conftest import DEFAULT_PATH, IS_RUNC, Result, cgroup_dirs_named, pid_alive, wait_for
 from engines import on_a_terminal
 from test_userns import (map_lines, rootless, rootless_config,  # noqa: F401
-                         status_fields, traversable)
+                         status_fields)
 
 
 def user_env(user):

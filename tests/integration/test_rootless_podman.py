@@ -11,8 +11,9 @@ root as a login would make it), a podman config (cgroupfs, file events)
 and an image imported from the busybox rootfs; at the end it resets the
 user's podman storage (`podman system reset -f`), ends whatever still
 runs as the user, and removes the user, its lines, its runtime dir and its
-home. This host has no slirp4netns or pasta: every container runs with
-`--network none` (or `host`).
+home. This host has no slirp4netns, and its podman (4.3) predates pasta
+(scripts/setup.sh installs passt for husk launch's own tests): every
+container runs with `--network none` (or `host`).
 """
 
 import os

@@ -27,7 +27,6 @@ import pytest
 
 from conftest import (CMD_TIMEOUT, HUSK, IS_RUNC, REPO, STATE_ROOT, Result, bind, pid_alive,
                       wait_for)
-from test_userns import traversable  # noqa: F401  (a fixture)
 
 CAP_MASK = 0x20000420  # make_config's CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE
 ARCHS = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]

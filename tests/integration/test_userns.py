@@ -27,18 +27,16 @@ import pwd
 import re
 import secrets
 import shutil
-import stat
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (ALL_NAMESPACES, CMD_TIMEOUT, DEFAULT_NAMESPACES,
-                      DEFAULT_PATH, HUSK, ID_PREFIX, IS_RUNC, MARK_ENV,
-                      STATE_ROOT, Result, bind, cgroup_dirs_named,
-                      mountinfo_lines_mentioning, new_id, ns_id, pid_alive,
-                      session_processes, tmpfs, wait_for)
+from conftest import (assert_nothing_left, ALL_NAMESPACES, CMD_TIMEOUT, DEFAULT_NAMESPACES,
+                      DEFAULT_PATH, HUSK, ID_PREFIX, IS_RUNC, MARK_ENV, Result, bind,
+                      cgroup_dirs_named, new_id, ns_id, pid_alive, session_processes, tmpfs,
+                      wait_for)
 
 HOST_ID = 100000
 MAP_SIZE = 65536
@@ -122,29 +120,6 @@ def ns_inode(path):
 def read_uptime():
     with open("/proc/uptime") as f:
         return float(f.read().split()[0])
-
-
-@pytest.fixture
-def traversable():
-    """make(path, ...): let every uid search each path and the directories
-    above it (o+x), for a container process that is HOST_ID on the host.
-    The modes are restored when the test ends."""
-    changed = {}
-
-    def make(*paths):
-        for p in paths:
-            for d in [Path(p), *Path(p).parents]:
-                mode = stat.S_IMODE(os.stat(d).st_mode)
-                if not mode & 0o001:
-                    changed.setdefault(d, mode)
-                    os.chmod(d, mode | 0o001)
-
-    yield make
-    for d, mode in changed.items():
-        try:
-            os.chmod(d, mode)
-        except FileNotFoundError:
-            pass
 
 
 def _ready_script(body, out="/mnt/rw"):
@@ -562,16 +537,6 @@ BAD = {
 }
 
 
-def _assert_nothing_left(hk, cid, cg_before):
-    assert os.listdir(STATE_ROOT) == []
-    assert hk.list_ids() == []
-    assert cgroup_dirs_named(cid) == []
-    assert set(cgroup_dirs_named(ID_PREFIX)) == cg_before
-    assert mountinfo_lines_mentioning(hk.sess.tmp) == []
-    wait_for(lambda: not session_processes(hk.sess.rootfs_ids), timeout=3,
-             what="no container process")
-
-
 def _attempt(hk, traversable, case, cmd):
     fn, mention, _ = BAD[case]
     traversable(hk.sess.rootfs)
@@ -584,7 +549,7 @@ def _attempt(hk, traversable, case, cmd):
     cg_before = set(cgroup_dirs_named(ID_PREFIX))
     r = hk.call(cmd, "--bundle", b.path, cid)
     assert r.rc == 1, str(r)
-    _assert_nothing_left(hk, cid, cg_before)
+    assert_nothing_left(hk, cid, cg_before)
     assert not (out / "ran").exists()
     return r, mention
 

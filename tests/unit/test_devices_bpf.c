@@ -446,10 +446,11 @@ static void test_many_rules(void **state)
 	free(rules);
 }
 
-/* What both backends enforce: the spec's rules, then the defaults. */
+/* What both backends enforce: deny-all, the spec's rules, then the
+ * defaults (runc's reading). */
 static void test_device_rules(void **state)
 {
-	struct hk_dev_rule user[] = {DENY('a', -1, -1, "rwm")};
+	struct hk_dev_rule user[] = {ALLOW('c', 4, 64, "rw")};
 	struct hk_device devs[] = {
 		{.type = 'u', .major = 4, .minor = 64},
 		{.type = 'p'},
@@ -461,25 +462,28 @@ static void test_device_rules(void **state)
 	(void)state;
 	s.devices = devs;
 	s.n_devices = N(devs);
+	/* no rules: deny-all and the defaults; linux.devices allows nothing */
 	struct hk_dev_rule *r = cg_device_rules(&s, &n);
-	assert_int_equal(n, 0); /* no rules: linux.devices alone allows nothing */
-	free(r);
-	s.dev_rules = user;
-	s.n_dev_rules = 1;
-	r = cg_device_rules(&s, &n);
 	assert_int_equal(n, 1 + cg_n_default_allow);
-	assert_false(r[0].allow);
+	assert_true(!r[0].allow && r[0].type == 'a');
 	for (size_t i = 0; i < cg_n_default_allow; i++) {
 		const struct hk_dev_rule *a = &r[1 + i], *b = &cg_default_allow[i];
 		assert_true(a->allow == b->allow && a->type == b->type && a->major == b->major &&
 			    a->minor == b->minor && strcmp(a->access, b->access) == 0);
 	}
 	free(r);
+	s.dev_rules = user;
+	s.n_dev_rules = 1;
+	r = cg_device_rules(&s, &n);
+	assert_int_equal(n, 2 + cg_n_default_allow);
+	assert_true(!r[0].allow && r[0].type == 'a');
+	assert_true(r[1].allow && r[1].major == 4 && r[1].minor == 64);
+	free(r);
 	/* A default node that linux.devices lists is left to the rules. */
 	devs[0].path = (char *)"/dev/full";
 	r = cg_device_rules(&s, &n);
-	assert_int_equal(n, cg_n_default_allow);
-	for (size_t i = 1; i < n; i++)
+	assert_int_equal(n, 1 + cg_n_default_allow);
+	for (size_t i = 2; i < n; i++)
 		assert_false(r[i].type == 'c' && r[i].major == 1 && r[i].minor == 7);
 	free(r);
 }

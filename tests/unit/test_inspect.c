@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "linux/caps.h"
-#include "linux/mountinfo.h"
+#include "common/mountinfo.h"
 #include "linux/procfs.h"
 #include "linux/userns.h"
-#include "net/ifaddr.h"
+#include "netinfo/ifaddr.h"
 #include "spec/spec.h"
 
 static void test_uid_map(void **state)

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
+#include "common/xalloc.h"
 #include "image/digest.h"
 #include "image/image.h"
 #include "image/unpack.h"
 #include "launch/launch.h"
+#include "launch/pasta.h"
 #include "launch/userns.h"
 #include "spec/spec.h"
 
@@ -295,11 +298,28 @@ static void test_userns_slots(void **state)
 			   "carol:-1:10\n"
 			   "dave: 2000131072:1\n"
 			   "erin:2000131072:+1\n";
+	/* dave's and erin's lines are ranges to newuidmap (shadow reads
+	 * numbers with strtoull in base 0: blanks and a sign pass), so slot 2
+	 * is theirs too; carol's -1 is 2^64 - 1, past every slot */
 	size_t n = userns_slots(text, used, 3, &slots);
-	assert_int_equal(n, 3);
-	assert_int_equal(slots[0], 2000131072u);
-	assert_int_equal(slots[1], 2000196608u);
-	assert_int_equal(slots[2], 2000262144u);
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[0], 2000196608u);
+	assert_int_equal(slots[1], 2000262144u);
+	free(slots);
+	/* the outside attack's lines: hex, octal and a range to 2^32 */
+	const char *forms[] = {"mallory:0x77359400:65536\n", "mallory:016715312000:1\n",
+			       "mallory:2000000000:2294967296\n"};
+	for (size_t i = 0; i < 3; i++) {
+		_cleanup_free_ char *t = xasprintf("containers:2000000000:131072\n%s", forms[i]);
+		n = userns_slots(t, used, 0, &slots);
+		assert_int_equal(n, i == 2 ? 0 : 1);
+		assert_true(n == 0 || slots[0] == 2000065536u);
+		free(slots);
+	}
+	/* README's example line: every slot but the one holding 2^32 - 1 */
+	n = userns_slots("containers:2147483648:2147483648\n", used, 0, &slots);
+	assert_int_equal(n, 32767);
+	assert_int_equal(slots[n - 1], 4294836224u);
 	free(slots);
 	/* nothing past 2^32 - 2 (-1 is no id), nor a range too short */
 	const char *top = "containers:4294901760:65536\ncontainers:10:65535\n"
@@ -309,6 +329,52 @@ static void test_userns_slots(void **state)
 	free(slots);
 }
 
+/* An ordinary user's ranges, by name or by uid as a number, in order;
+ * lines that do not parse or are another's are skipped. */
+static void test_user_ranges(void **state)
+{
+	const char *text = "alice:100000:65536\n"
+			   "bob:165536:65536\n"
+			   "alice:-1:5\n"
+			   "1001:300000:1000\n"
+			   "alice:400000:10 \n"
+			   "alice:500000:7\n";
+	struct userns_range r[4];
+
+	(void)state;
+	assert_int_equal(userns_user_ranges(text, "alice", 1001, r, 4), 3);
+	assert_int_equal(r[0].start, 100000);
+	assert_int_equal(r[0].count, 65536);
+	assert_int_equal(r[1].start, 300000);
+	assert_int_equal(r[2].start, 500000);
+	assert_int_equal(userns_user_ranges(text, NULL, 1001, r, 4), 1);
+	assert_int_equal(userns_user_ranges(text, "carol", 7, r, 4), 0);
+	assert_int_equal(userns_user_ranges(text, "alice", 1001, r, 1), 1);
+}
+
+/* -p as pasta's -t/-u take it */
+static void test_pasta_ports(void **state)
+{
+	struct hk_err err = {0};
+	char out[64];
+	bool udp;
+
+	(void)state;
+	assert_int_equal(launch_pasta_port("8080:80", out, sizeof(out), &udp, &err), 0);
+	assert_string_equal(out, "8080:80");
+	assert_false(udp);
+	assert_int_equal(launch_pasta_port("127.0.0.1:53:5353/udp", out, sizeof(out), &udp, &err),
+			 0);
+	assert_string_equal(out, "127.0.0.1/53:5353");
+	assert_true(udp);
+	const char *bad[] = {"80",         "0:80",      "80:65536", "1.2.3:80:80", "a:80",
+			     "80:80/sctp", "::1:80:80", ":80",      "80:",         "1.2.3.4.5:1:1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hk_err_clear(&err);
+		assert_int_equal(launch_pasta_port(bad[i], out, sizeof(out), &udp, &err), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,7 +382,8 @@ int main(void)
 		cmocka_unit_test(test_whiteouts),       cmocka_unit_test(test_index_pick),
 		cmocka_unit_test(test_config_parse),    cmocka_unit_test(test_option_values),
 		cmocka_unit_test(test_volumes_and_net), cmocka_unit_test(test_log_opts),
-		cmocka_unit_test(test_userns_slots),
+		cmocka_unit_test(test_userns_slots),    cmocka_unit_test(test_user_ranges),
+		cmocka_unit_test(test_pasta_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,13 +19,14 @@
 
 #include "common/err.h"
 #include "common/file.h"
-#include "net/ipam.h"
-#include "net/lease.h"
+#include "common/procstat.h"
+#include "netinfo/ipam.h"
+#include "netinfo/lease.h"
 #include "net/link.h"
 #include "net/nat.h"
 #include "net/net.h"
 #include "net/netlink.h"
-#include "net/ports.h"
+#include "netinfo/ports.h"
 
 static uint32_t ip(const char *s)
 {
@@ -491,7 +492,7 @@ static void test_lease_is_callers(void **state)
 {
 	(void)state;
 	pid_t self = getpid();
-	struct net_lease alive = {.pid = self, .start_time = net_proc_start_time(self)};
+	struct net_lease alive = {.pid = self, .start_time = hk_proc_start_time(self)};
 	struct net_lease dead = {.pid = self, .start_time = alive.start_time + 1};
 	struct net_lease by_path = {.netns = "/proc/self/ns/net"};
 	struct stat sb;

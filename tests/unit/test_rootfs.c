@@ -75,8 +75,12 @@ static void fixture_init(struct fixture *f, const char *dest, const char *type)
 	f->spec.mounts = &f->mount;
 	f->spec.n_mounts = 1;
 	f->mnts[0] = dir_fd("mnt");
-	f->r = (struct hk_rootfs){
-		.spec = &f->spec, .root = dir_fd("root"), .mnts = f->mnts, .n_made = 1};
+	f->r = (struct hk_rootfs){.spec = &f->spec,
+				  .mounts = &f->mount,
+				  .n_mounts = 1,
+				  .root = dir_fd("root"),
+				  .mnts = f->mnts,
+				  .n_made = 1};
 }
 
 static void fixture_done(struct fixture *f)

@@ -1,0 +1,67 @@
+/* The commands husk runs a companion binary for, found next to husk's own
+ * binary (cli/companion.c). husk is linked statically so that no dynamic
+ * loader runs on a container's start path; the commands that need
+ * shared-only libraries (libmnl and libnftables for networking) or
+ * parsers husk should not carry (libarchive for images, libcurl for
+ * registries) live in binaries
+ * of their own, and only those commands pay for loading them. */
+#include "cli/companions.h"
+#include "cmd/husk/commands.h"
+
+const struct hk_command cmd_net = {
+	.name = "net",
+	.companion = NET_BINARY,
+	.args = "COMMAND [options]",
+	.summary = "container networking (attach, detach, ls, gc), run by " NET_BINARY,
+	.options = "",
+};
+
+const struct hk_command cmd_launch = {
+	.name = "launch",
+	.companion = LAUNCH_BINARY,
+	.args = LAUNCH_ARGS,
+	.summary = LAUNCH_SUMMARY,
+	.options = "",
+};
+
+/* husk pull, images, rmi, login, logout: husk-pull, the one binary with
+ * libcurl (the registry client). */
+const struct hk_command cmd_pull = {
+	.name = "pull",
+	.companion = PULL_BINARY,
+	.args = PULL_ARGS,
+	.summary = PULL_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_images = {
+	.name = "images",
+	.companion = PULL_BINARY,
+	.args = "[options]",
+	.summary = IMAGES_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_rmi = {
+	.name = "rmi",
+	.companion = PULL_BINARY,
+	.args = "[options] IMAGE...",
+	.summary = RMI_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_login = {
+	.name = "login",
+	.companion = PULL_BINARY,
+	.args = "[options] REGISTRY",
+	.summary = LOGIN_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_logout = {
+	.name = "logout",
+	.companion = PULL_BINARY,
+	.args = "[options] REGISTRY | --all",
+	.summary = LOGOUT_SUMMARY,
+	.options = "",
+};

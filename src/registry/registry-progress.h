@@ -1,0 +1,34 @@
+/* What husk pull shows of its downloads: on a terminal, a bar per layer
+ * (size, percentage, rate) redrawn five times a second; otherwise a line
+ * per layer as it starts; with -q nothing. */
+#ifndef HUSK_REGISTRY_REGISTRY_PROGRESS_H
+#define HUSK_REGISTRY_REGISTRY_PROGRESS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct progress_item {
+	char hex[13]; /* the digest's first 12 hex digits */
+	int64_t size;
+	int64_t done; /* atomic: the download thread adds to it */
+	int64_t start_ns;
+};
+
+struct progress {
+	bool tty, quiet;
+	pthread_mutex_t lock;
+	struct progress_item **items;
+	size_t n, drawn; /* items, and lines on the screen */
+	pthread_t ticker;
+	bool ticking, stop;
+	pthread_cond_t wake;
+};
+
+void progress_init(struct progress *pg, bool quiet);
+/* A layer's download starts: its item (the download adds to ->done). */
+struct progress_item *progress_add(struct progress *pg, const char *hex, int64_t size);
+/* The last redraw, and the ticker stopped. */
+void progress_finish(struct progress *pg);
+
+#endif
