@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
+#include "spec/json.h"
 #include "registry/registry.h"
 
 #define AUTHFILE_MAX (1 << 20)
@@ -124,9 +125,11 @@ static int from_file(const char *file, bool required, const struct img_ref *ref,
 		*err = rerr;
 		return hk_err_prefix(err, "auth file");
 	}
-	json_object *root = json_tokener_parse(text), *auths;
+	json_object *root = hk_json_parse(text, len, file, err), *auths;
 	int r = 0;
-	if (!root || !json_object_is_type(root, json_type_object))
+	if (!root)
+		return hk_err_prefix(err, "auth file");
+	if (!json_object_is_type(root, json_type_object))
 		r = hk_fail(err, 0, "auth file %s: not a JSON object", file);
 	else if (json_object_object_get_ex(root, "auths", &auths) &&
 		 json_object_is_type(auths, json_type_object))

@@ -16,6 +16,7 @@
 #include "common/file.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
+#include "spec/json.h"
 #include "registry/registry.h"
 
 #define AUTHFILE_MAX (1 << 20)
@@ -54,8 +55,12 @@ static json_object *load(const char *file, struct hk_err *err)
 		hk_err_prefix(err, "auth file");
 		return NULL;
 	}
-	json_object *root = text ? json_tokener_parse(text) : json_object_new_object();
-	if (!root || !json_object_is_type(root, json_type_object)) {
+	json_object *root = text ? hk_json_parse(text, len, file, err) : json_object_new_object();
+	if (!root) {
+		hk_err_prefix(err, "auth file");
+		return NULL;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
 		if (root)
 			json_object_put(root);
 		hk_fail(err, 0, "auth file %s: not a JSON object", file);

@@ -29,7 +29,6 @@
 #include "common/xalloc.h"
 #include "image/image.h"
 #include "image/ref.h"
-#include "registry/registry-progress.h"
 #include "registry/registry.h"
 #include "image/store.h"
 #include "spec/json.h"
@@ -52,8 +51,8 @@ struct fetch {
 	struct reg_client *c;
 	char digest[IMG_HEX_LEN + 8];
 	int64_t size;
-	int fd; /* the pipe's writing end */
-	struct progress_item *shown;
+	int fd;         /* the pipe's writing end */
+	int64_t *shown; /* the progress counter, or NULL */
 	int rc;
 	struct hk_err err;
 };
@@ -64,7 +63,6 @@ struct pull {
 	pthread_mutex_t lock; /* of fetches: unpackers run in parallel */
 	struct fetch **fetches;
 	size_t n_fetches;
-	struct progress shown;
 };
 
 /* One layer unpacked by a thread of its own: a view of the image with
@@ -98,7 +96,7 @@ static void *fetch_main(void *data)
 {
 	struct fetch *f = data;
 
-	f->rc = reg_blob_to_fd(f->c, f->digest, f->size, f->fd, &f->shown->done, &f->err);
+	f->rc = reg_blob_to_fd(f->c, f->digest, f->size, f->fd, f->shown, &f->err);
 	close(f->fd);
 	return NULL;
 }
@@ -122,7 +120,8 @@ static int open_blob(struct img_source *src, const char *name, int64_t size, int
 	snprintf(f->digest, sizeof(f->digest), "sha256:%s", hex);
 	f->size = size;
 	f->fd = fds[1];
-	f->shown = progress_add(&p->shown, hex, size);
+	const struct reg_progress *pg = p->o->progress;
+	f->shown = pg ? pg->layer(pg->data, hex, size) : NULL;
 	int e = pthread_create(&f->tid, NULL, fetch_main, f);
 	if (e) {
 		close(fds[0]);
@@ -418,10 +417,8 @@ static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, c
 	}
 	img->src.open_blob = open_blob;
 	img->src.opaque = p;
-	progress_init(&p->shown, p->o->quiet);
 	int r = unpack_parallel(img, cache_dir, err);
 	join_all(p, r < 0, err);
-	progress_finish(&p->shown);
 	memcpy(id, img->id, IMG_HEX_LEN + 1);
 	img_free(img);
 	return r;

@@ -21,6 +21,7 @@
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
+#include "spec/json.h"
 
 #define TOKEN_MAX (1 << 20)
 #define ERRBODY_MAX 4096
@@ -217,7 +218,9 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 static int status_error(const char *url, long code, const struct xfer *x, struct hk_err *err)
 {
 	const char *msg = NULL;
-	json_object *root = x->buf ? json_tokener_parse(x->buf) : NULL, *errs, *e0, *m;
+	struct hk_err perr = {0}; /* a body that is no JSON: just the status */
+	json_object *root = x->buf ? hk_json_parse(x->buf, x->len, "error", &perr) : NULL, *errs,
+		    *e0, *m;
 
 	if (root && json_object_object_get_ex(root, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
@@ -364,7 +367,9 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 			    ? hk_fail(err, 0, "the token server %s refused %s (HTTP %ld)", realm,
 				      c->user ? "the credentials" : "an anonymous pull", code)
 			    : status_error(url, code, &x, err);
-	json_object *root = r == 0 && x.buf ? json_tokener_parse(x.buf) : NULL, *t;
+	struct hk_err perr = {0};
+	json_object *root = r == 0 && x.buf ? hk_json_parse(x.buf, x.len, "token", &perr) : NULL,
+		    *t;
 	if (r == 0 && !(root && ((json_object_object_get_ex(root, "token", &t) &&
 				  json_object_is_type(t, json_type_string)) ||
 				 (json_object_object_get_ex(root, "access_token", &t) &&

@@ -13,12 +13,20 @@
 struct hk_err;
 struct img_ref;
 
+/* What a pull shows of its downloads (the command line draws it): layer()
+ * when a layer's download starts, returning the counter the download adds
+ * its bytes to (atomically, from its own thread). */
+struct reg_progress {
+	int64_t *(*layer)(void *data, const char *hex, int64_t size);
+	void *data;
+};
+
 struct reg_opts {
 	const char *authfile; /* --authfile (else $REGISTRY_AUTH_FILE, podman's, docker's) */
 	const char *creds;    /* --creds USER[:PASS] */
 	const char *cert_dir; /* --cert-dir: CA certificates (*.crt) added to the system's */
 	bool tls_verify;      /* --tls-verify (default true) */
-	bool quiet;           /* -q: no per-layer lines */
+	const struct reg_progress *progress; /* NULL: nothing shown */
 };
 
 struct reg_client {

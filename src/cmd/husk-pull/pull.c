@@ -11,6 +11,7 @@
 #include "cmd/husk-pull/commands.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "cmd/husk-pull/progress.h"
 #include "registry/registry.h"
 #include "launch/launch.h"
 
@@ -29,6 +30,7 @@ static const struct option longopts[] = {
 struct cli_pull {
 	struct reg_opts o;
 	const char *cache_dir;
+	bool quiet;
 };
 
 static int on_opt(int opt, const char *arg, void *data)
@@ -56,7 +58,7 @@ static int on_opt(int opt, const char *arg, void *data)
 		c->o.tls_verify = !arg || strcmp(arg, "true") == 0;
 		return 0;
 	case 'q':
-		c->o.quiet = true;
+		c->quiet = true;
 		return 0;
 	default:
 		return -1;
@@ -82,7 +84,13 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 		cli_error(&err);
 		return 125;
 	}
-	if (reg_pull(argv[optind], c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err) < 0) {
+	struct progress pg;
+	progress_init(&pg, c.quiet);
+	struct reg_progress shown = {.layer = progress_add, .data = &pg};
+	c.o.progress = &shown;
+	int r = reg_pull(argv[optind], c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err);
+	progress_finish(&pg);
+	if (r < 0) {
 		cli_error(&err);
 		return 125;
 	}

@@ -1,5 +1,5 @@
 /* husk pull's progress (registry-progress.h). */
-#include "registry/registry-progress.h"
+#include "cmd/husk-pull/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,8 +76,9 @@ void progress_init(struct progress *pg, bool quiet)
 	pthread_cond_init(&pg->wake, NULL);
 }
 
-struct progress_item *progress_add(struct progress *pg, const char *hex, int64_t size)
+int64_t *progress_add(void *data, const char *hex, int64_t size)
 {
+	struct progress *pg = data;
 	struct progress_item *it = xzalloc(sizeof(*it));
 
 	snprintf(it->hex, sizeof(it->hex), "%.12s", hex);
@@ -91,7 +92,7 @@ struct progress_item *progress_add(struct progress *pg, const char *hex, int64_t
 	if (pg->tty && !pg->ticking)
 		pg->ticking = pthread_create(&pg->ticker, NULL, tick, pg) == 0;
 	pthread_mutex_unlock(&pg->lock);
-	return it;
+	return &it->done;
 }
 
 void progress_finish(struct progress *pg)

@@ -1,8 +1,8 @@
 /* What husk pull shows of its downloads: on a terminal, a bar per layer
  * (size, percentage, rate) redrawn five times a second; otherwise a line
  * per layer as it starts; with -q nothing. */
-#ifndef HUSK_REGISTRY_REGISTRY_PROGRESS_H
-#define HUSK_REGISTRY_REGISTRY_PROGRESS_H
+#ifndef HUSK_CMD_HUSK_PULL_PROGRESS_H
+#define HUSK_CMD_HUSK_PULL_PROGRESS_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,9 +26,11 @@ struct progress {
 };
 
 void progress_init(struct progress *pg, bool quiet);
-/* A layer's download starts: its item (the download adds to ->done). */
-struct progress_item *progress_add(struct progress *pg, const char *hex, int64_t size);
-/* The last redraw, and the ticker stopped. */
+/* A layer's download starts: the counter of its item, which the download
+ * adds to (registry.h's reg_progress.layer). */
+int64_t *progress_add(void *pg, const char *hex, int64_t size);
+/* The last redraw, the ticker stopped, everything freed: once every
+ * download has ended (reg_pull has returned). */
 void progress_finish(struct progress *pg);
 
 #endif
