@@ -93,6 +93,13 @@ int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, 
 	struct hk_err err = {0};
 
 	*image = NULL;
+	if (strcmp(policy, "always") != 0 && strcmp(policy, "missing") != 0 &&
+	    strcmp(policy, "never") != 0) {
+		cli_errorf("launch: --pull %s: expected always, missing or never", policy);
+		return -1;
+	}
+	if (names_a_path(source))
+		return 0;
 	_cleanup_free_ char *dflt = NULL;
 	if (!cache_dir) { /* launch's own default: root's, or the user's */
 		dflt = launch_by_user() ? launch_user_default_dir(true, &err)
@@ -103,13 +110,6 @@ int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, 
 		}
 		cache_dir = dflt;
 	}
-	if (strcmp(policy, "always") != 0 && strcmp(policy, "missing") != 0 &&
-	    strcmp(policy, "never") != 0) {
-		cli_errorf("launch: --pull %s: expected always, missing or never", policy);
-		return -1;
-	}
-	if (names_a_path(source))
-		return 0;
 	if (img_ref_parse_alias(source, NULL, &ref, &err) < 0) {
 		cli_errorf("launch: %s: neither a file nor an image reference (%s)", source,
 			   err.msg);

@@ -150,6 +150,7 @@ static int run_rmi(const struct hk_globals *g, int argc, char **argv)
 
 const struct hk_command cmd_images = {
 	.name = "images",
+	.no_state = true,
 	.run = run_images,
 	.args = "[options]",
 	.summary = IMAGES_SUMMARY,
@@ -161,6 +162,7 @@ const struct hk_command cmd_images = {
 
 const struct hk_command cmd_rmi = {
 	.name = "rmi",
+	.no_state = true,
 	.run = run_rmi,
 	.args = "[options] IMAGE...",
 	.summary = RMI_SUMMARY,

@@ -138,6 +138,7 @@ static int run_logout(const struct hk_globals *g, int argc, char **argv)
 
 const struct hk_command cmd_login = {
 	.name = "login",
+	.no_state = true,
 	.run = run_login,
 	.args = "[options] REGISTRY",
 	.summary = LOGIN_SUMMARY,
@@ -152,6 +153,7 @@ const struct hk_command cmd_login = {
 
 const struct hk_command cmd_logout = {
 	.name = "logout",
+	.no_state = true,
 	.run = run_logout,
 	.args = "[options] REGISTRY | --all",
 	.summary = LOGOUT_SUMMARY,

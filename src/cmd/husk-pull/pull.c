@@ -14,6 +14,7 @@
 #include "cmd/husk-pull/progress.h"
 #include "registry/registry.h"
 #include "launch/launch.h"
+#include "launch/user.h"
 
 enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY, OPT_CERT_DIR };
 
@@ -79,6 +80,15 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 		cli_errorf("pull: expected one IMAGE");
 		return 125;
 	}
+	/* an ordinary user's launch unpacks layers in its user namespace,
+	 * where their owners map; unpacked out here they would all be the
+	 * user's */
+	if (launch_by_user()) {
+		cli_errorf("pull %s: not yet as an ordinary user (layers are unpacked in "
+			   "launch's user namespace; pull as root, or launch an image archive)",
+			   argv[optind]);
+		return 125;
+	}
 	_cleanup_free_ char *dflt = c.cache_dir ? NULL : pull_default_cache(&err);
 	if (!c.cache_dir && !dflt) {
 		cli_error(&err);
@@ -100,6 +110,7 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 
 const struct hk_command cmd_pull = {
 	.name = "pull",
+	.no_state = true,
 	.run = run_pull,
 	.args = PULL_ARGS,
 	.summary = PULL_SUMMARY,

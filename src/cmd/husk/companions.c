@@ -28,6 +28,7 @@ const struct hk_command cmd_launch = {
  * libcurl (the registry client). */
 const struct hk_command cmd_pull = {
 	.name = "pull",
+	.no_state = true,
 	.companion = PULL_BINARY,
 	.args = PULL_ARGS,
 	.summary = PULL_SUMMARY,
@@ -36,6 +37,7 @@ const struct hk_command cmd_pull = {
 
 const struct hk_command cmd_images = {
 	.name = "images",
+	.no_state = true,
 	.companion = PULL_BINARY,
 	.args = "[options]",
 	.summary = IMAGES_SUMMARY,
@@ -44,6 +46,7 @@ const struct hk_command cmd_images = {
 
 const struct hk_command cmd_rmi = {
 	.name = "rmi",
+	.no_state = true,
 	.companion = PULL_BINARY,
 	.args = "[options] IMAGE...",
 	.summary = RMI_SUMMARY,
@@ -52,6 +55,7 @@ const struct hk_command cmd_rmi = {
 
 const struct hk_command cmd_login = {
 	.name = "login",
+	.no_state = true,
 	.companion = PULL_BINARY,
 	.args = "[options] REGISTRY",
 	.summary = LOGIN_SUMMARY,
@@ -60,6 +64,7 @@ const struct hk_command cmd_login = {
 
 const struct hk_command cmd_logout = {
 	.name = "logout",
+	.no_state = true,
 	.companion = PULL_BINARY,
 	.args = "[options] REGISTRY | --all",
 	.summary = LOGOUT_SUMMARY,
