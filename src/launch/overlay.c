@@ -462,8 +462,13 @@ int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err 
 		uid = (uint32_t)st.st_gid;
 	if (uid)
 		traverse_revoke(data, uid, dir);
-	userns_release(dir);
-	/* kept on purpose: never taken for a leftover (overlay_reclaim) */
+	/* kept on purpose: never taken for a leftover (overlay_reclaim); its
+	 * --userns auto ids stay claimed as long as the layer they own is
+	 * there (given back, they went to the next container, which could
+	 * then read and write the kept layer: outside attack, second round,
+	 * F8) */
+	if (!keep)
+		userns_release(dir);
 	if (keep)
 		return launch_new_file(dirfd, KEPT_FILE, "", err) < 0 && err->errnum != EEXIST
 			       ? hk_err_prefix(err, "%s", dir)

@@ -660,6 +660,26 @@ def test_userns_auto(launch, image, traversable, containers_range):
     assert no_mounts_of(launch.data)
 
 
+def test_userns_auto_keep_holds_its_ids(launch, image, traversable, containers_range):
+    """--keep leaves the writable layer owned by the container's ids: they
+    stay claimed, so the next --userns auto container gets others (given
+    back, the next one could read and write the kept layer: outside
+    attack, second round, F8)."""
+    hk = launch.hk
+    traversable(launch.data)
+    src = image.layout(hk.work / "img")
+    a, b = hk.new_id(), hk.new_id()
+    launch.ok("--rm", "--keep", "--userns", "auto", "-u", "0", src,
+              "cat /proc/self/uid_map; echo x > /kept", name=a)
+    first = launch.call("--rm", "--userns", "auto", "-u", "0", src, "cat /proc/self/uid_map",
+                        name=b)
+    assert first.rc == 0, str(first)
+    kept_uid = os.stat(launch.data / a / "upper" / "kept").st_uid
+    assert int(first.out.split()[1]) != kept_uid, (first.out, kept_uid)
+    assert any(f.startswith("u") for f in os.listdir(launch.data / ".userns"))
+    shutil.rmtree(launch.data / a)
+
+
 def pid_uid(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Uid:"):

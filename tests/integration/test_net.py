@@ -350,9 +350,28 @@ def test_published_ports(net):
 
 def test_ports_from_annotations(net):
     lab = net.lab
-    cid, ip = start_server(net, "ann", annotations={"husk.net.publish": "18090:8080,18091:8080"})
+    cid, ip = start_server(net, "ann", annotations={"husk.net.publish": "18090:8080,18091:8080"},
+                           extra_attach=("--annotations",))
     lab.wait_get(lab.out, HOST_IP, 18090, "ann")
     lab.wait_get(lab.out, HOST_IP, 18091, "ann")
+
+
+def test_annotations_read_only_when_asked(net):
+    """Without --annotations an image's husk.net.* annotations (podman
+    copies an image's into the config) pick nothing: not the host's ports,
+    not another bridge (outside attack, second round: F2); with it, 64
+    ports at most."""
+    lab = net.lab
+    cid, ip = start_server(net, "noann", annotations={
+        "husk.net.publish": "18092:8080", "husk.net.bridge": "hk-elsewhere0"})
+    assert lab.leases()[cid]["bridge"] == lab.bridge
+    assert "18092" not in lab.husk_net("ls", "--state-dir", lab.dir).stdout
+    many = ",".join(f"{20000 + i}:8080" for i in range(65))
+    b = net_bundle(net, server_cmd("many"), annotations={"husk.net.publish": many},
+                   extra_attach=("--annotations",))
+    cid2 = net.new_id()
+    r = net.call("run", "--detach", "--bundle", b.path, cid2)
+    assert r.rc != 0 and "more than 64 ports" in r.err, str(r)
 
 
 def test_delete_leaves_nothing_and_detach_is_idempotent(net):

@@ -28,6 +28,7 @@ struct attach_opts {
 	struct net_port *exposed; /* --publish-exposed: host ports to pick */
 	size_t n_exposed;
 	bool bridge_set, subnet_set;
+	bool annotations; /* --annotations: read husk.net.* from the state */
 	struct net_target t;
 	char *id, *bridge, *subnet; /* owned: from the state's annotations */
 };
@@ -42,6 +43,7 @@ enum {
 	OPT_NETNS,
 	OPT_FORMAT,
 	OPT_EXPOSED,
+	OPT_ANNOTATIONS,
 };
 
 static const char *default_dir(void)
@@ -75,14 +77,25 @@ static int add_exposed(struct attach_opts *o, const char *key)
 }
 
 /* Several specs in one string, separated by commas or spaces. */
+/* An annotation's ports, 64 at most (as -P's): an annotation may be an
+ * image's (podman copies an image's into the spec), and each port is a
+ * host port taken. */
+#define ANN_PORTS_MAX 64
+
 static int add_ports(struct attach_opts *o, const char *list)
 {
 	_cleanup_free_ char *copy = xstrdup(list);
 	char *save = NULL;
+	size_t n = 0;
 
-	for (char *s = strtok_r(copy, ", \t\n", &save); s; s = strtok_r(NULL, ", \t\n", &save))
+	for (char *s = strtok_r(copy, ", \t\n", &save); s; s = strtok_r(NULL, ", \t\n", &save)) {
+		if (++n > ANN_PORTS_MAX) {
+			cli_errorf("more than %d ports", ANN_PORTS_MAX);
+			return -1;
+		}
 		if (add_port(o, s) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -123,6 +136,9 @@ static int attach_opt(int opt, const char *arg, void *data)
 	case OPT_NETNS:
 		o->t.netns = arg;
 		return 0;
+	case OPT_ANNOTATIONS:
+		o->annotations = true;
+		return 0;
 	default:
 		return -1;
 	}
@@ -160,12 +176,18 @@ static char *read_stdin(struct hk_err *err)
 }
 
 /* Options carried by the state's annotations: husk.net.bridge,
- * husk.net.subnet, husk.net.publish; the command line wins. */
+ * husk.net.subnet, husk.net.publish; the command line wins. Only with
+ * --annotations: what an annotation says may be an image's (podman copies
+ * an image's annotations into the spec), and an image must not pick its
+ * network, another network's bridge or the host's ports (outside attack,
+ * second round: F2). */
 static int from_annotations(hk_json *root, struct attach_opts *o, struct hk_err *err)
 {
 	_cleanup_free_ char *publish = NULL;
 	hk_json *ann = NULL;
 
+	if (!o->annotations)
+		return 0;
 	if (hk_json_get_obj(root, "state", "annotations", &ann, err) <= 0)
 		return err->msg[0] ? -1 : 0;
 	if (hk_json_get_str(ann, "annotations", ANN_PREFIX "bridge", &o->bridge, err) < 0 ||
@@ -233,6 +255,7 @@ static const struct option attach_longopts[] = {
 	{"mtu", required_argument, NULL, OPT_MTU},
 	{"publish", required_argument, NULL, 'p'},
 	{"publish-exposed", required_argument, NULL, OPT_EXPOSED},
+	{"annotations", no_argument, NULL, OPT_ANNOTATIONS},
 	{"id", required_argument, NULL, OPT_ID},
 	{"pid", required_argument, NULL, OPT_PID},
 	{"netns", required_argument, NULL, OPT_NETNS},
@@ -483,8 +506,12 @@ const struct hk_command cmd_net_attach = {
 	"   --id ID               the container, instead of the state on stdin, with\n"
 	"   --pid PID             a process in its network namespace, or\n"
 	"   --netns PATH          its network namespace (e.g. /run/netns/NAME)\n"
-	"Annotations husk.net.bridge, husk.net.subnet and husk.net.publish (comma\n"
-	"separated) in the state count too; the command line wins.\n"
+	"   --annotations         take husk.net.bridge, husk.net.subnet and\n"
+	"                         husk.net.publish (comma separated, 64 ports at most)\n"
+	"                         from the state's annotations too; the command line\n"
+	"                         wins. Only where no image can set them: podman copies\n"
+	"                         an image's annotations into the container's\n"
+	"                         config\n"
 	"A host port in use on the host is refused; a published one stays bound by a\n"
 	"husk-ports process until the container exits or detach.\n",
 };
