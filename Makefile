@@ -18,7 +18,9 @@ LDLIBS  := -ljson-c -lseccomp
 #   cli      the command line every program shares: global flags, a table
 #            of commands, errors, escaped output, running a companion
 #   launch   husk launch's checklist (husk-launch only)
-#   image    OCI image layouts and archives (husk-launch only)
+#   registry the distribution API client, libcurl (husk-pull only)
+#   image    OCI image layouts and archives, references and the store of
+#            pulled images (husk-launch and husk-pull)
 #   net      networking's kernel plumbing: netlink, nftables (husk-net only)
 #   runtime  the container's life: create, start, exec, state, inspect
 #   cgroup   cgroups: v1 and v2 behind one interface
@@ -27,7 +29,7 @@ LDLIBS  := -ljson-c -lseccomp
 #            leases, subnets and ports as text, interface addresses
 #   spec     config.json into C structs
 #   common   errors, logging, cleanup, files, syscalls
-PARTS := cli launch image net runtime cgroup linux netinfo spec common
+PARTS := cli launch registry image net runtime cgroup linux netinfo spec common
 PART_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
 PART_LIB = $(BUILD)/lib$(1).a
 ALL_LIBS := $(foreach p,$(PARTS),$(call PART_LIB,$(p)))
@@ -52,17 +54,26 @@ husk-net_LDLIBS := $(LDLIBS) -lnftables -lmnl
 husk-launch_PARTS  := cli launch image runtime cgroup linux netinfo spec common
 husk-launch_LINK   := $(HUSK_STATIC)
 husk-launch_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
+# husk-pull: `husk pull`, `images`, `rmi`, `login`, `logout`, which husk
+# execs, and husk launch runs to pull an image its cache lacks: the only
+# binary with libcurl. Linked dynamically (Debian's libcurl has no static
+# build that links), which costs a pull a few ms and never a launch of an
+# image the cache has.
+husk-pull_PARTS  := cli launch registry image runtime cgroup linux netinfo spec common
+husk-pull_LINK   :=
+husk-pull_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl -lpthread
 # husk-init: a static PID 1 with no library at all, so it runs in any
 # container's rootfs.
 husk-init_PARTS  :=
 husk-init_LINK   := -static
 husk-init_LDLIBS :=
-PROGRAMS := husk husk-net husk-launch husk-init
+PROGRAMS := husk husk-net husk-launch husk-pull husk-init
 CMD_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/cmd/$(1)/*.c))
 ALL_OBJ := $(foreach p,$(PARTS),$(call PART_OBJ,$(p))) \
 	   $(foreach c,$(PROGRAMS),$(call CMD_OBJ,$(c)))
 # what the unit tests link: every part, every library
-ALL_LDLIBS := $(LDLIBS) -lnftables -lmnl -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
+ALL_LDLIBS := $(LDLIBS) -lnftables -lmnl -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl \
+	      -lpthread
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -150,7 +161,8 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests need root: they start real containers.
-integration: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-init $(HELPER_BIN)
+integration: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-net $(BUILD)/husk-launch $(BUILD)/husk-pull \
+		$(BUILD)/husk-init $(HELPER_BIN)
 	HUSK=$(abspath $(BUILD)/husk) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: all lint unit integration vm-test

@@ -373,8 +373,9 @@ int img_source_open_blob(struct img_source *src, const char *name, int64_t size,
 			 struct img_reader *r, struct hk_err *err)
 {
 	*r = (struct img_reader){.fd = -1, .name = name};
-	int rc = src->kind == IMG_LAYOUT ? open_layout_blob(src, name, size, max, r, err)
-					 : open_archive_blob(src, name, size, max, r, err);
+	int rc = src->open_blob            ? src->open_blob(src, name, size, max, r, err)
+		 : src->kind == IMG_LAYOUT ? open_layout_blob(src, name, size, max, r, err)
+					   : open_archive_blob(src, name, size, max, r, err);
 	if (rc < 0)
 		img_reader_close(r);
 	return rc;

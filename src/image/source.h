@@ -12,6 +12,7 @@
 
 struct hk_err;
 struct archive;
+struct img_reader;
 
 enum img_kind { IMG_LAYOUT, IMG_OCI_ARCHIVE, IMG_DOCKER_ARCHIVE };
 
@@ -30,6 +31,11 @@ struct img_source {
 	struct img_blob *blobs;
 	size_t n_blobs;
 	size_t total;
+	/* when set, blobs are opened by this instead (a registry's: the
+	 * layout holds the manifest and config, the layers are downloaded) */
+	int (*open_blob)(struct img_source *src, const char *name, int64_t size, int64_t max,
+			 struct img_reader *r, struct hk_err *err);
+	void *opaque;
 };
 
 /* Open path: 0 for an image, 1 for a directory that is no image layout (a

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/companions.h"
 #include "cmd/husk-launch/commands.h"
+#include "cmd/husk-launch/pull.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -41,6 +42,11 @@ enum {
 	OPT_CLEANUP,
 	OPT_LOG_OPT,
 	OPT_OWNER,
+	OPT_PULL,
+	OPT_AUTHFILE,
+	OPT_CREDS,
+	OPT_TLS_VERIFY,
+	OPT_CERT_DIR,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +84,11 @@ static const struct option longopts[] = {
 	{"cleanup", required_argument, NULL, OPT_CLEANUP},
 	{"log-opt", required_argument, NULL, OPT_LOG_OPT},
 	{"owner", required_argument, NULL, OPT_OWNER},
+	{"pull", required_argument, NULL, OPT_PULL},
+	{"authfile", required_argument, NULL, OPT_AUTHFILE},
+	{"creds", required_argument, NULL, OPT_CREDS},
+	{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
 	{0},
 };
 
@@ -85,6 +96,7 @@ struct cli_launch {
 	struct launch_opts o;
 	const char *cleanup;
 	const char *owner; /* --cleanup's --owner */
+	struct cli_pull_opts pull;
 	struct hk_err err;
 };
 
@@ -186,6 +198,12 @@ static int on_opt(int opt, const char *arg, void *data)
 		*(opt == OPT_CLEANUP ? &c->cleanup : &c->owner) = arg;
 		return 0;
 	}
+	if (opt >= OPT_PULL && opt <= OPT_CERT_DIR) {
+		const char **dst[] = {&c->pull.policy, &c->pull.authfile, &c->pull.creds,
+				      &c->pull.tls_verify, &c->pull.cert_dir};
+		*dst[opt - OPT_PULL] = arg ? arg : "true";
+		return 0;
+	}
 	for (size_t i = 0; i < N(str_opts); i++)
 		if (str_opts[i].opt == opt) {
 			*(const char **)(base + str_opts[i].off) = arg;
@@ -254,6 +272,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 				     .log = {LAUNCH_LOG_MAX_SIZE, LAUNCH_LOG_MAX_FILES}}};
 	struct launch_opts *o = &c.o;
 	int status = 1;
+	_cleanup_free_ char *image = NULL;
 
 	int bad = cli_getopt(&cmd_launch, argc, argv, "dite:w:u:v:p:Pm:", longopts, on_opt, &c,
 			     &status);
@@ -285,6 +304,11 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		free((char *)(uintptr_t)o->init_path);
 		o->init_path = cli_companion_path(INIT_BINARY);
 	}
+	if (cli_launch_image(g, &c.pull, o->source, o->cache_dir, &image) < 0) {
+		status = 125;
+		goto out;
+	}
+	o->source = image ? image : o->source;
 	/* docker's default: no -i, no stdin */
 	int null = o->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null >= 0) {
@@ -350,5 +374,9 @@ const struct hk_command cmd_launch = {
 		"   --cache-dir DIR       unpacked layers (default $HUSK_CACHE, " LAUNCH_CACHE_DIR
 		";\n                         a user's " LAUNCH_USER_CACHE_DIR ")\n"
 		"   --data-dir DIR        containers' layers (default $HUSK_DATA, " LAUNCH_DATA_DIR
-		";\n                         a user's " LAUNCH_USER_DATA_DIR ")\n",
+		";\n                         a user's " LAUNCH_USER_DATA_DIR ")\n"
+		"   --pull always|missing|never  pull SOURCE, an image reference, from its "
+		"registry\n"
+		"                         (default missing; husk pull's options:)\n"
+		"   --authfile FILE, --creds USER[:PASS], --tls-verify[=BOOL], --cert-dir DIR\n",
 };

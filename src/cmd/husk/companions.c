@@ -2,7 +2,8 @@
  * binary (cli/companion.c). husk is linked statically so that no dynamic
  * loader runs on a container's start path; the commands that need
  * shared-only libraries (libmnl and libnftables for networking) or
- * parsers husk should not carry (libarchive for images) live in binaries
+ * parsers husk should not carry (libarchive for images, libcurl for
+ * registries) live in binaries
  * of their own, and only those commands pay for loading them. */
 #include "cli/companions.h"
 #include "cmd/husk/commands.h"
@@ -20,5 +21,52 @@ const struct hk_command cmd_launch = {
 	.companion = LAUNCH_BINARY,
 	.args = LAUNCH_ARGS,
 	.summary = LAUNCH_SUMMARY,
+	.options = "",
+};
+
+/* husk pull, images, rmi, login, logout: husk-pull, the one binary with
+ * libcurl (the registry client). */
+const struct hk_command cmd_pull = {
+	.name = "pull",
+	.no_state = true,
+	.companion = PULL_BINARY,
+	.args = PULL_ARGS,
+	.summary = PULL_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_images = {
+	.name = "images",
+	.no_state = true,
+	.companion = PULL_BINARY,
+	.args = "[options]",
+	.summary = IMAGES_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_rmi = {
+	.name = "rmi",
+	.no_state = true,
+	.companion = PULL_BINARY,
+	.args = "[options] IMAGE...",
+	.summary = RMI_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_login = {
+	.name = "login",
+	.no_state = true,
+	.companion = PULL_BINARY,
+	.args = "[options] REGISTRY",
+	.summary = LOGIN_SUMMARY,
+	.options = "",
+};
+
+const struct hk_command cmd_logout = {
+	.name = "logout",
+	.no_state = true,
+	.companion = PULL_BINARY,
+	.args = "[options] REGISTRY | --all",
+	.summary = LOGOUT_SUMMARY,
 	.options = "",
 };

@@ -1,0 +1,88 @@
+/* A client of the OCI distribution API (v2) with libcurl: the /v2/ ping
+ * and the auth it asks for (a Bearer token from the realm it names,
+ * anonymous or with credentials; or Basic), manifests and blobs. In
+ * husk-pull only: neither husk nor husk-launch links libcurl. */
+#ifndef HUSK_REGISTRY_REGISTRY_H
+#define HUSK_REGISTRY_REGISTRY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hk_err;
+struct img_ref;
+
+/* What a pull shows of its downloads (the command line draws it): layer()
+ * when a layer's download starts, returning the counter the download adds
+ * its bytes to (atomically, from its own thread). */
+struct reg_progress {
+	int64_t *(*layer)(void *data, const char *hex, int64_t size);
+	void *data;
+};
+
+struct reg_opts {
+	const char *authfile; /* --authfile (else $REGISTRY_AUTH_FILE, podman's, docker's) */
+	const char *creds;    /* --creds USER[:PASS] */
+	const char *cert_dir; /* --cert-dir: CA certificates (*.crt) added to the system's */
+	bool tls_verify;      /* --tls-verify (default true) */
+	const struct reg_progress *progress; /* NULL: nothing shown */
+};
+
+struct reg_client {
+	const struct img_ref *ref;
+	const struct reg_opts *o;
+	char *base;           /* "https://host:port" or "http://..." */
+	pthread_mutex_t lock; /* of bearer: blob threads renew it too */
+	char *bearer;         /* "Authorization: Bearer <token>" or NULL */
+	unsigned token_gen;   /* how many tokens were fetched */
+	char *user, *pass;
+	bool basic; /* send the credentials as Basic */
+	char *cas;  /* --cert-dir's certificates, one PEM text */
+	size_t cas_len;
+	int last_curl; /* the CURLcode of the last request */
+};
+
+/* Credentials for ref's registry: --creds, else the first auth file that
+ * has an entry for DOMAIN/PATH, DOMAIN (or docker.io's legacy key).
+ * 0 with *user NULL when there are none; -1 (err) for an auth file that
+ * was named and cannot be read, or an entry that cannot be decoded. */
+int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, char **pass,
+	      struct hk_err *err);
+
+/* The auth file login writes and pulls read first: --authfile, else
+ * $REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json, else
+ * /run/containers/<uid>/auth.json (podman's). malloc'd. */
+char *reg_authfile(const struct reg_opts *o);
+
+/* husk login: check user and password against registry (host[:port]) as
+ * it asks for them, then store them in reg_authfile (0600); logout:
+ * remove the entry (all of them with registry NULL). */
+int reg_login(const char *registry, const char *user, const char *pass, const struct reg_opts *o,
+	      struct hk_err *err);
+int reg_logout(const char *registry, const struct reg_opts *o, struct hk_err *err);
+
+/* Ping the registry and authenticate as it asks: 0, or -1 (err). */
+int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_opts *o,
+	     struct hk_err *err);
+void reg_close(struct reg_client *c);
+
+/* GET /v2/<path>/<kind>/<what> (kind "manifests" or "blobs") whole, at
+ * most max bytes, NUL-terminated; *ctype its Content-Type (malloc'd, may
+ * be NULL). A status other than 200 fails, naming it. */
+char *reg_get(struct reg_client *c, const char *kind, const char *what, const char *accept,
+	      size_t max, size_t *len, char **ctype, struct hk_err *err);
+/* GET the blob digest into fd, redirects followed, never more than size
+ * bytes written (the reader checks the digest); *progress (atomic, may be
+ * NULL) counts them. */
+int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int fd,
+		   int64_t *progress, struct hk_err *err);
+
+/* The whole pull: the manifest (through an index to linux and this
+ * machine's architecture), the config, each layer the cache lacks
+ * streamed into it, then the store's entry (image/store.h). id: the
+ * config's digest (hex). */
+int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o, char id[65],
+	     struct hk_err *err);
+
+#endif
