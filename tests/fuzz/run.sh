@@ -20,6 +20,12 @@ out=build-fuzz
 targets="spec cli"
 
 mkdir -p "$out"
+# fuzz_spec's bundle (a rootfs/ directory, removed at its exit) goes under
+# build-fuzz/tmp: a target stopped by -max_total_time or a finding exits
+# without running its atexit, and the bundle stayed in /tmp, one per run
+mkdir -p "$out/tmp"
+rm -rf "$out"/tmp/husk-fuzz-spec-*
+export TMPDIR="$PWD/$out/tmp"
 # build-fuzz/ is nobody's to commit
 [ -f "$out/.gitignore" ] || echo '*' > "$out/.gitignore"
 
