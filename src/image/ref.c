@@ -190,11 +190,35 @@ const char *img_ref_api_host(const struct img_ref *ref)
 	return strcmp(ref->domain, "docker.io") == 0 ? "registry-1.docker.io" : ref->domain;
 }
 
+/* 127.a.b.c written as an address, digits and three dots only: a name
+ * such as 127.evil.test is a host like any other (outside attack: it was
+ * taken for loopback, so plain http and credentials in clear). */
+static bool loopback_v4(const char *d, size_t len)
+{
+	int dots = 0, digits = 0;
+
+	if (len < 7 || strncmp(d, "127.", 4) != 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (d[i] == '.') {
+			if (digits == 0 || digits > 3)
+				return false;
+			dots++;
+			digits = 0;
+		} else if (d[i] >= '0' && d[i] <= '9') {
+			digits++;
+		} else {
+			return false;
+		}
+	}
+	return dots == 3 && digits > 0 && digits <= 3;
+}
+
 bool img_ref_loopback(const struct img_ref *ref)
 {
 	const char *d = ref->domain;
 	size_t host = d[0] == '[' ? strcspn(d, "]") + 1 : strcspn(d, ":");
 
-	return (host == 9 && strncmp(d, "localhost", 9) == 0) || strncmp(d, "127.", 4) == 0 ||
+	return (host == 9 && strncmp(d, "localhost", 9) == 0) || loopback_v4(d, host) ||
 	       (host == 5 && strncmp(d, "[::1]", 5) == 0);
 }

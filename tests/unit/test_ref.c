@@ -71,9 +71,17 @@ static void test_loopback(void **state)
 	static const struct {
 		const char *in;
 		bool loop;
-	} cases[] = {{"127.0.0.1:5000/a", true}, {"localhost:5000/a", true},
-		     {"[::1]:1/a", true},        {"localhost.example/a", false},
-		     {"alpine", false},          {"128.0.0.1/a", false}};
+	} cases[] = {{"127.0.0.1:5000/a", true},
+		     {"localhost:5000/a", true},
+		     {"[::1]:1/a", true},
+		     {"localhost.example/a", false},
+		     {"alpine", false},
+		     {"128.0.0.1/a", false},
+		     /* names, not addresses: plain http to them sent credentials in
+		      * clear (outside attack on husk pull) */
+		     {"127.evil.test:15006/foo", false},
+		     {"127.0.0.1.example.com/a", false},
+		     {"127.0.0.1/a", true}};
 	for (size_t i = 0; i < N(cases); i++) {
 		struct img_ref ref;
 		struct hk_err err = {0};
