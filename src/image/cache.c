@@ -1,5 +1,6 @@
 /* The layer cache: CACHE/sha256/<hex>/ is the layer with that digest,
- * unpacked. A layer is unpacked into CACHE/tmp/<hex>.<pid>, checked against
+ * unpacked. A layer is unpacked into CACHE/tmp/<hex>.<pid> (or, by one that
+ * gave up waiting for another unpacker, tmp/solo.<pid>.<n>.<hex>), checked against
  * its digest as it streams, and renamed into place only when whole and
  * right, so a present directory is always a complete, verified layer that
  * any number of containers may share (as overlayfs lower layers, which are
@@ -8,7 +9,10 @@
  * One unpacker per layer, not one for the whole cache: each layer has a
  * byte of CACHE/lock of its own (an OFD lock at the offset its digest's
  * first 60 bits give), so a launch waits only for a launch unpacking the
- * same layer, never for another image's. And an unpack is bounded: a blob
+ * same layer, never for another image's, and for that one only as long as
+ * img_patience() (more for a big layer) allows: then it unpacks the layer
+ * itself, and whichever copy is whole first is renamed into place (the
+ * other is dropped). And an unpack is bounded: a blob
  * is read to its descriptor's size and no further, a layer's tar stream
  * (what its compression unpacks to) may not exceed LAYER_MAX nor what the
  * cache's filesystem has free above a reserve of 5% of its size (4 GiB at
@@ -20,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -141,22 +147,61 @@ static int budget_start(int cachefd, struct img_budget *b, struct hk_err *err)
 	return 0;
 }
 
-static int unpack_one(struct img_image *img, int cachefd, const struct img_layer *l,
+static bool cached(int cachefd, const char *hex);
+
+/* tmp, made and opened: under the layer's lock (tmp/<hex>.<pid>), or, for
+ * a solo unpacker, flock'ed for as long as it unpacks (a lock holder's
+ * clear_tmp removes the solo directories nobody holds: theirs died). */
+static int make_unpack_dir(int cachefd, const char *tmp, bool solo, struct hk_err *err)
+{
+	struct stat st;
+
+	if (mkdirat(cachefd, tmp, 0755) < 0)
+		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
+	_cleanup_close_ int fd =
+		openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "image cache: %s", tmp);
+	if (solo && flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return hk_fail(err, errno, "image cache: flock %s", tmp);
+	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+		return hk_fail(err, EAGAIN, "image cache: %s removed as it was made", tmp);
+	return TAKE_FD(fd);
+}
+
+/* tmp becomes sha256/<hex>, unless another unpacker's copy got there
+ * first (both are checked against the digest: either will do). */
+static int commit_layer(int cachefd, const char *tmp, const struct img_layer *l, struct hk_err *err)
+{
+	_cleanup_free_ char *final = xasprintf("sha256/%s", l->hex);
+
+	if (renameat2(cachefd, tmp, cachefd, final, RENAME_NOREPLACE) == 0)
+		return 0;
+	if ((errno == EEXIST || errno == ENOTEMPTY) && cached(cachefd, l->hex)) {
+		hk_debug("image: layer sha256:%s was unpacked by another meanwhile", l->hex);
+		hk_rmtree_at(cachefd, tmp, NULL);
+		return 0;
+	}
+	return hk_fail(err, errno, "image cache: rename %s to %s", tmp, final);
+}
+
+static int unpack_one(struct img_image *img, int cachefd, const struct img_layer *l, bool solo,
 		      struct hk_err *err)
 {
 	struct img_reader r;
 	struct img_budget b;
-	char tmp[IMG_HEX_LEN + 32];
-	_cleanup_free_ char *final = xasprintf("sha256/%s", l->hex);
+	char tmp[IMG_HEX_LEN + 48];
 
 	if (budget_start(cachefd, &b, err) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "tmp/%s.%d", l->hex, (int)getpid());
-	if (mkdirat(cachefd, tmp, 0755) < 0)
-		return hk_fail(err, errno, "image cache: mkdir %s", tmp);
-	_cleanup_close_ int dirfd =
-		openat(cachefd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int rc = dirfd < 0 ? hk_fail(err, errno, "image cache: %s", tmp) : 0;
+	static unsigned solos; /* threads of one pull may need one layer twice */
+	if (solo)
+		snprintf(tmp, sizeof(tmp), "tmp/solo.%d.%u.%s", (int)getpid(),
+			 __atomic_fetch_add(&solos, 1, __ATOMIC_RELAXED), l->hex);
+	else
+		snprintf(tmp, sizeof(tmp), "tmp/%s.%d", l->hex, (int)getpid());
+	_cleanup_close_ int dirfd = make_unpack_dir(cachefd, tmp, solo, err);
+	int rc = dirfd < 0 ? -1 : 0;
 	/* the blob itself is read whole for its digest: no bigger either */
 	if (rc == 0)
 		rc = img_source_open_blob(&img->src, l->blob, l->size, b.max, &r, err);
@@ -164,8 +209,8 @@ static int unpack_one(struct img_image *img, int cachefd, const struct img_layer
 		rc = unpack_stream(&r, dirfd, l, &b, err);
 		img_reader_close(&r);
 	}
-	if (rc == 0 && renameat(cachefd, tmp, cachefd, final) < 0)
-		rc = hk_fail(err, errno, "image cache: rename %s to %s", tmp, final);
+	if (rc == 0)
+		rc = commit_layer(cachefd, tmp, l, err);
 	if (rc < 0)
 		hk_rmtree_at(cachefd, tmp, NULL);
 	return rc;
@@ -225,9 +270,21 @@ static int layer_lock(int lockfd, const char *hex, short type, bool wait)
 	return r;
 }
 
+/* A solo unpacker's directory that nobody flock's any more: it died. */
+static void clear_solo(int tmpfd, const char *name)
+{
+	_cleanup_close_ int fd =
+		openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		hk_debug("image: removing tmp/%s, left by an unpacker that died", name);
+		hk_rmtree_at(tmpfd, name, NULL);
+	}
+}
+
 /* What a dead unpacker left in tmp/: an entry of a layer nobody holds the
  * lock of (tried on a file description of its own: OFD locks of one
- * description never conflict with each other). */
+ * description never conflict with each other), or a solo one's. */
 static void clear_tmp(int cachefd, const char *mine)
 {
 	_cleanup_close_ int probe = openat(cachefd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -241,10 +298,14 @@ static void clear_tmp(int cachefd, const char *mine)
 		return;
 	}
 	while (probe >= 0 && (e = readdir(d))) {
+		if (strncmp(e->d_name, "solo.", 5) == 0) {
+			clear_solo(dirfd(d), e->d_name);
+			continue;
+		}
 		const char *dot = strchr(e->d_name, '.');
 		if (!dot || dot - e->d_name != IMG_HEX_LEN)
 			continue;
-		bool own = strncmp(e->d_name, mine, IMG_HEX_LEN) == 0;
+		bool own = mine && strncmp(e->d_name, mine, IMG_HEX_LEN) == 0;
 		if (!own && layer_lock(probe, e->d_name, F_WRLCK, false) < 0)
 			continue;
 		hk_debug("image: removing tmp/%s, left by an unpacker that died", e->d_name);
@@ -255,12 +316,71 @@ static void clear_tmp(int cachefd, const char *mine)
 	closedir(d);
 }
 
+void img_cache_sweep(int cachefd)
+{
+	clear_tmp(cachefd, NULL);
+}
+
 static int open_layer(struct img_image *img, int cachefd, size_t i, struct hk_err *err)
 {
 	_cleanup_free_ char *name = xasprintf("sha256/%s", img->layers[i].hex);
 
 	img->layer_fds[i] = openat(cachefd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	return img->layer_fds[i] < 0 ? hk_fail(err, errno, "image cache: %s", name) : 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int img_patience(struct hk_err *err)
+{
+	const char *s = getenv("HUSK_PULL_TIMEOUT");
+	char *end;
+
+	if (!s)
+		return 120;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 86400)
+		return hk_fail(err, 0, "HUSK_PULL_TIMEOUT=%s: expected seconds, 1 to 86400", s);
+	return (int)v;
+}
+
+/* The layer's lock, waited for as long as the patience allows (and as a
+ * download of the layer's size takes at 256 KiB/s): 1 taken, 0 the layer
+ * got cached meanwhile, 2 given up (the other unpacker is too slow), or
+ * -1 (err). */
+static int wait_lock(struct img_image *img, int cachefd, int lockfd, const struct img_layer *l,
+		     struct hk_err *err)
+{
+	if (layer_lock(lockfd, l->hex, F_WRLCK, false) == 0)
+		return 1;
+	if (errno != EAGAIN && errno != EACCES)
+		return hk_fail(err, errno, "image cache: lock layer sha256:%s", l->hex);
+	int64_t secs = img_patience(err);
+	if (secs < 0)
+		return -1;
+	if (l->size / (256 * 1024) > secs)
+		secs = l->size / (256 * 1024);
+	hk_debug("image: layer sha256:%s is being unpacked by another; waiting %llds at most",
+		 l->hex, (long long)secs);
+	if (img->on_wait)
+		img->on_wait(img->wait_data, l->hex, (int)secs);
+	for (int64_t until = now_ms() + secs * 1000; now_ms() < until;) {
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+		if (cached(cachefd, l->hex))
+			return 0;
+		if (layer_lock(lockfd, l->hex, F_WRLCK, false) == 0)
+			return 1;
+		if (errno != EAGAIN && errno != EACCES)
+			return hk_fail(err, errno, "image cache: lock layer sha256:%s", l->hex);
+	}
+	hk_debug("image: gave up waiting for layer sha256:%s: unpacking it as well", l->hex);
+	return 2;
 }
 
 static int ensure_layer(struct img_image *img, int cachefd, int lockfd, size_t i,
@@ -270,16 +390,19 @@ static int ensure_layer(struct img_image *img, int cachefd, int lockfd, size_t i
 
 	if (cached(cachefd, l->hex))
 		return open_layer(img, cachefd, i, err);
-	if (layer_lock(lockfd, l->hex, F_WRLCK, true) < 0)
-		return hk_fail(err, errno, "image cache: lock layer sha256:%s", l->hex);
+	int locked = wait_lock(img, cachefd, lockfd, l, err);
+	if (locked < 0)
+		return -1;
 	int r = 0;
-	if (!cached(cachefd, l->hex)) {
-		clear_tmp(cachefd, l->hex);
+	if (locked && !cached(cachefd, l->hex)) {
+		if (locked == 1)
+			clear_tmp(cachefd, l->hex);
 		hk_debug("image: unpacking layer sha256:%s", l->hex);
-		r = unpack_one(img, cachefd, l, err);
+		r = unpack_one(img, cachefd, l, locked == 2, err);
 		img->unpacked += r == 0;
 	}
-	layer_lock(lockfd, l->hex, F_UNLCK, false);
+	if (locked == 1)
+		layer_lock(lockfd, l->hex, F_UNLCK, false);
 	return r < 0 ? -1 : open_layer(img, cachefd, i, err);
 }
 
@@ -288,7 +411,7 @@ int img_unpack(struct img_image *img, const char *cache_dir, struct hk_err *err)
 	_cleanup_close_ int lockfd = -1;
 	_cleanup_close_ int cachefd = open_cache(cache_dir, &lockfd, err);
 
-	if (cachefd < 0)
+	if (cachefd < 0 || img_patience(err) < 0)
 		return -1;
 	img->layer_dirs = xcalloc(img->n_layers, sizeof(char *));
 	img->layer_fds = xcalloc(img->n_layers, sizeof(int));

@@ -43,6 +43,10 @@ struct img_image {
 	char **layer_dirs; /* after img_unpack: the cache's directories, bottom first, */
 	int *layer_fds;    /* and each open (O_PATH), as it was checked */
 	size_t unpacked;   /* how many img_unpack had to unpack (the rest were cached) */
+	/* told (may be NULL) when another pull or launch is unpacking a layer
+	 * this one needs, and img_unpack waits for it, at most secs */
+	void (*on_wait)(void *data, const char *hex, int secs);
+	void *wait_data;
 };
 
 /* Open SOURCE: 0 with *out an image, 1 when SOURCE is a directory that is
@@ -63,7 +67,21 @@ int img_index_pick(const char *json, size_t len, const char *what, char **digest
 int img_descriptor_size(hk_json *d, const char *path, int64_t *size, struct hk_err *err);
 
 /* Make sure every layer is in cache_dir (unpacked, checked against its
- * digest), filling layer_dirs. */
+ * digest), filling layer_dirs. A layer another process is unpacking is
+ * waited for, img_patience() seconds at least and longer for a big one
+ * (as long as it takes at 256 KiB/s); past that it is unpacked here as
+ * well (the first complete copy wins): a slow or hostile registry that
+ * another pull talks to cannot hold this one up for longer. */
 int img_unpack(struct img_image *img, const char *cache_dir, struct hk_err *err);
+
+/* Remove what dead unpackers left in the cache's tmp/ (cachefd: the
+ * cache's directory). */
+void img_cache_sweep(int cachefd);
+
+/* Seconds a pull waits for a registry's whole answer to a small request
+ * (ping, token, manifest, config), and for another pull of a layer it
+ * needs: $HUSK_PULL_TIMEOUT (1 to 86400), else 120; -1 (err) for a value
+ * that is no such number. */
+int img_patience(struct hk_err *err);
 
 #endif

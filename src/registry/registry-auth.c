@@ -4,15 +4,18 @@
  * with KEY a registry (host[:port]), a repository in it (host/path: the
  * most specific wins), or, for docker.io, its legacy URL. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/trusted.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
 #include "spec/json.h"
@@ -111,19 +114,72 @@ static int lookup(json_object *auths, const struct img_ref *ref, const char *fil
 	return r;
 }
 
+int reg_authdir_open(const char *file, bool named, bool create, const char **base,
+		     struct hk_err *err)
+{
+	const char *slash = strrchr(file, '/');
+	_cleanup_free_ char *dir =
+		slash ? (slash == file ? xstrdup("/")
+				       : xasprintf("%.*s", (int)(slash - file), file))
+		      : xstrdup(".");
+
+	*base = slash ? slash + 1 : file;
+	if (!**base)
+		return hk_fail(err, EISDIR, "auth file %s: names no file", file);
+	if (!named)
+		return hk_open_trusted_dir("auth file", dir, create, 0700, err);
+	if (create && slash && slash != file && hk_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? hk_fail(err, errno, "auth file %s", file) : fd;
+}
+
+char *reg_authfile_read(const char *file, bool named, size_t max, size_t *len, struct hk_err *err)
+{
+	const char *base;
+	struct stat st;
+	_cleanup_close_ int dirfd = reg_authdir_open(file, named, false, &base, err);
+	if (dirfd < 0)
+		return NULL;
+	_cleanup_close_ int fd =
+		openat(dirfd, base, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (named ? 0 : O_NOFOLLOW));
+	if (fd < 0) {
+		hk_fail(err, errno == ELOOP ? 0 : errno,
+			errno == ELOOP ? "auth file %s: a symbolic link: refused" : "auth file %s",
+			file);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		hk_fail(err, errno, "auth file %s", file);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		hk_fail(err, 0, "auth file %s: not a regular file: refused", file);
+		return NULL;
+	}
+	if (!named && (st.st_uid != geteuid() || (st.st_mode & 022))) {
+		hk_fail(err, 0,
+			"auth file %s: owned by uid %u or writable by others, not husk's user's "
+			"alone: refused",
+			file, (unsigned)st.st_uid);
+		return NULL;
+	}
+	return hk_read_fd(fd, file, max, len, err);
+}
+
 /* 1 found, 0 not (or no such file, unless required), -1 (err) */
-static int from_file(const char *file, bool required, const struct img_ref *ref, char **user,
-		     char **pass, struct hk_err *err)
+static int from_file(const char *file, bool named, bool required, const struct img_ref *ref,
+		     char **user, char **pass, struct hk_err *err)
 {
 	size_t len;
 	struct hk_err rerr = {0};
-	_cleanup_free_ char *text = hk_read_file(file, AUTHFILE_MAX, &len, &rerr);
+	_cleanup_free_ char *text = reg_authfile_read(file, named, AUTHFILE_MAX, &len, &rerr);
 
 	if (!text) {
 		if (!required && rerr.errnum == ENOENT)
 			return 0;
 		*err = rerr;
-		return hk_err_prefix(err, "auth file");
+		return -1;
 	}
 	json_object *root = hk_json_parse(text, len, file, err), *auths;
 	int r = 0;
@@ -138,13 +194,14 @@ static int from_file(const char *file, bool required, const struct img_ref *ref,
 	return r;
 }
 
-char *reg_authfile(const struct reg_opts *o)
+char *reg_authfile(const struct reg_opts *o, bool *named)
 {
-	const char *named = o->authfile ? o->authfile : getenv("REGISTRY_AUTH_FILE");
+	const char *given = o->authfile ? o->authfile : getenv("REGISTRY_AUTH_FILE");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
-	if (named && *named)
-		return xstrdup(named);
+	*named = given && *given;
+	if (*named)
+		return xstrdup(given);
 	if (xdg && *xdg)
 		return xasprintf("%s/containers/auth.json", xdg);
 	return xasprintf("/run/containers/%u/auth.json", (unsigned)getuid());
@@ -162,15 +219,15 @@ int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, 
 		*pass = xstrdup("");
 		return 0;
 	}
-	const char *named = o->authfile ? o->authfile : getenv("REGISTRY_AUTH_FILE");
-	if (named && *named)
-		return from_file(named, true, ref, user, pass, err) < 0 ? -1 : 0;
+	bool named;
+	_cleanup_free_ char *podman = reg_authfile(o, &named);
+	if (named)
+		return from_file(podman, true, true, ref, user, pass, err) < 0 ? -1 : 0;
 	const char *home = getenv("HOME");
-	_cleanup_free_ char *podman = reg_authfile(o);
 	_cleanup_free_ char *docker =
 		home && *home ? xasprintf("%s/.docker/config.json", home) : NULL;
-	int r = podman ? from_file(podman, false, ref, user, pass, err) : 0;
+	int r = from_file(podman, false, false, ref, user, pass, err);
 	if (r == 0 && docker)
-		r = from_file(docker, false, ref, user, pass, err);
+		r = from_file(docker, false, false, ref, user, pass, err);
 	return r < 0 ? -1 : 0;
 }

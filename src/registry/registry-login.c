@@ -44,15 +44,14 @@ static char *b64_encode(const char *s)
 }
 
 /* The auth file's JSON (a new object when there is none yet). */
-static json_object *load(const char *file, struct hk_err *err)
+static json_object *load(const char *file, bool named, struct hk_err *err)
 {
 	size_t len;
 	struct hk_err rerr = {0};
-	_cleanup_free_ char *text = hk_read_file(file, AUTHFILE_MAX, &len, &rerr);
+	_cleanup_free_ char *text = reg_authfile_read(file, named, AUTHFILE_MAX, &len, &rerr);
 
 	if (!text && rerr.errnum != ENOENT) {
 		*err = rerr;
-		hk_err_prefix(err, "auth file");
 		return NULL;
 	}
 	json_object *root = text ? hk_json_parse(text, len, file, err) : json_object_new_object();
@@ -61,32 +60,47 @@ static json_object *load(const char *file, struct hk_err *err)
 		return NULL;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		if (root)
-			json_object_put(root);
+		json_object_put(root);
 		hk_fail(err, 0, "auth file %s: not a JSON object", file);
 		return NULL;
 	}
 	return root;
 }
 
-static int save(const char *file, json_object *root, struct hk_err *err)
+/* Written whole: a new file renamed over the old (never through a link
+ * planted at its name), 0600. */
+static int save(const char *file, bool named, json_object *root, struct hk_err *err)
 {
-	_cleanup_free_ char *dir = xstrdup(file);
-	char *slash = strrchr(dir, '/');
+	const char *base;
 	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
+	_cleanup_close_ int dirfd = reg_authdir_open(file, named, true, &base, err);
 
-	const char *base = slash ? slash + 1 : file;
-
-	if (slash)
-		*slash = '\0';
-	if (slash && slash != dir && hk_mkdir_p(dir, 0700, err) < 0)
-		return -1;
-	_cleanup_close_ int dirfd =
-		open(slash ? (slash == dir ? "/" : dir) : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return hk_fail(err, errno, "auth file %s", file);
+		return -1;
 	_cleanup_free_ char *line = xasprintf("%s\n", text);
-	return hk_write_atomic_mode(dirfd, base, line, strlen(line), 0600, err);
+	if (hk_write_atomic_mode(dirfd, base, line, strlen(line), 0600, err) < 0)
+		return hk_err_prefix(err, "auth file %s", file);
+	return 0;
+}
+
+/* host[:port], as the auth file's key and the registry's address */
+static int check_registry(const char *registry, struct hk_err *err)
+{
+	struct img_ref ref;
+	struct hk_err perr = {0};
+	_cleanup_free_ char *probe = xasprintf("%s/x", registry);
+	bool ok = !strchr(registry, '/') && img_ref_parse(probe, &ref, &perr) == 0;
+
+	if (ok) {
+		ok = strcmp(ref.domain, registry) == 0;
+		img_ref_clear(&ref);
+	}
+	if (!ok)
+		return hk_fail(err, 0,
+			       "registry \"%s\": expected HOST[:PORT] (as quay.io or "
+			       "127.0.0.1:5000)",
+			       registry);
+	return 0;
 }
 
 int reg_login(const char *registry, const char *user, const char *pass, const struct reg_opts *o,
@@ -95,6 +109,9 @@ int reg_login(const char *registry, const char *user, const char *pass, const st
 	struct img_ref ref = {.domain = (char *)(uintptr_t)registry};
 	struct reg_opts check = *o;
 	struct reg_client c;
+
+	if (check_registry(registry, err) < 0)
+		return hk_err_prefix(err, "login");
 	_cleanup_free_ char *creds = xasprintf("%s:%s", user, pass);
 
 	/* the credentials tried are these, not what a file has */
@@ -104,8 +121,9 @@ int reg_login(const char *registry, const char *user, const char *pass, const st
 	explicit_bzero(creds, strlen(creds));
 	if (r < 0)
 		return hk_err_prefix(err, "login %s", registry);
-	_cleanup_free_ char *file = reg_authfile(o);
-	json_object *root = load(file, err), *auths;
+	bool named;
+	_cleanup_free_ char *file = reg_authfile(o, &named);
+	json_object *root = load(file, named, err), *auths;
 	if (!root)
 		return -1;
 	if (!json_object_object_get_ex(root, "auths", &auths) ||
@@ -119,15 +137,16 @@ int reg_login(const char *registry, const char *user, const char *pass, const st
 	json_object *entry = json_object_new_object();
 	json_object_object_add(entry, "auth", json_object_new_string(token));
 	json_object_object_add(auths, registry, entry);
-	r = save(file, root, err);
+	r = save(file, named, root, err);
 	json_object_put(root);
 	return r;
 }
 
 int reg_logout(const char *registry, const struct reg_opts *o, struct hk_err *err)
 {
-	_cleanup_free_ char *file = reg_authfile(o);
-	json_object *root = load(file, err), *auths;
+	bool named;
+	_cleanup_free_ char *file = reg_authfile(o, &named);
+	json_object *root = load(file, named, err), *auths;
 
 	if (!root)
 		return -1;
@@ -141,7 +160,7 @@ int reg_logout(const char *registry, const struct reg_opts *o, struct hk_err *er
 	else
 		json_object_object_del(auths, registry);
 	if (r == 0)
-		r = save(file, root, err);
+		r = save(file, named, root, err);
 	json_object_put(root);
 	return r;
 }

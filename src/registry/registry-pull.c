@@ -417,6 +417,10 @@ static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, c
 	}
 	img->src.open_blob = open_blob;
 	img->src.opaque = p;
+	if (p->o->progress) {
+		img->on_wait = p->o->progress->waiting;
+		img->wait_data = p->o->progress->data;
+	}
 	int r = unpack_parallel(img, cache_dir, err);
 	join_all(p, r < 0, err);
 	memcpy(id, img->id, IMG_HEX_LEN + 1);
@@ -440,7 +444,7 @@ static int commit(int cachefd, const char *tmp, const struct img_ref *ref, struc
 }
 
 /* What pulls that died (killed, Ctrl-C) left in tmp/: a pull.* directory
- * whose flock nobody holds. */
+ * whose flock nobody holds, and their unpackers' directories. */
 static void clear_dead_pulls(int cachefd)
 {
 	int fd = openat(cachefd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -466,6 +470,7 @@ static void clear_dead_pulls(int cachefd)
 		close(dfd);
 	}
 	closedir(d);
+	img_cache_sweep(cachefd);
 }
 
 /* tmp/pull.<pid>, made and flock'ed for as long as the pull runs (made

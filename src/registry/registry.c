@@ -1,8 +1,10 @@
 /* The registry's HTTP side (registry.h): one libcurl easy handle per
  * request, redirects followed (http and https only, 5 at most; curl sends
- * no credentials to another host), a transfer that moves nothing for 60 s
- * given up. A body is never taken beyond what the caller allows: small
- * documents are bounded by max, blobs by their descriptor's size. */
+ * no credentials to another host), a transfer slower than 1 KiB/s for
+ * 60 s given up, and a small request (ping, token, manifest, config) not
+ * answered whole within img_patience() seconds. A body is never taken
+ * beyond what the caller allows: small documents are bounded by max,
+ * blobs by their descriptor's size. */
 #include "registry/registry.h"
 
 #include <curl/curl.h>
@@ -20,6 +22,7 @@
 #include "common/file.h"
 #include "common/version.h"
 #include "common/xalloc.h"
+#include "image/image.h"
 #include "image/ref.h"
 #include "spec/json.h"
 
@@ -185,8 +188,10 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (x->fd < 0) /* a trickle must not hold a pull (and its layer locks) forever */
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->patience);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o->tls_verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o->tls_verify ? 2L : 0L);
 	struct curl_blob cas = {.data = c->cas, .len = c->cas_len, .flags = CURL_BLOB_NOCOPY};
@@ -211,6 +216,12 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 		return hk_fail(err, x->fd_errno, "GET %s: writing it", url);
 	if (rc == CURLE_WRITE_ERROR && x->too_big)
 		return hk_fail(err, 0, "GET %s: longer than its descriptor's size", url);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return hk_fail(
+			err, 0,
+			x->fd < 0 ? "GET %s: not answered whole within %d s (HUSK_PULL_TIMEOUT)"
+				  : "GET %s: slower than 1 KiB/s for a minute",
+			url, c->patience);
 	return hk_fail(err, 0, "GET %s: %s", url, *ebuf ? ebuf : curl_easy_strerror(rc));
 }
 
@@ -336,6 +347,19 @@ static char *url_escape(const char *s)
 	return out;
 }
 
+/* A token goes into a header line: printable ASCII, no space (RFC 6750's
+ * b64token is narrower still), never a CR or LF that would end the line
+ * and start a header of the token server's choosing. */
+static bool token_ok(const char *t)
+{
+	if (!*t)
+		return false;
+	for (; *t; t++)
+		if (*t < 0x21 || *t > 0x7e)
+			return false;
+	return true;
+}
+
 /* A Bearer token from the challenge's realm, for pulling ref's path
  * (c->lock held, or no other thread yet). */
 static int fetch_token(struct reg_client *c, const char *challenge, struct hk_err *err)
@@ -375,6 +399,11 @@ static int fetch_token(struct reg_client *c, const char *challenge, struct hk_er
 				 (json_object_object_get_ex(root, "access_token", &t) &&
 				  json_object_is_type(t, json_type_string)))))
 		r = hk_fail(err, 0, "the token server %s answered no token", realm);
+	if (r == 0 && !token_ok(json_object_get_string(t)))
+		r = hk_fail(err, 0,
+			    "the token server %s answered a token that is no header value "
+			    "(control characters or spaces in it)",
+			    realm);
 	if (r == 0) {
 		free(c->bearer);
 		c->bearer = xasprintf("Authorization: Bearer %s", json_object_get_string(t));
@@ -480,6 +509,8 @@ int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_o
 {
 	*c = (struct reg_client){.ref = ref, .o = o};
 	pthread_mutex_init(&c->lock, NULL);
+	if ((c->patience = img_patience(err)) < 0)
+		return -1;
 	if (reg_creds(ref, o, &c->user, &c->pass, err) < 0)
 		return -1;
 	if (o->cert_dir && read_cert_dir(c, o->cert_dir, err) < 0)

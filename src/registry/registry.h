@@ -15,9 +15,12 @@ struct img_ref;
 
 /* What a pull shows of its downloads (the command line draws it): layer()
  * when a layer's download starts, returning the counter the download adds
- * its bytes to (atomically, from its own thread). */
+ * its bytes to (atomically, from its own thread); waiting() when it waits
+ * for another pull of a layer. */
 struct reg_progress {
 	int64_t *(*layer)(void *data, const char *hex, int64_t size);
+	/* another pull is fetching a layer: waited for, secs at most (may be NULL) */
+	void (*waiting)(void *data, const char *hex, int secs);
 	void *data;
 };
 
@@ -41,6 +44,7 @@ struct reg_client {
 	char *cas;  /* --cert-dir's certificates, one PEM text */
 	size_t cas_len;
 	int last_curl; /* the CURLcode of the last request */
+	int patience;  /* img_patience(): whole answers to small requests, in s */
 };
 
 /* Credentials for ref's registry: --creds, else the first auth file that
@@ -51,9 +55,24 @@ int reg_creds(const struct img_ref *ref, const struct reg_opts *o, char **user, 
 	      struct hk_err *err);
 
 /* The auth file login writes and pulls read first: --authfile, else
- * $REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json, else
+ * $REGISTRY_AUTH_FILE (*named true for these two), else
+ * ${XDG_RUNTIME_DIR}/containers/auth.json, else
  * /run/containers/<uid>/auth.json (podman's). malloc'd. */
-char *reg_authfile(const struct reg_opts *o);
+char *reg_authfile(const struct reg_opts *o, bool *named);
+
+/* The directory of an auth file, opened, *base the file's name in it. A
+ * default one (podman's, docker's) is walked as the state root is
+ * (common/trusted.h: root's or husk's user's all the way, ours at the
+ * end; made 0700 with create): under sudo, $XDG_RUNTIME_DIR and $HOME may
+ * still be another user's, who must not redirect root's credentials nor
+ * feed it theirs. A named one is opened as given. -1 (err; ENOENT when a
+ * directory is missing). */
+int reg_authdir_open(const char *file, bool named, bool create, const char **base,
+		     struct hk_err *err);
+/* The auth file's text (at most max bytes): a regular file (never a fifo
+ * or device that would hang or feed the read), and a default one ours,
+ * not a link, writable by nobody else. NULL (err; ENOENT when missing). */
+char *reg_authfile_read(const char *file, bool named, size_t max, size_t *len, struct hk_err *err);
 
 /* husk login: check user and password against registry (host[:port]) as
  * it asks for them, then store them in reg_authfile (0600); logout:

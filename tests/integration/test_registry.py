@@ -357,14 +357,17 @@ class Proxy:
     delay: seconds each blob (of slow, when given) waits, to see how many
     are asked for at once; tls: (cert, key, ca) to serve https, its token
     realm https too unless realm_scheme says otherwise; token_uses: each
-    token it gives good for that many requests."""
+    token it gives good for that many requests; token: the token it gives
+    (its own by default); trickle: manifests sent a byte every 0.3 s. It
+    keeps the names of the headers it was sent (seen)."""
 
     TOKEN = "hk-test-token-4711"
 
     def __init__(self, upstream, corrupt=None, truncate=None, manifest=None, bearer=None,
                  redirect=None, delay=0, slow=None, tls=None, realm_scheme=None,
-                 token_uses=None):
+                 token_uses=None, token=None, trickle=False):
         proxy = self
+        self.seen = set()
         self.corrupted = 0
         self.blob_gets = 0
         self.scopes = []
@@ -395,11 +398,13 @@ class Proxy:
                 q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
                 proxy.scopes.append((q.get("service"), q.get("scope")))
                 proxy.issued += 1
-                token = Proxy.TOKEN if not token_uses else f"{Proxy.TOKEN}-{proxy.issued}"
-                self.reply(200, json.dumps({"token": token}).encode(),
+                given = token or (Proxy.TOKEN if not token_uses
+                                  else f"{Proxy.TOKEN}-{proxy.issued}")
+                self.reply(200, json.dumps({"token": given}).encode(),
                            [("Content-Type", "application/json")])
 
             def do_GET(self):
+                proxy.seen.update(k.lower() for k in self.headers.keys())
                 if self.path.startswith("/token"):
                     return self.token()
                 got = self.headers.get("Authorization") or ""
@@ -422,6 +427,20 @@ class Proxy:
                     return self.reply(307, b"", [("Location", redirect.format(self.path))])
                 if manifest and "/manifests/" in self.path:
                     return self.reply(200, manifest[0], [("Content-Type", manifest[1])])
+                if trickle and "/manifests/" in self.path:
+                    self.send_response(200)
+                    self.send_header("Content-Type", OCI_MANIFEST)
+                    self.send_header("Content-Length", "4096")
+                    self.end_headers()
+                    try:
+                        for _ in range(4096):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.3)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return
                 conn = http.client.HTTPConnection(upstream, timeout=30)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "authorization")}
@@ -817,3 +836,120 @@ def test_bearer_over_tls_and_a_clear_realm(puller, world, ca, tmp_path):
         r = puller.pull(ref, "--authfile", f, "--cert-dir", certs)
         one_line_error(r, ref, "plain http")
         assert proxy.scopes == []
+
+
+# -- a hostile registry (outside attack on husk pull: F2-F5) --
+
+def test_token_that_would_split_the_header_refused(puller, world):
+    """A token server's token with CR LF in it would end the Authorization
+    line and start a header of its choosing: refused, nothing sent."""
+    with Proxy(world.reg.host, bearer="anonymous", token="tok\r\nX-Injected: 1") as proxy:
+        r = puller.pull(proxy.host + "/hk/oci:1")
+        one_line_error(r, "no header value")
+        assert "x-injected" not in proxy.seen
+    assert puller.refs() == [] and puller.layers() == [] and puller.tmp_empty()
+
+
+def test_trickled_manifest_times_out(puller, world):
+    """A manifest sent a byte at a time never ends: the pull gives up after
+    HUSK_PULL_TIMEOUT seconds, not never."""
+    env = dict(os.environ, HUSK_PULL_TIMEOUT="2")
+    with Proxy(world.reg.host, trickle=True) as proxy:
+        t0 = time.monotonic()
+        r = puller.pull(proxy.host + "/hk/oci:1", env=env)
+        took = time.monotonic() - t0
+        one_line_error(r, "/manifests/1", "not answered whole within 2 s")
+        assert took < 15, took
+    assert puller.refs() == [] and puller.tmp_empty()
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "90000", ""])
+def test_pull_timeout_must_be_seconds(puller, world, value):
+    r = puller.pull(world.oci, env=dict(os.environ, HUSK_PULL_TIMEOUT=value))
+    one_line_error(r, f"HUSK_PULL_TIMEOUT={value}", "1 to 86400")
+
+
+def test_slow_registry_cannot_hold_up_another_pull(puller, world):
+    """A hostile (or slow) registry serves the layer another image shares
+    and holds the cache's lock of that layer while it stalls: an honest
+    pull of that layer waits HUSK_PULL_TIMEOUT, says so, then fetches it
+    itself; the stalled pull, ended, leaves nothing the next pull keeps."""
+    layer = "sha256:" + world.img.layer_hex(0)
+    with Proxy(world.reg.host, delay=40, slow=[layer]) as proxy:
+        argv = [HUSK, "pull", "--cache-dir", str(puller.cache), proxy.host + "/hk/oci:1"]
+        stalled = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            until = time.monotonic() + 20
+            while proxy.active < 1 and time.monotonic() < until:
+                time.sleep(0.05)
+            assert proxy.active == 1
+            t0 = time.monotonic()
+            r = puller.pull(world.oci, env=dict(os.environ, HUSK_PULL_TIMEOUT="2"))
+            took = time.monotonic() - t0
+            assert r.rc == 0 and r.out == world.img.id + "\n", str(r)
+            assert "another pull or launch is fetching this layer" in r.err, str(r)
+            assert 2 <= took < 20, took
+            assert stalled.poll() is None  # still stalled
+        finally:
+            stalled.kill()
+            stalled.wait()
+    assert len(puller.refs()) == 1 and len(puller.layers()) == 2
+    r = puller.launch(world.oci)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    r = puller.pull(world.oci)  # clears what the killed pull left
+    assert r.rc == 0 and puller.tmp_empty(), os.listdir(puller.cache / "tmp")
+
+
+def test_auth_file_that_is_a_fifo_refused(puller, world, tmp_path):
+    """podman's default auth file a fifo (a read would block forever): the
+    pull says so at once."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
+    (tmp_path / "run" / "containers").mkdir(parents=True)
+    os.mkfifo(tmp_path / "run" / "containers" / "auth.json")
+    r = puller.pull(world.oci, env=env)
+    one_line_error(r, "auth.json", "not a regular file")
+    f = tmp_path / "named.json"
+    os.mkfifo(f)
+    r = puller.pull(world.oci, "--authfile", str(f), env=env)
+    one_line_error(r, "named.json", "not a regular file")
+
+
+@pytest.mark.parametrize("plant", ["linked-dir", "linked-file", "others-dir"])
+def test_auth_file_in_a_place_another_user_controls(puller, auth_world, tmp_path, plant):
+    """$XDG_RUNTIME_DIR/containers (or its auth.json) planted by another
+    user: a link to where they want root's credentials written, or their
+    directory: login refuses and writes nothing; a pull refuses to read."""
+    host = auth_world.host
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    run.mkdir()
+    elsewhere.mkdir()
+    os.chown(elsewhere, 65534, 65534)
+    if plant == "linked-dir":
+        os.symlink(elsewhere, run / "containers")
+    elif plant == "linked-file":
+        (run / "containers").mkdir()
+        os.symlink(elsewhere / "auth.json", run / "containers" / "auth.json")
+        authfile(elsewhere / "auth.json", host, "hkuser", "s3cret")
+    else:
+        (run / "containers").mkdir()
+        os.chown(run / "containers", 65534, 65534)
+    before = sorted(os.listdir(elsewhere))
+    r = puller.hk.call("login", "-u", "hkuser", "-p", "s3cret", host, env=env,
+                       timeout=TIMEOUT)
+    one_line_error(r, "auth")
+    assert sorted(os.listdir(elsewhere)) == before
+    if plant != "linked-dir":
+        assert not os.path.islink(run / "containers" / "auth.json") or plant == "linked-file"
+    r = puller.pull(auth_world.ref, env=env)
+    one_line_error(r, "auth")
+    assert puller.refs() == []
+
+
+@pytest.mark.parametrize("name", ["quay.io/team", "a b", "host:port", "-x", "evil\nhost",
+                                  "127.0.0.1:5000/../../x"])
+def test_login_wants_a_registry_name(puller, tmp_path, name):
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
+    r = puller.hk.call("login", "-u", "u", "-p", "p", "--", name, env=env, timeout=TIMEOUT)
+    assert r.rc == 125 and "expected HOST[:PORT]" in r.err, str(r)
+    assert not (tmp_path / "run").exists()

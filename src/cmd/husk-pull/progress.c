@@ -95,6 +95,19 @@ int64_t *progress_add(void *data, const char *hex, int64_t size)
 	return &it->done;
 }
 
+void progress_wait(void *data, const char *hex, int secs)
+{
+	struct progress *pg = data;
+
+	pthread_mutex_lock(&pg->lock);
+	fprintf(stderr,
+		"%ssha256:%.12s: another pull or launch is fetching this layer; waiting for "
+		"it %d s at most\n",
+		pg->tty ? "\r\033[K" : "", hex, secs);
+	pg->drawn = 0; /* the bars go below */
+	pthread_mutex_unlock(&pg->lock);
+}
+
 void progress_finish(struct progress *pg)
 {
 	pthread_mutex_lock(&pg->lock);

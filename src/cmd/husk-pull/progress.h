@@ -29,6 +29,9 @@ void progress_init(struct progress *pg, bool quiet);
 /* A layer's download starts: the counter of its item, which the download
  * adds to (registry.h's reg_progress.layer). */
 int64_t *progress_add(void *pg, const char *hex, int64_t size);
+/* Another pull is fetching a layer this one needs: said once, on its own
+ * line, even with -q (a pull that seems to hang must say why). */
+void progress_wait(void *pg, const char *hex, int secs);
 /* The last redraw, the ticker stopped, everything freed: once every
  * download has ended (reg_pull has returned). */
 void progress_finish(struct progress *pg);

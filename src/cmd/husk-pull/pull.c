@@ -96,7 +96,7 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 	}
 	struct progress pg;
 	progress_init(&pg, c.quiet);
-	struct reg_progress shown = {.layer = progress_add, .data = &pg};
+	struct reg_progress shown = {.layer = progress_add, .waiting = progress_wait, .data = &pg};
 	c.o.progress = &shown;
 	int r = reg_pull(argv[optind], c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err);
 	progress_finish(&pg);
