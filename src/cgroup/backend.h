@@ -25,8 +25,10 @@ struct cg_manager {
 	/* Make the cgroup, empty: the backend then writes its devices and
 	 * resources. */
 	int (*create)(struct hk_cgroup *cg, struct hk_err *err);
-	/* Move pid in, where clone3 did not place it already. */
-	int (*enter)(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
+	/* cg_clone_fd and cg_enter_fds. */
+	int (*clone_fd)(struct hk_cgroup *cg, int *fd, struct hk_err *err);
+	int (*enter_fds)(struct hk_cgroup *cg, pid_t pid, int *fds, size_t max, size_t *n,
+			 struct hk_err *err);
 	/* Kill what is left in it and remove what the manager made. */
 	int (*destroy)(struct hk_cgroup *cg, struct hk_err *err);
 };

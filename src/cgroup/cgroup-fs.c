@@ -3,6 +3,7 @@
  * runc's and crun's cgroupfs managers). What goes into the directories
  * (limits, devices, freezer, stats) is the v1/v2 file backends'. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -322,24 +323,88 @@ static int fs_create(struct hk_cgroup *cg, struct hk_err *err)
 	return cg->version == 2 ? v2_make(cg, err) : v1_make(cg, err);
 }
 
-/* v1: pid into every hierarchy. v2: nothing left to do, clone3 placed the
- * process (CLONE_INTO_CGROUP). */
-static int fs_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
+/* The hierarchy clone3 can place the process in: v2's cgroup (made by
+ * cg_create already), or a hybrid host's unified one (made here). */
+static int fs_clone_fd(struct hk_cgroup *cg, int *fd, struct hk_err *err)
+{
+	size_t i = 0;
+
+	if (cg->version != 2)
+		while (i < cg->n_dirs && strcmp(cg->dirs[i].name, "unified") != 0)
+			i++;
+	if (i >= cg->n_dirs)
+		return 0;
+	/* exec: the container's is there already */
+	*fd = open(cg->dirs[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*fd >= 0 || cg->version == 2 || errno != ENOENT)
+		goto opened;
+	if (make_dirs(cg->dirs[i].dir, err) < 0) {
+		if (!cg_refusal(cg, err->errnum))
+			return -1;
+		cg_drop_dir(cg, i, err->msg);
+		hk_err_clear(err);
+		return 0;
+	}
+	*fd = open(cg->dirs[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+opened:
+	if (*fd < 0)
+		return hk_fail(err, errno, "open cgroup %s", cg->dirs[i].dir);
+	cg->dirs[i].placed = true;
+	return 0;
+}
+
+static int enter_by_pid(struct hk_cgroup *cg, size_t i, pid_t pid, struct hk_err *err)
 {
 	char buf[24];
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cg->dirs[i].dir);
 
-	if (cg->version == 2)
-		return 0;
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return hk_write_str(procs, buf, err);
+}
+
+static int open_tasks(struct hk_cgroup *cg, size_t i, struct hk_err *err)
+{
+	_cleanup_free_ char *tasks = xasprintf("%s/tasks", cg->dirs[i].dir);
+	int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+
+	return fd < 0 ? hk_fail(err, errno, "open %s", tasks) : fd;
+}
+
+static int close_fds(int *fds, size_t *n)
+{
+	while (*n > 0)
+		close(fds[--*n]);
+	return -1;
+}
+
+/* v1: the tasks files, for the process to enter by itself; a v2 hierarchy
+ * (hybrid's unified) clone3 did not place it in: its pid, written here. */
+static int fs_enter_fds(struct hk_cgroup *cg, pid_t pid, int *fds, size_t max, size_t *n,
+			struct hk_err *err)
+{
+	*n = 0;
 	for (size_t i = 0; i < cg->n_dirs;) {
-		_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cg->dirs[i].dir);
-		if (hk_write_str(procs, buf, err) < 0) {
+		struct hk_cg_dir *d = &cg->dirs[i];
+		bool v2 = cg->version == 2 || strcmp(d->name, "unified") == 0;
+		int fd = -1;
+		if (d->placed) {
+			i++;
+			continue;
+		}
+		if (!v2 && *n >= max) {
+			hk_fail(err, E2BIG, "enter cgroup: more than %zu hierarchies", max);
+			return close_fds(fds, n);
+		}
+		int r = v2 ? enter_by_pid(cg, i, pid, err) : (fd = open_tasks(cg, i, err));
+		if (r < 0) {
 			if (!cg_refusal(cg, err->errnum))
-				return -1;
+				return close_fds(fds, n);
 			cg_drop_dir(cg, i, err->msg);
 			hk_err_clear(err);
 			continue;
 		}
+		if (fd >= 0)
+			fds[(*n)++] = fd;
 		i++;
 	}
 	return 0;
@@ -385,6 +450,7 @@ const struct cg_manager cg_fs_manager = {
 	.name = "cgroupfs",
 	.resolve = fs_resolve,
 	.create = fs_create,
-	.enter = fs_enter,
+	.clone_fd = fs_clone_fd,
+	.enter_fds = fs_enter_fds,
 	.destroy = fs_destroy,
 };

@@ -90,10 +90,8 @@ struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk
 void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir)
 {
 	cg->dirs = xrealloc(cg->dirs, (cg->n_dirs + 1) * sizeof(*cg->dirs));
-	cg->dirs[cg->n_dirs].name = xstrdup(name);
-	cg->dirs[cg->n_dirs].dir = xstrdup(dir);
-	cg->dirs[cg->n_dirs].shared = false;
-	cg->dirs[cg->n_dirs].index = (unsigned)cg->n_dirs;
+	cg->dirs[cg->n_dirs] = (struct hk_cg_dir){
+		.name = xstrdup(name), .dir = xstrdup(dir), .index = (unsigned)cg->n_dirs};
 	cg->n_dirs++;
 }
 
@@ -179,19 +177,46 @@ int cg_oom_count(const struct hk_cgroup *cg, int fd, uint64_t *count)
 	return cg_backend(cg)->oom_read(cg, fd, count);
 }
 
-int cg_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err)
+int cg_enter_fds(struct hk_cgroup *cg, pid_t pid, int *fds, size_t max, size_t *n,
+		 struct hk_err *err)
 {
-	return cg->manager->enter(cg, pid, err);
+	return cg->manager->enter_fds(cg, pid, fds, max, n, err);
 }
 
-int cg_clone_fd(struct hk_cgroup *cg, struct hk_err *err)
+int cg_enter_self(int fd, struct hk_err *err)
 {
-	if (cg->version != 2 || cg->n_dirs == 0)
-		return -1;
-	int fd = open(cg->dirs[0].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return hk_fail(err, errno, "open cgroup %s", cg->dirs[0].dir);
-	return fd;
+	char path[64], target[256];
+	ssize_t w;
+
+	do
+		w = write(fd, "0", 1);
+	while (w < 0 && errno == EINTR);
+	int e = errno;
+	if (w == 1) {
+		close(fd);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t len = readlink(path, target, sizeof(target) - 1);
+	target[len > 0 ? len : 0] = '\0';
+	close(fd);
+	return hk_fail(err, w < 0 ? e : EIO, "enter cgroup: write 0 to %s",
+		       len > 0 ? target : "its tasks file");
+}
+
+int cg_clone_fd(struct hk_cgroup *cg, int *fd, struct hk_err *err)
+{
+	*fd = -1;
+	return cg->manager->clone_fd(cg, fd, err);
+}
+
+void cg_clone_refused(struct hk_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (cg->dirs[i].placed) {
+			cg_drop_dir(cg, i, "clone3 into it refused");
+			return;
+		}
 }
 
 int cg_read_pids(const char *dir, pid_t **pids, size_t *n, struct hk_err *err)

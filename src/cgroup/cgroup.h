@@ -21,6 +21,7 @@ struct hk_cg_dir {
 	char *dir;      /* absolute host path of the container's cgroup in it */
 	bool shared;    /* it existed before the container: joined, never removed */
 	unsigned index; /* its place among the hierarchies found (cg_kept) */
+	bool placed;    /* clone3 put the process in it (CLONE_INTO_CGROUP) */
 };
 
 struct hk_cgroup {
@@ -53,10 +54,28 @@ void cg_drop_dir(struct hk_cgroup *cg, size_t i, const char *why);
 uint32_t cg_kept(const struct hk_cgroup *cg);
 /* Make the directories and apply linux.resources. */
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
-/* An fd for clone3's CLONE_INTO_CGROUP, or -1 when the version has none. */
-int cg_clone_fd(struct hk_cgroup *cg, struct hk_err *err);
-/* Move pid in (v1: every hierarchy; v2: nothing left to do after clone3). */
-int cg_enter(struct hk_cgroup *cg, pid_t pid, struct hk_err *err);
+/* An fd for clone3's CLONE_INTO_CGROUP: on v2 the cgroup (cg_create made
+ * it); on a hybrid host the unified hierarchy's, made here (cheap: it has
+ * no controllers). The hierarchy is marked placed: once clone3 succeeded,
+ * nothing is left to enter there. *fd -1 when there is none (or, under
+ * best_effort, the kernel refused to make it: left out). 0, or -1 (err). */
+int cg_clone_fd(struct hk_cgroup *cg, int *fd, struct hk_err *err);
+/* clone3 into it was refused: the placed hierarchy is left out. */
+void cg_clone_refused(struct hk_cgroup *cg);
+/* Move pid in where clone3 did not place it, as far as its parent has
+ * to: each v1 hierarchy's `tasks` file is opened (into fds, at most max,
+ * *n of them) for the process to write "0" to itself (cg_enter_self); a
+ * v2 hierarchy clone3 did not place it in gets pid in cgroup.procs. Why:
+ * writing another process's pid (or any write to cgroup.procs) takes the
+ * kernel's global cgroup_threadgroup_rwsem for writing, which waits for an
+ * RCU grace period (milliseconds, more under load); a single-threaded
+ * process moving itself through `tasks` does not take it. */
+#define CG_MAX_FDS 32
+int cg_enter_fds(struct hk_cgroup *cg, pid_t pid, int *fds, size_t max, size_t *n,
+		 struct hk_err *err);
+/* In the process itself: write "0" to a tasks file cg_enter_fds opened
+ * (and close it). */
+int cg_enter_self(int fd, struct hk_err *err);
 /* The pids in the cgroup. */
 int cg_pids(struct hk_cgroup *cg, pid_t **pids, size_t *n, struct hk_err *err);
 /* Signal every process in the cgroup. */

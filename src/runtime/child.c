@@ -58,15 +58,22 @@ static int new_cgroup_ns(struct hk_spawn *sp, struct hk_err *err)
 	return 0;
 }
 
-/* Wait until husk has put us in our cgroup (once). */
+/* Enter our cgroup as husk hands us its tasks files, until it says we are
+ * in (once). */
 static int wait_cgroup(struct hk_spawn *sp, int sock, struct hk_err *err)
 {
 	struct hk_sync_in in;
 
 	if (sp->in_cgroup)
 		return 0;
-	if (sync_read(sock, &in, err) < 0)
-		return -1;
+	for (;;) {
+		if (sync_read(sock, &in, err) < 0)
+			return -1;
+		if (in.type != HK_SYNC_CGFD || in.fd < 0)
+			break;
+		if (cg_enter_self(in.fd, err) < 0)
+			return -1;
+	}
 	if (in.fd >= 0)
 		close(in.fd);
 	if (in.type != HK_SYNC_CGROUP)

@@ -423,14 +423,14 @@ static pid_t clone_with(int *pidfd, int cgfd)
 
 static pid_t clone_into(const struct target *t, int *pidfd, struct hk_err *err)
 {
-	_cleanup_close_ int cgfd = cg_clone_fd(t->cgroup, err);
+	_cleanup_close_ int cgfd = -1;
 
-	if (cgfd < 0 && t->cgroup->version == 2 && t->cgroup->n_dirs > 0)
+	if (cg_clone_fd(t->cgroup, &cgfd, err) < 0)
 		return -1;
 	pid_t pid = clone_with(pidfd, cgfd);
 	/* Rootless, a cgroup we may not move a process into is skipped. */
 	if (pid < 0 && cgfd >= 0 && cg_refusal(t->cgroup, errno)) {
-		cg_drop_dir(t->cgroup, 0, "clone3 into it refused");
+		cg_clone_refused(t->cgroup);
 		pid = clone_with(pidfd, -1);
 	}
 	if (pid < 0)
@@ -561,8 +561,12 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 	HK_FAULT("exec:cloned");
 	if (r == 0)
 		r = process_set_oom_score_adj(*pid, &t->proc, err);
+	int fds[CG_MAX_FDS];
+	size_t n = 0;
 	if (r == 0)
-		r = cg_enter(t->cgroup, *pid, err);
+		r = cg_enter_fds(t->cgroup, *pid, fds, CG_MAX_FDS, &n, err);
+	if (r == 0 && sync_send_cgfds(sv[0], fds, n) < 0)
+		r = hk_fail(err, errno, "start the exec process");
 	if (r == 0 && sync_send_value(sv[0], HK_SYNC_GO, (int32_t)*pid) < 0)
 		r = hk_fail(err, errno, "start the exec process");
 	if (r == 0 && t->via_child)

@@ -95,10 +95,12 @@ static int move_netdevs(struct hk_spawn *sp, bool late, struct hk_err *err)
 }
 
 /* Between clone3 and GO: the child's id maps. Then, while the child builds
- * its mounts, its cgroup: on v1 making it and moving the child in take
- * milliseconds (an attach waits for an RCU grace period), so they overlap
- * with the child's work; the child waits for CGROUP only where it needs to
- * be in it. On v2 clone3 already placed it (CLONE_INTO_CGROUP). */
+ * its mounts, its cgroup: on v1 making it takes a millisecond or more
+ * (cpuset's most), so it overlaps with the child's work, and the child
+ * moves itself in (CGFD: it writes 0 to each hierarchy's tasks file, which
+ * unlike husk writing its pid waits for no RCU grace period); it waits for
+ * CGROUP only where it needs to be in it. On v2 (and a hybrid host's
+ * unified hierarchy) clone3 already placed it (CLONE_INTO_CGROUP). */
 static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 {
 	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
@@ -112,9 +114,13 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 		return child_gone(sp, err);
 	if (sp->cgroup->version != 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;
-	if (cg_enter(sp->cgroup, sp->pid, err) < 0)
+	int fds[CG_MAX_FDS];
+	size_t n;
+	if (cg_enter_fds(sp->cgroup, sp->pid, fds, CG_MAX_FDS, &n, err) < 0)
 		return -1;
-	hk_debug("spawn: in cgroup");
+	if (sync_send_cgfds(sp->sock, fds, n) < 0)
+		return child_gone(sp, err);
+	hk_debug("spawn: cgroup made, %zu tasks files sent", n);
 	HK_FAULT("spawn:in-cgroup");
 	/* Rootless, some hierarchies may have been left out since the clone:
 	 * the child mounts the ones kept. */
@@ -256,13 +262,10 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->sock = -1;
 	sp->pty_master = -1;
 	sp->netdevs_moved = false;
-	if (sp->cgroup->version == 2) {
-		if (cg_create(sp->cgroup, sp->spec, err) < 0)
-			return -1;
-		cgfd = cg_clone_fd(sp->cgroup, err);
-		if (cgfd < 0 && sp->cgroup->n_dirs > 0)
-			return -1;
-	}
+	if (sp->cgroup->version == 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
+		return -1;
+	if (cg_clone_fd(sp->cgroup, &cgfd, err) < 0)
+		return -1;
 	if (mountsrc_check(sp->spec, &sp->derived, &sp->host_sources, err) < 0 ||
 	    process_guard_exe(err) < 0 || make_socket(sp->spec, sv, err) < 0)
 		return -1;
@@ -281,7 +284,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	 * move a process into (cgroup v2 wants the common ancestor's
 	 * cgroup.procs writable too): left out as well. */
 	if (pid < 0 && cgfd >= 0 && cg_refusal(sp->cgroup, e)) {
-		cg_drop_dir(sp->cgroup, 0, "clone3 into it refused");
+		cg_clone_refused(sp->cgroup);
 		pid = do_clone(sp, -1);
 		e = errno;
 	}

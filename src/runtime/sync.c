@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "common/esc.h"
 
 /* The one send loop: m whole, with fd as SCM_RIGHTS when fd >= 0. Without
@@ -159,12 +160,30 @@ int sync_recv(int fd, uint32_t *type, struct hk_err *payload, struct hk_err *err
 	return 0;
 }
 
+int sync_send_cgfds(int sock, int *fds, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0 && sync_send_fd(sock, HK_SYNC_CGFD, fds[i]) < 0)
+			r = -1;
+		close(fds[i]);
+	}
+	return r;
+}
+
 int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err)
 {
 	struct hk_sync_in in;
 
-	if (sync_read(sock, &in, err) < 0)
-		return -1;
+	for (;;) {
+		if (sync_read(sock, &in, err) < 0)
+			return -1;
+		if (in.type != HK_SYNC_CGFD || in.fd < 0)
+			break;
+		if (cg_enter_self(in.fd, err) < 0)
+			return -1;
+	}
 	if (in.fd >= 0)
 		close(in.fd);
 	if (in.type != HK_SYNC_GO)

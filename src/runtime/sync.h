@@ -4,6 +4,7 @@
 #define HUSK_RUNTIME_SYNC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,6 +25,8 @@ enum hk_sync_type {
 	HK_SYNC_MOUNTS, /* child -> parent: open my bind mount sources
 			 * (runtime/mountsrc.h) */
 	HK_SYNC_MNTFD,  /* parent -> child: one such source's tree */
+	HK_SYNC_CGFD,   /* parent -> child: a cgroup's tasks file: enter it
+			 * (cg_enter_self), before CGROUP (create) or GO (exec) */
 };
 
 struct hk_sync_msg {
@@ -61,8 +64,10 @@ int sync_read_value(int sock, enum hk_sync_type want, int32_t *value);
  * filter is loaded: to husk when husk still reads (send, or write where the
  * filter refuses send), else, as runc does, to the process's own stderr. */
 void sync_report_error(int sock, bool husk_reads, const struct hk_err *err);
+/* Send each of n fds as CGFD, closing them. */
+int sync_send_cgfds(int sock, int *fds, size_t n);
 /* In a container process: wait for GO and take the pid it carries (the
- * process's pid as husk sees it). */
+ * process's pid as husk sees it); the CGFDs before it entered. */
 int sync_wait_go(int sock, pid_t *host_pid, struct hk_err *err);
 
 #endif
