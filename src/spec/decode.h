@@ -39,6 +39,11 @@ int spec_decode_idmap(hk_json *v, const char *path, void *array, size_t i, void 
 int spec_decode_resources(hk_json *res, const char *path, struct hk_resources *r,
 			  struct hk_err *err);
 
+/* One linux.resources.devices rule (a spec_elem_fn over struct
+ * hk_dev_rule). */
+int spec_decode_dev_rule(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+			 struct hk_err *err);
+
 /* linux.netDevices (after linux.namespaces) */
 int spec_decode_netdevs(hk_json *lx, struct hk_spec *s, struct hk_err *err);
 

@@ -85,10 +85,14 @@ struct hk_resources {
 	size_t n_rdma;
 	struct hk_kv *unified; /* v2 file name -> value */
 	size_t n_unified;
+	bool devices_given; /* update: a devices block came, checked, not applied */
 };
 
-/* A LinuxResources object on its own (`update -r FILE`); devices are not
- * updatable and are refused. */
+/* A LinuxResources object on its own (`update -r FILE`). Its devices are
+ * decoded (a malformed rule fails) and not applied, as runc 1.1.5 does:
+ * containerd's shim sends the container's whole resources block, devices
+ * included, on every update, and the container keeps the device rules it
+ * was created with. */
 struct hk_resources *spec_parse_resources(const char *json, size_t len, struct hk_err *err);
 void spec_resources_clear(struct hk_resources *r);
 void spec_resources_free(struct hk_resources *r);

@@ -151,8 +151,8 @@ static int decode_devices(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 				 &s->devices, &s->n_devices, err);
 }
 
-static int decode_dev_rule(hk_json *v, const char *path, void *array, size_t i, void *ctx,
-			   struct hk_err *err)
+int spec_decode_dev_rule(hk_json *v, const char *path, void *array, size_t i, void *ctx,
+			 struct hk_err *err)
 {
 	struct hk_dev_rule *d = (struct hk_dev_rule *)array + i;
 	_cleanup_free_ char *type = NULL, *access = NULL;
@@ -189,7 +189,7 @@ static int decode_resources(hk_json *lx, struct hk_spec *s, struct hk_err *err)
 	if (spec_decode_resources(res, "linux.resources", &s->resources, err) < 0)
 		return -1;
 	return spec_decode_array(res, "linux.resources", "devices", sizeof(*s->dev_rules),
-				 decode_dev_rule, NULL, &s->dev_rules, &s->n_dev_rules, err);
+				 spec_decode_dev_rule, NULL, &s->dev_rules, &s->n_dev_rules, err);
 }
 
 static int decode_paths(hk_json *lx, const char *key, char ***out, size_t *n, struct hk_err *err)

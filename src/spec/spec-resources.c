@@ -379,8 +379,14 @@ struct hk_resources *spec_parse_resources(const char *json, size_t len, struct h
 		return NULL;
 	struct hk_resources *r = xzalloc(sizeof(*r));
 	int rc = hk_json_as_obj(root, "resources", err);
-	if (rc >= 0 && hk_json_has(root, "devices"))
-		rc = hk_fail(err, 0, "devices: cannot be updated on a running container");
+	/* checked, not kept: see resources.h */
+	struct hk_dev_rule *devs = NULL;
+	size_t n_devs = 0;
+	if (rc >= 0)
+		rc = spec_decode_array(root, "", "devices", sizeof(*devs), spec_decode_dev_rule,
+				       NULL, &devs, &n_devs, err);
+	free(devs);
+	r->devices_given = rc >= 0 && hk_json_has(root, "devices");
 	if (rc >= 0)
 		rc = spec_decode_resources(root, "", r, err);
 	hk_json_put(root);

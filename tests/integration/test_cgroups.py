@@ -428,6 +428,30 @@ def _update_file(hk, cid, res, *extra, flag="-r"):
     return hk.call("update", *extra, flag, f, cid)
 
 
+def test_update_with_a_devices_block_applies_the_rest(hk):
+    """containerd's shim pipes a container's whole resources block to
+    `update -r -`, devices (at least the deny-all) included, for every CRI
+    UpdateContainerResources: as runc 1.1.5, the block is checked, its
+    devices are not applied (the container keeps the rules it was made
+    with: even an allow-all changes nothing) and the rest is."""
+    cid, pid, cg = _sleeper(hk, resources={"pids": {"limit": 100}})
+    before = None if V2 else cg.read("devices", "devices.list")
+    r = _call_input(hk, json.dumps({"devices": [{"allow": True, "access": "rwm"}],
+                                    "pids": {"limit": 77}}), "update", "-r", "-", cid)
+    assert r.rc == 0, str(r)
+    assert cg.read("pids", "pids.max") == "77"
+    if not V2:
+        assert cg.read("devices", "devices.list") == before
+        assert "a *:* rwm" not in before.splitlines()
+    r = _update_file(hk, cid, {"devices": [{"allow": False, "access": "rwm"}],
+                               "pids": {"limit": 78}})
+    assert r.rc == 0, str(r)
+    assert cg.read("pids", "pids.max") == "78"
+    r = _update_file(hk, cid, {"devices": [{"allow": "yes"}], "pids": {"limit": 79}})
+    assert r.rc == 1, str(r)
+    assert cg.read("pids", "pids.max") == "78"
+
+
 def test_update_with_resources_json(hk):
     cid, pid, cg = _sleeper(hk, resources={
         "memory": {"limit": 256 * MiB}, "pids": {"limit": 100},
@@ -478,7 +502,7 @@ def test_update_refusals(hk):
     _assert_refused(hk.call("update", "--kernel-memory", "1m", cid), "kernel-memory")
     _assert_refused(hk.call("update", "--l3-cache-schema", "L3:0=f", cid), "l3-cache-schema")
     _assert_refused(hk.call("update", "--pids-limit", "ten", cid), "--pids-limit")
-    _assert_refused(_update_file(hk, cid, {"devices": []}), "devices")
+    _assert_refused(_update_file(hk, cid, {"devices": [{"allow": "x"}]}), "devices[0].allow")
     _assert_refused(_update_file(hk, cid, {"memory": {"limit": -5}}), "memory.limit")
     assert _update_file(hk, cid, "{").rc == 1
     _assert_refused(_update_file(hk, cid, {}, "--memory", "1m"), "--resources")

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/size.h"
 #include "runtime/control.h"
 #include "spec/json.h"
@@ -156,6 +157,11 @@ static int run_update(const struct hk_globals *g, int argc, char **argv)
 					: spec_parse_resources(text, strlen(text), &err);
 	if (!r)
 		return cli_error(&err);
+	if (r->devices_given)
+		hk_log(HK_LOG_INFO,
+		       "update %s: devices: not applied (the container keeps the "
+		       "device rules it was created with, as with runc)",
+		       id);
 	int rc = container_update(g->root, id, r, &err);
 	spec_resources_free(r);
 	return rc < 0 ? cli_error(&err) : 0;
