@@ -28,7 +28,8 @@ struct hk_command {
 	const char *summary; /* one line */
 	const char *options; /* option help, one per line */
 	/* Puts processes into a container: runs only from a view of husk's
-	 * binary that cannot be written (linux/selfexe.h, CVE-2019-5736). */
+	 * binary that cannot be written (linux/selfexe.h, CVE-2019-5736); with
+	 * a companion, that is run from such a view. */
 	bool protect_exe;
 	/* Runs without a state directory (husk spec). */
 	bool no_state;
@@ -52,9 +53,11 @@ int cli_main(const struct cli_program *p, int argc, char **argv);
 
 /* The path of a companion binary next to husk's own, malloc'd (NULL when
  * /proc/self/exe cannot be read); and exec it with the global flags and
- * argv (returns only on failure, with the exit status). */
+ * argv (returns only on failure, with the exit status); with protect,
+ * from a read-only view of it where one can be made. */
 char *cli_companion_path(const char *binary);
-int cli_exec_companion(const char *binary, const struct hk_globals *g, int argc, char **argv);
+int cli_exec_companion(const char *binary, bool protect, const struct hk_globals *g, int argc,
+		       char **argv);
 
 /* s made safe to print on a terminal (common/esc.h): s itself when nothing
  * needs escaping, else a copy kept until cli_esc_release (main calls it

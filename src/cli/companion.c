@@ -26,7 +26,8 @@ char *cli_companion_path(const char *binary)
 	return xasprintf("%s/%s", self, binary);
 }
 
-int cli_exec_companion(const char *binary, const struct hk_globals *g, int argc, char **argv)
+int cli_exec_companion(const char *binary, bool protect, const struct hk_globals *g, int argc,
+		       char **argv)
 {
 	char **args = xcalloc(10 + (size_t)argc, sizeof(*args));
 	size_t n = 0;
@@ -56,6 +57,8 @@ int cli_exec_companion(const char *binary, const struct hk_globals *g, int argc,
 	size_t own = n;
 	for (int i = 0; i < argc; i++)
 		args[n++] = argv[i];
+	if (protect)
+		selfexe_exec_companion(path, args);
 	execv(path, args);
 	int e = errno;
 	int r = cli_errorf("%s: cannot run %s (make builds it next to husk): %s", argv[0], path,

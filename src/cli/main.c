@@ -180,7 +180,7 @@ static int run_command(const struct hk_command *cmd, const struct hk_globals *g,
 				  "in $XDG_RUNTIME_DIR/husk; set XDG_RUNTIME_DIR or pass --root",
 				  (unsigned)geteuid());
 	if (cmd->companion)
-		return cli_exec_companion(cmd->companion, g, n, args);
+		return cli_exec_companion(cmd->companion, cmd->protect_exe, g, n, args);
 	/* Before the command parses anything: argv is still as given. */
 	if (cmd->protect_exe && selfexe_protect(argv, &err) < 0)
 		return cli_error(&err);

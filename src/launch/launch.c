@@ -335,6 +335,7 @@ static int mount_and_run(struct launch_plan *p, struct img_image *img, struct hk
 	uid_t owner = p->map_size ? p->map_uid : (uid_t)-1;
 	gid_t group = p->map_size ? p->map_gid : (gid_t)-1;
 	int r = overlay_mount(p->dir, lowers, n, o->read_only, owner, group, err);
+	hk_debug("launch: overlay mounted");
 	for (size_t i = 0; p->map_size && i < n; i++)
 		close(lowers[i]);
 	free(lowers);
@@ -343,6 +344,7 @@ static int mount_and_run(struct launch_plan *p, struct img_image *img, struct hk
 	p->rootfs = rootfs;
 	if (launch_process(p, err) < 0)
 		return -1;
+	hk_debug("launch: process decided");
 	return run_spec(p, sd, status, err);
 }
 
@@ -389,6 +391,7 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 		return -1;
 	int r = make_dir(p, &sd, err);
 	made = r == 0;
+	hk_debug("launch: %s made", p->dir);
 	/* the logger goes back to the host's mount namespace: it keeps none
 	 * of launch's mounts */
 	if (r == 0 && o->detach)

@@ -70,10 +70,8 @@ void launch_new_owner(char owner[LAUNCH_OWNER_LEN + 1])
 static int write_reservation(struct hk_state_dir *sd, const char *self, const char *dir,
 			     const char *owner, struct hk_err *err)
 {
-	char *args[] = {"husk-launch", "launch",
-			"--cleanup",   (char *)(uintptr_t)dir,
-			"--owner",     (char *)(uintptr_t)owner,
-			NULL};
+	char *args[] = {"husk-launch",          "cleanup", "--owner", (char *)(uintptr_t)owner,
+			(char *)(uintptr_t)dir, NULL};
 	/* an ordinary user's husk finds its state root there (spec-build.c) */
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	_cleanup_free_ char *xdg_env =
@@ -81,7 +79,7 @@ static int write_reservation(struct hk_state_dir *sd, const char *self, const ch
 	char *env[] = {HOOK_PATH, xdg_env, NULL};
 	struct hk_hook hook = {.path = (char *)(uintptr_t)self,
 			       .args = args,
-			       .n_args = 6,
+			       .n_args = 5,
 			       .env = env,
 			       .n_env = xdg_env ? 2 : 1};
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);

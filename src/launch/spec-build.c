@@ -345,8 +345,10 @@ static hk_json *hooks_json(const struct launch_plan *p)
 {
 	hk_json *hooks = hk_json_new_obj(), *poststop = hk_json_new_arr();
 	const char *detach[] = {"husk", "net", "detach"};
-	const char *cleanup[] = {"husk-launch", "launch", "--cleanup", p->dir,
-				 "--owner",     p->owner, "--keep"};
+	/* options first: husk-launch stops at the first argument that is none */
+	const char *cleanup[] = {
+		"husk-launch", "cleanup", "--owner", p->owner, p->o->keep ? "--keep" : p->dir,
+		p->dir};
 
 	if (p->o->net == LAUNCH_NET_BRIDGE) {
 		hk_json *create = hk_json_new_arr();
@@ -354,7 +356,7 @@ static hk_json *hooks_json(const struct launch_plan *p)
 		hk_json_set(hooks, "createRuntime", create);
 		hk_json_append(poststop, hook_json(p->o->husk, detach, 3));
 	}
-	hk_json_append(poststop, hook_json(p->o->self, cleanup, p->o->keep ? 7 : 6));
+	hk_json_append(poststop, hook_json(p->o->self, cleanup, p->o->keep ? 6 : 5));
 	hk_json_set(hooks, "poststop", poststop);
 	return hooks;
 }

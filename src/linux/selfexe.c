@@ -220,3 +220,22 @@ int selfexe_protect(char **argv, struct hk_err *err)
 		return -1;
 	return exec_view(mfd, argv, path, "a sealed memfd copy", err);
 }
+
+void selfexe_exec_companion(const char *path, char **argv)
+{
+	extern char **environ;
+	struct stat st;
+
+	if (geteuid() != 0 || hk_rootless() || stat(path, &st) < 0)
+		return;
+	_cleanup_close_ int view = view_overlay(path, &st);
+	if (view < 0) {
+		hk_debug("selfexe: no overlay view of %s: %s", path, strerror(errno));
+		return;
+	}
+	if (setenv(ORIGIN_ENV, path, 1) < 0)
+		return;
+	hk_debug("selfexe: running %s from a read-only overlay", path);
+	hk_execveat(view, "", argv, environ, AT_EMPTY_PATH);
+	unsetenv(ORIGIN_ENV);
+}

@@ -42,4 +42,12 @@ const char *selfexe_path(void);
  * be done; on success does not return; -1 with err on failure. */
 int selfexe_protect(char **argv, struct hk_err *err);
 
+/* husk running a companion (husk-launch) whose command re-executes itself
+ * as above: exec it from the read-only overlay view of its directory
+ * straight away, so that it finds itself protected and need not exec
+ * again (one exec less on each launch). Returns only when that could not
+ * be done (not root, no overlayfs: the companion then protects itself),
+ * having changed nothing. */
+void selfexe_exec_companion(const char *path, char **argv);
+
 #endif

@@ -35,4 +35,11 @@ int hooks_run(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const ch
 void hooks_run_warn(const struct hk_hook_list *hooks, enum hk_hook_kind kind, const char *state,
 		    const char *dir);
 
+/* A hook the running program serves in-process instead of exec'ing it
+ * (husk-launch: its own cleanup hook, when it deletes its container
+ * itself): fn returns 1 when it ran h, -1 when it ran h and h failed (err
+ * set), 0 when h is not one of its own. NULL: none (the default). */
+typedef int (*hooks_local_fn)(const struct hk_hook *h, struct hk_err *err);
+void hooks_set_local(hooks_local_fn fn);
+
 #endif

@@ -435,8 +435,10 @@ def test_cleanup_hook_removes_only_its_own(launch, rootfs, tmp_path):
     assert r.rc == 125 and f"container {a} exists already" in r.err, str(r)
     assert not (other / a).exists()
     helper = str(Path(HUSK).parent / "husk-launch")
-    for argv in (["--cleanup", d, "--owner", "0" * 32],):
-        p = subprocess.run([helper, "launch", *map(str, argv)], capture_output=True,
+    # the hook as it is now, and as older states name it
+    for argv in (["cleanup", "--owner", "0" * 32, d], ["launch", "--cleanup", d, "--owner",
+                                                       "0" * 32]):
+        p = subprocess.run([helper, *map(str, argv)], capture_output=True,
                            text=True, timeout=20)
         assert p.returncode == 0, p
     assert sorted(os.listdir(d)) == before

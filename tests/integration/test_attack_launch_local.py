@@ -197,7 +197,7 @@ def test_failed_cleanup_leaves_no_name_taken(launch, rootfs):
     launch.ok(rootfs, "sh", "-c", "echo y > /y", name=b)
     f = STATE_ROOT / b / "state.json"
     state = json.loads(f.read_text())
-    hooks = [h for h in state["hooks"]["poststop"] if "--cleanup" in h["args"]]
+    hooks = [h for h in state["hooks"]["poststop"] if "cleanup" in h["args"]]
     assert hooks, state
     for h in hooks:
         h["path"] = "/bin/false"

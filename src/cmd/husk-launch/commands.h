@@ -1,9 +1,15 @@
-/* husk-launch's command (its table is main.c's). */
+/* husk-launch's commands (their table is main.c's). */
 #ifndef HUSK_CMD_HUSK_LAUNCH_COMMANDS_H
 #define HUSK_CMD_HUSK_LAUNCH_COMMANDS_H
 
 #include "cli/cli.h"
 
 extern const struct hk_command cmd_launch;
+extern const struct hk_command cmd_cleanup;
+
+/* Serve the cleanup hook of the containers this husk-launch makes
+ * in-process when it deletes them itself (cleanup.c); self: this binary's
+ * path, as the hooks name it. */
+void cleanup_serve_locally(const char *self);
 
 #endif

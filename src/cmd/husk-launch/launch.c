@@ -315,6 +315,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		dup2(null, 0);
 		close(null);
 	}
+	cleanup_serve_locally(o->self);
 	if (launch_run(o, &status, &c.err) < 0) {
 		/* docker run's convention: 125 when the launch itself failed,
 		 * so it cannot be taken for the program's own status */

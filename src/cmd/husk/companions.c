@@ -19,6 +19,7 @@ const struct hk_command cmd_net = {
 const struct hk_command cmd_launch = {
 	.name = "launch",
 	.companion = LAUNCH_BINARY,
+	.protect_exe = true, /* run from the read-only view it would re-exec into */
 	.args = LAUNCH_ARGS,
 	.summary = LAUNCH_SUMMARY,
 	.options = "",
