@@ -126,7 +126,11 @@ static struct archive *tar_open(struct img_source *src, int *fd, struct hk_err *
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, *fd, 1 << 16) != ARCHIVE_OK) {
-		hk_fail(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "%s: %s", src->path,
+		/* libarchive's "errno" of a file that is no archive is EILSEQ
+		 * ("Invalid or incomplete multibyte or wide character"): not
+		 * worth saying */
+		int e = archive_errno(a);
+		hk_fail(err, e > 0 && e != EILSEQ ? e : 0, "%s: %s", src->path,
 			archive_error_string(a));
 		archive_read_free(a);
 		close(*fd);

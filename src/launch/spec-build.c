@@ -2,14 +2,18 @@
  * defaults (every namespace, a small capability set, no_new_privs, masked
  * and read-only /proc and /sys paths, the default seccomp profile), the
  * options on top. It goes through spec_parse like any bundle's. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
 #include "common/rootless.h"
+#include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "launch/launch-int.h"
 #include "spec/json.h"
@@ -132,6 +136,41 @@ static hk_json *mount_json(const char *dst, const char *type, const char *src,
 	return m;
 }
 
+static bool volume_at(const struct launch_opts *o, const char *dst)
+{
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (strcmp(o->volumes[i].ctr, dst) == 0)
+			return true;
+	return false;
+}
+
+/* --read-only (podman's --read-only-tmpfs, default true): the directories
+ * programs expect to write get a tmpfs of their own, with what the image
+ * has there copied up (tmpcopyup); one the image lacks is left out (the
+ * read-only root cannot take a new mountpoint), as is one a volume takes. */
+static void add_ro_tmpfs(const struct launch_plan *p, hk_json *m)
+{
+	static const struct {
+		const char *dst, *mode;
+	} dirs[] = {{"/run", "mode=755"}, {"/tmp", "mode=1777"}, {"/var/tmp", "mode=1777"}};
+	_cleanup_close_ int root = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+
+	for (size_t i = 0; root >= 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		int fd = hk_openat2(root, dirs[i].dst + 1, &how);
+		if (fd < 0 || volume_at(p->o, dirs[i].dst)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		hk_json_append(m, mount_json(dirs[i].dst, "tmpfs", "tmpfs",
+					     (const char *[]){"rw", "nosuid", "nodev", dirs[i].mode,
+							      "tmpcopyup", NULL}));
+	}
+}
+
 static hk_json *mounts_json(const struct launch_plan *p)
 {
 	const struct launch_opts *o = p->o;
@@ -175,6 +214,8 @@ static hk_json *mounts_json(const struct launch_plan *p)
 					      ? (const char *[]){"rbind", "rprivate", "ro", "rro",
 								 NULL}
 					      : (const char *[]){"rbind", "rprivate", "rw", NULL}));
+	if (o->read_only && !o->no_ro_tmpfs)
+		add_ro_tmpfs(p, m);
 	if (o->init)
 		hk_json_append(m, mount_json("/dev/init", "bind", o->init_path,
 					     (const char *[]){"bind", "ro", "nosuid", NULL}));

@@ -387,3 +387,31 @@ def test_unknown_id_and_bad_format(hk):
     r = hk.call("inspect")
     assert r.rc == 1 and "expected exactly one container id" in r.err
     assert HUSK  # the runtime under test is husk (husk_only)
+
+
+def test_mount_columns_line_up(hk, tmp_path):
+    """A long destination (a tmpfs at 40 characters) widens the column
+    for every line instead of pushing its own type and options out of
+    line."""
+    dst = "/tmp/a-rather-long/destination/path/x"
+    b = hk.bundle(["sleep", "1000"])
+    # made inside a tmpfs of its own, not in the shared rootfs
+    for d in ("/tmp", dst):
+        b.config["mounts"].append({"destination": d, "type": "tmpfs", "source": "tmpfs",
+                                   "options": ["nosuid"]})
+    b.write()
+    cid = hk.run_detached(b)
+    r = inspect(hk, cid)
+    assert r.rc == 0, str(r)
+    lines = r.out.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("mounts"))
+    rows = [lines[start]]
+    for l in lines[start + 1:]:
+        if not l.startswith(" " * 22):
+            break
+        rows.append(l)
+    assert any(dst in l for l in rows), r.out
+    # the type column starts at the same place on every row
+    starts = {len(l) - len(l[22:].split(None, 1)[1]) for l in rows}
+    assert len(starts) == 1, "\n".join(rows)
+    hk.kill(cid, "KILL")

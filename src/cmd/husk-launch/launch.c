@@ -47,6 +47,7 @@ enum {
 	OPT_CREDS,
 	OPT_TLS_VERIFY,
 	OPT_CERT_DIR,
+	OPT_RO_TMPFS,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +79,7 @@ static const struct option longopts[] = {
 	{"share", required_argument, NULL, OPT_SHARE},
 	{"keep", no_argument, NULL, OPT_KEEP},
 	{"read-only", no_argument, NULL, OPT_READ_ONLY},
+	{"read-only-tmpfs", optional_argument, NULL, OPT_RO_TMPFS},
 	{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
 	{"cache-dir", required_argument, NULL, OPT_CACHE},
 	{"data-dir", required_argument, NULL, OPT_DATA},
@@ -194,6 +196,15 @@ static int on_opt(int opt, const char *arg, void *data)
 	struct cli_launch *c = data;
 	char *base = (char *)&c->o;
 
+	if (opt == OPT_RO_TMPFS) {
+		if (arg && strcmp(arg, "true") != 0 && strcmp(arg, "false") != 0) {
+			cli_errorf("launch: --read-only-tmpfs=%s: expected true or false",
+				   cli_esc(arg));
+			return -1;
+		}
+		c->o.no_ro_tmpfs = arg && strcmp(arg, "false") == 0;
+		return 0;
+	}
 	if (opt == OPT_CLEANUP || opt == OPT_OWNER) {
 		*(opt == OPT_CLEANUP ? &c->cleanup : &c->owner) = arg;
 		return 0;
@@ -278,8 +289,11 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 			     &status);
 	/* --name points into argv until here: free_opts frees a copy */
 	o->name = o->name && !bad ? xstrdup(o->name) : NULL;
-	if (bad)
+	if (bad) {
+		/* docker run's 125 for a launch that failed, --help's 0 */
+		status = status ? 125 : 0;
 		goto out;
+	}
 	if (c.cleanup) {
 		status = cleanup_hook(&c);
 		goto out;
@@ -370,6 +384,8 @@ const struct hk_command cmd_launch = {
 		"   --share NS,...        namespaces to leave shared with the host "
 		"(pid,net,ipc,uts,cgroup)\n"
 		"   --read-only           no writable layer\n"
+		"   --read-only-tmpfs[=BOOL]  with --read-only, tmpfs on /run, /tmp and /var/tmp\n"
+		"                         (default true, as podman)\n"
 		"   --keep                keep the writable layer when the container is deleted\n"
 		"   --entrypoint CMD      replace the image's Entrypoint\n"
 		"   --cache-dir DIR       unpacked layers (default $HUSK_CACHE, " LAUNCH_CACHE_DIR

@@ -244,15 +244,26 @@ static void print_rootfs(const struct hk_inspect *in)
 		printf(LABEL "%s\n", "  work", cli_esc(r->work));
 }
 
+#define MOUNT_COL_MAX 64
+
 static void print_mounts(const struct hk_inspect *in)
 {
 	if (in->mounts_error)
 		printf(LABEL "unknown: %s\n", "mounts", cli_esc(in->mounts_error));
 	else if (in->n_mounts == 0)
 		printf(LABEL "none but the root\n", "mounts");
+	/* columns as wide as the longest target (up to MOUNT_COL_MAX: a
+	 * longer one pushes only its own line) */
+	int tw = 20, fw = 10;
+	for (size_t i = 0; i < in->n_mounts; i++) {
+		int t = (int)strlen(cli_esc(in->mounts[i].target));
+		int f = (int)strlen(cli_esc(in->mounts[i].fstype));
+		tw = t > tw && t <= MOUNT_COL_MAX ? t : tw;
+		fw = f > fw && f <= MOUNT_COL_MAX ? f : fw;
+	}
 	for (size_t i = 0; i < in->n_mounts; i++) {
 		const struct hk_mountinfo *m = &in->mounts[i];
-		printf(LABEL "%-20s %-10s %s\n", i == 0 ? "mounts" : "", cli_esc(m->target),
+		printf(LABEL "%-*s %-*s %s\n", i == 0 ? "mounts" : "", tw, cli_esc(m->target), fw,
 		       cli_esc(m->fstype), cli_esc(m->mount_opts));
 	}
 }
