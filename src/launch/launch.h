@@ -52,7 +52,7 @@ struct launch_opts {
 	const char *entrypoint; /* NULL: the image's */
 	bool rm, detach, interactive, tty, keep, read_only, init;
 	bool no_ro_tmpfs; /* --read-only-tmpfs=false */
-	char **env; /* KEY=VAL */
+	char **env;       /* KEY=VAL */
 	size_t n_env;
 	const char *workdir, *user, *hostname;
 	struct launch_volume *volumes;
