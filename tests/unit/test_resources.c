@@ -160,7 +160,15 @@ static void test_other_controllers(void **state)
 		 "unified.cgroup.procs: not a resource");
 	rejected("{\"unified\": {\"../memory.max\": \"1\"}}", "is not a cgroup file name");
 	rejected("{\"unified\": {\"memory\": \"1\"}}", "is not a cgroup file name");
-	rejected("{\"devices\": []}", "devices: cannot be updated");
+	/* checked, not applied (runc 1.1.5's update) */
+	struct hk_resources *d = ok("{\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}");
+	assert_true(d->devices_given);
+	spec_resources_free(d);
+	d = ok("{\"pids\": {\"limit\": 5}}");
+	assert_false(d->devices_given);
+	spec_resources_free(d);
+	rejected("{\"devices\": [{\"allow\": \"x\"}]}", "devices[0].allow");
+	rejected("{\"devices\": [{\"allow\": true, \"type\": \"z\"}]}", "devices[0].type");
 	rejected("[]", "expected an object");
 
 	r = ok("{}");
