@@ -170,3 +170,33 @@ int net_link_add_veth(struct net_nl *nl, const struct net_veth *v, struct hk_err
 			       v->peer);
 	return 0;
 }
+
+struct port_count {
+	int master;
+	int n;
+};
+
+static int count_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct port_count *c = data;
+	struct net_link l;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	link_from_msg(nlh, &l);
+	c->n += l.master == c->master;
+	return MNL_CB_OK;
+}
+
+int net_link_count_ports(struct net_nl *nl, int master, struct hk_err *err)
+{
+	char buf[NET_NL_BUFSZ];
+	struct nlmsghdr *nlh = net_nl_req(nl, buf, RTM_GETLINK, NLM_F_DUMP);
+	struct port_count c = {.master = master};
+
+	put_ifinfo(nlh);
+	int r = net_nl_dump(nl, nlh, count_cb, &c);
+	if (r < 0)
+		return hk_fail(err, -r, "list network devices");
+	return c.n;
+}

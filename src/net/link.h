@@ -23,6 +23,8 @@ struct net_link {
 int net_link_get(struct net_nl *nl, const char *name, struct net_link *out, struct hk_err *err);
 int net_link_add_bridge(struct net_nl *nl, const char *name, struct hk_err *err);
 int net_link_set_up(struct net_nl *nl, int index, const char *name, struct hk_err *err);
+/* How many devices have master as their master (a bridge's ports). */
+int net_link_count_ports(struct net_nl *nl, int master, struct hk_err *err);
 /* Delete by name; a device that is already gone is not an error. */
 int net_link_del(struct net_nl *nl, const char *name, struct hk_err *err);
 

@@ -184,3 +184,33 @@ int net_nat_unpublish(const struct net_port *ports, size_t n, struct hk_err *err
 	hk_err_clear(err);
 	return 0;
 }
+
+int net_nat_forget_bridge(const char *bridge, const struct net_subnet *s, struct hk_err *err)
+{
+	char sub[NET_SUBNET_STRLEN];
+	int enoent = 0;
+
+	net_subnet_fmt(s, sub);
+	_cleanup_free_ char *one = xasprintf("delete element " T " bridges { \"%s\" }\n", bridge);
+	_cleanup_free_ char *two = xasprintf("delete element " T " nets { %s }\n", sub);
+	/* each alone: either may be gone already (a flushed table) */
+	if (nft_run(one, "forget the bridge", &enoent, err) < 0 && !enoent)
+		return -1;
+	enoent = 0;
+	if (nft_run(two, "forget the bridge's subnet", &enoent, err) < 0 && !enoent)
+		return -1;
+	hk_err_clear(err);
+	return 0;
+}
+
+int net_nat_remove(struct hk_err *err)
+{
+	int enoent = 0;
+
+	if (nft_run("delete table " T "\n", "remove husk's table", &enoent, err) == 0)
+		return 1;
+	if (!enoent)
+		return -1;
+	hk_err_clear(err);
+	return 0;
+}

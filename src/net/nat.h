@@ -46,5 +46,11 @@ int net_nat_attach(const char *bridge, const struct net_subnet *s, const struct 
 		   size_t n, uint32_t addr, struct hk_err *err);
 /* Remove one container's elements; those already gone are not an error. */
 int net_nat_unpublish(const struct net_port *ports, size_t n, struct hk_err *err);
+/* A bridge husk removes: out of the table's sets (its name, its subnet);
+ * elements already gone are no error. */
+int net_nat_forget_bridge(const char *bridge, const struct net_subnet *s, struct hk_err *err);
+/* husk's table, when no bridge of husk's is left: 1 removed, 0 there was
+ * none, -1 (err). */
+int net_nat_remove(struct hk_err *err);
 
 #endif

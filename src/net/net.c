@@ -25,6 +25,7 @@
 #include "net/addr.h"
 #include "net/hold.h"
 #include "netinfo/ipam.h"
+#include "net/bridge-gc.h"
 #include "net/link.h"
 #include "net/nat.h"
 #include "net/netlink.h"
@@ -264,8 +265,8 @@ static int ipv6_off(int fd, const char *dev, struct hk_err *err)
  * host's own connections to 127.0.0.1:hostport reach a container (nat.c
  * drops what else that would let in), and no IPv6 on the bridge.
  * Returns the bridge's ifindex. */
-static int ensure_bridge(struct net_nl *nl, const char *name, const struct net_subnet *s,
-			 struct hk_err *err)
+static int ensure_bridge(struct net_nl *nl, struct net_store *st, const char *name,
+			 const struct net_subnet *s, struct hk_err *err)
 {
 	struct net_link br;
 	char sub[NET_SUBNET_STRLEN], path[96];
@@ -278,6 +279,11 @@ static int ensure_bridge(struct net_nl *nl, const char *name, const struct net_s
 		index = create_bridge(nl, name, s, err);
 		if (index < 0)
 			return -1;
+		/* husk's to remove once idle (net gc) */
+		if (net_bridge_record(st, name, s, err) < 0) {
+			net_link_del(nl, name, NULL);
+			return -1;
+		}
 	} else {
 		if (strcmp(br.kind, "bridge") != 0)
 			return hk_fail(err, 0, "%s exists and is not a bridge (%s)", name,
@@ -444,7 +450,7 @@ static int attach_locked(const struct net_config *cfg, struct net_store *st, int
 	hk_debug("net attach %s: planned, host ports bound", l->id);
 	if (net_nl_open(&nl, err) < 0)
 		return -1;
-	int master = ensure_bridge(&nl, l->bridge, &l->subnet, err);
+	int master = ensure_bridge(&nl, st, l->bridge, &l->subnet, err);
 	if (master < 0)
 		goto out;
 	hk_debug("net attach %s: bridge ready", l->id);
@@ -523,41 +529,53 @@ int net_detach(const char *dir, const struct net_caller *c, struct hk_err *err)
 	return r < 0 ? hk_err_prefix(err, "detach %s", c->id) : r;
 }
 
-static int gc_locked(struct net_store *st, char ***ids, size_t *n, struct hk_err *err)
+static int gc_locked(struct net_store *st, struct net_gc *out, struct hk_err *err)
 {
-	_cleanup_(lease_list_free) struct lease_list ll = {0};
+	_cleanup_(lease_list_free) struct lease_list ll = {0}, left = {0};
 	struct net_nl nl = {0};
 	int r = 0;
 
-	if (net_store_load(st, &ll.v, &ll.n, err) < 0)
+	if (net_store_load(st, &ll.v, &ll.n, err) < 0 || net_nl_open(&nl, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ll.n && r == 0; i++) {
 		if (net_lease_alive(&ll.v[i]))
 			continue;
-		if (!nl.sock && net_nl_open(&nl, err) < 0)
-			return -1;
 		if (teardown(&nl, st, &ll.v[i], err) < 0) {
 			r = hk_err_prefix(err, "gc %s", ll.v[i].id);
 			break;
 		}
-		*ids = xrealloc(*ids, (*n + 1) * sizeof(**ids));
-		(*ids)[(*n)++] = xstrdup(ll.v[i].id);
+		out->ids = xrealloc(out->ids, (out->n_ids + 1) * sizeof(*out->ids));
+		out->ids[out->n_ids++] = xstrdup(ll.v[i].id);
 	}
+	/* then the bridges the records left name no more */
+	if (r == 0 && (r = net_store_load(st, &left.v, &left.n, err)) == 0)
+		r = net_bridges_gc(&nl, st, left.v, left.n, &out->bridges, &out->n_bridges,
+				   &out->table, err);
 	net_nl_close(&nl);
 	return r;
 }
 
-int net_gc(const char *dir, char ***ids, size_t *n, struct hk_err *err)
+int net_gc(const char *dir, struct net_gc *out, struct hk_err *err)
 {
 	struct net_store st;
 
-	*ids = NULL;
-	*n = 0;
+	*out = (struct net_gc){0};
 	if (net_store_open(&st, dir, true, err) < 0)
 		return -1;
-	int r = gc_locked(&st, ids, n, err);
+	int r = gc_locked(&st, out, err);
 	net_store_close(&st);
 	return r;
+}
+
+void net_gc_clear(struct net_gc *g)
+{
+	for (size_t i = 0; i < g->n_ids; i++)
+		free(g->ids[i]);
+	for (size_t i = 0; i < g->n_bridges; i++)
+		free(g->bridges[i]);
+	free(g->ids);
+	free(g->bridges);
+	*g = (struct net_gc){0};
 }
 
 int net_list(const char *dir, struct net_lease **out, size_t *n, struct hk_err *err)

@@ -59,8 +59,18 @@ struct net_caller {
  * something, 0 when it was not attached, or the record is another
  * container's (not an error: detach may run twice). */
 int net_detach(const char *dir, const struct net_caller *c, struct hk_err *err);
-/* Detach every container that no longer exists; their ids in *ids. */
-int net_gc(const char *dir, char ***ids, size_t *n, struct hk_err *err);
+/* What net_gc removed: the containers that no longer exist (detached),
+ * the bridges husk made that none uses any more, and husk's nftables
+ * table when nothing of husk's was left (net/bridge-gc.h). */
+struct net_gc {
+	char **ids;
+	size_t n_ids;
+	char **bridges;
+	size_t n_bridges;
+	bool table;
+};
+int net_gc(const char *dir, struct net_gc *out, struct hk_err *err);
+void net_gc_clear(struct net_gc *g);
 /* Every record, sorted by id. */
 int net_list(const char *dir, struct net_lease **out, size_t *n, struct hk_err *err);
 

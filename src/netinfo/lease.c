@@ -17,6 +17,7 @@
 #include "common/xalloc.h"
 
 #define LEASE_SUFFIX ".lease"
+#define BRIDGE_SUFFIX ".bridge"
 #define LEASE_MAX_SIZE (64 * 1024)
 
 int net_id_check(const char *id, struct hk_err *err)
@@ -27,16 +28,28 @@ int net_id_check(const char *id, struct hk_err *err)
 	return 0;
 }
 
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t len = strlen(name), sl = strlen(suffix);
+	return len > sl && strcmp(name + len - sl, suffix) == 0;
+}
+
 static bool is_lease_name(const char *name)
 {
-	size_t len = strlen(name), sl = strlen(LEASE_SUFFIX);
-	return name[0] != '.' && len > sl && strcmp(name + len - sl, LEASE_SUFFIX) == 0;
+	return name[0] != '.' && has_suffix(name, LEASE_SUFFIX);
+}
+
+/* A record: a lease, or that of a bridge husk made (net/bridge-gc.c). */
+static bool is_record_name(const char *name)
+{
+	return is_lease_name(name) || (name[0] != '.' && has_suffix(name, BRIDGE_SUFFIX));
 }
 
 /* A temp file of a record (hk_write_atomic: ".NAME.lease.RANDOM"). */
-static bool is_lease_temp(const char *name)
+static bool is_record_temp(const char *name)
 {
-	return name[0] == '.' && strstr(name, LEASE_SUFFIX ".") != NULL;
+	return name[0] == '.' &&
+	       (strstr(name, LEASE_SUFFIX ".") != NULL || strstr(name, BRIDGE_SUFFIX ".") != NULL);
 }
 
 static int lock(int fd, int how, const char *what, struct hk_err *err)
@@ -90,9 +103,9 @@ static int move_records(int from, struct net_store *st, const char *old, struct 
 	while (r == 0 && (e = readdir(d))) {
 		/* the temp file of a writer that died goes; what is not a
 		 * record stays (and so does the directory) */
-		if (is_lease_temp(e->d_name))
+		if (is_record_temp(e->d_name))
 			unlinkat(from, e->d_name, 0);
-		if (!is_lease_name(e->d_name))
+		if (!is_record_name(e->d_name))
 			continue;
 		if (renameat2(from, e->d_name, st->dirfd, e->d_name, RENAME_NOREPLACE) < 0)
 			r = hk_fail(err, errno, "move %s/%s to the net state directory", old,
@@ -309,7 +322,7 @@ int net_store_load(struct net_store *st, struct net_lease **out, size_t *n, stru
 	}
 	rewinddir(d);
 	while ((e = readdir(d))) {
-		if (st->exclusive && is_lease_temp(e->d_name))
+		if (st->exclusive && is_record_temp(e->d_name))
 			unlinkat(st->dirfd, e->d_name, 0);
 		if (!is_lease_name(e->d_name))
 			continue;

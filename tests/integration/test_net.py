@@ -166,7 +166,7 @@ class NetLab:
     def lease_files(self):
         if not self.dir.exists():
             return []
-        return sorted(f for f in os.listdir(self.dir) if f != "lock")
+        return sorted(f for f in os.listdir(self.dir) if f.endswith(".lease"))
 
     def veths(self):
         """Host ends of container veths in the host namespace."""
@@ -395,6 +395,60 @@ def test_delete_leaves_nothing_and_detach_is_idempotent(net):
     # the address is free again
     cid2, ip2 = start_server(net, "y")
     assert ip2 == ip
+
+
+NFT_TABLES = r"""
+import nftables
+rc, out, err = nftables.Nftables().cmd("list tables")
+print(out)
+"""
+
+
+def nft_tables(lab):
+    return lab.in_ns(lab.host, PY, "-c", NFT_TABLES).stdout.split()
+
+
+def test_gc_removes_the_idle_bridge_husk_made(net):
+    """Issue 19 point 7: the first attach makes the bridge, husk's
+    nftables table and turns forwarding on, and nothing ever removed them.
+    `net gc` now removes a bridge husk made once no container uses it, and
+    the table once nothing of husk's is left; a bridge husk did not make,
+    or one with a device of someone else's on it, stays."""
+    lab = net.lab
+    cid, _ = start_server(net, "x")
+    assert lab.has_link(lab.bridge) and (lab.dir / f"{lab.bridge}.bridge").exists()
+    assert lab.husk_net("gc", "--state-dir", lab.dir).stdout == ""  # in use
+    assert lab.has_link(lab.bridge)
+    net.kill(cid, "KILL")
+    net.wait_status(cid, "stopped")
+    net.delete(cid)
+    net.ids.remove(cid)
+    assert lab.has_link(lab.bridge)  # detach leaves it, for the next container
+    # a device of someone else's on it: kept
+    lab.in_ns(lab.host, "ip", "link", "add", "hkother0", "type", "veth", "peer", "name",
+              "hkother1")
+    lab.in_ns(lab.host, "ip", "link", "set", "hkother0", "master", lab.bridge)
+    assert lab.husk_net("gc", "--state-dir", lab.dir).stdout == ""
+    assert lab.has_link(lab.bridge)
+    lab.in_ns(lab.host, "ip", "link", "del", "hkother0")
+    r = lab.husk_net("gc", "--state-dir", lab.dir)
+    assert r.stdout.splitlines() == [f"removed bridge {lab.bridge}",
+                                     "removed nftables table ip husk"], r
+    assert not lab.has_link(lab.bridge) and "husk" not in nft_tables(lab)
+    assert not (lab.dir / f"{lab.bridge}.bridge").exists()
+    assert lab.husk_net("gc", "--state-dir", lab.dir).stdout == ""
+    # a bridge that was there before (the user's): used, never removed
+    lab.in_ns(lab.host, "ip", "link", "add", lab.bridge, "type", "bridge")
+    lab.in_ns(lab.host, "ip", "addr", "add", f"{GATEWAY}/24", "dev", lab.bridge)
+    lab.in_ns(lab.host, "ip", "link", "set", lab.bridge, "up")
+    cid, _ = start_server(net, "y")
+    net.kill(cid, "KILL")
+    net.wait_status(cid, "stopped")
+    net.delete(cid)
+    net.ids.remove(cid)
+    r = lab.husk_net("gc", "--state-dir", lab.dir)
+    assert r.stdout.splitlines() == ["removed nftables table ip husk"], r
+    assert lab.has_link(lab.bridge)
 
 
 def test_gc_after_sigkill(net):

@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
+#include "net/nat.h"
 #include "net/net.h"
 #include "runtime/state.h"
 #include "spec/json.h"
@@ -470,19 +471,20 @@ static int run_gc(const struct hk_globals *g, int argc, char **argv)
 {
 	struct id_opts o = {0};
 	struct hk_err err = {0};
-	char **ids;
-	size_t n;
+	struct net_gc gone;
 	int status;
 
 	(void)g;
 	if (parse_id_opts(&cmd_net_gc, argc, argv, &o, &status) < 0)
 		return status;
-	int r = net_gc(o.dir, &ids, &n, &err);
-	for (size_t i = 0; i < n; i++) {
-		printf("removed %s\n", cli_esc(ids[i]));
-		free(ids[i]);
-	}
-	free(ids);
+	int r = net_gc(o.dir, &gone, &err);
+	for (size_t i = 0; i < gone.n_ids; i++)
+		printf("removed %s\n", cli_esc(gone.ids[i]));
+	for (size_t i = 0; i < gone.n_bridges; i++)
+		printf("removed bridge %s\n", cli_esc(gone.bridges[i]));
+	if (gone.table)
+		printf("removed nftables table ip %s\n", NET_NFT_TABLE);
+	net_gc_clear(&gone);
 	return r < 0 ? cli_error(&err) : 0;
 }
 
@@ -541,7 +543,9 @@ const struct hk_command cmd_net_gc = {
 	.name = "net gc",
 	.run = run_gc,
 	.args = "[options]",
-	.summary = "detach every container that no longer exists (after a crash)",
+	.summary = "detach every container that no longer exists (after a crash); remove "
+		   "the bridges husk made that no container uses, and husk's nftables table "
+		   "when nothing uses it",
 	.options = DIR_HELP,
 };
 
