@@ -88,12 +88,11 @@ static int unpack_stream(struct img_reader *r, int dirfd, const struct img_layer
 	f->r = r;
 	f->err = err;
 	img_sha256_init(&f->h);
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
 	/* A blob that is not what its digest says fails as that, even when
 	 * its tar or compression broke first (but not when it was too big:
 	 * the rest of it is not read). */
-	int extracted = archive_read_open(a, f, NULL, feed_read, NULL) == ARCHIVE_OK
+	int extracted = img_archive_formats(a, err) < 0 ? -1
+			: archive_read_open(a, f, NULL, feed_read, NULL) == ARCHIVE_OK
 				? img_extract(a, dirfd, b, err)
 				: hk_fail(err, 0, "layer %s: %s", l->blob, archive_error_string(a));
 	if (extracted < 0 && b->exceeded)

@@ -2,6 +2,7 @@
  * following links out of it, or a tar read twice at most: once for the
  * small files, then once per layer that is not in the cache. */
 #include "image/source.h"
+#include "image/unpack.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -123,8 +124,12 @@ static struct archive *tar_open(struct img_source *src, int *fd, struct hk_err *
 		archive_read_free(a);
 		return NULL;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
+	if (img_archive_formats(a, err) < 0) {
+		archive_read_free(a);
+		close(*fd);
+		*fd = -1;
+		return NULL;
+	}
 	if (archive_read_open_fd(a, *fd, 1 << 16) != ARCHIVE_OK) {
 		/* libarchive's "errno" of a file that is no archive is EILSEQ
 		 * ("Invalid or incomplete multibyte or wide character"): not

@@ -350,3 +350,15 @@ int img_extract(struct archive *a, int rootfd, struct img_budget *b, struct hk_e
 		return hk_fail(err, 0, "layer: %s", archive_error_string(a));
 	return 0;
 }
+
+int img_archive_formats(struct archive *a, struct hk_err *err)
+{
+	/* ARCHIVE_WARN: "Using external ... program" */
+	if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(a) != ARCHIVE_OK)
+		return hk_fail(err, 0,
+			       "libarchive decodes gzip or zstd only through an external program: "
+			       "refused");
+	archive_read_support_format_tar(a);
+	return 0;
+}

@@ -32,6 +32,15 @@ struct img_budget {
 	bool exceeded;
 };
 
+/* What a reader of layers and image archives takes: tar, plain or
+ * compressed with gzip or zstd (OCI's layer media types; docker's are
+ * gzip), decoded in-process. Not libarchive's other filters: some run an
+ * external program found on PATH (lrzip, grzip, lzop: a hostile
+ * registry's bytes fed, as root, to whatever is installed), and xz may
+ * take a 1 GiB dictionary per layer. -1 (err) when libarchive has no
+ * built-in decoder for one of them (it would run a program). */
+int img_archive_formats(struct archive *a, struct hk_err *err);
+
 /* Extract every entry of a (opened) tar archive into rootfd, within b. */
 int img_extract(struct archive *a, int rootfd, struct img_budget *b, struct hk_err *err);
 

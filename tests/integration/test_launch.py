@@ -8,6 +8,7 @@ and carry its marker in their environment.
 """
 import hashlib
 import json
+import lzma
 import os
 import re
 import shutil
@@ -531,6 +532,33 @@ def test_layer_digest_mismatch_refused(launch, image):
     assert not (launch.cache / "sha256" / image.layer_hex(1)).exists()
     assert os.listdir(launch.cache / "tmp") == []
     assert launch.entries() == [] and launch.last not in launch.hk.list_ids()
+
+
+def test_only_gzip_and_zstd_decoded_in_process(launch, rootfs, tmp_path):
+    """Outside attack on pulls, F3/F5: libarchive's filters ran lrzip,
+    grzip or lzop from PATH, as root, on a layer whose first bytes asked
+    for them, and xz took a 1 GiB dictionary per layer. Only tar, gzip and
+    zstd (OCI's layer types) are read now, in-process; the rest is
+    refused and nothing is run."""
+    canary = tmp_path / "ran"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for prog in ("lrzip", "grzip", "lzop"):
+        (bindir / prog).write_text(f"#!/bin/sh\ntouch {canary}\ncat >/dev/null\n")
+        (bindir / prog).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    base = tar_of_dir(rootfs)
+    layer = tar_of([("hello", b"hi\n")])
+    for name, blob in (("lrzip", b"LRZI\0\6" + bytes(64)),
+                       ("lzop", b"\x89LZO\0\r\n\x1a\n" + bytes(64)),
+                       ("grzip", b"GRZipII\0\x02\x04:)" + bytes(64)),
+                       ("xz", lzma.compress(layer))):
+        img = Image([(base, "gzip"), (blob, "tar")], {"Cmd": ["true"]})
+        r = launch.call("--rm", img.layout(tmp_path / name), env=env)
+        assert r.rc == 125, (name, str(r))
+        assert not canary.exists(), name
+        assert not (launch.cache / "sha256" / img.layer_hex(1)).exists()
+    assert launch.entries() == []
 
 
 def test_layer_xattrs_and_hostile_entries(launch, rootfs, tmp_path):
