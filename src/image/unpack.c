@@ -53,8 +53,12 @@ static int open_dir(int rootfd, const char *path)
 	return hk_openat2(rootfd, path, &how);
 }
 
-/* The directory path (relative, clean) inside rootfd, made when missing. */
-static int parent_fd(int rootfd, char *path, struct hk_err *err)
+static int budget_check(struct img_budget *b, int64_t more, struct hk_err *err);
+
+/* The directory path (relative, clean) inside rootfd, made when missing:
+ * each directory made counts against the budget as an entry and a block
+ * (a path of 2,000 components in one tar entry makes 2,000 of them). */
+static int parent_fd(int rootfd, char *path, struct img_budget *b, struct hk_err *err)
 {
 	if (!*path)
 		return fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
@@ -67,8 +71,14 @@ static int parent_fd(int rootfd, char *path, struct hk_err *err)
 			continue;
 		char saved = *c;
 		*c = '\0';
-		if (mkdirat(rootfd, path, 0755) < 0 && errno != EEXIST)
+		if (mkdirat(rootfd, path, 0755) == 0) {
+			b->entries++;
+			b->charged += IMG_BLOCK;
+			if (budget_check(b, 0, err) < 0)
+				return -1;
+		} else if (errno != EEXIST) {
 			return hk_fail(err, errno, "layer entry %s", path);
+		}
 		fd = saved ? -1 : open_dir(rootfd, path);
 		*c = saved;
 		if (!saved)
@@ -76,9 +86,9 @@ static int parent_fd(int rootfd, char *path, struct hk_err *err)
 	}
 }
 
-static int set_opaque(int rootfd, char *dir, struct hk_err *err)
+static int set_opaque(int rootfd, char *dir, struct img_budget *b, struct hk_err *err)
 {
-	_cleanup_close_ int fd = parent_fd(rootfd, dir, err);
+	_cleanup_close_ int fd = parent_fd(rootfd, dir, b, err);
 	if (fd < 0)
 		return -1;
 	_cleanup_free_ char *self = xasprintf("/proc/self/fd/%d", fd);
@@ -103,7 +113,7 @@ static int clear_name(int dirfd, const char *base, bool dir, struct hk_err *err)
 }
 
 static int make_hardlink(int rootfd, int dirfd, const char *base, const char *target,
-			 struct hk_err *err)
+			 struct img_budget *b, struct hk_err *err)
 {
 	_cleanup_free_ char *t = xstrdup(target);
 	if (img_clean_name(t) < 0)
@@ -113,7 +123,7 @@ static int make_hardlink(int rootfd, int dirfd, const char *base, const char *ta
 	char *tbase = slash ? slash + 1 : t;
 	if (slash)
 		*slash = '\0';
-	_cleanup_close_ int tdir = parent_fd(rootfd, slash ? t : (char[]){""}, err);
+	_cleanup_close_ int tdir = parent_fd(rootfd, slash ? t : (char[]){""}, b, err);
 	if (tdir < 0)
 		return -1;
 	if (linkat(tdir, tbase, dirfd, base, 0) < 0)
@@ -121,11 +131,11 @@ static int make_hardlink(int rootfd, int dirfd, const char *base, const char *ta
 	return 0;
 }
 
-/* The stream so far against the budget (unpack.h), and now and then the
- * cache's filesystem against its reserve. */
-static int budget_check(struct archive *a, struct img_budget *b, int64_t more, struct hk_err *err)
+/* The stream so far and what was charged (unpack.h) against the budget,
+ * and now and then the cache's filesystem against its reserve. */
+static int budget_check(struct img_budget *b, int64_t more, struct hk_err *err)
 {
-	int64_t used = archive_filter_bytes(a, 0);
+	int64_t used = archive_filter_bytes(b->a, 0) + b->charged;
 	struct statvfs vfs;
 
 	if (b->max_entries >= 0 && b->entries > b->max_entries) {
@@ -189,7 +199,7 @@ static int write_file(struct archive *a, struct archive_entry *e, int dirfd, con
 	if (fd < 0)
 		return hk_fail(err, errno, "layer entry %s", base);
 	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-		if (budget_check(a, b, 0, err) < 0)
+		if (budget_check(b, 0, err) < 0)
 			return -1;
 		if (off < 0 || pwrite_all(fd, buf, len, off) < 0)
 			return hk_fail(err, off < 0 ? EINVAL : errno, "layer entry %s", base);
@@ -214,7 +224,7 @@ static int make_entry(struct archive *a, struct archive_entry *e, int rootfd, in
 	if (r < 0)
 		return -1;
 	if (hl)
-		return make_hardlink(rootfd, dirfd, base, hl, err) < 0 ? -1 : 1;
+		return make_hardlink(rootfd, dirfd, base, hl, b, err) < 0 ? -1 : 1;
 	switch (type) {
 	case AE_IFDIR:
 		if (r == 0 && mkdirat(dirfd, base, 0700) < 0)
@@ -279,9 +289,10 @@ static void set_meta(struct archive_entry *e, int dirfd, const char *base)
 }
 
 /* target: checked by img_whiteout_of, a plain name. */
-static int whiteout(int rootfd, char *dir, const char *target, struct hk_err *err)
+static int whiteout(int rootfd, char *dir, const char *target, struct img_budget *b,
+		    struct hk_err *err)
 {
-	_cleanup_close_ int fd = parent_fd(rootfd, dir, err);
+	_cleanup_close_ int fd = parent_fd(rootfd, dir, b, err);
 	if (fd < 0 || clear_name(fd, target, false, err) < 0)
 		return -1;
 	if (mknodat(fd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
@@ -300,8 +311,9 @@ static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, str
 	 * sparse file's size is not what the stream holds of it: its data is
 	 * counted block by block (write_file). */
 	b->entries++;
+	b->charged += IMG_BLOCK; /* its inode's block, whatever its size */
 	int64_t size = archive_entry_sparse_count(e) > 0 ? 0 : archive_entry_size(e);
-	if (budget_check(a, b, size > 0 ? size : 0, err) < 0)
+	if (budget_check(b, size > 0 ? size : 0, err) < 0)
 		return -1;
 
 	if (strcmp(path, "./") == 0 || strcmp(path, "/") == 0 || strcmp(path, ".") == 0)
@@ -317,9 +329,9 @@ static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, str
 	/* Every name is judged before anything is made or removed. */
 	switch (img_whiteout_of(base, &target)) {
 	case IMG_WH_OPAQUE:
-		return set_opaque(rootfd, dir, err);
+		return set_opaque(rootfd, dir, b, err);
 	case IMG_WH_FILE:
-		return whiteout(rootfd, dir, target, err);
+		return whiteout(rootfd, dir, target, b, err);
 	case IMG_WH_META:
 		return 0;
 	case IMG_WH_BAD:
@@ -329,7 +341,7 @@ static int one_entry(struct archive *a, struct archive_entry *e, int rootfd, str
 	default:
 		break;
 	}
-	_cleanup_close_ int dirfd = parent_fd(rootfd, dir, err);
+	_cleanup_close_ int dirfd = parent_fd(rootfd, dir, b, err);
 	if (dirfd < 0)
 		return -1;
 	int r = make_entry(a, e, rootfd, dirfd, base, b, err);
@@ -343,6 +355,7 @@ int img_extract(struct archive *a, int rootfd, struct img_budget *b, struct hk_e
 	struct archive_entry *e;
 	int r;
 
+	b->a = a;
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
 		if (one_entry(a, e, rootfd, b, err) < 0)
 			return -1;

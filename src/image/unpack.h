@@ -21,16 +21,24 @@ enum img_whiteout { IMG_WH_NONE, IMG_WH_FILE, IMG_WH_OPAQUE, IMG_WH_META, IMG_WH
 enum img_whiteout img_whiteout_of(const char *base, const char **target);
 
 /* What a layer may take: max bytes of tar stream (what its compression
- * unpacks to: file data, which is all a layer writes, and headers) and
- * max_entries entries (-1: no limit); the cache's filesystem re-checked
- * every 64 MiB to keep reserve bytes free (other unpackers write there
- * too). exceeded: set when the layer went past it. */
+ * unpacks to: file data, which is all a layer writes, and headers) plus
+ * a block for every entry and every directory its paths make, and
+ * max_entries inodes (entries and directories made; -1: no limit); the
+ * cache's filesystem re-checked every 64 MiB of that to keep reserve
+ * bytes free (other unpackers write there too). exceeded: set when the
+ * layer went past it. */
 struct img_budget {
 	int64_t max, max_entries, reserve;
 	int cachefd;
 	int64_t entries, next_check;
+	int64_t charged; /* IMG_BLOCK for each entry and each directory made */
+	struct archive *a;
 	bool exceeded;
 };
+
+/* What an entry or a directory costs at least, beyond the bytes of the
+ * stream: a block of the filesystem. */
+#define IMG_BLOCK 4096
 
 /* What a reader of layers and image archives takes: tar, plain or
  * compressed with gzip or zstd (OCI's layer media types; docker's are

@@ -255,6 +255,32 @@ def test_layer_bomb_cannot_fill_the_cache(launch, rootfs, tmp_path, small_cache)
     assert r.rc == 0 and r.out == "yes\n", str(r)
 
 
+def test_deep_paths_count_the_directories_they_make(launch, rootfs, tmp_path):
+    """Outside attack on pulls, F1: a 1.3 KB layer of 48 entries, each at
+    a path of 2,000 components, made 96,000 directories that the budget
+    never counted (it counted tar bytes and entries), filling the cache
+    filesystem's inodes to 97%. Every directory made counts now, as an
+    inode and a block: refused at the reserve, the inodes given back."""
+    d = launch.hk.dir("inode-cache")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=20000,mode=0700",
+                    "hk-inodes", str(d)], check=True, timeout=30)
+    try:
+        deep = "a/" * 1000
+        members = [(f"d{i}/{deep}f", b"x") for i in range(40)]  # 40,000 directories
+        img = base_image(rootfs, (tar_of(members), "gzip"))
+        before = os.statvfs(d).f_ffree
+        r = launch.call("--rm", "--cache-dir", d, img.layout(tmp_path / "deep"), "true",
+                        timeout=120)
+        # whichever of the two it meets first: the inodes or the blocks
+        assert r.rc == 125 and ("inodes for above the reserve" in r.err or
+                                "a layer may take here" in r.err), str(r)
+        vfs = os.statvfs(d)
+        assert os.listdir(d / "tmp") == []
+        assert vfs.f_ffree > 0.8 * vfs.f_files, (before, vfs.f_ffree)
+    finally:
+        subprocess.run(["umount", "-l", str(d)], timeout=30)
+
+
 def layer_lock_holder(cache, pid):
     try:
         names = os.listdir(cache / "tmp")
