@@ -20,6 +20,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "image/image.h"
@@ -253,6 +254,22 @@ static char *api_url(struct reg_client *c, const char *kind, const char *what)
 
 static int fetch_token(struct reg_client *c, const char *challenge, struct hk_err *err);
 
+/* The last answer came from the registry itself, not from where a
+ * redirect led (a CDN, a mirror's upstream): only its challenges name a
+ * realm the credentials may go to. */
+static bool from_registry(struct reg_client *c, struct xfer *x)
+{
+	char *eff = NULL;
+	size_t len = strlen(c->base);
+
+	curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff);
+	bool ours = eff && strncmp(eff, c->base, len) == 0 && eff[len] == '/';
+	if (!ours)
+		hk_debug("registry: a 401 from %s, where a redirect led: no new token for it",
+			 eff ? eff : "?");
+	return ours;
+}
+
 /* A request of the API, and once more with a new token when the registry
  * answers 401 with a Bearer challenge (the token expired, or it wants
  * another scope); one renewal for all the threads that met the 401. */
@@ -266,7 +283,7 @@ static int perform_api(struct reg_client *c, const char *url, const char *accept
 
 	int r = perform(c, url, accept, AUTH_API, x, code, err);
 	if (r < 0 || *code != 401 || !bearer || !x->www_auth ||
-	    strncasecmp(x->www_auth, "Bearer ", 7) != 0)
+	    strncasecmp(x->www_auth, "Bearer ", 7) != 0 || !from_registry(c, x))
 		return r;
 	_cleanup_free_ char *challenge = xstrdup(x->www_auth);
 	pthread_mutex_lock(&c->lock);

@@ -368,6 +368,7 @@ class Proxy:
                  token_uses=None, token=None, trickle=False):
         proxy = self
         self.seen = set()
+        self.token_auths = []  # the Authorization of each token request
         self.corrupted = 0
         self.blob_gets = 0
         self.scopes = []
@@ -391,6 +392,7 @@ class Proxy:
                 self.wfile.write(body)
 
             def token(self):
+                proxy.token_auths.append(self.headers.get("Authorization"))
                 want = None if bearer == "anonymous" else "Basic " + base64.b64encode(
                     f"{bearer[0]}:{bearer[1]}".encode()).decode()
                 if want and self.headers.get("Authorization") != want:
@@ -953,3 +955,22 @@ def test_login_wants_a_registry_name(puller, tmp_path, name):
     r = puller.hk.call("login", "-u", "u", "-p", "p", "--", name, env=env, timeout=TIMEOUT)
     assert r.rc == 125 and "expected HOST[:PORT]" in r.err, str(r)
     assert not (tmp_path / "run").exists()
+
+
+def test_credentials_never_go_to_a_realm_a_redirect_target_names(puller, world, tmp_path):
+    """Outside attack on pulls, F4: the registry redirects a blob to
+    another host (a CDN, a mirror's upstream), which answers 401 with a
+    Bearer challenge of its own: husk "renewed" its token there and sent
+    the registry's credentials to that realm. Only the registry's own
+    challenges get a token now; the pull fails instead."""
+    with Proxy(world.reg.host, bearer=("other", "x")) as cdn:
+        with Proxy(world.reg.host, bearer=("tokuser", "tokpass"),
+                   redirect="http://" + cdn.host + "{}") as reg:
+            f = authfile(tmp_path / "a.json", reg.host, "tokuser", "tokpass")
+            r = puller.pull(reg.host + "/hk/oci:1", "--authfile", f)
+            assert r.rc == 125 and "401" in r.err, str(r)
+            assert reg.issued >= 1
+        stolen = base64.b64encode(b"tokuser:tokpass").decode()
+        assert all(stolen not in (a or "") for a in cdn.token_auths), cdn.token_auths
+        assert cdn.issued == 0
+    assert puller.refs() == [] and puller.tmp_empty()
