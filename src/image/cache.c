@@ -269,8 +269,9 @@ static int layer_lock(int lockfd, const char *hex, short type, bool wait)
 	return r;
 }
 
-/* A solo unpacker's directory that nobody flock's any more: it died. */
-static void clear_solo(int tmpfd, const char *name)
+/* A solo unpacker's (or an rmi's) directory that nobody flock's any
+ * more: it died. */
+static void clear_unlocked(int tmpfd, const char *name)
 {
 	_cleanup_close_ int fd =
 		openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -297,8 +298,8 @@ static void clear_tmp(int cachefd, const char *mine)
 		return;
 	}
 	while (probe >= 0 && (e = readdir(d))) {
-		if (strncmp(e->d_name, "solo.", 5) == 0) {
-			clear_solo(dirfd(d), e->d_name);
+		if (strncmp(e->d_name, "solo.", 5) == 0 || strncmp(e->d_name, "rmi.", 4) == 0) {
+			clear_unlocked(dirfd(d), e->d_name);
 			continue;
 		}
 		const char *dot = strchr(e->d_name, '.');

@@ -1,6 +1,7 @@
 /* husk images and husk rmi: the store's entries (store.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,12 @@ int img_store_remove(const char *cache_dir, const struct img_ref *ref, struct hk
 		return hk_fail(err, errno, "image cache %s: mkdir tmp", cache_dir);
 	snprintf(tmp, sizeof(tmp), "tmp/rmi.%d", (int)getpid());
 	hk_rmtree_at(cachefd, tmp, NULL);
+	/* flock'ed while it goes: one killed half-way is what the next
+	 * pull's sweep (img_cache_sweep) finds unlocked and removes */
+	_cleanup_close_ int fd =
+		openat(cachefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		return hk_fail(err, errno, "image %s", s);
 	if (renameat(cachefd, name, cachefd, tmp) < 0)
 		return hk_fail(err, errno, "image %s", s);
 	return hk_rmtree_at(cachefd, tmp, err);

@@ -161,6 +161,16 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 	char ebuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 
+	/* credentials (Basic, a token) over plain http: only when asked for
+	 * (--tls-verify=false); on the loopback without TLS, any local user
+	 * may be the one listening on the port */
+	bool creds = auth != AUTH_NONE && c->user; /* or a token got with them */
+	if (creds && c->o->tls_verify && strncmp(url, "http://", 7) == 0)
+		return hk_fail(
+			err, 0,
+			"GET %s: credentials go over plain http only with --tls-verify=false "
+			"(on the loopback, any local user may be the one listening)",
+			url);
 	x->curl = curl_easy_init();
 	if (!x->curl)
 		return hk_fail(err, ENOMEM, "curl_easy_init");
@@ -181,6 +191,10 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 		curl_easy_setopt(e, CURLOPT_PASSWORD, c->pass);
 	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
+	/* the loopback is never reached through a proxy (Go's rule, which
+	 * docker and podman follow): plain http is allowed there only because
+	 * it does not leave the machine */
+	curl_easy_setopt(e, CURLOPT_NOPROXY, c->noproxy);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "husk/" HUSK_VERSION);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -526,6 +540,9 @@ int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_o
 {
 	*c = (struct reg_client){.ref = ref, .o = o};
 	pthread_mutex_init(&c->lock, NULL);
+	const char *np = getenv("no_proxy") ? getenv("no_proxy") : getenv("NO_PROXY");
+	c->noproxy = xasprintf("%s%slocalhost,127.0.0.0/8,::1", np && *np ? np : "",
+			       np && *np ? "," : "");
 	if ((c->patience = img_patience(err)) < 0)
 		return -1;
 	if (reg_creds(ref, o, &c->user, &c->pass, err) < 0)
@@ -548,6 +565,7 @@ void reg_close(struct reg_client *c)
 {
 	free(c->base);
 	free(c->bearer);
+	free(c->noproxy);
 	free(c->cas);
 	free(c->user);
 	if (c->pass)

@@ -45,6 +45,7 @@ struct reg_client {
 	size_t cas_len;
 	int last_curl; /* the CURLcode of the last request */
 	int patience;  /* img_patience(): whole answers to small requests, in s */
+	char *noproxy; /* $no_proxy and the loopback */
 };
 
 /* Credentials for ref's registry: --creds, else the first auth file that

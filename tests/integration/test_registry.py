@@ -37,6 +37,9 @@ HTPASSWD = shutil.which("htpasswd")
 INIT = Path(HUSK).parent / "husk-init"
 PULL = Path(HUSK).parent / "husk-pull"
 TIMEOUT = 60
+# credentials go over plain http (these registries, on 127.0.0.1) only
+# with it
+INSECURE = "--tls-verify=false"
 
 CONFIG = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo $GREETING from $(cat /arch)"],
           "Env": ["PATH=/bin:/usr/bin:/sbin", "GREETING=hello"]}
@@ -582,7 +585,7 @@ def test_bearer_token(puller, world, tmp_path, who):
         if who == "credentials":
             r = puller.launch(ref, "true", env=env)
             one_line_error(r, ref, "refused an anonymous pull")
-            opts = ("--authfile", authfile(tmp_path / "a.json", proxy.host, *bearer))
+            opts = (INSECURE, "--authfile", authfile(tmp_path / "a.json", proxy.host, *bearer))
         r = puller.launch(ref, opts=opts, env=env)
         assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
         assert proxy.scopes[-1] == (["hk-test"], ["repository:hk/oci:pull"])
@@ -695,16 +698,16 @@ def test_basic_auth(puller, auth_world, tmp_path):
     one_line_error(r, ref, "credentials")
     # wrong ones
     bad = authfile(tmp_path / "bad.json", auth_world.host, "hkuser", "wrong")
-    r = puller.pull(ref, "--authfile", bad, env=env)
+    r = puller.pull(ref, INSECURE, "--authfile", bad, env=env)
     one_line_error(r, ref, "refused")
     assert puller.refs() == [] and puller.layers() == [] and puller.tmp_empty()
     # --authfile
     good = authfile(tmp_path / "good.json", auth_world.host, "hkuser", "s3cret")
-    r = puller.launch(ref, opts=("--authfile", good), env=env)
+    r = puller.launch(ref, opts=(INSECURE, "--authfile", good), env=env)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
     # podman's ${XDG_RUNTIME_DIR}/containers/auth.json
     authfile(tmp_path / "run" / "containers" / "auth.json", auth_world.host, "hkuser", "s3cret")
-    r = puller.launch(ref, opts=("--pull", "always"), env=env)
+    r = puller.launch(ref, opts=(INSECURE, "--pull", "always"), env=env)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
 
 
@@ -769,22 +772,22 @@ def test_login_logout(puller, auth_world, tmp_path):
     env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), HOME=str(tmp_path))
     default = tmp_path / "run" / "containers" / "auth.json"
     hk = puller.hk
-    r = hk.call("login", "-u", "hkuser", "-p", "wrong", host, env=env, timeout=TIMEOUT)
+    r = hk.call("login", INSECURE, "-u", "hkuser", "-p", "wrong", host, env=env, timeout=TIMEOUT)
     one_line_error(r, host, "refused")
     assert not default.exists()
     # podman's default file, from stdin
-    argv = [HUSK, "login", "-u", "hkuser", "--password-stdin", host]
+    argv = [HUSK, "login", INSECURE, "-u", "hkuser", "--password-stdin", host]
     p = subprocess.run(argv, input="s3cret\n", capture_output=True, text=True, env=env,
                        timeout=TIMEOUT)
     assert p.returncode == 0 and p.stdout == "Login Succeeded!\n", p
     assert default.stat().st_mode & 0o777 == 0o600
     assert json.loads(default.read_text())["auths"][host]["auth"] == \
         base64.b64encode(b"hkuser:s3cret").decode()
-    r = puller.launch(ref, env=env)
+    r = puller.launch(ref, opts=(INSECURE,), env=env)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
     # --authfile, an entry of another registry kept
     other = authfile(tmp_path / "a.json", "other.example", "x", "y")
-    hk.ok("login", "--authfile", other, "-u", "hkuser", "-p", "s3cret", host, env=env,
+    hk.ok("login", INSECURE, "--authfile", other, "-u", "hkuser", "-p", "s3cret", host, env=env,
           timeout=TIMEOUT)
     assert sorted(json.loads(other.read_text())["auths"]) == [host, "other.example"]
     r = hk.ok("logout", "--authfile", other, host, env=env)
@@ -801,13 +804,13 @@ def test_login_logout(puller, auth_world, tmp_path):
 def test_login_bearer(puller, world, tmp_path):
     with Proxy(world.reg.host, bearer=("tokuser", "tokpass")) as proxy:
         f = tmp_path / "auth.json"
-        r = puller.hk.call("login", "--authfile", f, "-u", "tokuser", "-p", "nope", proxy.host,
+        r = puller.hk.call("login", INSECURE, "--authfile", f, "-u", "tokuser", "-p", "nope", proxy.host,
                            timeout=TIMEOUT)
         one_line_error(r, proxy.host, "refused")
-        puller.hk.ok("login", "--authfile", f, "-u", "tokuser", "-p", "tokpass", proxy.host,
+        puller.hk.ok("login", INSECURE, "--authfile", f, "-u", "tokuser", "-p", "tokpass", proxy.host,
                      timeout=TIMEOUT)
         assert proxy.scopes[-1] == (["hk-test"], None)  # a token for no repository
-        r = puller.pull(proxy.host + "/hk/oci:1", "--authfile", f)
+        r = puller.pull(proxy.host + "/hk/oci:1", INSECURE, "--authfile", f)
         assert r.rc == 0, str(r)
 
 
@@ -937,7 +940,7 @@ def test_auth_file_in_a_place_another_user_controls(puller, auth_world, tmp_path
         (run / "containers").mkdir()
         os.chown(run / "containers", 65534, 65534)
     before = sorted(os.listdir(elsewhere))
-    r = puller.hk.call("login", "-u", "hkuser", "-p", "s3cret", host, env=env,
+    r = puller.hk.call("login", INSECURE, "-u", "hkuser", "-p", "s3cret", host, env=env,
                        timeout=TIMEOUT)
     one_line_error(r, "auth")
     assert sorted(os.listdir(elsewhere)) == before
@@ -967,10 +970,69 @@ def test_credentials_never_go_to_a_realm_a_redirect_target_names(puller, world, 
         with Proxy(world.reg.host, bearer=("tokuser", "tokpass"),
                    redirect="http://" + cdn.host + "{}") as reg:
             f = authfile(tmp_path / "a.json", reg.host, "tokuser", "tokpass")
-            r = puller.pull(reg.host + "/hk/oci:1", "--authfile", f)
+            r = puller.pull(reg.host + "/hk/oci:1", INSECURE, "--authfile", f)
             assert r.rc == 125 and "401" in r.err, str(r)
             assert reg.issued >= 1
         stolen = base64.b64encode(b"tokuser:tokpass").decode()
         assert all(stolen not in (a or "") for a in cdn.token_auths), cdn.token_auths
         assert cdn.issued == 0
     assert puller.refs() == [] and puller.tmp_empty()
+
+
+def test_what_a_killed_rmi_left_goes_with_the_next_pull(puller, world):
+    """Outside attack on pulls, F8: an rmi killed half-way left
+    CACHE/tmp/rmi.PID for ever. rmi flocks it while it removes; the next
+    pull's sweep removes one nobody holds."""
+    assert puller.pull(world.oci).rc == 0
+    left = puller.cache / "tmp" / "rmi.99999999"
+    (left / "blobs").mkdir(parents=True)
+    (left / "index.json").write_text("{}")
+    assert puller.pull(world.oci).rc == 0
+    assert not left.exists() and puller.tmp_empty()
+    r = puller.hk.call("rmi", "--cache-dir", puller.cache, world.oci, timeout=TIMEOUT)
+    assert r.rc == 0 and puller.refs() == [], str(r)
+
+
+def test_credentials_not_sent_over_implicit_plain_http(puller, auth_world, tmp_path):
+    """Outside attack on pulls, F6: a registry on the loopback is tried
+    with https, then plain http (docker's rule); a local user listening on
+    the port when https fails got root's credentials. They go over plain
+    http only with --tls-verify=false now; an anonymous pull still falls
+    back."""
+    f = authfile(tmp_path / "a.json", auth_world.host, "hkuser", "s3cret")
+    r = puller.pull(auth_world.ref, "--authfile", f)
+    one_line_error(r, "credentials go over plain http only with --tls-verify=false")
+    r = puller.pull(auth_world.ref, INSECURE, "--authfile", f)
+    assert r.rc == 0, str(r)
+
+
+def test_loopback_registry_never_through_a_proxy(puller, world):
+    """Outside attack on pulls, F7: with http_proxy set, a loopback
+    registry was reached through the proxy (which then served the image,
+    and got the credentials). The loopback is never proxied, whatever
+    no_proxy says (Go's rule, as docker and podman have it)."""
+    hits = []
+
+    class Trap(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trap)
+    t = threading.Thread(target=trap.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{trap.server_address[1]}"
+        env = dict(os.environ, http_proxy=url, https_proxy=url, HTTP_PROXY=url,
+                   HTTPS_PROXY=url, no_proxy="example.invalid")
+        r = puller.pull(world.oci, env=env)
+        assert r.rc == 0, str(r)
+        assert hits == []
+    finally:
+        trap.shutdown()
+        trap.server_close()
