@@ -231,6 +231,27 @@ static int layout_files(struct img_source *src, struct hk_err *err)
 	return found ? 0 : 1;
 }
 
+/* Root's or the caller's, and so is a link at path: another user must not
+ * choose what runs (a directory "alpine" planted where root launches
+ * alpine, a link of theirs to root's own 0700 tree). */
+static int check_owner(const char *path, const struct stat *st, struct hk_err *err)
+{
+	struct stat lst;
+	uid_t me = geteuid();
+
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && lst.st_uid != 0 && lst.st_uid != me)
+		return hk_fail(err, 0,
+			       "%s: a symbolic link of uid %u, neither root's nor husk's user's: "
+			       "refused",
+			       path, (unsigned)lst.st_uid);
+	if (st->st_uid != 0 && st->st_uid != me)
+		return hk_fail(err, 0,
+			       "%s: owned by uid %u, neither root nor husk's user: refused (chown "
+			       "it, or copy it)",
+			       path, (unsigned)st->st_uid);
+	return 0;
+}
+
 int img_source_open(const char *path, struct img_source *src, struct hk_err *err)
 {
 	struct stat st;
@@ -240,6 +261,8 @@ int img_source_open(const char *path, struct img_source *src, struct hk_err *err
 	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return hk_fail(err, errno, "%s", path);
+	if (check_owner(path, &st, err) < 0)
+		return -1;
 	if (S_ISDIR(st.st_mode)) {
 		src->dirfd = TAKE_FD(fd);
 		/* An image layout has index.json; anything else is a rootfs. */

@@ -392,3 +392,37 @@ def test_no_acl_search_is_closed_again(launch, rootfs, noacl_dir, containers_ran
         assert stat.S_IMODE(os.stat(parent).st_mode) == want, (cid, oct(os.stat(parent).st_mode))
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
     assert sorted(os.listdir(data)) in ([], [".userns"])
+
+
+# --------------------------------------------------------------------------
+# outside attack on pulls, F2: a SOURCE another user planted
+
+
+def test_source_planted_by_another_user_is_refused(launch, rootfs, tmp_path):
+    """Root runs `husk launch alpine` in a directory others can write (a
+    sticky /tmp): a directory "alpine" of another user's there was taken
+    as SOURCE and ran as root's container; a link of theirs named like an
+    image led root's launch to any directory of root's. A SOURCE (or a
+    link at it) must be root's or husk's user's."""
+    hk = launch.hk
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    planted = shared / "alpine"
+    subprocess.run(["cp", "-a", str(rootfs), str(planted)], check=True, timeout=60)
+    os.chown(planted, NOBODY, NOBODY)
+    argv = [HUSK, "--root", STATE_ROOT, "launch", "--rm", "--net", "none", "--data-dir",
+            launch.data, "--cache-dir", launch.cache, "-e", MARK_ENV, "--name", hk.new_id()]
+    p = subprocess.run([*map(str, argv), "alpine", "echo", "ran"], cwd=shared,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 125 and "owned by uid 65534" in p.stderr, p
+    assert "ran" not in p.stdout
+    # a link of nobody's to a tree of root's
+    subprocess.run(["rm", "-rf", str(planted)], check=True, timeout=30)
+    os.symlink(rootfs, shared / "alpine")
+    os.lchown(shared / "alpine", NOBODY, NOBODY)
+    argv[-1] = hk.new_id()
+    p = subprocess.run([*map(str, argv), "alpine", "echo", "ran"], cwd=shared,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 125 and "symbolic link of uid 65534" in p.stderr, p
+    assert launch.entries() == []
