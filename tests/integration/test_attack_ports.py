@@ -271,7 +271,9 @@ def test_kill9_holder_goes_by_itself_and_gc(net):
     wait_for(lambda: not pid_alive(pid), 5, what="the holder to exit with the container")
     assert probe(lab, "tcp", "0.0.0.0", 18080, "reuseaddr") == "ok"
     r = lab.husk_net("gc", "--state-dir", lab.dir)
-    assert r.stdout.strip() == f"removed {cid}"
+    # the container, then the bridge it was the last user of (and the table)
+    assert r.stdout.splitlines() == [f"removed {cid}", f"removed bridge {lab.bridge}",
+                                     "removed nftables table ip husk"], r.stdout
     net.delete(cid)
     net.ids.remove(cid)
 
@@ -288,7 +290,8 @@ def test_gc_stops_the_holder_of_a_vanished_namespace(netlab):
     subprocess.run(["ip", "netns", "del", ns], check=True, timeout=20)
     lab.extra_ns.remove(ns)
     r = lab.husk_net("gc", "--state-dir", lab.dir)
-    assert r.stdout.strip() == "removed a"
+    assert r.stdout.splitlines() == ["removed a", f"removed bridge {lab.bridge}",
+                                     "removed nftables table ip husk"], r.stdout
     assert not pid_alive(pid) and holders(lab) == []
     assert probe(lab, "tcp", "0.0.0.0", 18080) == "ok"
     lab.assert_clean()
