@@ -134,6 +134,12 @@ def observe(hk, cid):
         assert cid not in listed, f"list shows {cid} that state cannot read:\n{ls.out}"
     else:
         assert cid in listed, f"state reads {cid} but list leaves it out:\n{ls.out}"
+        if (status, listed[cid]["status"]) == ("running", "stopped"):
+            # the program ended between the two calls (a run of `true`):
+            # state, asked again, must agree
+            s = hk.call("state", cid)
+            assert s.rc == 0, str(s)
+            status = json.loads(s.out)["status"]
         assert listed[cid]["status"] == status, (listed[cid], status)
     q = hk.ok("list", "-q").out.split()
     assert (cid in q) == (status is not None), q
