@@ -110,6 +110,38 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* An overlay of the two lower layers, created: "lowerdir+" one at a time
+ * (Linux 6.8), else (an overlayfs before 6.5 takes any key and fails only
+ * at create) a fresh one with the single "lowerdir" string of older
+ * kernels (Debian 12's 6.1), when neither path has a character that
+ * string would have to escape. */
+static int lower_only_overlay(const char *dir, const char *spare)
+{
+	int fs = hk_fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	if (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) == 0 &&
+	    hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", spare, 0) == 0 &&
+	    hk_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		return fs;
+	int e = errno;
+	close(fs);
+	if (e != EINVAL || strpbrk(dir, ":,\\") || strpbrk(spare, ":,\\")) {
+		errno = e;
+		return -1;
+	}
+	_cleanup_free_ char *both = xasprintf("%s:%s", dir, spare);
+	fs = hk_fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs >= 0 && (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", both, 0) < 0 ||
+			hk_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)) {
+		e = errno;
+		close(fs);
+		errno = e;
+		return -1;
+	}
+	return fs;
+}
+
 /* A detached read-only overlay over the binary's directory; the binary in
  * it, opened O_PATH. -1 (errno set) when overlayfs cannot be used here. */
 static int view_overlay(const char *path, const struct stat *want)
@@ -128,10 +160,8 @@ static int view_overlay(const char *path, const struct stat *want)
 		errno = ELOOP;
 		return -1;
 	}
-	_cleanup_close_ int fs = hk_fsopen("overlay", FSOPEN_CLOEXEC);
-	if (fs < 0 || hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0 ||
-	    hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", spare, 0) < 0 ||
-	    hk_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	_cleanup_close_ int fs = lower_only_overlay(dir, spare);
+	if (fs < 0)
 		return -1;
 	_cleanup_close_ int mnt = hk_fsmount(
 		fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);

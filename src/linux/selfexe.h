@@ -15,7 +15,8 @@
  *   (fsopen/fsmount, never attached anywhere): an overlay with only lower
  *   layers has a read-only superblock, which no mount_setattr(2) can make
  *   writable, and it shares the page cache of the real file (no copy);
- * - else (no overlayfs, Linux < 6.8 without "lowerdir+", an unprivileged
+ *   ("lowerdir+" on Linux 6.8 and later, the "lowerdir" string before);
+ * - else (no overlayfs, a path "lowerdir" cannot carry, an unprivileged
  *   caller) a sealed memfd copy of the binary (F_SEAL_WRITE and friends).
  *
  * A binary that already lives on a read-only mount, or in a sealed memfd, or

@@ -150,3 +150,19 @@ def test_container_cgroup_exists_while_running_and_goes_with_delete(husk):
         time.sleep(0.05)
     husk.call("delete", cid)
     assert not cgdir.exists(), f"{cgdir} left after delete"
+
+
+def test_binary_protected_by_an_overlay_view_before_linux_6_8(husk):
+    """CVE-2019-5736: husk re-executes itself from a read-only overlay of
+    its directory. Before Linux 6.8 (this VM's 6.1, Debian 12's kernel)
+    overlayfs has no "lowerdir+": it takes the one "lowerdir" string,
+    not a sealed memfd copy of the whole binary on every start."""
+    bindir = husk.tmp / "bin"
+    bindir.mkdir()
+    shutil.copy2(HUSK, bindir / "husk")
+    husk.set_args("true")
+    argv = [str(bindir / "husk"), "--root", str(husk.root), "--debug", "run", "--bundle",
+            str(husk.bundle), husk.new_id()]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    assert "selfexe: re-executing from a read-only overlay" in r.stderr, r.stderr
