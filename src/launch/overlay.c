@@ -165,10 +165,20 @@ static char *join_lowers(char *const *lowers, size_t n)
 	return s;
 }
 
+/* An overlayfs that takes its options the old way (before Linux 6.5:
+ * Debian 12's 6.1) takes any key and fails only at create; one that
+ * checks its keys refuses an unknown one at once. */
+static bool legacy_overlay(void)
+{
+	_cleanup_close_ int fs = hk_fsopen("overlay", FSOPEN_CLOEXEC);
+	return fs >= 0 && hk_fsconfig(fs, FSCONFIG_SET_STRING, "husk-probe", "x", 0) == 0;
+}
+
 /* Older kernels take the layers as paths: /proc/self/fd/N of the very
  * directories checked, which the kernel resolves to them. */
 static int set_lowers_by_path(int fs, const int *lowers, size_t n, struct hk_err *err)
 {
+	bool legacy = legacy_overlay();
 	char **paths = xcalloc(n, sizeof(char *));
 	int r = 0;
 
@@ -176,9 +186,9 @@ static int set_lowers_by_path(int fs, const int *lowers, size_t n, struct hk_err
 		paths[i] = xasprintf("/proc/self/fd/%d", lowers[i]);
 	/* Linux 6.8 takes one layer at a time, no escaping needed. */
 	for (size_t i = 0; i < n && r == 0; i++) {
-		if (hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", paths[i], 0) == 0)
+		if (!legacy && hk_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", paths[i], 0) == 0)
 			continue;
-		if (i > 0 || errno != EINVAL) {
+		if (!legacy && (i > 0 || errno != EINVAL)) {
 			r = hk_fail(err, errno, "overlay: lower layer %zu", i);
 			break;
 		}
@@ -200,7 +210,8 @@ static int set_lowers(int fs, const int *lowers, size_t n, struct hk_err *err)
 	for (size_t i = 0; i < n; i++) {
 		if (hk_fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lowers[i]) == 0)
 			continue;
-		if (i > 0 || errno != EINVAL)
+		/* EOPNOTSUPP: an overlayfs that takes strings only (before 6.5) */
+		if (i > 0 || (errno != EINVAL && errno != EOPNOTSUPP))
 			return hk_fail(err, errno, "overlay: lower layer %zu", i);
 		return set_lowers_by_path(fs, lowers, n, err) < 0 ? -1 : 0;
 	}

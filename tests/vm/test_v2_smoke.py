@@ -166,3 +166,23 @@ def test_binary_protected_by_an_overlay_view_before_linux_6_8(husk):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
     assert "selfexe: re-executing from a read-only overlay" in r.stderr, r.stderr
+
+
+def test_launch_on_an_overlayfs_that_takes_strings_only(husk, rootfs):
+    """husk launch's overlay before Linux 6.5 (this VM's 6.1, Debian 12's
+    kernel): overlayfs takes its layers as one "lowerdir" string there,
+    and refused the fds (EOPNOTSUPP), so launch failed on every such
+    host. A writable layer, and --read-only."""
+    bindir = husk.tmp / "bin"
+    bindir.mkdir()
+    for b in ("husk", "husk-launch", "husk-init"):
+        shutil.copy2(Path(HUSK).parent / b, bindir / b)
+    base = [str(bindir / "husk"), "--root", str(husk.root), "launch", "--rm", "--net", "none",
+            "--data-dir", str(husk.tmp / "data"), "--cache-dir", str(husk.tmp / "cache")]
+    r = subprocess.run(base + [str(rootfs), "sh", "-c", "echo hi > /x && cat /x"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0 and r.stdout == "hi\n", r
+    r = subprocess.run(base + ["--read-only", str(rootfs), "sh", "-c", "touch /x || echo ro"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0 and "ro" in r.stdout, r
+    assert not (rootfs / "x").exists()
