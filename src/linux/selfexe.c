@@ -31,15 +31,27 @@
 static char *origin;
 static bool reexecuted;
 
+static bool exe_is_sealed(int fd);
+static bool same_file(const struct stat *a, const struct stat *b);
+
+/* The environment is the caller's: the path in it is believed only by a
+ * husk that runs from a read-only view (or sealed copy) of that very file
+ * (same size and mtime), as one husk execs another; otherwise it is
+ * ignored and /proc/self/exe says where husk is (a root shell with
+ * _HUSK_EXE=/tmp/x/husk must not make husk run /tmp/x/husk-launch). */
 void selfexe_init(void)
 {
 	const char *e = getenv(ORIGIN_ENV);
+	struct stat self, claimed;
 
 	if (!e)
 		return;
-	reexecuted = true;
-	if (*e == '/')
+	_cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (*e == '/' && exe >= 0 && exe_is_sealed(exe) && fstat(exe, &self) == 0 &&
+	    stat(e, &claimed) == 0 && same_file(&self, &claimed)) {
+		reexecuted = true;
 		origin = xstrdup(e);
+	}
 	unsetenv(ORIGIN_ENV);
 }
 

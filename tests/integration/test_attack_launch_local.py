@@ -426,3 +426,22 @@ def test_source_planted_by_another_user_is_refused(launch, rootfs, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 125 and "symbolic link of uid 65534" in p.stderr, p
     assert launch.entries() == []
+
+
+def test_husk_exe_from_the_environment_is_not_believed(launch, rootfs, tmp_path):
+    """Outside attack, F7: husk took _HUSK_EXE (how one husk tells the next
+    where its binaries are) from any environment: root's
+    `_HUSK_EXE=/x/husk husk launch` ran /x/husk-launch. Believed now only
+    by a husk running from a read-only view of that very file."""
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    canary = tmp_path / "ran"
+    for b in ("husk", "husk-launch", "husk-init"):
+        (evil / b).write_text(f"#!/bin/sh\ntouch {canary}\n")
+        (evil / b).chmod(0o755)
+    env = dict(os.environ, _HUSK_EXE=str(evil / "husk"))
+    r = launch.call("--rm", rootfs, "echo", "ok", env=env)
+    assert r.rc == 0 and r.out == "ok\n", str(r)
+    assert not canary.exists()
+    r = launch.hk.call("run", "--bundle", "/nonexistent", "x", env=env)
+    assert "CVE-2019-5736" not in r.err, str(r)
