@@ -94,3 +94,29 @@ def test_no_capabilities_field_means_none(hk):
     assert r.rc == 0, str(r)
     seen = _caps_seen(r.out)
     assert seen and all(v == 0 for v in seen.values()), r.out
+
+
+@pytest.mark.husk_only
+def test_last_capability_is_the_kernels_not_the_containers(hk, tmp_path):
+    """Outside attack, F1: husk read /proc/sys/kernel/cap_last_cap in the
+    container process after its mounts: a mount on it (through an image's
+    symlink, an engine's hostname file, a volume) saying 31 kept caps 32
+    to 40 (BPF, PERFMON, SYSLOG...) in the bounding set. The kernel is
+    asked now (PR_CAPBSET_READ)."""
+    fake = tmp_path / "cap_last_cap"
+    fake.write_text("31\n")
+    control = hk.bundle(["sh", "-c", "exec grep ^CapBnd /proc/self/status"])
+    control.config["process"]["noNewPrivileges"] = False
+    control.write()
+    r = hk.run_fg(control)
+    assert r.rc == 0, str(r)
+    want = _caps_seen(r.out)
+    b = hk.bundle(["sh", "-c", "exec grep ^CapBnd /proc/self/status"])
+    b.config["process"]["noNewPrivileges"] = False
+    b.config["mounts"].append({"destination": "/proc/sys/kernel/cap_last_cap", "type": "bind",
+                               "source": str(fake), "options": ["bind", "ro"]})
+    b.write()
+    r = hk.run_fg(b)
+    if r.rc != 0:  # refused outright, as runc does: fine too
+        return
+    assert _caps_seen(r.out) == want, (r.out, want)
