@@ -136,26 +136,44 @@ static hk_json *mount_json(const char *dst, const char *type, const char *src,
 	return m;
 }
 
+/* A volume at dst itself ("/tmp", "/tmp/", "//tmp"): the volume takes
+ * the place. One below dst goes on top of the tmpfs (mounted after it). */
 static bool volume_at(const struct launch_opts *o, const char *dst)
 {
-	for (size_t i = 0; i < o->n_volumes; i++)
-		if (strcmp(o->volumes[i].ctr, dst) == 0)
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		const char *v = o->volumes[i].ctr, *d = dst;
+		while (*v || *d) {
+			while (*v == '/' && v[1] == '/')
+				v++;
+			if (*v == '/' && !v[1] && !*d)
+				v++; /* a trailing slash */
+			if (*v != *d)
+				break;
+			if (*v)
+				v++, d++;
+		}
+		if (!*v && !*d)
 			return true;
+	}
 	return false;
 }
 
 /* --read-only (podman's --read-only-tmpfs, default true): the directories
  * programs expect to write get a tmpfs of their own, with what the image
- * has there copied up (tmpcopyup); one the image lacks is left out (the
- * read-only root cannot take a new mountpoint), as is one a volume takes. */
+ * has there copied up (tmpcopyup); one the image lacks, or reaches
+ * through a symbolic link, is left out (the read-only root cannot take a
+ * new mountpoint), as is one a volume takes. Before the volumes: one
+ * below such a directory goes on top. */
 static void add_ro_tmpfs(const struct launch_plan *p, hk_json *m)
 {
 	static const struct {
 		const char *dst, *mode;
 	} dirs[] = {{"/run", "mode=755"}, {"/tmp", "mode=1777"}, {"/var/tmp", "mode=1777"}};
 	_cleanup_close_ int root = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	/* no link on the way: an image's /tmp -> /proc/bus/pci would put the
+	 * tmpfs, and a copy made with every capability, there */
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
 
 	for (size_t i = 0; root >= 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		int fd = hk_openat2(root, dirs[i].dst + 1, &how);
@@ -205,6 +223,8 @@ static hk_json *mounts_json(const struct launch_plan *p)
 	hk_json_append(m, mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
 				     (const char *[]){"nosuid", "noexec", "nodev", "relatime", "ro",
 						      NULL}));
+	if (o->read_only && !o->no_ro_tmpfs)
+		add_ro_tmpfs(p, m);
 	/* :ro is read-only all the way down, mounts below HOST included
 	 * (mount_setattr AT_RECURSIVE, Linux 5.12), as docker's since 25. */
 	for (size_t i = 0; i < o->n_volumes; i++)
@@ -214,8 +234,6 @@ static hk_json *mounts_json(const struct launch_plan *p)
 					      ? (const char *[]){"rbind", "rprivate", "ro", "rro",
 								 NULL}
 					      : (const char *[]){"rbind", "rprivate", "rw", NULL}));
-	if (o->read_only && !o->no_ro_tmpfs)
-		add_ro_tmpfs(p, m);
 	if (o->init)
 		hk_json_append(m, mount_json("/dev/init", "bind", o->init_path,
 					     (const char *[]){"bind", "ro", "nosuid", NULL}));

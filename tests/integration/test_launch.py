@@ -281,6 +281,25 @@ def test_read_only_and_seccomp_file(launch, rootfs, tmp_path):
             str(r)
         r = launch.call("--rm", "--read-only", "--read-only-tmpfs=maybe", rootfs, "true")
         assert r.rc == 125 and "--read-only-tmpfs=maybe" in r.err, str(r)
+        # outside attack F5: a volume below /tmp goes on top of the tmpfs
+        # (it was shadowed by a copy), one at /tmp (however written) takes it
+        vol = tmp_path / "vol"
+        vol.mkdir()
+        (vol / "f").write_text("original\n")
+        for dst in ("/tmp/data", "/tmp/", "/tmp"):
+            r = launch.call("--rm", "--read-only", "-v", f"{vol}:{dst}", rootfs, "sh", "-c",
+                            f"cat {dst}/f; echo changed > {dst}/f")
+            assert r.rc == 0 and r.out == "original\n", (dst, str(r))
+            assert (vol / "f").read_text() == "changed\n", dst
+            (vol / "f").write_text("original\n")
+        # outside attack F4: an image whose /tmp is a link (into /proc) gets
+        # no tmpfs there, nor a copy made with every capability
+        img = Image([(tar_of_dir(rootfs), "gzip"),
+                     (tar_of([("tmp", ("symlink", "/proc/sys/fs"))]), "tar")],
+                    {"Cmd": ["true"]})
+        r = launch.call("--rm", "--read-only", img.layout(tmp_path / "link"), "sh", "-c",
+                        "mount | grep -c \" on /proc/sys/fs type tmpfs\" || true")
+        assert r.rc == 0 and r.out.strip() == "0", str(r)
     finally:
         (Path(rootfs) / "tmp" / "from-image").unlink()
     assert not (Path(rootfs) / "x").exists()
