@@ -161,6 +161,10 @@ static int mount_it(const struct hk_rootfs_ctx *ctx, const struct hk_mount *m, i
 	}
 	if (!mount_is_bind(m) && (!m->type || !*m->type || is_type(m, "none")))
 		return hk_fail(err, 0, "mount %s: no type and not a bind mount", m->destination);
+	/* a tmpcopyup's copy is memory the container's cgroup pays for */
+	if (m->opts.tmpcopyup && ctx->before_cgroup_mount &&
+	    ctx->before_cgroup_mount(ctx->data, err) < 0)
+		return -1;
 	/* linux.mountLabel (SELinux): the filesystems husk makes get it as
 	 * their context; proc, sysfs and cgroups have their own labelling. */
 	_cleanup_free_ char *context = NULL;

@@ -29,7 +29,8 @@ struct hk_rootfs_ctx {
 	size_t n_cg_mounts;
 	bool no_pivot;
 	/* Called before the first cgroup mount (the container's cgroups must
-	 * exist by then); may be NULL. */
+	 * exist by then) and before a tmpcopyup's copy (memory the container's
+	 * cgroup must be charged for); may be NULL, called more than once. */
 	int (*before_cgroup_mount)(void *data, struct hk_err *err);
 	/* When not NULL: gets the trees of the bind mounts whose sources husk
 	 * opens on the host's side (runtime/mountsrc.h), fds[i] for mount i

@@ -25,6 +25,7 @@ pass with HUSK=runc too (runc 1.1.5), which is how their logic is checked.
 
 import json
 import signal
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -514,3 +515,24 @@ def test_update_refusals(hk):
     hk.kill(cid, "KILL")
     hk.wait_status(cid, "stopped")
     _assert_refused(hk.call("update", "--memory", "32m", cid), "stopped")
+
+
+def test_tmpcopyup_copy_is_charged_to_the_container(hk, tmp_path):
+    """Outside attack, F6: the container process enters its v1 cgroups
+    itself, once it needs to be in them; a tmpcopyup tmpfs made before the
+    cgroup mount was filled (its pages charged) while it was still in
+    husk's cgroup: 48 MiB copied under a 16 MiB limit. It enters before
+    such a copy now (runc: inside the limit too)."""
+    rootfs = tmp_path / "rootfs"
+    subprocess.run(["cp", "-a", str(hk.sess.rootfs), str(rootfs)], check=True, timeout=60)
+    with open(rootfs / "tmp" / "big", "wb") as f:
+        f.write(os.urandom(48 * MiB))
+    b = _bundle(hk, ["sh", "-c", "cat /tmp/big > /dev/null; echo ran"], rootfs=rootfs,
+                resources={"memory": {"limit": 16 * MiB, "swap": 16 * MiB}})
+    mounts = b.config["mounts"]
+    at = next(i for i, m in enumerate(mounts) if m["destination"] == "/sys/fs/cgroup")
+    mounts.insert(at, {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "nodev", "tmpcopyup"]})
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc != 0 and "ran" not in r.out, str(r)
