@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -22,19 +23,27 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "net/addr.h"
 #include "net/link.h"
 #include "net/nat.h"
 
 #define RECORD_SUFFIX ".bridge"
 
-int net_bridge_record(struct net_store *st, const char *name, const struct net_subnet *s,
+/* This network namespace's inode: a record names a device of its own. */
+static unsigned long long netns_ino(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+int net_bridge_record(struct net_store *st, const char *name, int index, const struct net_subnet *s,
 		      struct hk_err *err)
 {
 	char sub[NET_SUBNET_STRLEN];
 	_cleanup_free_ char *file = xasprintf("%s" RECORD_SUFFIX, name);
 
 	net_subnet_fmt(s, sub);
-	_cleanup_free_ char *text = xasprintf("%s\n", sub);
+	_cleanup_free_ char *text = xasprintf("%s\n%d\n%llu\n", sub, index, netns_ino());
 	return hk_write_atomic(st->dirfd, file, text, strlen(text), err);
 }
 
@@ -63,25 +72,40 @@ static bool in_use(const char *name, const struct net_lease *v, size_t n)
 }
 
 /* A recorded bridge no lease names: 1 removed, 0 kept (or only its record
- * went: the device was gone, or is no bridge any more), -1 (err). */
+ * went: the device was gone, or is not the one husk made: another
+ * ifindex, no bridge, without the gateway's address), -1 (err). A record
+ * of another network namespace's is left alone. */
 static int remove_idle(struct net_nl *nl, struct net_store *st, const char *name,
 		       struct hk_err *err)
 {
 	_cleanup_free_ char *file = xasprintf("%s" RECORD_SUFFIX, name);
 	size_t len;
-	_cleanup_free_ char *text = hk_read_fileat(st->dirfd, file, 64, &len, err);
+	_cleanup_free_ char *text = hk_read_fileat(st->dirfd, file, 128, &len, err);
 	struct net_subnet s;
 	struct net_link br;
+	char sub[NET_SUBNET_STRLEN];
+	int index = 0;
+	unsigned long long ino = 0;
 
 	if (!text)
 		return -1;
-	text[strcspn(text, "\n")] = '\0';
-	if (net_subnet_parse(text, &s, err) < 0)
-		return hk_err_prefix(err, "net state %s", file);
+	if (sscanf(text, "%18s %d %llu", sub, &index, &ino) != 3 ||
+	    net_subnet_parse(sub, &s, err) < 0)
+		return hk_fail(err, 0, "net state %s: not a bridge record", file);
+	if (ino != netns_ino()) {
+		hk_debug("net gc: %s is another network namespace's", file);
+		return 0;
+	}
 	int r = net_link_get(nl, name, &br, err);
 	if (r < 0)
 		return -1;
-	bool bridge = r > 0 && strcmp(br.kind, "bridge") == 0;
+	bool bridge = r > 0 && strcmp(br.kind, "bridge") == 0 && br.index == index;
+	if (bridge) {
+		int has = net_addr_has(nl, br.index, net_subnet_gateway(&s), s.prefix, err);
+		if (has < 0)
+			return -1;
+		bridge = has > 0;
+	}
 	if (bridge) {
 		int ports = net_link_count_ports(nl, br.index, err);
 		if (ports < 0)
@@ -139,7 +163,9 @@ int net_bridges_gc(struct net_nl *nl, struct net_store *st, const struct net_lea
 	}
 	closedir(d);
 	if (r == 0 && kept == 0 && n_leases == 0) {
-		int removed = net_nat_remove(err);
+		/* shared by every state directory in this namespace: only once
+		 * it names no bridge and publishes no port of anyone's */
+		int removed = net_nat_remove_unused(err);
 		if (removed < 0)
 			return -1;
 		*table = removed == 1;

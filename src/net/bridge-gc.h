@@ -12,8 +12,9 @@
 
 struct hk_err;
 
-/* Record that husk made bridge name, for subnet s (st locked exclusively). */
-int net_bridge_record(struct net_store *st, const char *name, const struct net_subnet *s,
+/* Record that husk made bridge name (ifindex index, in this network
+ * namespace), for subnet s (st locked exclusively). */
+int net_bridge_record(struct net_store *st, const char *name, int index, const struct net_subnet *s,
 		      struct hk_err *err);
 /* Remove each recorded bridge no lease of leases names and no other device
  * is attached to (names in *gone), and husk's nftables table when neither

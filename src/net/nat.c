@@ -203,6 +203,22 @@ int net_nat_forget_bridge(const char *bridge, const struct net_subnet *s, struct
 	return 0;
 }
 
+int net_nat_remove_unused(struct hk_err *err)
+{
+	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (!ctx)
+		return hk_fail(err, ENOMEM, "nftables context");
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	if (nft_run_cmd_from_buffer(ctx, "list table " T "\n") != 0)
+		return 0; /* no table */
+	const char *out = nft_ctx_get_output_buffer(ctx);
+	if (out && strstr(out, "elements"))
+		return 0; /* a bridge, a subnet or a port of someone's */
+	return net_nat_remove(err);
+}
+
 int net_nat_remove(struct hk_err *err)
 {
 	int enoent = 0;

@@ -52,5 +52,9 @@ int net_nat_forget_bridge(const char *bridge, const struct net_subnet *s, struct
 /* husk's table, when no bridge of husk's is left: 1 removed, 0 there was
  * none, -1 (err). */
 int net_nat_remove(struct hk_err *err);
+/* The same only when no set or map of the table has an element left
+ * (another state directory's bridges, subnets, ports): 1 removed, 0 kept
+ * or none, -1 (err). */
+int net_nat_remove_unused(struct hk_err *err);
 
 #endif

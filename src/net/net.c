@@ -280,7 +280,7 @@ static int ensure_bridge(struct net_nl *nl, struct net_store *st, const char *na
 		if (index < 0)
 			return -1;
 		/* husk's to remove once idle (net gc) */
-		if (net_bridge_record(st, name, s, err) < 0) {
+		if (net_bridge_record(st, name, index, s, err) < 0) {
 			net_link_del(nl, name, NULL);
 			return -1;
 		}

@@ -437,7 +437,8 @@ def test_gc_removes_the_idle_bridge_husk_made(net):
     assert not lab.has_link(lab.bridge) and "husk" not in nft_tables(lab)
     assert not (lab.dir / f"{lab.bridge}.bridge").exists()
     assert lab.husk_net("gc", "--state-dir", lab.dir).stdout == ""
-    # a bridge that was there before (the user's): used, never removed
+    # a bridge that was there before (the user's): used, never removed,
+    # and so is husk's table, whose sets still name it
     lab.in_ns(lab.host, "ip", "link", "add", lab.bridge, "type", "bridge")
     lab.in_ns(lab.host, "ip", "addr", "add", f"{GATEWAY}/24", "dev", lab.bridge)
     lab.in_ns(lab.host, "ip", "link", "set", lab.bridge, "up")
@@ -447,8 +448,33 @@ def test_gc_removes_the_idle_bridge_husk_made(net):
     net.delete(cid)
     net.ids.remove(cid)
     r = lab.husk_net("gc", "--state-dir", lab.dir)
-    assert r.stdout.splitlines() == ["removed nftables table ip husk"], r
+    assert r.stdout == "", r
+    assert lab.has_link(lab.bridge) and "husk" in nft_tables(lab)
+
+
+def test_gc_removes_only_the_very_bridge_husk_made(net, tmp_path):
+    """Outside attack, F2: gc trusted a record by name: the bridge husk
+    made, deleted by hand and replaced by a user's of the same name, went;
+    and a gc of another, empty state directory removed the table every
+    state directory shares."""
+    lab = net.lab
+    cid, _ = start_server(net, "x")
+    # another state directory with nothing in it: the table is in use
+    other = tmp_path / "other-state"
+    r = lab.husk_net("gc", "--state-dir", other)
+    assert r.stdout == "" and "husk" in nft_tables(lab), r
+    net.kill(cid, "KILL")
+    net.wait_status(cid, "stopped")
+    net.delete(cid)
+    net.ids.remove(cid)
+    # husk's bridge goes by hand; a user's of that name takes its place
+    lab.in_ns(lab.host, "ip", "link", "del", lab.bridge)
+    lab.in_ns(lab.host, "ip", "link", "add", lab.bridge, "type", "bridge")
+    lab.in_ns(lab.host, "ip", "addr", "add", "192.168.77.1/24", "dev", lab.bridge)
+    r = lab.husk_net("gc", "--state-dir", lab.dir)
+    assert f"removed bridge {lab.bridge}" not in r.stdout, r
     assert lab.has_link(lab.bridge)
+    assert not (lab.dir / f"{lab.bridge}.bridge").exists()
 
 
 def test_gc_after_sigkill(net):
