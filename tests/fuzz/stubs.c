@@ -262,3 +262,9 @@ int selfexe_protect(char **argv, struct hk_err *err)
 	(void)err;
 	return 0;
 }
+
+void selfexe_exec_companion(const char *path, char **argv)
+{
+	(void)path;
+	(void)argv;
+}
