@@ -120,7 +120,7 @@ bool userns_setgroups_denied(void)
 	return strncmp(buf, "deny", 4) == 0;
 }
 
-int userns_become_root(struct hk_err *err)
+int userns_become_root(bool dumpable, struct hk_err *err)
 {
 	if (!userns_setgroups_denied() && setgroups(0, NULL) < 0)
 		return hk_fail(err, errno, "setgroups in the user namespace");
@@ -129,14 +129,29 @@ int userns_become_root(struct hk_err *err)
 	if (setresuid(0, 0, 0) < 0)
 		return hk_fail(err, errno, "setresuid 0 in the user namespace (is uid 0 mapped?)");
 	/* A credential change makes us non-dumpable, and our /proc/self files
-	 * then belong to the host's root, out of reach (proc(5)): undo that.
-	 * execve sets dumpable afresh for the container's program. */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	 * then belong to the host's root, out of reach (proc(5)). An
+	 * unprivileged caller undoes that (whoever could ptrace us then is
+	 * that user already); root does not: a dumpable process whose root is
+	 * still the host's is open to anyone in its pid namespace with
+	 * CAP_SYS_PTRACE in the user namespace, a co-container's when both were
+	 * joined by path (/proc/<pid>/root). execve sets dumpable afresh for
+	 * the container's program. */
+	if (dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE)");
 	return 0;
 }
 
-int userns_new_time(const struct hk_spec *s, struct hk_err *err)
+int userns_open_time_offsets(const struct hk_spec *s, struct hk_err *err)
+{
+	if (!s->monotonic.set && !s->boottime.set)
+		return -2;
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_fail(err, errno, "open /proc/self/timens_offsets");
+	return fd;
+}
+
+int userns_new_time(const struct hk_spec *s, int offsets_fd, struct hk_err *err)
 {
 	char text[128];
 	int n = 0;
@@ -150,7 +165,14 @@ int userns_new_time(const struct hk_spec *s, struct hk_err *err)
 	if (s->boottime.set)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "boottime %lld %u\n",
 			      (long long)s->boottime.secs, s->boottime.nanosecs);
-	if (n > 0 && hk_write_str("/proc/self/timens_offsets", text, err) < 0)
+	if (n > 0 && offsets_fd >= 0) {
+		ssize_t w = write(offsets_fd, text, (size_t)n);
+		if (w != n) {
+			hk_fail(err, w < 0 ? errno : EIO, "write /proc/self/timens_offsets");
+			return hk_err_prefix(err, "linux.timeOffsets");
+		}
+	}
+	if (n > 0 && offsets_fd < 0 && hk_write_str("/proc/self/timens_offsets", text, err) < 0)
 		return hk_err_prefix(err, "linux.timeOffsets");
 	_cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -15,11 +15,19 @@ struct hk_idmap;
  * an unprivileged user maps only its own ids (setgroups is then denied, as
  * the kernel requires); through newuidmap/newgidmap otherwise. */
 int userns_write_maps(pid_t pid, const struct hk_spec *spec, struct hk_err *err);
-/* In the child, once mapped: become root of the new user namespace. */
-int userns_become_root(struct hk_err *err);
+/* In the child, once mapped or joined: become root of the user namespace;
+ * dumpable again only if asked (an unprivileged caller's child needs its
+ * own /proc files; root's stays out of a co-container's ptrace). */
+int userns_become_root(bool dumpable, struct hk_err *err);
+/* In the child, before it enters a user namespace: /proc/self/timens_offsets
+ * opened for writing while it is still the host's root, so that the write
+ * (checked against the opener's credentials) works without making the
+ * child dumpable. -2 when linux.timeOffsets sets nothing. */
+int userns_open_time_offsets(const struct hk_spec *spec, struct hk_err *err);
 /* In the child: a new time namespace with linux.timeOffsets, entered now
- * (unshare only moves future children; setns moves us: time_namespaces(7)). */
-int userns_new_time(const struct hk_spec *spec, struct hk_err *err);
+ * (unshare only moves future children; setns moves us: time_namespaces(7)).
+ * The offsets go to offsets_fd when >= 0, else by path. */
+int userns_new_time(const struct hk_spec *spec, int offsets_fd, struct hk_err *err);
 /* Whether setgroups(2) is denied for us (then only an empty list works). */
 bool userns_setgroups_denied(void);
 

@@ -133,7 +133,7 @@ static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	/* The process forked below must be born in the cgroup. */
 	if (wait_cgroup(sp, sock, err) < 0)
 		return -1;
-	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(err) < 0)
+	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(sp->rootless, err) < 0)
 		return -1;
 	sp->user_joined = true;
 	if (new_cgroup_ns(sp, err) < 0)
@@ -187,6 +187,22 @@ static int join_pid_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	return 0;
 }
 
+/* Opened by root before it enters a user namespace, in which it stays
+ * non-dumpable (linux/userns.h). */
+static int open_time_offsets(struct hk_spawn *sp, struct hk_err *err)
+{
+	const struct hk_namespace *time = spec_ns(sp->spec, HK_NS_TIME);
+
+	sp->timens_fd = -1;
+	if (!time || time->path || !spec_ns(sp->spec, HK_NS_USER) || sp->rootless)
+		return 0;
+	int fd = userns_open_time_offsets(sp->spec, err);
+	if (fd == -1)
+		return -1;
+	sp->timens_fd = fd;
+	return 0;
+}
+
 static int enter_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 {
 	const struct hk_namespace *user = spec_ns(sp->spec, HK_NS_USER);
@@ -196,7 +212,7 @@ static int enter_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	if (user->path)
 		return join_user_ns(sp, sock, err);
 	/* The parent has written our maps: be root of the new namespace. */
-	return userns_become_root(err);
+	return userns_become_root(sp->rootless, err);
 }
 
 static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
@@ -209,8 +225,14 @@ static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)
 	if (ns_join(sp->ns_fds, order, sizeof(order) / sizeof(order[0]), err) < 0)
 		return -1;
 	ns_close_all(sp->ns_fds);
-	if (time && !time->path && userns_new_time(sp->spec, err) < 0)
-		return -1;
+	if (time && !time->path) {
+		int r = userns_new_time(sp->spec, sp->timens_fd, err);
+		if (sp->timens_fd >= 0)
+			close(sp->timens_fd);
+		sp->timens_fd = -1;
+		if (r < 0)
+			return -1;
+	}
 	hk_debug("child: lo");
 	if (net && !net->path && ns_loopback_up(err) < 0)
 		return -1;
@@ -403,8 +425,8 @@ static int setup(struct hk_spawn *sp, int sock, struct hk_err *err)
 	struct hk_seccomp_filter *filter = NULL;
 
 	hk_debug("child: go");
-	if (enter_user_ns(sp, sock, err) < 0 || join_pid_ns(sp, sock, err) < 0 ||
-	    join_namespaces(sp, err) < 0 || set_names(s, err) < 0)
+	if (open_time_offsets(sp, err) < 0 || enter_user_ns(sp, sock, err) < 0 ||
+	    join_pid_ns(sp, sock, err) < 0 || join_namespaces(sp, err) < 0 || set_names(s, err) < 0)
 		return -1;
 	/* Built now: errors show at create, and a listener is still reachable
 	 * by its host path (before pivot_root). */

@@ -398,6 +398,45 @@ def test_join_user_namespace_by_path_run_foreground(hk, traversable):
     assert r.out.split() == ["0", "1", ns_id(apid, "user")]
 
 
+def test_joined_user_and_pid_namespaces_no_ptrace_during_setup(hk, traversable):
+    """Attack (fourth outside attack): B is created into A's user *and* pid
+    namespaces, both by path. Until pivot_root, B's process has the host's
+    root, and it is in A's pid namespace, as root of A's user namespace. A
+    process of A's with CAP_SYS_PTRACE scans A's /proc meanwhile: it must
+    never reach the host's files through /proc/<pid>/root (B's process is
+    not dumpable while it builds its mounts, as runc's init is not). A
+    createRuntime hook holds B there for 2 s."""
+    traversable(hk.sess.rootfs)
+    marker = Path(hk.dir("host-only"))  # a path of the host's, not in the rootfs
+    (marker / "secret").write_text("host\n")
+    aout = host_out_dir(hk, "a")
+    traversable(aout)
+    scan = (f"touch /mnt/rw/ready; while [ ! -e /mnt/rw/stop ]; do "
+            f"for p in /proc/[0-9]*; do [ -e $p/root{marker}/secret ] && "
+            f"{{ echo $p; grep -E 'Uid|Name' $p/status; readlink $p/root; }} >> /mnt/rw/hit; done; done; touch /mnt/rw/done; exec sleep 1000")
+    a = userns_bundle(hk, ["sh", "-c", scan], edit=all_caps,
+                      extra_mounts=[bind(aout, "/mnt/rw")])
+    acid, apid = start_waiting(hk, a, aout)
+
+    def hold(cfg):
+        cfg["hooks"] = {"createRuntime": [{"path": "/usr/bin/sleep", "args": ["sleep", "2"]}]}
+
+    joined = [{"type": "user", "path": f"/proc/{apid}/ns/user"},
+              {"type": "pid", "path": f"/proc/{apid}/ns/pid"},
+              "mount", "ipc", "network", "uts"]
+    b = userns_bundle(hk, ["sh", "-c", "id -u"], namespaces=joined, maps=IS_RUNC, edit=hold)
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert r.out.split() == ["0"]
+    (aout / "stop").touch()
+    wait_for(lambda: (aout / "done").exists(), what="the scan to end")
+    hit = (aout / "hit").read_text() if (aout / "hit").exists() else ""
+    assert hit == "", f"A reached the host's files through B's /proc/<pid>/root: {hit}"
+    hk.kill(acid, "KILL")
+    hk.wait_status(acid, "stopped")
+    hk.delete(acid)
+
+
 @pytest.mark.husk_only
 def test_join_time_namespace_by_path(hk):
     aout, bout = hk.dir("a"), hk.dir("b")
