@@ -46,6 +46,58 @@ static bool strict_mount(const struct hk_mount *m)
 	       strcmp(m->destination, "/sys") == 0 || strcmp(m->destination, "/dev") == 0;
 }
 
+/* The files of procfs a bind may cover: what lxcfs emulates (runc's list,
+ * kept the same so that engines see the same refusals). */
+static bool lxcfs_file(const char *dest)
+{
+	static const char *const files[] = {
+		"/proc/cpuinfo",  "/proc/diskstats",
+		"/proc/loadavg",  "/proc/meminfo",
+		"/proc/slabinfo", "/proc/stat",
+		"/proc/swaps",    "/proc/uptime",
+		"/proc/net/dev",  "/proc/sys/kernel/ns_last_pid",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (strcmp(dest, files[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A bind named inside /proc (not /proc itself) is refused unless lxcfs's:
+ * a bind over /proc/self/attr or /proc/sys disables an LSM or a mask
+ * (CVE-2019-16884), as runc refuses it. */
+static int check_proc_name(const struct hk_mount *m, struct hk_err *err)
+{
+	if (!mount_is_bind(m) || !rootfs_holds("/proc", m->destination) ||
+	    strcmp(m->destination, "/proc") == 0 || lxcfs_file(m->destination))
+		return 0;
+	return hk_fail(err, EPERM,
+		       "%s is inside /proc: only proc itself and the files lxcfs emulates "
+		       "(/proc/cpuinfo, /proc/meminfo, ...) may be bind mounted there",
+		       m->destination);
+}
+
+/* Where the destination turned out to be: procfs or sysfs only when the
+ * config names /proc or /sys itself, never because a symbolic link of the
+ * rootfs led there (a volume over /proc/sys or /sys/fs/cgroup by way of an
+ * image's link; runc 1.1 refuses the /proc case for binds only). */
+static int check_landing(const struct hk_mount *m, int destfd, struct hk_err *err)
+{
+	struct statfs sfs;
+
+	if (fstatfs(destfd, &sfs) < 0)
+		return hk_fail(err, errno, "fstatfs");
+	if ((unsigned long)sfs.f_type == PROC_SUPER_MAGIC && !rootfs_holds("/proc", m->destination))
+		return hk_fail(err, EPERM,
+			       "%s leads inside /proc (through a symbolic link of the rootfs)",
+			       m->destination);
+	if ((unsigned long)sfs.f_type == SYSFS_MAGIC && !rootfs_holds("/sys", m->destination))
+		return hk_fail(err, EPERM,
+			       "%s leads inside /sys (through a symbolic link of the rootfs)",
+			       m->destination);
+	return 0;
+}
+
 /* The destination of a mount: a file for a bind of a file, else a
  * directory. The source is the tree husk opened (src), if it did. */
 static int open_destination(const struct hk_rootfs *r, const struct hk_mount *m, int src,
@@ -209,9 +261,13 @@ static int mount_one(const struct hk_rootfs_ctx *ctx, struct hk_rootfs *r, size_
 	int none = -1, *src = r->srcs ? &r->srcs[i] : &none;
 	char mode[16];
 
+	if (check_proc_name(m, err) < 0)
+		return -1;
 	tmpfs_mode(r, m, mode);
 	_cleanup_close_ int destfd = open_destination(r, m, *src, err);
 	if (destfd < 0)
+		return hk_err_prefix(err, "mount %s", m->destination);
+	if (check_landing(m, destfd, err) < 0)
 		return hk_err_prefix(err, "mount %s", m->destination);
 	int fd = mount_it(ctx, m, destfd, mode, src, err);
 	if (fd < 0)

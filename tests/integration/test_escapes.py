@@ -750,3 +750,70 @@ echo end
     assert "end" in r.out, r.out
     for bad in ("AGENT", "WROTE-AGENT", "MKDIR-UP"):
         assert not re.search(rf"^{bad}\b", r.out, re.M), r.out
+
+
+# --------------------------------------------------------------------------
+# Mount destinations inside /proc and /sys (CVE-2019-16884, CVE-2023-27561
+# class; the fourth outside attack): a config's mount is led by an image's
+# symlink onto a file of procfs or sysfs. runc refuses a destination inside
+# /proc, except the files lxcfs emulates; husk refuses the same, and also a
+# destination a symlink leads into sysfs (runc mounts it).
+
+def _proc_case(hk, link, target, mount):
+    rootfs = hk.rootfs_copy()
+    if link:
+        (rootfs / link.lstrip("/")).symlink_to(target)
+    b = hk.bundle(["sh", "-c", "echo ran"], rootfs=rootfs, extra_mounts=[mount])
+    b.write()
+    return hk.run_fg(b)
+
+
+@pytest.mark.parametrize("link,target,dest", [
+    ("/data", "/proc/sys/kernel", "/data"),
+    ("/data", "../proc/sys", "/data/kernel"),
+    ("/data", "/proc/self/attr", "/data"),
+    (None, None, "/proc/sys/kernel"),
+    (None, None, "/proc/self/attr"),
+])
+def test_bind_inside_proc_refused(hk, link, target, dest):
+    r = _proc_case(hk, link, target, bind(hk.dir("src"), dest))
+    assert r.rc != 0, f"a bind went over procfs at {dest}: {r}"
+    assert "ran" not in r.out
+    assert "inside /proc" in r.err, str(r)
+
+
+@husk_only  # runc 1.1 checks bind mounts only, and /proc only
+@pytest.mark.parametrize("target", ["/proc/sys/kernel", "../proc/self/attr", "/sys/kernel",
+                                    "../sys/devices"])
+@pytest.mark.parametrize("kind", ["bind", "tmpfs"])
+def test_mount_led_into_proc_or_sys_refused(hk, target, kind):
+    mount = bind(hk.dir("src"), "/data") if kind == "bind" else tmpfs("/data")
+    r = _proc_case(hk, "/data", target, mount)
+    assert r.rc != 0, f"a {kind} went over procfs or sysfs through /data -> {target}: {r}"
+    assert "ran" not in r.out
+    where = "/proc" if "proc" in target else "/sys"
+    assert f"inside {where}" in r.err, str(r)
+
+
+@pytest.mark.parametrize("dest", ["/proc/driver", "/sys/kernel/security"])
+def test_tmpfs_named_inside_proc_or_sys_works(hk, dest):
+    """A tmpfs the config names at /proc/... or /sys/... itself (no symlink
+    on the way) is mounted, as runc mounts it."""
+    b = hk.bundle(["sh", "-c", f"grep ' {dest} ' /proc/mounts | cut -d' ' -f3"],
+                  extra_mounts=[tmpfs(dest)])
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert r.out.split() == ["tmpfs"]
+
+
+@pytest.mark.parametrize("dest", ["/proc/cpuinfo", "/proc/meminfo", "/proc/uptime"])
+def test_lxcfs_files_may_cover_proc(hk, dest):
+    """What lxcfs does: bind a file of its own over one of /proc's."""
+    fake = hk.dir("lxcfs") / "fake"
+    fake.write_text("from lxcfs\n")
+    b = hk.bundle(["cat", dest], extra_mounts=[bind(fake, dest, "rbind", "ro")])
+    b.write()
+    r = hk.run_fg(b)
+    assert r.rc == 0, str(r)
+    assert r.out == "from lxcfs\n"
