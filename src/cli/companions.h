@@ -16,6 +16,9 @@
 #define PULL_SUMMARY "pull an image from a registry into the image cache, run by " PULL_BINARY
 #define IMAGES_SUMMARY "list the images pulled into the image cache, run by " PULL_BINARY
 #define RMI_SUMMARY "remove pulled images from the image cache, run by " PULL_BINARY
+#define IMAGE_SUMMARY                                                                \
+	"image prune: remove the cached layers no image and no container uses, run " \
+	"by " LAUNCH_BINARY
 #define LOGIN_SUMMARY "check and keep credentials for a registry, run by " PULL_BINARY
 #define LOGOUT_SUMMARY "forget the credentials for a registry, run by " PULL_BINARY
 

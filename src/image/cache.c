@@ -220,7 +220,7 @@ static int unpack_one(struct img_image *img, int cachefd, const struct img_layer
  * changed what leads to it (its maker could plant "verified" layers in
  * sha256/, the owner of a link or directory on the way point the path
  * at a tree of theirs): the path is walked as --root is (trusted.h). */
-static int open_cache(const char *dir, int *lockfd, struct hk_err *err)
+int img_cache_open(const char *dir, int *lockfd, struct hk_err *err)
 {
 	struct stat st;
 	_cleanup_close_ int fd = hk_open_trusted_dir("--cache-dir", dir, true, 0700, err);
@@ -269,7 +269,7 @@ static int layer_lock(int lockfd, const char *hex, short type, bool wait)
 	return r;
 }
 
-/* A solo unpacker's (or an rmi's) directory that nobody flock's any
+/* A solo unpacker's (or an rmi's, or a prune's) directory that nobody flock's any
  * more: it died. */
 static void clear_unlocked(int tmpfd, const char *name)
 {
@@ -298,7 +298,8 @@ static void clear_tmp(int cachefd, const char *mine)
 		return;
 	}
 	while (probe >= 0 && (e = readdir(d))) {
-		if (strncmp(e->d_name, "solo.", 5) == 0 || strncmp(e->d_name, "rmi.", 4) == 0) {
+		if (strncmp(e->d_name, "solo.", 5) == 0 || strncmp(e->d_name, "rmi.", 4) == 0 ||
+		    strncmp(e->d_name, "prune.", 6) == 0) {
 			clear_unlocked(dirfd(d), e->d_name);
 			continue;
 		}
@@ -406,10 +407,47 @@ static int ensure_layer(struct img_image *img, int cachefd, int lockfd, size_t i
 	return r < 0 ? -1 : open_layer(img, cachefd, i, err);
 }
 
+int img_cache_flock(int lockfd, int op, const char *dir, struct hk_err *err)
+{
+	if (flock(lockfd, op | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return hk_fail(err, errno, "image cache %s: flock", dir);
+	int secs = img_patience(err);
+	if (secs < 0)
+		return -1;
+	hk_debug("image: cache %s is held %s, waiting up to %d s", dir,
+		 op == LOCK_EX ? "by a pull or launch" : "by a prune", secs);
+	for (int64_t end = now_ms() + (int64_t)secs * 1000; now_ms() < end;) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (flock(lockfd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return hk_fail(err, errno, "image cache %s: flock", dir);
+	}
+	return hk_fail(err, EBUSY, "image cache %s: %s held it for %d s", dir,
+		       op == LOCK_EX ? "pulls or launches" : "a prune", secs);
+}
+
+int img_cache_hold(const char *cache_dir, struct hk_err *err)
+{
+	int lockfd = -1;
+	_cleanup_close_ int cachefd = img_cache_open(cache_dir, &lockfd, err);
+
+	if (cachefd < 0)
+		return -1;
+	if (img_cache_flock(lockfd, LOCK_SH, cache_dir, err) < 0) {
+		close(lockfd);
+		return -1;
+	}
+	return lockfd;
+}
+
 int img_unpack(struct img_image *img, const char *cache_dir, struct hk_err *err)
 {
 	_cleanup_close_ int lockfd = -1;
-	_cleanup_close_ int cachefd = open_cache(cache_dir, &lockfd, err);
+	_cleanup_close_ int cachefd = img_cache_open(cache_dir, &lockfd, err);
 
 	if (cachefd < 0 || img_patience(err) < 0)
 		return -1;

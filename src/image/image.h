@@ -78,6 +78,20 @@ int img_unpack(struct img_image *img, const char *cache_dir, struct hk_err *err)
  * cache's directory). */
 void img_cache_sweep(int cachefd);
 
+/* The cache at dir, opened as a trusted directory (made 0700 when
+ * missing, with sha256/ and tmp/), and *lockfd its CACHE/lock. */
+int img_cache_open(const char *dir, int *lockfd, struct hk_err *err);
+/* The cache's flock on CACHE/lock (the layers' byte locks are fcntl's,
+ * which flock never meets): shared by a pull or a launch from before it
+ * looks for its layers until what uses them is recorded (the store's
+ * entry, the container's DATA/<id>/.layers); exclusive for a prune, which
+ * so never sees a layer taken and not yet recorded. Waits img_patience()
+ * seconds at most (EBUSY). */
+int img_cache_flock(int lockfd, int op, const char *dir, struct hk_err *err);
+/* The cache at dir held shared: the fd that holds it (close it to let
+ * go), or -1 (err). */
+int img_cache_hold(const char *cache_dir, struct hk_err *err);
+
 /* Seconds a pull waits for a registry's whole answer to a small request
  * (ping, token, manifest, config), and for another pull of a layer it
  * needs: $HUSK_PULL_TIMEOUT (1 to 86400), else 120; -1 (err) for a value

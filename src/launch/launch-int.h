@@ -38,6 +38,7 @@ struct launch_plan {
 	size_t n_exposed;
 	int log_fd;     /* -d: the logger's pipe, -1 otherwise */
 	int host_mntns; /* the host's mount namespace, while launch is in its own */
+	int cache_hold; /* the image cache held shared until .layers is written, or -1 */
 	char owner[33]; /* the token in DIR/.owner and the cleanup hooks */
 	bool user;      /* run by an ordinary user, in its namespace (user.h) */
 	bool ranged;    /* that namespace maps the user's subordinate ids */

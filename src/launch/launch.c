@@ -32,6 +32,7 @@
 #include "common/xalloc.h"
 #include "image/image.h"
 #include "launch/launch-int.h"
+#include "launch/layers.h"
 #include "launch/logger.h"
 #include "launch/overlay.h"
 #include "launch/pasta.h"
@@ -377,6 +378,13 @@ static int start_pasta(struct launch_plan *p, struct hk_err *err)
 	return 0;
 }
 
+static void release_cache(struct launch_plan *p)
+{
+	if (p->cache_hold >= 0)
+		close(p->cache_hold);
+	p->cache_hold = -1;
+}
+
 /* From the reserved state on: whatever happens, `husk delete --force`
  * finds a state whose hook removes what this made. */
 static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *status,
@@ -391,6 +399,11 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 		return -1;
 	int r = make_dir(p, &sd, err);
 	made = r == 0;
+	/* the layers it uses, recorded before any is mounted: from here on
+	 * a prune sees them (layers.h) */
+	if (r == 0)
+		r = launch_layers_record(p->dir, img, err);
+	release_cache(p);
 	hk_debug("launch: %s made", p->dir);
 	/* the logger goes back to the host's mount namespace: it keeps none
 	 * of launch's mounts */
@@ -435,7 +448,10 @@ static int launch_in_ns(struct launch_plan *p, int *status, struct hk_err *err)
 	}
 	if (check(p, img, err) < 0)
 		goto out;
-	if (img && img_unpack(img, o->cache_dir, err) < 0)
+	/* held from before the layers are looked for until the container's
+	 * record names them (image.h, img_cache_flock) */
+	if (img && ((p->cache_hold = img_cache_hold(o->cache_dir, err)) < 0 ||
+		    img_unpack(img, o->cache_dir, err) < 0))
 		goto out;
 	hk_debug("launch: layers ready (%zu unpacked)", img ? img->unpacked : 0);
 	data = overlay_data_dir(o->data_dir, err);
@@ -449,6 +465,7 @@ static int launch_in_ns(struct launch_plan *p, int *status, struct hk_err *err)
 	r = launch_in_dir(p, img, status, err);
 	launch_stdio_finish(&io);
 out:
+	release_cache(p);
 	p->data = p->dir = NULL;
 	launch_plan_clear(p);
 	img_free(img);
@@ -501,6 +518,7 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 				.id = o->name,
 				.log_fd = -1,
 				.host_mntns = -1,
+				.cache_hold = -1,
 				.rootfs_fd = -1,
 				.user = launch_by_user()};
 	_cleanup_free_ char *data = NULL, *cache = NULL;

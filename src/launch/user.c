@@ -366,3 +366,12 @@ int launch_user_prepare(struct launch_opts *o, bool *ranged, struct hk_err *err)
 		return join_container(o, ranged, err);
 	return launch_user_enter(o->userns_auto, ranged, err);
 }
+
+int launch_user_prepare_dirs(const char *data_dir, const char *cache_dir, bool *ranged,
+			     struct hk_err *err)
+{
+	hk_trusted_record_roots();
+	if (walk("--data-dir", data_dir, err) < 0 || walk("--cache-dir", cache_dir, err) < 0)
+		return -1;
+	return launch_user_enter(false, ranged, err);
+}

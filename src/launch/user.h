@@ -36,5 +36,9 @@ int launch_user_enter(bool need_range, bool *ranged, struct hk_err *err);
  * launch_user_enter: --net (no bridge), the state root, data and cache
  * directories walked as the user. */
 int launch_user_prepare(struct launch_opts *o, bool *ranged, struct hk_err *err);
+/* The same for a command that works on the data and cache directories
+ * only (husk image prune): both walked as the user, then entered. */
+int launch_user_prepare_dirs(const char *data_dir, const char *cache_dir, bool *ranged,
+			     struct hk_err *err);
 
 #endif

@@ -509,8 +509,13 @@ static int pull_into(struct pull *p, const char *cache_dir, int cachefd, char id
 	_cleanup_close_ int lockfd = make_tmp(cachefd, tmp, err);
 	if (lockfd < 0)
 		return -1;
+	/* the cache held from before the layers are looked for until the
+	 * entry that names them is in place: a prune sees both or neither
+	 * (image.h, img_cache_flock) */
+	_cleanup_close_ int hold = -1;
 	if (resolve(p, &m, err) == 0 && get_config(p, &m, &cfg, err) == 0 &&
 	    write_layout(cachefd, tmp, p->c.ref, &m, &cfg, err) == 0 &&
+	    (hold = img_cache_hold(cache_dir, err)) >= 0 &&
 	    unpack_from(p, cache_dir, tmp, id, err) == 0 &&
 	    commit(cachefd, tmp, p->c.ref, err) == 0)
 		r = 0;

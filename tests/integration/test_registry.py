@@ -6,6 +6,7 @@ v2.2 manifest and a multi-arch index; a second one with htpasswd (Basic)
 auth; a small proxy of ours in front of one to corrupt a blob. Nothing here
 reaches beyond 127.0.0.1."""
 import base64
+import fcntl
 import http.client
 import http.server
 import json
@@ -270,7 +271,7 @@ def test_images_and_rmi(puller, world):
     one_line_error(r, "--pull never")
     r = puller.hk.call("rmi", *cache, world.oci)
     assert r.rc == 1 and world.oci in r.err and len(r.err.splitlines()) == 1, str(r)
-    # the layers stay (no prune yet): the other image uses them
+    # the layers stay (until a prune): the other image uses them
     assert len(puller.layers()) == 2 and puller.tmp_empty()
 
 
@@ -287,7 +288,7 @@ def test_launch_pulls_when_missing(puller, world):
     # always: the manifest again, the layers from the cache
     r = puller.launch(world.oci, opts=("--pull", "always"))
     assert r.rc == 0 and r.out == "hello from amd64\n" and "Copying blob" not in r.err, str(r)
-    # a layer removed by hand (there is no prune yet): pulled again
+    # a layer removed by hand: pulled again
     shutil.rmtree(puller.cache / "sha256" / world.img.layer_hex(1))
     r = puller.launch(world.oci)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
@@ -1036,3 +1037,118 @@ def test_loopback_registry_never_through_a_proxy(puller, world):
     finally:
         trap.shutdown()
         trap.server_close()
+
+
+# --------------------------------------------------------------------------
+# husk image prune: the layers no image of the store and no container uses
+
+def prune(puller, env=None):
+    return puller.hk.call("image", "prune", "--cache-dir", puller.cache, "--data-dir",
+                          puller.data, env=env, timeout=TIMEOUT)
+
+
+def deleted(r):
+    return sorted(l.split("sha256:")[1] for l in r.out.splitlines()
+                  if l.startswith("deleted: sha256:"))
+
+
+def test_prune_keeps_what_images_and_containers_use(puller, world):
+    hexes = sorted(world.img.layer_hex(i) for i in range(2))
+    cache = ("--cache-dir", puller.cache)
+    r = prune(puller)  # an empty cache
+    assert r.rc == 0 and r.out == "Total reclaimed space: 0B\n", str(r)
+    for ref in (world.oci, world.docker):
+        assert puller.pull(ref, "-q").rc == 0
+    puller.hk.ok("rmi", *cache, world.oci)
+    r = prune(puller)  # hk/docker:1 has the same layers
+    assert r.rc == 0 and deleted(r) == [] and puller.layers() == hexes, str(r)
+    cid = puller.hk.new_id()
+    r = puller.hk.call("launch", "-d", "--net", "none", "--name", cid, "--data-dir", puller.data,
+                       "--cache-dir", puller.cache, "--pull", "never", world.docker, "sleep 100",
+                       timeout=TIMEOUT)
+    assert r.rc == 0, str(r)
+    try:
+        puller.hk.ok("rmi", *cache, world.docker)
+        assert puller.refs() == []
+        r = prune(puller)  # no image: the container still uses them
+        assert r.rc == 0 and deleted(r) == [] and puller.layers() == hexes, str(r)
+        assert puller.hk.status(cid) == "running"
+    finally:
+        puller.hk.call("delete", "--force", cid)
+    r = prune(puller)
+    assert r.rc == 0 and deleted(r) == hexes, str(r)
+    assert r.out.splitlines()[-1].startswith("Total reclaimed space: ")
+    assert r.out.splitlines()[-1] != "Total reclaimed space: 0B"
+    assert puller.layers() == [] and puller.tmp_empty()
+    # and the image comes back whole
+    r = puller.launch(world.oci)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    assert r.err.count("Copying blob") == 2, str(r)
+
+
+def test_prune_removes_layers_of_a_layout_once_its_container_is_gone(puller, world):
+    lay = world.img.layout(puller.hk.dir("lay") / "layout")
+    r = puller.launch(str(lay))
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    assert len(puller.layers()) == 2
+    r = prune(puller)
+    assert r.rc == 0 and len(deleted(r)) == 2 and puller.layers() == [], str(r)
+
+
+def test_prune_stops_at_a_container_without_a_record(puller, world):
+    """A container directory with an owner and no record of its layers (a
+    launch killed as it started, or an older husk's): its layers cannot be
+    told from unused ones, so nothing goes."""
+    assert puller.pull(world.oci, "-q").rc == 0
+    puller.hk.ok("rmi", "--cache-dir", puller.cache, world.oci)
+    odd = puller.data / "old-container"
+    odd.mkdir(mode=0o700)
+    (odd / ".owner").write_text("token\n")
+    r = prune(puller)
+    assert r.rc == 1 and "old-container" in r.err and "nothing removed" in r.err, str(r)
+    assert len(r.err.strip().splitlines()) == 1, str(r)
+    assert len(puller.layers()) == 2
+    shutil.rmtree(odd)
+    r = prune(puller)
+    assert r.rc == 0 and len(deleted(r)) == 2, str(r)
+
+
+def test_prune_waits_for_a_pull_or_launch_holding_the_cache(puller, world):
+    """A pull or launch holds the cache (flock, shared) from before it looks
+    for its layers until what uses them is recorded: a prune waits for it,
+    $HUSK_PULL_TIMEOUT seconds at most."""
+    assert puller.pull(world.oci, "-q").rc == 0
+    puller.hk.ok("rmi", "--cache-dir", puller.cache, world.oci)
+    fd = os.open(puller.cache / "lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        t0 = time.monotonic()
+        r = prune(puller, env={**os.environ, "HUSK_PULL_TIMEOUT": "1"})
+        assert r.rc == 1 and "held it" in r.err, str(r)
+        assert 0.9 < time.monotonic() - t0 < 10
+        assert len(puller.layers()) == 2
+    finally:
+        os.close(fd)
+    r = prune(puller)
+    assert r.rc == 0 and len(deleted(r)) == 2, str(r)
+
+
+def test_launch_waits_for_a_prune(puller, world):
+    """...and a launch waits for a prune the same way (here one stuck)."""
+    assert puller.pull(world.oci, "-q").rc == 0
+    fd = os.open(puller.cache / "lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        r = puller.launch(world.oci, env={**os.environ, "HUSK_PULL_TIMEOUT": "1"})
+        assert r.rc == 125 and "a prune held it" in r.err, str(r)
+    finally:
+        os.close(fd)
+    r = puller.launch(world.oci)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+
+
+def test_image_prune_usage(puller):
+    r = puller.hk.call("image", "list")
+    assert r.rc != 0 and "unknown subcommand" in r.err, str(r)
+    r = puller.hk.call("image")
+    assert r.rc != 0 and "prune" in r.err, str(r)

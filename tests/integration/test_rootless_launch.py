@@ -559,3 +559,28 @@ def test_volume_of_roots_files(user):
     assert r.rc == 0 and r.out.split() == ["65534"], str(r)
     assert not os.path.exists("/etc/hk-owned")
     user.assert_nothing_left()
+
+
+# --------------------------------------------------------------------------
+# husk image prune by the user: the layers belong to the user's namespace
+
+def test_image_prune_by_the_user(user, hk):
+    img = _image(hk.sess.rootfs)
+    archive = img.oci_archive(user.u.work / "img.tar")
+    user.u.chown(archive)
+    r = user.ok("-d", "--net", "none", archive, "sleep 1000")
+    name = r.out.strip()
+    user.u.ids.append(name)
+    layers = sorted(os.listdir(user.cache / "sha256"))
+    assert layers == sorted([img.layer_hex(0), img.layer_hex(1)])
+    r = user.u.call("image", "prune", timeout=TIMEOUT)
+    assert r.rc == 0 and r.out == "Total reclaimed space: 0B\n", str(r)
+    assert sorted(os.listdir(user.cache / "sha256")) == layers
+    user.u.ok("delete", "--force", name)
+    r = user.u.call("image", "prune", timeout=TIMEOUT)
+    assert r.rc == 0, str(r)
+    # files of the range's uid 100 removed too: done in the user's namespace
+    assert sorted(l.split("sha256:")[1] for l in r.out.splitlines()
+                  if l.startswith("deleted: ")) == layers, str(r)
+    assert os.listdir(user.cache / "sha256") == []
+    user.assert_nothing_left()

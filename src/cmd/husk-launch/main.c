@@ -4,7 +4,7 @@
 #include "cmd/husk-launch/commands.h"
 #include "common/proctitle.h"
 
-static const struct hk_command *const commands[] = {&cmd_launch, &cmd_cleanup};
+static const struct hk_command *const commands[] = {&cmd_launch, &cmd_cleanup, &cmd_image};
 
 static const struct cli_program husk_launch = {
 	.name = "husk-launch",

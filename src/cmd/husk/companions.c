@@ -54,6 +54,17 @@ const struct hk_command cmd_rmi = {
 	.options = "",
 };
 
+/* husk image prune: husk-launch, which knows the launched containers
+ * and, for an ordinary user, the namespace the layers belong to. */
+const struct hk_command cmd_image = {
+	.name = "image",
+	.no_state = true,
+	.companion = LAUNCH_BINARY,
+	.args = "prune [options]",
+	.summary = IMAGE_SUMMARY,
+	.options = "",
+};
+
 const struct hk_command cmd_login = {
 	.name = "login",
 	.no_state = true,
