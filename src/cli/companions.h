@@ -16,6 +16,7 @@
 #define PULL_SUMMARY "pull an image from a registry into the image cache, run by " PULL_BINARY
 #define IMAGES_SUMMARY "list the images pulled into the image cache, run by " PULL_BINARY
 #define RMI_SUMMARY "remove pulled images from the image cache, run by " PULL_BINARY
+#define ATTACH_SUMMARY "the terminal of a container of husk launch -dt, run by " LAUNCH_BINARY
 #define IMAGE_SUMMARY                                                                \
 	"image prune: remove the cached layers no image and no container uses, run " \
 	"by " LAUNCH_BINARY

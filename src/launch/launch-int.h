@@ -36,12 +36,15 @@ struct launch_plan {
 	size_t n_ports;
 	char **exposed; /* -P: the image's ExposedPorts keys, as they are */
 	size_t n_exposed;
-	int log_fd;     /* -d: the logger's pipe, -1 otherwise */
-	int host_mntns; /* the host's mount namespace, while launch is in its own */
-	int cache_hold; /* the image cache held shared until .layers is written, or -1 */
-	char owner[33]; /* the token in DIR/.owner and the cleanup hooks */
-	bool user;      /* run by an ordinary user, in its namespace (user.h) */
-	bool ranged;    /* that namespace maps the user's subordinate ids */
+	int log_fd;           /* -d: the logger's pipe, -1 otherwise */
+	int dir_fd;           /* -dt: DIR (O_PATH), which the console socket's path names */
+	int console_ctl;      /* -dt: closed once the create is done (console.h), or -1 */
+	char *console_socket; /* -dt: /proc/self/fd/<dir_fd>/console.sock */
+	int host_mntns;       /* the host's mount namespace, while launch is in its own */
+	int cache_hold;       /* the image cache held shared until .layers is written, or -1 */
+	char owner[33];       /* the token in DIR/.owner and the cleanup hooks */
+	bool user;            /* run by an ordinary user, in its namespace (user.h) */
+	bool ranged;          /* that namespace maps the user's subordinate ids */
 };
 
 /* The capability set: the default one, with --cap-add / --cap-drop. */

@@ -31,6 +31,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/image.h"
+#include "launch/console.h"
 #include "launch/launch-int.h"
 #include "launch/layers.h"
 #include "launch/logger.h"
@@ -155,8 +156,6 @@ static int check(struct launch_plan *p, const struct img_image *img, struct hk_e
 
 	if (check_name(p->id, err) < 0)
 		return -1;
-	if (o->detach && o->tty)
-		return hk_fail(err, 0, "-t with -d: a detached container has no terminal to use");
 	/* pasta, run by root, drops to nobody before it joins the namespace,
 	 * and then may not (as podman, root gets a bridge) */
 	if (o->net == LAUNCH_NET_PASTA && !p->user)
@@ -278,6 +277,7 @@ static int run_spec(struct launch_plan *p, struct hk_state_dir *sd, int *status,
 		.new_cgroup = true,
 		.reserved = sd,
 		.runtime_mntns = p->host_mntns,
+		.console_socket = p->console_socket,
 	};
 	int saved[2] = {-1, -1};
 	int r = p->log_fd >= 0 ? redirect_output(p->log_fd, saved, err) : 0;
@@ -378,6 +378,30 @@ static int start_pasta(struct launch_plan *p, struct hk_err *err)
 	return 0;
 }
 
+/* -dt: the holder of the container's terminal (console.h), started
+ * before the create that hands it the terminal. */
+static int start_console(struct launch_plan *p, struct hk_err *err)
+{
+	p->dir_fd = open(p->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->dir_fd < 0)
+		return hk_fail(err, errno, "open %s", p->dir);
+	if (launch_console_start(p->dir_fd, &p->o->log, p->host_mntns, &p->console_ctl, err) < 0)
+		return -1;
+	p->console_socket = xasprintf("/proc/self/fd/%d/%s", p->dir_fd, LAUNCH_CONSOLE_SOCK);
+	return 0;
+}
+
+static void stop_console(struct launch_plan *p)
+{
+	if (p->console_ctl >= 0)
+		close(p->console_ctl);
+	if (p->dir_fd >= 0)
+		close(p->dir_fd);
+	p->console_ctl = p->dir_fd = -1;
+	free(p->console_socket);
+	p->console_socket = NULL;
+}
+
 static void release_cache(struct launch_plan *p)
 {
 	if (p->cache_hold >= 0)
@@ -407,7 +431,9 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 	hk_debug("launch: %s made", p->dir);
 	/* the logger goes back to the host's mount namespace: it keeps none
 	 * of launch's mounts */
-	if (r == 0 && o->detach)
+	if (r == 0 && o->detach && o->tty)
+		r = start_console(p, err);
+	else if (r == 0 && o->detach)
 		r = launch_log_start(p->dir, &o->log, p->host_mntns, &p->log_fd, err);
 	if (r == 0 && o->userns_auto && !p->user)
 		r = userns_dir(p, err);
@@ -418,6 +444,7 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 	if (p->log_fd >= 0)
 		close(p->log_fd);
 	p->log_fd = -1;
+	stop_console(p);
 	if (r < 0 && made) {
 		struct hk_err cerr = {0};
 		overlay_remove(p->dir, false, p->owner, &cerr);
@@ -519,6 +546,8 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 				.log_fd = -1,
 				.host_mntns = -1,
 				.cache_hold = -1,
+				.dir_fd = -1,
+				.console_ctl = -1,
 				.rootfs_fd = -1,
 				.user = launch_by_user()};
 	_cleanup_free_ char *data = NULL, *cache = NULL;

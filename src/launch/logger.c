@@ -38,20 +38,13 @@
 #define FD_DIR 4
 #define FD_LOG 5
 
-struct logger {
-	int dir, fd;
-	uint64_t size, max_size;
-	int max_files;
-	bool broken; /* the log cannot be written: the output is drained unkept */
-};
-
-static int create_log(int dirfd)
+int launch_log_create(int dirfd)
 {
 	return openat(dirfd, LOG_NAME,
 		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
 }
 
-static void rotate(struct logger *l)
+static void rotate(struct launch_log *l)
 {
 	char from[32], to[32];
 
@@ -72,7 +65,7 @@ static void rotate(struct logger *l)
 			return;
 		}
 	}
-	int fd = create_log(l->dir);
+	int fd = launch_log_create(l->dir);
 	if (fd < 0) {
 		l->broken = true; /* DIR is gone: the container is being deleted */
 		return;
@@ -85,7 +78,7 @@ static void rotate(struct logger *l)
 /* How much of buf goes in the current file: all that fits, cut after its
  * last newline so that lines stay whole; a line longer than a whole file
  * is cut where the file is full. */
-static size_t fits(const struct logger *l, const char *buf, size_t n)
+static size_t fits(const struct launch_log *l, const char *buf, size_t n)
 {
 	size_t room = (size_t)(l->max_size - l->size);
 
@@ -97,7 +90,7 @@ static size_t fits(const struct logger *l, const char *buf, size_t n)
 	return l->size == 0 ? room : 0;
 }
 
-static void keep(struct logger *l, const char *buf, size_t n)
+void launch_log_keep(struct launch_log *l, const char *buf, size_t n)
 {
 	while (n > 0 && !l->broken) {
 		size_t take = fits(l, buf, n);
@@ -115,7 +108,7 @@ static void keep(struct logger *l, const char *buf, size_t n)
 	}
 }
 
-static void __attribute__((noreturn)) run(struct logger *l)
+static void __attribute__((noreturn)) run(struct launch_log *l)
 {
 	static char buf[1 << 16];
 
@@ -125,7 +118,7 @@ static void __attribute__((noreturn)) run(struct logger *l)
 			continue;
 		if (n <= 0)
 			break;
-		keep(l, buf, (size_t)n);
+		launch_log_keep(l, buf, (size_t)n);
 	}
 	_exit(0);
 }
@@ -157,7 +150,7 @@ int launch_log_start(const char *dir, const struct launch_log_opts *lo, int host
 	_cleanup_close_ int dirfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
 		return hk_fail(err, errno, "open %s", dir);
-	_cleanup_close_ int log = create_log(dirfd);
+	_cleanup_close_ int log = launch_log_create(dirfd);
 	if (log < 0)
 		return hk_fail(err, errno, "create %s/%s", dir, LOG_NAME);
 	int p[2];
@@ -180,10 +173,10 @@ int launch_log_start(const char *dir, const struct launch_log_opts *lo, int host
 		if (host_mntns >= 0 && setns(host_mntns, CLONE_NEWNS) < 0)
 			_exit(1);
 		become_logger(p[0], dirfd, log);
-		struct logger l = {.dir = FD_DIR,
-				   .fd = FD_LOG,
-				   .max_size = (uint64_t)lo->max_size,
-				   .max_files = lo->max_files};
+		struct launch_log l = {.dir = FD_DIR,
+				       .fd = FD_LOG,
+				       .max_size = (uint64_t)lo->max_size,
+				       .max_files = lo->max_files};
 		run(&l);
 	}
 	close(p[0]);

@@ -3,9 +3,27 @@
 #ifndef HUSK_LAUNCH_LOGGER_H
 #define HUSK_LAUNCH_LOGGER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "launch/launch.h"
 
 struct hk_err;
+
+/* An output.log being filled: the directory it is in, the file, how much
+ * it holds, its cap and how many files the rotation keeps. */
+struct launch_log {
+	int dir, fd;
+	uint64_t size, max_size;
+	int max_files;
+	bool broken; /* the log cannot be written: the output is drained unkept */
+};
+
+/* A new output.log in dirfd (O_EXCL, no link followed): its fd, or -1. */
+int launch_log_create(int dirfd);
+/* Append buf, rotating (whole lines kept) when the file is full. */
+void launch_log_keep(struct launch_log *l, const char *buf, size_t n);
 
 /* Create dir/output.log and the process that fills it (in the mount
  * namespace host_mntns, when >= 0); *out: the pipe's end for the

@@ -375,3 +375,14 @@ int launch_user_prepare_dirs(const char *data_dir, const char *cache_dir, bool *
 		return -1;
 	return launch_user_enter(false, ranged, err);
 }
+
+char *launch_default_dir(bool cache, struct hk_err *err)
+{
+	const char *v = getenv(cache ? "HUSK_CACHE" : "HUSK_DATA");
+
+	if (v && *v)
+		return xstrdup(v);
+	if (launch_by_user())
+		return launch_user_default_dir(cache, err);
+	return xstrdup(cache ? LAUNCH_CACHE_DIR : LAUNCH_DATA_DIR);
+}

@@ -23,6 +23,8 @@ bool launch_by_user(void);
  * $XDG_DATA_HOME/husk or ~/.local/share/husk, $XDG_CACHE_HOME/husk or
  * ~/.cache/husk; malloc'd. */
 char *launch_user_default_dir(bool cache, struct hk_err *err);
+/* $HUSK_CACHE or $HUSK_DATA, else root's default or the user's; malloc'd. */
+char *launch_default_dir(bool cache, struct hk_err *err);
 
 /* Enter the user's namespace (and a mount namespace of its own in it).
  * need_range: fail when the user has no subordinate ids (--userns auto);

@@ -584,3 +584,16 @@ def test_image_prune_by_the_user(user, hk):
                   if l.startswith("deleted: ")) == layers, str(r)
     assert os.listdir(user.cache / "sha256") == []
     user.assert_nothing_left()
+
+
+def test_dt_and_attach_by_the_user(user):
+    r = user.ok("-dt", "--net", "none", user.rootfs, "sh", "-c", "read a; echo got $a; tty")
+    name = r.out.strip()
+    user.u.ids.append(name)
+    argv = ["runuser", "-u", user.u.name, "--", "env", "-i", *user.env(), user.u.runtime,
+            "attach", name]
+    p = subprocess.run(argv, input=b"one\n", capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 0 and b"got one" in p.stdout and b"/dev/pts/0" in p.stdout, p
+    wait_for(lambda: user.u.state(name)["status"] == "stopped", what="the program to end")
+    user.u.ok("delete", "--force", name)
+    user.assert_nothing_left()

@@ -7,6 +7,7 @@
 extern const struct hk_command cmd_launch;
 extern const struct hk_command cmd_cleanup;
 extern const struct hk_command cmd_image;
+extern const struct hk_command cmd_attach;
 
 /* Serve the cleanup hook of the containers this husk-launch makes
  * in-process when it deletes them itself (cleanup.c); self: this binary's

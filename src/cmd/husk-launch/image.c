@@ -71,18 +71,6 @@ static void deleted(void *data, const char *hex, long long bytes)
 	a->n++;
 }
 
-/* $HUSK_X, else root's or the user's default; malloc'd. */
-static char *dir_default(const char *env, bool cache, struct hk_err *err)
-{
-	const char *v = getenv(env);
-
-	if (v && *v)
-		return xstrdup(v);
-	if (launch_by_user())
-		return launch_user_default_dir(cache, err);
-	return xstrdup(cache ? LAUNCH_CACHE_DIR : LAUNCH_DATA_DIR);
-}
-
 static int prune(struct prune_args *a, struct hk_err *err)
 {
 	struct img_prune pr;
@@ -124,8 +112,8 @@ static int run_image(const struct hk_globals *g, int argc, char **argv)
 	if (sub + optind != argc)
 		return cli_errorf("image prune: unexpected argument %s", argv[sub + optind]);
 	_cleanup_free_ char *cache = NULL, *data = NULL;
-	if ((!a.cache_dir && !(a.cache_dir = cache = dir_default("HUSK_CACHE", true, &err))) ||
-	    (!a.data_dir && !(a.data_dir = data = dir_default("HUSK_DATA", false, &err))))
+	if ((!a.cache_dir && !(a.cache_dir = cache = launch_default_dir(true, &err))) ||
+	    (!a.data_dir && !(a.data_dir = data = launch_default_dir(false, &err))))
 		return cli_error(&err);
 	if (prune(&a, &err) < 0) {
 		/* what was removed before the failure is said already */

@@ -4,7 +4,8 @@
 #include "cmd/husk-launch/commands.h"
 #include "common/proctitle.h"
 
-static const struct hk_command *const commands[] = {&cmd_launch, &cmd_cleanup, &cmd_image};
+static const struct hk_command *const commands[] = {&cmd_launch, &cmd_cleanup, &cmd_image,
+						    &cmd_attach};
 
 static const struct cli_program husk_launch = {
 	.name = "husk-launch",

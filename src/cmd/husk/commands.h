@@ -8,7 +8,7 @@
 extern const struct hk_command cmd_spec, cmd_create, cmd_start, cmd_run, cmd_state, cmd_kill,
 	cmd_delete, cmd_list, cmd_features, cmd_exec, cmd_ps, cmd_pause, cmd_resume, cmd_update,
 	cmd_events, cmd_inspect;
-extern const struct hk_command cmd_net, cmd_launch, cmd_pull, cmd_image, cmd_images, cmd_rmi,
-	cmd_login, cmd_logout;
+extern const struct hk_command cmd_attach, cmd_net, cmd_launch, cmd_pull, cmd_image, cmd_images,
+	cmd_rmi, cmd_login, cmd_logout;
 
 #endif

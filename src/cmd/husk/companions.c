@@ -54,6 +54,17 @@ const struct hk_command cmd_rmi = {
 	.options = "",
 };
 
+/* husk attach: husk-launch, whose console holder keeps a -dt
+ * container's terminal. */
+const struct hk_command cmd_attach = {
+	.name = "attach",
+	.no_state = true,
+	.companion = LAUNCH_BINARY,
+	.args = "[options] NAME",
+	.summary = ATTACH_SUMMARY,
+	.options = "",
+};
+
 /* husk image prune: husk-launch, which knows the launched containers
  * and, for an ordinary user, the namespace the layers belong to. */
 const struct hk_command cmd_image = {
