@@ -1152,3 +1152,58 @@ def test_image_prune_usage(puller):
     assert r.rc != 0 and "unknown subcommand" in r.err, str(r)
     r = puller.hk.call("image")
     assert r.rc != 0 and "prune" in r.err, str(r)
+
+
+# --------------------------------------------------------------------------
+# an ordinary user's pull: unpacked in the user's namespace, as its launch
+
+from test_userns import rootless  # noqa: E402,F401
+
+
+def _owned_image(rootfs):
+    """busybox, and a layer with a file of uid 100 (an image's daemon)."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("srv/owned")
+        ti.uid = ti.gid = 100
+        ti.mode, ti.mtime = 0o644, 1700000000
+        t.addfile(ti, io.BytesIO(b""))
+    return Image([(tar_of_dir(rootfs, [("srv", None)]), "gzip"), (buf.getvalue(), "tar")],
+                 CONFIG)
+
+
+def test_pull_and_launch_by_name_as_an_ordinary_user(rootless, hk, world):
+    here = Path(HUSK).parent
+    there = Path(rootless.runtime).parent
+    if there != here:  # the companions go next to the user's copy of husk
+        for b in ("husk-pull", "husk-launch", "husk-init"):
+            shutil.copy2(here / b, there / b)
+    img = _owned_image(hk.sess.rootfs)
+    lay = img.layout(hk.dir("owned") / "layout")
+    ref = world.reg.push(f"oci:{lay}", "hk/owned:1")
+    cache = Path(rootless.home) / ".cache/husk"
+    r = rootless.call("pull", ref, timeout=TIMEOUT)
+    assert r.rc == 0 and r.out == img.id + "\n", str(r)
+    # unpacked in the user's namespace: uid 100 is the subordinate range's
+    # (skopeo compressed the tar layer as it pushed: its digest is new)
+    owned = list(cache.glob("sha256/*/srv/owned"))
+    assert len(owned) == 1 and len(os.listdir(cache / "sha256")) == 2
+    st = os.stat(owned[0])
+    assert (st.st_uid, st.st_gid) == (rootless.subuid[0] + 99, rootless.subgid[0] + 99)
+    st = os.stat(next(cache.glob("sha256/*/bin")))
+    assert st.st_uid == rootless.uid
+    r = rootless.call("images", timeout=TIMEOUT)
+    assert r.rc == 0 and "hk/owned" in r.out, str(r)
+    r = rootless.call("launch", "--rm", "--net", "none", "--pull", "never", ref,
+                      "stat -c '%u %g' /srv/owned; id -u", timeout=TIMEOUT)
+    assert r.rc == 0 and r.out.split("\n")[:2] == ["100 100", "0"], str(r)
+    rootless.ok("rmi", ref, timeout=TIMEOUT)
+    r = rootless.call("image", "prune", timeout=TIMEOUT)
+    assert r.rc == 0 and r.out.count("deleted: sha256:") == 2, str(r)
+    assert os.listdir(cache / "sha256") == []
+    # launch by name pulls what is missing, as the user too
+    r = rootless.call("launch", "--rm", "--net", "none", ref, "stat -c %u /srv/owned",
+                      timeout=TIMEOUT)
+    assert r.rc == 0 and r.out == "100\n" and r.err.count("Copying blob") == 2, str(r)

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/companions.h"
 #include "cmd/husk-pull/commands.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/trusted.h"
+#include "common/xalloc.h"
 #include "cmd/husk-pull/progress.h"
 #include "registry/registry.h"
 #include "launch/launch.h"
@@ -66,6 +69,52 @@ static int on_opt(int opt, const char *arg, void *data)
 	}
 }
 
+/* A directory looked at (trusted.h) before the user namespace, so that
+ * those of its parents that are root's are known as such in it, where root
+ * shows as nobody; one that is not there, or not trusted, is told no more
+ * (the walk in the namespace fails on it as it would here). */
+static void look_at(const char *what, const char *path)
+{
+	struct hk_err ignored = {0};
+
+	if (!path || !*path)
+		return;
+	int fd = hk_open_trusted_dir(what, path, false, 0700, &ignored);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* An ordinary user's pull unpacks the layers in the user's namespace, as
+ * the user's launch does (launch/user.h), so that their owners are the
+ * namespace's ids: the same namespace launch makes (root the user, 1 and
+ * up the subordinate ids), made here the same way. The cache and where
+ * the credentials are are walked first. */
+static int enter_user(const char *cache, const struct cli_pull *c, struct hk_err *err)
+{
+	bool ranged;
+
+	hk_trusted_record_roots();
+	int fd = hk_open_trusted_dir("--cache-dir", cache, true, 0700, err);
+	if (fd < 0)
+		return hk_err_prefix(err, "pull");
+	close(fd);
+	look_at("$XDG_RUNTIME_DIR", getenv("XDG_RUNTIME_DIR"));
+	look_at("$HOME", getenv("HOME"));
+	look_at("--cert-dir", c->o.cert_dir);
+	const char *files[] = {c->o.authfile, getenv("REGISTRY_AUTH_FILE")};
+	for (size_t i = 0; i < 2; i++) {
+		if (!files[i])
+			continue;
+		_cleanup_free_ char *dir = xstrdup(files[i]);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			look_at("--authfile", dir);
+		}
+	}
+	return launch_user_enter(false, &ranged, err);
+}
+
 static int run_pull(const struct hk_globals *g, int argc, char **argv)
 {
 	struct cli_pull c = {.o = {.tls_verify = true}};
@@ -80,17 +129,9 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 		cli_errorf("pull: expected one IMAGE");
 		return 125;
 	}
-	/* an ordinary user's launch unpacks layers in its user namespace,
-	 * where their owners map; unpacked out here they would all be the
-	 * user's */
-	if (launch_by_user()) {
-		cli_errorf("pull %s: not yet as an ordinary user (layers are unpacked in "
-			   "launch's user namespace; pull as root, or launch an image archive)",
-			   argv[optind]);
-		return 125;
-	}
 	_cleanup_free_ char *dflt = c.cache_dir ? NULL : pull_default_cache(&err);
-	if (!c.cache_dir && !dflt) {
+	if ((!c.cache_dir && !dflt) ||
+	    (launch_by_user() && enter_user(c.cache_dir ? c.cache_dir : dflt, &c, &err) < 0)) {
 		cli_error(&err);
 		return 125;
 	}
