@@ -94,20 +94,20 @@ def _add(t, name, data):
     t.addfile(ti, io.BytesIO(data))
 
 
-def _image_parts(layer_tar):
+def _image_parts(layer_tar, cmd=("/bin/sh",)):
     layer = Path(layer_tar).read_bytes()
     config = json.dumps({
         "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
+        "config": {"Cmd": list(cmd), "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [_digest(layer)]},
         "history": [{"created_by": "husk tests: tests/mkrootfs.sh"}],
     }).encode()
     return layer, config
 
 
-def write_oci_archive(layer_tar, path, ref):
+def write_oci_archive(layer_tar, path, ref, cmd=("/bin/sh",)):
     """An OCI image layout as a tar, its one manifest named ref."""
-    layer, config = _image_parts(layer_tar)
+    layer, config = _image_parts(layer_tar, cmd)
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -1,0 +1,417 @@
+"""Kubernetes' node path (issue 18): pods through containerd's CRI plugin,
+the way kubelet drives it, with husk as the runtime handler, and the same
+tests with runc as the handler in the same run (so a failure is husk's).
+
+Each handler gets a private containerd (own root, state, socket, config;
+the CRI plugin on, sandbox_image a pause image built here from a tiny
+static program, so nothing is pulled), the busybox image imported into its
+k8s.io namespace, and a CRI client generated from the CRI's API definition
+(../shared/cri/api.proto) with protoc at test time. Pods use the host's
+network (no CNI configuration: the pod network is not ready, as on a node
+before its CNI is installed), a cgroup parent of the session's own name,
+and log directories in the module's temp dir. Afterwards nothing may be
+left: tasks, husk state, mounts, cgroups, shims.
+"""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import HUSK, REPO, SESSION, wait_for
+from engines import (CgroupTraces, HostTraces, cgroup_dirs, ensure_packages, host_leftovers,
+                     husk_state_ids, processes_mentioning, rootfs_tar, run, start_daemon,
+                     stop_daemon, write_oci_archive)
+
+pytestmark = pytest.mark.husk_only  # runc is the other handler here, in the same run
+
+PROTO = REPO.parent / "shared" / "cri" / "api.proto"
+IMAGE = "docker.io/library/hk-busybox:latest"
+PAUSE = "registry.k8s.io/hk-pause:1"
+CG_PARENT = f"hk-cri-{SESSION}"
+RUNC = "/usr/sbin/runc"
+TIMEOUT = 30
+
+PAUSE_C = r"""
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+/* the pod's first process: sleeps, reaps (PID 1 of a shared pid
+ * namespace), ends on TERM or INT */
+static void quit(int s) { (void)s; _exit(0); }
+static void reap(int s) { (void)s; while (waitpid(-1, 0, WNOHANG) > 0) ; }
+int main(void)
+{
+	signal(SIGTERM, quit);
+	signal(SIGINT, quit);
+	signal(SIGCHLD, reap);
+	for (;;)
+		pause();
+}
+"""
+
+
+def gen_client(tmp):
+    """api_pb2 and api_pb2_grpc, made by protoc from the CRI's api.proto."""
+    if not PROTO.exists():
+        pytest.skip(f"{PROTO} not found (the CRI's API definition)")
+    ensure_packages("protobuf-compiler", "protobuf-compiler-grpc", "python3-grpcio",
+                    "python3-protobuf")
+    out = tmp / "cri-client"
+    out.mkdir()
+    r = run(["protoc", "-I", PROTO.parent, f"--python_out={out}", f"--grpc_out={out}",
+             "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin", PROTO.name])
+    assert r.rc == 0, str(r)
+    sys.path.insert(0, str(out))
+    try:
+        return importlib.import_module("api_pb2"), importlib.import_module("api_pb2_grpc")
+    finally:
+        sys.path.remove(str(out))
+
+
+def pause_tar(tmp):
+    d = tmp / "pause-rootfs"
+    d.mkdir()
+    src = tmp / "pause.c"
+    src.write_text(PAUSE_C)
+    r = run(["gcc", "-O2", "-static", "-o", d / "pause", src])
+    assert r.rc == 0, str(r)
+    tar = tmp / "pause.tar"
+    r = run(["tar", "-C", d, "-cf", tar, "."])
+    assert r.rc == 0, str(r)
+    return tar
+
+
+class Cri:
+    def __init__(self, tmp, binary, pb, grpc_mod):
+        import grpc
+        self.tmp = tmp
+        self.binary = binary
+        self.sock = tmp / "containerd.sock"
+        self.rt_root = tmp / "rt-state"
+        self.pb = pb
+        self.channel = None
+        self._grpc = grpc
+        self._grpc_mod = grpc_mod
+
+    def config(self):
+        cri = 'plugins."io.containerd.grpc.v1.cri"'
+        return f"""version = 2
+root = "{self.tmp}/root"
+state = "{self.tmp}/state"
+
+[grpc]
+  address = "{self.sock}"
+[ttrpc]
+  address = "{self.sock}.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+
+[{cri}]
+  sandbox_image = "{PAUSE}"
+  # the pause container's -998 needs CAP_SYS_RESOURCE, which root lacks
+  # on this machine (under any runtime): no lower than containerd's own
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [{cri}.containerd]
+    default_runtime_name = "hk"
+    [{cri}.containerd.runtimes.hk]
+      runtime_type = "io.containerd.runc.v2"
+      [{cri}.containerd.runtimes.hk.options]
+        BinaryName = "{self.binary}"
+        Root = "{self.rt_root}"
+  [{cri}.cni]
+    bin_dir = "{self.tmp}/cni/bin"
+    conf_dir = "{self.tmp}/cni/conf"
+"""
+
+    def connect(self):
+        self.channel = self._grpc.insecure_channel(f"unix://{self.sock}")
+        self.rt = self._grpc_mod.RuntimeServiceStub(self.channel)
+        self.img = self._grpc_mod.ImageServiceStub(self.channel)
+
+    def ctr(self, *args):
+        return run(["ctr", "--address", self.sock, "--namespace", "k8s.io", *args])
+
+    def husk_ids(self):
+        if self.binary != HUSK or not (self.rt_root / "k8s.io").exists():
+            return []
+        return husk_state_ids(self.rt_root / "k8s.io")
+
+    # -- kubelet's calls
+    def run_pod(self, name, pid="POD", sysctls=None):
+        pb = self.pb
+        uid = f"{name}-uid"
+        logs = self.tmp / "logs" / uid
+        logs.mkdir(parents=True, exist_ok=True)
+        cfg = pb.PodSandboxConfig(
+            metadata=pb.PodSandboxMetadata(name=name, uid=uid, namespace="default"),
+            log_directory=str(logs),
+            linux=pb.LinuxPodSandboxConfig(
+                cgroup_parent=f"/{CG_PARENT}", sysctls=sysctls or {},
+                security_context=pb.LinuxSandboxSecurityContext(
+                    namespace_options=pb.NamespaceOption(
+                        network=pb.NODE, pid=getattr(pb, pid), ipc=pb.POD))))
+        r = self.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg), timeout=TIMEOUT)
+        return r.pod_sandbox_id, cfg
+
+    def create(self, pod, pod_cfg, name, args, security=None, resources=None):
+        pb = self.pb
+        cfg = pb.ContainerConfig(
+            metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
+            command=args[:1], args=args[1:], log_path=f"{name}.log",
+            linux=pb.LinuxContainerConfig(security_context=security, resources=resources))
+        r = self.rt.CreateContainer(pb.CreateContainerRequest(
+            pod_sandbox_id=pod, config=cfg, sandbox_config=pod_cfg), timeout=TIMEOUT)
+        return r.container_id
+
+    def start(self, cid):
+        self.rt.StartContainer(self.pb.StartContainerRequest(container_id=cid), timeout=TIMEOUT)
+
+    def run_container(self, pod, pod_cfg, name, args, **kw):
+        cid = self.create(pod, pod_cfg, name, args, **kw)
+        self.start(cid)
+        return cid
+
+    def status(self, cid):
+        return self.rt.ContainerStatus(self.pb.ContainerStatusRequest(container_id=cid),
+                                       timeout=TIMEOUT).status
+
+    def exec_sync(self, cid, cmd, timeout=0):
+        return self.rt.ExecSync(self.pb.ExecSyncRequest(container_id=cid, cmd=cmd,
+                                                        timeout=timeout), timeout=TIMEOUT)
+
+    def wait_exited(self, cid, timeout=TIMEOUT):
+        wait_for(lambda: self.status(cid).state == self.pb.CONTAINER_EXITED, timeout=timeout,
+                 what=f"container {cid[:12]} to exit")
+        return self.status(cid)
+
+    def remove_pod(self, pod):
+        pb = self.pb
+        self.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=TIMEOUT)
+        self.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod), timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def client():
+    ensure_packages("containerd")
+    tmp = Path(tempfile.mkdtemp(prefix=f"hk-crigen-{SESSION}-", dir="/tmp"))
+    try:
+        yield gen_client(tmp)
+    finally:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=[HUSK, RUNC], ids=["husk", "runc"])
+def cri(request, client):
+    pb, grpc_mod = client
+    tmp = Path(tempfile.mkdtemp(prefix=f"hk-cri-{SESSION}-", dir="/tmp"))
+    c = Cri(tmp, request.param, pb, grpc_mod)
+    (tmp / "config.toml").write_text(c.config())
+    for d in ("cni/bin", "cni/conf"):
+        (tmp / d).mkdir(parents=True)
+    traces = HostTraces("/run/containerd")
+    cgroups = CgroupTraces(CG_PARENT)
+    problems = []
+    daemon = start_daemon(["containerd", "--config", tmp / "config.toml"], tmp / "containerd.log",
+                          ready=lambda: c.sock.exists() and c.ctr("version").rc == 0)
+    try:
+        for tar, ref, cmd in ((rootfs_tar(tmp), IMAGE, ("/bin/sh",)),
+                              (pause_tar(tmp), PAUSE, ("/pause",))):
+            archive = write_oci_archive(tar, tmp / (ref.rsplit("/", 1)[1] + ".tar"), ref, cmd)
+            r = c.ctr("image", "import", archive)
+            assert r.rc == 0, str(r)
+        c.connect()
+        yield c
+    finally:
+        pb = c.pb
+        if c.channel is not None:
+            try:
+                for p in c.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=TIMEOUT).items:
+                    c.remove_pod(p.id)
+                    problems.append(f"pod left by a test: {p.metadata.name}")
+            except Exception as e:  # noqa: BLE001 - teardown reports, never raises
+                problems.append(f"listing pods: {e}")
+            c.channel.close()
+        stop_daemon(daemon)
+        try:
+            wait_for(lambda: not processes_mentioning(tmp), timeout=10, what="shims to exit")
+        except AssertionError:
+            problems.append(f"processes left: {processes_mentioning(tmp)}")
+        if c.husk_ids():
+            problems.append(f"husk state left: {c.husk_ids()}")
+        problems += host_leftovers(tmp, traces, cgroups)
+    assert not problems, "CRI module left things behind:\n  " + "\n  ".join(problems)
+
+
+def _cgroup_file(cid, controller, name):
+    for d in cgroup_dirs(CG_PARENT):
+        if d.parent.name == controller or (controller == "unified" and d.parent.name == "unified"):
+            for f in d.rglob(name):
+                if cid in str(f.parent):
+                    return f
+    return None
+
+
+def _pod_clean(cri, pod):
+    cri.remove_pod(pod)
+    assert cri.husk_ids() == []
+    ids = [c.id for c in cri.rt.ListContainers(cri.pb.ListContainersRequest(),
+                                               timeout=TIMEOUT).containers]
+    assert ids == []
+
+
+# --------------------------------------------------------------------------
+# a pod's life
+
+def test_pod_life(cri):
+    pb = cri.pb
+    pod, cfg = cri.run_pod("life")
+    try:
+        a = cri.run_container(pod, cfg, "a", ["sh", "-c", "trap '' TERM; echo started; "
+                                                          "while :; do sleep 7; done"])
+        b = cri.run_container(pod, cfg, "b", ["sh", "-c",
+                                              "trap 'echo term; exit 0' TERM; "
+                                              "while :; do sleep 0.1; done"])
+        for cid in (a, b):
+            st = cri.status(cid)
+            assert st.state == pb.CONTAINER_RUNNING, st
+        # ExecSync: output, exit codes, the pod's namespaces
+        r = cri.exec_sync(a, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+        assert (r.exit_code, r.stdout, r.stderr) == (3, b"out\n", b"err\n")
+        # host network: the host's uts namespace, as kubelet leaves it
+        r = cri.exec_sync(a, ["sh", "-c", "readlink /proc/self/ns/uts; readlink /proc/self/ns/net"])
+        assert r.stdout.decode().split() == [os.readlink("/proc/self/ns/uts"),
+                                             os.readlink("/proc/self/ns/net")]
+        # pid namespace POD: b sees a's sleep and the pause process
+        r = cri.exec_sync(b, ["ps", "-o", "args"])
+        assert b"sleep 7" in r.stdout and b"/pause" in r.stdout, r.stdout
+        # a liveness-style probe stays well under a second
+        t0 = time.monotonic()
+        r = cri.exec_sync(a, ["true"])
+        assert r.exit_code == 0 and time.monotonic() - t0 < 1.0
+        # a timeout ends the probe
+        t0 = time.monotonic()
+        try:
+            r = cri.exec_sync(a, ["sleep", "10"], timeout=1)
+            timed_out = r.exit_code != 0
+        except cri._grpc.RpcError as e:
+            timed_out = "timeout" in str(e).lower() or "deadline" in str(e).lower()
+        assert timed_out and time.monotonic() - t0 < 8
+        # stats
+        s = cri.rt.ContainerStats(pb.ContainerStatsRequest(container_id=a), timeout=TIMEOUT)
+        assert s.stats.attributes.id == a and s.stats.memory.working_set_bytes.value > 0
+        ls = cri.rt.ListContainerStats(pb.ListContainerStatsRequest(), timeout=TIMEOUT)
+        assert {x.attributes.id for x in ls.stats} >= {a, b}
+        # UpdateContainerResources, up and down, the devices block included
+        # by the shim as it always is
+        for limit in (64 << 20, 32 << 20):
+            cri.rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(
+                container_id=a, linux=pb.LinuxContainerResources(
+                    memory_limit_in_bytes=limit, cpu_shares=512)), timeout=TIMEOUT)
+            f = _cgroup_file(a, "memory", "memory.limit_in_bytes")
+            assert f is not None and int(f.read_text()) == limit
+        f = _cgroup_file(a, "cpu", "cpu.shares")
+        assert f is not None and int(f.read_text()) == 512
+        # the log, and reopening it
+        log = Path(cfg.log_directory) / "a.log"
+        assert b"started" in log.read_bytes()
+        cri.rt.ReopenContainerLog(pb.ReopenContainerLogRequest(container_id=a), timeout=TIMEOUT)
+        # stop with grace: b's TERM trap runs, exit 0; a ignores TERM and is
+        # killed after the grace period
+        cri.rt.StopContainer(pb.StopContainerRequest(container_id=b, timeout=10), timeout=TIMEOUT)
+        st = cri.status(b)
+        assert st.state == pb.CONTAINER_EXITED and st.exit_code == 0, st
+        assert b"term" in (Path(cfg.log_directory) / "b.log").read_bytes()
+        t0 = time.monotonic()
+        cri.rt.StopContainer(pb.StopContainerRequest(container_id=a, timeout=1), timeout=TIMEOUT)
+        st = cri.status(a)
+        assert st.state == pb.CONTAINER_EXITED and st.exit_code == 137, st
+        assert time.monotonic() - t0 < 10
+        for cid in (a, b):
+            cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=TIMEOUT)
+    finally:
+        _pod_clean(cri, pod)
+
+
+def test_crash_and_oom_reported(cri):
+    pb = cri.pb
+    pod, cfg = cri.run_pod("crash")
+    try:
+        c = cri.run_container(pod, cfg, "crash", ["sh", "-c", "exit 42"])
+        st = cri.wait_exited(c)
+        assert st.exit_code == 42 and st.reason == "Error", st
+        o = cri.run_container(pod, cfg, "oom", ["sh", "-c", "tail /dev/zero"],
+                              resources=pb.LinuxContainerResources(
+                                  memory_limit_in_bytes=16 << 20))
+        st = cri.wait_exited(o)
+        assert st.reason == "OOMKilled" and st.exit_code == 137, st
+        for cid in (c, o):
+            cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=TIMEOUT)
+    finally:
+        _pod_clean(cri, pod)
+
+
+def test_restricted_security_context(cri):
+    """What a restricted pod security standard asks: non-root, read-only
+    root, no capabilities, RuntimeDefault seccomp, no privilege escalation."""
+    pb = cri.pb
+    pod, cfg = cri.run_pod("restricted")
+    try:
+        sec = pb.LinuxContainerSecurityContext(
+            run_as_user=pb.Int64Value(value=1000), run_as_group=pb.Int64Value(value=1000),
+            readonly_rootfs=True, no_new_privs=True,
+            capabilities=pb.Capability(drop_capabilities=["ALL"]),
+            seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.RuntimeDefault))
+        c = cri.run_container(pod, cfg, "r", ["sleep", "1000"], security=sec)
+        r = cri.exec_sync(c, ["sh", "-c", "id -u; id -g; touch /x 2>/dev/null || echo ro; "
+                              "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status"])
+        lines = r.stdout.decode().split("\n")
+        assert lines[:3] == ["1000", "1000", "ro"], r
+        fields = dict(l.split(":\t") for l in lines[3:] if l)
+        assert fields == {"CapEff": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2"}, r
+        cri.rt.StopContainer(pb.StopContainerRequest(container_id=c, timeout=1), timeout=TIMEOUT)
+        cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=c), timeout=TIMEOUT)
+    finally:
+        _pod_clean(cri, pod)
+
+
+def test_shared_ipc_sysctls_and_a_localhost_seccomp_profile(cri, tmp_path):
+    """Two containers of a pod share its ipc namespace (not the host's); a
+    pod's sysctls reach its containers; a Localhost seccomp profile (a file
+    on the node) is applied as written."""
+    pb = cri.pb
+    profile = tmp_path / "no-mkdir.json"
+    profile.write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}))
+    pod, cfg = cri.run_pod("opts", sysctls={"kernel.shm_rmid_forced": "1"})
+    try:
+        sec = pb.LinuxContainerSecurityContext(seccomp=pb.SecurityProfile(
+            profile_type=pb.SecurityProfile.Localhost, localhost_ref=str(profile)))
+        a = cri.run_container(pod, cfg, "a", ["sleep", "1000"], security=sec)
+        b = cri.run_container(pod, cfg, "b", ["sleep", "1000"])
+        ns = [cri.exec_sync(c, ["readlink", "/proc/self/ns/ipc"]).stdout for c in (a, b)]
+        assert ns[0] == ns[1] and ns[0].decode().strip() != os.readlink("/proc/self/ns/ipc")
+        r = cri.exec_sync(b, ["cat", "/proc/sys/kernel/shm_rmid_forced"])
+        assert r.stdout == b"1\n", r
+        r = cri.exec_sync(a, ["sh", "-c", "mkdir /tmp/x 2>&1; echo $?"])
+        assert b"Operation not permitted" in r.stdout and r.stdout.endswith(b"1\n"), r
+        r = cri.exec_sync(b, ["sh", "-c", "mkdir /tmp/x && echo made"])
+        assert r.stdout == b"made\n", r
+        for c in (a, b):
+            cri.rt.StopContainer(pb.StopContainerRequest(container_id=c, timeout=1),
+                                 timeout=TIMEOUT)
+            cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=c), timeout=TIMEOUT)
+    finally:
+        _pod_clean(cri, pod)
