@@ -43,23 +43,23 @@ static void lease_list_free(struct lease_list *ll)
 	*ll = (struct lease_list){0};
 }
 
-static int check_bridge_name(const char *name, struct hk_err *err)
+static int check_link_name(const char *what, const char *name, struct hk_err *err)
 {
 	size_t len = strlen(name);
 
 	if (len == 0)
-		return hk_fail(err, 0, "bridge name: must not be empty");
+		return hk_fail(err, 0, "%s: must not be empty", what);
 	if (len >= IF_NAMESIZE)
 		return hk_fail(err, 0,
-			       "bridge name \"%.64s\" is %zu characters long; the kernel allows at "
+			       "%s \"%.64s\" is %zu characters long; the kernel allows at "
 			       "most %d",
-			       name, len, IF_NAMESIZE - 1);
+			       what, name, len, IF_NAMESIZE - 1);
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return hk_fail(err, 0, "bridge name \"%s\": not allowed", name);
+		return hk_fail(err, 0, "%s \"%s\": not allowed", what, name);
 	for (const char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
-			return hk_fail(err, 0, "bridge name \"%s\": invalid character '%c'", name,
+			return hk_fail(err, 0, "%s \"%s\": invalid character '%c'", what, name,
 				       *c >= 0x20 && *c < 0x7f ? *c : '?');
 	return 0;
 }
@@ -70,7 +70,9 @@ int net_config_check(const struct net_config *cfg, struct hk_err *err)
 	char a[NET_PORT_STRLEN], b[NET_PORT_STRLEN];
 	size_t first;
 
-	if (check_bridge_name(cfg->bridge, err) < 0 || net_subnet_parse(cfg->subnet, &s, err) < 0)
+	if (check_link_name("bridge name", cfg->bridge, err) < 0 ||
+	    (cfg->ifname && check_link_name("interface name", cfg->ifname, err) < 0) ||
+	    net_subnet_parse(cfg->subnet, &s, err) < 0)
 		return -1;
 	if (cfg->mtu < 68 || cfg->mtu > 65535)
 		return hk_fail(err, 0, "mtu %u: must be 68 to 65535", cfg->mtu);
@@ -311,29 +313,32 @@ static int ensure_bridge(struct net_nl *nl, struct net_store *st, const char *na
 	return index;
 }
 
-/* Inside the container: lo and eth0 up, the address, the default route. */
-static int configure_inside(int nsfd, const struct net_lease *l, struct hk_err *err)
+/* Inside the container: lo and eth0 (or the name asked for) up, the
+ * address, the default route. */
+static int configure_inside(int nsfd, const char *ifname, const struct net_lease *l,
+			    struct hk_err *err)
 {
 	struct net_nl nl = {0};
 	struct net_link eth;
+	char path[96], what[64];
 	int r = -1;
 
 	if (net_nl_open_in(&nl, nsfd, err) < 0)
 		return -1;
 	if (net_link_set_up(&nl, 1, "lo", err) < 0)
 		goto out;
-	if (net_link_get(&nl, PEER_NAME, &eth, err) <= 0) {
+	if (net_link_get(&nl, ifname, &eth, err) <= 0) {
 		if (!err->msg[0])
-			hk_fail(err, ENODEV, "%s in the container", PEER_NAME);
+			hk_fail(err, ENODEV, "%s in the container", ifname);
 		goto out;
 	}
 	/* before it is up: no link-local address, no router solicitation */
-	if (ipv6_off(net_open_in(nsfd, "/proc/sys/net/ipv6/conf/" PEER_NAME "/disable_ipv6",
-				 O_WRONLY, err),
-		     PEER_NAME " in the container", err) < 0)
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	snprintf(what, sizeof(what), "%s in the container", ifname);
+	if (ipv6_off(net_open_in(nsfd, path, O_WRONLY, err), what, err) < 0)
 		goto out;
-	if (net_link_set_up(&nl, eth.index, PEER_NAME, err) < 0 ||
-	    net_addr_add(&nl, eth.index, PEER_NAME, l->addr, l->subnet.prefix, err) < 0 ||
+	if (net_link_set_up(&nl, eth.index, ifname, err) < 0 ||
+	    net_addr_add(&nl, eth.index, ifname, l->addr, l->subnet.prefix, err) < 0 ||
 	    net_route_add_default(&nl, eth.index, net_subnet_gateway(&l->subnet), err) < 0)
 		goto out;
 	r = 0;
@@ -348,7 +353,7 @@ static int add_veth(struct net_nl *nl, int master, int nsfd, const struct net_co
 	struct net_veth v = {
 		.host = l->veth,
 		.master = master,
-		.peer = PEER_NAME,
+		.peer = cfg->ifname ? cfg->ifname : PEER_NAME,
 		.ns_fd = nsfd,
 		.mtu = cfg->mtu,
 	};
@@ -366,7 +371,7 @@ static int connect_container(struct net_nl *nl, int master, int nsfd, const stru
 	if (add_veth(nl, master, nsfd, cfg, l, err) < 0)
 		return -1;
 	hk_debug("net attach %s: veth made", l->id);
-	if (configure_inside(nsfd, l, err) < 0)
+	if (configure_inside(nsfd, cfg->ifname ? cfg->ifname : PEER_NAME, l, err) < 0)
 		return -1;
 	hk_debug("net attach %s: eth0 configured", l->id);
 	return 0;
@@ -586,5 +591,19 @@ int net_list(const char *dir, struct net_lease **out, size_t *n, struct hk_err *
 		return -1;
 	int r = net_store_load(&st, out, n, err);
 	net_store_close(&st);
+	return r;
+}
+
+int net_loopback_up(const char *netns, struct hk_err *err)
+{
+	_cleanup_close_ int fd = open(netns, O_RDONLY | O_CLOEXEC);
+	struct net_nl nl = {0};
+
+	if (fd < 0)
+		return hk_fail(err, errno, "open network namespace %s", netns);
+	if (net_nl_open_in(&nl, fd, err) < 0)
+		return hk_err_prefix(err, "network namespace %s", netns);
+	int r = net_link_set_up(&nl, 1, "lo", err);
+	net_nl_close(&nl);
 	return r;
 }

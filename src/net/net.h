@@ -26,6 +26,7 @@ struct net_config {
 	unsigned mtu;
 	const struct net_port *ports;
 	size_t n_ports;
+	const char *ifname; /* the container's end; NULL: eth0 */
 };
 
 /* The container: its id, and its network namespace by pid or by path. */
@@ -71,6 +72,8 @@ struct net_gc {
 };
 int net_gc(const char *dir, struct net_gc *out, struct hk_err *err);
 void net_gc_clear(struct net_gc *g);
+/* lo up in the network namespace at path netns (the CNI's loopback). */
+int net_loopback_up(const char *netns, struct hk_err *err);
 /* Every record, sorted by id. */
 int net_list(const char *dir, struct net_lease **out, size_t *n, struct hk_err *err);
 

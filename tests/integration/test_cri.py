@@ -38,6 +38,11 @@ CG_PARENT = f"hk-cri-{SESSION}"
 RUNC = "/usr/sbin/runc"
 TIMEOUT = 30
 
+POD_BRIDGE = "hkcri0"
+POD_SUBNET = "10.88.7.0/24"
+PRE_NETNS = set(n for n in os.listdir("/run/netns") if n.startswith("cni-")) \
+    if os.path.isdir("/run/netns") else set()
+
 PAUSE_C = r"""
 #include <signal.h>
 #include <sys/wait.h>
@@ -148,7 +153,7 @@ state = "{self.tmp}/state"
         return husk_state_ids(self.rt_root / "k8s.io")
 
     # -- kubelet's calls
-    def run_pod(self, name, pid="POD", sysctls=None):
+    def run_pod(self, name, pid="POD", sysctls=None, network="NODE", ports=()):
         pb = self.pb
         uid = f"{name}-uid"
         logs = self.tmp / "logs" / uid
@@ -156,11 +161,14 @@ state = "{self.tmp}/state"
         cfg = pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=name, uid=uid, namespace="default"),
             log_directory=str(logs),
+            port_mappings=[pb.PortMapping(protocol=pb.TCP, container_port=cp, host_port=hp)
+                           for hp, cp in ports],
+            hostname=name if network == "POD" else "",
             linux=pb.LinuxPodSandboxConfig(
                 cgroup_parent=f"/{CG_PARENT}", sysctls=sysctls or {},
                 security_context=pb.LinuxSandboxSecurityContext(
                     namespace_options=pb.NamespaceOption(
-                        network=pb.NODE, pid=getattr(pb, pid), ipc=pb.POD))))
+                        network=getattr(pb, network), pid=getattr(pb, pid), ipc=pb.POD))))
         r = self.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg), timeout=TIMEOUT)
         return r.pod_sandbox_id, cfg
 
@@ -220,10 +228,24 @@ def cri(request, client):
     (tmp / "config.toml").write_text(c.config())
     for d in ("cni/bin", "cni/conf"):
         (tmp / d).mkdir(parents=True)
-    traces = HostTraces("/run/containerd")
+    # husk-net is the pod network's plugin and, as `loopback`, the one
+    # containerd runs for every pod's lo
+    for name in ("husk-net", "loopback"):
+        (tmp / "cni/bin" / name).symlink_to(Path(HUSK).parent / "husk-net")
+    (tmp / "cni/conf/10-husk.conflist").write_text(json.dumps({
+        "cniVersion": "1.0.0", "name": "hk-pods", "plugins": [{
+            "type": "husk-net", "bridge": POD_BRIDGE, "subnet": POD_SUBNET,
+            "stateDir": str(tmp / "net"), "capabilities": {"portMappings": True}}]}))
+    traces = HostTraces("/run/containerd", "/run/netns")
     cgroups = CgroupTraces(CG_PARENT)
     problems = []
-    daemon = start_daemon(["containerd", "--config", tmp / "config.toml"], tmp / "containerd.log",
+    # the node: a network namespace of the module's own, where containerd
+    # runs and the CNI plugin makes its bridge, NAT and ports
+    c.node = f"hk-cri-{SESSION}-{request.param_index}"
+    r = run(["ip", "netns", "add", c.node])
+    assert r.rc == 0, str(r)
+    daemon = start_daemon(["nsenter", f"--net=/run/netns/{c.node}", "containerd", "--config",
+                           tmp / "config.toml"], tmp / "containerd.log",
                           ready=lambda: c.sock.exists() and c.ctr("version").rc == 0)
     try:
         for tar, ref, cmd in ((rootfs_tar(tmp), IMAGE, ("/bin/sh",)),
@@ -250,7 +272,18 @@ def cri(request, client):
             problems.append(f"processes left: {processes_mentioning(tmp)}")
         if c.husk_ids():
             problems.append(f"husk state left: {c.husk_ids()}")
+        leases = list((tmp / "net").glob("*.json")) if (tmp / "net").exists() else []
+        if leases:
+            problems.append(f"CNI leases left: {leases}")
+        left = [n for n in os.listdir("/run/netns") if n.startswith("cni-")] \
+            if os.path.isdir("/run/netns") else []
+        run(["ip", "netns", "del", c.node])
         problems += host_leftovers(tmp, traces, cgroups)
+        if set(left) - PRE_NETNS:
+            problems.append(f"pod network namespaces left: {set(left) - PRE_NETNS}")
+            for n in set(left) - PRE_NETNS:
+                run(["umount", f"/run/netns/{n}"])
+                run(["rm", "-f", f"/run/netns/{n}"])
     assert not problems, "CRI module left things behind:\n  " + "\n  ".join(problems)
 
 
@@ -291,8 +324,8 @@ def test_pod_life(cri):
         assert (r.exit_code, r.stdout, r.stderr) == (3, b"out\n", b"err\n")
         # host network: the host's uts namespace, as kubelet leaves it
         r = cri.exec_sync(a, ["sh", "-c", "readlink /proc/self/ns/uts; readlink /proc/self/ns/net"])
-        assert r.stdout.decode().split() == [os.readlink("/proc/self/ns/uts"),
-                                             os.readlink("/proc/self/ns/net")]
+        node_net = f"net:[{os.stat(f'/run/netns/{cri.node}').st_ino}]"
+        assert r.stdout.decode().split() == [os.readlink("/proc/self/ns/uts"), node_net]
         # pid namespace POD: b sees a's sleep and the pause process
         r = cri.exec_sync(b, ["ps", "-o", "args"])
         assert b"sleep 7" in r.stdout and b"/pause" in r.stdout, r.stdout
@@ -415,3 +448,103 @@ def test_shared_ipc_sysctls_and_a_localhost_seccomp_profile(cri, tmp_path):
             cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=c), timeout=TIMEOUT)
     finally:
         _pod_clean(cri, pod)
+
+
+# --------------------------------------------------------------------------
+# the pod network: husk-net as the CNI plugin
+
+def _pod_ip(cri, pod):
+    st = cri.rt.PodSandboxStatus(cri.pb.PodSandboxStatusRequest(pod_sandbox_id=pod),
+                                 timeout=TIMEOUT).status
+    return st.network.ip
+
+
+HTTP_GET = ("import sys, urllib.request; "
+            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())")
+
+
+def _node(cri, *argv):
+    return run(["nsenter", f"--net=/run/netns/{cri.node}", *argv])
+
+
+def test_pods_on_the_pod_network(cri):
+    """Two pods on husk-net's bridge reach each other; a hostPort reaches a
+    pod from the node; RemovePodSandbox (CNI DEL) leaves nothing."""
+    pb = cri.pb
+    web, wcfg = cri.run_pod("web", network="POD", ports=[(18080, 80)])
+    cli, ccfg = cri.run_pod("cli", network="POD")
+    try:
+        ip = _pod_ip(cri, web)
+        assert ip.startswith("10.88.7."), ip
+        assert _pod_ip(cri, cli).startswith("10.88.7.")
+        w = cri.run_container(web, wcfg, "httpd", [
+            "sh", "-c", "mkdir -p /tmp/www && echo hello from web > /tmp/www/index.html && "
+            "exec httpd -f -p 80 -h /tmp/www"])
+        c = cri.run_container(cli, ccfg, "client", ["sleep", "1000"])
+        # the pod's own namespace: eth0 with its address, the hostname
+        r = cri.exec_sync(w, ["sh", "-c", "ip -o -4 addr show eth0; hostname"])
+        assert f"inet {ip}/24" in r.stdout.decode() and r.stdout.endswith(b"web\n"), r
+        # (nc: the static busybox's wget crashes on its resolver)
+        get = ["sh", "-c", f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} 80"]
+        wait_for(lambda: cri.exec_sync(c, get).stdout.endswith(b"\r\n\r\nhello from web\n"),
+                 timeout=10, what="the client pod to reach the web pod")
+        # the hostPort, from the node
+        r = _node(cri, "/usr/bin/python3", "-c", HTTP_GET, "http://10.88.7.1:18080/")
+        assert r.rc == 0 and r.out == "hello from web\n", str(r)
+        for cid in (w, c):
+            cri.rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1),
+                                 timeout=TIMEOUT)
+            cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=TIMEOUT)
+    finally:
+        for pod in (web, cli):
+            cri.remove_pod(pod)
+    # CNI DEL: no lease, no veth on the node, the host port free again
+    assert not list((cri.tmp / "net").glob("*.json"))
+    r = _node(cri, "ip", "-o", "link", "show", "master", POD_BRIDGE)
+    assert r.rc == 0 and r.out.strip() == "", str(r)
+    r = _node(cri, "/usr/bin/python3", "-c", HTTP_GET, "http://10.88.7.1:18080/")
+    assert r.rc != 0
+
+
+def test_cni_plugin_version_check_and_errors(cri, tmp_path):
+    """The CNI commands as any CNI runtime calls them, in the node's
+    namespace: VERSION, ADD, CHECK, DEL (twice), and the spec's errors."""
+    conf = json.dumps({"cniVersion": "1.0.0", "name": "hk", "type": "husk-net",
+                       "bridge": "hkcni1", "subnet": "10.88.8.0/24",
+                       "stateDir": str(tmp_path / "net")})
+    plugin = str(Path(HUSK).parent / "husk-net")
+    pod_ns = f"hk-cni-{SESSION}"
+    assert run(["ip", "netns", "add", pod_ns]).rc == 0
+
+    def cni(command, config=conf, cid="hkcnitest", ifname="eth0"):
+        env = {"PATH": os.environ["PATH"], "CNI_COMMAND": command, "CNI_CONTAINERID": cid,
+               "CNI_NETNS": f"/run/netns/{pod_ns}", "CNI_IFNAME": ifname, "CNI_PATH": "/x"}
+        p = subprocess.run(["nsenter", f"--net=/run/netns/{cri.node}", plugin],
+                           input=config.encode(), capture_output=True, env=env, timeout=TIMEOUT)
+        return p.returncode, json.loads(p.stdout) if p.stdout.strip() else None
+
+    try:
+        rc, out = cni("VERSION")
+        assert rc == 0 and "1.0.0" in out["supportedVersions"], out
+        rc, out = cni("ADD", ifname="net1")
+        assert rc == 0 and out["ips"][0]["address"].startswith("10.88.8."), out
+        assert out["interfaces"][2] == {"name": "net1", "sandbox": f"/run/netns/{pod_ns}"}
+        r = run(["nsenter", f"--net=/run/netns/{pod_ns}", "ip", "-o", "-4", "addr", "show",
+                 "net1"])
+        assert out["ips"][0]["address"] in r.out, str(r)
+        assert cni("CHECK", ifname="net1") == (0, None)
+        rc, out = cni("CHECK", cid="other")
+        assert rc == 1 and out["code"] >= 100, out
+        assert cni("DEL", ifname="net1") == (0, None)
+        assert cni("DEL", ifname="net1") == (0, None)  # again: nothing there, no error
+        rc, out = cni("ADD", config=conf.replace('"1.0.0"', '"9.9.9"'))
+        assert rc == 1 and out["code"] == 1, out
+        rc, out = cni("ADD", config=conf.replace('"bridge"', '"bridgeName"'))
+        assert rc == 1 and out["code"] == 2 and "bridgeName" in out["details"], out
+        rc, out = cni("ADD", config="{not json")
+        assert rc == 1 and out["code"] == 6, out
+        rc, out = cni("ADD", cid="../x")
+        assert rc == 1 and out["code"] == 4, out
+    finally:
+        cni("DEL")
+        run(["ip", "netns", "del", pod_ns])

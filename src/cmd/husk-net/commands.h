@@ -6,4 +6,7 @@
 
 extern const struct hk_command cmd_net;
 
+/* husk-net run as a CNI plugin (CNI_COMMAND set): cni.c. */
+int cni_main(void);
+
 #endif

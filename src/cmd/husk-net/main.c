@@ -1,7 +1,10 @@
 /* husk-net: `husk net`, container networking (attach, detach, ls, gc),
  * also usable as OCI hooks by any runtime. Linked dynamically: libmnl and
  * libnftables have no static archives in Debian, so the static husk execs
- * this binary for `net` (cmd/husk/companions.c). */
+ * this binary for `net` (cmd/husk/companions.c). It is a CNI plugin as
+ * well (cni.c). */
+#include <stdlib.h>
+
 #include "cmd/husk-net/commands.h"
 
 static const struct hk_command *const commands[] = {&cmd_net};
@@ -15,5 +18,10 @@ static const struct cli_program husk_net = {
 
 int main(int argc, char **argv)
 {
+	/* a CNI runtime runs its plugins with no arguments and CNI_COMMAND
+	 * set (the CNI specification) */
+	const char *cni = getenv("CNI_COMMAND");
+	if (argc == 1 && cni && *cni)
+		return cni_main();
 	return cli_main(&husk_net, argc, argv);
 }
