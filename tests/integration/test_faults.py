@@ -134,9 +134,10 @@ def observe(hk, cid):
         assert cid not in listed, f"list shows {cid} that state cannot read:\n{ls.out}"
     else:
         assert cid in listed, f"state reads {cid} but list leaves it out:\n{ls.out}"
-        if (status, listed[cid]["status"]) == ("running", "stopped"):
-            # the program ended between the two calls (a run of `true`):
-            # state, asked again, must agree
+        if status != "stopped" and listed[cid]["status"] == "stopped":
+            # the process ended between the two calls (a run of `true`, or
+            # a created one a killed delete had sent SIGKILL): stopped is
+            # for good, so state, asked again, must agree
             s = hk.call("state", cid)
             assert s.rc == 0, str(s)
             status = json.loads(s.out)["status"]
