@@ -59,7 +59,8 @@ void hk_fds_record(void)
 	}
 	record_errno = n < 0 ? errno : 0;
 	close(dfd);
-	qsort(inherited, n_inherited, sizeof(int), cmp_int);
+	if (n_inherited)
+		qsort(inherited, n_inherited, sizeof(int), cmp_int);
 }
 
 /* The recorded fds among 3 .. 3+n-1: inherited[0 .. *count-1]. */
