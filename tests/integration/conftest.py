@@ -239,7 +239,7 @@ class Bundle:
 def _cgroup_mounts():
     """[(mountpoint, fstype, super options)] of the host's cgroup mounts."""
     out = []
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         for line in f:
             pre, post = line.split(" - ", 1)
             fields = pre.split()
@@ -288,7 +288,7 @@ def cgroup_dirs_named(prefix, root="/sys/fs/cgroup", depth=6):
 
 
 def mountinfo_lines_mentioning(*needles):
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         return [l.rstrip("\n") for l in f if any(str(n) in l for n in needles)]
 
 

@@ -196,7 +196,7 @@ def processes_mentioning(needle):
 
 
 def mounts_mentioning(needle):
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         return [line.split()[4] for line in f if str(needle) in line]
 
 
