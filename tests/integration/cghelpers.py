@@ -48,7 +48,7 @@ class Mount:
 def _mounts():
     """The cgroup mounts, one per hierarchy (the first mount of each)."""
     out, seen = [], set()
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         for line in f:
             pre, post = line.split(" - ", 1)
             fields = pre.split()

@@ -30,7 +30,7 @@ NODES = ("c 1:3", "c 1:5", "c 1:8", "c 4:1", "b 7:0")
 
 def cgroup2_root():
     """The mount point of the cgroup2 hierarchy (hybrid: .../unified)."""
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         for line in f:
             fields = line.split()
             sep = fields.index("-")

@@ -73,7 +73,7 @@ def no_dev_mounts():
 
 
 def host_mounts_mention(path):
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         return [l for l in f if str(path) in l]
 
 

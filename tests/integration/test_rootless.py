@@ -230,7 +230,7 @@ def test_config_of_runc_spec_rootless(rootless):
 def _cgroup_mounts():
     """{"pids": v1 pids mount point, "cgroup2": the cgroup2 mount point}."""
     found = {}
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         for line in f:
             pre, post = line.split(" - ", 1)
             fields = pre.split()

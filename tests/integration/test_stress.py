@@ -302,7 +302,7 @@ def _our_zombies(before):
 
 
 def _mountinfo():
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="replace") as f:
         return set(f)
 
 
