@@ -11,9 +11,10 @@
  * output into output.log (capped and rotated as -d's, logger.h) and to
  * every attached client, and each client's messages to the terminal: 'd'
  * and bytes to type, 'w' and two 16-bit numbers (rows, columns) for a
- * resize. A client that cannot keep up misses output (the log has it all);
- * the holder never blocks on one. It ends when the terminal does (the
- * container's last process closed it), removing attach.sock. */
+ * resize. A client's first message is the holder's answer: 'k', or 'f'
+ * when MAX_CLIENTS are attached already. A client that cannot keep up misses output (the log has it
+ * all); the holder never blocks on one. It ends when the terminal does (the container's last
+ * process closed it), removing attach.sock. */
 #include "launch/console.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@
 #include "common/syscalls.h"
 #include "launch/logger.h"
 
-#define MAX_CLIENTS 8
+#define MAX_CLIENTS LAUNCH_ATTACH_MAX
 /* The holder's fds, moved here before everything else is closed. */
 #define FD_CTL 3
 #define FD_DIR 4
@@ -99,33 +100,48 @@ static int take_master(void)
 	return fd;
 }
 
+/* Clients sit in fixed slots (-1: free) for the whole of a round of
+ * poll, so that one dropped while the output is sent is never looked at
+ * again through an index that now means another (outside attack: a client
+ * leaving mid-output was dropped twice and the count wrapped). */
 struct holder {
 	struct launch_log log;
 	int master;
 	int clients[MAX_CLIENTS];
-	size_t n;
 };
 
 static void drop(struct holder *h, size_t i)
 {
-	close(h->clients[i]);
-	h->clients[i] = h->clients[--h->n];
+	if (h->clients[i] >= 0)
+		close(h->clients[i]);
+	h->clients[i] = -1;
 }
 
+/* A new client is told 'k' (attached) or 'f' (full: MAX_CLIENTS are) first,
+ * so that it can say which. */
 static void add_client(struct holder *h)
 {
 	int c = accept4(FD_ATTACH, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	size_t slot = MAX_CLIENTS;
 
 	if (c < 0)
 		return;
-	if (h->n == MAX_CLIENTS || getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
 		close(c);
 		return;
 	}
-	h->clients[h->n++] = c;
+	for (size_t i = 0; i < MAX_CLIENTS && slot == MAX_CLIENTS; i++)
+		if (h->clients[i] < 0)
+			slot = i;
+	if (send(c, slot == MAX_CLIENTS ? "f" : "k", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ||
+	    slot == MAX_CLIENTS) {
+		close(c);
+		return;
+	}
+	h->clients[slot] = c;
 }
 
 /* One message of client i: 'd' bytes, or 'w' rows columns. */
@@ -166,14 +182,11 @@ static bool from_master(struct holder *h)
 	if (n <= 0)
 		return false;
 	launch_log_keep(&h->log, buf, (size_t)n);
-	for (size_t i = 0; i < h->n;) {
-		if (send(h->clients[i], buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
-		    errno != EAGAIN) {
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		if (h->clients[i] >= 0 &&
+		    send(h->clients[i], buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    errno != EAGAIN)
 			drop(h, i);
-			continue;
-		}
-		i++;
-	}
 	return true;
 }
 
@@ -184,19 +197,18 @@ static void __attribute__((noreturn)) serve(struct holder *h)
 	for (;;) {
 		p[0] = (struct pollfd){.fd = h->master, .events = POLLIN};
 		p[1] = (struct pollfd){.fd = FD_ATTACH, .events = POLLIN};
-		for (size_t i = 0; i < h->n; i++)
+		/* a free slot's fd is -1: poll skips it */
+		for (size_t i = 0; i < MAX_CLIENTS; i++)
 			p[2 + i] = (struct pollfd){.fd = h->clients[i], .events = POLLIN};
-		size_t n = h->n;
-		if (poll(p, 2 + n, -1) < 0) {
+		if (poll(p, 2 + MAX_CLIENTS, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[0].revents && !from_master(h))
 			break;
-		/* from the last: drop() moves the last client into a gap */
-		for (size_t i = n; i-- > 0;)
-			if (p[2 + i].revents)
+		for (size_t i = 0; i < MAX_CLIENTS; i++)
+			if (p[2 + i].revents && h->clients[i] == p[2 + i].fd && h->clients[i] >= 0)
 				from_client(h, i);
 		if (p[1].revents)
 			add_client(h);
@@ -213,6 +225,9 @@ static void __attribute__((noreturn)) holder_main(const struct launch_log_opts *
 				   .max_size = (uint64_t)lo->max_size,
 				   .max_files = lo->max_files},
 			   .master = -1};
+
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		h.clients[i] = -1;
 
 	while (h.master < 0) {
 		if (poll(p, 2, -1) < 0) {

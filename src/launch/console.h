@@ -9,6 +9,8 @@ struct hk_err;
 
 #define LAUNCH_CONSOLE_SOCK "console.sock"
 #define LAUNCH_ATTACH_SOCK "attach.sock"
+/* How many may attach at once. */
+#define LAUNCH_ATTACH_MAX 8
 
 /* In DIR (dirfd): output.log, console.sock and attach.sock, and the
  * holder (in the mount namespace host_mntns, when >= 0). The container's

@@ -174,3 +174,63 @@ def test_attach_with_input_from_a_pipe(launch, rootfs):
         assert p.returncode == 0 and b"two one" in p.stdout, p
     finally:
         hk.call("delete", "--force", name)
+
+
+def test_clients_leaving_during_output_never_hurt_the_holder(launch, rootfs):
+    """Outside attack: a client that left while the program streamed output
+    was dropped twice, the holder's count wrapped and it crashed, taking
+    the terminal (and the program) with it. Twenty clients come and go
+    while one stays; the program and the one that stays keep going."""
+    hk = launch.hk
+    launch.ok("-dt", rootfs, "sh", "-c", "i=0; while :; do echo line $i; i=$((i+1)); done")
+    name = launch.last
+    stay = subprocess.Popen([HUSK, "attach", "--no-stdin", "--data-dir", str(launch.data), name],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        fcntl.fcntl(stay.stdout, fcntl.F_SETFL, os.O_NONBLOCK)
+        for _ in range(20):
+            p = subprocess.Popen([HUSK, "attach", "--no-stdin", "--data-dir", str(launch.data),
+                                  name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.05)
+            p.kill()
+            p.wait(10)
+            assert hk.status(name) == "running"
+        got = b""
+        end = time.monotonic() + 5
+        while len(got) < 1000 and time.monotonic() < end:
+            r, _, _ = select.select([stay.stdout], [], [], 0.2)
+            if r:
+                got += os.read(stay.stdout.fileno(), 65536) or b""
+        assert b"line" in got, got[:200]
+        assert hk.status(name) == "running"
+    finally:
+        stay.kill()
+        stay.wait(10)
+        hk.call("delete", "--force", name)
+
+
+def test_a_ninth_client_is_told_why(launch, rootfs):
+    hk = launch.hk
+    launch.ok("-dt", rootfs, "sleep", "1000")
+    name = launch.last
+    clients = []
+    try:
+        for _ in range(8):
+            clients.append(subprocess.Popen(
+                [HUSK, "attach", "--no-stdin", "--data-dir", str(launch.data), name],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.5)
+        r = hk.call("attach", "--no-stdin", "--data-dir", launch.data, name)
+        assert r.rc == 1 and "8 clients are attached already" in r.err, str(r)
+        clients.pop().kill()
+        time.sleep(0.3)
+        p = subprocess.Popen([HUSK, "attach", "--no-stdin", "--data-dir", str(launch.data), name],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        assert p.poll() is None, p.stderr.read()  # a free slot again: attached
+        clients.append(p)
+    finally:
+        for c in clients:
+            c.kill()
+            c.wait(10)
+        hk.call("delete", "--force", name)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -118,7 +119,23 @@ static int connect_to(const char *data_dir, const char *name, struct hk_err *err
 				       name);
 		return hk_fail(err, e, "attach: connect to %s/%s", dir, LAUNCH_ATTACH_SOCK);
 	}
-	return s;
+	/* the holder's answer first (launch/console.c) */
+	struct timeval tv = {.tv_sec = 10};
+	char answer = 0;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = recv(s, &answer, 1, 0);
+	tv.tv_sec = 0;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (n == 1 && answer == 'k')
+		return s;
+	close(s);
+	if (n == 1 && answer == 'f')
+		return hk_fail(err, EBUSY, "attach: %s: %d clients are attached already", name,
+			       LAUNCH_ATTACH_MAX);
+	return hk_fail(err, n < 0 ? errno : EPROTO,
+		       "attach: %s: its terminal's holder did not answer (its program may have "
+		       "ended)",
+		       name);
 }
 
 static void send_size(int sock)
