@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -425,6 +426,13 @@ static int map_fd(uint32_t uid, uint32_t gid, struct hk_err *err)
 		return hk_fail(err, errno, "fork");
 	if (pid == 0) {
 		close(go[1]);
+		/* Not dumpable: its root is the host's, and a root process of
+		 * the host's pid namespace (a container's, with no capability
+		 * at all) owns the namespace made here, so it could open
+		 * /proc/<pid>/root (outside attack, F4). Root, out here, still
+		 * writes the maps. */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			_exit(1);
 		c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
 		(void)!write(ready[1], &c, 1);
 		(void)!read(go[0], &c, 1);

@@ -120,7 +120,7 @@ bool userns_setgroups_denied(void)
 	return strncmp(buf, "deny", 4) == 0;
 }
 
-int userns_become_root(bool dumpable, struct hk_err *err)
+int userns_become_root(struct hk_err *err)
 {
 	if (!userns_setgroups_denied() && setgroups(0, NULL) < 0)
 		return hk_fail(err, errno, "setgroups in the user namespace");
@@ -128,16 +128,17 @@ int userns_become_root(bool dumpable, struct hk_err *err)
 		return hk_fail(err, errno, "setresgid 0 in the user namespace (is gid 0 mapped?)");
 	if (setresuid(0, 0, 0) < 0)
 		return hk_fail(err, errno, "setresuid 0 in the user namespace (is uid 0 mapped?)");
-	/* A credential change makes us non-dumpable, and our /proc/self files
-	 * then belong to the host's root, out of reach (proc(5)). An
-	 * unprivileged caller undoes that (whoever could ptrace us then is
-	 * that user already); root does not: a dumpable process whose root is
-	 * still the host's is open to anyone in its pid namespace with
-	 * CAP_SYS_PTRACE in the user namespace, a co-container's when both were
-	 * joined by path (/proc/<pid>/root). execve sets dumpable afresh for
-	 * the container's program. */
-	if (dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE)");
+	/* Not dumpable, whatever the credential change did (an unprivileged
+	 * caller's child that joins a namespace whose root is its own uid
+	 * changes no id, and stays dumpable): our root is still the host's,
+	 * and a dumpable process is open to anyone in its pid namespace with
+	 * CAP_SYS_PTRACE in the user namespace (a co-container's root when both
+	 * were joined by path: /proc/<pid>/root; outside attacks, fourth round
+	 * and F6). What we need of our own /proc files is opened before
+	 * (timens_offsets) or is ours whatever the owner (fd, ns). execve
+	 * sets dumpable afresh for the container's program. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
 	return 0;
 }
 
@@ -212,7 +213,9 @@ static void __attribute__((noreturn)) hold_userns(int ready[2], int go[2])
 
 	close(ready[0]);
 	close(go[1]);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+	/* not dumpable: its root is the host's, and whoever owns the
+	 * namespace made here (root) could otherwise open /proc/<pid>/root */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		_exit(1);
 	c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
 	if (write(ready[1], &c, 1) != 1)

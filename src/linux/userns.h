@@ -15,10 +15,9 @@ struct hk_idmap;
  * an unprivileged user maps only its own ids (setgroups is then denied, as
  * the kernel requires); through newuidmap/newgidmap otherwise. */
 int userns_write_maps(pid_t pid, const struct hk_spec *spec, struct hk_err *err);
-/* In the child, once mapped or joined: become root of the user namespace;
- * dumpable again only if asked (an unprivileged caller's child needs its
- * own /proc files; root's stays out of a co-container's ptrace). */
-int userns_become_root(bool dumpable, struct hk_err *err);
+/* In the child, once mapped or joined: become root of the user namespace,
+ * staying non-dumpable (out of a co-container's ptrace). */
+int userns_become_root(struct hk_err *err);
 /* In the child, before it enters a user namespace: /proc/self/timens_offsets
  * opened for writing while it is still the host's root, so that the write
  * (checked against the opener's credentials) works without making the

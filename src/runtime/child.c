@@ -133,7 +133,7 @@ static int join_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	/* The process forked below must be born in the cgroup. */
 	if (wait_cgroup(sp, sock, err) < 0)
 		return -1;
-	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(sp->rootless, err) < 0)
+	if (ns_join(sp->ns_fds, user, 1, err) < 0 || userns_become_root(err) < 0)
 		return -1;
 	sp->user_joined = true;
 	if (new_cgroup_ns(sp, err) < 0)
@@ -187,14 +187,17 @@ static int join_pid_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	return 0;
 }
 
-/* Opened by root before it enters a user namespace, in which it stays
- * non-dumpable (linux/userns.h). */
+/* Opened before the child enters any namespace: in a user namespace it
+ * stays non-dumpable (linux/userns.h), and a mount namespace joined by
+ * path is another container's, whose /proc could lead a write by path
+ * anywhere (outside attack, F3). The write is checked against the
+ * opener's credentials, which own the namespaces made later. */
 static int open_time_offsets(struct hk_spawn *sp, struct hk_err *err)
 {
 	const struct hk_namespace *time = spec_ns(sp->spec, HK_NS_TIME);
 
 	sp->timens_fd = -1;
-	if (!time || time->path || !spec_ns(sp->spec, HK_NS_USER) || sp->rootless)
+	if (!time || time->path)
 		return 0;
 	int fd = userns_open_time_offsets(sp->spec, err);
 	if (fd == -1)
@@ -212,7 +215,7 @@ static int enter_user_ns(struct hk_spawn *sp, int sock, struct hk_err *err)
 	if (user->path)
 		return join_user_ns(sp, sock, err);
 	/* The parent has written our maps: be root of the new namespace. */
-	return userns_become_root(sp->rootless, err);
+	return userns_become_root(err);
 }
 
 static int join_namespaces(struct hk_spawn *sp, struct hk_err *err)

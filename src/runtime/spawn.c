@@ -15,7 +15,6 @@
 #include "common/err.h"
 #include "common/fault.h"
 #include "common/log.h"
-#include "common/rootless.h"
 #include "common/xalloc.h"
 #include "common/syscalls.h"
 #include "linux/netdev.h"
@@ -263,7 +262,6 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->sock = -1;
 	sp->pty_master = -1;
 	sp->netdevs_moved = false;
-	sp->rootless = hk_rootless();
 	if (sp->cgroup->version == 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;
 	if (cg_clone_fd(sp->cgroup, &cgfd, err) < 0)

@@ -36,7 +36,6 @@ struct hk_spawn {
 	bool netdevs_moved;  /* linux.netDevices done (in husk) */
 	bool pidns_in_child; /* the pid namespace by path is the child's to join */
 	int timens_fd;       /* in the child: /proc/self/timens_offsets, or -1 */
-	bool rootless;       /* hk_rootless() of husk's, before the clone */
 	const char *keyring; /* the session keyring's name; NULL: the caller's */
 	/* What husk adds to the spec (which it never changes): mounts after
 	 * the spec's, the process's environment (spec_derive). */
