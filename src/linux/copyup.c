@@ -45,9 +45,21 @@ static int copy_data(int from, int to, const char *name, struct hk_err *err)
 
 static int copy_file(int src, int dst, const char *name, const struct stat *st, struct hk_err *err)
 {
-	_cleanup_close_ int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a co-container sharing the rootfs can swap the file
+	 * checked regular for a fifo, whose open would wait for a writer for
+	 * ever (outside attack, F10); what is opened must still be regular */
+	_cleanup_close_ int in =
+		openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat now;
 	if (in < 0)
 		return hk_fail(err, errno, "tmpcopyup: open %s", name);
+	if (fstat(in, &now) < 0)
+		return hk_fail(err, errno, "tmpcopyup: stat %s", name);
+	if (!S_ISREG(now.st_mode))
+		return hk_fail(err, EINVAL,
+			       "tmpcopyup: %s is no regular file any more (was the rootfs changed "
+			       "while it was copied?)",
+			       name);
 	_cleanup_close_ int out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0)
 		return hk_fail(err, errno, "tmpcopyup: create %s", name);
