@@ -76,6 +76,8 @@ int net_config_check(const struct net_config *cfg, struct hk_err *err)
 		return -1;
 	if (cfg->mtu < 68 || cfg->mtu > 65535)
 		return hk_fail(err, 0, "mtu %u: must be 68 to 65535", cfg->mtu);
+	if (cfg->n_ports > NET_PORTS_MAX)
+		return hk_fail(err, 0, "%zu published ports: %d at most", cfg->n_ports, NET_PORTS_MAX);
 	int i = net_ports_self_clash(cfg->ports, cfg->n_ports, &first);
 	if (i >= 0) {
 		net_port_fmt(&cfg->ports[first], a);
@@ -459,6 +461,19 @@ static int attach_locked(const struct net_config *cfg, struct net_store *st, int
 	if (master < 0)
 		goto out;
 	hk_debug("net attach %s: bridge ready", l->id);
+	/* The host end's name is made from the id: one there already is not
+	 * ours (another network's of the same pod, a device someone made),
+	 * and a rollback would delete it (outside attack on the CNI plugin) */
+	struct net_link existing;
+	int there = net_link_get(&nl, l->veth, &existing, err);
+	if (there != 0) {
+		if (there > 0)
+			hk_fail(err, EEXIST,
+				"interface %s exists already (another network's attachment of "
+				"this container, or not husk's): refused",
+				l->veth);
+		goto out;
+	}
 	if (hold_ports(&bound, l, &holder, err) < 0 || net_store_put(st, l, err) < 0)
 		goto out;
 	hk_debug("net attach %s: ports held, lease written", l->id);

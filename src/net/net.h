@@ -18,6 +18,9 @@ struct hk_err;
 #define NET_BRIDGE_DEFAULT "husk0"
 #define NET_SUBNET_DEFAULT "10.89.0.0/16"
 #define NET_MTU_DEFAULT 1500
+/* Ports one container may publish: each is a line of its lease, which is
+ * read back whole (64 KiB at most), and a host port held. */
+#define NET_PORTS_MAX 256
 
 struct net_config {
 	const char *dir;    /* state directory (leases, lock) */

@@ -272,7 +272,7 @@ def cri(request, client):
             problems.append(f"processes left: {processes_mentioning(tmp)}")
         if c.husk_ids():
             problems.append(f"husk state left: {c.husk_ids()}")
-        leases = list((tmp / "net").glob("*.json")) if (tmp / "net").exists() else []
+        leases = list((tmp / "net").glob("*.lease")) if (tmp / "net").exists() else []
         if leases:
             problems.append(f"CNI leases left: {leases}")
         left = [n for n in os.listdir("/run/netns") if n.startswith("cni-")] \
@@ -499,7 +499,7 @@ def test_pods_on_the_pod_network(cri):
         for pod in (web, cli):
             cri.remove_pod(pod)
     # CNI DEL: no lease, no veth on the node, the host port free again
-    assert not list((cri.tmp / "net").glob("*.json"))
+    assert not list((cri.tmp / "net").glob("*.lease"))
     r = _node(cri, "ip", "-o", "link", "show", "master", POD_BRIDGE)
     assert r.rc == 0 and r.out.strip() == "", str(r)
     r = _node(cri, "/usr/bin/python3", "-c", HTTP_GET, "http://10.88.7.1:18080/")
@@ -547,4 +547,60 @@ def test_cni_plugin_version_check_and_errors(cri, tmp_path):
         assert rc == 1 and out["code"] == 4, out
     finally:
         cni("DEL")
+        run(["ip", "netns", "del", pod_ns])
+
+
+def test_cni_plugin_attacks(cri, tmp_path):
+    """What the outside attack on the CNI plugin found, each refused now:
+    a pod with thousands of hostPorts wrote a lease too big to be read
+    back (every other pod's ADD and DEL failed); an id with a leading dot
+    made an invisible lease; a second network's ADD for the same pod
+    failed and its rollback deleted the first network's interface; a
+    stateDir another user made was trusted."""
+    plugin = str(Path(HUSK).parent / "husk-net")
+    pod_ns = f"hk-cnia-{SESSION}"
+    assert run(["ip", "netns", "add", pod_ns]).rc == 0
+
+    def conf(state, bridge="hkcni2", subnet="10.88.9.0/24", ports=()):
+        return json.dumps({"cniVersion": "1.0.0", "name": "hk", "type": "husk-net",
+                           "bridge": bridge, "subnet": subnet, "stateDir": str(state),
+                           "runtimeConfig": {"portMappings": [
+                               {"HostPort": hp, "ContainerPort": 80, "Protocol": "udp"}
+                               for hp in ports]}})
+
+    def cni(command, config, cid="hkcniatk", ifname="eth0"):
+        env = {"PATH": os.environ["PATH"], "CNI_COMMAND": command, "CNI_CONTAINERID": cid,
+               "CNI_NETNS": f"/run/netns/{pod_ns}", "CNI_IFNAME": ifname, "CNI_PATH": "/x"}
+        p = subprocess.run(["nsenter", f"--net=/run/netns/{cri.node}", plugin],
+                           input=config.encode(), capture_output=True, env=env, timeout=TIMEOUT)
+        return p.returncode, json.loads(p.stdout) if p.stdout.strip() else None
+
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    try:
+        rc, out = cni("ADD", conf(s1, ports=range(30000, 30300)))
+        assert rc == 1 and "256 at most" in out["details"], out
+        rc, out = cni("ADD", conf(s1), cid=".hidden")
+        assert rc == 1 and "not usable" in out["details"], out
+        assert cni("DEL", conf(s1), cid=".hidden") == (0, None)
+        # one pod, two networks: the second is refused, the first untouched
+        rc, out = cni("ADD", conf(s1))
+        assert rc == 0, out
+        rc, out = cni("ADD", conf(s2, "hkcni3", "10.88.10.0/24"), ifname="net1")
+        assert rc == 1 and "exists already" in out["details"], out
+        r = run(["nsenter", f"--net=/run/netns/{pod_ns}", "ip", "-o", "link", "show", "eth0"])
+        assert r.rc == 0, "the first network's interface went with the second's rollback"
+        assert cni("CHECK", conf(s1)) == (0, None)
+        assert cni("DEL", conf(s1)) == (0, None)
+        # a stateDir another user made (and could plant links and forged
+        # leases in) is refused
+        planted = tmp_path / "planted"
+        planted.mkdir()
+        os.chown(planted, 65534, 65534)
+        rc, out = cni("ADD", conf(planted))
+        assert rc == 1 and "stateDir" in out["details"], out
+        rc, out = cni("ADD", conf(""))
+        assert rc == 1 and "absolute" in out["details"], out
+    finally:
+        cni("DEL", conf(s1))
+        cni("DEL", conf(s2, "hkcni3", "10.88.10.0/24"), ifname="net1")
         run(["ip", "netns", "del", pod_ns])

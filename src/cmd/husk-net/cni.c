@@ -6,7 +6,7 @@
  *   ADD      a veth pair on the bridge (made when missing), a lease, NAT,
  *            the runtime's portMappings published; the result on stdout
  *   DEL      all of it removed; nothing there is no error
- *   CHECK    the lease is there and the interface has its address
+ *   CHECK    the lease is there, for this namespace, which still exists
  *   VERSION  the versions this plugin speaks
  *
  * With "type": "loopback" (husk-net installed as `loopback` too, which
@@ -30,6 +30,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/trusted.h"
 #include "common/xalloc.h"
 #include "net/net.h"
 #include "netinfo/ipam.h"
@@ -143,6 +144,8 @@ static int add_mapping(struct cni *c, hk_json *m, size_t i, struct hk_err *err)
 	char *proto = NULL, *ip = NULL;
 
 	snprintf(path, sizeof(path), "runtimeConfig.portMappings[%zu]", i);
+	if (c->n_ports >= NET_PORTS_MAX)
+		return hk_fail(err, 0, "runtimeConfig.portMappings: %d at most", NET_PORTS_MAX);
 	if (hk_json_as_obj(m, path, err) < 0 ||
 	    hk_json_get_i64(m, path, key_of(m, "hostPort"), 1, 65535, &host, err) != 1 ||
 	    hk_json_get_i64(m, path, key_of(m, "containerPort"), 1, 65535, &cont, err) != 1 ||
@@ -227,6 +230,17 @@ static int read_conf(struct cni *c, int *code, struct hk_err *err)
 	    hk_json_get_str(c->conf, "", "stateDir", &c->dir, err) < 0 ||
 	    hk_json_get_i64(c->conf, "", "mtu", 68, 65535, &c->mtu, err) < 0)
 		return -1;
+	/* the leases name interfaces to delete and processes to signal: only
+	 * a directory nobody but root can change (trusted.h), as --root */
+	if (c->dir) {
+		if (c->dir[0] != '/')
+			return hk_fail(err, 0, "stateDir \"%.64s\": must be an absolute path",
+				       c->dir);
+		int fd = hk_open_trusted_dir("stateDir", c->dir, true, 0700, err);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
 	/* only ADD publishes; DEL must get through whatever they say */
 	if (strcmp(c->command, "ADD") == 0 && read_ports(c, err) < 0)
 		return -1;
@@ -283,8 +297,11 @@ static int cni_loopback(const struct cni *c)
 {
 	struct hk_err err = {0};
 
-	if (strcmp(c->command, "ADD") != 0)
+	if (strcmp(c->command, "DEL") == 0 || strcmp(c->command, "CHECK") == 0)
 		return 0;
+	if (strcmp(c->command, "ADD") != 0)
+		return fail(CNI_ERR_ENV, c->version,
+			    "CNI_COMMAND: expected ADD, DEL, CHECK or VERSION", c->command);
 	if (!c->netns || !*c->netns)
 		return fail(CNI_ERR_ENV, c->version, "CNI_NETNS is not set", NULL);
 	if (net_loopback_up(c->netns, &err) < 0)
@@ -344,38 +361,41 @@ static int cni_del(struct cni *c)
 	struct net_caller who = {.id = c->id};
 	struct hk_err err = {0};
 
+	/* an id no lease can have was never attached: nothing to remove */
+	if (net_id_check(c->id, &err) < 0)
+		return 0;
 	if (net_detach(cfg.dir, &who, &err) < 0)
 		return fail_err(CNI_ERR_PLUGIN, c, "husk-net: detach failed", &err);
 	return 0;
 }
 
-/* The lease is there, for this namespace, and the interface inside has
- * its address. */
+/* The lease is there, for this namespace, and the namespace is still the
+ * one it was made for (the interface inside is not looked at). One error
+ * object at most on stdout. */
 static int cni_check(struct cni *c)
 {
 	struct net_config cfg = config_of(c);
 	struct net_lease *v = NULL;
 	struct hk_err err = {0};
 	size_t n = 0;
-	int r = 1;
+	const char *why = "husk-net: no lease for this container", *what = c->id;
 
 	if (net_list(cfg.dir, &v, &n, &err) < 0)
 		return fail_err(CNI_ERR_IO, c, "husk-net: the leases cannot be read", &err);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].id, c->id) != 0)
 			continue;
-		if (!v[i].netns || !c->netns || strcmp(v[i].netns, c->netns) != 0)
-			r = fail(CNI_ERR_PLUGIN, c->version,
-				 "husk-net: the lease is another namespace's", v[i].netns);
-		else if (!net_lease_alive(&v[i]))
-			r = fail(CNI_ERR_PLUGIN, c->version, "husk-net: the namespace is gone",
-				 c->netns);
-		else
-			r = 0;
+		if (!v[i].netns || !c->netns || strcmp(v[i].netns, c->netns) != 0) {
+			why = "husk-net: the lease is another namespace's";
+			what = v[i].netns;
+		} else if (!net_lease_alive(&v[i])) {
+			why = "husk-net: the namespace is gone";
+			what = c->netns;
+		} else {
+			why = NULL;
+		}
 	}
-	if (r == 1)
-		r = fail(CNI_ERR_PLUGIN, c->version, "husk-net: no lease for this container",
-			 c->id);
+	int r = why ? fail(CNI_ERR_PLUGIN, c->version, why, what) : 0;
 	for (size_t i = 0; i < n; i++)
 		net_lease_free(&v[i]);
 	free(v);
