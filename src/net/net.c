@@ -77,7 +77,8 @@ int net_config_check(const struct net_config *cfg, struct hk_err *err)
 	if (cfg->mtu < 68 || cfg->mtu > 65535)
 		return hk_fail(err, 0, "mtu %u: must be 68 to 65535", cfg->mtu);
 	if (cfg->n_ports > NET_PORTS_MAX)
-		return hk_fail(err, 0, "%zu published ports: %d at most", cfg->n_ports, NET_PORTS_MAX);
+		return hk_fail(err, 0, "%zu published ports: %d at most", cfg->n_ports,
+			       NET_PORTS_MAX);
 	int i = net_ports_self_clash(cfg->ports, cfg->n_ports, &first);
 	if (i >= 0) {
 		net_port_fmt(&cfg->ports[first], a);
