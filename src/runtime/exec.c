@@ -149,18 +149,28 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
 	return 0;
 }
 
-/* As runc, the process's defaults (args, env, cwd, user, rlimits) come from
- * the bundle's config.json as it is at exec time (and exec fails without
- * one); but its capabilities, no_new_privileges and LSM labels stay those
- * create gave the container (made): a container that can write its bundle
- * must not raise its next exec's privileges. runc 1.1.5 takes those from
- * the bundle too. */
+#define SWAP(a, b)                         \
+	do {                               \
+		__typeof__(a) swap_ = (a); \
+		(a) = (b);                 \
+		(b) = swap_;               \
+	} while (0)
+
+/* As runc, the process's defaults (args, env, cwd) come from the bundle's
+ * config.json as it is at exec time (and exec fails without one; a link or
+ * anything but a regular file there is refused, never followed); but all
+ * that bounds or raises it stays what create gave the container (made):
+ * capabilities, no_new_privileges, LSM labels, the user and groups,
+ * rlimits, the scheduler, the I/O priority and oom_score_adj. A container
+ * that can write its bundle (root.path ".") must not raise its next exec's
+ * privileges (outside attack, F5 and F9). runc 1.1.5 takes all of them
+ * from the bundle. */
 static int bundle_process(const char *bundle, struct hk_spec *made, struct hk_process *out,
 			  struct hk_err *err)
 {
 	size_t len;
 	_cleanup_free_ char *abs = NULL;
-	_cleanup_free_ char *text = spec_read_config(bundle, &abs, &len, err);
+	_cleanup_free_ char *text = spec_read_config_nofollow(bundle, &abs, &len, err);
 	if (!text)
 		return -1;
 	_cleanup_spec_ struct hk_spec *now = NULL;
@@ -175,8 +185,20 @@ static int bundle_process(const char *bundle, struct hk_spec *made, struct hk_pr
 	memset(&from->process, 0, sizeof(from->process));
 	if (from == made)
 		return 0;
-	out->caps = made->process.caps;
-	out->no_new_privileges = made->process.no_new_privileges;
+	struct hk_process *m = &made->process;
+	out->caps = m->caps;
+	out->no_new_privileges = m->no_new_privileges;
+	/* swapped, so that each struct still owns what it points to */
+	SWAP(out->uid, m->uid);
+	SWAP(out->gid, m->gid);
+	SWAP(out->additional_gids, m->additional_gids);
+	SWAP(out->n_additional_gids, m->n_additional_gids);
+	SWAP(out->rlimits, m->rlimits);
+	SWAP(out->n_rlimits, m->n_rlimits);
+	SWAP(out->has_oom_score_adj, m->has_oom_score_adj);
+	SWAP(out->oom_score_adj, m->oom_score_adj);
+	SWAP(out->sched, m->sched);
+	SWAP(out->ioprio, m->ioprio);
 	free(out->apparmor_profile);
 	free(out->selinux_label);
 	out->apparmor_profile = TAKE_PTR(made->process.apparmor_profile);

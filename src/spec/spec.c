@@ -293,7 +293,21 @@ struct hk_spec *spec_parse(const char *text, size_t len, const char *bundle, str
 	return TAKE_PTR(s);
 }
 
+static char *read_config(const char *bundle, bool nofollow, char **abs_out, size_t *len,
+			 struct hk_err *err);
+
 char *spec_read_config(const char *bundle, char **abs_out, size_t *len, struct hk_err *err)
+{
+	return read_config(bundle, false, abs_out, len, err);
+}
+
+char *spec_read_config_nofollow(const char *bundle, char **abs_out, size_t *len, struct hk_err *err)
+{
+	return read_config(bundle, true, abs_out, len, err);
+}
+
+static char *read_config(const char *bundle, bool nofollow, char **abs_out, size_t *len,
+			 struct hk_err *err)
 {
 	_cleanup_free_ char *abs = realpath(bundle, NULL);
 	_cleanup_free_ char *path = NULL;
@@ -305,7 +319,10 @@ char *spec_read_config(const char *bundle, char **abs_out, size_t *len, struct h
 	path = xasprintf("%s/config.json", abs);
 	/* The bundle may be the container's to write (root.path "."): a fifo
 	 * or a device there must not hold husk up. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* nofollow: looked at (O_PATH, no link followed) before it is opened,
+	 * so that no device is ever opened, nor a file a link leads to */
+	_cleanup_close_ int fd =
+		open(path, (nofollow ? O_PATH | O_NOFOLLOW : O_RDONLY | O_NONBLOCK) | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		hk_fail(err, errno, "open %s", path);
@@ -314,6 +331,17 @@ char *spec_read_config(const char *bundle, char **abs_out, size_t *len, struct h
 	if (!S_ISREG(st.st_mode)) {
 		hk_fail(err, 0, "%s: not a regular file", path);
 		return NULL;
+	}
+	if (nofollow) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		int rd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (rd < 0) {
+			hk_fail(err, errno, "open %s", path);
+			return NULL;
+		}
+		close(fd);
+		fd = rd;
 	}
 	char *text = hk_read_fd(fd, path, 16 << 20, len, err);
 	if (text && abs_out)

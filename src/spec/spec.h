@@ -306,6 +306,9 @@ struct hk_spec *spec_load(const char *bundle, struct hk_err *err);
 /* bundle/config.json's text (a regular file, read without waiting on a fifo
  * or device); *abs: the bundle's absolute path, when not NULL. */
 char *spec_read_config(const char *bundle, char **abs, size_t *len, struct hk_err *err);
+/* The same, refusing a symbolic link at config.json (exec, whose bundle
+ * the container may write). */
+char *spec_read_config_nofollow(const char *bundle, char **abs, size_t *len, struct hk_err *err);
 /* Decode and validate a JSON text; bundle must be absolute. */
 struct hk_spec *spec_parse(const char *json, size_t len, const char *bundle, struct hk_err *err);
 void spec_free(struct hk_spec *spec);

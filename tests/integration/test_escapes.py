@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (HUSK, IS_RUNC, STATE_ROOT, bind, ns_id, runc_default_mounts,
+from conftest import (HUSK, IS_RUNC, STATE_ROOT, bind, make_config, ns_id, runc_default_mounts,
                       tmpfs, wait_for)
 
 husk_only = pytest.mark.husk_only
@@ -817,3 +817,43 @@ def test_lxcfs_files_may_cover_proc(hk, dest):
     r = hk.run_fg(b)
     assert r.rc == 0, str(r)
     assert r.out == "from lxcfs\n"
+
+
+# --------------------------------------------------------------------------
+# A bundle the container can write (root.path "."): what `exec` takes from
+# it at exec time (outside attack, F5 and F9)
+
+def _self_bundle(hk):
+    """A bundle whose rootfs is the bundle itself, as root.path "." has it,
+    writable by the container's root."""
+    d = hk.rootfs_copy("selfbundle")
+    cfg = make_config(d, ["sleep", "1000"], readonly=False)
+    cfg["root"] = {"path": ".", "readonly": False}
+    (d / "config.json").write_text(json.dumps(cfg))
+    return d, cfg
+
+
+@pytest.mark.husk_only  # runc 1.1.5 takes all of it from the bundle
+def test_exec_keeps_what_bounds_the_process_from_create(hk):
+    d, cfg = _self_bundle(hk)
+    cid = hk.new_id()
+    r = hk.call("run", "--detach", "--bundle", d, cid)
+    assert r.rc == 0, str(r)
+    try:
+        forged = dict(cfg)
+        forged["process"] = dict(cfg["process"], user={"uid": 1000, "gid": 1000},
+                                 rlimits=[{"type": "RLIMIT_NOFILE", "hard": 256, "soft": 256}],
+                                 oomScoreAdj=500)
+        hk.ok("exec", cid, "sh", "-c", f"echo '{json.dumps(forged)}' > /config.json")
+        r = hk.ok("exec", cid, "sh", "-c", "id -u; ulimit -n; cat /proc/self/oom_score_adj")
+        assert r.out.split() == ["0", "1024", "0"], str(r)
+        # a link at config.json is never followed to another's config
+        secret = hk.dir("victim") / "config.json"
+        secret.write_text(json.dumps(dict(cfg, process=dict(cfg["process"],
+                                                            env=["DB_PASSWORD=victim"]))))
+        hk.ok("exec", cid, "sh", "-c", f"rm /config.json; ln -s {secret} /config.json")
+        r = hk.call("exec", cid, "sh", "-c", "echo $DB_PASSWORD")
+        assert "victim" not in r.out, str(r)
+        assert r.rc != 0 and "config.json" in r.err, str(r)
+    finally:
+        hk.call("delete", "--force", cid)
