@@ -87,6 +87,9 @@ void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, ui
 
 /* Read a cgroup.procs file. */
 int cg_read_pids(const char *dir, pid_t **pids, size_t *n, struct hk_err *err);
+/* Each cgroup below dir, children before their parent, bounded in depth
+ * and number (cgroup.c). */
+void cg_walk_below(const char *dir, void (*fn)(const char *dir, void *data), void *data);
 
 /* The container's directory in the hierarchy of controller ctrl ("memory");
  * on v2 the one directory. NULL when that controller is not there. */

@@ -416,8 +416,23 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* rmdir fails with EBUSY while dying tasks are still listed: kill and retry
- * for up to ~2 s. */
+/* A cgroup the container made below its own: its processes killed, then
+ * removed (deepest first: cg_walk_below gives the children first). */
+static void kill_and_remove(const char *dir, void *data)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+
+	(void)data;
+	if (cg_read_pids(dir, &pids, &n, NULL) == 0)
+		for (size_t k = 0; k < n; k++)
+			kill(pids[k], SIGKILL);
+	rmdir(dir);
+}
+
+/* rmdir fails with EBUSY while dying tasks are still listed, or while the
+ * container's own cgroups below are there (outside attack, F8): kill,
+ * remove them, and retry for up to ~2 s. */
 static int fs_destroy(struct hk_cgroup *cg, struct hk_err *err)
 {
 	for (int attempt = 0; attempt < 200; attempt++) {
@@ -430,6 +445,7 @@ static int fs_destroy(struct hk_cgroup *cg, struct hk_err *err)
 			if (errno != EBUSY)
 				return hk_fail(err, errno, "remove cgroup %s", cg->dirs[i].dir);
 			busy = true;
+			cg_walk_below(cg->dirs[i].dir, kill_and_remove, NULL);
 			_cleanup_free_ pid_t *pids = NULL;
 			size_t n = 0;
 			if (cg_read_pids(cg->dirs[i].dir, &pids, &n, NULL) == 0)

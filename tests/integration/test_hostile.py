@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (ID_PREFIX, MARK_ENV, REPO, STATE_ROOT, bind, make_config,
-                      own_cgroup_dirs, pid_alive, rootfs_snapshot, wait_for)
+                      cgroup_dirs_named, own_cgroup_dirs, pid_alive, rootfs_snapshot, wait_for)
 
 DATA = REPO / "tests" / "data" / "hostile"
 MANIFEST = json.loads((DATA / "manifest.json").read_text())
@@ -683,3 +683,41 @@ def test_child_error_not_lost(hk, request):
             lost.append(r.err.strip())
         assert_gone(hk, cid)
     assert not lost, f"{len(lost)} of 100 creates lost the child's error: {lost[:3]}"
+
+
+# --------------------------------------------------------------------------
+# cgroups a container makes below its own (outside attack, F8): with a
+# writable cgroup mount (systemd or docker in a container), kill --all and
+# delete --force must reach them
+
+def _rw_cgroup(cfg):
+    for m in cfg["mounts"]:
+        if m["destination"] == "/sys/fs/cgroup":
+            m["options"] = [o for o in m.get("options", []) if o != "ro"] + ["rw"]
+    return cfg
+
+
+@pytest.mark.husk_only  # runc cannot run this config on this hybrid host
+def test_nested_cgroups_killed_and_removed(hk):
+    ns = ("mount", "network", "uts", "ipc", "cgroup")  # no pid namespace: host pids
+    script = ("mkdir -p /sys/fs/cgroup/pids/n1/n2; sleep 1000 & p=$!; "
+              "echo $p > /sys/fs/cgroup/pids/n1/n2/cgroup.procs && echo $p > /tmp/hid; "
+              "exec sleep 1000")
+    b = hk.bundle(["sh", "-c", script], namespaces=ns, rootfs=hk.rootfs_copy(),
+                  readonly=False)
+    _rw_cgroup(b.config)
+    b.write()
+    cid = hk.run_detached(b)
+    hid = b.config["root"]["path"] + "/tmp/hid"
+    wait_for(lambda: os.path.exists(hid) and open(hid).read().strip(), what="the hidden sleep")
+    hidden = int(open(hid).read())
+    try:
+        r = hk.ok("ps", cid)
+        assert str(hidden) in r.out, f"ps leaves out the process in a nested cgroup:\n{r.out}"
+        hk.ok("kill", "--all", cid, "KILL")
+        wait_for(lambda: not pid_alive(hidden), timeout=5,
+                 what="kill --all to reach the nested cgroup's process")
+    finally:
+        r = hk.call("delete", "--force", cid)
+    assert r.rc == 0, str(r)
+    assert not [d for d in cgroup_dirs_named(cid) if os.path.exists(d)]
