@@ -14,7 +14,7 @@ TEST_PKGS="python3-pytest busybox-static iproute2 procps util-linux crun runc hy
 libcap2-bin python3-nftables qemu-system-x86 kmod cpio xz-utils binutils
 podman passt conmon catatonit netavark aardvark-dns iptables containerd docker.io
 docker-registry skopeo apache2-utils openssl protobuf-compiler protobuf-compiler-grpc python3-grpcio
-python3-protobuf"
+python3-protobuf containernetworking-plugins"
 
 case "${1:-all}" in
 build) PKGS=$BUILD_PKGS ;;

@@ -301,7 +301,7 @@ static void test_config_check(void **state)
 	(void)state;
 	struct hk_err err = {0};
 	struct net_port ports[] = {port_ok("80:1"), port_ok("127.0.0.1:80:2")};
-	struct net_config c = {"/x", "husk0", "10.89.0.0/16", 1500, ports, 1};
+	struct net_config c = {"/x", "husk0", "10.89.0.0/16", 1500, ports, 1, NULL};
 	assert_int_equal(net_config_check(&c, &err), 0);
 	c.n_ports = 2;
 	assert_int_equal(net_config_check(&c, &err), -1);
