@@ -571,6 +571,11 @@ def test_cni_plugin_version_check_and_errors(cri, tmp_path):
         assert rc == 1 and out["code"] == 2 and "bridgeName" in out["details"], out
         rc, out = cni("ADD", config="{not json")
         assert rc == 1 and out["code"] == 6, out
+        # what husk-net does not do is refused, never ignored
+        for extra in ('"ipam": {"type": "host-local"}', '"dns": {"nameservers": ["1.1.1.1"]}',
+                      '"ipMasq": false'):
+            rc, out = cni("ADD", config=conf[:-1] + ", " + extra + "}")
+            assert rc == 1 and out["code"] == 2 or "ipMasq" in out.get("details", ""), out
         rc, out = cni("ADD", cid="../x")
         assert rc == 1 and out["code"] == 4, out
     finally:

@@ -186,20 +186,28 @@ static int read_ports(struct cni *c, struct hk_err *err)
 	return 0;
 }
 
-/* The fields a network configuration has (the spec's, and husk-net's). */
+/* The fields a network configuration has (the spec's, and husk-net's).
+ * What husk-net does not do is refused, never ignored: "ipam" (husk-net
+ * leases addresses itself: set "subnet"), "dns" (nothing of it would reach
+ * the pod), "ipMasq" false (husk-net always masquerades). */
 static int check_field(const char *key, hk_json *val, void *data)
 {
-	static const char *const known[] = {"cniVersion",    "name",         "type",   "args",
-					    "ipMasq",        "ipam",         "dns",    "prevResult",
-					    "runtimeConfig", "capabilities", "bridge", "subnet",
-					    "mtu",           "stateDir"};
+	static const char *const known[] = {
+		"cniVersion",   "name",   "type",   "args", "prevResult", "runtimeConfig",
+		"capabilities", "bridge", "subnet", "mtu",  "stateDir",   "ipMasq"};
 	struct hk_err *err = data;
 
 	(void)val;
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(key, known[i]) == 0)
 			return 0;
-	hk_fail(err, 0, "unknown field \"%.64s\" in husk-net's network configuration", key);
+	if (strcmp(key, "ipam") == 0 || strcmp(key, "dns") == 0)
+		hk_fail(err, 0,
+			"\"%s\" is not supported by husk-net (it leases addresses from its "
+			"\"subnet\" itself, and sets no DNS)",
+			key);
+	else
+		hk_fail(err, 0, "unknown field \"%.64s\" in husk-net's network configuration", key);
 	return -1;
 }
 
@@ -223,6 +231,11 @@ static int read_conf(struct cni *c, int *code, struct hk_err *err)
 	*code = CNI_ERR_FIELD;
 	if (hk_json_foreach(c->conf, check_field, err) != 0)
 		return -1;
+	bool masq = true;
+	if (hk_json_get_bool(c->conf, "", "ipMasq", &masq, err) < 0)
+		return -1;
+	if (!masq)
+		return hk_fail(err, 0, "ipMasq: husk-net always masquerades (only true is taken)");
 	*code = CNI_ERR_CONFIG;
 	if (hk_json_get_str(c->conf, "", "type", &c->type, err) < 0 ||
 	    hk_json_get_str(c->conf, "", "bridge", &c->bridge, err) < 0 ||
