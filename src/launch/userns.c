@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +37,8 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "launch/newfile.h"
+#include "linux/userns.h"
+#include "spec/spec.h"
 
 #define DB_MAX (16u << 20)
 #define POOL "containers"
@@ -407,60 +408,15 @@ void userns_release(const char *dir)
 	closedir(d);
 }
 
-/* A user namespace with the maps, held by a child that waits to be told
- * to exit: its /proc/PID/ns/user is the fd idmapped mounts want. */
+/* The container's range, 0 up, as a user namespace fd (linux/userns.h:
+ * made by a helper that is never dumpable, outside attack F4). */
 static int map_fd(uint32_t uid, uint32_t gid, struct hk_err *err)
 {
-	int go[2], ready[2];
-	char c = 0;
+	const struct hk_idmap u = {.container_id = 0, .host_id = uid, .size = USERNS_SIZE};
+	const struct hk_idmap g = {.container_id = 0, .host_id = gid, .size = USERNS_SIZE};
 
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return hk_fail(err, errno, "pipe");
-	if (pipe2(ready, O_CLOEXEC) < 0) {
-		close(go[0]);
-		close(go[1]);
-		return hk_fail(err, errno, "pipe");
-	}
-	pid_t pid = fork();
-	if (pid < 0)
-		return hk_fail(err, errno, "fork");
-	if (pid == 0) {
-		close(go[1]);
-		/* Not dumpable: its root is the host's, and a root process of
-		 * the host's pid namespace (a container's, with no capability
-		 * at all) owns the namespace made here, so it could open
-		 * /proc/<pid>/root (outside attack, F4). Root, out here, still
-		 * writes the maps. */
-		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-			_exit(1);
-		c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
-		(void)!write(ready[1], &c, 1);
-		(void)!read(go[0], &c, 1);
-		_exit(0);
-	}
-	close(go[0]);
-	close(ready[1]);
-	int fd = -1;
-	if (read(ready[0], &c, 1) == 1 && c == 'y') {
-		char path[64], map[64];
-		snprintf(map, sizeof(map), "0 %u %u\n", uid, USERNS_SIZE);
-		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-		int r = hk_write_str(path, map, err);
-		snprintf(map, sizeof(map), "0 %u %u\n", gid, USERNS_SIZE);
-		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
-		if (r == 0 && hk_write_str(path, map, err) == 0) {
-			snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				hk_fail(err, errno, "open %s", path);
-		}
-	} else {
-		hk_fail(err, 0, "--userns auto: cannot make a user namespace");
-	}
-	close(go[1]);
-	close(ready[0]);
-	waitpid(pid, NULL, 0);
-	return fd;
+	int fd = userns_with_maps(&u, 1, &g, 1, err);
+	return fd < 0 ? hk_err_prefix(err, "--userns auto") : fd;
 }
 
 int userns_idmap_mount(int src, const char *target, uint32_t uid, uint32_t gid, struct hk_err *err)
