@@ -65,6 +65,9 @@ int cli_exec_companion(const char *binary, bool protect, const struct hk_globals
  * or the state's choosing goes through it before it is printed. */
 const char *cli_esc(const char *s);
 void cli_esc_release(void);
+/* n bytes in decimal units, docker's way: "512 B", "1.23 MB" (sep " "),
+ * or "1.23MB" (sep ""). */
+void cli_human_size(long long n, const char *sep, char *buf, size_t size);
 /* j as JSON text on stdout (hk_json_dump's style) and a newline, with DEL,
  * C1 controls and the like \u-escaped and bytes that are not UTF-8 as
  * U+FFFD: valid JSON that cannot steer a terminal. -1 when stdout failed. */

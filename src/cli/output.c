@@ -42,3 +42,16 @@ int cli_print_json(hk_json *j, int style)
 	free(text);
 	return r;
 }
+
+void cli_human_size(long long n, const char *sep, char *buf, size_t size)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.3g%s%s" : "%.0f%s%s", v, sep, units[u]);
+}

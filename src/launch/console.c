@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,7 +35,6 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
-#include "common/proctitle.h"
 #include "common/syscalls.h"
 #include "launch/logger.h"
 
@@ -258,28 +256,6 @@ static void __attribute__((noreturn)) holder_main(const struct launch_log_opts *
 	serve(&h);
 }
 
-/* In the holder: only its fds stay open, nothing else of launch's. */
-static void become_holder(const int fds[5])
-{
-	int high[5];
-
-	for (int i = 0; i < 5; i++)
-		if ((high[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
-			_exit(1);
-	for (int i = 0; i < 5; i++)
-		if (dup2(high[i], FD_CTL + i) < 0)
-			_exit(1);
-	hk_close_range(FD_ATTACH + 1, ~0U, 0);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int fd = 0; fd < 3 && null >= 0; fd++)
-		dup2(null, fd);
-	if (null > FD_ATTACH)
-		close(null);
-	signal(SIGPIPE, SIG_IGN);
-	prctl(PR_SET_NAME, "husk-console", 0, 0, 0);
-	hk_proctitle_set("husk-console");
-}
-
 int launch_console_start(int dirfd, const struct launch_log_opts *lo, int host_mntns, int *ctl,
 			 struct hk_err *err)
 {
@@ -310,8 +286,8 @@ int launch_console_start(int dirfd, const struct launch_log_opts *lo, int host_m
 			_exit(0);
 		if (host_mntns >= 0 && setns(host_mntns, CLONE_NEWNS) < 0)
 			_exit(1);
-		int fds[5] = {p[0], dirfd, log, hand, attach};
-		become_holder(fds);
+		int fds[5] = {p[0], dirfd, log, hand, attach}; /* FD_CTL .. FD_ATTACH */
+		launch_become_daemon(fds, 5, "husk-console");
 		holder_main(lo);
 	}
 	close(p[0]);

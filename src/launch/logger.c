@@ -123,23 +123,28 @@ static void __attribute__((noreturn)) run(struct launch_log *l)
 	_exit(0);
 }
 
-/* In the logger: only its three fds stay open, nothing else of launch's. */
-static void become_logger(int in, int dir, int log)
+void launch_become_daemon(const int *fds, int n, const char *name)
 {
-	/* Out of the way first: any of them may be 3, 4 or 5 already. */
-	int high[3] = {fcntl(in, F_DUPFD, 64), fcntl(dir, F_DUPFD, 64), fcntl(log, F_DUPFD, 64)};
-	if (high[0] < 0 || high[1] < 0 || high[2] < 0 || dup2(high[0], FD_IN) < 0 ||
-	    dup2(high[1], FD_DIR) < 0 || dup2(high[2], FD_LOG) < 0)
+	int high[8];
+
+	/* Out of the way first: any of them may be 3, 4, ... already. */
+	if (n > 8)
 		_exit(1);
-	hk_close_range(FD_LOG + 1, ~0U, 0);
+	for (int i = 0; i < n; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
+			_exit(1);
+	for (int i = 0; i < n; i++)
+		if (dup2(high[i], 3 + i) < 0)
+			_exit(1);
+	hk_close_range(3 + (unsigned)n, ~0U, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
-	if (null > FD_LOG)
+	if (null >= 3 + n)
 		close(null);
 	signal(SIGPIPE, SIG_IGN);
-	prctl(PR_SET_NAME, "husk-log", 0, 0, 0);
-	hk_proctitle_set("husk-log");
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	hk_proctitle_set(name);
 }
 
 int launch_log_start(const char *dir, const struct launch_log_opts *lo, int host_mntns, int *out,
@@ -172,7 +177,8 @@ int launch_log_start(const char *dir, const struct launch_log_opts *lo, int host
 		 * container */
 		if (host_mntns >= 0 && setns(host_mntns, CLONE_NEWNS) < 0)
 			_exit(1);
-		become_logger(p[0], dirfd, log);
+		int fds[3] = {p[0], dirfd, log}; /* FD_IN, FD_DIR, FD_LOG */
+		launch_become_daemon(fds, 3, "husk-log");
 		struct launch_log l = {.dir = FD_DIR,
 				       .fd = FD_LOG,
 				       .max_size = (uint64_t)lo->max_size,

@@ -25,6 +25,11 @@ int launch_log_create(int dirfd);
 /* Append buf, rotating (whole lines kept) when the file is full. */
 void launch_log_keep(struct launch_log *l, const char *buf, size_t n);
 
+/* In a process launch leaves running (the logger, the console holder):
+ * fds[0..n-1] become 3..3+n-1 (n <= 8), every other fd of launch's is
+ * closed, stdio is /dev/null, SIGPIPE ignored, the process named name. */
+void launch_become_daemon(const int *fds, int n, const char *name);
+
 /* Create dir/output.log and the process that fills it (in the mount
  * namespace host_mntns, when >= 0); *out: the pipe's end for the
  * container's stdout and stderr (close-on-exec). */

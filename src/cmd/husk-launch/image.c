@@ -49,19 +49,6 @@ static int on_opt(int opt, const char *arg, void *data)
 	return 0;
 }
 
-static void human(long long n, char *buf, size_t size)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.3g%s" : "%.0f%s", v, units[u]);
-}
-
 static void deleted(void *data, const char *hex, long long bytes)
 {
 	struct prune_args *a = data;
@@ -121,7 +108,7 @@ static int run_image(const struct hk_globals *g, int argc, char **argv)
 		return cli_error(&err);
 	}
 	char total[32];
-	human(a.total, total, sizeof(total));
+	cli_human_size(a.total, "", total, sizeof(total));
 	printf("Total reclaimed space: %s\n", total);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -65,6 +65,17 @@ struct cni {
 	hk_json *conf;
 };
 
+/* j on stdout, one line; j is put. -1 when stdout failed. */
+static int print_json(hk_json *j)
+{
+	char *text = hk_json_dump(j, 0);
+
+	printf("%s\n", text);
+	free(text);
+	hk_json_put(j);
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
 static int fail(int code, const char *version, const char *msg, const char *details)
 {
 	hk_json *j = hk_json_new_obj();
@@ -74,11 +85,7 @@ static int fail(int code, const char *version, const char *msg, const char *deta
 	hk_json_set_str(j, "msg", msg);
 	if (details && *details)
 		hk_json_set_str(j, "details", details);
-	char *text = hk_json_dump(j, 0);
-	printf("%s\n", text);
-	fflush(stdout);
-	free(text);
-	hk_json_put(j);
+	print_json(j);
 	return 1;
 }
 
@@ -103,11 +110,7 @@ static int version_answer(void)
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		hk_json_append(a, hk_json_new_str(versions[i]));
 	hk_json_set(j, "supportedVersions", a);
-	char *text = hk_json_dump(j, 0);
-	printf("%s\n", text);
-	free(text);
-	hk_json_put(j);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return print_json(j) == 0 ? 0 : 1;
 }
 
 struct key_find {
@@ -298,11 +301,7 @@ static int print_result(const struct cni *c, const struct net_lease *l)
 	hk_json_append(routes, rt);
 	hk_json_set(j, "routes", routes);
 	hk_json_set(j, "dns", hk_json_new_obj());
-	char *text = hk_json_dump(j, 0);
-	printf("%s\n", text);
-	free(text);
-	hk_json_put(j);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return print_json(j) == 0 ? 0 : 1;
 }
 
 /* type "loopback": lo up, the result names it. */
@@ -330,11 +329,7 @@ static int cni_loopback(const struct cni *c)
 	hk_json_set_int(ip, "interface", 0);
 	hk_json_append(ips, ip);
 	hk_json_set(j, "ips", ips);
-	char *text = hk_json_dump(j, 0);
-	printf("%s\n", text);
-	free(text);
-	hk_json_put(j);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return print_json(j) == 0 ? 0 : 1;
 }
 
 static struct net_config config_of(const struct cni *c)

@@ -69,19 +69,6 @@ static void split_name(const char *ref, char *name, size_t nsize, char *tag, siz
 	img_ref_clear(&r);
 }
 
-static void human(long long n, char *buf, size_t size)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.3g %s" : "%.0f %s", v, units[u]);
-}
-
 static int run_images(const struct hk_globals *g, int argc, char **argv)
 {
 	struct cli_images c = {0};
@@ -110,7 +97,7 @@ static int run_images(const struct hk_globals *g, int argc, char **argv)
 			continue;
 		}
 		split_name(e[i].name, name, sizeof(name), tag, sizeof(tag));
-		human(e[i].size, size, sizeof(size));
+		cli_human_size(e[i].size, " ", size, sizeof(size));
 		printf("%-40s %-16s %.12s %-19.19s %-10s %s\n", cli_esc(name), cli_esc(tag),
 		       e[i].id, e[i].digest, size, e[i].created ? cli_esc(e[i].created) : "-");
 	}
