@@ -301,14 +301,40 @@ def cri(request, client):
             problems.append(f"CNI leases left: {leases}")
         left = [n for n in os.listdir("/run/netns") if n.startswith("cni-")] \
             if os.path.isdir("/run/netns") else []
-        run(["ip", "netns", "del", c.node])
-        problems += host_leftovers(tmp, traces, cgroups)
         if set(left) - PRE_NETNS:
             problems.append(f"pod network namespaces left: {set(left) - PRE_NETNS}")
             for n in set(left) - PRE_NETNS:
                 run(["umount", f"/run/netns/{n}"])
                 run(["rm", "-f", f"/run/netns/{n}"])
+        # what a teardown that failed leaves running, found by where it is
+        # rather than by its command line: the pods' processes (in the
+        # module's cgroup parent) and husk-net's port holders (their
+        # namespaces are gone now: gc detaches them)
+        killed = _kill_cgroup_tree(CG_PARENT)
+        if killed:
+            problems.append(f"pod processes left: {killed}")
+        if (tmp / "net").exists():
+            run(["nsenter", f"--net=/run/netns/{c.node}", Path(HUSK).parent / "husk-net", "net",
+                 "gc", "--state-dir", tmp / "net"])
+        run(["ip", "netns", "del", c.node])
+        problems += host_leftovers(tmp, traces, cgroups)
     assert not problems, "CRI module left things behind:\n  " + "\n  ".join(problems)
+
+
+def _kill_cgroup_tree(name):
+    """SIGKILL every process in the cgroups called name (and below)."""
+    killed = []
+    for d in cgroup_dirs(name):
+        for sub, _dirs, files in os.walk(d):
+            if "cgroup.procs" not in files:
+                continue
+            for pid in Path(sub, "cgroup.procs").read_text().split():
+                try:
+                    os.kill(int(pid), 9)
+                    killed.append(int(pid))
+                except OSError:
+                    pass
+    return sorted(set(killed))
 
 
 def _cgroup_file(cid, controller, name):
