@@ -85,11 +85,16 @@ int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources 
 void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,
 		     const char *op, uint64_t value);
 
-/* Read a cgroup.procs file. */
+/* Read a cgroup.procs file: of the cgroup at dir, or open at dirfd (dir
+ * names it in errors). */
 int cg_read_pids(const char *dir, pid_t **pids, size_t *n, struct hk_err *err);
-/* Each cgroup below dir, children before their parent, bounded in depth
- * and number (cgroup.c). */
-void cg_walk_below(const char *dir, void (*fn)(const char *dir, void *data), void *data);
+int cg_read_pids_at(int dirfd, const char *dir, pid_t **pids, size_t *n, struct hk_err *err);
+/* Each cgroup below dir, all of them, children before their parent:
+ * fn(parentfd, name, fd, data) with the cgroup open at fd and as name in
+ * parentfd. -1 when dir cannot be opened or the tree is beyond any real
+ * one (cgroup-tree.c). */
+typedef void (*cg_tree_fn)(int parentfd, const char *name, int fd, void *data);
+int cg_walk_below(const char *dir, cg_tree_fn fn, void *data, struct hk_err *err);
 
 /* The container's directory in the hierarchy of controller ctrl ("memory");
  * on v2 the one directory. NULL when that controller is not there. */

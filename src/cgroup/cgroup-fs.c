@@ -416,18 +416,39 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* A cgroup the container made below its own: its processes killed, then
- * removed (deepest first: cg_walk_below gives the children first). */
-static void kill_and_remove(const char *dir, void *data)
+/* A cgroup the container made below its own: thawed (v1's frozen tasks die
+ * only once thawed, a container may freeze a child of its own), its
+ * processes killed, then removed; children come first, and what is still
+ * busy (dying tasks) goes on the next attempt. */
+static void kill_and_remove(int parentfd, const char *name, int fd, void *data)
 {
 	_cleanup_free_ pid_t *pids = NULL;
 	size_t n = 0;
 
 	(void)data;
-	if (cg_read_pids(dir, &pids, &n, NULL) == 0)
+	(void)hk_write_strat(fd, "freezer.state", "THAWED", NULL);
+	if (cg_read_pids_at(fd, name, &pids, &n, NULL) == 0)
 		for (size_t k = 0; k < n; k++)
 			kill(pids[k], SIGKILL);
-	rmdir(dir);
+	unlinkat(parentfd, name, AT_REMOVEDIR);
+}
+
+/* One hierarchy's directory: 0 removed, 1 still busy, -1 error. */
+static int destroy_dir(const struct hk_cg_dir *d, struct hk_err *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (rmdir(d->dir) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY)
+		return hk_fail(err, errno, "remove cgroup %s", d->dir);
+	if (cg_walk_below(d->dir, kill_and_remove, NULL, err) < 0)
+		return hk_err_prefix(err, "remove cgroup %s", d->dir);
+	if (cg_read_pids(d->dir, &pids, &n, NULL) == 0)
+		for (size_t k = 0; k < n; k++)
+			kill(pids[k], SIGKILL);
+	return 1;
 }
 
 /* rmdir fails with EBUSY while dying tasks are still listed, or while the
@@ -435,22 +456,18 @@ static void kill_and_remove(const char *dir, void *data)
  * remove them, and retry for up to ~2 s. */
 static int fs_destroy(struct hk_cgroup *cg, struct hk_err *err)
 {
+	const char *busy = NULL;
+
 	for (int attempt = 0; attempt < 200; attempt++) {
-		bool busy = false;
+		busy = NULL;
 		for (size_t i = 0; i < cg->n_dirs; i++) {
 			if (cg->dirs[i].shared)
 				continue;
-			if (rmdir(cg->dirs[i].dir) == 0 || errno == ENOENT)
-				continue;
-			if (errno != EBUSY)
-				return hk_fail(err, errno, "remove cgroup %s", cg->dirs[i].dir);
-			busy = true;
-			cg_walk_below(cg->dirs[i].dir, kill_and_remove, NULL);
-			_cleanup_free_ pid_t *pids = NULL;
-			size_t n = 0;
-			if (cg_read_pids(cg->dirs[i].dir, &pids, &n, NULL) == 0)
-				for (size_t k = 0; k < n; k++)
-					kill(pids[k], SIGKILL);
+			int r = destroy_dir(&cg->dirs[i], err);
+			if (r < 0)
+				return -1;
+			if (r > 0 && !busy)
+				busy = cg->dirs[i].dir;
 		}
 		/* v1 frozen tasks die only once thawed */
 		if (busy && attempt == 0 && cg_frozen(cg) == 1)
@@ -459,7 +476,7 @@ static int fs_destroy(struct hk_cgroup *cg, struct hk_err *err)
 			return 0;
 		sleep_ms(attempt < 20 ? 1 : 10);
 	}
-	return hk_fail(err, EBUSY, "remove cgroup %s", cg->dirs[0].dir);
+	return hk_fail(err, EBUSY, "remove cgroup %s", busy);
 }
 
 const struct cg_manager cg_fs_manager = {

@@ -220,83 +220,19 @@ void cg_clone_refused(struct hk_cgroup *cg)
 		}
 }
 
-int cg_read_pids(const char *dir, pid_t **pids, size_t *n, struct hk_err *err)
-{
-	_cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
-	_cleanup_free_ char *text = hk_read_file(path, 64 << 20, NULL, err);
-	size_t count = 0;
-
-	*pids = NULL;
-	*n = 0;
-	if (!text)
-		return -1;
-	for (char *p = text; *p;) {
-		char *end;
-		long v = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		*pids = xrealloc(*pids, (count + 1) * sizeof(pid_t));
-		(*pids)[count++] = (pid_t)v;
-		p = end;
-		while (*p == '\n')
-			p++;
-	}
-	*n = count;
-	return 0;
-}
-
-/* The cgroups below dir (a container with a writable cgroup mount makes
- * its own: systemd in a container, docker in docker), depth first, each
- * given to fn; as deep and as many as CG_TREE_MAX_DEPTH and
- * CG_TREE_MAX_DIRS allow (what is beyond is not seen). */
-#define CG_TREE_MAX_DEPTH 32
-#define CG_TREE_MAX_DIRS 4096
-
-static void walk_below(const char *dir, int depth, size_t *budget,
-		       void (*fn)(const char *dir, void *data), void *data)
-{
-	if (depth >= CG_TREE_MAX_DEPTH)
-		return;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d)) && *budget > 0) {
-		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0)
-			continue;
-		(*budget)--;
-		_cleanup_free_ char *sub = xasprintf("%s/%s", dir, e->d_name);
-		walk_below(sub, depth + 1, budget, fn, data);
-		fn(sub, data);
-	}
-	closedir(d);
-}
-
-void cg_walk_below(const char *dir, void (*fn)(const char *dir, void *data), void *data)
-{
-	size_t budget = CG_TREE_MAX_DIRS;
-
-	walk_below(dir, 0, &budget, fn, data);
-}
-
 struct pid_acc {
 	pid_t *pids;
 	size_t n;
 };
 
-static void add_pids(const char *dir, void *data)
+static void add_pids(int parentfd, const char *name, int fd, void *data)
 {
 	struct pid_acc *a = data;
 	_cleanup_free_ pid_t *more = NULL;
 	size_t m = 0;
 
-	if (cg_read_pids(dir, &more, &m, NULL) < 0 || m == 0)
+	(void)parentfd;
+	if (cg_read_pids_at(fd, name, &more, &m, NULL) < 0 || m == 0)
 		return;
 	a->pids = xrealloc(a->pids, (a->n + m) * sizeof(pid_t));
 	memcpy(a->pids + a->n, more, m * sizeof(pid_t));
@@ -315,10 +251,10 @@ int cg_pids(struct hk_cgroup *cg, pid_t **pids, size_t *n, struct hk_err *err)
 	if (cg_read_pids(cg->dirs[0].dir, pids, n, err) < 0)
 		return -1;
 	struct pid_acc a = {*pids, *n};
-	cg_walk_below(cg->dirs[0].dir, add_pids, &a);
+	int r = cg_walk_below(cg->dirs[0].dir, add_pids, &a, err);
 	*pids = a.pids;
 	*n = a.n;
-	return 0;
+	return r;
 }
 
 int cg_signal_all(struct hk_cgroup *cg, int sig, struct hk_err *err)

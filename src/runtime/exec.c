@@ -169,22 +169,21 @@ static int bundle_process(const char *bundle, struct hk_spec *made, struct hk_pr
 			  struct hk_err *err)
 {
 	size_t len;
-	_cleanup_free_ char *abs = NULL;
-	_cleanup_free_ char *text = spec_read_config_nofollow(bundle, &abs, &len, err);
+	_cleanup_free_ char *text = spec_read_config_nofollow(bundle, NULL, &len, err);
 	if (!text)
 		return -1;
-	_cleanup_spec_ struct hk_spec *now = NULL;
-	struct hk_spec *from = made;
-	if (!made->text || len != made->text_len || memcmp(text, made->text, len) != 0) {
-		now = spec_parse(text, len, abs, err);
-		if (!now)
-			return -1;
-		from = now;
-	}
-	*out = from->process;
-	memset(&from->process, 0, sizeof(from->process));
-	if (from == made)
+	if (made->text && len == made->text_len && memcmp(text, made->text, len) == 0) {
+		*out = made->process;
+		memset(&made->process, 0, sizeof(made->process));
 		return 0;
+	}
+	/* Only the process is read: the rest (root.path included, which
+	 * would be looked up on the host) is create's. */
+	struct hk_process *now = spec_parse_config_process(text, len, err);
+	if (!now)
+		return -1;
+	*out = *now;
+	free(now);
 	struct hk_process *m = &made->process;
 	out->caps = m->caps;
 	out->no_new_privileges = m->no_new_privileges;

@@ -400,6 +400,26 @@ struct hk_process *spec_parse_process(const char *text, size_t len, struct hk_er
 	return p;
 }
 
+struct hk_process *spec_parse_config_process(const char *text, size_t len, struct hk_err *err)
+{
+	hk_json *root = hk_json_parse(text, len, "config.json", err);
+	if (!root)
+		return NULL;
+	struct hk_spec tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	int r = hk_json_as_obj(root, "config.json", err);
+	if (r > 0)
+		r = spec_decode_process(root, &tmp, err);
+	hk_json_put(root);
+	if (r < 0) {
+		spec_process_clear(&tmp.process);
+		return NULL;
+	}
+	struct hk_process *p = xmalloc(sizeof(*p));
+	*p = tmp.process;
+	return p;
+}
+
 void spec_free(struct hk_spec *s)
 {
 	if (!s)

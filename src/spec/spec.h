@@ -314,6 +314,10 @@ struct hk_spec *spec_parse(const char *json, size_t len, const char *bundle, str
 void spec_free(struct hk_spec *spec);
 /* An OCI process object on its own (`exec --process FILE`). */
 struct hk_process *spec_parse_process(const char *json, size_t len, struct hk_err *err);
+/* The "process" of a config's text, nothing else decoded or checked (exec
+ * reads the bundle's config, which the container may be able to write: its
+ * root.path is not looked at on the host). */
+struct hk_process *spec_parse_config_process(const char *json, size_t len, struct hk_err *err);
 /* Free what a process owns and zero it (the struct itself stays). */
 void spec_process_clear(struct hk_process *p);
 static inline void spec_freep(struct hk_spec **p)

@@ -688,6 +688,22 @@ def test_exec_keeps_the_capabilities_of_create(hk):
     assert not eff & (1 << 21), f"CAP_SYS_ADMIN came from the edited bundle: {r.out}"
 
 
+def test_exec_looks_up_no_host_path_from_the_bundle(hk):
+    """The container points its bundle's root.path at host paths: exec must
+    not look them up on the host (husk stat()ed it, so whether the next exec
+    ran told the container whether a host directory existed, and any path
+    there made every exec fail). runc reads only the process from it."""
+    d = _self_bundle(hk)
+    cid = hk.new_id()
+    assert hk.call("run", "-d", "--bundle", d, cid).rc == 0
+    secret = hk.dir("secretdir")
+    for p in (secret, "/nonexistent-hk-path", "/etc/passwd"):
+        edit = f"sed -i 's#\"path\": *\"[^\"]*\"#\"path\": \"{p}\"#' /config.json"
+        assert hk.call("exec", cid, "sh", "-c", edit).rc == 0
+        r = hk.call("exec", cid, "sh", "-c", "grep -c '\"path\": \"/' /config.json && echo ran")
+        assert r.rc == 0 and "ran" in r.out, f"root.path {p}: {r}"
+
+
 @pytest.mark.husk_only  # runc 1.1.5's exec hangs opening the fifo (its delete --force works)
 def test_fifo_config_wedges_nothing(hk):
     """The container replaces its bundle's config.json with a fifo: exec,

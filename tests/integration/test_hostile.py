@@ -721,3 +721,124 @@ def test_nested_cgroups_killed_and_removed(hk):
         r = hk.call("delete", "--force", cid)
     assert r.rc == 0, str(r)
     assert not [d for d in cgroup_dirs_named(cid) if os.path.exists(d)]
+
+
+def _rw_cgroup_container(hk, script):
+    """A container with no pid namespace (host pids) and a writable cgroup
+    mount, running script; returns (id, bundle)."""
+    ns = ("mount", "network", "uts", "ipc", "cgroup")
+    b = hk.bundle(["sh", "-c", script], namespaces=ns, rootfs=hk.rootfs_copy(),
+                  readonly=False)
+    _rw_cgroup(b.config)
+    b.write()
+    return hk.run_detached(b), b
+
+
+def _hidden_pid(b, timeout=30):
+    hid = b.config["root"]["path"] + "/tmp/hid"
+    wait_for(lambda: os.path.exists(hid) and open(hid).read().strip(), timeout=timeout,
+             what="the hidden sleep")
+    return int(open(hid).read())
+
+
+def _ps_kill_delete_reach(hk, cid, hidden, before=None):
+    try:
+        if before:
+            before()
+        r = hk.ok("ps", cid, timeout=60)
+        assert str(hidden) in r.out, f"ps leaves out the hidden process:\n{r.out}"
+        hk.ok("kill", "--all", cid, "KILL", timeout=60)
+        wait_for(lambda: not pid_alive(hidden), timeout=10,
+                 what="kill --all to reach the hidden process")
+    finally:
+        if pid_alive(hidden):
+            os.kill(hidden, 9)
+        r = hk.call("delete", "--force", cid, timeout=120)
+    assert r.rc == 0, str(r)
+    assert not [d for d in cgroup_dirs_named(cid) if os.path.exists(d)]
+
+
+# Each hierarchy the container sees (v1's, hybrid's unified, or v2's one),
+# for a script to run $1 in, in a subshell cd'ed there.
+_EACH_HIERARCHY = ("each() { if [ -e /sys/fs/cgroup/cgroup.procs ]; then (cd /sys/fs/cgroup && $1); "
+                   "else for h in /sys/fs/cgroup/*/; do [ -L ${h%/} ] || (cd $h && $1); done; fi; }; ")
+
+
+@pytest.mark.husk_only  # runc cannot run this config on this hybrid host
+def test_deep_nested_cgroup(hk):
+    """Re-attack: a process 40 cgroups down in every hierarchy (names of 90
+    characters: its path is near PATH_MAX) was not seen by ps, survived kill
+    --all and made delete --force fail: the walk stopped at depth 32."""
+    name = "d" * 90
+    script = (_EACH_HIERARCHY +
+              "deep() { i=0; while [ $i -lt 40 ]; do mkdir " + name + " && cd " + name +
+              " || return 1; [ -e cpuset.cpus ] && cat ../cpuset.cpus > cpuset.cpus && "
+              "cat ../cpuset.mems > cpuset.mems; i=$((i+1)); done; echo $p > cgroup.procs; }; "
+              "sleep 1000 & p=$!; each deep; echo $p > /tmp/hid; exec sleep 1000")
+    cid, b = _rw_cgroup_container(hk, script)
+    hidden = _hidden_pid(b)
+    cg = open(f"/proc/{hidden}/cgroup").read()
+    assert cg.count(name) >= 40, f"the process is not deep:\n{cg}"
+    _ps_kill_delete_reach(hk, cid, hidden)
+
+
+@pytest.mark.husk_only
+def test_wide_nested_cgroups(hk):
+    """Re-attack: 4,200 sibling cgroups in every hierarchy, a process in the
+    one readdir gives last: the walk stopped after 4,096 directories."""
+    script = (_EACH_HIERARCHY + "wide() { mkdir $(seq 1 4200 | sed s/^/w/); }; "
+              "sleep 1000 & p=$!; each wide; echo $p > /tmp/hid; exec sleep 1000")
+    cid, b = _rw_cgroup_container(hk, script)
+    hidden = _hidden_pid(b, timeout=90)
+
+    def move():
+        moved = 0
+        for d in cgroup_dirs_named(cid, depth=4):
+            names = [n for n in os.listdir(d) if n.startswith("w")]
+            if len(names) == 4200 and not os.path.exists(os.path.join(d, "cpuset.cpus")):
+                with open(os.path.join(d, names[-1], "cgroup.procs"), "w") as f:
+                    f.write(str(hidden))
+                moved += 1
+        assert moved, "no hierarchy got the 4,200 cgroups"
+    _ps_kill_delete_reach(hk, cid, hidden, before=move)
+
+
+@pytest.mark.husk_only
+def test_deep_empty_cgroup_chain_deleted(hk):
+    """Re-attack: an empty chain of 34 cgroups made delete --force fail for
+    good (and its error named another hierarchy than the busy one)."""
+    script = ("mkdir -p /sys/fs/cgroup/pids/$(seq -s/ 1 34 | sed 's/[0-9]*/d/g') && "
+              "touch /tmp/hid; exec sleep 1000")
+    cid, b = _rw_cgroup_container(hk, script)
+    wait_for(lambda: os.path.exists(b.config["root"]["path"] + "/tmp/hid"),
+             what="the chain")
+    r = hk.call("delete", "--force", cid, timeout=120)
+    assert r.rc == 0, str(r)
+    assert not [d for d in cgroup_dirs_named(cid) if os.path.exists(d)]
+    assert cid not in hk.ok("list", "-q").out.split()
+
+
+@pytest.mark.husk_only
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/freezer"), reason="no v1 freezer")
+def test_frozen_child_cgroup_thawed_on_delete(hk):
+    """Re-attack: a process in a child freezer cgroup the container froze
+    itself could not die (v1 frozen tasks die only once thawed), so delete
+    --force failed and the process stayed."""
+    script = ("mkdir /sys/fs/cgroup/freezer/f || exit 1; sleep 1000 & p=$!; "
+              "echo $p > /sys/fs/cgroup/freezer/f/cgroup.procs && "
+              "echo FROZEN > /sys/fs/cgroup/freezer/f/freezer.state && "
+              "echo $p > /tmp/hid; exec sleep 1000")
+    cid, b = _rw_cgroup_container(hk, script)
+    hidden = _hidden_pid(b)
+    try:
+        r = hk.call("delete", "--force", cid, timeout=120)
+        assert r.rc == 0, str(r)
+        wait_for(lambda: not pid_alive(hidden), timeout=10, what="the frozen process to die")
+    finally:
+        for d in cgroup_dirs_named(cid):
+            f = os.path.join(d, "f", "freezer.state")
+            if os.path.exists(f):
+                open(f, "w").write("THAWED")
+        if pid_alive(hidden):
+            os.kill(hidden, 9)
+    assert not [d for d in cgroup_dirs_named(cid) if os.path.exists(d)]
