@@ -13,6 +13,7 @@ and log directories in the module's temp dir. Afterwards nothing may be
 left: tasks, husk state, mounts, cgroups, shims.
 """
 
+import hashlib
 import importlib
 import json
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+import kstream
 from conftest import HUSK, REPO, SESSION, wait_for
 from engines import (CgroupTraces, HostTraces, cgroup_dirs, ensure_packages, host_leftovers,
                      husk_state_ids, processes_mentioning, rootfs_tar, run, start_daemon,
@@ -31,7 +33,10 @@ from engines import (CgroupTraces, HostTraces, cgroup_dirs, ensure_packages, hos
 
 pytestmark = pytest.mark.husk_only  # runc is the other handler here, in the same run
 
-PROTO = REPO.parent / "shared" / "cri" / "api.proto"
+# ../shared beside the main checkout (or beside the worktrees' directory)
+PROTO = next((d / "shared" / "cri" / "api.proto" for d in (REPO.parent, REPO.parent.parent)
+              if (d / "shared" / "cri" / "api.proto").exists()),
+             REPO.parent / "shared" / "cri" / "api.proto")
 IMAGE = "docker.io/library/hk-busybox:latest"
 PAUSE = "registry.k8s.io/hk-pause:1"
 CG_PARENT = f"hk-cri-{SESSION}"
@@ -172,11 +177,12 @@ state = "{self.tmp}/state"
         r = self.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg), timeout=TIMEOUT)
         return r.pod_sandbox_id, cfg
 
-    def create(self, pod, pod_cfg, name, args, security=None, resources=None):
+    def create(self, pod, pod_cfg, name, args, security=None, resources=None, stdin=False,
+               tty=False):
         pb = self.pb
         cfg = pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
-            command=args[:1], args=args[1:], log_path=f"{name}.log",
+            command=args[:1], args=args[1:], log_path=f"{name}.log", stdin=stdin, tty=tty,
             linux=pb.LinuxContainerConfig(security_context=security, resources=resources))
         r = self.rt.CreateContainer(pb.CreateContainerRequest(
             pod_sandbox_id=pod, config=cfg, sandbox_config=pod_cfg), timeout=TIMEOUT)
@@ -267,6 +273,9 @@ def cri(request, client):
     # runs and the CNI plugin makes its bridge, NAT and ports
     c.node = f"hk-cri-{SESSION}-{request.param_index}"
     r = run(["ip", "netns", "add", c.node])
+    assert r.rc == 0, str(r)
+    # its loopback up, as a node's is (the streaming server listens there)
+    r = run(["ip", "-n", c.node, "link", "set", "lo", "up"])
     assert r.rc == 0, str(r)
     daemon = start_daemon(["nsenter", f"--net=/run/netns/{c.node}", "containerd", "--config",
                            tmp / "config.toml"], tmp / "containerd.log",
@@ -665,3 +674,152 @@ def test_cni_plugin_attacks(cri, tmp_path):
         cni("DEL", conf(s1))
         cni("DEL", conf(s2, "hkcni3", "10.88.10.0/24"), ifname="net1")
         run(["ip", "netns", "del", pod_ns])
+
+
+# --------------------------------------------------------------------------
+# streaming: Exec, Attach and PortForward return a URL of containerd's
+# streaming server, spoken to over WebSocket as kubelet's clients do
+# (kstream.py); the streaming server listens on the node's loopback
+
+V4 = "v4.channel.k8s.io"
+EXEC_PROTOCOLS = (V4, "v4.base64.channel.k8s.io", "channel.k8s.io", "base64.channel.k8s.io")
+
+
+def _runtime_only(cri):
+    if cri.cni != "husk-net":
+        pytest.skip("the runtime's part: under husk and runc (the CNI plugin plays no part)")
+
+
+def _stream(cri, url, protocol=V4):
+    ws = kstream.WebSocket(url, [protocol], netns=f"/run/netns/{cri.node}", timeout=TIMEOUT)
+    assert ws.protocol == protocol
+    return kstream.Channels(ws)
+
+
+def _exec(cri, cid, cmd, stdin=False, tty=False, protocol=V4):
+    r = cri.rt.Exec(cri.pb.ExecRequest(container_id=cid, cmd=cmd, stdin=stdin, tty=tty,
+                                       stdout=True, stderr=not tty), timeout=TIMEOUT)
+    return _stream(cri, r.url, protocol)
+
+
+def _stop_remove(cri, *cids):
+    pb = cri.pb
+    for cid in cids:
+        cri.rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1),
+                             timeout=TIMEOUT)
+        cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=TIMEOUT)
+
+
+def test_exec_streaming(cri):
+    """Exec over each of the channel protocols: stdout and stderr apart,
+    the exit code in the error channel; stdin; a terminal the client
+    resizes; output larger than any pipe."""
+    _runtime_only(cri)
+    pod, cfg = cri.run_pod("exec")
+    try:
+        c = cri.run_container(pod, cfg, "c", ["sleep", "1000"])
+        for proto in EXEC_PROTOCOLS:
+            ch = _exec(cri, c, ["sh", "-c", "echo out; echo err >&2; exit 3"], protocol=proto)
+            out = ch.drain()
+            assert (out.get(1), out.get(2)) == (b"out\n", b"err\n"), (proto, out)
+            code = ch.exit_code()
+            assert code == 3 if proto.startswith("v4.") else "exit code 3" in code, (proto, out)
+            ch = _exec(cri, c, ["true"], protocol=proto)
+            ch.drain()
+            assert ch.exit_code() == 0, (proto, ch.out)
+        ch = _exec(cri, c, ["seq", "200000"])
+        assert ch.drain().get(1) == "".join(f"{i}\n" for i in range(1, 200001)).encode()
+        # stdin (v4 cannot half-close it: the command reads what it needs)
+        data = os.urandom(300000)
+        ch = _exec(cri, c, ["sh", "-c", f"head -c {len(data)} | sha256sum; exit 4"],
+                   stdin=True)
+        ch.send(kstream.STDIN, data)
+        assert ch.drain().get(1) == hashlib.sha256(data).hexdigest().encode() + b"  -\n"
+        assert ch.exit_code() == 4
+        # a terminal: stdin and stdout on it, its size the client's
+        ch = _exec(cri, c, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; "
+                            'while read l; do [ "$l" = q ] && exit 5; stty size; done'],
+                   stdin=True, tty=True)
+        assert ch.read_until(1, b"on-a-tty\r\n"), ch.out
+        ch.resize(101, 33)
+        wait_for(lambda: ch.send(kstream.STDIN, b"s\n") or ch.read_until(1, b"33 101\r\n", 0.5),
+                 timeout=10, what="the terminal's size to be the client's")
+        ch.send(kstream.STDIN, b"q\n")
+        ch.drain()
+        assert ch.exit_code() == 5 and 2 not in ch.out, ch.out
+        _stop_remove(cri, c)
+    finally:
+        _pod_clean(cri, pod)
+
+
+def test_attach_streaming(cri):
+    """Attach to a container started with stdin: without a terminal (its
+    stdout and stderr apart; detach and attach again), and to one on a
+    terminal (a shell driven to its exit, whose code the container
+    reports)."""
+    _runtime_only(cri)
+    pb = cri.pb
+    pod, cfg = cri.run_pod("attach")
+    try:
+        c = cri.create(pod, cfg, "pipe", ["sh", "-c", 'while read l; do echo "out:$l"; '
+                                          'echo "err:$l" >&2; done'], stdin=True)
+        cri.start(c)
+        for word in (b"one", b"two"):  # the second after a detach
+            r = cri.rt.Attach(pb.AttachRequest(container_id=c, stdin=True, stdout=True,
+                                               stderr=True), timeout=TIMEOUT)
+            ch = _stream(cri, r.url)
+            ch.send(kstream.STDIN, word + b"\n")
+            assert ch.read_until(1, b"out:" + word + b"\n"), ch.out
+            assert ch.read_until(2, b"err:" + word + b"\n"), ch.out
+            ch.ws.close()
+        assert cri.status(c).state == pb.CONTAINER_RUNNING
+        t = cri.create(pod, cfg, "tty", ["sh"], stdin=True, tty=True)
+        cri.start(t)
+        r = cri.rt.Attach(pb.AttachRequest(container_id=t, stdin=True, stdout=True, tty=True),
+                          timeout=TIMEOUT)
+        ch = _stream(cri, r.url)
+        ch.send(kstream.STDIN, b"test -t 0 && echo tty-$((6*7))\n")
+        assert ch.read_until(1, b"tty-42\r\n"), ch.out
+        ch.send(kstream.STDIN, b"exit 7\n")
+        ch.drain()
+        st = cri.wait_exited(t)
+        assert st.exit_code == 7, st
+        _stop_remove(cri, c, t)
+    finally:
+        _pod_clean(cri, pod)
+
+
+PF_SERVER = ("printf '#!/bin/sh\\nhead -c %d > /tmp/in; sha256sum < /tmp/in; cat /tmp/in\\n' "
+             "> /tmp/srv && chmod +x /tmp/srv && exec nc -ll -p %d -e /tmp/srv")
+
+
+@pytest.mark.parametrize("network,port", [("POD", 8080), ("NODE", 18090)])
+def test_port_forward(cri, network, port):
+    """PortForward to a TCP server in a pod on the pod network and in one
+    on the node's: bytes both ways over each of the protocols, and a port
+    where nothing listens reported on the error channel."""
+    pb = cri.pb
+    pod, cfg = cri.run_pod(f"pf-{network.lower()}", network=network)
+    try:
+        data = os.urandom(200000)
+        c = cri.run_container(pod, cfg, "srv", ["sh", "-c", PF_SERVER % (len(data), port)])
+        wait_for(lambda: f":{port} ".encode() in cri.exec_sync(c, ["netstat", "-ltn"]).stdout,
+                 timeout=10, what=f"the server on port {port}")
+        want = hashlib.sha256(data).hexdigest().encode() + b"  -\n" + data
+        for proto in (V4, "v4.base64.channel.k8s.io"):
+            r = cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[port]),
+                                   timeout=TIMEOUT)
+            ws = kstream.WebSocket(r.url, [proto], netns=f"/run/netns/{cri.node}",
+                                   timeout=TIMEOUT)
+            back, err = kstream.forward(ws, data, port)
+            assert (back == want, err) == (True, b""), (proto, len(back), err)
+            ws.close()
+        r = cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[port + 1]),
+                               timeout=TIMEOUT)
+        ws = kstream.WebSocket(r.url, [V4], netns=f"/run/netns/{cri.node}", timeout=TIMEOUT)
+        back, err = kstream.forward(ws, b"", port + 1)
+        assert back == b"" and b"connection refused" in err, err
+        ws.close()
+        _stop_remove(cri, c)
+    finally:
+        _pod_clean(cri, pod)
