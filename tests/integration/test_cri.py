@@ -14,11 +14,9 @@ left: tasks, husk state, mounts, cgroups, shims.
 """
 
 import hashlib
-import importlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,17 +24,14 @@ from pathlib import Path
 import pytest
 
 import kstream
-from conftest import HUSK, REPO, SESSION, wait_for
+from conftest import HUSK, SESSION, wait_for
+from crihelpers import EXEC_PROTOCOLS, V4, exec_stream, gen_client, pause_tar, stream
 from engines import (CgroupTraces, HostTraces, cgroup_dirs, ensure_packages, host_leftovers,
                      husk_state_ids, processes_mentioning, rootfs_tar, run, start_daemon,
                      stop_daemon, write_oci_archive)
 
 pytestmark = pytest.mark.husk_only  # runc is the other handler here, in the same run
 
-# ../shared beside the main checkout (or beside the worktrees' directory)
-PROTO = next((d / "shared" / "cri" / "api.proto" for d in (REPO.parent, REPO.parent.parent)
-              if (d / "shared" / "cri" / "api.proto").exists()),
-             REPO.parent / "shared" / "cri" / "api.proto")
 IMAGE = "docker.io/library/hk-busybox:latest"
 PAUSE = "registry.k8s.io/hk-pause:1"
 CG_PARENT = f"hk-cri-{SESSION}"
@@ -47,56 +42,6 @@ POD_BRIDGE = "hkcri0"
 POD_SUBNET = "10.88.7.0/24"
 PRE_NETNS = set(n for n in os.listdir("/run/netns") if n.startswith("cni-")) \
     if os.path.isdir("/run/netns") else set()
-
-PAUSE_C = r"""
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-/* the pod's first process: sleeps, reaps (PID 1 of a shared pid
- * namespace), ends on TERM or INT */
-static void quit(int s) { (void)s; _exit(0); }
-static void reap(int s) { (void)s; while (waitpid(-1, 0, WNOHANG) > 0) ; }
-int main(void)
-{
-	signal(SIGTERM, quit);
-	signal(SIGINT, quit);
-	signal(SIGCHLD, reap);
-	for (;;)
-		pause();
-}
-"""
-
-
-def gen_client(tmp):
-    """api_pb2 and api_pb2_grpc, made by protoc from the CRI's api.proto."""
-    if not PROTO.exists():
-        pytest.skip(f"{PROTO} not found (the CRI's API definition)")
-    ensure_packages("protobuf-compiler", "protobuf-compiler-grpc", "python3-grpcio",
-                    "python3-protobuf")
-    out = tmp / "cri-client"
-    out.mkdir()
-    r = run(["protoc", "-I", PROTO.parent, f"--python_out={out}", f"--grpc_out={out}",
-             "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin", PROTO.name])
-    assert r.rc == 0, str(r)
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module("api_pb2"), importlib.import_module("api_pb2_grpc")
-    finally:
-        sys.path.remove(str(out))
-
-
-def pause_tar(tmp):
-    d = tmp / "pause-rootfs"
-    d.mkdir()
-    src = tmp / "pause.c"
-    src.write_text(PAUSE_C)
-    r = run(["gcc", "-O2", "-static", "-o", d / "pause", src])
-    assert r.rc == 0, str(r)
-    tar = tmp / "pause.tar"
-    r = run(["tar", "-C", d, "-cf", tar, "."])
-    assert r.rc == 0, str(r)
-    return tar
-
 
 class Cri:
     def __init__(self, tmp, binary, pb, grpc_mod):
@@ -677,29 +622,11 @@ def test_cni_plugin_attacks(cri, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# streaming: Exec, Attach and PortForward return a URL of containerd's
-# streaming server, spoken to over WebSocket as kubelet's clients do
-# (kstream.py); the streaming server listens on the node's loopback
-
-V4 = "v4.channel.k8s.io"
-EXEC_PROTOCOLS = (V4, "v4.base64.channel.k8s.io", "channel.k8s.io", "base64.channel.k8s.io")
-
+# streaming (crihelpers.py, kstream.py): Exec, Attach and PortForward
 
 def _runtime_only(cri):
     if cri.cni != "husk-net":
         pytest.skip("the runtime's part: under husk and runc (the CNI plugin plays no part)")
-
-
-def _stream(cri, url, protocol=V4):
-    ws = kstream.WebSocket(url, [protocol], netns=f"/run/netns/{cri.node}", timeout=TIMEOUT)
-    assert ws.protocol == protocol
-    return kstream.Channels(ws)
-
-
-def _exec(cri, cid, cmd, stdin=False, tty=False, protocol=V4):
-    r = cri.rt.Exec(cri.pb.ExecRequest(container_id=cid, cmd=cmd, stdin=stdin, tty=tty,
-                                       stdout=True, stderr=not tty), timeout=TIMEOUT)
-    return _stream(cri, r.url, protocol)
 
 
 def _stop_remove(cri, *cids):
@@ -719,25 +646,29 @@ def test_exec_streaming(cri):
     try:
         c = cri.run_container(pod, cfg, "c", ["sleep", "1000"])
         for proto in EXEC_PROTOCOLS:
-            ch = _exec(cri, c, ["sh", "-c", "echo out; echo err >&2; exit 3"], protocol=proto)
+            ch = exec_stream(cri, c, ["sh", "-c", "echo out; echo err >&2; exit 3"], protocol=proto)
             out = ch.drain()
             assert (out.get(1), out.get(2)) == (b"out\n", b"err\n"), (proto, out)
             code = ch.exit_code()
             assert code == 3 if proto.startswith("v4.") else "exit code 3" in code, (proto, out)
-            ch = _exec(cri, c, ["true"], protocol=proto)
+            ch = exec_stream(cri, c, ["sh", "-c", "kill -9 $$"], protocol=proto)
+            ch.drain()
+            code = ch.exit_code()
+            assert code == 137 if proto.startswith("v4.") else "exit code 137" in code, code
+            ch = exec_stream(cri, c, ["true"], protocol=proto)
             ch.drain()
             assert ch.exit_code() == 0, (proto, ch.out)
-        ch = _exec(cri, c, ["seq", "200000"])
+        ch = exec_stream(cri, c, ["seq", "200000"])
         assert ch.drain().get(1) == "".join(f"{i}\n" for i in range(1, 200001)).encode()
         # stdin (v4 cannot half-close it: the command reads what it needs)
         data = os.urandom(300000)
-        ch = _exec(cri, c, ["sh", "-c", f"head -c {len(data)} | sha256sum; exit 4"],
+        ch = exec_stream(cri, c, ["sh", "-c", f"head -c {len(data)} | sha256sum; exit 4"],
                    stdin=True)
         ch.send(kstream.STDIN, data)
         assert ch.drain().get(1) == hashlib.sha256(data).hexdigest().encode() + b"  -\n"
         assert ch.exit_code() == 4
         # a terminal: stdin and stdout on it, its size the client's
-        ch = _exec(cri, c, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; "
+        ch = exec_stream(cri, c, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; "
                             'while read l; do [ "$l" = q ] && exit 5; stty size; done'],
                    stdin=True, tty=True)
         assert ch.read_until(1, b"on-a-tty\r\n"), ch.out
@@ -767,7 +698,7 @@ def test_attach_streaming(cri):
         for word in (b"one", b"two"):  # the second after a detach
             r = cri.rt.Attach(pb.AttachRequest(container_id=c, stdin=True, stdout=True,
                                                stderr=True), timeout=TIMEOUT)
-            ch = _stream(cri, r.url)
+            ch = stream(cri, r.url)
             ch.send(kstream.STDIN, word + b"\n")
             assert ch.read_until(1, b"out:" + word + b"\n"), ch.out
             assert ch.read_until(2, b"err:" + word + b"\n"), ch.out
@@ -777,9 +708,13 @@ def test_attach_streaming(cri):
         cri.start(t)
         r = cri.rt.Attach(pb.AttachRequest(container_id=t, stdin=True, stdout=True, tty=True),
                           timeout=TIMEOUT)
-        ch = _stream(cri, r.url)
+        ch = stream(cri, r.url)
         ch.send(kstream.STDIN, b"test -t 0 && echo tty-$((6*7))\n")
         assert ch.read_until(1, b"tty-42\r\n"), ch.out
+        ch.resize(77, 22)
+        wait_for(lambda: ch.send(kstream.STDIN, b"stty size\n") or
+                 ch.read_until(1, b"\n22 77\r\n", 0.5),
+                 timeout=10, what="the attached terminal's size to be the client's")
         ch.send(kstream.STDIN, b"exit 7\n")
         ch.drain()
         st = cri.wait_exited(t)
@@ -821,5 +756,48 @@ def test_port_forward(cri, network, port):
         assert back == b"" and b"connection refused" in err, err
         ws.close()
         _stop_remove(cri, c)
+    finally:
+        _pod_clean(cri, pod)
+
+
+# --------------------------------------------------------------------------
+# procMount: kubelet sends Default as its lists of masked and read-only
+# paths, Unmasked as empty lists
+
+KUBELET_MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                  "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]
+KUBELET_READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+PROC_PROBE = ("head -c 1 /proc/timer_list | wc -c; "
+              "(echo 1 > /proc/sys/kernel/shm_rmid_forced) 2>/dev/null && echo sys-rw || "
+              "echo sys-ro; awk '$2 ~ \"^/(proc|sys)/\" {print $2, $3, $4}' /proc/mounts")
+
+
+def test_proc_mount(cri):
+    """procMount Default: the listed paths masked (timer_list reads empty)
+    and read-only (/proc/sys not writable); Unmasked: /proc as the kernel
+    shows it, /proc/sys writable (a namespaced sysctl of the pod's ipc
+    namespace is the probe)."""
+    _runtime_only(cri)
+    pb = cri.pb
+    present = {p for p in KUBELET_MASKED + KUBELET_READONLY if os.path.exists(p)}
+    pod, cfg = cri.run_pod("procmount")
+    try:
+        cids = []
+        for name, masked, ro in (("default", KUBELET_MASKED, KUBELET_READONLY),
+                                 ("unmasked", [], [])):
+            sec = pb.LinuxContainerSecurityContext(masked_paths=masked, readonly_paths=ro)
+            cids.append(cri.run_container(pod, cfg, name, ["sleep", "1000"], security=sec))
+            r = cri.exec_sync(cids[-1], ["sh", "-c", PROC_PROBE])
+            size, sys_rw, *mounts = r.stdout.decode().splitlines()
+            mounts = {m.split()[0]: m.split()[2].split(",") for m in mounts
+                      if not m.startswith("/sys/fs/cgroup")}
+            if name == "default":
+                assert (size, sys_rw, set(mounts)) == ("0", "sys-ro", present), r
+                # (masked files are /dev/null, bound rw by runc 1.1.5, ro by husk)
+                assert all("ro" in mounts[p] for p in present & set(KUBELET_READONLY)), mounts
+            else:
+                assert (size, sys_rw, mounts) == ("1", "sys-rw", {}), r
+        _stop_remove(cri, *cids)
     finally:
         _pod_clean(cri, pod)
