@@ -123,11 +123,12 @@ state = "{self.tmp}/state"
         return r.pod_sandbox_id, cfg
 
     def create(self, pod, pod_cfg, name, args, security=None, resources=None, stdin=False,
-               tty=False):
+               tty=False, stdin_once=False):
         pb = self.pb
         cfg = pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
             command=args[:1], args=args[1:], log_path=f"{name}.log", stdin=stdin, tty=tty,
+            stdin_once=stdin_once,
             linux=pb.LinuxContainerConfig(security_context=security, resources=resources))
         r = self.rt.CreateContainer(pb.CreateContainerRequest(
             pod_sandbox_id=pod, config=cfg, sandbox_config=pod_cfg), timeout=TIMEOUT)
@@ -639,8 +640,9 @@ def _stop_remove(cri, *cids):
 
 def test_exec_streaming(cri):
     """Exec over each of the channel protocols: stdout and stderr apart,
-    the exit code in the error channel; stdin; a terminal the client
-    resizes; output larger than any pipe."""
+    the exit code in the error channel (a signal's too); output larger
+    than any pipe; stdin, and its end when the client goes; a terminal
+    the client resizes, ^C on it; a command that cannot start."""
     _runtime_only(cri)
     pod, cfg = cri.run_pod("exec")
     try:
@@ -678,6 +680,25 @@ def test_exec_streaming(cri):
         ch.send(kstream.STDIN, b"q\n")
         ch.drain()
         assert ch.exit_code() == 5 and 2 not in ch.out, ch.out
+        # ^C on the terminal interrupts the command: SIGINT's exit code
+        ch = exec_stream(cri, c, ["sh", "-c", "echo ready; exec sleep 100"], stdin=True,
+                         tty=True)
+        assert ch.read_until(1, b"ready\r\n"), ch.out
+        ch.send(kstream.STDIN, b"\x03")
+        ch.drain()
+        assert ch.exit_code() == 130, ch.out
+        # a command that cannot start: the error channel says why, in words
+        # engines match on (the rest of the text is each runtime's own)
+        ch = exec_stream(cri, c, ["nonexistent"])
+        ch.drain()
+        assert b"executable file not found in $PATH" in ch.out[3], ch.out
+        # the client going away closes stdin: the command reads its end
+        ch = exec_stream(cri, c, ["sh", "-c", "cat >/dev/null; echo eof > /tmp/eof"],
+                         stdin=True)
+        ch.send(kstream.STDIN, b"abc\n")
+        ch.ws.close()
+        wait_for(lambda: cri.exec_sync(c, ["cat", "/tmp/eof"]).stdout == b"eof\n",
+                 timeout=10, what="the exec's stdin to end with its client")
         _stop_remove(cri, c)
     finally:
         _pod_clean(cri, pod)
@@ -685,8 +706,9 @@ def test_exec_streaming(cri):
 
 def test_attach_streaming(cri):
     """Attach to a container started with stdin: without a terminal (its
-    stdout and stderr apart; detach and attach again), and to one on a
-    terminal (a shell driven to its exit, whose code the container
+    stdout and stderr apart; detach and attach again), with stdin_once
+    (the first detach ends its stdin), and on a terminal (resized by the
+    client; a shell driven to its exit, whose code the container
     reports)."""
     _runtime_only(cri)
     pb = cri.pb
@@ -704,6 +726,17 @@ def test_attach_streaming(cri):
             assert ch.read_until(2, b"err:" + word + b"\n"), ch.out
             ch.ws.close()
         assert cri.status(c).state == pb.CONTAINER_RUNNING
+        # stdin_once: the first attach's end is the end of the container's stdin
+        o = cri.create(pod, cfg, "once", ["sh", "-c", "cat; exit 3"], stdin=True,
+                       stdin_once=True)
+        cri.start(o)
+        r = cri.rt.Attach(pb.AttachRequest(container_id=o, stdin=True, stdout=True),
+                          timeout=TIMEOUT)
+        ch = stream(cri, r.url)
+        ch.send(kstream.STDIN, b"once\n")
+        assert ch.read_until(1, b"once\n"), ch.out
+        ch.ws.close()
+        assert cri.wait_exited(o, timeout=10).exit_code == 3
         t = cri.create(pod, cfg, "tty", ["sh"], stdin=True, tty=True)
         cri.start(t)
         r = cri.rt.Attach(pb.AttachRequest(container_id=t, stdin=True, stdout=True, tty=True),
@@ -719,7 +752,7 @@ def test_attach_streaming(cri):
         ch.drain()
         st = cri.wait_exited(t)
         assert st.exit_code == 7, st
-        _stop_remove(cri, c, t)
+        _stop_remove(cri, c, o, t)
     finally:
         _pod_clean(cri, pod)
 
