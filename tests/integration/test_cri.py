@@ -737,13 +737,19 @@ def test_attach_streaming(cri):
         assert ch.read_until(1, b"once\n"), ch.out
         ch.ws.close()
         assert cri.wait_exited(o, timeout=10).exit_code == 3
-        t = cri.create(pod, cfg, "tty", ["sh"], stdin=True, tty=True)
+        # (not root: the terminal is its user's, /dev/tty opens)
+        t = cri.create(pod, cfg, "tty", ["sh"], stdin=True, tty=True,
+                       security=pb.LinuxContainerSecurityContext(
+                           run_as_user=pb.Int64Value(value=1000),
+                           run_as_group=pb.Int64Value(value=1000)))
         cri.start(t)
         r = cri.rt.Attach(pb.AttachRequest(container_id=t, stdin=True, stdout=True, tty=True),
                           timeout=TIMEOUT)
         ch = stream(cri, r.url)
         ch.send(kstream.STDIN, b"test -t 0 && echo tty-$((6*7))\n")
         assert ch.read_until(1, b"tty-42\r\n"), ch.out
+        ch.send(kstream.STDIN, b"stat -c 'owner=%u' $(tty); echo >/dev/tty tty-opens\n")
+        assert ch.read_until(1, b"owner=1000\r\n") and ch.read_until(1, b"\ntty-opens"), ch.out
         ch.resize(77, 22)
         wait_for(lambda: ch.send(kstream.STDIN, b"stty size\n") or
                  ch.read_until(1, b"\n22 77\r\n", 0.5),
