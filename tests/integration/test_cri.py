@@ -662,6 +662,11 @@ def test_exec_streaming(cri):
             assert ch.exit_code() == 0, (proto, ch.out)
         ch = exec_stream(cri, c, ["seq", "200000"])
         assert ch.drain().get(1) == "".join(f"{i}\n" for i in range(1, 200001)).encode()
+        # several at once, as a kubectl exec beside a node's probes
+        chs = [exec_stream(cri, c, ["sh", "-c", f"seq {n} 30000; exit {n}"]) for n in range(5)]
+        for n, ch in enumerate(chs):
+            assert ch.drain().get(1) == "".join(f"{i}\n" for i in range(n, 30001)).encode()
+            assert ch.exit_code() == n
         # stdin (v4 cannot half-close it: the command reads what it needs)
         data = os.urandom(300000)
         ch = exec_stream(cri, c, ["sh", "-c", f"head -c {len(data)} | sha256sum; exit 4"],
