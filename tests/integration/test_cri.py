@@ -648,7 +648,8 @@ def test_exec_streaming(cri):
     try:
         c = cri.run_container(pod, cfg, "c", ["sleep", "1000"])
         for proto in EXEC_PROTOCOLS:
-            ch = exec_stream(cri, c, ["sh", "-c", "echo out; echo err >&2; exit 3"], protocol=proto)
+            ch = exec_stream(cri, c, ["sh", "-c", "echo out; echo err >&2; exit 3"],
+                             protocol=proto)
             out = ch.drain()
             assert (out.get(1), out.get(2)) == (b"out\n", b"err\n"), (proto, out)
             code = ch.exit_code()
@@ -670,14 +671,14 @@ def test_exec_streaming(cri):
         # stdin (v4 cannot half-close it: the command reads what it needs)
         data = os.urandom(300000)
         ch = exec_stream(cri, c, ["sh", "-c", f"head -c {len(data)} | sha256sum; exit 4"],
-                   stdin=True)
+                         stdin=True)
         ch.send(kstream.STDIN, data)
         assert ch.drain().get(1) == hashlib.sha256(data).hexdigest().encode() + b"  -\n"
         assert ch.exit_code() == 4
         # a terminal: stdin and stdout on it, its size the client's
         ch = exec_stream(cri, c, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; "
-                            'while read l; do [ "$l" = q ] && exit 5; stty size; done'],
-                   stdin=True, tty=True)
+                                  'while read l; do [ "$l" = q ] && exit 5; stty size; done'],
+                         stdin=True, tty=True)
         assert ch.read_until(1, b"on-a-tty\r\n"), ch.out
         ch.resize(101, 33)
         wait_for(lambda: ch.send(kstream.STDIN, b"s\n") or ch.read_until(1, b"33 101\r\n", 0.5),
