@@ -13,25 +13,25 @@ and log directories in the module's temp dir. Afterwards nothing may be
 left: tasks, husk state, mounts, cgroups, shims.
 """
 
-import importlib
+import hashlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import HUSK, REPO, SESSION, wait_for
+import kstream
+from conftest import HUSK, SESSION, wait_for
+from crihelpers import EXEC_PROTOCOLS, V4, exec_stream, gen_client, pause_tar, stream
 from engines import (CgroupTraces, HostTraces, cgroup_dirs, ensure_packages, host_leftovers,
                      husk_state_ids, processes_mentioning, rootfs_tar, run, start_daemon,
                      stop_daemon, write_oci_archive)
 
 pytestmark = pytest.mark.husk_only  # runc is the other handler here, in the same run
 
-PROTO = REPO.parent / "shared" / "cri" / "api.proto"
 IMAGE = "docker.io/library/hk-busybox:latest"
 PAUSE = "registry.k8s.io/hk-pause:1"
 CG_PARENT = f"hk-cri-{SESSION}"
@@ -42,56 +42,6 @@ POD_BRIDGE = "hkcri0"
 POD_SUBNET = "10.88.7.0/24"
 PRE_NETNS = set(n for n in os.listdir("/run/netns") if n.startswith("cni-")) \
     if os.path.isdir("/run/netns") else set()
-
-PAUSE_C = r"""
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-/* the pod's first process: sleeps, reaps (PID 1 of a shared pid
- * namespace), ends on TERM or INT */
-static void quit(int s) { (void)s; _exit(0); }
-static void reap(int s) { (void)s; while (waitpid(-1, 0, WNOHANG) > 0) ; }
-int main(void)
-{
-	signal(SIGTERM, quit);
-	signal(SIGINT, quit);
-	signal(SIGCHLD, reap);
-	for (;;)
-		pause();
-}
-"""
-
-
-def gen_client(tmp):
-    """api_pb2 and api_pb2_grpc, made by protoc from the CRI's api.proto."""
-    if not PROTO.exists():
-        pytest.skip(f"{PROTO} not found (the CRI's API definition)")
-    ensure_packages("protobuf-compiler", "protobuf-compiler-grpc", "python3-grpcio",
-                    "python3-protobuf")
-    out = tmp / "cri-client"
-    out.mkdir()
-    r = run(["protoc", "-I", PROTO.parent, f"--python_out={out}", f"--grpc_out={out}",
-             "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin", PROTO.name])
-    assert r.rc == 0, str(r)
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module("api_pb2"), importlib.import_module("api_pb2_grpc")
-    finally:
-        sys.path.remove(str(out))
-
-
-def pause_tar(tmp):
-    d = tmp / "pause-rootfs"
-    d.mkdir()
-    src = tmp / "pause.c"
-    src.write_text(PAUSE_C)
-    r = run(["gcc", "-O2", "-static", "-o", d / "pause", src])
-    assert r.rc == 0, str(r)
-    tar = tmp / "pause.tar"
-    r = run(["tar", "-C", d, "-cf", tar, "."])
-    assert r.rc == 0, str(r)
-    return tar
-
 
 class Cri:
     def __init__(self, tmp, binary, pb, grpc_mod):
@@ -172,11 +122,13 @@ state = "{self.tmp}/state"
         r = self.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg), timeout=TIMEOUT)
         return r.pod_sandbox_id, cfg
 
-    def create(self, pod, pod_cfg, name, args, security=None, resources=None):
+    def create(self, pod, pod_cfg, name, args, security=None, resources=None, stdin=False,
+               tty=False, stdin_once=False):
         pb = self.pb
         cfg = pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
-            command=args[:1], args=args[1:], log_path=f"{name}.log",
+            command=args[:1], args=args[1:], log_path=f"{name}.log", stdin=stdin, tty=tty,
+            stdin_once=stdin_once,
             linux=pb.LinuxContainerConfig(security_context=security, resources=resources))
         r = self.rt.CreateContainer(pb.CreateContainerRequest(
             pod_sandbox_id=pod, config=cfg, sandbox_config=pod_cfg), timeout=TIMEOUT)
@@ -267,6 +219,9 @@ def cri(request, client):
     # runs and the CNI plugin makes its bridge, NAT and ports
     c.node = f"hk-cri-{SESSION}-{request.param_index}"
     r = run(["ip", "netns", "add", c.node])
+    assert r.rc == 0, str(r)
+    # its loopback up, as a node's is (the streaming server listens there)
+    r = run(["ip", "-n", c.node, "link", "set", "lo", "up"])
     assert r.rc == 0, str(r)
     daemon = start_daemon(["nsenter", f"--net=/run/netns/{c.node}", "containerd", "--config",
                            tmp / "config.toml"], tmp / "containerd.log",
@@ -665,3 +620,229 @@ def test_cni_plugin_attacks(cri, tmp_path):
         cni("DEL", conf(s1))
         cni("DEL", conf(s2, "hkcni3", "10.88.10.0/24"), ifname="net1")
         run(["ip", "netns", "del", pod_ns])
+
+
+# --------------------------------------------------------------------------
+# streaming (crihelpers.py, kstream.py): Exec, Attach and PortForward
+
+def _runtime_only(cri):
+    if cri.cni != "husk-net":
+        pytest.skip("the runtime's part: under husk and runc (the CNI plugin plays no part)")
+
+
+def _stop_remove(cri, *cids):
+    pb = cri.pb
+    for cid in cids:
+        cri.rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1),
+                             timeout=TIMEOUT)
+        cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=TIMEOUT)
+
+
+def test_exec_streaming(cri):
+    """Exec over each of the channel protocols: stdout and stderr apart,
+    the exit code in the error channel (a signal's too); output larger
+    than any pipe; stdin, and its end when the client goes; a terminal
+    the client resizes, ^C on it; a command that cannot start."""
+    _runtime_only(cri)
+    pod, cfg = cri.run_pod("exec")
+    try:
+        c = cri.run_container(pod, cfg, "c", ["sleep", "1000"])
+        for proto in EXEC_PROTOCOLS:
+            ch = exec_stream(cri, c, ["sh", "-c", "echo out; echo err >&2; exit 3"],
+                             protocol=proto)
+            out = ch.drain()
+            assert (out.get(1), out.get(2)) == (b"out\n", b"err\n"), (proto, out)
+            code = ch.exit_code()
+            assert code == 3 if proto.startswith("v4.") else "exit code 3" in code, (proto, out)
+            ch = exec_stream(cri, c, ["sh", "-c", "kill -9 $$"], protocol=proto)
+            ch.drain()
+            code = ch.exit_code()
+            assert code == 137 if proto.startswith("v4.") else "exit code 137" in code, code
+            ch = exec_stream(cri, c, ["true"], protocol=proto)
+            ch.drain()
+            assert ch.exit_code() == 0, (proto, ch.out)
+        ch = exec_stream(cri, c, ["seq", "200000"])
+        assert ch.drain().get(1) == "".join(f"{i}\n" for i in range(1, 200001)).encode()
+        # several at once, as a kubectl exec beside a node's probes
+        chs = [exec_stream(cri, c, ["sh", "-c", f"seq {n} 30000; exit {n}"]) for n in range(5)]
+        for n, ch in enumerate(chs):
+            assert ch.drain().get(1) == "".join(f"{i}\n" for i in range(n, 30001)).encode()
+            assert ch.exit_code() == n
+        # stdin (v4 cannot half-close it: the command reads what it needs)
+        data = os.urandom(300000)
+        ch = exec_stream(cri, c, ["sh", "-c", f"head -c {len(data)} | sha256sum; exit 4"],
+                         stdin=True)
+        ch.send(kstream.STDIN, data)
+        assert ch.drain().get(1) == hashlib.sha256(data).hexdigest().encode() + b"  -\n"
+        assert ch.exit_code() == 4
+        # a terminal: stdin and stdout on it, its size the client's
+        ch = exec_stream(cri, c, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; "
+                                  'while read l; do [ "$l" = q ] && exit 5; stty size; done'],
+                         stdin=True, tty=True)
+        assert ch.read_until(1, b"on-a-tty\r\n"), ch.out
+        ch.resize(101, 33)
+        wait_for(lambda: ch.send(kstream.STDIN, b"s\n") or ch.read_until(1, b"33 101\r\n", 0.5),
+                 timeout=10, what="the terminal's size to be the client's")
+        ch.send(kstream.STDIN, b"q\n")
+        ch.drain()
+        assert ch.exit_code() == 5 and 2 not in ch.out, ch.out
+        # ^C on the terminal interrupts the command: SIGINT's exit code
+        ch = exec_stream(cri, c, ["sh", "-c", "echo ready; exec sleep 100"], stdin=True,
+                         tty=True)
+        assert ch.read_until(1, b"ready\r\n"), ch.out
+        ch.send(kstream.STDIN, b"\x03")
+        ch.drain()
+        assert ch.exit_code() == 130, ch.out
+        # a command that cannot start: the error channel says why, in words
+        # engines match on (the rest of the text is each runtime's own)
+        ch = exec_stream(cri, c, ["nonexistent"])
+        ch.drain()
+        assert b"executable file not found in $PATH" in ch.out[3], ch.out
+        # the client going away closes stdin: the command reads its end
+        ch = exec_stream(cri, c, ["sh", "-c", "cat >/dev/null; echo eof > /tmp/eof"],
+                         stdin=True)
+        ch.send(kstream.STDIN, b"abc\n")
+        ch.ws.close()
+        wait_for(lambda: cri.exec_sync(c, ["cat", "/tmp/eof"]).stdout == b"eof\n",
+                 timeout=10, what="the exec's stdin to end with its client")
+        _stop_remove(cri, c)
+    finally:
+        _pod_clean(cri, pod)
+
+
+def test_attach_streaming(cri):
+    """Attach to a container started with stdin: without a terminal (its
+    stdout and stderr apart; detach and attach again), with stdin_once
+    (the first detach ends its stdin), and on a terminal (resized by the
+    client; a shell driven to its exit, whose code the container
+    reports)."""
+    _runtime_only(cri)
+    pb = cri.pb
+    pod, cfg = cri.run_pod("attach")
+    try:
+        c = cri.create(pod, cfg, "pipe", ["sh", "-c", 'while read l; do echo "out:$l"; '
+                                          'echo "err:$l" >&2; done'], stdin=True)
+        cri.start(c)
+        for word in (b"one", b"two"):  # the second after a detach
+            r = cri.rt.Attach(pb.AttachRequest(container_id=c, stdin=True, stdout=True,
+                                               stderr=True), timeout=TIMEOUT)
+            ch = stream(cri, r.url)
+            ch.send(kstream.STDIN, word + b"\n")
+            assert ch.read_until(1, b"out:" + word + b"\n"), ch.out
+            assert ch.read_until(2, b"err:" + word + b"\n"), ch.out
+            ch.ws.close()
+        assert cri.status(c).state == pb.CONTAINER_RUNNING
+        # stdin_once: the first attach's end is the end of the container's stdin
+        o = cri.create(pod, cfg, "once", ["sh", "-c", "cat; exit 3"], stdin=True,
+                       stdin_once=True)
+        cri.start(o)
+        r = cri.rt.Attach(pb.AttachRequest(container_id=o, stdin=True, stdout=True),
+                          timeout=TIMEOUT)
+        ch = stream(cri, r.url)
+        ch.send(kstream.STDIN, b"once\n")
+        assert ch.read_until(1, b"once\n"), ch.out
+        ch.ws.close()
+        assert cri.wait_exited(o, timeout=10).exit_code == 3
+        # (not root: the terminal is its user's, /dev/tty opens)
+        t = cri.create(pod, cfg, "tty", ["sh"], stdin=True, tty=True,
+                       security=pb.LinuxContainerSecurityContext(
+                           run_as_user=pb.Int64Value(value=1000),
+                           run_as_group=pb.Int64Value(value=1000)))
+        cri.start(t)
+        r = cri.rt.Attach(pb.AttachRequest(container_id=t, stdin=True, stdout=True, tty=True),
+                          timeout=TIMEOUT)
+        ch = stream(cri, r.url)
+        ch.send(kstream.STDIN, b"test -t 0 && echo tty-$((6*7))\n")
+        assert ch.read_until(1, b"tty-42\r\n"), ch.out
+        ch.send(kstream.STDIN, b"stat -c 'owner=%u' $(tty); echo >/dev/tty tty-opens\n")
+        assert ch.read_until(1, b"owner=1000\r\n") and ch.read_until(1, b"\ntty-opens"), ch.out
+        ch.resize(77, 22)
+        wait_for(lambda: ch.send(kstream.STDIN, b"stty size\n") or
+                 ch.read_until(1, b"\n22 77\r\n", 0.5),
+                 timeout=10, what="the attached terminal's size to be the client's")
+        ch.send(kstream.STDIN, b"exit 7\n")
+        ch.drain()
+        st = cri.wait_exited(t)
+        assert st.exit_code == 7, st
+        _stop_remove(cri, c, o, t)
+    finally:
+        _pod_clean(cri, pod)
+
+
+PF_SERVER = ("printf '#!/bin/sh\\nhead -c %d > /tmp/in; sha256sum < /tmp/in; cat /tmp/in\\n' "
+             "> /tmp/srv && chmod +x /tmp/srv && exec nc -ll -p %d -e /tmp/srv")
+
+
+@pytest.mark.parametrize("network,port", [("POD", 8080), ("NODE", 18090)])
+def test_port_forward(cri, network, port):
+    """PortForward to a TCP server in a pod on the pod network and in one
+    on the node's: bytes both ways over each of the protocols, and a port
+    where nothing listens reported on the error channel."""
+    pb = cri.pb
+    pod, cfg = cri.run_pod(f"pf-{network.lower()}", network=network)
+    try:
+        data = os.urandom(200000)
+        c = cri.run_container(pod, cfg, "srv", ["sh", "-c", PF_SERVER % (len(data), port)])
+        wait_for(lambda: f":{port} ".encode() in cri.exec_sync(c, ["netstat", "-ltn"]).stdout,
+                 timeout=10, what=f"the server on port {port}")
+        want = hashlib.sha256(data).hexdigest().encode() + b"  -\n" + data
+        for proto in (V4, "v4.base64.channel.k8s.io"):
+            r = cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[port]),
+                                   timeout=TIMEOUT)
+            ws = kstream.WebSocket(r.url, [proto], netns=f"/run/netns/{cri.node}",
+                                   timeout=TIMEOUT)
+            back, err = kstream.forward(ws, data, port)
+            assert (back == want, err) == (True, b""), (proto, len(back), err)
+            ws.close()
+        r = cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[port + 1]),
+                               timeout=TIMEOUT)
+        ws = kstream.WebSocket(r.url, [V4], netns=f"/run/netns/{cri.node}", timeout=TIMEOUT)
+        back, err = kstream.forward(ws, b"", port + 1)
+        assert back == b"" and b"connection refused" in err, err
+        ws.close()
+        _stop_remove(cri, c)
+    finally:
+        _pod_clean(cri, pod)
+
+
+# --------------------------------------------------------------------------
+# procMount: kubelet sends Default as its lists of masked and read-only
+# paths, Unmasked as empty lists
+
+KUBELET_MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                  "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]
+KUBELET_READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+PROC_PROBE = ("head -c 1 /proc/timer_list | wc -c; "
+              "(echo 1 > /proc/sys/kernel/shm_rmid_forced) 2>/dev/null && echo sys-rw || "
+              "echo sys-ro; awk '$2 ~ \"^/(proc|sys)/\" {print $2, $3, $4}' /proc/mounts")
+
+
+def test_proc_mount(cri):
+    """procMount Default: the listed paths masked (timer_list reads empty)
+    and read-only (/proc/sys not writable); Unmasked: /proc as the kernel
+    shows it, /proc/sys writable (a namespaced sysctl of the pod's ipc
+    namespace is the probe)."""
+    _runtime_only(cri)
+    pb = cri.pb
+    present = {p for p in KUBELET_MASKED + KUBELET_READONLY if os.path.exists(p)}
+    pod, cfg = cri.run_pod("procmount")
+    try:
+        cids = []
+        for name, masked, ro in (("default", KUBELET_MASKED, KUBELET_READONLY),
+                                 ("unmasked", [], [])):
+            sec = pb.LinuxContainerSecurityContext(masked_paths=masked, readonly_paths=ro)
+            cids.append(cri.run_container(pod, cfg, name, ["sleep", "1000"], security=sec))
+            r = cri.exec_sync(cids[-1], ["sh", "-c", PROC_PROBE])
+            size, sys_rw, *mounts = r.stdout.decode().splitlines()
+            mounts = {m.split()[0]: m.split()[2].split(",") for m in mounts
+                      if not m.startswith("/sys/fs/cgroup")}
+            if name == "default":
+                assert (size, sys_rw, set(mounts)) == ("0", "sys-ro", present), r
+                # (masked files are /dev/null, bound rw by runc 1.1.5, ro by husk)
+                assert all("ro" in mounts[p] for p in present & set(KUBELET_READONLY)), mounts
+            else:
+                assert (size, sys_rw, mounts) == ("1", "sys-rw", {}), r
+        _stop_remove(cri, *cids)
+    finally:
+        _pod_clean(cri, pod)
