@@ -252,6 +252,7 @@ bench-v2: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/husk-launch
 lint: $(DEPS_OK)
 	clang-format --dry-run --Werror src/*/*.c src/*/*.h src/cmd/*/*.c src/cmd/*/*.h tests/unit/*.c tests/unit/*.h \
 		tests/integration/*.c tests/diff/*.c
+	$(PY) scripts/include-cycles.py src
 
 clean:
 	rm -rf build build-asan build-faults

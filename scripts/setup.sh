@@ -7,7 +7,7 @@
 # no argument: both.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev clang-format
+BUILD_PKGS="python3-minimal gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev clang-format
 libarchive-dev nettle-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev libmnl-dev
 libnftables-dev clang libclang-rt-14-dev libcurl4-openssl-dev"
 TEST_PKGS="python3-pytest busybox-static iproute2 procps util-linux crun runc hyperfine uidmap

@@ -2,6 +2,7 @@
  * layers (OCI), or manifest.json -> config + layers (docker-archive). Every
  * blob read is checked against the digest that names it. */
 #include "image/image.h"
+#include "image/unpack.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -37,31 +37,6 @@ const char *img_kind_name(enum img_kind kind)
 	}
 }
 
-/* Leading "/" and "./" go, as do empty and "." components anywhere (as
- * path.Clean does for containerd): what is left names an entry by plain
- * components, none of them "." or "..", so no later step can be handed
- * "." or ".." as a name to act on. */
-int img_clean_name(char *name)
-{
-	char *out = name;
-
-	for (const char *c = name; *c;) {
-		const char *slash = strchr(c, '/');
-		size_t len = slash ? (size_t)(slash - c) : strlen(c);
-		if (len == 2 && c[0] == '.' && c[1] == '.')
-			return -1;
-		if (len && !(len == 1 && c[0] == '.')) {
-			if (out != name)
-				*out++ = '/';
-			memmove(out, c, len);
-			out += len;
-		}
-		c = slash ? slash + 1 : c + len;
-	}
-	*out = '\0';
-	return out == name ? -1 : 0;
-}
-
 #define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)
 
 const char *img_file_type(mode_t mode)

@@ -79,8 +79,4 @@ int img_open_regular(int dirfd, const char *name, uint64_t resolve, struct stat 
 /* "a fifo", "a character device"...: what a file that is not regular is. */
 const char *img_file_type(mode_t mode);
 
-/* "./a/b", "/a/b" and "a/./b/" -> "a/b" (in place: empty and "."
- * components go); -1 for a ".." component or nothing left. */
-int img_clean_name(char *name);
-
 #endif

@@ -22,7 +22,6 @@
 #include "common/rootless.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
-#include "image/source.h"
 
 #define WH_PREFIX ".wh."
 #define WH_META ".wh..wh."
@@ -362,6 +361,31 @@ int img_extract(struct archive *a, int rootfd, struct img_budget *b, struct hk_e
 	if (r != ARCHIVE_EOF)
 		return hk_fail(err, 0, "layer: %s", archive_error_string(a));
 	return 0;
+}
+
+/* Leading "/" and "./" go, as do empty and "." components anywhere (as
+ * path.Clean does for containerd): what is left names an entry by plain
+ * components, none of them "." or "..", so no later step can be handed
+ * "." or ".." as a name to act on. */
+int img_clean_name(char *name)
+{
+	char *out = name;
+
+	for (const char *c = name; *c;) {
+		const char *slash = strchr(c, '/');
+		size_t len = slash ? (size_t)(slash - c) : strlen(c);
+		if (len == 2 && c[0] == '.' && c[1] == '.')
+			return -1;
+		if (len && !(len == 1 && c[0] == '.')) {
+			if (out != name)
+				*out++ = '/';
+			memmove(out, c, len);
+			out += len;
+		}
+		c = slash ? slash + 1 : c + len;
+	}
+	*out = '\0';
+	return out == name ? -1 : 0;
 }
 
 int img_archive_formats(struct archive *a, struct hk_err *err)

@@ -2,7 +2,9 @@
  * OCI whiteouts become overlayfs whiteouts (0:0 character devices) and
  * opaque directories get trusted.overlay.opaque. The tar is hostile: no
  * entry lands outside the directory, no link is followed while extracting,
- * and a hardlink may only point at an entry of the same layer. */
+ * and a hardlink may only point at an entry of the same layer. Also what
+ * every archive reader of image/ shares: entry names cleaned, the formats
+ * and filters taken. */
 #ifndef HUSK_IMAGE_UNPACK_H
 #define HUSK_IMAGE_UNPACK_H
 
@@ -19,6 +21,10 @@ enum img_whiteout { IMG_WH_NONE, IMG_WH_FILE, IMG_WH_OPAQUE, IMG_WH_META, IMG_WH
  * aufs metadata (ignored, as containerd does), ".wh.", ".wh.." and
  * ".wh..." name no entry (the layer is refused); anything else is a file. */
 enum img_whiteout img_whiteout_of(const char *base, const char **target);
+
+/* "./a/b", "/a/b" and "a/./b/" -> "a/b" (in place: empty and "."
+ * components go); -1 for a ".." component or nothing left. */
+int img_clean_name(char *name);
 
 /* What a layer may take: max bytes of tar stream (what its compression
  * unpacks to: file data, which is all a layer writes, and headers) plus

@@ -3,7 +3,7 @@
 #ifndef HUSK_LAUNCH_CONSOLE_H
 #define HUSK_LAUNCH_CONSOLE_H
 
-#include "launch/launch.h"
+#include "launch/opts.h"
 
 struct hk_err;
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "launch/launch.h"
+#include "launch/opts.h"
 
 struct hk_err;
 

@@ -19,6 +19,7 @@
 #include "image/image.h"
 #include "image/source.h"
 #include "launch/launch-int.h"
+#include "launch/launch.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "launch/launch.h"
+#include "launch/opts.h"
 
 struct hk_err;
 

@@ -27,7 +27,7 @@
 #include "common/rootless.h"
 #include "common/trusted.h"
 #include "common/xalloc.h"
-#include "launch/launch.h"
+#include "launch/opts.h"
 #include "launch/userns.h"
 #include "runtime/state.h"
 

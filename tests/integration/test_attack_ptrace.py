@@ -19,8 +19,8 @@ import pytest
 
 from conftest import HUSK, REPO, bind, wait_for
 from test_launch import Launcher, containers_range, image, subids  # noqa: F401
-from test_userns import (load_config, rootless, rootless_config,  # noqa: F401
-                         save_config)
+from test_userns_rootless import (load_config, rootless, rootless_config,  # noqa: F401
+                                  save_config)
 
 pytestmark = pytest.mark.husk_only
 

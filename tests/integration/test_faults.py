@@ -26,7 +26,7 @@ from conftest import (CMD_TIMEOUT, DEFAULT_NAMESPACES, DEFAULT_PATH, HUSK, IS_RU
                       STATE_ROOT, Result, cgroup_dirs_named, pid_alive, session_processes,
                       wait_for, wait_no_leaks)
 # the throwaway unprivileged user of the rootless tests
-from test_userns import rootless, rootless_config  # noqa: F401
+from test_userns_rootless import rootless, rootless_config  # noqa: F401
 
 # In the order create / run reaches them (src/runtime/container.c, spawn.c,
 # child.c). Steps named child:* run in the container's process and kill the

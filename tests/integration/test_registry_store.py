@@ -13,7 +13,7 @@ import pytest
 from conftest import HUSK
 from ocimage import Image, tar_of_dir
 from test_registry import CONFIG, TIMEOUT, puller, world  # noqa: F401
-from test_userns import rootless  # noqa: F401
+from test_userns_rootless import rootless  # noqa: F401
 
 pytestmark = pytest.mark.husk_only
 

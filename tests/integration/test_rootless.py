@@ -22,8 +22,8 @@ import pytest
 
 from conftest import DEFAULT_PATH, IS_RUNC, Result, cgroup_dirs_named, pid_alive, wait_for
 from engines import on_a_terminal
-from test_userns import (map_lines, rootless, rootless_config,  # noqa: F401
-                         status_fields)
+from test_userns import map_lines, status_fields
+from test_userns_rootless import rootless, rootless_config  # noqa: F401
 
 
 def user_env(user):

@@ -28,7 +28,7 @@ import pytest
 from conftest import DEFAULT_PATH, HUSK, cgroup_dirs_named, wait_for
 from engines import on_a_terminal
 from ocimage import Image, tar_of_dir
-from test_userns import (_drop_lines, rootless)  # noqa: F401
+from test_userns_rootless import _drop_lines, rootless  # noqa: F401
 
 pytestmark = pytest.mark.husk_only
 

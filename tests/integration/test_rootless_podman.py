@@ -30,7 +30,8 @@ import pytest
 
 from conftest import DEFAULT_PATH, HUSK, SESSION, wait_for
 from engines import ensure_packages, on_a_terminal, rootfs_tar, run
-from test_userns import MAP_SIZE, _drop_lines, _free_sub_start, _searchable_by_all, _sub_range
+from test_userns import MAP_SIZE
+from test_userns_rootless import _drop_lines, _free_sub_start, _searchable_by_all, _sub_range
 
 IMAGE = "localhost/hk-bb:1"
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
