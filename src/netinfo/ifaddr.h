@@ -19,8 +19,8 @@ struct net_ifaddr {
 };
 
 /* Every IPv4 and IPv6 address in the network namespace of pid, in the
- * kernel's order. husk enters that namespace for the call and comes back
- * (setns on its own, single thread). */
+ * kernel's order, listed by a child of husk's that enters that namespace
+ * (husk itself never leaves its own). */
 int net_ifaddrs_of(pid_t pid, struct net_ifaddr **v, size_t *n, struct hk_err *err);
 /* The prefix length of a netmask (the count of its leading one bits). */
 unsigned net_mask_prefix(const unsigned char *mask, size_t len);
