@@ -417,6 +417,7 @@ static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, c
 	}
 	img->src.open_blob = open_blob;
 	img->src.opaque = p;
+	img->max_ratio = p->o->max_ratio;
 	if (p->o->progress) {
 		img->on_wait = p->o->progress->waiting;
 		img->wait_data = p->o->progress->data;

@@ -29,6 +29,7 @@ struct reg_opts {
 	const char *creds;    /* --creds USER[:PASS] */
 	const char *cert_dir; /* --cert-dir: CA certificates (*.crt) added to the system's */
 	bool tls_verify;      /* --tls-verify (default true) */
+	int64_t max_ratio;    /* --max-layer-ratio: IMG_RATIO_DEFAULT unless told */
 	const struct reg_progress *progress; /* NULL: nothing shown */
 };
 

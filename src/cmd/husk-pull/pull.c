@@ -15,11 +15,12 @@
 #include "common/trusted.h"
 #include "common/xalloc.h"
 #include "cmd/husk-pull/progress.h"
+#include "image/image.h"
 #include "registry/registry.h"
 #include "launch/launch.h"
 #include "launch/user.h"
 
-enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY, OPT_CERT_DIR };
+enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_MAX_RATIO };
 
 static const struct option longopts[] = {
 	{"cache-dir", required_argument, NULL, OPT_CACHE},
@@ -27,6 +28,7 @@ static const struct option longopts[] = {
 	{"creds", required_argument, NULL, OPT_CREDS},
 	{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
 	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+	{"max-layer-ratio", required_argument, NULL, OPT_MAX_RATIO},
 	{"quiet", no_argument, NULL, 'q'},
 	{0},
 };
@@ -61,6 +63,14 @@ static int on_opt(int opt, const char *arg, void *data)
 		}
 		c->o.tls_verify = !arg || strcmp(arg, "true") == 0;
 		return 0;
+	case OPT_MAX_RATIO: {
+		struct hk_err err = {0};
+		if (img_parse_ratio(arg, &c->o.max_ratio, &err) < 0) {
+			cli_errorf("pull: %s", err.msg);
+			return -1;
+		}
+		return 0;
+	}
 	case 'q':
 		c->quiet = true;
 		return 0;
@@ -117,7 +127,7 @@ static int enter_user(const char *cache, const struct cli_pull *c, struct hk_err
 
 static int run_pull(const struct hk_globals *g, int argc, char **argv)
 {
-	struct cli_pull c = {.o = {.tls_verify = true}};
+	struct cli_pull c = {.o = {.tls_verify = true, .max_ratio = IMG_RATIO_DEFAULT}};
 	struct hk_err err = {0};
 	char id[65];
 	int status = 125;
@@ -165,5 +175,10 @@ const struct hk_command cmd_pull = {
 		"   --tls-verify[=BOOL]   check the registry's certificate (default true; "
 		"false\n"
 		"                         also allows plain http)\n"
+		"   --cert-dir DIR        TLS: CA certificates (*.crt), a client's (*.cert,\n"
+		"                         *.key)\n"
+		"   --max-layer-ratio N   a layer may unpack to N times its size (64 MiB at "
+		"least;\n"
+		"                         default 100, 0: no bound)\n"
 		"   -q, --quiet           no line per layer\n",
 };
