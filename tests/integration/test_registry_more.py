@@ -6,13 +6,16 @@ a certs.d directory, short-name aliases from registries.conf, and
 import hashlib
 import json
 import os
-import zlib
+import shutil
+import subprocess
 import tarfile
+import zlib
+from pathlib import Path
 
 import pytest
 
 from ocimage import Image
-from test_registry import (TIMEOUT, Registry, one_line_error, puller,  # noqa: F401
+from test_registry import (TIMEOUT, Registry, make_ca, one_line_error, puller,  # noqa: F401
                            world)
 
 pytestmark = pytest.mark.husk_only
@@ -102,3 +105,149 @@ def test_decompression_bound_is_an_option(puller, bomb, world):
     # a real image's layers are far from the default
     r = puller.pull(world.oci)
     assert r.rc == 0, str(r)
+
+
+# --------------------------------------------------------------------------
+# TLS client certificates: --cert-dir and the certs.d directories
+
+def client_pair(dir):
+    """A client certificate the CA in dir (make_ca's) signed."""
+    def run(*a):
+        subprocess.run(["openssl", *a], cwd=dir, check=True, capture_output=True, timeout=30)
+
+    run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=husk test client")
+    (dir / "cext").write_text("extendedKeyUsage=clientAuth\n")
+    run("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "1", "-extfile", "cext", "-out", "client.crt")
+    return dir / "client.crt", dir / "client.key"
+
+
+def certs_dir(dir, ca, pair, names=("ca.crt", "client.cert", "client.key")):
+    """ca, the client's certificate and key, as certs.d lays them out."""
+    dir.mkdir(parents=True, exist_ok=True)
+    for src, name in zip((ca, *pair), names):
+        if name:
+            shutil.copy(src, dir / name)
+    return dir
+
+
+@pytest.fixture(scope="module")
+def mtls(world):
+    """A TLS registry that wants a client certificate its CA signed
+    (docker-registry's http.tls.clientcas), with hk/mtls:1."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    d = world.tmp / "mtls-ca"
+    srv = make_ca(d)
+    pair = client_pair(d)
+    reg = Registry(world.tmp / "mtls", tls=srv, client=pair)
+    try:
+        reg.ca, reg.pair = srv[2], pair
+        reg.certs = certs_dir(world.tmp / "mtls-certs", reg.ca, pair)
+        lay = world.img.layout(world.tmp / "mtls-layout")
+        reg.ref = reg.push(f"oci:{lay}", "hk/mtls:1", "--dest-cert-dir", str(reg.certs))
+        yield reg
+    finally:
+        reg.stop()
+
+
+def home_env(tmp_path):
+    return dict(os.environ, HOME=str(tmp_path / "home"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
+
+
+def test_client_certificate_from_cert_dir(puller, mtls, tmp_path):
+    ref, env = mtls.ref, home_env(tmp_path)
+    # the CA alone: the registry refuses the handshake
+    only_ca = certs_dir(tmp_path / "ca-only", mtls.ca, mtls.pair, ("ca.crt", None, None))
+    for r in (puller.pull(ref, "--cert-dir", only_ca, env=env),
+              puller.launch(ref, "true", opts=("--cert-dir", only_ca), env=env)):
+        one_line_error(r, ref, "client certificate")
+    assert puller.refs() == [] and puller.tmp_empty()
+    # podman's layout: *.crt, NAME.cert and NAME.key
+    r = puller.launch(ref, opts=("--cert-dir", mtls.certs), env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    r = puller.pull(ref, "--cert-dir", mtls.certs, env=env)
+    assert r.rc == 0, str(r)
+
+
+@pytest.mark.parametrize("names,want", [
+    (("ca.crt", "client.cert", None), "client.cert has no key client.key"),
+    (("ca.crt", None, "client.key"), "client.key has no client certificate client.cert"),
+])
+def test_client_certificate_needs_its_key(puller, mtls, tmp_path, names, want):
+    d = certs_dir(tmp_path / "half", mtls.ca, mtls.pair, names)
+    r = puller.pull(mtls.ref, "--cert-dir", d, env=home_env(tmp_path))
+    one_line_error(r, mtls.ref, want)
+
+
+@pytest.fixture
+def made_dirs():
+    """Directories a test makes under /etc, removed with what they hold
+    (deepest first), and only those."""
+    made = []
+
+    def make(path):
+        missing = []
+        p = Path(path)
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        for p in reversed(missing):
+            p.mkdir(mode=0o755)
+            made.append(p)
+        return Path(path)
+    yield make
+    for p in reversed(made):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+@pytest.mark.parametrize("where", ["home", "/etc/containers/certs.d", "/etc/docker/certs.d"])
+def test_default_certs_dirs(puller, mtls, tmp_path, made_dirs, where):
+    """Without --cert-dir: ~/.config/containers/certs.d/HOST:PORT, then
+    /etc/containers/certs.d/HOST:PORT, then /etc/docker/certs.d/HOST:PORT
+    (the first there is), as podman and docker read them."""
+    env = home_env(tmp_path)
+    r = puller.pull(mtls.ref, env=env)
+    one_line_error(r, mtls.ref, "certificate")
+    root = tmp_path / "home/.config/containers/certs.d" if where == "home" else made_dirs(where)
+    certs_dir(root / mtls.host, mtls.ca, mtls.pair)
+    r = puller.pull(mtls.ref, env=env)
+    assert r.rc == 0, str(r)
+    r = puller.launch(mtls.ref, opts=("--pull", "always"), env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+
+
+@pytest.mark.parametrize("plant", ["others-dir", "others-parent", "dir-0777", "others-ca",
+                                   "ca-link", "ca-fifo", "key-0666"])
+def test_certs_dir_another_user_controls(puller, mtls, tmp_path, plant):
+    """Root's pull with $HOME another user's (sudo -E): a certs.d of
+    theirs would choose the CAs root trusts (theirs, for a registry they
+    impersonate) and the key root proves itself with. Refused, naming
+    what and why, never read (a fifo would hang the pull)."""
+    env = home_env(tmp_path)
+    config = tmp_path / "home/.config"
+    d = certs_dir(config / "containers/certs.d" / mtls.host, mtls.ca, mtls.pair)
+    want = {"others-dir": "owned by uid 65534", "others-parent": "owned by uid 65534",
+            "dir-0777": "writable by others", "others-ca": "owned by uid 65534",
+            "ca-link": "symbolic link", "ca-fifo": "not a regular file",
+            "key-0666": "writable by others"}[plant]
+    if plant == "others-dir":
+        os.chown(d, 65534, 65534)
+    elif plant == "others-parent":
+        os.chown(config, 65534, 65534)
+    elif plant == "dir-0777":
+        os.chmod(d, 0o777)
+    elif plant == "others-ca":
+        os.chown(d / "ca.crt", 65534, 65534)
+    elif plant == "ca-link":
+        os.rename(d / "ca.crt", tmp_path / "elsewhere.crt")
+        os.symlink(tmp_path / "elsewhere.crt", d / "ca.crt")
+    elif plant == "ca-fifo":
+        os.unlink(d / "ca.crt")
+        os.mkfifo(d / "ca.crt")
+    else:
+        os.chmod(d / "client.key", 0o666)
+    r = puller.pull(mtls.ref, env=env)
+    one_line_error(r, mtls.ref, want)
+    assert puller.refs() == [] and puller.tmp_empty()

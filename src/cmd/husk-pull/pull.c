@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "cmd/husk-pull/progress.h"
 #include "image/image.h"
+#include "image/ref.h"
 #include "registry/registry.h"
 #include "launch/launch.h"
 #include "launch/user.h"
@@ -125,6 +126,19 @@ static int enter_user(const char *cache, const struct cli_pull *c, struct hk_err
 	return launch_user_enter(false, &ranged, err);
 }
 
+/* The reference after the short-name aliases, and the TLS material for its
+ * registry. */
+static int resolve(const char *image, struct img_ref *ref, struct reg_opts *o, struct reg_tls *tls,
+		   struct hk_err *err)
+{
+	if (img_ref_parse_alias(image, NULL, ref, err) < 0)
+		return -1;
+	if (reg_tls_load(ref->domain, o->cert_dir, tls, err) < 0)
+		return hk_err_prefix(err, "pull %s", image);
+	o->tls = tls;
+	return 0;
+}
+
 static int run_pull(const struct hk_globals *g, int argc, char **argv)
 {
 	struct cli_pull c = {.o = {.tls_verify = true, .max_ratio = IMG_RATIO_DEFAULT}};
@@ -140,17 +154,23 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 		return 125;
 	}
 	_cleanup_free_ char *dflt = c.cache_dir ? NULL : pull_default_cache(&err);
-	if ((!c.cache_dir && !dflt) ||
-	    (launch_by_user() && enter_user(c.cache_dir ? c.cache_dir : dflt, &c, &err) < 0)) {
-		cli_error(&err);
-		return 125;
+	struct img_ref ref = {0};
+	struct reg_tls tls = {0};
+	int r = -1;
+	/* what configures the pull is read here, on the host, before an
+	 * ordinary user's namespace */
+	if ((c.cache_dir || dflt) && resolve(argv[optind], &ref, &c.o, &tls, &err) == 0 &&
+	    (!launch_by_user() || enter_user(c.cache_dir ? c.cache_dir : dflt, &c, &err) == 0)) {
+		struct progress pg;
+		progress_init(&pg, c.quiet);
+		struct reg_progress shown = {
+			.layer = progress_add, .waiting = progress_wait, .data = &pg};
+		c.o.progress = &shown;
+		r = reg_pull(argv[optind], &ref, c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err);
+		progress_finish(&pg);
 	}
-	struct progress pg;
-	progress_init(&pg, c.quiet);
-	struct reg_progress shown = {.layer = progress_add, .waiting = progress_wait, .data = &pg};
-	c.o.progress = &shown;
-	int r = reg_pull(argv[optind], c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err);
-	progress_finish(&pg);
+	img_ref_clear(&ref);
+	reg_tls_clear(&tls);
 	if (r < 0) {
 		cli_error(&err);
 		return 125;
