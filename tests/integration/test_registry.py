@@ -303,10 +303,11 @@ def test_launch_pulls_when_missing(puller, world):
 
 
 def test_short_name_alias(puller, world, tmp_path):
-    """Aliases come from the file alone ($HUSK_ALIASES here)."""
-    aliases = tmp_path / "aliases.conf"
-    aliases.write_text(f"# test\nhkapp = {world.oci.rsplit(':', 1)[0]}\n")
-    env = dict(os.environ, HUSK_ALIASES=str(aliases))
+    """Aliases come from a file alone ($HUSK_REGISTRIES_CONF here, podman's
+    [aliases] table)."""
+    aliases = tmp_path / "registries.conf"
+    aliases.write_text(f'# test\n[aliases]\nhkapp = "{world.oci.rsplit(":", 1)[0]}"\n')
+    env = dict(os.environ, HUSK_REGISTRIES_CONF=str(aliases))
     r = puller.launch("hkapp:1", env=env)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
     lines = puller.hk.ok("images", "--cache-dir", puller.cache).out.splitlines()

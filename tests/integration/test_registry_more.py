@@ -251,3 +251,108 @@ def test_certs_dir_another_user_controls(puller, mtls, tmp_path, plant):
     r = puller.pull(mtls.ref, env=env)
     one_line_error(r, mtls.ref, want)
     assert puller.refs() == [] and puller.tmp_empty()
+
+
+# --------------------------------------------------------------------------
+# short-name aliases: registries.conf's [aliases], the user's or the system's
+
+SYSTEM_CONF = Path("/etc/husk/registries.conf")
+
+
+def aliases(path, **names):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# husk's test\n[aliases]\n" +
+                    "".join(f'  "{k}" = "{v}"  # {k}\n' for k, v in names.items()))
+    return path
+
+
+@pytest.fixture
+def system_conf(made_dirs):
+    """/etc/husk/registries.conf, the test's (skipped when the host has
+    one of its own), removed after."""
+    if SYSTEM_CONF.exists():
+        pytest.skip("this host has an /etc/husk/registries.conf of its own")
+    made_dirs(SYSTEM_CONF.parent)
+    yield SYSTEM_CONF
+    SYSTEM_CONF.unlink(missing_ok=True)
+
+
+def test_aliases_user_file_then_system_file(puller, world, tmp_path, system_conf):
+    """~/.config/husk/registries.conf when it exists (instead of the
+    system's, as podman reads its own), else /etc/husk/registries.conf."""
+    env = home_env(tmp_path)
+    repo = world.oci.rsplit(":", 1)[0]
+    other = world.docker.rsplit(":", 1)[0]
+    aliases(system_conf, hksys=repo, hkuser=other)
+    r = puller.launch("hksys:1", env=env)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    aliases(tmp_path / "home/.config/husk/registries.conf", hkuser=repo)
+    r = puller.pull("hkuser:1", env=env)
+    assert r.rc == 0, str(r)
+    names = [l.split()[0] for l in puller.hk.ok(
+        "images", "--cache-dir", puller.cache).out.splitlines()[1:]]
+    assert names == [repo], names  # the user's hkuser, not the system's
+    # the system's file is not read at all then: hksys is docker.io's
+    r = puller.launch("hksys:1", "true", opts=("--pull", "never"), env=env)
+    one_line_error(r, "docker.io/library/hksys:1", "--pull never")
+
+
+@pytest.mark.parametrize("text,where", [
+    ('[[registry]]\nlocation = "quay.io"\n', ":2:"),
+    ('[aliases]\nhkapp = "quay.io/x:3"\n', ":3:"),
+    ('unqualified-search-registries = ["docker.io"]\n', ":2:"),
+])
+def test_aliases_file_errors_name_file_and_line(puller, world, tmp_path, text, where):
+    env = home_env(tmp_path)
+    conf = tmp_path / "home/.config/husk/registries.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("# more TOML than husk reads, or a bad alias\n" + text)
+    for r in (puller.pull("hkapp:1", env=env), puller.launch("hkapp:1", "true", env=env)):
+        one_line_error(r, f"{conf}{where}")
+    assert puller.refs() == [] and puller.tmp_empty()
+
+
+def test_podmans_short_names_file_reads(puller, tmp_path):
+    """Debian's shortnames.conf (podman's [aliases] for the well-known
+    images) is within what husk reads: copied, it works as it does for
+    podman."""
+    deb = Path("/etc/containers/registries.conf.d/shortnames.conf")
+    if not deb.exists():
+        pytest.skip("no /etc/containers/registries.conf.d/shortnames.conf")
+    conf = tmp_path / "home/.config/husk/registries.conf"
+    conf.parent.mkdir(parents=True)
+    shutil.copy(deb, conf)
+    r = puller.launch("fedora:38", "true", opts=("--pull", "never"), env=home_env(tmp_path))
+    one_line_error(r, "registry.fedoraproject.org/fedora:38", "--pull never")
+
+
+@pytest.mark.parametrize("plant", ["others-dir", "others-home", "conf-0666", "conf-link",
+                                   "conf-fifo", "others-conf"])
+def test_aliases_file_another_user_controls(puller, world, tmp_path, plant):
+    """Root's launch with $HOME another user's (sudo -E): an alias of
+    theirs would decide what `husk launch alpine` runs as root (their
+    image, from their registry). The file is refused, naming it and why,
+    never read (a fifo would hang every launch of a short name)."""
+    env = home_env(tmp_path)
+    home = tmp_path / "home"
+    conf = aliases(home / ".config/husk/registries.conf", alpine=world.oci.rsplit(":", 1)[0])
+    want = {"others-dir": "owned by uid 65534", "others-home": "owned by uid 65534",
+            "conf-0666": "writable by others", "conf-link": "symbolic link",
+            "conf-fifo": "not a regular file", "others-conf": "owned by uid 65534"}[plant]
+    if plant == "others-dir":
+        os.chown(conf.parent, 65534, 65534)
+    elif plant == "others-home":
+        os.chown(home, 65534, 65534)
+    elif plant == "conf-0666":
+        os.chmod(conf, 0o666)
+    elif plant == "conf-link":
+        os.rename(conf, tmp_path / "theirs.conf")
+        os.symlink(tmp_path / "theirs.conf", conf)
+    elif plant == "conf-fifo":
+        conf.unlink()
+        os.mkfifo(conf)
+    else:
+        os.chown(conf, 65534, 65534)
+    for r in (puller.pull("alpine:1", env=env), puller.launch("alpine:1", "true", env=env)):
+        one_line_error(r, "registries.conf", want)
+    assert puller.refs() == [] and puller.tmp_empty()

@@ -114,9 +114,14 @@ int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, 
 		}
 		cache_dir = dflt;
 	}
-	if (img_ref_parse_alias(source, NULL, &ref, &err) < 0) {
+	if (img_ref_parse(source, &ref, &err) < 0) {
 		cli_errorf("launch: %s: neither a file nor an image reference (%s)", source,
 			   err.msg);
+		return -1;
+	}
+	img_ref_clear(&ref);
+	if (img_ref_parse_alias(source, NULL, &ref, &err) < 0) { /* its registries.conf */
+		cli_errorf("launch: %s: %s", source, err.msg);
 		return -1;
 	}
 	bool have = img_store_complete(cache_dir, &ref);

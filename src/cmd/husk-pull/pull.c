@@ -132,7 +132,7 @@ static int resolve(const char *image, struct img_ref *ref, struct reg_opts *o, s
 		   struct hk_err *err)
 {
 	if (img_ref_parse_alias(image, NULL, ref, err) < 0)
-		return -1;
+		return hk_err_prefix(err, "pull %s", image);
 	if (reg_tls_load(ref->domain, o->cert_dir, tls, err) < 0)
 		return hk_err_prefix(err, "pull %s", image);
 	o->tls = tls;
