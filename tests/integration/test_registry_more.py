@@ -3,20 +3,27 @@ test_registry.py (its fixtures): a bound on how much a layer may unpack
 to against its size (a decompression bomb), TLS client certificates from
 a certs.d directory, short-name aliases from registries.conf, and
 `husk login`'s prompt on a terminal."""
+import base64
+import fcntl
 import hashlib
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import tarfile
+import termios
+import time
 import zlib
 from pathlib import Path
 
 import pytest
 
 from ocimage import Image
-from test_registry import (TIMEOUT, Registry, make_ca, one_line_error, puller,  # noqa: F401
-                           world)
+from conftest import HUSK
+from test_registry import (INSECURE, TIMEOUT, Registry, auth_world, make_ca,  # noqa: F401
+                           one_line_error, puller, world)
 
 pytestmark = pytest.mark.husk_only
 
@@ -356,3 +363,136 @@ def test_aliases_file_another_user_controls(puller, world, tmp_path, plant):
     for r in (puller.pull("alpine:1", env=env), puller.launch("alpine:1", "true", env=env)):
         one_line_error(r, "registries.conf", want)
     assert puller.refs() == [] and puller.tmp_empty()
+
+
+# --------------------------------------------------------------------------
+# husk login asks for what it is not given, on a terminal, as podman does
+
+class Terminal:
+    """husk login with a pty of its own as stdin, stdout and stderr, and
+    its controlling terminal (Ctrl-C is a SIGINT); the test keeps the
+    pty's slave end to see its modes after."""
+
+    def __init__(self, argv, env):
+        self.master, self.slave = os.openpty()
+
+        def ctty():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(argv, stdin=self.slave, stdout=self.slave,
+                                     stderr=self.slave, env=env, preexec_fn=ctty)
+        self.out = b""
+
+    def read_until(self, want, timeout=20):
+        end = time.monotonic() + timeout
+        while want.encode() not in self.out and time.monotonic() < end:
+            if select.select([self.master], [], [], 0.2)[0]:
+                try:
+                    self.out += os.read(self.master, 4096)
+                except OSError:
+                    break
+        assert want.encode() in self.out, self.out
+
+    def type(self, text):
+        os.write(self.master, text.encode())
+
+    def finish(self):
+        rc = self.proc.wait(timeout=TIMEOUT)
+        while select.select([self.master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.out += chunk
+        return rc, self.out.decode(errors="replace")
+
+    def echo(self):
+        return bool(termios.tcgetattr(self.slave)[3] & termios.ECHO)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def login_env(tmp_path):
+    return dict(home_env(tmp_path), REGISTRY_AUTH_FILE=str(tmp_path / "auth.json"))
+
+
+def stored(env, host):
+    with open(env["REGISTRY_AUTH_FILE"]) as f:
+        return base64.b64decode(json.load(f)["auths"][host]["auth"]).decode()
+
+
+def test_login_asks_for_user_and_password(auth_world, login_env):
+    """As podman: "Username: " (echoed), then "Password: " with the echo
+    off, on the terminal that stdin is; the echo back on after."""
+    t = Terminal([HUSK, "login", INSECURE, auth_world.host], login_env)
+    try:
+        t.read_until("Username: ")
+        t.type("hkuser\n")
+        t.read_until("Password: ")
+        assert not t.echo()  # off while it is typed
+        t.type("s3cret\n")
+        rc, out = t.finish()
+        assert rc == 0 and "Login Succeeded!" in out, out
+        assert "hkuser" in out and "s3cret" not in out, out
+        assert t.echo()
+    finally:
+        t.close()
+    assert stored(login_env, auth_world.host) == "hkuser:s3cret"
+
+
+def test_login_asks_for_the_password_only(auth_world, login_env):
+    t = Terminal([HUSK, "login", INSECURE, "-u", "hkuser", auth_world.host], login_env)
+    try:
+        t.read_until("Password: ")
+        t.type("wrong\n")
+        rc, out = t.finish()
+        assert rc == 125 and "refused" in out and "wrong" not in out, out
+        assert "Username" not in out and t.echo()
+    finally:
+        t.close()
+    assert not os.path.exists(login_env["REGISTRY_AUTH_FILE"])
+
+
+def test_login_ctrl_c_at_the_password_gives_the_echo_back(auth_world, login_env):
+    t = Terminal([HUSK, "login", INSECURE, "-u", "hkuser", auth_world.host], login_env)
+    try:
+        t.read_until("Password: ")
+        t.type("s3c")
+        time.sleep(0.2)
+        assert not t.echo()
+        t.type("\x03")  # Ctrl-C: SIGINT to husk
+        rc, out = t.finish()
+        assert rc == -signal.SIGINT, (rc, out)
+        assert t.echo(), "the terminal was left with its echo off"
+    finally:
+        t.close()
+    assert not os.path.exists(login_env["REGISTRY_AUTH_FILE"])
+
+
+def test_login_without_a_terminal_says_so(auth_world, login_env):
+    """No terminal to ask on: one line, as podman (which fails reading
+    it); --password-stdin needs -u, as podman."""
+    argv = [HUSK, "login", INSECURE, "-u", "hkuser", auth_world.host]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       env=login_env, timeout=TIMEOUT)
+    assert p.returncode == 125 and p.stderr.count("\n") == 1, p
+    assert "no password" in p.stderr and "terminal" in p.stderr, p
+    p = subprocess.run([HUSK, "login", INSECURE, "--password-stdin", auth_world.host],
+                       input="s3cret\n", capture_output=True, text=True, env=login_env,
+                       timeout=TIMEOUT)
+    assert p.returncode == 125 and "needs -u" in p.stderr, p
+    # the user on stdin, the password from -p: no terminal needed
+    p = subprocess.run([HUSK, "login", INSECURE, "-p", "s3cret", auth_world.host],
+                       input="hkuser\n", capture_output=True, text=True, env=login_env,
+                       timeout=TIMEOUT)
+    assert p.returncode == 0 and p.stdout == "Username: Login Succeeded!\n", p
+    assert stored(login_env, auth_world.host) == "hkuser:s3cret"
