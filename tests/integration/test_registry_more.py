@@ -24,6 +24,7 @@ from ocimage import Image
 from conftest import HUSK
 from test_registry import (INSECURE, TIMEOUT, Registry, auth_world, make_ca,  # noqa: F401
                            one_line_error, puller, world)
+from test_userns import rootless  # noqa: F401
 
 pytestmark = pytest.mark.husk_only
 
@@ -154,6 +155,7 @@ def mtls(world):
         reg.certs = certs_dir(world.tmp / "mtls-certs", reg.ca, pair)
         lay = world.img.layout(world.tmp / "mtls-layout")
         reg.ref = reg.push(f"oci:{lay}", "hk/mtls:1", "--dest-cert-dir", str(reg.certs))
+        reg.image_id = world.img.id
         yield reg
     finally:
         reg.stop()
@@ -363,6 +365,28 @@ def test_aliases_file_another_user_controls(puller, world, tmp_path, plant):
     for r in (puller.pull("alpine:1", env=env), puller.launch("alpine:1", "true", env=env)):
         one_line_error(r, "registries.conf", want)
     assert puller.refs() == [] and puller.tmp_empty()
+
+
+def test_ordinary_users_aliases_and_certs(rootless, hk, mtls):
+    """An ordinary user's pull reads its registries.conf and certs.d on the
+    host, as the user, before its user namespace (where they would show
+    as nobody's): an alias to the registry that wants a client
+    certificate, the pair in ~/.config/containers/certs.d."""
+    here, there = Path(HUSK).parent, Path(rootless.runtime).parent
+    if there != here:  # the companions go next to the user's copy of husk
+        for b in ("husk-pull", "husk-launch", "husk-init"):
+            shutil.copy2(here / b, there / b)
+    config = Path(rootless.home) / ".config"
+    aliases(config / "husk/registries.conf", hkmtls=mtls.ref.rsplit(":", 1)[0])
+    certs_dir(config / "containers/certs.d" / mtls.host, mtls.ca, mtls.pair)
+    rootless.chown(config, recursive=True)
+    r = rootless.call("pull", "hkmtls:1", timeout=TIMEOUT)
+    assert r.rc == 0 and r.out == mtls.image_id + "\n", str(r)
+    r = rootless.call("launch", "--rm", "--net", "none", "--pull", "always", "hkmtls:1",
+                      timeout=TIMEOUT)
+    assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
+    rootless.ok("rmi", "hkmtls:1", timeout=TIMEOUT)
+    assert rootless.call("image", "prune", timeout=TIMEOUT).rc == 0
 
 
 # --------------------------------------------------------------------------
