@@ -143,18 +143,21 @@ static char *ask_password(struct hk_err *err)
 			"to ask on");
 		return NULL;
 	}
-	fputs("Password: ", stdout); /* podman's prompt, on stdout */
-	fflush(stdout);
 	caught = 0;
 	for (size_t i = 0; i < N_RESTORE; i++)
 		sigaction(restore_on[i], &sa, &saved[i]); /* no SA_RESTART: read stops */
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	char *pass = NULL;
-	if (tcsetattr(0, TCSANOW, &quiet) < 0)
+	/* the echo off before the prompt shows: what is typed when it does is
+	 * never shown */
+	if (tcsetattr(0, TCSANOW, &quiet) < 0) {
 		hk_fail(err, errno, "login: turning the terminal's echo off");
-	else
+	} else {
+		fputs("Password: ", stdout); /* podman's prompt, on stdout */
+		fflush(stdout);
 		pass = read_line("password", &caught, err);
+	}
 	tcsetattr(0, TCSANOW, &old);
 	for (size_t i = 0; i < N_RESTORE; i++)
 		sigaction(restore_on[i], &saved[i], NULL);
