@@ -268,8 +268,10 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	CURLcode rc = curl_easy_perform(e);
-	if (x->fd < 0) /* blobs run in threads of their own: only the pull's thread */
+	if (x->fd < 0) { /* blobs run in threads of their own: only the pull's thread */
 		c->last_curl = (int)rc;
+		c->last_cert_asked = x->cert_asked;
+	}
 	curl_slist_free_all(h);
 	*code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
@@ -527,23 +529,17 @@ static int ping_any(struct reg_client *c, long *code, char **challenge, struct h
 	if (ping(c, false, code, challenge, err) == 0)
 		return 0;
 	/* a certificate that does not verify is that, never a reason to
-	 * talk without TLS */
+	 * talk without TLS; nor is a TLS server that asked for a client
+	 * certificate (its 400 to plain http would hide why) */
 	if ((c->o->tls_verify && !img_ref_loopback(c->ref)) ||
-	    c->last_curl == CURLE_PEER_FAILED_VERIFICATION)
+	    c->last_curl == CURLE_PEER_FAILED_VERIFICATION || c->last_cert_asked)
 		return -1;
 	free(c->base);
 	c->base = xasprintf("http://%s", img_ref_api_host(c->ref));
 	struct hk_err herr = {0};
-	/* an answer that is no registry's (a TLS server's 400 to plain http,
-	 * when https failed for want of a client certificate): the https
-	 * error says more */
-	if (ping(c, false, code, challenge, &herr) == 0 && (*code == 200 || *code == 401))
+	if (ping(c, false, code, challenge, &herr) == 0)
 		return 0;
-	if (challenge) {
-		free(*challenge);
-		*challenge = NULL;
-	}
-	return -1;
+	return -1; /* the https error says more */
 }
 
 static int authenticate(struct reg_client *c, const char *challenge, struct hk_err *err)

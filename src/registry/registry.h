@@ -63,9 +63,10 @@ struct reg_client {
 	bool basic;             /* send the credentials as Basic */
 	struct reg_tls own_tls; /* loaded by reg_open */
 	const struct reg_tls *tls;
-	int last_curl; /* the CURLcode of the last request */
-	int patience;  /* img_patience(): whole answers to small requests, in s */
-	char *noproxy; /* $no_proxy and the loopback */
+	int last_curl;        /* the CURLcode of the last request */
+	bool last_cert_asked; /* and whether its server asked for a client certificate */
+	int patience;         /* img_patience(): whole answers to small requests, in s */
+	char *noproxy;        /* $no_proxy and the loopback */
 };
 
 /* Credentials for ref's registry: --creds, else the first auth file that

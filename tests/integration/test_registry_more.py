@@ -219,8 +219,9 @@ def test_default_certs_dirs(puller, mtls, tmp_path, made_dirs, where):
     env = home_env(tmp_path)
     r = puller.pull(mtls.ref, env=env)
     one_line_error(r, mtls.ref, "certificate")
-    root = tmp_path / "home/.config/containers/certs.d" if where == "home" else made_dirs(where)
-    certs_dir(root / mtls.host, mtls.ca, mtls.pair)
+    host_dir = (tmp_path / "home/.config/containers/certs.d" / mtls.host if where == "home"
+                else made_dirs(Path(where) / mtls.host))
+    certs_dir(host_dir, mtls.ca, mtls.pair)
     r = puller.pull(mtls.ref, env=env)
     assert r.rc == 0, str(r)
     r = puller.launch(mtls.ref, opts=("--pull", "always"), env=env)
