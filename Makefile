@@ -61,7 +61,8 @@ husk-launch_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
 # image the cache has.
 husk-pull_PARTS  := cli launch registry image runtime cgroup linux netinfo spec common
 husk-pull_LINK   :=
-husk-pull_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl -lpthread
+husk-pull_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl -lssl \
+		    -lpthread
 # husk-init: a static PID 1 with no library at all, so it runs in any
 # container's rootfs.
 husk-init_PARTS  :=
@@ -73,7 +74,7 @@ ALL_OBJ := $(foreach p,$(PARTS),$(call PART_OBJ,$(p))) \
 	   $(foreach c,$(PROGRAMS),$(call CMD_OBJ,$(c)))
 # what the unit tests link: every part, every library
 ALL_LDLIBS := $(LDLIBS) -lnftables -lmnl -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4 -lcurl \
-	      -lpthread
+	      -lssl -lpthread
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -28,6 +28,7 @@ struct walk {
 	uid_t me;
 	bool readable; /* fd is not O_PATH */
 	int links;     /* followed so far */
+	bool root_ok;  /* the directory itself may be root's too */
 };
 
 struct walk_opts {
@@ -111,6 +112,13 @@ static int check_traversed(const struct walk *w, const struct stat *st, struct h
 /* The directory itself: ours alone. */
 static int check_final(const struct walk *w, const struct stat *st, struct hk_err *err)
 {
+	if (w->root_ok && trusted_owner(st, w->me) && st->st_uid != w->me) {
+		if (st->st_mode & 022)
+			return hk_fail(err, 0,
+				       "%s %s: %s is writable by others (mode %04o): refused",
+				       w->what, w->path, w->at, (unsigned)(st->st_mode & 07777));
+		return 0;
+	}
 	if (st->st_uid != w->me)
 		return hk_fail(err, 0,
 			       "%s %s: %s is owned by uid %u, not by husk's uid %u: refused",
@@ -271,10 +279,10 @@ static int step(struct walk *w, const char *comp, char **p, char *rest, size_t s
 	return walk_to(w, TAKE_FD(next), readable, &st, err);
 }
 
-int hk_open_trusted_dir(const char *what, const char *path, bool create, mode_t mode,
-			struct hk_err *err)
+static int open_walked(const char *what, const char *path, bool create, mode_t mode, bool root_ok,
+		       struct hk_err *err)
 {
-	struct walk w = {.what = what, .path = path, .me = geteuid(), .fd = -1};
+	struct walk w = {.what = what, .path = path, .me = geteuid(), .fd = -1, .root_ok = root_ok};
 	const struct walk_opts o = {create, mode};
 	char rest[2 * PATH_MAX], comp[NAME_MAX + 1];
 	int r = start_walk(&w, rest, sizeof(rest), err);
@@ -311,4 +319,43 @@ int hk_open_trusted_dir(const char *what, const char *path, bool create, mode_t 
 		return -1;
 	}
 	return w.fd;
+}
+
+int hk_open_trusted_dir(const char *what, const char *path, bool create, mode_t mode,
+			struct hk_err *err)
+{
+	return open_walked(what, path, create, mode, false, err);
+}
+
+int hk_open_config_dir(const char *what, const char *path, struct hk_err *err)
+{
+	return open_walked(what, path, false, 0, true, err);
+}
+
+int hk_open_config_file(int dirfd, const char *what, const char *name, bool trusted,
+			struct hk_err *err)
+{
+	struct stat st;
+	char self[64];
+	_cleanup_close_ int pathfd =
+		openat(dirfd, name, O_PATH | O_CLOEXEC | (trusted ? O_NOFOLLOW : 0));
+
+	if (pathfd < 0)
+		return hk_fail(err, errno, "%s/%s", what, name);
+	if (fstat(pathfd, &st) < 0)
+		return hk_fail(err, errno, "%s/%s: stat", what, name);
+	if (S_ISLNK(st.st_mode))
+		return hk_fail(err, 0, "%s/%s: a symbolic link: refused", what, name);
+	if (!S_ISREG(st.st_mode))
+		return hk_fail(err, 0, "%s/%s: not a regular file: refused", what, name);
+	if (trusted && !trusted_owner(&st, geteuid()))
+		return hk_fail(err, 0,
+			       "%s/%s: owned by uid %u, neither root nor husk's uid %u: refused",
+			       what, name, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (trusted && (st.st_mode & 022))
+		return hk_fail(err, 0, "%s/%s: writable by others (mode %04o): refused", what, name,
+			       (unsigned)(st.st_mode & 07777));
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
+	int fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	return fd < 0 ? hk_fail(err, errno, "%s/%s", what, name) : fd;
 }

@@ -28,6 +28,21 @@ struct hk_err;
 int hk_open_trusted_dir(const char *what, const char *path, bool create, mode_t mode,
 			struct hk_err *err);
 
+/* The same walk for a directory of configuration (/etc/husk, a certs.d
+ * directory): the directory itself may be root's as well as husk's
+ * user's, and still writable by nobody else. Never made. */
+int hk_open_config_dir(const char *what, const char *path, struct hk_err *err);
+
+/* A file of such a directory, opened for reading: looked up with O_PATH
+ * and checked before anything opens it (a fifo's open blocks, a device's
+ * has effects), then reopened through /proc/self/fd. Always a regular
+ * file; with trusted, also not a symbolic link, and root's or husk's
+ * user's, writable by nobody else (a file named by its user, trusted
+ * false, is followed and taken as it is). what names dirfd in errors;
+ * errnum ENOENT when missing. */
+int hk_open_config_file(int dirfd, const char *what, const char *name, bool trusted,
+			struct hk_err *err);
+
 /* husk launch run by an ordinary user: walk its directories on the host
  * after hk_trusted_record_roots() (the directories and links found root's
  * are remembered), then, in the user namespace it makes, walk them again

@@ -128,7 +128,7 @@ static int budget_start(int cachefd, struct img_budget *b, struct hk_err *err)
 
 	if (fstatvfs(cachefd, &vfs) < 0)
 		return hk_fail(err, errno, "image cache: statvfs");
-	*b = (struct img_budget){.cachefd = cachefd};
+	*b = (struct img_budget){.cachefd = cachefd, .stream_max = -1};
 	b->reserve = (int64_t)(vfs.f_blocks / 20) * (int64_t)vfs.f_frsize;
 	if (b->reserve > RESERVE_MAX)
 		b->reserve = RESERVE_MAX;
@@ -144,6 +144,18 @@ static int budget_start(int cachefd, struct img_budget *b, struct hk_err *err)
 			       "image cache: its filesystem has no room above the reserve husk "
 			       "keeps free (5%% of it, 4 GiB at most)");
 	return 0;
+}
+
+/* A decompression bomb's bound: the tar stream at most ratio times the
+ * blob's size (its descriptor's, or, without one, the archive entry's),
+ * IMG_RATIO_FLOOR at least; none with ratio 0. */
+static void bound_ratio(struct img_budget *b, int64_t ratio, int64_t blob)
+{
+	if (ratio <= 0 || blob < 0)
+		return;
+	b->ratio = ratio;
+	b->blob = blob;
+	b->stream_max = ratio * blob > IMG_RATIO_FLOOR ? ratio * blob : IMG_RATIO_FLOOR;
 }
 
 static bool cached(int cachefd, const char *hex);
@@ -204,6 +216,8 @@ static int unpack_one(struct img_image *img, int cachefd, const struct img_layer
 	/* the blob itself is read whole for its digest: no bigger either */
 	if (rc == 0)
 		rc = img_source_open_blob(&img->src, l->blob, l->size, b.max, &r, err);
+	if (rc == 0)
+		bound_ratio(&b, img->max_ratio, r.left);
 	if (rc == 0) {
 		rc = unpack_stream(&r, dirfd, l, &b, err);
 		img_reader_close(&r);

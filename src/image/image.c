@@ -4,6 +4,7 @@
 #include "image/image.h"
 #include "image/unpack.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -249,6 +250,7 @@ int img_open(const char *source, struct img_image **out, int *rootfs, struct hk_
 {
 	struct img_image *img = xzalloc(sizeof(*img));
 
+	img->max_ratio = IMG_RATIO_DEFAULT;
 	*out = NULL;
 	*rootfs = -1;
 	int r = img_source_open(source, &img->src, err);
@@ -267,5 +269,18 @@ int img_open(const char *source, struct img_image **out, int *rootfs, struct hk_
 		return r;
 	}
 	*out = img;
+	return 0;
+}
+
+int img_parse_ratio(const char *s, int64_t *ratio, struct hk_err *err)
+{
+	char *end;
+
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > IMG_RATIO_MAX)
+		return hk_fail(err, 0, "--max-layer-ratio %s: expected a number, 0 to %d", s,
+			       IMG_RATIO_MAX);
+	*ratio = v;
 	return 0;
 }

@@ -47,7 +47,22 @@ struct img_image {
 	 * this one needs, and img_unpack waits for it, at most secs */
 	void (*on_wait)(void *data, const char *hex, int secs);
 	void *wait_data;
+	/* a layer's tar stream (what its compression unpacks to) may be at
+	 * most this many times its blob, or IMG_RATIO_FLOOR whichever is
+	 * more; 0: no such bound. img_open sets IMG_RATIO_DEFAULT. */
+	int64_t max_ratio;
 };
+
+/* A decompression bomb's bound (max_ratio): gzip'd layers of real images
+ * unpack to 2 to 10 times their size; gzip itself cannot pass 1032. Any
+ * layer may unpack to IMG_RATIO_FLOOR (a small layer of empty files and
+ * directories has a high ratio and costs nothing). */
+#define IMG_RATIO_DEFAULT 100
+#define IMG_RATIO_MAX 1000000
+#define IMG_RATIO_FLOOR (64LL << 20)
+
+/* --max-layer-ratio N: 0 (no bound) to IMG_RATIO_MAX; -1 (err) else. */
+int img_parse_ratio(const char *s, int64_t *ratio, struct hk_err *err);
 
 /* Open SOURCE: 0 with *out an image, 1 when SOURCE is a directory that is
  * no image layout (a root filesystem: *out NULL, *rootfs its fd, O_PATH),

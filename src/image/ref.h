@@ -33,9 +33,12 @@ bool img_ref_loopback(const struct img_ref *ref);
 
 #endif
 
-/* img_ref_parse after the short-name aliases of file (NULL: $HUSK_ALIASES,
- * else /etc/husk/aliases.conf; a missing file has none): lines
- * "NAME = DOMAIN/PATH", '#' comments. A reference without a domain whose
- * name (before its tag or digest) is a NAME is that DOMAIN/PATH with the
- * same tag or digest. The only aliases there are: none is built in. */
+/* img_ref_parse after the short-name aliases of file (NULL:
+ * $HUSK_REGISTRIES_CONF, else ~/.config/husk/registries.conf when it
+ * exists, else /etc/husk/registries.conf; none there: no aliases; a file
+ * named and missing is an error): the [aliases] table of a podman
+ * registries.conf (ref-alias.c reads that much TOML). A reference without
+ * a domain whose name (before its tag or digest) is an alias's is its
+ * DOMAIN/PATH with the same tag or digest. The only aliases there are:
+ * none is built in. */
 int img_ref_parse_alias(const char *s, const char *file, struct img_ref *ref, struct hk_err *err);

@@ -144,6 +144,19 @@ static int budget_check(struct img_budget *b, int64_t more, struct hk_err *err)
 			       "inodes for above the reserve husk keeps",
 			       (long long)b->max_entries);
 	}
+	/* both bounds passed at once (an entry's size, told before its data):
+	 * the smaller one says why */
+	bool bomb = b->stream_max >= 0 && archive_filter_bytes(b->a, 0) > b->stream_max - more;
+	if (bomb && used > b->max - more && b->max < b->stream_max)
+		bomb = false;
+	if (bomb) {
+		b->exceeded = true;
+		return hk_fail(err, 0,
+			       "layer: a decompression bomb? its %lld bytes unpack to more than "
+			       "%lld (%lld times as many, 64 MiB at least: --max-layer-ratio, 0 "
+			       "for no bound)",
+			       (long long)b->blob, (long long)b->stream_max, (long long)b->ratio);
+	}
 	if (used > b->max - more) {
 		b->exceeded = true;
 		return hk_fail(err, EFBIG,

@@ -31,10 +31,14 @@ int img_clean_name(char *name);
  * a block for every entry and every directory its paths make, and
  * max_entries inodes (entries and directories made; -1: no limit); the
  * cache's filesystem re-checked every 64 MiB of that to keep reserve
- * bytes free (other unpackers write there too). exceeded: set when the
- * layer went past it. */
+ * bytes free (other unpackers write there too); and the tar stream alone
+ * at most stream_max bytes (a decompression bomb's bound, image.h's
+ * max_ratio). exceeded: set when the layer went past any of it. */
 struct img_budget {
 	int64_t max, max_entries, reserve;
+	/* a decompression bomb's bound: the tar stream alone may be at most
+	 * stream_max bytes (-1: none), ratio times the blob's blob bytes */
+	int64_t stream_max, ratio, blob;
 	int cachefd;
 	int64_t entries, next_check;
 	int64_t charged; /* IMG_BLOCK for each entry and each directory made */

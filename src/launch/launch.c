@@ -470,6 +470,7 @@ static int launch_in_ns(struct launch_plan *p, int *status, struct hk_err *err)
 	if (img_open(o->source, &img, &p->rootfs_fd, err) < 0)
 		return -1;
 	if (img) {
+		img->max_ratio = o->max_ratio;
 		p->image = &img->config;
 		p->image_id = img->id;
 	}

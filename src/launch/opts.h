@@ -69,6 +69,7 @@ struct launch_opts {
 	unsigned share;        /* 1 << HK_NS_*: namespaces left shared with the host */
 	const char *data_dir;  /* per-container dirs (writable layer); NULL: default */
 	const char *cache_dir; /* unpacked layers; NULL: default */
+	int64_t max_ratio;     /* --max-layer-ratio (image.h's max_ratio) */
 	struct launch_log_opts log;
 	const char *self;      /* husk-launch's own path, for the cleanup hook */
 	const char *husk;      /* husk's path, for the network hooks */

@@ -417,6 +417,7 @@ static int unpack_from(struct pull *p, const char *cache_dir, const char *tmp, c
 	}
 	img->src.open_blob = open_blob;
 	img->src.opaque = p;
+	img->max_ratio = p->o->max_ratio;
 	if (p->o->progress) {
 		img->on_wait = p->o->progress->waiting;
 		img->wait_data = p->o->progress->data;
@@ -526,28 +527,22 @@ static int pull_into(struct pull *p, const char *cache_dir, int cachefd, char id
 	return r;
 }
 
-int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o, char id[65],
-	     struct hk_err *err)
+int reg_pull(const char *image, const struct img_ref *ref, const char *cache_dir,
+	     const struct reg_opts *o, char id[65], struct hk_err *err)
 {
-	struct img_ref ref;
 	struct pull p = {.o = o, .lock = PTHREAD_MUTEX_INITIALIZER};
 	int r = -1;
 
-	if (img_ref_parse_alias(image, NULL, &ref, err) < 0)
-		return -1;
 	signal(SIGPIPE, SIG_IGN); /* a reader that stopped: EPIPE, not death */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		img_ref_clear(&ref);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return hk_fail(err, 0, "pull %s: curl_global_init failed", image);
-	}
 	_cleanup_close_ int cachefd =
 		hk_open_trusted_dir("--cache-dir", cache_dir, true, 0700, err);
 	if (cachefd >= 0 && mkdirat(cachefd, "tmp", 0700) < 0 && errno != EEXIST)
 		hk_fail(err, errno, "image cache %s: mkdir tmp", cache_dir);
-	else if (cachefd >= 0 && reg_open(&p.c, &ref, o, err) == 0)
+	else if (cachefd >= 0 && reg_open(&p.c, ref, o, err) == 0)
 		r = pull_into(&p, cache_dir, cachefd, id, err);
 	reg_close(&p.c);
-	img_ref_clear(&ref);
 	curl_global_cleanup();
 	if (r < 0)
 		hk_err_prefix(err, "pull %s", image);

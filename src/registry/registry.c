@@ -8,9 +8,9 @@
 #include "registry/registry.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +29,6 @@
 
 #define TOKEN_MAX (1 << 20)
 #define ERRBODY_MAX 4096
-#define CERT_MAX (1 << 20)
 
 struct xfer {
 	CURL *curl;
@@ -40,6 +39,7 @@ struct xfer {
 	int64_t left;
 	int64_t *progress;
 	bool fd_failed, err_cut;
+	bool cert_asked; /* the server asked for a client certificate we had not */
 	int fd_errno;
 	char *www_auth, *ctype; /* of the last response */
 };
@@ -150,6 +150,56 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *line)
 	return n;
 }
 
+/* The CA certificates found (with the system's), and a client's pair. */
+static void set_tls(CURL *e, const struct reg_tls *t)
+{
+	struct curl_blob cas = {.data = t->cas, .len = t->cas_len, .flags = CURL_BLOB_NOCOPY};
+	struct curl_blob cert = {.data = t->cert, .len = t->cert_len, .flags = CURL_BLOB_NOCOPY};
+	struct curl_blob key = {.data = t->key, .len = t->key_len, .flags = CURL_BLOB_NOCOPY};
+
+	if (t->cas)
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &cas);
+	if (t->cert && t->key) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+}
+
+/* OpenSSL asks this when the server wants a client certificate and the
+ * connection has none (it is not asked when one was given): none is
+ * sent, and the failure that follows says why (a TLS 1.3 server's alert
+ * may be lost to the reset that follows it). */
+static int on_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+	struct xfer *x = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+
+	(void)x509;
+	(void)pkey;
+	if (x)
+		x->cert_asked = true;
+	return 0;
+}
+
+static CURLcode on_ssl_ctx(CURL *e, void *ctx, void *data)
+{
+	(void)e;
+	SSL_CTX_set_app_data((SSL_CTX *)ctx, data);
+	SSL_CTX_set_client_cert_cb((SSL_CTX *)ctx, on_cert_request);
+	return CURLE_OK;
+}
+
+/* Why a TLS connection failed, when it was for a client certificate. */
+static const char *client_cert_hint(const struct reg_client *c, const char *ebuf)
+{
+	if (c->tls && c->tls->cert &&
+	    (strstr(ebuf, "alert bad certificate") || strstr(ebuf, "alert unknown ca") ||
+	     strstr(ebuf, "alert certificate")))
+		return " (the registry refused the client certificate)";
+	return "";
+}
+
 /* What a request carries: nothing (the ping), the registry's auth (the
  * token, or Basic), or the credentials alone (to the token realm). */
 enum auth { AUTH_NONE, AUTH_API, AUTH_TOKEN };
@@ -209,17 +259,19 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->patience);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o->tls_verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o->tls_verify ? 2L : 0L);
-	struct curl_blob cas = {.data = c->cas, .len = c->cas_len, .flags = CURL_BLOB_NOCOPY};
-	if (c->cas)
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &cas);
+	set_tls(e, c->tls);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	CURLcode rc = curl_easy_perform(e);
-	if (x->fd < 0) /* blobs run in threads of their own: only the pull's thread */
+	if (x->fd < 0) { /* blobs run in threads of their own: only the pull's thread */
 		c->last_curl = (int)rc;
+		c->last_cert_asked = x->cert_asked;
+	}
 	curl_slist_free_all(h);
 	*code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
@@ -237,7 +289,14 @@ static int perform(struct reg_client *c, const char *url, const char *accept, en
 			x->fd < 0 ? "GET %s: not answered whole within %d s (HUSK_PULL_TIMEOUT)"
 				  : "GET %s: slower than 1 KiB/s for a minute",
 			url, c->patience);
-	return hk_fail(err, 0, "GET %s: %s", url, *ebuf ? ebuf : curl_easy_strerror(rc));
+	if (x->cert_asked) /* its own words are a reset's, or an alert's */
+		return hk_fail(
+			err, 0,
+			"GET %s: the registry asks for a client certificate and there is none "
+			"(--cert-dir, or a certs.d directory)",
+			url);
+	return hk_fail(err, 0, "GET %s: %s%s", url, *ebuf ? ebuf : curl_easy_strerror(rc),
+		       client_cert_hint(c, ebuf));
 }
 
 /* "HTTP 404" and the registry's own words ({"errors":[{"message": ...}]}) */
@@ -470,9 +529,10 @@ static int ping_any(struct reg_client *c, long *code, char **challenge, struct h
 	if (ping(c, false, code, challenge, err) == 0)
 		return 0;
 	/* a certificate that does not verify is that, never a reason to
-	 * talk without TLS */
+	 * talk without TLS; nor is a TLS server that asked for a client
+	 * certificate (its 400 to plain http would hide why) */
 	if ((c->o->tls_verify && !img_ref_loopback(c->ref)) ||
-	    c->last_curl == CURLE_PEER_FAILED_VERIFICATION)
+	    c->last_curl == CURLE_PEER_FAILED_VERIFICATION || c->last_cert_asked)
 		return -1;
 	free(c->base);
 	c->base = xasprintf("http://%s", img_ref_api_host(c->ref));
@@ -505,36 +565,6 @@ static int authenticate(struct reg_client *c, const char *challenge, struct hk_e
 	return 0;
 }
 
-/* Every *.crt of --cert-dir, as one PEM text (as podman reads the
- * directory; its client certificates, *.cert and *.key, are not used). */
-static int read_cert_dir(struct reg_client *c, const char *dir, struct hk_err *err)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return hk_fail(err, errno, "--cert-dir %s", dir);
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len < 5 || strcmp(e->d_name + len - 4, ".crt") != 0)
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
-		size_t n;
-		_cleanup_free_ char *pem = hk_read_file(path, CERT_MAX, &n, err);
-		if (!pem) {
-			closedir(d);
-			return hk_err_prefix(err, "--cert-dir");
-		}
-		c->cas = xrealloc(c->cas, c->cas_len + n + 2);
-		memcpy(c->cas + c->cas_len, pem, n);
-		c->cas_len += n;
-		c->cas[c->cas_len++] = '\n';
-		c->cas[c->cas_len] = '\0';
-	}
-	closedir(d);
-	return 0;
-}
-
 int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_opts *o,
 	     struct hk_err *err)
 {
@@ -547,7 +577,8 @@ int reg_open(struct reg_client *c, const struct img_ref *ref, const struct reg_o
 		return -1;
 	if (reg_creds(ref, o, &c->user, &c->pass, err) < 0)
 		return -1;
-	if (o->cert_dir && read_cert_dir(c, o->cert_dir, err) < 0)
+	c->tls = o->tls ? o->tls : &c->own_tls;
+	if (!o->tls && reg_tls_load(ref->domain, o->cert_dir, &c->own_tls, err) < 0)
 		return -1;
 	long code;
 	_cleanup_free_ char *challenge = NULL;
@@ -566,7 +597,7 @@ void reg_close(struct reg_client *c)
 	free(c->base);
 	free(c->bearer);
 	free(c->noproxy);
-	free(c->cas);
+	reg_tls_clear(&c->own_tls);
 	free(c->user);
 	if (c->pass)
 		explicit_bzero(c->pass, strlen(c->pass));

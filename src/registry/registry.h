@@ -24,11 +24,31 @@ struct reg_progress {
 	void *data;
 };
 
+/* A registry's TLS material (registry-tls.c): the CA certificates (PEM)
+ * added to the system's, and a client certificate and its key. */
+struct reg_tls {
+	char *dir; /* where they were found; NULL: nowhere */
+	char *cas, *cert, *key;
+	size_t cas_len, cert_len, key_len;
+};
+
+/* From --cert-dir (cert_dir, taken as the caller names it) or else the
+ * first of ~/.config/containers/certs.d/DOMAIN, /etc/containers/certs.d/
+ * DOMAIN and /etc/docker/certs.d/DOMAIN there is (walked and checked as
+ * trusted.h's hk_open_config_dir and _file): *.crt CA certificates,
+ * NAME.cert and NAME.key a client's pair (the first by name is used; one
+ * without the other is an error). 0 (nothing found: t empty), or -1
+ * (err). */
+int reg_tls_load(const char *domain, const char *cert_dir, struct reg_tls *t, struct hk_err *err);
+void reg_tls_clear(struct reg_tls *t);
+
 struct reg_opts {
-	const char *authfile; /* --authfile (else $REGISTRY_AUTH_FILE, podman's, docker's) */
-	const char *creds;    /* --creds USER[:PASS] */
-	const char *cert_dir; /* --cert-dir: CA certificates (*.crt) added to the system's */
-	bool tls_verify;      /* --tls-verify (default true) */
+	const char *authfile;      /* --authfile (else $REGISTRY_AUTH_FILE, podman's, docker's) */
+	const char *creds;         /* --creds USER[:PASS] */
+	const char *cert_dir;      /* --cert-dir (else the certs.d directories: reg_tls_load) */
+	const struct reg_tls *tls; /* loaded already, or NULL: reg_open loads them */
+	bool tls_verify;           /* --tls-verify (default true) */
+	int64_t max_ratio;         /* --max-layer-ratio: IMG_RATIO_DEFAULT unless told */
 	const struct reg_progress *progress; /* NULL: nothing shown */
 };
 
@@ -40,12 +60,13 @@ struct reg_client {
 	char *bearer;         /* "Authorization: Bearer <token>" or NULL */
 	unsigned token_gen;   /* how many tokens were fetched */
 	char *user, *pass;
-	bool basic; /* send the credentials as Basic */
-	char *cas;  /* --cert-dir's certificates, one PEM text */
-	size_t cas_len;
-	int last_curl; /* the CURLcode of the last request */
-	int patience;  /* img_patience(): whole answers to small requests, in s */
-	char *noproxy; /* $no_proxy and the loopback */
+	bool basic;             /* send the credentials as Basic */
+	struct reg_tls own_tls; /* loaded by reg_open */
+	const struct reg_tls *tls;
+	int last_curl;        /* the CURLcode of the last request */
+	bool last_cert_asked; /* and whether its server asked for a client certificate */
+	int patience;         /* img_patience(): whole answers to small requests, in s */
+	char *noproxy;        /* $no_proxy and the loopback */
 };
 
 /* Credentials for ref's registry: --creds, else the first auth file that
@@ -98,11 +119,12 @@ char *reg_get(struct reg_client *c, const char *kind, const char *what, const ch
 int reg_blob_to_fd(struct reg_client *c, const char *digest, int64_t size, int fd,
 		   int64_t *progress, struct hk_err *err);
 
-/* The whole pull: the manifest (through an index to linux and this
- * machine's architecture), the config, each layer the cache lacks
- * streamed into it, then the store's entry (image/store.h). id: the
- * config's digest (hex). */
-int reg_pull(const char *image, const char *cache_dir, const struct reg_opts *o, char id[65],
-	     struct hk_err *err);
+/* The whole pull of ref (image as the user wrote it, resolved by
+ * img_ref_parse_alias; errors name it): the manifest (through an index to
+ * linux and this machine's architecture), the config, each layer the
+ * cache lacks streamed into it, then the store's entry (image/store.h).
+ * id: the config's digest (hex). */
+int reg_pull(const char *image, const struct img_ref *ref, const char *cache_dir,
+	     const struct reg_opts *o, char id[65], struct hk_err *err);
 
 #endif

@@ -53,9 +53,11 @@ def free_port():
 
 class Registry:
     """docker-registry serving dir/storage on 127.0.0.1:port (htpasswd
-    Basic auth when users is given)."""
+    Basic auth when users is given; TLS with tls, (cert, key, ca), and
+    then client certificates signed by ca required with client, (cert,
+    key) of one, for the tests' own requests)."""
 
-    def __init__(self, dir, users=None, tls=None):
+    def __init__(self, dir, users=None, tls=None, client=None):
         self.dir = Path(dir)
         self.dir.mkdir(parents=True)
         self.port = free_port()
@@ -70,13 +72,16 @@ class Registry:
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.dir}/storage\n"
             f"http:\n  addr: {self.host}\n" +
-            (f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n" if tls else "") + auth)
+            (f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n" if tls else "") +
+            (f"    clientcas:\n      - {tls[2]}\n" if client else "") + auth)
         self.log = open(self.dir / "log", "wb")
         self.proc = subprocess.Popen([REGISTRY, "serve", str(self.dir / "config.yml")],
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         ctx = ssl.create_default_context(cafile=tls[2]) if tls else None
+        if client:
+            ctx.load_cert_chain(client[0], client[1])
         while True:
             try:
                 urllib.request.urlopen(f"{'https' if tls else 'http'}://{self.host}/v2/",
@@ -298,10 +303,11 @@ def test_launch_pulls_when_missing(puller, world):
 
 
 def test_short_name_alias(puller, world, tmp_path):
-    """Aliases come from the file alone ($HUSK_ALIASES here)."""
-    aliases = tmp_path / "aliases.conf"
-    aliases.write_text(f"# test\nhkapp = {world.oci.rsplit(':', 1)[0]}\n")
-    env = dict(os.environ, HUSK_ALIASES=str(aliases))
+    """Aliases come from a file alone ($HUSK_REGISTRIES_CONF here, podman's
+    [aliases] table)."""
+    aliases = tmp_path / "registries.conf"
+    aliases.write_text(f'# test\n[aliases]\nhkapp = "{world.oci.rsplit(":", 1)[0]}"\n')
+    env = dict(os.environ, HUSK_REGISTRIES_CONF=str(aliases))
     r = puller.launch("hkapp:1", env=env)
     assert r.rc == 0 and r.out == "hello from amd64\n", str(r)
     lines = puller.hk.ok("images", "--cache-dir", puller.cache).out.splitlines()

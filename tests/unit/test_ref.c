@@ -91,18 +91,30 @@ static void test_loopback(void **state)
 	}
 }
 
+static void write_text(const char *file, const char *text)
+{
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 static void test_aliases(void **state)
 {
 	(void)state;
 	char file[] = "/tmp/husk-test-aliases-XXXXXX";
 	int fd = mkstemp(file);
 	assert_true(fd >= 0);
-	static const char text[] = "# short names\n"
-				   "app = registry.example:5000/team/app   # a comment\n"
-				   "  deep/name=quay.io/x/y\n"
-				   "\n";
-	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
 	close(fd);
+	/* podman's registries.conf [aliases], as Debian's shortnames.conf has it */
+	write_text(file, "# short names\n"
+			 "[aliases]\n"
+			 "  # a comment\n"
+			 "app = \"registry.example:5000/team/app\"   # a comment\n"
+			 "  \"deep/name\"='quay.io/x/y'\n"
+			 "\"gone\" = \"\"\n"
+			 "\"alpine\" = \"docker.io/library/alpine\"\r\n"
+			 "\n");
 	static const struct {
 		const char *in, *canonical;
 	} cases[] = {
@@ -114,6 +126,7 @@ static void test_aliases(void **state)
 		{"alpine", "docker.io/library/alpine:latest"},
 		{"host:1/app", "host:1/app:latest"},
 		{"apps", "docker.io/library/apps:latest"},
+		{"gone", "docker.io/library/gone:latest"}, /* "": no alias */
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		struct img_ref ref;
@@ -125,19 +138,43 @@ static void test_aliases(void **state)
 		free(s);
 		img_ref_clear(&ref);
 	}
-	/* a bad line, a target that is no DOMAIN/PATH */
-	static const char *const bad[] = {"app docker.io/x\n", "app = alpine:3\n"};
+	/* what is no alias, or more TOML than husk reads: the file and line */
+	static const struct {
+		const char *text, *line, *why;
+	} bad[] = {
+		{"[aliases]\napp docker.io/x\n", ":2:", "expected NAME"},
+		{"[aliases]\napp = \"alpine:3\"\n", ":2:", "DOMAIN/PATH"},
+		{"[aliases]\napp = \"quay.io/x:3\"\n", ":2:", "without tag"},
+		{"[aliases]\n\"quay.io/app\" = \"quay.io/x\"\n", ":2:", "not a short name"},
+		{"[aliases]\n\"app:1\" = \"quay.io/x\"\n", ":2:", "not a short name"},
+		{"[aliases]\napp = \"quay.io/x\"\napp = \"quay.io/y\"\n", ":3:", "given twice"},
+		{"app = \"quay.io/x\"\n", ":1:", "outside [aliases]"},
+		{"unqualified-search-registries = [\"docker.io\"]\n", ":1:", "a string"},
+		{"[[registry]]\nlocation = \"x\"\n", ":1:", "[[registry]]"},
+		{"[engine]\n", ":1:", "other than [aliases]"},
+		{"[aliases]\na.b = \"quay.io/x\"\n", ":2:", "dotted"},
+		{"[aliases]\napp = \"quay.io/x\n", ":2:", "unterminated"},
+		{"[aliases]\napp = \"quay.io/x\" extra\n", ":2:", "more after"},
+		{"[aliases]\napp = \"\"\"quay.io/x\"\"\"\n", ":2:", "multi-line"},
+		{"[aliases]\napp = \"quay\\u0041.io/x\"\n", ":2:", "escapes"},
+	};
 	for (size_t i = 0; i < N(bad); i++) {
-		FILE *f = fopen(file, "w");
-		assert_non_null(f);
-		fputs(bad[i], f);
-		fclose(f);
+		write_text(file, bad[i].text);
 		struct img_ref ref;
 		struct hk_err err = {0};
 		assert_int_equal(img_ref_parse_alias("app", file, &ref, &err), -1);
-		assert_non_null(strstr(err.msg, file));
+		if (!strstr(err.msg, file) || !strstr(err.msg, bad[i].line) ||
+		    !strstr(err.msg, bad[i].why))
+			fail_msg("%s: %s", bad[i].text, err.msg);
 	}
+	/* a name given elsewhere needs no alias: the file is not read */
+	struct img_ref ref;
+	struct hk_err err = {0};
+	assert_int_equal(img_ref_parse_alias("quay.io/x", file, &ref, &err), 0);
+	img_ref_clear(&ref);
 	unlink(file);
+	/* named and missing: an error, not no aliases */
+	assert_int_equal(img_ref_parse_alias("app", file, &ref, &err), -1);
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
+#include "image/image.h"
 #include "launch/launch.h"
 
 enum {
@@ -48,6 +49,7 @@ enum {
 	OPT_TLS_VERIFY,
 	OPT_CERT_DIR,
 	OPT_RO_TMPFS,
+	OPT_MAX_RATIO,
 };
 
 static const struct option longopts[] = {
@@ -91,6 +93,7 @@ static const struct option longopts[] = {
 	{"creds", required_argument, NULL, OPT_CREDS},
 	{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
 	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+	{"max-layer-ratio", required_argument, NULL, OPT_MAX_RATIO},
 	{0},
 };
 
@@ -140,6 +143,9 @@ static int on_value(struct cli_launch *c, int opt, const char *arg)
 		return launch_parse_share(arg, &o->share, err);
 	case OPT_LOG_OPT:
 		return launch_parse_log_opt(arg, &o->log, err);
+	case OPT_MAX_RATIO: /* husk-pull is told it too */
+		c->pull.max_ratio = arg;
+		return img_parse_ratio(arg, &o->max_ratio, err);
 	default:
 		return hk_fail(err, 0, "unexpected option");
 	}
@@ -280,6 +286,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 	struct cli_launch c = {.o = {.root = g->root,
 				     .init = true,
 				     .pids = LAUNCH_PIDS_DEFAULT,
+				     .max_ratio = IMG_RATIO_DEFAULT,
 				     .log = {LAUNCH_LOG_MAX_SIZE, LAUNCH_LOG_MAX_FILES}}};
 	struct launch_opts *o = &c.o;
 	int status = 1;
@@ -395,5 +402,8 @@ const struct hk_command cmd_launch = {
 		"   --pull always|missing|never  pull SOURCE, an image reference, from its "
 		"registry\n"
 		"                         (default missing; husk pull's options:)\n"
-		"   --authfile FILE, --creds USER[:PASS], --tls-verify[=BOOL], --cert-dir DIR\n",
+		"   --authfile FILE, --creds USER[:PASS], --tls-verify[=BOOL], --cert-dir DIR\n"
+		"   --max-layer-ratio N   a layer may unpack to N times its size (64 MiB at "
+		"least;\n"
+		"                         default 100, 0: no bound)\n",
 };

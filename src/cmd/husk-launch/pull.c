@@ -38,7 +38,7 @@ static int run_pull(const struct hk_globals *g, const struct cli_pull_opts *p, c
 	_cleanup_free_ char *path = cli_companion_path(PULL_BINARY);
 	_cleanup_free_ char *tls =
 		p->tls_verify ? xasprintf("--tls-verify=%s", p->tls_verify) : NULL;
-	const char *args[16];
+	const char *args[24];
 	size_t n = 0;
 
 	if (!path)
@@ -62,6 +62,10 @@ static int run_pull(const struct hk_globals *g, const struct cli_pull_opts *p, c
 	if (p->cert_dir) {
 		args[n++] = "--cert-dir";
 		args[n++] = p->cert_dir;
+	}
+	if (p->max_ratio) {
+		args[n++] = "--max-layer-ratio";
+		args[n++] = p->max_ratio;
 	}
 	args[n++] = "--";
 	args[n++] = source;
@@ -110,9 +114,14 @@ int cli_launch_image(const struct hk_globals *g, const struct cli_pull_opts *p, 
 		}
 		cache_dir = dflt;
 	}
-	if (img_ref_parse_alias(source, NULL, &ref, &err) < 0) {
+	if (img_ref_parse(source, &ref, &err) < 0) {
 		cli_errorf("launch: %s: neither a file nor an image reference (%s)", source,
 			   err.msg);
+		return -1;
+	}
+	img_ref_clear(&ref);
+	if (img_ref_parse_alias(source, NULL, &ref, &err) < 0) { /* its registries.conf */
+		cli_errorf("launch: %s: %s", source, err.msg);
 		return -1;
 	}
 	bool have = img_store_complete(cache_dir, &ref);

@@ -8,6 +8,7 @@
 struct cli_pull_opts {
 	const char *policy; /* --pull always|missing|never (default missing) */
 	const char *authfile, *creds, *tls_verify, *cert_dir;
+	const char *max_ratio; /* --max-layer-ratio, checked */
 };
 
 /* When source names an image (not a path that exists; "docker://" says

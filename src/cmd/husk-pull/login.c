@@ -1,8 +1,12 @@
-/* husk login and logout (in husk-pull), as podman has them, with the
- * password from -p or --password-stdin (no prompt). */
+/* husk login and logout (in husk-pull), as podman has them: the password
+ * from -p, --password-stdin, or asked for on the terminal that stdin is
+ * (echo off), the user from -u or asked for. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -11,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/xalloc.h"
 #include "registry/registry.h"
 
 enum { OPT_AUTHFILE = 1000, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_STDIN, OPT_ALL };
@@ -80,12 +85,127 @@ static char *read_password(struct hk_err *err)
 	return s;
 }
 
+#define LINE_MAX_LEN 4096
+
+/* A line of stdin, without its line end: read a byte at a time, so that
+ * nothing after it is taken from a pipe. NULL (err) at EOF before a
+ * newline with nothing read, or on a signal (*sig set). */
+static char *read_line(const char *what, volatile sig_atomic_t *sig, struct hk_err *err)
+{
+	char *buf = xzalloc(LINE_MAX_LEN + 1);
+	size_t n = 0;
+
+	for (;;) {
+		char c;
+		ssize_t r = sig && *sig ? (errno = EINTR, -1) : read(0, &c, 1);
+		if (r < 0 && errno == EINTR && !(sig && *sig))
+			continue;
+		if (r < 0 || (r == 0 && n == 0) || n == LINE_MAX_LEN) {
+			int e = r < 0 ? errno : 0;
+			explicit_bzero(buf, n);
+			free(buf);
+			hk_fail(err, e, "login: reading the %s%s", what,
+				r == 0              ? ": end of input"
+				: n == LINE_MAX_LEN ? ": too long"
+						    : "");
+			return NULL;
+		}
+		if (r == 0 || c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return buf;
+}
+
+static volatile sig_atomic_t caught;
+
+static void on_signal(int sig)
+{
+	caught = sig;
+}
+
+static const int restore_on[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define N_RESTORE (sizeof(restore_on) / sizeof(restore_on[0]))
+
+/* The password from the terminal on stdin, its echo off until it is read:
+ * a signal that ends husk on the way (Ctrl-C) finds the terminal as it
+ * was, then ends it as it would have. */
+static char *ask_password(struct hk_err *err)
+{
+	struct termios old, quiet;
+	struct sigaction sa = {.sa_handler = on_signal}, saved[N_RESTORE];
+
+	if (!isatty(0) || tcgetattr(0, &old) < 0) {
+		hk_fail(err, 0,
+			"login: no password: -p PASSWORD, --password-stdin, or a terminal on stdin "
+			"to ask on");
+		return NULL;
+	}
+	caught = 0;
+	for (size_t i = 0; i < N_RESTORE; i++)
+		sigaction(restore_on[i], &sa, &saved[i]); /* no SA_RESTART: read stops */
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	char *pass = NULL;
+	/* the echo off before the prompt shows: what is typed when it does is
+	 * never shown */
+	if (tcsetattr(0, TCSANOW, &quiet) < 0) {
+		hk_fail(err, errno, "login: turning the terminal's echo off");
+	} else {
+		fputs("Password: ", stdout); /* podman's prompt, on stdout */
+		fflush(stdout);
+		pass = read_line("password", &caught, err);
+	}
+	tcsetattr(0, TCSANOW, &old);
+	for (size_t i = 0; i < N_RESTORE; i++)
+		sigaction(restore_on[i], &saved[i], NULL);
+	fputs("\n", stdout);
+	fflush(stdout);
+	if (caught) {
+		raise(caught); /* as it would have ended husk */
+		hk_fail(err, EINTR, "login: interrupted");
+	}
+	return pass;
+}
+
+/* podman's way: -u, or a line of stdin after "Username: "; -p,
+ * --password-stdin, or asked for on the terminal. */
+static int credentials(struct cli_login *c, char **user, char **pass, struct hk_err *err)
+{
+	if (c->pass_stdin && !c->user)
+		return hk_fail(err, 0, "login: --password-stdin needs -u USER (as podman)");
+	if (c->pass_stdin)
+		*pass = read_password(err);
+	if (c->pass_stdin && !*pass)
+		return -1;
+	if (!c->user) {
+		fputs("Username: ", stdout);
+		fflush(stdout);
+		if (!(*user = read_line("username", NULL, err)))
+			return -1;
+		if (!**user)
+			return hk_fail(err, 0, "login: no username");
+	}
+	if (!c->pass && !c->pass_stdin && !(*pass = ask_password(err)))
+		return -1;
+	return 0;
+}
+
+static void forget(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 static int run_login(const struct hk_globals *g, int argc, char **argv)
 {
 	struct cli_login c = {.o = {.tls_verify = true}};
 	struct hk_err err = {0};
 	int status = 125;
-	_cleanup_free_ char *stdin_pass = NULL;
+	char *user = NULL, *pass = NULL;
 
 	(void)g;
 	if (cli_getopt(&cmd_login, argc, argv, "u:p:", longopts, on_opt, &c, &status))
@@ -94,17 +214,12 @@ static int run_login(const struct hk_globals *g, int argc, char **argv)
 		cli_errorf("login: expected one REGISTRY");
 		return 125;
 	}
-	if (c.pass_stdin && !(stdin_pass = read_password(&err))) {
-		cli_error(&err);
-		return 125;
-	}
-	const char *pass = stdin_pass ? stdin_pass : c.pass;
-	if (!c.user || !pass) {
-		cli_errorf("login: -u USER and -p PASSWORD or --password-stdin are needed "
-			   "(husk does not prompt)");
-		return 125;
-	}
-	if (reg_login(argv[optind], c.user, pass, &c.o, &err) < 0) {
+	int r = credentials(&c, &user, &pass, &err);
+	if (r == 0)
+		r = reg_login(argv[optind], user ? user : c.user, pass ? pass : c.pass, &c.o, &err);
+	forget(user);
+	forget(pass);
+	if (r < 0) {
 		cli_error(&err);
 		return 125;
 	}
@@ -142,8 +257,9 @@ const struct hk_command cmd_login = {
 	.run = run_login,
 	.args = "[options] REGISTRY",
 	.summary = LOGIN_SUMMARY,
-	.options = "   -u, --username USER   the user\n"
-		   "   -p, --password PASS   the password (or --password-stdin)\n"
+	.options = "   -u, --username USER   the user (else asked for)\n"
+		   "   -p, --password PASS   the password (or --password-stdin; else asked for on\n"
+		   "                         the terminal, echo off)\n"
 		   "   --authfile FILE       where to keep them (default: $REGISTRY_AUTH_FILE, "
 		   "else\n"
 		   "                         $XDG_RUNTIME_DIR/containers/auth.json, else\n"

@@ -15,11 +15,13 @@
 #include "common/trusted.h"
 #include "common/xalloc.h"
 #include "cmd/husk-pull/progress.h"
+#include "image/image.h"
+#include "image/ref.h"
 #include "registry/registry.h"
 #include "launch/launch.h"
 #include "launch/user.h"
 
-enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY, OPT_CERT_DIR };
+enum { OPT_CACHE = 1000, OPT_AUTHFILE, OPT_CREDS, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_MAX_RATIO };
 
 static const struct option longopts[] = {
 	{"cache-dir", required_argument, NULL, OPT_CACHE},
@@ -27,6 +29,7 @@ static const struct option longopts[] = {
 	{"creds", required_argument, NULL, OPT_CREDS},
 	{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
 	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+	{"max-layer-ratio", required_argument, NULL, OPT_MAX_RATIO},
 	{"quiet", no_argument, NULL, 'q'},
 	{0},
 };
@@ -61,6 +64,14 @@ static int on_opt(int opt, const char *arg, void *data)
 		}
 		c->o.tls_verify = !arg || strcmp(arg, "true") == 0;
 		return 0;
+	case OPT_MAX_RATIO: {
+		struct hk_err err = {0};
+		if (img_parse_ratio(arg, &c->o.max_ratio, &err) < 0) {
+			cli_errorf("pull: %s", err.msg);
+			return -1;
+		}
+		return 0;
+	}
 	case 'q':
 		c->quiet = true;
 		return 0;
@@ -115,9 +126,22 @@ static int enter_user(const char *cache, const struct cli_pull *c, struct hk_err
 	return launch_user_enter(false, &ranged, err);
 }
 
+/* The reference after the short-name aliases, and the TLS material for its
+ * registry. */
+static int resolve(const char *image, struct img_ref *ref, struct reg_opts *o, struct reg_tls *tls,
+		   struct hk_err *err)
+{
+	if (img_ref_parse_alias(image, NULL, ref, err) < 0)
+		return hk_err_prefix(err, "pull %s", image);
+	if (reg_tls_load(ref->domain, o->cert_dir, tls, err) < 0)
+		return hk_err_prefix(err, "pull %s", image);
+	o->tls = tls;
+	return 0;
+}
+
 static int run_pull(const struct hk_globals *g, int argc, char **argv)
 {
-	struct cli_pull c = {.o = {.tls_verify = true}};
+	struct cli_pull c = {.o = {.tls_verify = true, .max_ratio = IMG_RATIO_DEFAULT}};
 	struct hk_err err = {0};
 	char id[65];
 	int status = 125;
@@ -130,17 +154,23 @@ static int run_pull(const struct hk_globals *g, int argc, char **argv)
 		return 125;
 	}
 	_cleanup_free_ char *dflt = c.cache_dir ? NULL : pull_default_cache(&err);
-	if ((!c.cache_dir && !dflt) ||
-	    (launch_by_user() && enter_user(c.cache_dir ? c.cache_dir : dflt, &c, &err) < 0)) {
-		cli_error(&err);
-		return 125;
+	struct img_ref ref = {0};
+	struct reg_tls tls = {0};
+	int r = -1;
+	/* what configures the pull is read here, on the host, before an
+	 * ordinary user's namespace */
+	if ((c.cache_dir || dflt) && resolve(argv[optind], &ref, &c.o, &tls, &err) == 0 &&
+	    (!launch_by_user() || enter_user(c.cache_dir ? c.cache_dir : dflt, &c, &err) == 0)) {
+		struct progress pg;
+		progress_init(&pg, c.quiet);
+		struct reg_progress shown = {
+			.layer = progress_add, .waiting = progress_wait, .data = &pg};
+		c.o.progress = &shown;
+		r = reg_pull(argv[optind], &ref, c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err);
+		progress_finish(&pg);
 	}
-	struct progress pg;
-	progress_init(&pg, c.quiet);
-	struct reg_progress shown = {.layer = progress_add, .waiting = progress_wait, .data = &pg};
-	c.o.progress = &shown;
-	int r = reg_pull(argv[optind], c.cache_dir ? c.cache_dir : dflt, &c.o, id, &err);
-	progress_finish(&pg);
+	img_ref_clear(&ref);
+	reg_tls_clear(&tls);
 	if (r < 0) {
 		cli_error(&err);
 		return 125;
@@ -165,5 +195,11 @@ const struct hk_command cmd_pull = {
 		"   --tls-verify[=BOOL]   check the registry's certificate (default true; "
 		"false\n"
 		"                         also allows plain http)\n"
+		"   --cert-dir DIR        CA certificates (*.crt), a client's (*.cert, *.key)\n"
+		"                         (default: certs.d/HOST:PORT of ~/.config/containers,\n"
+		"                         /etc/containers, /etc/docker)\n"
+		"   --max-layer-ratio N   a layer may unpack to N times its size (64 MiB at "
+		"least;\n"
+		"                         default 100, 0: no bound)\n"
 		"   -q, --quiet           no line per layer\n",
 };
