@@ -88,7 +88,7 @@ unsigned char *seccomp_cache_key(const struct hk_seccomp *s, size_t *len)
 	struct buf b = {0};
 	struct utsname u;
 
-	put_str(&b, "husk seccomp " HUSK_VERSION);
+	put_str(&b, "husk seccomp " HUSK_VERSION " tree");
 	put_u64(&b, v ? v->major : 0);
 	put_u64(&b, v ? v->minor : 0);
 	put_u64(&b, v ? v->micro : 0);

@@ -78,6 +78,12 @@ static int set_attrs(scmp_filter_ctx ctx, const struct hk_seccomp *s, struct hk_
 	/* husk sets no_new_privs itself, when the config asks. */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0)
 		return hk_fail(err, 0, "linux.seccomp: libseccomp refused the NNP attribute");
+	/* A binary tree of the syscall numbers instead of a chain of tests: a
+	 * syscall of a 350-rule profile runs ~10 tests instead of up to 350,
+	 * and the kernel's per-syscall cache (built at attach by running the
+	 * filter for every number) costs as much less. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0)
+		return hk_fail(err, 0, "linux.seccomp: libseccomp refused the binary tree");
 	if ((s->flags & HK_SCMP_FLAG_LOG) && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
 		return hk_fail(err, 0,
 			       "linux.seccomp.flags: SECCOMP_FILTER_FLAG_LOG not supported here");
