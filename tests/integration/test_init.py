@@ -4,6 +4,7 @@ is bound in read-only at /sbin/husk-init, the way a bundle would use it;
 on the host it runs directly and acts as a child subreaper."""
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -298,3 +299,18 @@ def test_host_forwards_signals(tmp_path):
         p.wait()
     assert p.returncode == 3
     assert out == "got TERM\n"
+
+
+def test_init_g_on_a_terminal_gives_cmd_the_foreground(hk):
+    """With -g on a terminal, CMD's own group is the terminal's foreground
+    (or a read would stop it with SIGTTIN): tpgid == pgid == CMD's pid."""
+    from test_terminal import _pty_run
+    script = ("set -- $(cat /proc/self/stat | sed 's/.*) //'); "
+              "echo \"pg=$3 tpg=$6 me=$$\"; exit 5")
+    b = hk.bundle([INIT, "-g", "--", "sh", "-c", script], terminal=True,
+                  extra_mounts=init_mounts())
+    rc, out = _pty_run([HUSK, "--root", str(STATE_ROOT), "run", "--bundle", str(b.path),
+                        hk.new_id()], [])
+    assert rc == 5, out
+    m = re.search(rb"pg=(\d+) tpg=(\d+)", out)
+    assert m and m.group(1) == m.group(2), out
