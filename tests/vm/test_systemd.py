@@ -343,3 +343,65 @@ def test_without_the_dbus_daemon(rt):
         assert unit_gone(unit)
     finally:
         run("systemctl", "start", "dbus.socket")
+
+
+# --------------------------------------------------------------------------
+# attacks on the systemd path
+
+
+def test_a_scope_that_exists_is_neither_joined_nor_stopped(rootfs):
+    """Two state roots, one id: the second create (another user of husk,
+    another engine) must not join the first container's scope, put its own
+    limits on it, or stop it when its create is rolled back."""
+    a, b = make_runtime("husk", rootfs), make_runtime("husk", rootfs)
+    try:
+        a.config["linux"]["resources"] = {"pids": {"limit": 30}}
+        cid, pid, (unit, cgpath) = a.start()
+        b.config["linux"]["resources"] = {"pids": {"limit": 5}}
+        b.save()
+        b.ids.append(cid)
+        r = b.call("run", "-d", "--bundle", b.bundle, cid, systemd=True, check=False)
+        assert r.returncode != 0
+        assert Path(f"/proc/{pid}").exists(), "the first container was killed"
+        assert show(unit, "ActiveState", "TasksMax") == {"ActiveState": "active",
+                                                         "TasksMax": "30"}
+        assert (CGROOT / cgpath.lstrip("/") / "pids.max").read_text() == "30\n"
+        assert "exists already" in r.stderr, r.stderr
+        b.call("delete", "--force", cid, check=False)
+        assert show(unit, "ActiveState")["ActiveState"] == "active"
+        assert Path(f"/proc/{pid}").exists()
+    finally:
+        b.ids.clear()
+        for r in (a, b):
+            r.cleanup()
+            shutil.rmtree(r.tmp, ignore_errors=True)
+
+
+def test_the_container_does_not_inherit_an_ignored_sigpipe(rt):
+    """libdbus sets SIGPIPE to SIG_IGN for the whole process unless told
+    not to; an inherited SIG_IGN would reach the container's program (a
+    pipeline's writer would get EPIPE instead of dying). husk tells it not
+    to; and it connects only after the container's process was cloned. A
+    regression check: it passes without the first."""
+    rt.set_args("grep", "SigIgn", "/proc/self/status")
+    cid = rt.new_id()
+    r = rt.call("run", "--bundle", rt.bundle, cid, systemd=True)
+    ign = int(r.stdout.split()[1], 16)
+    assert not ign & (1 << 12), r.stdout
+
+
+def test_device_rules_hold_after_daemon_reload(rt):
+    """systemd replaces its device program on daemon-reload; the rules must
+    still hold after it (husk keeps its own program beside systemd's)."""
+    rt.config["process"]["capabilities"]["bounding"].append("CAP_MKNOD")
+    rt.config["process"]["capabilities"]["effective"].append("CAP_MKNOD")
+    rt.config["process"]["capabilities"]["permitted"].append("CAP_MKNOD")
+    rt.config["mounts"].append({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs"})
+    cid, pid, (unit, cgpath) = rt.start()
+    probe = ("mknod /mnt/mem c 1 1 && head -c1 /mnt/mem >/dev/null 2>&1 && echo opened; "
+             "echo x >/dev/null && echo null")
+    r = rt.call("exec", cid, "sh", "-c", probe)
+    assert r.stdout == "null\n", r.stdout
+    run("systemctl", "daemon-reload")
+    r = rt.call("exec", cid, "sh", "-c", probe.replace("/mnt/mem", "/mnt/mem2"))
+    assert r.stdout == "null\n", r.stdout
