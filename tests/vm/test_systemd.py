@@ -242,6 +242,11 @@ def test_pause_resume_exec_ps(rt):
     assert "frozen 1" in (d / "cgroup.events").read_text()
     rt.call("resume", cid)
     assert json.loads(rt.call("state", cid).stdout)["status"] == "running"
+    if rt.name == "husk":
+        ins = json.loads(rt.call("inspect", "--format", "json", cid).stdout)["cgroup"]
+        assert ins["manager"] == "systemd" and ins["unit"] == unit, ins
+        assert ins["paths"][""] == str(d), ins
+        assert f"{unit} (systemd)" in rt.call("inspect", cid).stdout
     rt.call("kill", "--all", cid, "KILL")
     deadline = time.monotonic() + TIMEOUT
     while procs_of(d):
