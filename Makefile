@@ -220,12 +220,15 @@ vm-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 
 # The systemd cgroup manager (--systemd-cgroup), husk beside runc, in the
 # same VM booted with systemd as PID 1 and D-Bus (tests/vm/run --systemd):
-# one boot for the cgroup v2 suite (the manager, then the engines), one for
+# one boot for the cgroup v2 suite (the manager, the engines, the CRI path:
+# CRI_PROTO names the CRI's api.proto when ../shared/cri/ lacks it), one for
 # the hybrid layout's (--cgroup-v1).
-VM_SYSTEMD_TESTS ?= tests/vm/test_systemd.py tests/vm/test_systemd_engines.py
+VM_SYSTEMD_TESTS ?= tests/vm/test_systemd.py tests/vm/test_systemd_engines.py \
+                    tests/vm/test_systemd_cri.py
 VM_HYBRID_TESTS  ?= tests/vm/test_systemd_hybrid.py
 vm-systemd-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init
-	tests/vm/run --systemd --mem 1536M --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) -- \
+	tests/vm/run --systemd --mem 1536M --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) \
+		-e CRI_PROTO -- \
 		$(PY) -m pytest -q -p no:cacheprovider $(VM_SYSTEMD_TESTS)
 	tests/vm/run --systemd --cgroup-v1 --times --timeout $(VM_TIMEOUT) \
 		-e HUSK=$(abspath $(BUILD)/husk) -- $(PY) -m pytest -q -p no:cacheprovider $(VM_HYBRID_TESTS)
