@@ -152,13 +152,17 @@ static int sysd_destroy(struct hk_cgroup *cg, struct hk_err *err)
 {
 	struct hk_err e = {0};
 
+	/* A create that failed before systemd made the unit: what is at the
+	 * scope's path now is another's (a create of the same name under
+	 * another --root that won the race), never ours to kill. */
+	if (cg->before_create)
+		return 0;
 	for (size_t i = 0; i < cg->n_dirs; i++)
 		if (cg->dirs[i].shared)
 			return 0;
 	if (cg_fs_manager.destroy(cg, err) < 0)
 		return -1;
-	/* a create that failed before systemd made the unit */
-	if (!cg->unit || cg->before_create)
+	if (!cg->unit)
 		return 0;
 	struct sysd_bus *b = sysd_bus_open(&e);
 	if (!b || sysd_stop_unit(b, cg->unit, &e) < 0)
