@@ -24,7 +24,11 @@ struct cg_manager {
 	struct hk_cgroup *(*resolve)(const char *cgroups_path, const char *id, struct hk_err *err);
 	/* Make the cgroup, empty: the backend then writes its devices and
 	 * resources. */
-	int (*create)(struct hk_cgroup *cg, struct hk_err *err);
+	int (*create)(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
+	/* update: what the manager keeps of the resources (NULL: nothing). */
+	int (*update)(struct hk_cgroup *cg, const struct hk_resources *r, struct hk_err *err);
+	/* create needs the process (cg->pid): after the clone. */
+	bool late;
 	/* cg_clone_fd and cg_enter_fds. */
 	int (*clone_fd)(struct hk_cgroup *cg, int *fd, struct hk_err *err);
 	int (*enter_fds)(struct hk_cgroup *cg, pid_t pid, int *fds, size_t max, size_t *n,
@@ -34,6 +38,8 @@ struct cg_manager {
 };
 
 extern const struct cg_manager cg_fs_manager;
+/* cgroup-systemd.c, when cg_systemd_enable() was called; else NULL. */
+extern const struct cg_manager *cg_systemd_manager;
 
 struct cg_ops {
 	/* Enforce the device rules (cg_device_rules) on a new cgroup. */
@@ -84,6 +90,9 @@ int cg_write_hugetlb_rdma(const struct hk_cgroup *cg, const struct hk_resources 
 			  const char *limit_file, struct hk_err *err);
 void cg_stats_add_io(struct hk_cg_blkio_entry **v, size_t *n, uint64_t major, uint64_t minor,
 		     const char *op, uint64_t value);
+
+/* cgroupfs's own, for the systemd manager to build on. */
+struct hk_cgroup *cg_fs_resolve(const char *path, const char *id, struct hk_err *err);
 
 /* Read a cgroup.procs file: of the cgroup at dir, or open at dirfd (dir
  * names it in errors). */

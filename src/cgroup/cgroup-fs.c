@@ -153,7 +153,7 @@ static void add_hierarchies(struct hk_cgroup *cg, struct hk_cgroup *v2,
 	hk_strv_free(seen, n_seen);
 }
 
-static struct hk_cgroup *fs_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
+struct hk_cgroup *cg_fs_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
 {
 	_cleanup_free_ char *own = hk_read_file("/proc/self/cgroup", 1 << 20, NULL, err);
 	const char *path = cgroups_path && *cgroups_path ? cgroups_path : id;
@@ -163,8 +163,8 @@ static struct hk_cgroup *fs_resolve(const char *cgroups_path, const char *id, st
 
 	if (!own || mountinfo_read(0, &mounts, &n, err) < 0)
 		return NULL;
-	struct hk_cgroup *cg = cg_new(1);
-	struct hk_cgroup *v2 = cg_new(2);
+	struct hk_cgroup *cg = cg_new(1, NULL);
+	struct hk_cgroup *v2 = cg_new(2, NULL);
 	add_hierarchies(cg, v2, mounts, n, own, path, absolute);
 	mountinfo_free_all(mounts, n);
 	if (cg->n_dirs == 0 && v2->n_dirs > 0) {
@@ -318,8 +318,9 @@ static int v2_make(struct hk_cgroup *cg, struct hk_err *err)
 	return 0;
 }
 
-static int fs_create(struct hk_cgroup *cg, struct hk_err *err)
+static int fs_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err)
 {
+	(void)spec;
 	return cg->version == 2 ? v2_make(cg, err) : v1_make(cg, err);
 }
 
@@ -481,7 +482,7 @@ static int fs_destroy(struct hk_cgroup *cg, struct hk_err *err)
 
 const struct cg_manager cg_fs_manager = {
 	.name = "cgroupfs",
-	.resolve = fs_resolve,
+	.resolve = cg_fs_resolve,
 	.create = fs_create,
 	.clone_fd = fs_clone_fd,
 	.enter_fds = fs_enter_fds,

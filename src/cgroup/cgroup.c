@@ -75,17 +75,43 @@ const struct cg_ops *cg_backend(const struct hk_cgroup *cg)
 	return cg->version == 2 ? &cg_v2_ops : &cg_v1_ops;
 }
 
-struct hk_cgroup *cg_new(int version)
+const struct cg_manager *cg_systemd_manager;
+
+struct hk_cgroup *cg_new(int version, const char *manager)
 {
 	struct hk_cgroup *cg = xzalloc(sizeof(*cg));
 	cg->manager = &cg_fs_manager;
+	if (manager && cg_systemd_manager && strcmp(manager, cg_systemd_manager->name) == 0)
+		cg->manager = cg_systemd_manager;
 	cg->version = version;
 	return cg;
 }
 
-struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk_err *err)
+const char *cg_manager_name(const struct hk_cgroup *cg)
 {
-	return cg_fs_manager.resolve(cgroups_path, id, err);
+	return cg->unit ? "systemd" : cg->manager->name;
+}
+
+bool cg_systemd_available(void)
+{
+	return cg_systemd_manager != NULL;
+}
+
+struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, bool systemd,
+			     struct hk_err *err)
+{
+	if (!systemd)
+		return cg_fs_manager.resolve(cgroups_path, id, err);
+	if (!cg_systemd_manager) {
+		hk_fail(err, 0, "--systemd-cgroup: this program has no systemd cgroup manager");
+		return NULL;
+	}
+	return cg_systemd_manager->resolve(cgroups_path, id, err);
+}
+
+bool cg_create_late(const struct hk_cgroup *cg)
+{
+	return cg->manager->late;
 }
 
 void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir)
@@ -105,6 +131,9 @@ void cg_free(struct hk_cgroup *cg)
 		free(cg->dirs[i].dir);
 	}
 	free(cg->dirs);
+	free(cg->unit);
+	free(cg->slice);
+	free(cg->id);
 	free(cg);
 }
 
@@ -138,7 +167,7 @@ uint32_t cg_kept(const struct hk_cgroup *cg)
 
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err)
 {
-	if (cg->manager->create(cg, err) < 0 || cg_backend(cg)->devices(cg, spec, err) < 0)
+	if (cg->manager->create(cg, spec, err) < 0 || cg_backend(cg)->devices(cg, spec, err) < 0)
 		return -1;
 	if (spec_resources_empty(&spec->resources))
 		return 0;
@@ -147,6 +176,8 @@ int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *e
 
 int cg_update(struct hk_cgroup *cg, const struct hk_resources *r, struct hk_err *err)
 {
+	if (cg->manager->update && cg->manager->update(cg, r, err) < 0)
+		return -1;
 	return cg_backend(cg)->apply(cg, r, true, err);
 }
 

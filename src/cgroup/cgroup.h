@@ -1,5 +1,5 @@
 /* The container's cgroup: one interface over the managers that make it
- * (cgroupfs now) and the file backends of cgroup v1 (and the hybrid
+ * (cgroupfs, or systemd: --systemd-cgroup) and the file backends of cgroup v1 (and the hybrid
  * layout: v1 controllers plus a cgroup2 hierarchy) and pure cgroup v2
  * (cgroup/backend.h). */
 #ifndef HUSK_CGROUP_CGROUP_H
@@ -35,14 +35,30 @@ struct hk_cgroup {
 	 * out by cg_create and cg_enter instead of failing the container; a
 	 * limit that needed it then fails, naming the field. */
 	bool best_effort;
+	/* The systemd manager's: the transient scope ("husk-ID.scope") and
+	 * its slice; NULL with cgroupfs. */
+	char *unit, *slice;
+	char *id;           /* the container's, for the scope's Description */
+	pid_t pid;          /* the process systemd puts in the new scope */
+	bool before_create; /* resolved for a create that has not made it yet */
 };
 
 /* Work out where the container's cgroup goes (linux.cgroupsPath: absolute
  * from each hierarchy's root, relative from husk's own cgroup; absent: the
  * container id, relative), without touching anything. */
-struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, struct hk_err *err);
-/* The same from what state.json recorded (cgroupfs's, the one manager). */
-struct hk_cgroup *cg_new(int version);
+struct hk_cgroup *cg_resolve(const char *cgroups_path, const char *id, bool systemd,
+			     struct hk_err *err);
+/* The same from what state.json recorded: manager "cgroupfs" or "systemd"
+ * (NULL: cgroupfs). */
+struct hk_cgroup *cg_new(int version, const char *manager);
+/* "cgroupfs" or "systemd". */
+const char *cg_manager_name(const struct hk_cgroup *cg);
+/* Make the systemd manager available (husk's main: only husk links
+ * libdbus-1; elsewhere a systemd container's cgroup is handled as
+ * cgroupfs's directories). */
+void cg_systemd_enable(void);
+/* Whether a program has it (features). */
+bool cg_systemd_available(void);
 void cg_add_dir(struct hk_cgroup *cg, const char *name, const char *dir);
 void cg_free(struct hk_cgroup *cg);
 
@@ -52,7 +68,9 @@ bool cg_refusal(const struct hk_cgroup *cg, int errnum);
 void cg_drop_dir(struct hk_cgroup *cg, size_t i, const char *why);
 /* Which of the hierarchies found are still there: bit `index` of each. */
 uint32_t cg_kept(const struct hk_cgroup *cg);
-/* Make the directories and apply linux.resources. */
+/* Make the directories and apply linux.resources. With systemd, after the
+ * clone: cg->pid is the process to put in the new scope (cg_create_late). */
+bool cg_create_late(const struct hk_cgroup *cg);
 int cg_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct hk_err *err);
 /* An fd for clone3's CLONE_INTO_CGROUP: on v2 the cgroup (cg_create made
  * it); on a hybrid host the unified hierarchy's, made here (cheap: it has

@@ -32,7 +32,7 @@ static void usage(const struct cli_program *p, FILE *f)
 		   "   --log FILE            also write errors and debug output to FILE\n"
 		   "   --log-format FORMAT   text (default) or json\n"
 		   "   --debug               log debug output\n"
-		   "   --systemd-cgroup      use systemd for cgroups (not supported yet)\n"
+		   "   --systemd-cgroup      systemd makes the container's cgroup (create, run)\n"
 		   "   --rootless VALUE      skip cgroups husk cannot make or join: true,\n"
 		   "                         false or auto (default: when rootless)\n"
 		   "   --version, -v         print the version\n"
@@ -206,9 +206,6 @@ int cli_main(const struct cli_program *p, int argc, char **argv)
 	if (hk_log_init(g.log, strcmp(g.log_format, "json") == 0,
 			g.debug ? HK_LOG_DEBUG : HK_LOG_WARN, &err) < 0)
 		return cli_error(&err);
-	if (g.systemd_cgroup)
-		return cli_errorf(
-			"--systemd-cgroup: the systemd cgroup driver is not supported yet by husk");
 	if (optind >= argc) {
 		usage(p, stderr);
 		return 1;

@@ -235,7 +235,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		ns_close_all(ns_fds);
 		return hk_fail(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 	}
-	struct hk_cgroup *cg = cg_resolve(spec->cgroups_path, o->id, err);
+	struct hk_cgroup *cg = cg_resolve(spec->cgroups_path, o->id, o->systemd_cgroup, err);
 	if (!cg) {
 		ns_close_all(ns_fds);
 		return -1;

@@ -26,6 +26,7 @@ struct hk_create_opts {
 	struct hk_spec *spec;
 	bool keep_stopped;   /* run: leave the stopped container for delete */
 	bool no_new_keyring; /* keep the caller's session keyring (runc's flag) */
+	bool systemd_cgroup; /* --systemd-cgroup: systemd makes the cgroup */
 	/* The container's cgroup must not exist yet (husk launch, which
 	 * names it after the container): joining one that exists would put
 	 * the container's limits and device rules on whatever is there. */

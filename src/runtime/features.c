@@ -1,5 +1,7 @@
 #include "runtime/features.h"
 
+#include "cgroup/cgroup.h"
+
 #include "linux/mount.h"
 #include "spec/json.h"
 #include "spec/spec.h"
@@ -69,7 +71,7 @@ static hk_json *linux_features(void)
 	hk_json_set(lx, "capabilities", caps);
 	hk_json_set_bool(cg, "v1", true);
 	hk_json_set_bool(cg, "v2", true);
-	hk_json_set_bool(cg, "systemd", false);
+	hk_json_set_bool(cg, "systemd", cg_systemd_available());
 	hk_json_set_bool(cg, "systemdUser", false);
 	hk_json_set(lx, "cgroup", cg);
 	hk_json_set(lx, "seccomp", seccomp_features());

@@ -337,6 +337,7 @@ static void read_cgroup(struct hk_inspect_cgroup *c, const struct hk_cgroup *cg)
 		c->dirs[i].shared = cg->dirs[i].shared;
 	}
 	c->n_dirs = cg->n_dirs;
+	c->unit = cg->unit ? xstrdup(cg->unit) : NULL;
 	c->has_stats = cg_stats(cg, &c->stats, &err) == 0;
 	c->has_cpu = cg_cpu_limit(cg, &c->cpu_quota, &c->cpu_period);
 }
@@ -461,6 +462,7 @@ void container_inspect_free(struct hk_inspect *in)
 		free(in->cgroup.dirs[i].dir);
 	}
 	free(in->cgroup.dirs);
+	free(in->cgroup.unit);
 	cg_stats_clear(&in->cgroup.stats);
 	free(in->rootfs.path);
 	free(in->rootfs.fstype);

@@ -44,6 +44,7 @@ struct hk_inspect_cgroup {
 	int version;
 	struct hk_cg_dir *dirs; /* copies of the state's */
 	size_t n_dirs;
+	char *unit; /* the systemd manager's scope, or NULL (cgroupfs) */
 	bool has_stats;
 	struct hk_cg_stats stats; /* mem.usage/limit, pids_current/limit */
 	bool has_cpu;

@@ -112,7 +112,10 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 		return -1;
 	if (sync_send_value(sp->sock, HK_SYNC_GO, (int32_t)sp->pid) < 0)
 		return child_gone(sp, err);
-	if (sp->cgroup->version != 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
+	/* systemd: the new scope takes the process in (cgroup/systemd.h) */
+	sp->cgroup->pid = sp->pid;
+	if ((sp->cgroup->version != 2 || cg_create_late(sp->cgroup)) &&
+	    cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;
 	int fds[CG_MAX_FDS];
 	size_t n;
@@ -262,7 +265,8 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->sock = -1;
 	sp->pty_master = -1;
 	sp->netdevs_moved = false;
-	if (sp->cgroup->version == 2 && cg_create(sp->cgroup, sp->spec, err) < 0)
+	if (sp->cgroup->version == 2 && !cg_create_late(sp->cgroup) &&
+	    cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;
 	if (cg_clone_fd(sp->cgroup, &cgfd, err) < 0)
 		return -1;

@@ -339,6 +339,11 @@ static hk_json *state_to_json(const struct hk_state *st)
 		hk_json *cg = hk_json_new_obj();
 		hk_json *dirs = hk_json_new_arr();
 		hk_json_set_int(cg, "version", st->cgroup->version);
+		if (st->cgroup->unit) {
+			hk_json_set_str(cg, "manager", cg_manager_name(st->cgroup));
+			hk_json_set_str(cg, "unit", st->cgroup->unit);
+			hk_json_set_str(cg, "slice", st->cgroup->slice);
+		}
 		/* Flat name, dir pairs: JSON objects cost json-c a hash table
 		 * each, and list reads every state file. */
 		for (size_t i = 0; i < st->cgroup->n_dirs; i++) {
@@ -376,7 +381,14 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 	if (hk_json_get_i64(cg, "state.cgroup", "version", 1, 2, &version, err) < 0 ||
 	    hk_json_get_arr(cg, "state.cgroup", "dirs", &dirs, &n, err) < 0)
 		return -1;
-	st->cgroup = cg_new((int)version);
+	_cleanup_free_ char *manager = NULL;
+	if (hk_json_get_str(cg, "state.cgroup", "manager", &manager, err) < 0)
+		return -1;
+	st->cgroup = cg_new((int)version, manager);
+	if (manager && strcmp(manager, "systemd") == 0 &&
+	    (hk_json_get_str(cg, "state.cgroup", "unit", &st->cgroup->unit, err) <= 0 ||
+	     hk_json_get_str(cg, "state.cgroup", "slice", &st->cgroup->slice, err) <= 0))
+		return hk_fail(err, 0, "state.cgroup: a systemd cgroup without its unit");
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *name = NULL, *dir = NULL;
 		hk_json *d = hk_json_at(dirs, i);

@@ -3,9 +3,14 @@
 # calls this when OUT/stamp is missing or stale, under a lock):
 #   OUT/kernel.img     the kernel of linux-image-amd64 (Debian 12: 6.1),
 #                      uncompressed when it can be (see unpack_kernel)
-#   OUT/initramfs.gz   busybox-static, tests/vm/init, and the kernel package's
+#   OUT/initramfs.gz   busybox-static, tests/vm/init (and vm-run, systemd mode's
+#                      runner), and the kernel package's
 #                      virtio, 9p and overlay modules with their dependencies
 #   OUT/kernel         "package version" of the kernel used
+#   OUT/modules/KVER   the kernel package's whole module tree, when it was
+#                      downloaded (tests/vm/run --systemd shares it into the
+#                      VM at /lib/modules/KVER; an installed package's is
+#                      /lib/modules/KVER on the host already)
 # Nothing is mounted or installed on the host: an installed linux-image-amd64
 # is used as it is, otherwise its kernel package is fetched with
 # `apt-get download` and unpacked in a scratch directory under OUT.
@@ -96,7 +101,8 @@ mkdir -p "$tree/bin" "$tree/dev" "$tree/proc" "$tree/sys" "$tree/lib/modules" \
 cp /bin/busybox "$tree/bin/busybox"
 ln -s busybox "$tree/bin/sh"
 cp "$here/init" "$tree/init"
-chmod 0755 "$tree/init"
+cp "$here/vm-run" "$tree/vm-run"
+chmod 0755 "$tree/init" "$tree/vm-run"
 
 : >"$tree/modules"
 for m in $MODULES; do
@@ -123,4 +129,10 @@ echo "$kpkg $kpkg_version" >"$work/kernel"
 mv -f "$work/kernel.img" "$out/kernel.img"
 mv -f "$work/initramfs.gz" "$out/initramfs.gz"
 mv -f "$work/kernel" "$out/kernel"
+rm -rf "$out/modules"
+if [ -n "$src" ]; then
+	mkdir -p "$work/modules"
+	mv "$src/lib/modules/$kver" "$work/modules/$kver"
+	mv "$work/modules" "$out/modules"
+fi
 say "built $out/kernel.img and $out/initramfs.gz ($kpkg $kpkg_version; modules: $(tr '\n' ' ' <"$tree/modules"))"

@@ -85,6 +85,7 @@ int cli_parse_create(const struct hk_command *cmd, const struct hk_globals *g, i
 {
 	c->opts.root = g->root;
 	c->opts.bundle = ".";
+	c->opts.systemd_cgroup = g->systemd_cgroup;
 	if (cli_getopt(cmd, argc, argv, c->allow_detach ? "b:d" : "b:", create_opts, on_opt, c,
 		       exit_status))
 		return 1;

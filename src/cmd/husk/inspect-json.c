@@ -76,6 +76,9 @@ static hk_json *json_cgroup(const struct hk_inspect_cgroup *c)
 	hk_json *o = hk_json_new_obj(), *paths = hk_json_new_obj();
 
 	hk_json_set_int(o, "version", c->version);
+	hk_json_set_str(o, "manager", c->unit ? "systemd" : "cgroupfs");
+	if (c->unit)
+		hk_json_set_str(o, "unit", c->unit);
 	for (size_t i = 0; i < c->n_dirs; i++)
 		hk_json_set_str(paths, c->dirs[i].name, c->dirs[i].dir);
 	hk_json_set(o, "paths", paths);

@@ -135,6 +135,8 @@ static void print_cgroup(const struct hk_inspect_cgroup *c)
 		return;
 	}
 	printf(LABEL "%s (v%d)\n", "cgroup", cli_esc(cgroup_main_dir(c)), c->version);
+	if (c->unit)
+		printf(LABEL "%s (systemd)\n", "  unit", cli_esc(c->unit));
 	if (c->has_stats && s->mem.present) {
 		printf(LABEL, "  memory");
 		print_size(s->mem.usage);

@@ -1,6 +1,7 @@
 /* husk: the OCI face, runc's command line; `net`, `launch` and the image
  * commands (pull, images, rmi, login, logout; image prune, attach) run the companion binaries
  * husk-net, husk-launch and husk-pull (companions.c). */
+#include "cgroup/cgroup.h"
 #include "cli/cli.h"
 #include "cmd/husk/commands.h"
 
@@ -21,5 +22,6 @@ static const struct cli_program husk = {
 
 int main(int argc, char **argv)
 {
+	cg_systemd_enable();
 	return cli_main(&husk, argc, argv);
 }

@@ -1,0 +1,412 @@
+"""The systemd cgroup manager (--systemd-cgroup) on a host whose PID 1 is
+systemd: the VM of `tests/vm/run --systemd` (make vm-systemd-test), cgroup
+v2, systemd 252 and the D-Bus daemon. Each behaviour an engine relies on is
+checked with husk and with Debian's runc side by side (runc is the oracle:
+the same scope, properties and limits as systemctl shows them), the rest
+with husk alone.
+
+Runs only there (skipped elsewhere). Self-contained, as test_v2_smoke.py.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HUSK = os.environ.get("HUSK") or str(REPO / "build" / "husk")
+RUNC = shutil.which("runc") or "/usr/sbin/runc"
+CGROOT = Path("/sys/fs/cgroup")
+TIMEOUT = 60  # s for one call: everything is slow under TCG
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("HUSK_VM") != "1" or not Path("/run/systemd/system").is_dir(),
+    reason="runs inside the VM of tests/vm/run --systemd")
+
+RUNTIMES = {"husk": HUSK, "runc": RUNC}
+
+
+def run(*argv, check=True, **kw):
+    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                       timeout=TIMEOUT, stdin=subprocess.DEVNULL, **kw)
+    assert not check or r.returncode == 0, f"{argv}: exit {r.returncode}\n{r.stderr}"
+    return r
+
+
+def show(unit, *props):
+    """systemctl show's NAME=VALUE lines as a dict."""
+    r = run("systemctl", "show", unit, "-p", ",".join(props))
+    return dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+
+
+def unit_gone(unit):
+    """Not loaded any more (a transient unit is forgotten once stopped)."""
+    deadline = time.monotonic() + 10
+    while show(unit, "LoadState")["LoadState"] != "not-found":
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+class Runtime:
+    """A runtime with a private state root, and a bundle on the busybox
+    rootfs; every create/run with --systemd-cgroup, the other commands
+    without it (as podman and containerd's shim call them)."""
+
+    def __init__(self, name, tmp, rootfs):
+        self.name, self.bin, self.tmp = name, RUNTIMES[name], tmp
+        self.root = Path(f"/run/hk-sd-{secrets.token_hex(3)}")
+        self.bundle = tmp / "bundle"
+        self.bundle.mkdir()
+        self.ids = []
+        run(HUSK, "spec", cwd=self.bundle)
+        self.config = json.loads((self.bundle / "config.json").read_text())
+        self.config["process"]["terminal"] = False
+        self.config["root"] = {"path": str(rootfs), "readonly": True}
+        self.set_args("sleep", "1000")
+
+    def call(self, *args, check=True, systemd=False):
+        argv = [self.bin, "--root", self.root, *(["--systemd-cgroup"] if systemd else []), *args]
+        with open(self.tmp / "out", "w+") as out, open(self.tmp / "err", "w+") as err:
+            # files, not pipes: a detached container inherits them
+            r = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=err, timeout=TIMEOUT)
+            out.seek(0)
+            err.seek(0)
+            r.stdout, r.stderr = out.read(), err.read()
+        assert not check or r.returncode == 0, f"{argv}: exit {r.returncode}\n{r.stderr}"
+        return r
+
+    def set_args(self, *args):
+        self.config["process"]["args"] = list(args)
+        self.save()
+
+    def save(self):
+        (self.bundle / "config.json").write_text(json.dumps(self.config))
+
+    def new_id(self):
+        self.ids.append(f"hksd-{secrets.token_hex(4)}")
+        return self.ids[-1]
+
+    def start(self, cgroups_path=None, check=True):
+        """run -d with systemd; (id, pid, unit)."""
+        cid = self.new_id()
+        if cgroups_path is not None:
+            self.config["linux"]["cgroupsPath"] = cgroups_path.replace("ID", cid)
+        self.save()
+        r = self.call("run", "-d", "--bundle", self.bundle, cid, systemd=True, check=check)
+        if r.returncode != 0:
+            return cid, None, r
+        pid = json.loads(self.call("state", cid).stdout)["pid"]
+        return cid, pid, scope_of(pid)
+
+    def cleanup(self):
+        for cid in self.ids:
+            self.call("delete", "--force", cid, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def procs_of(d):
+    try:
+        return (d / "cgroup.procs").read_text().split()
+    except FileNotFoundError:
+        return []
+
+
+def scope_of(pid):
+    """The unit and cgroup of a process: ("runc-x.scope", "/system.slice/...")."""
+    path = Path(f"/proc/{pid}/cgroup").read_text().strip().removeprefix("0::")
+    return path.rsplit("/", 1)[1], path
+
+
+@pytest.fixture(scope="module")
+def rootfs():
+    tmp = Path(tempfile.mkdtemp(prefix="hk-sd-rootfs-"))
+    try:
+        run(REPO / "tests" / "mkrootfs.sh", tmp / "rootfs")
+        yield tmp / "rootfs"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_runtime(name, rootfs):
+    tmp = Path(tempfile.mkdtemp(prefix=f"hk-sd-{name}-"))
+    return Runtime(name, tmp, rootfs)
+
+
+@pytest.fixture(params=["husk", "runc"])
+def rt(request, rootfs):
+    r = make_runtime(request.param, rootfs)
+    yield r
+    r.cleanup()
+    shutil.rmtree(r.tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def husk(rootfs):
+    r = make_runtime("husk", rootfs)
+    yield r
+    r.cleanup()
+    shutil.rmtree(r.tmp, ignore_errors=True)
+
+
+def test_the_vm_runs_systemd_and_dbus():
+    assert Path("/proc/1/comm").read_text() == "systemd\n"
+    r = run("busctl", "--system", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+            "org.freedesktop.DBus.Peer", "Ping")
+    assert r.returncode == 0
+
+
+# --------------------------------------------------------------------------
+# the scope, side by side with runc
+
+
+@pytest.mark.parametrize("path,slice_,prefix", [
+    (None, "system.slice", None),
+    ("system.slice:hkt:ID", "system.slice", "hkt"),
+    ("hk-a.slice:hkt:ID", "hk-a.slice", "hkt"),
+])
+def test_scope_name_slice_and_properties(rt, path, slice_, prefix):
+    rt.config["linux"]["resources"] = {"memory": {"limit": 64 << 20},
+                                       "pids": {"limit": 99},
+                                       "cpu": {"shares": 512, "quota": 50000,
+                                               "period": 100000}}
+    cid, pid, (unit, cgpath) = rt.start(path)
+    assert unit == f"{prefix or rt.name}-{cid}.scope"
+    sp = "/hk.slice/hk-a.slice" if slice_ == "hk-a.slice" else "/system.slice"
+    assert cgpath == f"{sp}/{unit}"
+    p = show(unit, "Slice", "Delegate", "ActiveState", "ControlGroup", "MemoryAccounting",
+             "TasksAccounting", "MemoryMax", "TasksMax", "CPUWeight", "CPUQuotaPerSecUSec",
+             "DefaultDependencies", "Description", "DevicePolicy")
+    assert p["Slice"] == slice_ and p["ActiveState"] == "active", p
+    assert p["Delegate"] == "yes" and p["ControlGroup"] == cgpath, p
+    assert p["MemoryAccounting"] == "yes" and p["TasksAccounting"] == "yes", p
+    assert p["DefaultDependencies"] == "no", p
+    assert p["MemoryMax"] == str(64 << 20) and p["TasksMax"] == "99", p
+    # shares 512 -> weight 1 + 510 * 9999 / 262142 = 20
+    assert p["CPUWeight"] == "20" and p["CPUQuotaPerSecUSec"] == "500ms", p
+    assert p["DevicePolicy"] == "strict", p
+    d = CGROOT / cgpath.lstrip("/")
+    assert (d / "memory.max").read_text() == f"{64 << 20}\n"
+    assert (d / "pids.max").read_text() == "99\n"
+    assert (d / "cpu.max").read_text() == "50000 100000\n"
+    # the rest of the life without the flag, as the engines call it
+    rt.call("kill", cid, "KILL")
+    deadline = time.monotonic() + TIMEOUT
+    while json.loads(rt.call("state", cid).stdout)["status"] != "stopped":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    rt.call("delete", cid)
+    assert unit_gone(unit), f"{unit} still loaded after delete"
+    assert not d.exists()
+
+
+def test_daemon_reload_keeps_the_limits(rt):
+    rt.config["linux"]["resources"] = {"memory": {"limit": 48 << 20}, "pids": {"limit": 77}}
+    cid, pid, (unit, cgpath) = rt.start()
+    run("systemctl", "daemon-reload")
+    d = CGROOT / cgpath.lstrip("/")
+    assert (d / "memory.max").read_text() == f"{48 << 20}\n"
+    assert (d / "pids.max").read_text() == "77\n"
+
+
+def test_update_goes_through_systemd(rt):
+    cid, pid, (unit, cgpath) = rt.start()
+    rt.call("update", "--memory", "40m", "--pids-limit", "55", cid)
+    p = show(unit, "MemoryMax", "TasksMax")
+    assert p == {"MemoryMax": str(40 << 20), "TasksMax": "55"}, p
+    d = CGROOT / cgpath.lstrip("/")
+    assert (d / "memory.max").read_text() == f"{40 << 20}\n"
+    run("systemctl", "daemon-reload")
+    assert (d / "pids.max").read_text() == "55\n"
+
+
+def test_pause_resume_exec_ps(rt):
+    cid, pid, (unit, cgpath) = rt.start()
+    d = CGROOT / cgpath.lstrip("/")
+    rt.call("exec", "-d", cid, "sleep", "999")
+    procs = (d / "cgroup.procs").read_text().split()
+    assert len(procs) == 2 and str(pid) in procs, procs
+    ps = json.loads(rt.call("ps", "--format", "json", cid).stdout)
+    assert sorted(map(str, ps)) == sorted(procs)
+    rt.call("pause", cid)
+    assert json.loads(rt.call("state", cid).stdout)["status"] == "paused"
+    assert "frozen 1" in (d / "cgroup.events").read_text()
+    rt.call("resume", cid)
+    assert json.loads(rt.call("state", cid).stdout)["status"] == "running"
+    if rt.name == "husk":
+        ins = json.loads(rt.call("inspect", "--format", "json", cid).stdout)["cgroup"]
+        assert ins["manager"] == "systemd" and ins["unit"] == unit, ins
+        assert ins["paths"][""] == str(d), ins
+        assert f"{unit} (systemd)" in rt.call("inspect", cid).stdout
+    rt.call("kill", "--all", cid, "KILL")
+    deadline = time.monotonic() + TIMEOUT
+    while procs_of(d):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # systemd stops an empty scope by itself (its cgroup goes): delete
+    # must cope
+    rt.call("delete", cid)
+    assert unit_gone(unit)
+
+
+def test_delete_force_of_a_running_container_stops_the_scope(rt):
+    cid, pid, (unit, cgpath) = rt.start()
+    t0 = time.monotonic()
+    rt.call("delete", "--force", cid)
+    assert unit_gone(unit)
+    # not systemd's TimeoutStopSec (90 s) for a process that ignores TERM
+    assert time.monotonic() - t0 < 20
+
+
+def test_annotations_become_properties(rt):
+    rt.config["annotations"] = {
+        "org.systemd.property.TimeoutStopSec": "uint64 7",
+        "org.systemd.property.CollectMode": "'inactive-or-failed'",
+        "org.systemd.property.CPUWeight": "uint64 33",
+    }
+    cid, pid, (unit, _) = rt.start()
+    p = show(unit, "TimeoutStopUSec", "CollectMode")
+    assert p == {"TimeoutStopUSec": "7s", "CollectMode": "inactive-or-failed"}, p
+
+
+def test_annotation_values_typed_as_systemd_wants(husk):
+    """husk also takes plain values (runc wants GVariant text: "uint64 7"):
+    a number of seconds, a size, a boolean."""
+    husk.config["annotations"] = {
+        "org.systemd.property.TimeoutStopSec": "7",
+        "org.systemd.property.MemoryHigh": "50000000",
+        "org.systemd.property.IOAccounting": "no",
+    }
+    cid, pid, (unit, _) = husk.start()
+    p = show(unit, "TimeoutStopUSec", "MemoryHigh", "IOAccounting")
+    assert p == {"TimeoutStopUSec": "7s", "MemoryHigh": "50000000", "IOAccounting": "no"}, p
+
+
+@pytest.mark.parametrize("path,message", [
+    ("/hk/ID", 'expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups'),
+    ("a:b", 'expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups'),
+    ("hk--a.slice:hkt:ID", "invalid slice name: hk--a.slice"),
+    ("hk:hkt:ID", "invalid slice name: hk"),
+])
+def test_bad_cgroups_path_refused_as_runc_does(rt, path, message):
+    cid, pid, r = rt.start(path, check=False)
+    assert r.returncode != 0 and message in r.stderr.replace('\\"', '"'), r.stderr
+
+
+def test_failing_create_leaves_no_unit(rt):
+    rt.set_args("/nonexistent")
+    cid = rt.new_id()
+    r = rt.call("create", "--bundle", rt.bundle, cid, systemd=True, check=False)
+    assert r.returncode != 0
+    rt.call("delete", "--force", cid, check=False)
+    units = run("systemctl", "list-units", "--all", "--plain", "--no-legend", f"*{cid}*").stdout
+    assert units.strip() == "", units
+    assert not list(CGROOT.glob(f"system.slice/*{cid}*"))
+
+
+def test_exec_joins_the_scope_and_oom_is_seen_by_events(husk):
+    husk.config["linux"]["resources"] = {"memory": {"limit": 16 << 20, "swap": 16 << 20}}
+    cid, pid, (unit, cgpath) = husk.start()
+    events = subprocess.Popen([HUSK, "--root", husk.root, "events", cid],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)
+        husk.call("exec", cid, "sh", "-c", "tail /dev/zero", check=False)
+        deadline = time.monotonic() + TIMEOUT
+        line = ""
+        while '"oom"' not in line:
+            assert time.monotonic() < deadline
+            line = events.stdout.readline()
+    finally:
+        events.kill()
+        events.wait()
+    assert int(show(unit, "MemoryMax")["MemoryMax"]) == 16 << 20
+
+
+# --------------------------------------------------------------------------
+# the D-Bus daemon down: systemd's private socket
+
+
+def test_without_the_dbus_daemon(rt):
+    run("systemctl", "stop", "dbus.socket", "dbus.service")
+    try:
+        r = run("systemctl", "is-active", "dbus.socket", "dbus.service", check=False)
+        assert r.stdout.split() == ["inactive", "inactive"], r.stdout
+        rt.config["linux"]["resources"] = {"pids": {"limit": 42}}
+        cid, pid, (unit, cgpath) = rt.start()
+        assert show(unit, "TasksMax")["TasksMax"] == "42"
+        rt.call("delete", "--force", cid)
+        assert unit_gone(unit)
+    finally:
+        run("systemctl", "start", "dbus.socket")
+
+
+# --------------------------------------------------------------------------
+# attacks on the systemd path
+
+
+def test_a_scope_that_exists_is_neither_joined_nor_stopped(rootfs):
+    """Two state roots, one id: the second create (another user of husk,
+    another engine) must not join the first container's scope, put its own
+    limits on it, or stop it when its create is rolled back."""
+    a, b = make_runtime("husk", rootfs), make_runtime("husk", rootfs)
+    try:
+        a.config["linux"]["resources"] = {"pids": {"limit": 30}}
+        cid, pid, (unit, cgpath) = a.start()
+        b.config["linux"]["resources"] = {"pids": {"limit": 5}}
+        b.save()
+        b.ids.append(cid)
+        r = b.call("run", "-d", "--bundle", b.bundle, cid, systemd=True, check=False)
+        assert r.returncode != 0
+        assert Path(f"/proc/{pid}").exists(), "the first container was killed"
+        assert show(unit, "ActiveState", "TasksMax") == {"ActiveState": "active",
+                                                         "TasksMax": "30"}
+        assert (CGROOT / cgpath.lstrip("/") / "pids.max").read_text() == "30\n"
+        assert "exists already" in r.stderr, r.stderr
+        b.call("delete", "--force", cid, check=False)
+        assert show(unit, "ActiveState")["ActiveState"] == "active"
+        assert Path(f"/proc/{pid}").exists()
+    finally:
+        b.ids.clear()
+        for r in (a, b):
+            r.cleanup()
+            shutil.rmtree(r.tmp, ignore_errors=True)
+
+
+def test_the_container_does_not_inherit_an_ignored_sigpipe(rt):
+    """libdbus sets SIGPIPE to SIG_IGN for the whole process unless told
+    not to; an inherited SIG_IGN would reach the container's program (a
+    pipeline's writer would get EPIPE instead of dying). husk tells it not
+    to; and it connects only after the container's process was cloned. A
+    regression check: it passes without the first."""
+    rt.set_args("grep", "SigIgn", "/proc/self/status")
+    cid = rt.new_id()
+    r = rt.call("run", "--bundle", rt.bundle, cid, systemd=True)
+    ign = int(r.stdout.split()[1], 16)
+    assert not ign & (1 << 12), r.stdout
+
+
+def test_device_rules_hold_after_daemon_reload(rt):
+    """systemd replaces its device program on daemon-reload; the rules must
+    still hold after it (husk keeps its own program beside systemd's)."""
+    rt.config["process"]["capabilities"]["bounding"].append("CAP_MKNOD")
+    rt.config["process"]["capabilities"]["effective"].append("CAP_MKNOD")
+    rt.config["process"]["capabilities"]["permitted"].append("CAP_MKNOD")
+    rt.config["mounts"].append({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs"})
+    cid, pid, (unit, cgpath) = rt.start()
+    probe = ("mknod /mnt/mem c 1 1 && head -c1 /mnt/mem >/dev/null 2>&1 && echo opened; "
+             "echo x >/dev/null && echo null")
+    r = rt.call("exec", cid, "sh", "-c", probe)
+    assert r.stdout == "null\n", r.stdout
+    run("systemctl", "daemon-reload")
+    r = rt.call("exec", cid, "sh", "-c", probe.replace("/mnt/mem", "/mnt/mem2"))
+    assert r.stdout == "null\n", r.stdout

@@ -1,0 +1,62 @@
+"""The systemd cgroup manager on a hybrid systemd host (v1 controllers, and
+systemd's own cgroup2 at /sys/fs/cgroup/unified): the VM of `tests/vm/run
+--systemd --cgroup-v1`. husk beside runc: the process in the scope in every
+hierarchy, limits as unit properties (v1's names) and in the files, update,
+pause/resume, and delete removing the unit and every directory.
+
+Runs only there. Helpers from test_systemd.py.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from test_systemd import CGROOT, TIMEOUT, rootfs, rt, run, show, unit_gone  # noqa: F401
+
+pytestmark = pytest.mark.skipif(
+    not Path("/sys/fs/cgroup/unified").is_dir() or not Path("/run/systemd/system").is_dir(),
+    reason="runs inside the VM of tests/vm/run --systemd --cgroup-v1")
+
+
+def hierarchies(pid):
+    """{controllers: path} from /proc/PID/cgroup."""
+    out = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, ctrl, path = line.split(":", 2)
+        out[ctrl] = path
+    return out
+
+
+def test_scope_in_every_hierarchy_limits_update_pause_delete(rt):
+    rt.config["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}
+    cid, pid, _ = rt.start()
+    unit = f"{rt.name}-{cid}.scope"
+    h = hierarchies(pid)
+    scope = f"/system.slice/{unit}"
+    for ctrl in ("name=systemd", "", "memory", "pids", "cpu,cpuacct", "devices", "freezer",
+                 "blkio", "cpuset"):
+        assert h.get(ctrl) == scope, (ctrl, h)
+    p = show(unit, "Slice", "Delegate", "MemoryLimit", "TasksMax", "ActiveState")
+    assert p == {"Slice": "system.slice", "Delegate": "yes", "MemoryLimit": str(64 << 20),
+                 "TasksMax": "50", "ActiveState": "active"}, p
+    mem = CGROOT / "memory" / scope.lstrip("/")
+    assert (mem / "memory.limit_in_bytes").read_text() == f"{64 << 20}\n"
+    assert (CGROOT / "pids" / scope.lstrip("/") / "pids.max").read_text() == "50\n"
+    rt.call("update", "--memory", "32m", cid)
+    assert show(unit, "MemoryLimit")["MemoryLimit"] == str(32 << 20)
+    assert (mem / "memory.limit_in_bytes").read_text() == f"{32 << 20}\n"
+    run("systemctl", "daemon-reload")
+    assert (mem / "memory.limit_in_bytes").read_text() == f"{32 << 20}\n"
+    rt.call("pause", cid)
+    assert json.loads(rt.call("state", cid).stdout)["status"] == "paused"
+    rt.call("resume", cid)
+    rt.call("exec", "-d", cid, "sleep", "999")
+    assert len((mem / "cgroup.procs").read_text().split()) == 2
+    t0 = time.monotonic()
+    rt.call("delete", "--force", cid)
+    assert unit_gone(unit)
+    assert time.monotonic() - t0 < TIMEOUT
+    left = [str(d) for d in CGROOT.glob(f"*/system.slice/{unit}")]
+    assert not left, left
