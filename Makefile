@@ -165,6 +165,8 @@ $(BUILD)/tests/mount_unlock: override CFLAGS := $(filter-out -fsanitize=%,$(CFLA
 $(BUILD)/tests/mount_unlock: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 $(BUILD)/tests/root_probe: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/root_probe: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
+$(BUILD)/tests/seize_probe: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
+$(BUILD)/tests/seize_probe: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

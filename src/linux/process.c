@@ -193,13 +193,16 @@ int process_cloexec_fds(int preserve_fds, struct hk_err *err)
 	return hk_fds_cloexec_others(preserve_fds, err);
 }
 
-int process_guard_exe(struct hk_err *err)
+int process_undumpable(struct hk_err *err)
 {
-	if (geteuid() != 0)
-		return 0;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return hk_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
 	return 0;
+}
+
+int process_guard_exe(struct hk_err *err)
+{
+	return geteuid() == 0 ? process_undumpable(err) : 0;
 }
 
 int process_exec(const char *path, const struct hk_process *p, char *const *env, struct hk_err *err)

@@ -51,6 +51,11 @@ int process_cloexec_fds(int preserve_fds, struct hk_err *err);
  * Unprivileged husk skips it: it must write its child's /proc files
  * itself. */
 int process_guard_exe(struct hk_err *err);
+/* The same whoever runs husk: exec's, whose process writes no /proc file
+ * of another's, and which an ordinary user's exec needs most (the process
+ * joins a container whose root is that user: dumpable, any process there
+ * could trace it until its filter is on; outside attack, fifth round F1). */
+int process_undumpable(struct hk_err *err);
 /* execve of p's args with env; returns only on failure ("exec /x: exec
  * format error", as runc). */
 int process_exec(const char *path, const struct hk_process *p, char *const *env,

@@ -161,7 +161,8 @@ static int load_process_file(const char *path, const struct hk_spec *spec, struc
  * anything but a regular file there is refused, never followed); but all
  * that bounds or raises it stays what create gave the container (made):
  * capabilities, no_new_privileges, LSM labels, the user and groups,
- * rlimits, the scheduler, the I/O priority and oom_score_adj. A container
+ * rlimits, the scheduler, the I/O priority, oom_score_adj, the umask and
+ * execCPUAffinity (whose initial set husk itself takes on the host). A container
  * that can write its bundle (root.path ".") must not raise its next exec's
  * privileges (outside attack, F5 and F9). runc 1.1.5 takes all of them
  * from the bundle. */
@@ -198,6 +199,10 @@ static int bundle_process(const char *bundle, struct hk_spec *made, struct hk_pr
 	SWAP(out->oom_score_adj, m->oom_score_adj);
 	SWAP(out->sched, m->sched);
 	SWAP(out->ioprio, m->ioprio);
+	SWAP(out->has_umask, m->has_umask);
+	SWAP(out->umask, m->umask);
+	SWAP(out->cpus_initial, m->cpus_initial);
+	SWAP(out->cpus_final, m->cpus_final);
 	free(out->apparmor_profile);
 	free(out->selinux_label);
 	out->apparmor_profile = TAKE_PTR(made->process.apparmor_profile);
@@ -544,7 +549,7 @@ static int spawn_exec(struct target *t, int preserve_fds, pid_t *pid, int *pidfd
 
 	if (other_pidns(t, &pidns, err) < 0)
 		return -1;
-	if (process_guard_exe(err) < 0)
+	if (process_undumpable(err) < 0)
 		return -1;
 	/* execCPUAffinity.initial: where "a runtime parent process" runs
 	 * before the process joins the container's cgroup (config.md) -- this

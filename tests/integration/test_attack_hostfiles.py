@@ -688,6 +688,27 @@ def test_exec_keeps_the_capabilities_of_create(hk):
     assert not eff & (1 << 21), f"CAP_SYS_ADMIN came from the edited bundle: {r.out}"
 
 
+@pytest.mark.husk_only  # runc 1.1.5 takes the whole process from the bundle
+def test_exec_keeps_umask_and_cpu_affinity_of_create(hk):
+    """Fifth outside attack, F3: the container rewrote its bundle's umask
+    (0) and execCPUAffinity (CPU 1 only, which husk applied to itself on
+    the host before joining); exec took both from there."""
+    if os.cpu_count() < 2:
+        pytest.skip("needs two CPUs")
+    d = _self_bundle(hk)
+    cid = hk.new_id()
+    assert hk.call("run", "-d", "--bundle", d, cid).rc == 0
+    probe = "umask; grep Cpus_allowed_list /proc/self/status"
+    before = hk.call("exec", cid, "sh", "-c", probe)
+    assert before.rc == 0, str(before)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["process"]["user"]["umask"] = 0
+    cfg["process"]["execCPUAffinity"] = {"initial": "1", "final": "1"}
+    (d / "config.json").write_text(json.dumps(cfg))
+    after = hk.call("exec", cid, "sh", "-c", probe)
+    assert after.rc == 0 and after.out == before.out, f"{before.out!r} -> {after.out!r}"
+
+
 def test_exec_looks_up_no_host_path_from_the_bundle(hk):
     """The container points its bundle's root.path at host paths: exec must
     not look them up on the host (husk stat()ed it, so whether the next exec

@@ -314,3 +314,13 @@ def test_init_g_on_a_terminal_gives_cmd_the_foreground(hk):
     assert rc == 5, out
     m = re.search(rb"pg=(\d+) tpg=(\d+)", out)
     assert m and m.group(1) == m.group(2), out
+
+
+def test_init_escapes_the_command_it_cannot_run():
+    """Fifth outside attack, F5: an image's command with terminal escapes
+    (a title, a screen clear, C1, a bidi override) was printed raw."""
+    bad = "/nonexist\x1b]0;PWN\x07\x1b[2J\u009b\u202e"
+    r = subprocess.run([HUSK_INIT, "--", bad], capture_output=True, timeout=10)
+    assert r.returncode == 127, r
+    assert b"husk-init: exec /nonexist" in r.stderr, r.stderr
+    assert not any(b < 0x20 or b >= 0x7f for b in r.stderr.rstrip(b"\n")), r.stderr

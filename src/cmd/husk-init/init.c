@@ -68,6 +68,25 @@ static void die(const char *fmt, ...)
 	exit(EXIT_INIT_FAILURE);
 }
 
+/* A string from the image (its command) made safe for a terminal: every
+ * byte outside printable ASCII as \xNN, so no escape sequence, C1 control
+ * or bidi override reaches the operator's screen raw. Truncated to fit. */
+static const char *esc(const char *s)
+{
+	static char out[1024];
+	size_t n = 0;
+
+	for (; *s && n + 5 < sizeof(out); s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\x%02x", c);
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: " USAGE "\n"
@@ -108,7 +127,7 @@ static void parse_args(int argc, char **argv, struct init_opts *o)
 			/* optopt: the bad letter of a short option, 0 for a long one. */
 			if (optopt)
 				die("unknown option -%c (usage: %s)", optopt, USAGE);
-			die("unknown option %s (usage: %s)", argv[optind - 1], USAGE);
+			die("unknown option %s (usage: %s)", esc(argv[optind - 1]), USAGE);
 		}
 	}
 	if (optind >= argc)
@@ -183,7 +202,7 @@ static pid_t spawn(const struct init_opts *o, const sigset_t *orig_mask)
 	if (r != 0) {
 		/* As the shell does: 127 when there is no such command, 126 when
 		 * it exists but cannot be run. */
-		fprintf(stderr, "husk-init: exec %s: %s\n", o->argv[0], strerror(r));
+		fprintf(stderr, "husk-init: exec %s: %s\n", esc(o->argv[0]), strerror(r));
 		exit(r == ENOENT || r == ENOTDIR ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 	}
 	return pid;
