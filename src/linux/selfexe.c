@@ -206,6 +206,16 @@ static int view_memfd(int src, const struct stat *st, struct hk_err *err)
 			return hk_fail(err, e, "copy husk's binary to a sealed memfd");
 		}
 	}
+	/* The original's mtime, so that the re-executed husk knows the copy
+	 * for that file's (selfexe_init): it finds its companions and
+	 * husk-init beside the original, not beside "/memfd:husk" (outside
+	 * attack, fifth round F2). */
+	struct timespec times[2] = {st->st_atim, st->st_mtim};
+	if (futimens(mfd, times) < 0) {
+		int e = errno;
+		close(mfd);
+		return hk_fail(err, e, "give husk's copy of its binary the original's times");
+	}
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
 		int e = errno;
 		close(mfd);

@@ -597,3 +597,24 @@ def test_dt_and_attach_by_the_user(user):
     wait_for(lambda: user.u.state(name)["status"] == "stopped", what="the program to end")
     user.u.ok("delete", "--force", name)
     user.assert_nothing_left()
+
+
+def test_users_own_build_finds_its_companions(user):
+    """Fifth outside attack, F2: a build of the user's own (writable by the
+    user, so husk and husk-launch re-execute from a sealed memfd copy)
+    looked for husk-init and its cleanup hook at /husk-init and
+    /husk-launch: launch failed by default, and --no-init left the
+    container's directory behind."""
+    own = user.u.work / "ownbuild"
+    own.mkdir()
+    for b in (Path(HUSK), LAUNCH, INIT):
+        shutil.copy2(b, own / b.name)
+    user.u.chown(own, recursive=True)
+    for extra in ((), ("--no-init",)):
+        argv = ["runuser", "-u", user.u.name, "--", "env", "-i", *user.env(),
+                str(own / "husk"), "launch", "--rm", *extra, "--net", "none",
+                str(user.rootfs), "sh", "-c", "echo ran"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and r.stdout == "ran\n", (extra, r)
+        user.assert_nothing_left()
