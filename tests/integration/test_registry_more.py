@@ -22,8 +22,9 @@ import pytest
 
 from ocimage import Image
 from conftest import HUSK
-from test_registry import (INSECURE, TIMEOUT, Registry, auth_world, make_ca,  # noqa: F401
-                           one_line_error, puller, world)
+from test_registry import (INSECURE, TIMEOUT, Registry, one_line_error,  # noqa: F401
+                           puller, world)
+from test_registry_auth import auth_world, make_ca  # noqa: F401
 from test_userns_rootless import rootless  # noqa: F401
 
 pytestmark = pytest.mark.husk_only
