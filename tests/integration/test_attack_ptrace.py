@@ -75,6 +75,17 @@ def launch_with_range(hk, containers_range, image, traversable):  # noqa: F811
     return launch, str(image.layout(hk.work / "img"))
 
 
+def _run_probe_as_user(rootless, bundle, cid, out):  # noqa: F811 (the fixture)
+    """`husk run` of bundle by the rootless user, its output to out."""
+    p = subprocess.Popen(["runuser", "-u", rootless.name, "--", "env", "-i",
+                          f"PATH={os.environ['PATH']}", f"HOME={rootless.home}",
+                          f"XDG_RUNTIME_DIR={rootless.xdg}", rootless.runtime, "run",
+                          "--bundle", str(bundle), cid],
+                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                         stderr=subprocess.STDOUT)
+    return p
+
+
 def test_rootless_joined_user_and_pid_namespaces(rootless, probe):  # noqa: F811
     """F6: an ordinary user's B, created into the user's container A's
     user and pid namespaces (both by path), was dumpable while it built its
@@ -98,12 +109,7 @@ def test_rootless_joined_user_and_pid_namespaces(rootless, probe):  # noqa: F811
     rootless_config(a, ["/probe", f"{marker}/secret", "60"], edit=edit_a)
     acid = rootless.new_id()
     out = rootless.work / "a.out"
-    p = subprocess.Popen(["runuser", "-u", rootless.name, "--", "env", "-i",
-                          f"PATH={os.environ['PATH']}", f"HOME={rootless.home}",
-                          f"XDG_RUNTIME_DIR={rootless.xdg}", rootless.runtime, "run",
-                          "--bundle", str(a), acid],
-                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                         stderr=subprocess.STDOUT)
+    p = _run_probe_as_user(rootless, a, acid, out)
     try:
         wait_for(lambda: out.exists() and "ready" in out.read_text(), timeout=10,
                  what="the probe")
@@ -152,12 +158,7 @@ def test_rootless_exec_child_cannot_be_seized(rootless):  # noqa: F811
     rootless_config(a, ["/seize", "60"], edit=edit)
     cid = rootless.new_id()
     out = rootless.work / "seize.out"
-    p = subprocess.Popen(["runuser", "-u", rootless.name, "--", "env", "-i",
-                          f"PATH={os.environ['PATH']}", f"HOME={rootless.home}",
-                          f"XDG_RUNTIME_DIR={rootless.xdg}", rootless.runtime, "run",
-                          "--bundle", str(a), cid],
-                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                         stderr=subprocess.STDOUT)
+    p = _run_probe_as_user(rootless, a, cid, out)
     try:
         wait_for(lambda: out.exists() and "ready" in out.read_text(), timeout=10,
                  what="the probe")
