@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from sdhelpers import run, show, unit_gone
+
 REPO = Path(__file__).resolve().parents[2]
 HUSK = os.environ.get("HUSK") or str(REPO / "build" / "husk")
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
@@ -31,29 +33,6 @@ pytestmark = pytest.mark.skipif(
     reason="runs inside the VM of tests/vm/run --systemd")
 
 RUNTIMES = {"husk": HUSK, "runc": RUNC}
-
-
-def run(*argv, check=True, **kw):
-    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                       timeout=TIMEOUT, stdin=subprocess.DEVNULL, **kw)
-    assert not check or r.returncode == 0, f"{argv}: exit {r.returncode}\n{r.stderr}"
-    return r
-
-
-def show(unit, *props):
-    """systemctl show's NAME=VALUE lines as a dict."""
-    r = run("systemctl", "show", unit, "-p", ",".join(props))
-    return dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-
-
-def unit_gone(unit):
-    """Not loaded any more (a transient unit is forgotten once stopped)."""
-    deadline = time.monotonic() + 10
-    while show(unit, "LoadState")["LoadState"] != "not-found":
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 class Runtime:

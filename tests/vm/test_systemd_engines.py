@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from sdhelpers import run, show, unit_gone
+
 REPO = Path(__file__).resolve().parents[2]
 HUSK = os.environ.get("HUSK") or str(REPO / "build" / "husk")
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
@@ -34,27 +36,6 @@ MEM = 64 << 20
 pytestmark = pytest.mark.skipif(
     os.environ.get("HUSK_VM") != "1" or not Path("/run/systemd/system").is_dir(),
     reason="runs inside the VM of tests/vm/run --systemd")
-
-
-def run(*argv, check=True, env=None):
-    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                       timeout=TIMEOUT, stdin=subprocess.DEVNULL, env=env)
-    assert not check or r.returncode == 0, f"{argv}: exit {r.returncode}\n{r.stderr}"
-    return r
-
-
-def show(unit, *props):
-    r = run("systemctl", "show", unit, "-p", ",".join(props))
-    return dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-
-
-def unit_gone(unit):
-    deadline = time.monotonic() + 20
-    while show(unit, "LoadState")["LoadState"] != "not-found":
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 def cgroup_of(pid):
