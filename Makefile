@@ -165,6 +165,9 @@ $(BUILD)/tests/mount_unlock: override CFLAGS := $(filter-out -fsanitize=%,$(CFLA
 $(BUILD)/tests/mount_unlock: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 $(BUILD)/tests/root_probe: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/root_probe: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
+# the systemd VM's forger of JobRemoved: a libdbus client of its own
+$(BUILD)/tests/jobforge: ALL_CFLAGS += $(DBUS_CFLAGS)
+$(BUILD)/tests/jobforge: override LDLIBS := $(LDLIBS) -ldbus-1
 $(BUILD)/tests/seize_probe: override CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS))
 $(BUILD)/tests/seize_probe: override LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS)) -static
 
@@ -229,7 +232,7 @@ vm-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(HELPER_BIN)
 VM_SYSTEMD_TESTS ?= tests/vm/test_systemd.py tests/vm/test_systemd_engines.py \
                     tests/vm/test_systemd_cri.py
 VM_HYBRID_TESTS  ?= tests/vm/test_systemd_hybrid.py
-vm-systemd-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init
+vm-systemd-test: $(TEST_DEPS_OK) $(BUILD)/husk $(BUILD)/husk-init $(BUILD)/tests/jobforge
 	tests/vm/run --systemd --mem 1536M --times --timeout $(VM_TIMEOUT) -e HUSK=$(abspath $(BUILD)/husk) \
 		-e CRI_PROTO -- \
 		$(PY) -m pytest -q -p no:cacheprovider $(VM_SYSTEMD_TESTS)

@@ -1,7 +1,10 @@
 /* The systemd manager's D-Bus calls, through libdbus-1 (linked statically
- * into husk: Debian ships libdbus-1.a). The system bus when its daemon
- * answers, else systemd's private socket /run/systemd/private, which
- * answers root directly (as runc does when the D-Bus daemon is down).
+ * into husk: Debian ships libdbus-1.a). systemd's private socket
+ * /run/systemd/private first: it answers root directly, its peer can only
+ * be systemd (no other client can send husk a signal there), and it saves
+ * the bus daemon's hop and Hello. Else the system bus, where only
+ * systemd's own unique name is believed (runc takes the bus first, and
+ * the private socket only when the D-Bus daemon is down).
  * Every call waits for its job: StartTransientUnit returns when the job is
  * queued, and the scope's cgroup exists only once it is done. */
 #include <dbus/dbus.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cgroup/systemd.h"
 #include "common/err.h"
@@ -28,6 +32,11 @@
 struct sysd_bus {
 	DBusConnection *conn;
 	bool direct; /* systemd's private socket: no bus daemon */
+	/* On the bus: systemd's unique name (":1.2"), the sender of its reply
+	 * to our call, and the only sender of JobRemoved believed. Any client
+	 * may send a signal to husk's connection, and one forged by a local
+	 * user must not end husk's wait (sixth outside attack, F1). */
+	char *owner;
 };
 
 static int bus_fail(struct hk_err *err, DBusError *e, const char *what)
@@ -62,12 +71,14 @@ struct sysd_bus *sysd_bus_open(struct hk_err *err)
 	dbus_connection_set_change_sigpipe(FALSE);
 	dbus_error_init(&e);
 	dbus_error_init(&e2);
-	b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &e);
-	if (!b->conn) {
-		hk_debug("systemd: no system bus (%s): systemd's private socket",
-			 dbus_error_is_set(&e) ? e.message : "?");
+	if (geteuid() == 0) {
 		b->conn = dbus_connection_open_private(PRIVATE_SOCKET, &e2);
-		b->direct = true;
+		b->direct = b->conn != NULL;
+	}
+	if (!b->conn) {
+		hk_debug("systemd: private socket refused (%s): the system bus",
+			 dbus_error_is_set(&e2) ? e2.message : "not root");
+		b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &e);
 	}
 	if (!b->conn) {
 		hk_fail(err, 0,
@@ -96,6 +107,7 @@ void sysd_bus_close(struct sysd_bus *b)
 		return;
 	dbus_connection_close(b->conn);
 	dbus_connection_unref(b->conn);
+	free(b->owner);
 	free(b);
 }
 
@@ -216,12 +228,21 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 1 when m is JobRemoved for job (its result in *result), else 0. */
-static int job_removed(DBusMessage *m, const char *job, char *result, size_t size)
+/* 1 when m is systemd's JobRemoved for job (its result in *result), else
+ * 0: on the bus, only systemd's own connection is believed (owner); on the
+ * private socket the peer is systemd. */
+static int job_removed(const struct sysd_bus *b, DBusMessage *m, const char *job, char *result,
+		       size_t size)
 {
 	dbus_uint32_t id;
 	const char *path, *unit, *res;
+	const char *sender = dbus_message_get_sender(m);
+	const char *opath = dbus_message_get_path(m);
 
+	if (!b->direct && (!sender || !b->owner || strcmp(sender, b->owner) != 0))
+		return 0;
+	if (!opath || strcmp(opath, SD_PATH) != 0)
+		return 0;
 	if (!dbus_message_is_signal(m, SD_MANAGER, "JobRemoved") ||
 	    !dbus_message_get_args(m, NULL, DBUS_TYPE_UINT32, &id, DBUS_TYPE_OBJECT_PATH, &path,
 				   DBUS_TYPE_STRING, &unit, DBUS_TYPE_STRING, &res,
@@ -240,7 +261,7 @@ static int wait_job(struct sysd_bus *b, const char *job, const char *what, struc
 	for (;;) {
 		DBusMessage *m;
 		while ((m = dbus_connection_pop_message(b->conn))) {
-			int done = job_removed(m, job, result, sizeof(result));
+			int done = job_removed(b, m, job, result, sizeof(result));
 			dbus_message_unref(m);
 			if (!done)
 				continue;
@@ -256,7 +277,8 @@ static int wait_job(struct sysd_bus *b, const char *job, const char *what, struc
 	}
 }
 
-/* A method that returns a job; waits for it. */
+/* A method that returns a job; waits for it: -1 when the call was refused,
+ * -2 when systemd took it but the job did not end "done" (in time). */
 static int job_call(struct sysd_bus *b, DBusMessage *m, const char *what, char **ename,
 		    struct hk_err *err)
 {
@@ -272,10 +294,15 @@ static int job_call(struct sysd_bus *b, DBusMessage *m, const char *what, char *
 		return bus_fail(err, &e, what);
 	}
 	char *job = xstrdup(path);
+	const char *sender = dbus_message_get_sender(reply);
+	if (!b->direct && sender && (!b->owner || strcmp(b->owner, sender) != 0)) {
+		free(b->owner);
+		b->owner = xstrdup(sender);
+	}
 	dbus_message_unref(reply);
 	int r = wait_job(b, job, what, err);
 	free(job);
-	return r;
+	return r < 0 ? -2 : 0;
 }
 
 int sysd_start_unit(struct sysd_bus *b, const char *unit, const struct sysd_props *p,

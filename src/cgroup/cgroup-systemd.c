@@ -101,11 +101,22 @@ static int sysd_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct 
 				       cg->unit, cg->dirs[i].dir);
 		}
 	}
-	if (build_props(cg, spec, &p, err) < 0 || !(b = sysd_bus_open(err)) ||
-	    sysd_start_unit(b, cg->unit, &p, err) < 0)
+	if (build_props(cg, spec, &p, err) < 0 || !(b = sysd_bus_open(err)))
+		goto out;
+	int started = sysd_start_unit(b, cg->unit, &p, err);
+	if (started == -2) {
+		/* made by this call, its job failed or timed out: stopped and
+		 * reset, or the failed scope would hold the name for good
+		 * (sixth outside attack, F2) */
+		struct hk_err e = {0};
+		if (sysd_stop_unit(b, cg->unit, &e) < 0)
+			hk_log(HK_LOG_WARN, "%s", e.msg);
+	}
+	if (started < 0)
 		goto out;
 	hk_debug("cgroup: systemd started %s with %d in it", cg->unit, (int)cg->pid);
 	cg->before_create = false;
+	cg_unit_record(cg);
 	/* v2: the process is in it already; on v1 in the hierarchies systemd
 	 * runs, the others are made and entered as with cgroupfs */
 	if (cg->version == 2)
@@ -155,7 +166,7 @@ static int sysd_destroy(struct hk_cgroup *cg, struct hk_err *err)
 	/* A create that failed before systemd made the unit: what is at the
 	 * scope's path now is another's (a create of the same name under
 	 * another --root that won the race), never ours to kill. */
-	if (cg->before_create)
+	if (cg->before_create || cg->foreign)
 		return 0;
 	for (size_t i = 0; i < cg->n_dirs; i++)
 		if (cg->dirs[i].shared)

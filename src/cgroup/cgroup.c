@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup/backend.h"
@@ -270,11 +271,42 @@ static void add_pids(int parentfd, const char *name, int fd, void *data)
 	a->n += m;
 }
 
+/* The scope's own directory: v2's, or v1's name=systemd hierarchy. */
+static const char *unit_dir(const struct hk_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (!strcmp(cg->dirs[i].name, "") || !strcmp(cg->dirs[i].name, "systemd"))
+			return cg->dirs[i].dir;
+	return NULL;
+}
+
+void cg_unit_record(struct hk_cgroup *cg)
+{
+	struct stat st;
+	const char *d = unit_dir(cg);
+
+	if (cg->unit && d && stat(d, &st) == 0)
+		cg->unit_ino = (uint64_t)st.st_ino;
+}
+
+void cg_unit_check(struct hk_cgroup *cg)
+{
+	struct stat st;
+	const char *d = unit_dir(cg);
+
+	if (!cg->unit || !cg->unit_ino || !d)
+		return;
+	if (stat(d, &st) < 0 || (uint64_t)st.st_ino != cg->unit_ino) {
+		hk_debug("cgroup: %s is no longer the scope this container had: left alone", d);
+		cg->foreign = true;
+	}
+}
+
 int cg_pids(struct hk_cgroup *cg, pid_t **pids, size_t *n, struct hk_err *err)
 {
 	/* Any hierarchy lists every process of the container; the first will
 	 * do, with the cgroups the container made below it. */
-	if (cg->n_dirs == 0) {
+	if (cg->n_dirs == 0 || cg->foreign) {
 		*pids = NULL;
 		*n = 0;
 		return 0;

@@ -41,7 +41,19 @@ struct hk_cgroup {
 	char *id;           /* the container's, for the scope's Description */
 	pid_t pid;          /* the process systemd puts in the new scope */
 	bool before_create; /* resolved for a create that has not made it yet */
+	/* The scope's cgroup as systemd made it (its inode), recorded in the
+	 * state; foreign once that cgroup is gone or another's (systemd drops
+	 * an empty scope, and a container of another --root may make one of
+	 * the same name): nothing there is then this container's to signal,
+	 * kill or stop. */
+	uint64_t unit_ino;
+	bool foreign;
 };
+
+/* The systemd manager's: record the scope's cgroup (after create), and
+ * check a loaded state's record against what is there now. */
+void cg_unit_record(struct hk_cgroup *cg);
+void cg_unit_check(struct hk_cgroup *cg);
 
 /* Work out where the container's cgroup goes (linux.cgroupsPath: absolute
  * from each hierarchy's root, relative from husk's own cgroup; absent: the

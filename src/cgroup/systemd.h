@@ -84,7 +84,10 @@ void sysd_props_devices(struct sysd_props *p, const struct hk_dev_rule *rules, s
 struct sysd_bus;
 struct sysd_bus *sysd_bus_open(struct hk_err *err);
 void sysd_bus_close(struct sysd_bus *b);
-/* StartTransientUnit(unit, "replace", props), waiting for its job. */
+/* StartTransientUnit(unit, "replace", props), waiting for its job: -1 when
+ * systemd refused the call (a unit of that name exists: not ours), -2 when
+ * it made the unit but the job did not end "done" (the unit is ours to
+ * stop). */
 int sysd_start_unit(struct sysd_bus *b, const char *unit, const struct sysd_props *p,
 		    struct hk_err *err);
 int sysd_set_properties(struct sysd_bus *b, const char *unit, const struct sysd_props *p,

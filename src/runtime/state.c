@@ -343,6 +343,8 @@ static hk_json *state_to_json(const struct hk_state *st)
 			hk_json_set_str(cg, "manager", cg_manager_name(st->cgroup));
 			hk_json_set_str(cg, "unit", st->cgroup->unit);
 			hk_json_set_str(cg, "slice", st->cgroup->slice);
+			if (st->cgroup->unit_ino)
+				hk_json_set_int(cg, "unit_ino", (int64_t)st->cgroup->unit_ino);
 		}
 		/* Flat name, dir pairs: JSON objects cost json-c a hash table
 		 * each, and list reads every state file. */
@@ -389,6 +391,11 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 	    (hk_json_get_str(cg, "state.cgroup", "unit", &st->cgroup->unit, err) <= 0 ||
 	     hk_json_get_str(cg, "state.cgroup", "slice", &st->cgroup->slice, err) <= 0))
 		return hk_fail(err, 0, "state.cgroup: a systemd cgroup without its unit");
+	int64_t ino = 0;
+	if (st->cgroup->unit &&
+	    hk_json_get_i64(cg, "state.cgroup", "unit_ino", 0, INT64_MAX, &ino, err) < 0)
+		return -1;
+	st->cgroup->unit_ino = (uint64_t)ino;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *name = NULL, *dir = NULL;
 		hk_json *d = hk_json_at(dirs, i);
@@ -415,6 +422,7 @@ static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
 			return -1;
 		st->cgroup->dirs[k].shared = true;
 	}
+	cg_unit_check(st->cgroup);
 	return 0;
 }
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import subprocess
 import tempfile
@@ -292,6 +293,34 @@ def test_failing_create_leaves_no_unit(rt):
     assert not list(CGROOT.glob(f"system.slice/*{cid}*"))
 
 
+def test_a_failed_start_job_leaves_no_unit_and_the_name_free(rt):
+    """Sixth outside attack, F2: a start job that systemd ends other than
+    "done" (here "dependency": the parent slice's assertion fails) must
+    leave no scope behind, loaded-failed or running, so that the same name
+    works once the cause is gone. runc: the same."""
+    slice_ = f"hkas{secrets.token_hex(3)}.slice"
+    unit_file = Path("/etc/systemd/system") / slice_
+    unit_file.write_text("[Unit]\nAssertPathExists=/nonexistent-hk\n")
+    try:
+        run("systemctl", "daemon-reload")
+        cid, pid, r = rt.start(f"{slice_}:hkas:ID", check=False)
+        assert r.returncode != 0 and "dependency" in r.stderr, r.stderr
+        rt.call("delete", "--force", cid, check=False)
+        units = run("systemctl", "list-units", "--all", "--plain", "--no-legend",
+                    f"*{cid}*").stdout
+        assert units.strip() == "", units
+        unit_file.unlink()
+        run("systemctl", "daemon-reload")
+        rt.config["linux"]["cgroupsPath"] = f"{slice_}:hkas:{cid}"
+        rt.save()
+        rt.call("run", "-d", "--bundle", rt.bundle, cid, systemd=True)
+        rt.call("delete", "--force", cid)
+    finally:
+        unit_file.unlink(missing_ok=True)
+        run("systemctl", "stop", slice_, check=False)
+        run("systemctl", "daemon-reload")
+
+
 def test_exec_joins_the_scope_and_oom_is_seen_by_events(husk):
     husk.config["linux"]["resources"] = {"memory": {"limit": 16 << 20, "swap": 16 << 20}}
     cid, pid, (unit, cgpath) = husk.start()
@@ -389,3 +418,88 @@ def test_device_rules_hold_after_daemon_reload(rt):
     run("systemctl", "daemon-reload")
     r = rt.call("exec", cid, "sh", "-c", probe.replace("/mnt/mem", "/mnt/mem2"))
     assert r.stdout == "null\n", r.stdout
+
+
+def line_of(proc, timeout=60):
+    """One line of proc's unbuffered stdout, or fail after timeout s."""
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        assert ready, f"no line from {proc.args} in {timeout} s: {line!r}"
+        c = proc.stdout.read(1)
+        assert c, f"{proc.args} ended: {line!r}"
+        line += c
+    return line.decode().strip()
+
+
+JOBFORGE = Path(HUSK).resolve().parent / "tests" / "jobforge"
+
+
+@pytest.mark.skipif(not JOBFORGE.exists(), reason="build/tests/jobforge not built")
+@pytest.mark.parametrize("result", ["failed", "done"])
+@pytest.mark.parametrize("name,via", [("husk", "private"), ("husk", "bus"), pytest.param(
+    "runc", "bus", marks=pytest.mark.xfail(
+        reason="runc 1.1.5 believes a forged JobRemoved (seen: 'got `failed`')", strict=False))])
+def test_a_forged_job_removed_is_not_believed(rootfs, name, via, result, tmp_path):
+    """Sixth outside attack, F1: any bus client may send a signal to husk's
+    connection; one that forged systemd's JobRemoved for the job ids to
+    come made every create fail ("failed") or go on before the scope
+    existed ("done"). husk takes systemd's private socket, where only
+    systemd speaks; "bus" hides that socket from it (a bind mount in a
+    mount namespace of its own), and there only systemd's unique name is
+    believed."""
+    rt = make_runtime(name, rootfs)
+    if name == "husk" and via == "bus":
+        wrapper = tmp_path / "husk-on-the-bus"
+        wrapper.write_text("#!/bin/sh\nexec unshare -m --propagation private sh -c "
+                           "'mount --bind /dev/null /run/systemd/private && exec \"$0\" \"$@\"' "
+                           f"{HUSK} \"$@\"\n")
+        wrapper.chmod(0o755)
+        rt.bin = str(wrapper)
+    forger = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               str(JOBFORGE), result, "40"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, bufsize=0)
+    try:
+        assert line_of(forger) == "subscribed"
+        run("systemd-run", "--scope", "-q", "true")  # a job, for the forger to count from
+        assert line_of(forger) == "ready"
+        for _ in range(3):
+            cid, pid, scope = rt.start()
+            assert pid is not None, scope.stderr
+            assert show(scope[0], "ActiveState")["ActiveState"] == "active"
+            rt.call("delete", "--force", cid)
+    finally:
+        forger.kill()
+        forger.wait(10)
+        rt.cleanup()
+        shutil.rmtree(rt.tmp, ignore_errors=True)
+
+
+def test_commands_on_a_stopped_container_leave_a_scope_of_its_name_alone(rootfs):
+    """Sixth outside attack, F3: A's process ended, systemd dropped its
+    scope, and B (another --root, the same cgroupsPath) made one of that
+    name; A's kill --all and delete killed B and stopped its unit."""
+    a, b = make_runtime("husk", rootfs), make_runtime("husk", rootfs)
+    path = f"system.slice:hksd:same{secrets.token_hex(3)}"
+    try:
+        a.set_args("true")
+        a.config["linux"]["cgroupsPath"] = path
+        a.save()
+        cid_a = a.new_id()
+        a.call("run", "-d", "--bundle", a.bundle, cid_a, systemd=True)
+        deadline = time.monotonic() + 20
+        while json.loads(a.call("state", cid_a).stdout)["status"] != "stopped":
+            assert time.monotonic() < deadline, "A did not stop"
+            time.sleep(0.1)
+        unit = "hksd-" + path.split(":")[2] + ".scope"
+        assert unit_gone(unit), f"{unit} stayed after A's process ended"
+        cid_b, pid_b, _ = b.start(path)
+        a.call("kill", "--all", cid_a, "KILL", check=False)
+        a.call("delete", cid_a)
+        time.sleep(1)
+        assert Path(f"/proc/{pid_b}").exists(), "B was killed by A's kill --all or delete"
+        assert show(unit, "ActiveState")["ActiveState"] == "active"
+    finally:
+        for r in (a, b):
+            r.cleanup()
+            shutil.rmtree(r.tmp, ignore_errors=True)
