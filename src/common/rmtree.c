@@ -167,7 +167,11 @@ int hk_rmtree_at(int dirfd, const char *name, struct hk_err *err)
 		close(fd);
 		return hk_fail(err, EBUSY, "remove %s: a mount point", name);
 	}
-	w = xzalloc(sizeof(*w));
+	/* not zeroed: the 32 KiB buffer's pages are touched only as far as
+	 * getdents fills them (a fresh page costs a fault, ~10 us on a VM) */
+	w = xmalloc(sizeof(*w));
+	w->v = NULL;
+	w->n = w->cap = 0;
 	w->fd = fd;
 	w->dev = st.st_dev;
 	w->top = name;
