@@ -294,10 +294,14 @@ void cg_unit_check(struct hk_cgroup *cg)
 	struct stat st;
 	const char *d = unit_dir(cg);
 
-	if (!cg->unit || !cg->unit_ino || !d)
+	if (!cg->unit || !d)
 		return;
-	if (stat(d, &st) < 0 || (uint64_t)st.st_ino != cg->unit_ino) {
-		hk_debug("cgroup: %s is no longer the scope this container had: left alone", d);
+	if (stat(d, &st) < 0) {
+		cg->gone = errno == ENOENT;
+		cg->foreign = !cg->gone;
+		hk_debug("cgroup: %s: %s", d, cg->gone ? "the scope is gone" : strerror(errno));
+	} else if (!cg->unit_ino || (uint64_t)st.st_ino != cg->unit_ino) {
+		hk_debug("cgroup: %s is not the scope this container had: left alone", d);
 		cg->foreign = true;
 	}
 }
@@ -306,7 +310,7 @@ int cg_pids(struct hk_cgroup *cg, pid_t **pids, size_t *n, struct hk_err *err)
 {
 	/* Any hierarchy lists every process of the container; the first will
 	 * do, with the cgroups the container made below it. */
-	if (cg->n_dirs == 0 || cg->foreign) {
+	if (cg->n_dirs == 0 || cg->foreign || cg->gone) {
 		*pids = NULL;
 		*n = 0;
 		return 0;

@@ -42,12 +42,15 @@ struct hk_cgroup {
 	pid_t pid;          /* the process systemd puts in the new scope */
 	bool before_create; /* resolved for a create that has not made it yet */
 	/* The scope's cgroup as systemd made it (its inode), recorded in the
-	 * state; foreign once that cgroup is gone or another's (systemd drops
-	 * an empty scope, and a container of another --root may make one of
-	 * the same name): nothing there is then this container's to signal,
-	 * kill or stop. */
+	 * state as soon as it exists. gone: no cgroup at the scope's path
+	 * (systemd drops an empty scope); foreign: one whose inode is not the
+	 * recorded one, or none was recorded (a create killed before it
+	 * could): another --root's container may have made a scope of the
+	 * same name. Either way nothing there is this container's to signal,
+	 * kill or stop; once gone, what husk made beside the scope (v1
+	 * hierarchies systemd does not run) is removed where empty. */
 	uint64_t unit_ino;
-	bool foreign;
+	bool gone, foreign;
 };
 
 /* The systemd manager's: record the scope's cgroup (after create), and

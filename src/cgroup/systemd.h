@@ -90,6 +90,8 @@ void sysd_bus_close(struct sysd_bus *b);
  * stop). */
 int sysd_start_unit(struct sysd_bus *b, const char *unit, const struct sysd_props *p,
 		    struct hk_err *err);
+/* ResetFailedUnit(unit): a failed scope unloaded; errors ignored. */
+void sysd_reset_unit(struct sysd_bus *b, const char *unit);
 int sysd_set_properties(struct sysd_bus *b, const char *unit, const struct sysd_props *p,
 			struct hk_err *err);
 /* StopUnit, waiting for its job; a unit that is not loaded is fine. Then

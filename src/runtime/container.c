@@ -74,6 +74,22 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 	return st;
 }
 
+/* spawn's cgroup_made: the state rewritten with the process and the
+ * scope systemd made for it (cgroup/cgroup.h, unit_ino), still creating. */
+struct made_record {
+	struct hk_state_dir *sd;
+	struct hk_state *st;
+};
+
+static int record_cgroup(struct hk_spawn *sp, void *data, struct hk_err *err)
+{
+	struct made_record *m = data;
+
+	m->st->pid = sp->pid;
+	m->st->start_time = hk_proc_start_time(sp->pid);
+	return state_write(m->sd, m->st, err);
+}
+
 /* Steps 3 to 6 of create, once the state dir is ours. */
 static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int ns_fds[],
 		 int console, struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
@@ -112,6 +128,9 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	/* Socket activation: systemd's fds come first (3..), then --preserve-fds. */
 	sp->listen_fds = sd_listen_fds();
 	sp->preserve_fds = sp->listen_fds + o->preserve_fds;
+	struct made_record made = {sd, st};
+	sp->cgroup_made = record_cgroup;
+	sp->cgroup_made_data = &made;
 	if (spawn_container(sp, err) < 0)
 		return -1;
 	hk_debug("create: process ready");

@@ -117,6 +117,9 @@ static int prepare_child(struct hk_spawn *sp, struct hk_err *err)
 	if ((sp->cgroup->version != 2 || cg_create_late(sp->cgroup)) &&
 	    cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;
+	if (cg_create_late(sp->cgroup) && sp->cgroup_made &&
+	    sp->cgroup_made(sp, sp->cgroup_made_data, err) < 0)
+		return -1;
 	int fds[CG_MAX_FDS];
 	size_t n;
 	if (cg_enter_fds(sp->cgroup, sp->pid, fds, CG_MAX_FDS, &n, err) < 0)

@@ -37,6 +37,12 @@ struct hk_spawn {
 	bool pidns_in_child; /* the pid namespace by path is the child's to join */
 	int timens_fd;       /* in the child: /proc/self/timens_offsets, or -1 */
 	const char *keyring; /* the session keyring's name; NULL: the caller's */
+	/* Called once a cgroup manager that makes the cgroup after the
+	 * clone (systemd's scope) has made it: create records it in the
+	 * state at once, so that a create killed later leaves a state that
+	 * knows its scope (seventh outside attack, F1). */
+	int (*cgroup_made)(struct hk_spawn *sp, void *data, struct hk_err *err);
+	void *cgroup_made_data;
 	/* What husk adds to the spec (which it never changes): mounts after
 	 * the spec's, the process's environment (spec_derive). */
 	struct hk_derived derived;

@@ -437,22 +437,23 @@ JOBFORGE = Path(HUSK).resolve().parent / "tests" / "jobforge"
 
 @pytest.mark.skipif(not JOBFORGE.exists(), reason="build/tests/jobforge not built")
 @pytest.mark.parametrize("result", ["failed", "done"])
-@pytest.mark.parametrize("name,via", [("husk", "private"), ("husk", "bus"), pytest.param(
+@pytest.mark.parametrize("name,via", [("husk", "bus"), ("husk", "private"), pytest.param(
     "runc", "bus", marks=pytest.mark.xfail(
         reason="runc 1.1.5 believes a forged JobRemoved (seen: 'got `failed`')", strict=False))])
 def test_a_forged_job_removed_is_not_believed(rootfs, name, via, result, tmp_path):
     """Sixth outside attack, F1: any bus client may send a signal to husk's
     connection; one that forged systemd's JobRemoved for the job ids to
     come made every create fail ("failed") or go on before the scope
-    existed ("done"). husk takes systemd's private socket, where only
-    systemd speaks; "bus" hides that socket from it (a bind mount in a
-    mount namespace of its own), and there only systemd's unique name is
-    believed."""
+    existed ("done"). On the bus only the sender of systemd's reply is
+    believed; "private" hides the D-Bus daemon's socket from husk (a bind
+    mount in a mount namespace of its own), which then talks to systemd's
+    private socket, where only systemd speaks."""
     rt = make_runtime(name, rootfs)
-    if name == "husk" and via == "bus":
-        wrapper = tmp_path / "husk-on-the-bus"
+    if name == "husk" and via == "private":
+        wrapper = tmp_path / "husk-off-the-bus"
         wrapper.write_text("#!/bin/sh\nexec unshare -m --propagation private sh -c "
-                           "'mount --bind /dev/null /run/systemd/private && exec \"$0\" \"$@\"' "
+                           "'mount --bind /dev/null /run/dbus/system_bus_socket && "
+                           "exec \"$0\" \"$@\"' "
                            f"{HUSK} \"$@\"\n")
         wrapper.chmod(0o755)
         rt.bin = str(wrapper)
@@ -473,6 +474,58 @@ def test_a_forged_job_removed_is_not_believed(rootfs, name, via, result, tmp_pat
         forger.wait(10)
         rt.cleanup()
         shutil.rmtree(rt.tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_a_killed_create_leaves_a_scope_of_its_name_alone(rootfs, recorded):
+    """Seventh outside attack, F1: A's create was killed (SIGKILL, or a
+    TERM from a timeout) while a createRuntime hook ran; its process ended
+    with it, systemd dropped its scope, and B (another --root, the same
+    cgroupsPath) made one of that name. A's delete, even without --force,
+    killed B and stopped B's unit: A's state had no record of its scope.
+    create now records the scope as soon as systemd has made it;
+    "recorded": False is a create killed before that (the record taken
+    out of A's state by hand): a scope husk has no record of is left
+    alone."""
+    a, b = make_runtime("husk", rootfs), make_runtime("husk", rootfs)
+    path = f"system.slice:hksd:kill{secrets.token_hex(3)}"
+    unit = "hksd-" + path.split(":")[2] + ".scope"
+    try:
+        a.config["linux"]["cgroupsPath"] = path
+        a.config["hooks"] = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "60"]}]}
+        a.save()
+        cid_a = a.new_id()
+        argv = [HUSK, "--root", str(a.root), "--systemd-cgroup", "create", "--bundle",
+                str(a.bundle), cid_a]
+        creator = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while show(unit, "ActiveState")["ActiveState"] != "active":
+            assert time.monotonic() < deadline, "A's scope never came"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        creator.kill()
+        creator.wait(10)
+        state_file = Path(a.root) / cid_a / "state.json"
+        state = json.loads(state_file.read_text())
+        assert state["status"] == "creating"
+        if recorded:
+            assert "unit_ino" in state["cgroup"], state["cgroup"]
+        else:
+            state["cgroup"].pop("unit_ino", None)
+            state_file.write_text(json.dumps(state))
+        assert unit_gone(unit), f"{unit} stayed after A's create was killed"
+        cid_b, pid_b, _ = b.start(path)
+        a.call("delete", cid_a, check=False)
+        a.call("delete", "--force", cid_a, check=False)
+        time.sleep(1)
+        assert Path(f"/proc/{pid_b}").exists(), "B was killed by A's delete"
+        assert show(unit, "ActiveState")["ActiveState"] == "active"
+    finally:
+        for r in (a, b):
+            r.cleanup()
+            shutil.rmtree(r.tmp, ignore_errors=True)
+        subprocess.run(["pkill", "-f", f"sleep 60"], check=False)
 
 
 def test_commands_on_a_stopped_container_leave_a_scope_of_its_name_alone(rootfs):

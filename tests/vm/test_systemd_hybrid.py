@@ -60,3 +60,22 @@ def test_scope_in_every_hierarchy_limits_update_pause_delete(rt):
     assert time.monotonic() - t0 < TIMEOUT
     left = [str(d) for d in CGROOT.glob(f"*/system.slice/{unit}")]
     assert not left, left
+
+
+def test_a_container_that_ends_by_itself_leaves_no_cgroup(rt):
+    """Seventh outside attack, F2: once the container's process ended,
+    systemd dropped its scope, and husk's delete took the container for
+    another's and left the cgroups it had made itself, in the hierarchies
+    systemd does not run (cpuset, freezer, ...): nine directories per
+    container, which the next container of the same name joined. runc: none."""
+    rt.set_args("true")
+    units = []
+    for _ in range(3):
+        cid = rt.new_id()
+        rt.call("run", "--bundle", rt.bundle, cid, systemd=True)
+        units.append(f"{rt.name}-{cid}.scope")
+        rt.call("delete", "--force", cid)
+    for unit in units:
+        assert unit_gone(unit), unit
+        left = [str(d) for d in CGROOT.glob(f"*/system.slice/{unit}")]
+        assert not left, left
