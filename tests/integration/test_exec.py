@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (call_with_fds, ALL_NAMESPACES, CMD_TIMEOUT, DEFAULT_PATH, HUSK,
-                      STATE_ROOT, Result, _cgroup_mounts, bind, ns_id, pid_alive,
+from conftest import (call_with_fds, ALL_NAMESPACES, DEFAULT_PATH, HUSK,
+                      STATE_ROOT, _cgroup_mounts, bind, ns_id, pid_alive,
                       wait_for)
 
 # what `runc spec` gives (make_config): bounding = effective = permitted
@@ -711,86 +711,6 @@ def test_exec_in_user_namespace(hk, bg, traversable):
     # root in the user namespace has the container's capabilities there
     got = _status_lines(_exec_ok(hk, cid, "grep", "^Cap", "/proc/self/status"))
     assert int(got["CapEff"], 16) == CAP_MASK, got
-
-
-# --------------------------------------------------------------------------
-# 9. ps
-
-def test_ps(hk):
-    cid, pid = _sleeper(hk)
-    epid = _exec_detached(hk, cid, "sleep", "1000")
-
-    r = hk.ok("ps", "--format", "json", cid)
-    pids = json.loads(r.out)
-    assert isinstance(pids, list) and sorted(pids) == sorted([pid, epid]), r.out
-    # which is the container's cgroup, seen from the host
-    procs = _cgroup_procs(pid)
-    assert procs, "the container's cgroup not found"
-    for h, p in procs.items():
-        assert p == {pid, epid}, (h, p)
-
-    # the default table: ps -ef's header and exactly the container's processes
-    r = hk.ok("ps", cid)
-    header, table_pids = _ps_table_pids(r.out)
-    assert header[:3] == ["UID", "PID", "PPID"] and header[-1] == "CMD", r.out
-    assert sorted(table_pids) == sorted(pids), r.out
-    for line in r.out.splitlines()[1:]:
-        assert "sleep 1000" in line, r.out
-
-    # ps arguments are passed on
-    r = hk.ok("ps", cid, "-o", "pid,comm")
-    header, table_pids = _ps_table_pids(r.out)
-    assert header == ["PID", "COMMAND"], r.out
-    assert sorted(table_pids) == sorted(pids), r.out
-    assert [l.split()[1] for l in r.out.splitlines()[1:]] == ["sleep", "sleep"], r.out
-    r = hk.ok("ps", "-f", "table", cid, "-o", "comm,pid")
-    assert r.out.splitlines()[0].split() == ["COMMAND", "PID"], r.out
-    assert sorted(_ps_table_pids(r.out)[1]) == sorted(pids), r.out
-
-    # an exec that ended is gone from the list
-    os.kill(epid, signal.SIGKILL)
-    wait_for(lambda: json.loads(hk.ok("ps", "--format", "json", cid).out) == [pid],
-             what="ps to list the container's process only")
-
-
-def test_ps_unknown_and_stopped(hk):
-    for args in (["ps", hk.new_id()], ["ps", "--format", "json", hk.new_id()]):
-        r = hk.call(*args)
-        assert r.rc != 0 and r.out == "", str(r)
-    # a stopped container has no processes: both list none (rc 0, only the
-    # table's header or [])
-    cid = hk.run_detached(hk.bundle(["true"]))
-    hk.wait_status(cid, "stopped")
-    r = hk.call("ps", cid)
-    assert r.rc != 0 or len(r.out.splitlines()) == 1, str(r)
-    r = hk.call("ps", "--format", "json", cid)
-    assert r.rc != 0 or json.loads(r.out) in ([], None), str(r)
-
-
-@pytest.mark.husk_only
-def test_ps_stopped_lists_nothing(hk):
-    cid = hk.run_detached(hk.bundle(["true"]))
-    hk.wait_status(cid, "stopped")
-    r = hk.ok("ps", cid)
-    assert len(r.out.splitlines()) == 1 and "PID" in r.out, str(r)
-    assert json.loads(hk.ok("ps", "--format", "json", cid).out) == []
-
-
-def test_ps_bad_format(hk):
-    cid, _ = _sleeper(hk)
-    r = hk.call("ps", "--format", "xml", cid)
-    assert r.rc != 0 and r.out == "", str(r)
-
-
-@pytest.mark.parametrize("args", [["-o", "comm"], ["-o", "pid,comm", "--no-headers"]],
-                         ids=["no-pid-column", "no-header"])
-def test_ps_without_pid_column_fails_and_prints_nothing(hk, args):
-    """ps arguments that give no PID column (none, or no header to find it
-    in) fail before anything is printed: without a header the first line is
-    a process that need not be the container's."""
-    cid, pid = _sleeper(hk)
-    r = hk.call("ps", cid, *args)
-    assert r.rc != 0 and r.out == "", str(r)
 
 
 def test_home_from_passwd(hk):
