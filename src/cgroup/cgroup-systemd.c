@@ -11,6 +11,7 @@
  * too), and read stats, freeze and thaw there. Delete stops the unit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@ static const struct cg_manager systemd_manager;
 void cg_systemd_enable(void)
 {
 	cg_systemd_manager = &systemd_manager;
+}
+
+/* Where the scope itself is: v2's hierarchy, or v1's name=systemd. */
+static bool unit_hierarchy(const char *name)
+{
+	return !strcmp(name, "") || !strcmp(name, "systemd");
 }
 
 /* The scope's cgroup: the slice's path, then the unit. */
@@ -59,9 +66,15 @@ static struct hk_cgroup *sysd_resolve(const char *cgroups_path, const char *id, 
 	cg->slice = TAKE_PTR(slice);
 	cg->id = xstrdup(id);
 	cg->before_create = true;
-	/* the scope is systemd's to make: what is there is someone else's */
+	/* The scope's own directory is systemd's to make (create fails if it
+	 * exists). In a v1 hierarchy systemd does not run, one that exists
+	 * already (cg_fs_resolve marked it) is another's: joined, as runc
+	 * does, but never killed in or removed (eighth outside attack, F1:
+	 * delete --force and a failed create's rollback killed a process
+	 * another had put there). */
 	for (size_t i = 0; i < cg->n_dirs; i++)
-		cg->dirs[i].shared = false;
+		if (unit_hierarchy(cg->dirs[i].name))
+			cg->dirs[i].shared = false;
 	return cg;
 }
 
@@ -93,9 +106,7 @@ static int sysd_create(struct hk_cgroup *cg, const struct hk_spec *spec, struct 
 	/* A scope of that name is another container's (or a leftover): never
 	 * joined, and never removed by this one's rollback. */
 	for (size_t i = 0; i < cg->n_dirs; i++) {
-		const char *name = cg->dirs[i].name;
-		if ((!strcmp(name, "") || !strcmp(name, "systemd")) &&
-		    access(cg->dirs[i].dir, F_OK) == 0) {
+		if (unit_hierarchy(cg->dirs[i].name) && access(cg->dirs[i].dir, F_OK) == 0) {
 			cg->dirs[i].shared = true;
 			return hk_fail(err, EEXIST, "systemd: the cgroup of %s, %s, exists already",
 				       cg->unit, cg->dirs[i].dir);
@@ -202,8 +213,11 @@ static int sysd_destroy(struct hk_cgroup *cg, struct hk_err *err)
 		sysd_remove_left(cg);
 		return 0;
 	}
+	/* a scope that was there before (create refused it) is another's;
+	 * shared directories in other hierarchies are skipped by the fs
+	 * manager's destroy */
 	for (size_t i = 0; i < cg->n_dirs; i++)
-		if (cg->dirs[i].shared)
+		if (cg->dirs[i].shared && unit_hierarchy(cg->dirs[i].name))
 			return 0;
 	if (cg_fs_manager.destroy(cg, err) < 0)
 		return -1;

@@ -338,6 +338,11 @@ static void read_cgroup(struct hk_inspect_cgroup *c, const struct hk_cgroup *cg)
 	}
 	c->n_dirs = cg->n_dirs;
 	c->unit = cg->unit ? xstrdup(cg->unit) : NULL;
+	/* a scope systemd dropped, or one of the same name made since by
+	 * another container: nothing there is this one's to report (eighth
+	 * outside attack, F4) */
+	if (cg->gone || cg->foreign)
+		return;
 	c->has_stats = cg_stats(cg, &c->stats, &err) == 0;
 	c->has_cpu = cg_cpu_limit(cg, &c->cpu_quota, &c->cpu_period);
 }

@@ -10,7 +10,6 @@ Runs only there (skipped elsewhere). Self-contained, as test_v2_smoke.py.
 
 import json
 import os
-import re
 import secrets
 import select
 import shutil
@@ -525,7 +524,7 @@ def test_a_killed_create_leaves_a_scope_of_its_name_alone(rootfs, recorded):
         for r in (a, b):
             r.cleanup()
             shutil.rmtree(r.tmp, ignore_errors=True)
-        subprocess.run(["pkill", "-f", f"sleep 60"], check=False)
+        subprocess.run(["pkill", "-f", "sleep 60"], check=False)
 
 
 def test_commands_on_a_stopped_container_leave_a_scope_of_its_name_alone(rootfs):
@@ -547,6 +546,9 @@ def test_commands_on_a_stopped_container_leave_a_scope_of_its_name_alone(rootfs)
         unit = "hksd-" + path.split(":")[2] + ".scope"
         assert unit_gone(unit), f"{unit} stayed after A's process ended"
         cid_b, pid_b, _ = b.start(path)
+        report = json.loads(a.call("inspect", "--format", "json", cid_a).stdout)["cgroup"]
+        assert "pids" not in report and "memory" not in report, \
+            f"A's inspect reports B's cgroup as its own (eighth outside attack, F4): {report}"
         a.call("kill", "--all", cid_a, "KILL", check=False)
         a.call("delete", cid_a)
         time.sleep(1)

@@ -8,6 +8,7 @@ Runs only there. Helpers from test_systemd.py.
 """
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -79,3 +80,34 @@ def test_a_container_that_ends_by_itself_leaves_no_cgroup(rt):
         assert unit_gone(unit), unit
         left = [str(d) for d in CGROOT.glob(f"*/system.slice/{unit}")]
         assert not left, left
+
+
+def test_a_v1_cgroup_that_was_there_is_joined_but_never_killed_in(rt):
+    """Eighth outside attack, F1: a freezer cgroup at the scope's path,
+    made by another with its process in it, was taken for the container's
+    own (systemd does not run that hierarchy): delete --force killed the
+    other's process. runc joins it and only tries to remove it."""
+    cid = rt.new_id()
+    unit = f"{rt.name}-{cid}.scope"
+    theirs = CGROOT / "freezer" / "system.slice" / unit
+    theirs.mkdir(parents=True)
+    victim = subprocess.Popen(["sleep", "999"])
+    try:
+        (theirs / "cgroup.procs").write_text(str(victim.pid))
+        rt.set_args("sleep", "999")
+        rt.call("run", "-d", "--bundle", rt.bundle, cid, systemd=True)
+        rt.call("delete", "--force", cid)
+        assert unit_gone(unit)
+        assert victim.poll() is None, "the other's process in the freezer cgroup was killed"
+        assert theirs.is_dir(), "the other's freezer cgroup was removed"
+    finally:
+        victim.kill()
+        victim.wait(10)
+        for _ in range(100):
+            try:
+                theirs.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
