@@ -36,6 +36,7 @@ struct sysd_bus {
 	 * may send a signal to husk's connection, and one forged by a local
 	 * user must not end husk's wait (sixth outside attack, F1). */
 	char *owner;
+	int timeout_ms; /* each call's */
 };
 
 static int bus_fail(struct hk_err *err, DBusError *e, const char *what)
@@ -68,6 +69,7 @@ struct sysd_bus *sysd_bus_open(struct hk_err *err)
 	/* libdbus would set SIGPIPE to SIG_IGN for the whole process, and
 	 * the container's process would inherit it */
 	dbus_connection_set_change_sigpipe(FALSE);
+	b->timeout_ms = CALL_TIMEOUT_MS;
 	dbus_error_init(&e);
 	dbus_error_init(&e2);
 	b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &e);
@@ -96,6 +98,16 @@ struct sysd_bus *sysd_bus_open(struct hk_err *err)
 		return NULL;
 	}
 	return b;
+}
+
+bool sysd_bus_direct(const struct sysd_bus *b)
+{
+	return b->direct;
+}
+
+void sysd_bus_set_timeout(struct sysd_bus *b, int ms)
+{
+	b->timeout_ms = ms;
 }
 
 void sysd_bus_close(struct sysd_bus *b)
@@ -208,7 +220,7 @@ static DBusMessage *call(struct sysd_bus *b, DBusMessage *m, const char *what, c
 
 	dbus_error_init(&e);
 	DBusMessage *reply =
-		dbus_connection_send_with_reply_and_block(b->conn, m, CALL_TIMEOUT_MS, &e);
+		dbus_connection_send_with_reply_and_block(b->conn, m, b->timeout_ms, &e);
 	dbus_message_unref(m);
 	if (!reply) {
 		if (ename && dbus_error_is_set(&e))

@@ -84,6 +84,10 @@ void sysd_props_devices(struct sysd_props *p, const struct hk_dev_rule *rules, s
 struct sysd_bus;
 struct sysd_bus *sysd_bus_open(struct hk_err *err);
 void sysd_bus_close(struct sysd_bus *b);
+/* systemd's private socket (no D-Bus daemon), not the bus */
+bool sysd_bus_direct(const struct sysd_bus *b);
+/* each later call's timeout (30 s from the start) */
+void sysd_bus_set_timeout(struct sysd_bus *b, int ms);
 /* StartTransientUnit(unit, "replace", props), waiting for its job: -1 when
  * systemd refused the call (a unit of that name exists: not ours), -2 when
  * it made the unit but the job did not end "done" (the unit is ours to
