@@ -1,4 +1,5 @@
 #include "runtime/state.h"
+#include "runtime/state-int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,9 +17,6 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
-#include "common/procstat.h"
-#include "common/rootless.h"
-#include "common/syscalls.h"
 #include "common/trusted.h"
 #include "common/xalloc.h"
 #include "spec/json.h"
@@ -60,9 +58,8 @@ int state_root_open(const char *root, bool create, struct hk_err *err)
 	return hk_open_trusted_dir("--root", root, create, 0700, err);
 }
 
-/* A refusal (raised just before) carries EPERM, without its text: delete
- * --force removes a state it cannot read, but not one it refuses. */
-static int refused(struct hk_err *err)
+/* See state-int.h. */
+int state_refused(struct hk_err *err)
 {
 	if (err)
 		err->errnum = EPERM;
@@ -75,12 +72,12 @@ static int check_owned(const struct stat *st, const char *path, struct hk_err *e
 	if (st->st_uid != geteuid()) {
 		hk_fail(err, 0, "%s is owned by uid %u, not by husk's uid %u: refused", path,
 			(unsigned)st->st_uid, (unsigned)geteuid());
-		return refused(err);
+		return state_refused(err);
 	}
 	if (st->st_mode & 022) {
 		hk_fail(err, 0, "%s is writable by others (mode %04o): refused", path,
 			(unsigned)(st->st_mode & 07777));
-		return refused(err);
+		return state_refused(err);
 	}
 	return 0;
 }
@@ -125,7 +122,7 @@ static int open_failed(int rootfd, struct hk_state_dir *sd, int e, struct hk_err
 	    fstatat(rootfd, sd->id, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		hk_fail(err, 0, "state dir %s is %s: refused", sd->path,
 			S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
-		return refused(err);
+		return state_refused(err);
 	}
 	return hk_fail(err, e, "open state dir %s", sd->path);
 }
@@ -476,14 +473,14 @@ static int open_state_file(struct hk_state_dir *sd, const char *name, struct hk_
 	snprintf(path, sizeof(path), "%s/%s", sd->path, name);
 	if (fd < 0 && errno == ELOOP) {
 		hk_fail(err, 0, "%s is a symbolic link: refused", path);
-		return refused(err);
+		return state_refused(err);
 	}
 	if (fd < 0)
 		return hk_fail(err, errno, "open %s", path);
 	int r = fstat(fd, &st) < 0 ? hk_fail(err, errno, "stat %s", path) : 0;
 	if (r == 0 && !S_ISREG(st.st_mode)) {
 		hk_fail(err, 0, "%s is not a regular file: refused", path);
-		r = refused(err);
+		r = state_refused(err);
 	}
 	if (r < 0 || check_owned(&st, path, err) < 0) {
 		close(fd);
@@ -566,142 +563,6 @@ void state_free(struct hk_state *st)
 	free(st);
 }
 
-/* Has the process exec'd something else than the husk binary that created
- * it (recorded at create: another husk may be asking, after an upgrade)?
- * Unknown (no access to its /proc entries, as for an unprivileged husk)
- * counts as not yet. */
-static bool exec_done(const struct hk_state *st)
-{
-	char path[64];
-	struct stat theirs;
-
-	if (st->exe_ino == 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)st->pid);
-	if (stat(path, &theirs) < 0)
-		return false;
-	return theirs.st_dev != st->exe_dev || theirs.st_ino != st->exe_ino;
-}
-
-enum hk_status state_status(struct hk_state_dir *sd, const struct hk_state *st)
-{
-	if (st->status == HK_CREATING || st->status == HK_STOPPED)
-		return st->status;
-	unsigned long long now = hk_proc_start_time(st->pid);
-	if (now == 0 || now != st->start_time)
-		return HK_STOPPED;
-	if (st->cgroup && st->cgroup->n_dirs > 0 && cg_frozen(st->cgroup) == 1)
-		return HK_PAUSED;
-	/* exec.fifo goes when start releases the process; a start killed
-	 * between the two leaves it, but the process has moved on. */
-	if (faccessat(sd->fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0 && !exec_done(st))
-		return HK_CREATED;
-	return HK_RUNNING;
-}
-
-static int process_gone(const struct hk_state *st, struct hk_err *err)
-{
-	hk_fail(err, 0, "container %s: its process is gone", st->id);
-	if (err)
-		err->errnum = ESRCH;
-	return -1;
-}
-
-static int not_ours(const struct hk_state_dir *sd, const struct hk_state *st, const char *why,
-		    struct hk_err *err)
-{
-	hk_fail(err, 0, "pid %d in %s/state.json is not the container's process (%s): refused",
-		(int)st->pid, sd->path, why);
-	return refused(err);
-}
-
-/* stat of <proc>/ns/mnt: its mount namespace. */
-static int mnt_ns_of(const char *proc, struct stat *out)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "%s/ns/mnt", proc);
-	return stat(path, out);
-}
-
-/* stat of <proc>/root: its root directory. */
-static int root_of(const char *proc, struct stat *out)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "%s/root", proc);
-	return stat(path, out);
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-/* In the mount namespace of other ("/proc/self", "/proc/1"), a container's
- * process is chrooted into its rootfs (a container without a mount
- * namespace of its own, linux.namespaces having no "mount"): there, one
- * whose root is other's is not the container's. */
-static bool shares_ns_and_root(const char *proc, const struct stat *ns, const char *other)
-{
-	struct stat theirs, ours;
-
-	if (mnt_ns_of(other, &ours) < 0 || !same_file(ns, &ours))
-		return false;
-	return root_of(proc, &theirs) < 0 || root_of(other, &ours) < 0 || same_file(&theirs, &ours);
-}
-
-/* Is the process the container's? Its mount namespace is one of its own,
- * made at create, or it shares husk's chrooted: never husk's nor that of
- * pid 1 (the system's) with their root. The container's own processes may
- * make further ones, so no other is compared. */
-static int check_container_process(const struct hk_state_dir *sd, const struct hk_state *st,
-				   struct hk_err *err)
-{
-	char proc[32];
-	struct stat theirs;
-
-	snprintf(proc, sizeof(proc), "/proc/%d", (int)st->pid);
-	if (mnt_ns_of(proc, &theirs) < 0) {
-		/* Rootless, husk may not see the namespaces of a process
-		 * that is not dumpable yet: nothing to compare. */
-		if ((errno == EACCES || errno == EPERM) && hk_rootless())
-			return 0;
-		/* Died since (a zombie has no namespaces). */
-		if (errno == ENOENT || errno == ESRCH)
-			return process_gone(st, err);
-		return hk_fail(err, errno, "stat %s/ns/mnt", proc);
-	}
-	struct stat ours;
-	if (mnt_ns_of("/proc/self", &ours) < 0)
-		return hk_fail(err, errno, "stat /proc/self/ns/mnt");
-	if (shares_ns_and_root(proc, &theirs, "/proc/self"))
-		return not_ours(sd, st, "it is in husk's own mount namespace", err);
-	if (shares_ns_and_root(proc, &theirs, "/proc/1"))
-		return not_ours(sd, st, "it is in the mount namespace of pid 1", err);
-	return 0;
-}
-
-int state_pidfd(const struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err)
-{
-	int fd = st->pid > 0 ? hk_pidfd_open(st->pid, 0) : -1;
-
-	/* Start time checked after opening, so reuse cannot fool us. */
-	if (fd < 0 || hk_proc_start_time(st->pid) != st->start_time) {
-		if (fd >= 0)
-			close(fd);
-		return process_gone(st, err);
-	}
-	if (check_container_process(sd, st, err) < 0) {
-		close(fd);
-		/* Its pid reused since the check above? Then it is just gone. */
-		if (hk_proc_start_time(st->pid) != st->start_time)
-			return process_gone(st, err);
-		return -1;
-	}
-	return fd;
-}
-
 int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err)
 {
 	struct stat st;
@@ -711,7 +572,7 @@ int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err)
 	snprintf(path, sizeof(path), "%s/exec.fifo", sd->path);
 	if (fd < 0 && errno == ELOOP) {
 		hk_fail(err, 0, "%s is a symbolic link, not a fifo: refused", path);
-		return refused(err);
+		return state_refused(err);
 	}
 	if (fd < 0)
 		return hk_fail(err, errno, "open %s", path);
