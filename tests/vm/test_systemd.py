@@ -121,20 +121,25 @@ def make_runtime(name, rootfs):
     return Runtime(name, tmp, rootfs)
 
 
+def dispose(*runtimes):
+    """Each runtime's containers deleted, its state root and bundle gone."""
+    for r in runtimes:
+        r.cleanup()
+        shutil.rmtree(r.tmp, ignore_errors=True)
+
+
 @pytest.fixture(params=["husk", "runc"])
 def rt(request, rootfs):
     r = make_runtime(request.param, rootfs)
     yield r
-    r.cleanup()
-    shutil.rmtree(r.tmp, ignore_errors=True)
+    dispose(r)
 
 
 @pytest.fixture
 def husk(rootfs):
     r = make_runtime("husk", rootfs)
     yield r
-    r.cleanup()
-    shutil.rmtree(r.tmp, ignore_errors=True)
+    dispose(r)
 
 
 def test_the_vm_runs_systemd_and_dbus():
@@ -391,9 +396,7 @@ def test_a_scope_that_exists_is_neither_joined_nor_stopped(rootfs):
         assert Path(f"/proc/{pid}").exists()
     finally:
         b.ids.clear()
-        for r in (a, b):
-            r.cleanup()
-            shutil.rmtree(r.tmp, ignore_errors=True)
+        dispose(a, b)
 
 
 def test_the_container_does_not_inherit_an_ignored_sigpipe(rt):
@@ -478,8 +481,7 @@ def test_a_forged_job_removed_is_not_believed(rootfs, name, via, result, tmp_pat
     finally:
         forger.kill()
         forger.wait(10)
-        rt.cleanup()
-        shutil.rmtree(rt.tmp, ignore_errors=True)
+        dispose(rt)
 
 
 @pytest.mark.parametrize("recorded", [True, False])
@@ -528,9 +530,7 @@ def test_a_killed_create_leaves_a_scope_of_its_name_alone(rootfs, recorded):
         assert Path(f"/proc/{pid_b}").exists(), "B was killed by A's delete"
         assert show(unit, "ActiveState")["ActiveState"] == "active"
     finally:
-        for r in (a, b):
-            r.cleanup()
-            shutil.rmtree(r.tmp, ignore_errors=True)
+        dispose(a, b)
         subprocess.run(["pkill", "-f", "sleep 60"], check=False)
 
 
@@ -562,6 +562,4 @@ def test_commands_on_a_stopped_container_leave_a_scope_of_its_name_alone(rootfs)
         assert Path(f"/proc/{pid_b}").exists(), "B was killed by A's kill --all or delete"
         assert show(unit, "ActiveState")["ActiveState"] == "active"
     finally:
-        for r in (a, b):
-            r.cleanup()
-            shutil.rmtree(r.tmp, ignore_errors=True)
+        dispose(a, b)
