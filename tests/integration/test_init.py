@@ -301,6 +301,32 @@ def test_host_forwards_signals(tmp_path):
     assert out == "got TERM\n"
 
 
+@pytest.mark.parametrize("sig", [34])
+def test_host_forwards_the_signals_libc_reserves(tmp_path, sig):
+    """Ninth outside attack, F1: built with musl, husk-init left 32 to 34
+    unblocked (musl keeps them for itself): 34 (SIGRTMIN under glibc)
+    killed husk-init (128+34) and orphaned CMD, and as PID 1 it was
+    dropped. It reaches CMD again, as with the glibc build (32 and 33 are
+    glibc's own and reach neither build's CMD: dash cannot trap them)."""
+    ready = tmp_path / "ready"
+    p = subprocess.Popen([HUSK_INIT, "--", "sh", "-c",
+                          f"trap 'echo got {sig}; exit 5' {sig}; touch {ready}; "
+                          f"while :; do sleep 0.05; done"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        wait_for(ready.exists, what="trap to be set")
+        p.send_signal(sig)
+        out, _ = p.communicate(timeout=10)
+    finally:
+        try:
+            os.killpg(p.pid, 9)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    assert (p.returncode, out) == (5, f"got {sig}\n")
+
+
 def test_init_g_on_a_terminal_gives_cmd_the_foreground(hk):
     """With -g on a terminal, CMD's own group is the terminal's foreground
     (or a read would stop it with SIGTTIN): tpgid == pgid == CMD's pid."""

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +147,21 @@ static void reset_dispositions(void)
 		if (signal(sig, SIG_DFL) == SIG_ERR && errno != EINVAL)
 			die("reset signal %d: %s", sig, strerror(errno));
 	}
+}
+
+/* musl's sigfillset leaves out 32 to 34, which it keeps for its threads
+ * and timers (glibc: 32 and 33), and its sigaddset refuses them; husk-init
+ * uses neither, so they are set in the mask by hand: blocked, they reach
+ * the signalfd and are forwarded, where an unblocked 34 (SIGRTMIN under
+ * glibc) was dropped by the kernel for PID 1, and killed husk-init as a
+ * subreaper (ninth outside attack, F1). The mask is then set with the
+ * system call itself. */
+static void block_reserved(sigset_t *set)
+{
+	unsigned long *bits = (unsigned long *)(void *)set;
+
+	for (int sig = 32; sig <= 34; sig++)
+		bits[(sig - 1) / (8 * sizeof(long))] |= 1UL << ((sig - 1) % (8 * sizeof(long)));
 }
 
 /* Not PID 1: make orphans of CMD ours to reap rather than the host's init. */
@@ -318,7 +334,9 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (sigfillset(&all) < 0)
 		die("sigfillset: %s", strerror(errno));
-	if (sigprocmask(SIG_SETMASK, &all, &orig) < 0)
+	block_reserved(&all);
+	/* the system call itself: musl's sigprocmask drops 32 to 34 */
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &orig, _NSIG / 8) < 0)
 		die("sigprocmask: %s", strerror(errno));
 	reset_dispositions();
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
@@ -327,6 +345,10 @@ int main(int argc, char **argv)
 	become_subreaper();
 
 	child = spawn(&o, &orig);
+	/* musl's posix_spawn restores the mask through its sigprocmask,
+	 * which drops 32 to 34 again */
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, _NSIG / 8) < 0)
+		die("sigprocmask: %s", strerror(errno));
 	status = supervise(sfd, child, o.pgroup);
 	/* Other processes may still run; in a pid namespace they die with us.
 	 * Collect the zombies that are already there and go. */
