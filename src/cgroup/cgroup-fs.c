@@ -207,6 +207,15 @@ static int cpuset_inherit(const char *dir, struct hk_err *err)
 static int mkdir_hierarchy(const struct hk_cg_dir *d, struct hk_err *err)
 {
 	bool cpuset = strcmp(d->name, "cpuset") == 0;
+
+	/* The usual case first, its parent there: one mkdir, not one per
+	 * component of the path (nine hierarchies, a start's critical path). */
+	if (mkdir(d->dir, 0755) == 0)
+		return cpuset ? cpuset_inherit(d->dir, err) : 0;
+	if (errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return hk_fail(err, errno, "create cgroup %s", d->dir);
 	_cleanup_free_ char *p = xstrdup(d->dir);
 
 	for (char *s = p + 1;; s++) {
@@ -257,6 +266,18 @@ static void enable_controllers(const char *dir)
 /* mkdir -p, enabling the controllers in each parent on the way down. */
 static int make_dirs(const char *dir, struct hk_err *err)
 {
+	/* the usual case first: the parent is there */
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+		_cleanup_free_ char *parent = xstrdup(dir);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			enable_controllers(parent);
+		}
+		return 0;
+	}
+	if (errno != ENOENT)
+		return hk_fail(err, errno, "create cgroup %s", dir);
 	_cleanup_free_ char *p = xstrdup(dir);
 	bool parent_known = false;
 
