@@ -31,6 +31,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "image/image.h"
+#include "launch/aftercare.h"
 #include "launch/console.h"
 #include "launch/launch-int.h"
 #include "launch/layers.h"
@@ -447,7 +448,7 @@ static int launch_in_dir(struct launch_plan *p, struct img_image *img, int *stat
 	stop_console(p);
 	if (r < 0 && made) {
 		struct hk_err cerr = {0};
-		overlay_remove(p->dir, false, p->owner, &cerr);
+		overlay_remove(p->dir, false, p->owner, NULL, &cerr);
 	}
 	/* After the directory: a kill in between leaves the state's hook. */
 	launch_unreserve(&sd);
@@ -531,6 +532,10 @@ static int run_in_ns(struct launch_opts *o, struct launch_plan *p, int *status, 
 	if (r == 0)
 		r = launch_mountns_enter(&host_ns, err);
 	p->host_mntns = host_ns;
+	/* its teardown is the after-care's (a grace period), not ours */
+	struct hk_err aerr = {0};
+	if (r == 0 && o->aftercare > 0 && aftercare_hold_mntns(o->aftercare, &aerr) < 0)
+		hk_debug("launch: %s", aerr.msg);
 	if (r == 0)
 		r = launch_in_ns(p, status, err);
 	/* Only the container holds the mounts from now on (create went back
@@ -574,7 +579,8 @@ int launch_run(struct launch_opts *o, int *status, struct hk_err *err)
 	return r;
 }
 
-int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err *err)
+int launch_cleanup(const char *dir, bool keep, const char *owner, struct overlay_trash *later,
+		   struct hk_err *err)
 {
 	bool ranged;
 
@@ -592,5 +598,5 @@ int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err 
 		if (launch_user_enter(false, &ranged, err) < 0)
 			return hk_err_prefix(err, "%s", dir);
 	}
-	return overlay_remove(dir, keep, owner, err);
+	return overlay_remove(dir, keep, owner, later, err);
 }

@@ -12,14 +12,18 @@
 #include "launch/opts.h"
 
 struct hk_err;
+struct overlay_trash;
 
 /* A fresh container id: "hk" and 12 random hex digits. */
 char *launch_new_id(void);
 /* Launch; *status is the program's exit status (foreground) or 0. */
 int launch_run(struct launch_opts *o, int *status, struct hk_err *err);
 /* The poststop hook: unmount and (unless keep) remove a container's dir;
- * with owner (the --owner token), only a dir whose .owner holds it. */
-int launch_cleanup(const char *dir, bool keep, const char *owner, struct hk_err *err);
+ * with owner (the --owner token), only a dir whose .owner holds it. With
+ * later, the dir's files are left in DATA/.trash for the caller to remove
+ * (overlay_trash_empty, launch/overlay.h). */
+int launch_cleanup(const char *dir, bool keep, const char *owner, struct overlay_trash *later,
+		   struct hk_err *err);
 
 /* Option values (launch/parse.c), pure functions for the CLI and tests. */
 int launch_parse_size(const char *s, int64_t *bytes, struct hk_err *err);

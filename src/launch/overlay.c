@@ -139,7 +139,7 @@ int overlay_reclaim(const char *dir, const char *root, struct hk_err *err)
 	    fstatat(dfd, KEPT_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
 	hk_debug("launch: %s is what a failed cleanup left: removed", dir);
-	if (overlay_remove(dir, false, token, err) < 0)
+	if (overlay_remove(dir, false, token, NULL, err) < 0)
 		return hk_err_prefix(err, "%s, left by a cleanup that failed", dir);
 	return 1;
 }
@@ -410,15 +410,8 @@ static int remove_in_place(int parent, const char *name, int dirfd, struct hk_er
 	return 0;
 }
 
-static int remove_dir(int parent, const char *name, int dirfd, struct hk_err *err)
+static int empty(int parent, const char *trashed, const char *name, struct hk_err *err)
 {
-	char trashed[64];
-	struct hk_err terr = {0};
-
-	if (to_trash(parent, name, trashed, &terr) < 0) {
-		hk_debug("launch: %s", terr.msg);
-		return remove_in_place(parent, name, dirfd, err);
-	}
 	if (hk_rmtree_at(parent, trashed, err) < 0)
 		return hk_err_prefix(err,
 				     "%s (what is left of it stays in %s, removed by the next "
@@ -427,7 +420,44 @@ static int remove_dir(int parent, const char *name, int dirfd, struct hk_err *er
 	return empty_trash(parent, err);
 }
 
-int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err *err)
+static int remove_dir(int parent, const char *name, int dirfd, struct overlay_trash *later,
+		      struct hk_err *err)
+{
+	char trashed[64];
+	struct hk_err terr = {0};
+
+	if (to_trash(parent, name, trashed, &terr) < 0) {
+		hk_debug("launch: %s", terr.msg);
+		return remove_in_place(parent, name, dirfd, err);
+	}
+	if (later) {
+		later->parent = fcntl(parent, F_DUPFD_CLOEXEC, 3);
+		if (later->parent >= 0) {
+			snprintf(later->name, sizeof(later->name), "%s", trashed);
+			return 0;
+		}
+	}
+	return empty(parent, trashed, name, err);
+}
+
+int overlay_trash_empty(struct overlay_trash *t, struct hk_err *err)
+{
+	if (t->parent < 0)
+		return 0;
+	int r = empty(t->parent, t->name, t->name, err);
+	overlay_trash_clear(t);
+	return r;
+}
+
+void overlay_trash_clear(struct overlay_trash *t)
+{
+	if (t->parent >= 0)
+		close(t->parent);
+	t->parent = -1;
+}
+
+int overlay_remove(const char *dir, bool keep, const char *owner, struct overlay_trash *later,
+		   struct hk_err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(dir);
 	char *slash = strrchr(copy, '/');
@@ -484,5 +514,5 @@ int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err 
 		return launch_new_file(dirfd, KEPT_FILE, "", err) < 0 && err->errnum != EEXIST
 			       ? hk_err_prefix(err, "%s", dir)
 			       : (hk_err_clear(err), 0);
-	return remove_dir(parent, name, dirfd, err);
+	return remove_dir(parent, name, dirfd, later, err);
 }

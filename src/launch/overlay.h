@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct hk_err;
+struct overlay_trash;
 
 /* Make DATA when missing, walked as --root is (common/trusted.h: no link
  * or directory on the way that anyone but root or husk's user controls),
@@ -41,6 +42,23 @@ int overlay_mount(const char *dir, const int *lowers, size_t n, bool read_only, 
  * dir is first renamed into DATA/.trash, so that its name is free at once
  * whatever happens to the removal; what earlier removals left there goes
  * too. */
-int overlay_remove(const char *dir, bool keep, const char *owner, struct hk_err *err);
+int overlay_remove(const char *dir, bool keep, const char *owner, struct overlay_trash *later,
+		   struct hk_err *err);
+/* What overlay_remove left for later: with `later`, dir is renamed into
+ * DATA/.trash and no more; its files are removed by overlay_trash_empty,
+ * which a caller can run off its critical path. parent is -1 when nothing
+ * was left (kept, another's, or removed in place). */
+struct overlay_trash {
+	int parent;    /* DATA, open */
+	char name[64]; /* .trash/<random> */
+};
+#define OVERLAY_TRASH_INIT   \
+	{                    \
+		.parent = -1 \
+	}
+/* Remove what was left, then whatever earlier removals left in .trash;
+ * closes t->parent. */
+int overlay_trash_empty(struct overlay_trash *t, struct hk_err *err);
+void overlay_trash_clear(struct overlay_trash *t);
 
 #endif

@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 import tarfile
 import tempfile
 import stat
@@ -49,7 +50,19 @@ class Launcher:
         assert r.rc == 0, str(r)
         return r
 
+    def settle(self, timeout=10):
+        """Wait for the after-care to have emptied DATA/.trash: launch
+        --rm returns before its writable layer's files are removed
+        (cmd/husk-launch/aftercare.c). True when it is gone."""
+        deadline = time.monotonic() + timeout
+        while (Path(self.data) / ".trash").exists():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def entries(self):
+        self.settle()
         # .userns holds --userns=auto's claims
         return sorted(e for e in os.listdir(self.data) if e != ".userns")
 

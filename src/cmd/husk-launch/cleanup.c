@@ -11,12 +11,15 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cmd/husk-launch/commands.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "launch/aftercare.h"
 #include "launch/launch.h"
+#include "launch/overlay.h"
 #include "launch/user.h"
 #include "runtime/hooks.h"
 
@@ -57,7 +60,7 @@ static int run_cleanup(const struct hk_globals *g, int argc, char **argv)
 		return status;
 	if (argc - optind != 1 || !a.owner)
 		return cli_errorf("cleanup: expected DIR and --owner OWNER");
-	if (launch_cleanup(argv[optind], a.keep, a.owner, &err) < 0)
+	if (launch_cleanup(argv[optind], a.keep, a.owner, NULL, &err) < 0)
 		return cli_error(&err);
 	return 0;
 }
@@ -73,6 +76,10 @@ const struct hk_command cmd_cleanup = {
 };
 
 static const char *own_path;
+/* the after-care's socket, this process's own (a child of ours, as
+ * launch's -d --rm monitor, may have that fd number for something else) */
+static int aftercare_sock = -1;
+static pid_t aftercare_of;
 
 /* hooks_local_fn: the cleanup hook of a container this husk-launch made
  * (path is this very binary), with exactly the arguments launch writes. */
@@ -85,14 +92,27 @@ static int cleanup_local(const struct hk_hook *h, struct hk_err *err)
 	    (h->n_args == 6 && strcmp(v[4], "--keep") != 0))
 		return 0;
 	hk_debug("launch: cleanup hook served in-process");
-	return launch_cleanup(v[h->n_args - 1], h->n_args == 6, v[3], err) < 0 ? -1 : 1;
+	struct overlay_trash t = OVERLAY_TRASH_INIT;
+	struct hk_err aerr = {0};
+	bool care = aftercare_sock >= 0 && aftercare_of == getpid();
+	int r = launch_cleanup(v[h->n_args - 1], h->n_args == 6, v[3], care ? &t : NULL, err);
+	/* the writable layer's files: the after-care's, or ours after all */
+	if (r == 0 && t.parent >= 0 &&
+	    aftercare_send(aftercare_sock, AFTERCARE_TRASH, t.parent, t.name, &aerr) < 0) {
+		hk_debug("launch: %s", aerr.msg);
+		r = overlay_trash_empty(&t, err);
+	}
+	overlay_trash_clear(&t);
+	return r < 0 ? -1 : 1;
 }
 
-void cleanup_serve_locally(const char *self)
+void cleanup_serve_locally(const char *self, int aftercare)
 {
 	/* an ordinary user's cleanup enters a user namespace: not in here */
 	if (launch_by_user())
 		return;
 	own_path = self;
+	aftercare_sock = aftercare;
+	aftercare_of = getpid();
 	hooks_set_local(cleanup_local);
 }

@@ -12,6 +12,12 @@ extern const struct hk_command cmd_attach;
 /* Serve the cleanup hook of the containers this husk-launch makes
  * in-process when it deletes them itself (cleanup.c); self: this binary's
  * path, as the hooks name it. */
-void cleanup_serve_locally(const char *self);
+void cleanup_serve_locally(const char *self, int aftercare);
+
+/* husk-launch's after-care (aftercare.c, launch/aftercare.h): its socket,
+ * -1 when it could not be started; aftercare_end tells it launch is done
+ * and closes the socket. */
+int aftercare_start(void);
+void aftercare_end(int sock);
 
 #endif

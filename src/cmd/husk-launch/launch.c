@@ -276,7 +276,7 @@ static const char *env_or(const char *name, const char *dflt)
 static int cleanup_hook(struct cli_launch *c)
 {
 	struct hk_err err = {0};
-	if (launch_cleanup(c->cleanup, c->o.keep, c->owner, &err) < 0)
+	if (launch_cleanup(c->cleanup, c->o.keep, c->owner, NULL, &err) < 0)
 		return cli_error(&err);
 	return 0;
 }
@@ -336,7 +336,8 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		dup2(null, 0);
 		close(null);
 	}
-	cleanup_serve_locally(o->self);
+	o->aftercare = aftercare_start();
+	cleanup_serve_locally(o->self, o->aftercare);
 	if (launch_run(o, &status, &c.err) < 0) {
 		/* docker run's convention: 125 when the launch itself failed,
 		 * so it cannot be taken for the program's own status */
@@ -344,6 +345,7 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		status = 125;
 	} else if (o->detach)
 		printf("%s\n", o->name);
+	aftercare_end(o->aftercare);
 out:
 	free_opts(o);
 	return status;

@@ -1,0 +1,179 @@
+"""husk-launch's after-care (cmd/husk-launch/aftercare.c): launch --rm
+returns the program's status before its writable layer's files are
+removed, and before its mount namespace is torn down; a process of
+launch's own does both afterwards. These tests hold it to what it
+promises: the name is free and the state gone when launch returns, the
+files go soon after, whoever reads launch's stderr to its end waits for
+them, the after-care keeps nothing of launch's but stderr, ends when
+launch is killed, and a removal that fails is reported.
+"""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import HUSK, MARK_ENV, STATE_ROOT, pid_alive, wait_for
+from test_launch import launch  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.husk_only
+
+
+def argv(launch, name, *args):
+    return [HUSK, "--root", str(STATE_ROOT), "launch", "--name", name, "--data-dir",
+            str(launch.data), "--cache-dir", str(launch.cache), "-e", MARK_ENV, "--net", "none",
+            *args]
+
+
+def children_named(pid, comm):
+    found = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        if ppid == pid and name == comm:
+            found.append(int(p))
+    return found
+
+
+def fds_of(pid):
+    d = f"/proc/{pid}/fd"
+    return {int(fd): os.readlink(f"{d}/{fd}") for fd in os.listdir(d)}
+
+
+def test_the_name_is_free_when_launch_returns_and_the_layer_goes_after(launch, hk, rootfs):
+    """With stderr a file (the caller does not read it to its end), launch
+    returns as soon as the container is deleted: its state is gone, its
+    name is free (DATA/<id> is in DATA/.trash already), the next launch of
+    the name works, and DATA/.trash is emptied shortly after."""
+    cid = hk.new_id()
+    launch.ok("--rm", rootfs, "sh", "-c", "mkdir -p /a/b/c && echo x > /a/b/c/f", name=cid)
+    assert cid not in hk.list_ids()
+    assert not (launch.data / cid).exists()
+    r = launch.call("--rm", rootfs, "cat", "/a/b/c/f", name=cid)
+    assert r.rc != 0 and "No such file" in r.out + r.err, str(r)  # a fresh layer
+    assert launch.settle(), os.listdir(launch.data / ".trash")
+    assert launch.entries() == []
+
+
+def test_a_reader_of_stderr_to_its_end_waits_for_the_removal(launch, hk, rootfs):
+    """The after-care keeps launch's stderr: a caller reading it to its end
+    (a pipe, as `2>&1 | ...` or subprocess with capture) gets the end only
+    once the layer's files are gone."""
+    cid = hk.new_id()
+    script = "i=0; while [ $i -lt 200 ]; do mkdir -p /t/$i; echo $i > /t/$i/f; i=$((i+1)); done"
+    r = subprocess.run(argv(launch, cid, "--rm", str(rootfs), "sh", "-c", script),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert r.returncode == 0, r
+    assert not (launch.data / ".trash").exists()
+    assert launch.entries() == []
+
+
+def test_the_aftercare_keeps_nothing_of_launchs_but_stderr(launch, hk, rootfs, tmp_path):
+    """While the container runs, the after-care (a child of launch named
+    husk-aftercare) has /dev/null for stdin and stdout (a caller reading
+    launch's stdout to its end is not kept waiting), launch's stderr, its
+    socket, a pidfd of launch, and launch's mount namespace, which it
+    holds so that its teardown is not launch's to wait for; no state
+    directory, lock or layer. It is gone once launch is."""
+    cid = hk.new_id()
+    err = tmp_path / "err"
+    with open(err, "wb") as e:
+        p = subprocess.Popen(argv(launch, cid, "--rm", str(rootfs), "sleep", "30"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=e)
+    try:
+        wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
+                 timeout=20, what="the container and the after-care")
+        [care] = children_named(p.pid, "husk-aftercare")
+        fds = fds_of(care)
+        assert fds[0] == "/dev/null" and fds[1] == "/dev/null", fds
+        assert fds[2] == str(err), fds
+        rest = sorted(v.split(":")[0] for k, v in fds.items() if k > 2)
+        assert rest == ["anon_inode", "mnt", "socket"], fds
+        host_ns = os.readlink("/proc/self/ns/mnt")
+        assert [v for v in fds.values() if v.startswith("mnt:")] != [host_ns]
+        hk.ok("kill", cid, "KILL")
+        out = p.communicate(timeout=20)[0]
+        assert p.returncode == 137 and out == b"", (p.returncode, out)
+        wait_for(lambda: not pid_alive(care), timeout=10, what="the after-care to end")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert cid not in hk.list_ids()
+    assert launch.entries() == []
+
+
+def test_the_aftercare_ends_when_launch_is_killed(launch, hk, rootfs):
+    """A killed launch leaves its container to `delete --force`; the
+    after-care must not outlive it (holding launch's mount namespace, with
+    the container's overlay, and its stderr)."""
+    cid = hk.new_id()
+    p = subprocess.Popen(argv(launch, cid, "--rm", str(rootfs), "sleep", "30"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
+                 timeout=20, what="the container and the after-care")
+        [care] = children_named(p.pid, "husk-aftercare")
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+        wait_for(lambda: not pid_alive(care), timeout=10, what="the after-care to end")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        hk.call("delete", "--force", cid)
+    assert cid not in hk.list_ids()
+    assert launch.entries() == []
+
+
+def test_a_removal_that_fails_is_reported_and_finished_by_the_next(launch, hk, rootfs):
+    """A file the after-care cannot remove (immutable, set from the host
+    while the container runs) is reported on launch's stderr, stays in
+    DATA/.trash, and goes with the next cleanup once it can."""
+    cid = hk.new_id()
+    p = subprocess.Popen(argv(launch, cid, "--rm", str(rootfs), "sh", "-c",
+                              "mkdir /keep && echo x > /keep/stuck && sleep 3"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    stuck = launch.data / cid / "upper" / "keep" / "stuck"
+    try:
+        wait_for(stuck.exists, timeout=20, what=str(stuck))
+        subprocess.run(["chattr", "+i", str(stuck)], check=True, timeout=10)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, (out, err)
+        assert b"warning" in err and b"writable layer" in err, err
+        assert cid not in hk.list_ids() and not (launch.data / cid).exists()
+        assert list((launch.data / ".trash").glob("*/upper/keep/stuck"))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in [stuck, *(launch.data / ".trash").glob("*/upper/keep/stuck")]:
+            subprocess.run(["chattr", "-i", str(f)], capture_output=True, timeout=10)
+    launch.ok("--rm", rootfs, "true")
+    assert launch.entries() == []
+
+
+def test_detached_launch_does_not_keep_its_callers_pipes(launch, hk, rootfs):
+    """launch -d returns at once, and so does a caller that reads its
+    stdout and stderr to their ends: the after-care ends with launch, it
+    does not hold launch's stderr (or namespace) for as long as the
+    container runs."""
+    cid = hk.new_id()
+    t0 = time.monotonic()
+    r = subprocess.run(argv(launch, cid, "-d", "--rm", str(rootfs), "sleep", "30"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=25)
+    try:
+        assert time.monotonic() - t0 < 10
+        assert r.returncode == 0 and r.stdout.decode().strip() == cid, r
+        assert cid in hk.list_ids()
+    finally:
+        hk.call("delete", "--force", cid)
+    wait_for(lambda: launch.entries() == [], timeout=10, what="DATA emptied")
