@@ -197,6 +197,16 @@ static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *
 	state_dir_remove(sd, NULL);
 }
 
+/* What start keeps for after it has let go of the container's lock. */
+struct started {
+	int pidfd;
+	int notify; /* NOTIFY_SOCKET listener, -1 when none */
+	pid_t pid;
+};
+
+static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
+			struct hk_err *err);
+
 int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err)
 {
 	_cleanup_spec_ struct hk_spec *owned = NULL;
@@ -291,6 +301,11 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	unsigned long long start_time = st->start_time;
 	if (r < 0)
 		undo(&sd, st, &sp);
+	struct started started = {.pidfd = -1, .notify = -1};
+	int start_r =
+		r == 0 && o->start && out ? start_locked(&sd, st, &started, out->start_err) : 0;
+	if (started.pidfd >= 0)
+		close(started.pidfd);
 	spec_derived_free(&sp.derived);
 	ns_close_all(ns_fds);
 	st->annotations = NULL; /* owned by spec */
@@ -305,6 +320,8 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 		out->pidfd = sp.pidfd;
 		out->sock = sp.sock;
 		out->pty = sp.pty_master;
+		out->start_r = start_r;
+		out->notify = started.notify;
 	} else if (r == 0) {
 		close(sp.pidfd);
 		close(sp.sock);
@@ -358,13 +375,6 @@ static int release(int fifo, int pidfd, struct hk_err *err)
 			return hk_fail(err, 0, "the container process closed exec.fifo");
 	}
 }
-
-/* What start keeps for after it has let go of the container's lock. */
-struct started {
-	int pidfd;
-	int notify; /* NOTIFY_SOCKET listener, -1 when none */
-	pid_t pid;
-};
 
 static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 			struct hk_err *err)
@@ -438,17 +448,27 @@ static void late_child_error(int sock, struct hk_err *err)
 
 int container_run(const struct hk_create_opts *o, bool detach, int *status, struct hk_err *err)
 {
-	struct hk_created c = {.pidfd = -1, .sock = -1, .pty = -1};
+	struct hk_err serr = {0};
+	struct hk_created c = {
+		.pidfd = -1, .sock = -1, .pty = -1, .notify = -1, .start_err = &serr};
 	struct hk_create_opts fg = *o;
 
 	fg.foreground = !detach;
+	fg.start = true;
 	o = &fg;
 
 	if (container_create(o, &c, err) < 0)
 		return -1;
-	int r = container_start(o->root, o->id, err);
-	if (r < 0)
+	int r = c.start_r;
+	if (r < 0) {
+		*err = serr;
 		late_child_error(c.sock, err);
+	}
+	/* As start's: once the program says READY=1 (NOTIFY_SOCKET). */
+	if (r == 0 && c.notify >= 0)
+		r = sd_notify_forward(c.notify, c.pidfd, c.pid, err);
+	if (c.notify >= 0)
+		close(c.notify);
 	if (r == 0 && !detach)
 		r = wait_forwarding(c.pidfd, c.pty, status, err);
 	/* Failed after start (exec itself, the seccomp load...): its reason. */

@@ -42,6 +42,10 @@ struct hk_create_opts {
 	 * its own, setting the caller's fd to -1; if create fails before
 	 * that point, it is still the caller's to remove. */
 	struct hk_state_dir *reserved;
+	/* run: start the container as soon as it is created, under create's
+	 * lock (no other command can come between, and the state is not read
+	 * back); needs an hk_created with start_err set. */
+	bool start;
 };
 
 /* What `run` keeps of the process it created. */
@@ -51,6 +55,11 @@ struct hk_created {
 	int pidfd;
 	int sock;
 	int pty; /* the terminal's master, to proxy; -1 when none */
+	/* hk_create_opts.start: start's outcome (its error in start_err), and
+	 * the NOTIFY_SOCKET listener to forward READY=1 from, -1 when none */
+	int start_r;
+	int notify;
+	struct hk_err *start_err;
 };
 
 int container_create(const struct hk_create_opts *o, struct hk_created *out, struct hk_err *err);
