@@ -323,30 +323,85 @@ static int unmount_all(const char *dir, struct hk_err *err)
 	return 0;
 }
 
-/* Whatever is in DATA/.trash: directories renamed there by cleanups that
- * failed or were killed before they were done. One emptier at a time; the
- * others leave it to it. */
-static int empty_trash(int parent, struct hk_err *err)
+/* One entry of DATA/.trash (trash: its fd), under the entry's own lock
+ * (overlay_remove's: the container's directory, renamed), so that two
+ * removers never walk the same tree (an emptier's readdir of a directory
+ * another had just removed failed, with a warning: outside attack, tenth
+ * round, F5). ENTRY_WAIT: for the lock (the after-care, its own entry);
+ * ENTRY_TRY: an entry another is at work on is left to it; ENTRY_HELD:
+ * the caller holds the lock. Gone already: done. */
+enum entry_lock { ENTRY_TRY, ENTRY_WAIT, ENTRY_HELD };
+
+static int remove_entry(int trash, const char *name, enum entry_lock how, struct hk_err *err)
 {
-	int fd = openat(parent, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int fd = how == ENTRY_HELD
+			 ? -1
+			 : openat(trash, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && how != ENTRY_HELD && errno == ENOENT)
+		return 0;
+	if (fd >= 0 && flock(fd, how == ENTRY_WAIT ? LOCK_EX : LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return 0; /* another's at work on it */
+	}
+	int r = hk_rmtree_at(trash, name, err);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Everything in DATA/.trash (fd, whose own lock the caller holds): what
+ * cleanups that failed or were killed left there, entries another is
+ * removing skipped; then .trash itself when empty (a cleanup about to
+ * rename into it makes it again). Closes fd. */
+static int empty_locked(int parent, int fd, struct hk_err *err)
+{
+	DIR *d = fdopendir(fd);
 	struct dirent *e;
 	int r = 0;
 
 	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", TRASH);
+		close(fd);
+		return hk_fail(err, errno, "read %s", TRASH);
 	}
-	bool mine = flock(dirfd(d), LOCK_EX | LOCK_NB) == 0;
-	while (mine && r == 0 && (e = readdir(d)))
+	while (r == 0 && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			r = hk_rmtree_at(dirfd(d), e->d_name, err);
-	/* gone when empty (a cleanup about to rename into it makes it again) */
-	if (mine && r == 0)
+			r = remove_entry(dirfd(d), e->d_name, ENTRY_TRY, err);
+	if (r == 0)
 		unlinkat(parent, TRASH, AT_REMOVEDIR);
 	closedir(d);
 	return r < 0 ? hk_err_prefix(err, "%s", TRASH) : 0;
+}
+
+static int open_trash(int parent)
+{
+	return openat(parent, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Whatever is in DATA/.trash. One emptier at a time (under the lock of
+ * .trash); the others leave it to it. */
+static int empty_trash(int parent, struct hk_err *err)
+{
+	int fd = open_trash(parent);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : hk_fail(err, errno, "open %s", TRASH);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return 0;
+	}
+	return empty_locked(parent, fd, err);
+}
+
+/* Is an emptier at work in DATA/.trash (its lock held)? */
+static bool trash_busy(int parent)
+{
+	int fd = open_trash(parent);
+	bool busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+
+	if (fd >= 0)
+		close(fd);
+	return busy;
 }
 
 /* Out of DATA under a name of its own in DATA/.trash: from here on the
@@ -410,9 +465,19 @@ static int remove_in_place(int parent, const char *name, int dirfd, struct hk_er
 	return 0;
 }
 
+/* trashed: TRASH "/" and the entry's name, which the caller holds the
+ * lock of (overlay_remove's dirfd). */
 static int empty(int parent, const char *trashed, const char *name, struct hk_err *err)
 {
-	if (hk_rmtree_at(parent, trashed, err) < 0)
+	int fd = open_trash(parent), r = 0;
+
+	if (fd < 0 && errno != ENOENT)
+		r = hk_fail(err, errno, "open %s", TRASH);
+	else if (fd >= 0)
+		r = remove_entry(fd, trashed + sizeof(TRASH), ENTRY_HELD, err);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
 		return hk_err_prefix(err,
 				     "%s (what is left of it stays in %s, removed by the next "
 				     "cleanup)",
@@ -430,7 +495,11 @@ static int remove_dir(int parent, const char *name, int dirfd, struct overlay_tr
 		hk_debug("launch: %s", terr.msg);
 		return remove_in_place(parent, name, dirfd, err);
 	}
-	if (later) {
+	/* Left for later only when no emptier is at work: a container
+	 * relaunched in a loop, each leaving a big tree, must not pile up
+	 * removals (outside attack, tenth round, F1); this cleanup then
+	 * removes its own, as launch did before it had an after-care. */
+	if (later && !trash_busy(parent)) {
 		later->parent = fcntl(parent, F_DUPFD_CLOEXEC, 3);
 		if (later->parent >= 0) {
 			snprintf(later->name, sizeof(later->name), "%s", trashed);
@@ -440,11 +509,28 @@ static int remove_dir(int parent, const char *name, int dirfd, struct overlay_tr
 	return empty(parent, trashed, name, err);
 }
 
+/* The after-care's: under the lock of .trash, waited for (one after-care
+ * at a time; a cleanup that finds it held removes its own entry itself:
+ * remove_dir), its own entry, then whatever else is there. Its entry may
+ * be gone already, removed by an emptier before it. */
 int overlay_trash_empty(struct overlay_trash *t, struct hk_err *err)
 {
 	if (t->parent < 0)
 		return 0;
-	int r = empty(t->parent, t->name, t->name, err);
+	int fd = open_trash(t->parent), r = 0;
+	if (fd < 0 && errno != ENOENT)
+		r = hk_fail(err, errno, "open %s", TRASH);
+	else if (fd >= 0 && flock(fd, LOCK_EX) < 0)
+		r = hk_fail(err, errno, "lock %s", TRASH);
+	else if (fd >= 0 && remove_entry(fd, t->name + sizeof(TRASH), ENTRY_WAIT, err) < 0)
+		r = hk_err_prefix(err,
+				  "%s (what is left of it stays in %s, removed by the next "
+				  "cleanup)",
+				  t->name, TRASH);
+	else if (fd >= 0)
+		r = empty_locked(t->parent, TAKE_FD(fd), err);
+	if (fd >= 0)
+		close(fd);
 	overlay_trash_clear(t);
 	return r;
 }

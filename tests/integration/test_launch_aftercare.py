@@ -177,3 +177,51 @@ def test_detached_launch_does_not_keep_its_callers_pipes(launch, hk, rootfs):
     finally:
         hk.call("delete", "--force", cid)
     wait_for(lambda: launch.entries() == [], timeout=10, what="DATA emptied")
+
+
+def test_a_cleanup_finding_an_aftercare_at_work_removes_its_own_layer(launch, hk, rootfs):
+    """A container relaunched in a loop, each leaving a big tree, piled up
+    after-cares and trash without bound: launch returned at once while the
+    removals ran on (outside attack, tenth round, F1). A cleanup that finds
+    an emptier at work in DATA/.trash (its lock held: here by the test)
+    removes its own layer before launch returns, as launch did before it
+    had an after-care; and the after-care is left nothing to do."""
+    import fcntl
+    trash = Path(launch.data) / ".trash"
+    trash.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(trash, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        cid = hk.new_id()
+        launch.ok("--rm", rootfs, "sh", "-c", "mkdir -p /a/b && echo x > /a/b/f", name=cid)
+        assert cid not in hk.list_ids()
+        assert os.listdir(trash) == []
+    finally:
+        os.close(fd)
+    # the empty .trash the sweep left (its lock was held) goes with the next
+    launch.ok("--rm", rootfs, "true")
+    assert launch.entries() == []
+
+
+def test_the_aftercare_keeps_no_secret_in_its_command_line(launch, hk, rootfs):
+    """The after-care outlives launch's own return when a removal is long:
+    launch's arguments, `-e SECRET=...` among them, must not stay in its
+    /proc/<pid>/cmdline for anyone on the machine to read (outside attack,
+    tenth round, F2; the -d logger and the --rm monitor retitle themselves
+    too)."""
+    cid = hk.new_id()
+    secret = "s3cr3t-" + cid
+    p = subprocess.Popen(argv(launch, cid, "--rm", "-e", f"API_TOKEN={secret}", str(rootfs),
+                              "sleep", "30"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
+                 timeout=20, what="the container and the after-care")
+        [care] = children_named(p.pid, "husk-aftercare")
+        cmdline = Path(f"/proc/{care}/cmdline").read_bytes()
+        assert secret.encode() not in cmdline and b"launch" in cmdline, cmdline
+    finally:
+        hk.call("kill", cid, "KILL")
+        p.wait(timeout=20)
+    assert launch.entries() == []

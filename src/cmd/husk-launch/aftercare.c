@@ -33,6 +33,7 @@
 #include "cmd/husk-launch/commands.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/proctitle.h"
 #include "common/syscalls.h"
 #include "launch/aftercare.h"
 #include "launch/overlay.h"
@@ -149,7 +150,12 @@ static void settle(struct care *c)
 	c->sock = 3;
 	c->parent = p >= 0 ? 4 : -1;
 	hk_close_range(5, ~0U, 0);
+	/* --log FILE's fd is closed: warnings go to stderr alone */
+	hk_log_close();
 	prctl(PR_SET_NAME, "husk-aftercare", 0, 0, 0);
+	/* launch's arguments (-e SECRET=...) are not left for anyone to
+	 * read in /proc/<pid>/cmdline (outside attack, tenth round, F2) */
+	hk_proctitle_set("husk-launch after-care");
 }
 
 int aftercare_start(void)
