@@ -364,9 +364,17 @@ static int empty_locked(int parent, int fd, struct hk_err *err)
 		close(fd);
 		return hk_fail(err, errno, "read %s", TRASH);
 	}
-	while (r == 0 && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			r = remove_entry(dirfd(d), e->d_name, ENTRY_TRY, err);
+	/* past an entry that cannot go, to the others (outside attack,
+	 * eleventh round, F2); the first failure is the one reported */
+	while ((e = readdir(d))) {
+		struct hk_err one = {0};
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    remove_entry(dirfd(d), e->d_name, ENTRY_TRY, &one) < 0 && r == 0) {
+			r = -1;
+			if (err)
+				*err = one;
+		}
+	}
 	if (r == 0)
 		unlinkat(parent, TRASH, AT_REMOVEDIR);
 	closedir(d);
@@ -509,25 +517,41 @@ static int remove_dir(int parent, const char *name, int dirfd, struct overlay_tr
 	return empty(parent, trashed, name, err);
 }
 
-/* The after-care's: under the lock of .trash, waited for (one after-care
- * at a time; a cleanup that finds it held removes its own entry itself:
- * remove_dir), its own entry, then whatever else is there. Its entry may
- * be gone already, removed by an emptier before it. */
+/* TRASH "/" and hex digits, as to_trash names them: nothing else is taken
+ * for an entry of .trash (outside attack, eleventh round, F3). */
+static bool trash_name(const char *name)
+{
+	const char *hex = name + sizeof(TRASH);
+
+	if (strncmp(name, TRASH "/", sizeof(TRASH)) != 0 || !*hex || strlen(hex) > 48)
+		return false;
+	return strspn(hex, "0123456789abcdef") == strlen(hex);
+}
+
+/* The after-care's: its own entry, then, when no other emptier is at work
+ * (the lock of .trash), whatever else is there. It never waits for another
+ * emptier: a caller reading launch's stderr would wait for another
+ * container's tree (outside attack, eleventh round, F1). Its entry may be
+ * gone already, removed by an emptier before it, or be in one's hands:
+ * waited for, it is its own tree. */
 int overlay_trash_empty(struct overlay_trash *t, struct hk_err *err)
 {
 	if (t->parent < 0)
 		return 0;
+	if (!trash_name(t->name)) {
+		overlay_trash_clear(t);
+		return hk_fail(err, EINVAL, "%.64s: not an entry of %s", t->name, TRASH);
+	}
 	int fd = open_trash(t->parent), r = 0;
+	bool sweep = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
 	if (fd < 0 && errno != ENOENT)
 		r = hk_fail(err, errno, "open %s", TRASH);
-	else if (fd >= 0 && flock(fd, LOCK_EX) < 0)
-		r = hk_fail(err, errno, "lock %s", TRASH);
 	else if (fd >= 0 && remove_entry(fd, t->name + sizeof(TRASH), ENTRY_WAIT, err) < 0)
 		r = hk_err_prefix(err,
 				  "%s (what is left of it stays in %s, removed by the next "
 				  "cleanup)",
 				  t->name, TRASH);
-	else if (fd >= 0)
+	else if (sweep)
 		r = empty_locked(t->parent, TAKE_FD(fd), err);
 	if (fd >= 0)
 		close(fd);
