@@ -56,8 +56,9 @@ struct overlay_trash {
 	{                    \
 		.parent = -1 \
 	}
-/* Remove what was left, then whatever earlier removals left in .trash;
- * closes t->parent. */
+/* Remove what was left (t->name must be .trash/ and hex digits), then,
+ * unless another emptier is at work (the lock of .trash), whatever else is
+ * in .trash; never waits for another emptier. Closes t->parent. */
 int overlay_trash_empty(struct overlay_trash *t, struct hk_err *err);
 void overlay_trash_clear(struct overlay_trash *t);
 
