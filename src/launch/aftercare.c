@@ -3,47 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
-#include <sys/socket.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
-
-int aftercare_send(int sock, char what, int fd, const char *name, struct hk_err *err)
-{
-	char buf[65] = {what};
-	size_t len = 1;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-
-	if (name) {
-		len += strlen(name);
-		if (len > sizeof(buf) - 1)
-			return hk_fail(err, ENAMETOOLONG, "after-care: %s", name);
-		memcpy(buf + 1, name, len - 1);
-	}
-	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		m.msg_control = ctl.buf;
-		m.msg_controllen = sizeof(ctl.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	ssize_t n;
-	while ((n = sendmsg(sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)len)
-		return hk_fail(err, n < 0 ? errno : EIO, "after-care: send");
-	return 0;
-}
+#include "launch/overlay.h"
+#include "runtime/sync.h"
 
 int aftercare_hold_mntns(int sock, struct hk_err *err)
 {
@@ -51,5 +17,17 @@ int aftercare_hold_mntns(int sock, struct hk_err *err)
 
 	if (ns < 0)
 		return hk_fail(err, errno, "open /proc/self/ns/mnt");
-	return aftercare_send(sock, AFTERCARE_HOLD, ns, NULL, err);
+	if (sync_send_fd(sock, HK_SYNC_HOLD, ns) < 0)
+		return hk_fail(err, errno, "after-care: send the mount namespace");
+	return 0;
+}
+
+int aftercare_trash(int sock, const struct overlay_trash *t, struct hk_err *err)
+{
+	struct hk_err name = {0};
+
+	snprintf(name.msg, sizeof(name.msg), "%s", t->name);
+	if (sync_send_fd_payload(sock, HK_SYNC_TRASH, t->parent, &name) < 0)
+		return hk_fail(err, errno, "after-care: send %s", t->name);
+	return 0;
 }

@@ -66,10 +66,17 @@ int sync_send_value(int sock, enum hk_sync_type type, int32_t value)
 
 int sync_send_fd(int sock, enum hk_sync_type type, int fd)
 {
+	return sync_send_fd_payload(sock, type, fd, NULL);
+}
+
+int sync_send_fd_payload(int sock, enum hk_sync_type type, int fd, const struct hk_err *payload)
+{
 	struct hk_sync_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
+	if (payload)
+		m.err = *payload;
 	return send_msg(sock, &m, fd);
 }
 

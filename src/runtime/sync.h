@@ -1,5 +1,6 @@
 /* The one protocol between husk and the container's first process, over a
- * SOCK_SEQPACKET socketpair: one message per step, errors carried whole. */
+ * SOCK_SEQPACKET socketpair: one message per step, errors carried whole.
+ * husk-launch speaks it to its after-care too (launch/aftercare.h). */
 #ifndef HUSK_RUNTIME_SYNC_H
 #define HUSK_RUNTIME_SYNC_H
 
@@ -27,6 +28,10 @@ enum hk_sync_type {
 	HK_SYNC_MNTFD,  /* parent -> child: one such source's tree */
 	HK_SYNC_CGFD,   /* parent -> child: a cgroup's tasks file: enter it
 			 * (cg_enter_self), before CGROUP (create) or GO (exec) */
+	HK_SYNC_HOLD,   /* launch -> after-care: an fd to hold until the end */
+	HK_SYNC_TRASH,  /* launch -> after-care: DATA, and in the payload's msg
+			 * the entry of DATA/.trash to empty */
+	HK_SYNC_END,    /* launch -> after-care: nothing more will come */
 };
 
 struct hk_sync_msg {
@@ -54,6 +59,8 @@ int sync_read(int sock, struct hk_sync_in *in, struct hk_err *err);
 int sync_send_value(int sock, enum hk_sync_type type, int32_t value);
 /* A message carrying fd. */
 int sync_send_fd(int sock, enum hk_sync_type type, int fd);
+/* A message carrying fd (-1: none) and payload. */
+int sync_send_fd_payload(int sock, enum hk_sync_type type, int fd, const struct hk_err *payload);
 /* The same with write and read, which every seccomp profile a program can
  * run under allows (the container's process after its filter): a message
  * without payload, and one of type `want` whose value is taken; -1 on EOF,

@@ -37,6 +37,7 @@
 #include "common/syscalls.h"
 #include "launch/aftercare.h"
 #include "launch/overlay.h"
+#include "runtime/sync.h"
 
 #define MAX_HELD 4
 
@@ -72,42 +73,33 @@ static void finish(struct care *c)
 		hk_log(HK_LOG_WARN, "launch: the writable layer: %s", err.msg);
 }
 
-/* One message: 1 when it was the last, 0 to wait for the next. */
-static int receive(struct care *c, int flags)
+/* One message (runtime/sync.h): 1 when it was the last, 0 to wait for the
+ * next. */
+static int receive(struct care *c)
 {
-	char buf[65] = {0};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = ctl.buf,
-			   .msg_controllen = sizeof(ctl.buf)};
-	ssize_t n = recvmsg(c->sock, &m, MSG_CMSG_CLOEXEC | flags);
+	struct hk_sync_in in;
 
-	if (n < 0)
-		return errno == EINTR ? 0 : 1;
-	if (n == 0)
+	if (sync_read(c->sock, &in, NULL) < 0 || in.type == 0)
 		return 1;
-	int fd = -1;
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
-	    h->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(h), sizeof(int));
-	if (buf[0] == AFTERCARE_HOLD && fd >= 0 && c->n_held < MAX_HELD) {
-		c->held[c->n_held++] = fd;
+	if (in.type == HK_SYNC_HOLD && in.fd >= 0 && c->n_held < MAX_HELD) {
+		c->held[c->n_held++] = in.fd;
 		return 0;
 	}
-	if (buf[0] == AFTERCARE_TRASH && fd >= 0 && n > 1 && c->data < 0) {
-		c->data = fd;
-		snprintf(c->trash, sizeof(c->trash), "%s", buf + 1);
+	if (in.type == HK_SYNC_TRASH && in.fd >= 0 && c->data < 0) {
+		c->data = in.fd;
+		snprintf(c->trash, sizeof(c->trash), "%s", in.payload.msg);
 		return 0;
 	}
-	if (fd >= 0)
-		close(fd);
-	return buf[0] == AFTERCARE_END;
+	if (in.fd >= 0)
+		close(in.fd);
+	return in.type == HK_SYNC_END;
+}
+
+static bool pending(int sock)
+{
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1;
 }
 
 static void serve(struct care *c)
@@ -121,11 +113,11 @@ static void serve(struct care *c)
 				continue;
 			return;
 		}
-		if (p[0].revents && receive(c, 0))
+		if (p[0].revents && receive(c))
 			return;
 		if (c->parent >= 0 && p[1].revents && !(p[0].revents & POLLIN)) {
 			/* launch is gone: what it sent, and no more */
-			while (receive(c, MSG_DONTWAIT) == 0)
+			while (pending(c->sock) && receive(c) == 0)
 				;
 			return;
 		}
@@ -187,6 +179,6 @@ void aftercare_end(int sock)
 {
 	if (sock < 0)
 		return;
-	aftercare_send(sock, AFTERCARE_END, -1, NULL, NULL);
+	sync_send(sock, HK_SYNC_END, NULL);
 	close(sock);
 }

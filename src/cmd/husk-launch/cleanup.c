@@ -97,8 +97,7 @@ static int cleanup_local(const struct hk_hook *h, struct hk_err *err)
 	bool care = aftercare_sock >= 0 && aftercare_of == getpid();
 	int r = launch_cleanup(v[h->n_args - 1], h->n_args == 6, v[3], care ? &t : NULL, err);
 	/* the writable layer's files: the after-care's, or ours after all */
-	if (r == 0 && t.parent >= 0 &&
-	    aftercare_send(aftercare_sock, AFTERCARE_TRASH, t.parent, t.name, &aerr) < 0) {
+	if (r == 0 && t.parent >= 0 && aftercare_trash(aftercare_sock, &t, &aerr) < 0) {
 		hk_debug("launch: %s", aerr.msg);
 		r = overlay_trash_empty(&t, err);
 	}
