@@ -46,6 +46,14 @@ def fds_of(pid):
     return {int(fd): os.readlink(f"{d}/{fd}") for fd in os.listdir(d)}
 
 
+def aftercare_of(p, hk, cid):
+    """launch p's after-care, once its container cid runs."""
+    wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
+             timeout=20, what="the container and the after-care")
+    [care] = children_named(p.pid, "husk-aftercare")
+    return care
+
+
 def test_the_name_is_free_when_launch_returns_and_the_layer_goes_after(launch, hk, rootfs):
     """With stderr a file (the caller does not read it to its end), launch
     returns as soon as the container is deleted: its state is gone, its
@@ -87,9 +95,7 @@ def test_the_aftercare_keeps_nothing_of_launchs_but_stderr(launch, hk, rootfs, t
         p = subprocess.Popen(argv(launch, cid, "--rm", str(rootfs), "sleep", "30"),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=e)
     try:
-        wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
-                 timeout=20, what="the container and the after-care")
-        [care] = children_named(p.pid, "husk-aftercare")
+        care = aftercare_of(p, hk, cid)
         fds = fds_of(care)
         assert fds[0] == "/dev/null" and fds[1] == "/dev/null", fds
         assert fds[2] == str(err), fds
@@ -118,9 +124,7 @@ def test_the_aftercare_ends_when_launch_is_killed(launch, hk, rootfs):
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
-                 timeout=20, what="the container and the after-care")
-        [care] = children_named(p.pid, "husk-aftercare")
+        care = aftercare_of(p, hk, cid)
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)
         wait_for(lambda: not pid_alive(care), timeout=10, what="the after-care to end")
@@ -216,9 +220,7 @@ def test_the_aftercare_keeps_no_secret_in_its_command_line(launch, hk, rootfs):
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
-                 timeout=20, what="the container and the after-care")
-        [care] = children_named(p.pid, "husk-aftercare")
+        care = aftercare_of(p, hk, cid)
         cmdline = Path(f"/proc/{care}/cmdline").read_bytes()
         assert secret.encode() not in cmdline and b"launch" in cmdline, cmdline
     finally:
