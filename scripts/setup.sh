@@ -10,7 +10,7 @@ set -eu
 BUILD_PKGS="python3-minimal gcc make pkg-config libc6-dev libjson-c-dev libseccomp-dev libcmocka-dev clang-format
 libarchive-dev nettle-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev libmnl-dev
 libnftables-dev clang libclang-rt-14-dev libcurl4-openssl-dev libdbus-1-dev musl-tools"
-TEST_PKGS="python3-pytest busybox-static iproute2 procps util-linux crun runc hyperfine uidmap
+TEST_PKGS="python3-pytest busybox-static iproute2 procps util-linux crun runc hyperfine strace uidmap
 libcap2-bin python3-nftables qemu-system-x86 kmod cpio xz-utils binutils
 podman passt conmon catatonit netavark aardvark-dns iptables containerd docker.io
 docker-registry skopeo apache2-utils openssl protobuf-compiler protobuf-compiler-grpc python3-grpcio

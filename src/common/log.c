@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/esc.h"
 #include "common/file.h"
@@ -76,11 +77,9 @@ int hk_log_enabled(enum hk_log_level level)
 static void timestamp(char *buf, size_t size)
 {
 	struct timespec ts;
-	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || hk_rfc3339(&ts, 0, buf, size) < 0)
+		snprintf(buf, size, "?");
 }
 
 static void write_all(int fd, const char *buf, int n)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/rootless.h"
@@ -41,18 +42,6 @@
 #include "spec/spec.h"
 
 #define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static char *now_rfc3339(void)
-{
-	struct timespec ts;
-	struct tm tm;
-	char buf[40];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
 
 void launch_new_owner(char owner[LAUNCH_OWNER_LEN + 1])
 {
@@ -83,7 +72,7 @@ static int write_reservation(struct hk_state_dir *sd, const char *self, const ch
 			       .env = env,
 			       .n_env = xdg_env ? 2 : 1};
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
-	_cleanup_free_ char *created = now_rfc3339();
+	_cleanup_free_ char *created = hk_now_rfc3339();
 	struct hk_state st = {
 		.id = sd->id,
 		.status = HK_CREATING,

@@ -18,6 +18,7 @@
 
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/esc.h"
 #include "common/fault.h"
@@ -45,18 +46,6 @@
 #include "runtime/wait.h"
 #include "spec/spec.h"
 
-static char *now_rfc3339(void)
-{
-	struct timespec ts;
-	struct tm tm;
-	char buf[40];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
 static struct hk_state *new_state(const struct hk_spec *spec, const char *id, struct hk_cgroup *cg)
 {
 	struct hk_state *st = xzalloc(sizeof(*st));
@@ -65,7 +54,7 @@ static struct hk_state *new_state(const struct hk_spec *spec, const char *id, st
 	st->status = HK_CREATING;
 	st->bundle = xstrdup(spec->bundle);
 	st->rootfs = xstrdup(spec->root_path);
-	st->created = now_rfc3339();
+	st->created = hk_now_rfc3339();
 	st->cgroup = cg;
 	st->annotations = spec->annotations;
 	st->n_annotations = spec->n_annotations;

@@ -1,0 +1,49 @@
+"""Files the start path has no business opening (bench/README.md, "where
+the time goes"). Each open on the way to the container's exec is paid on
+every `husk run`; these are ones found there and removed:
+
+* the time zone (/etc/localtime, /usr/share/zoneinfo): the state's
+  `created` and the log's times are UTC, computed without the C library's
+  time zone loading (common/clock.h); glibc's gmtime_r read and parsed the
+  zone file on its first call, 3.8 ms of a launch in the test VM.
+
+Seen with strace(1), following every process husk makes.
+"""
+import shutil
+
+import pytest
+
+from test_launch import launch  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.husk_only  # husk's own start cost; runc is Go
+
+NEVER = ("/etc/localtime", "/usr/share/zoneinfo")
+
+
+@pytest.fixture
+def traced(hk):
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed (scripts/setup.sh test installs it)")
+    log = hk.work / "strace.log"
+    hk.prefix = ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=%file"]
+    yield log
+    hk.prefix = []
+
+
+def opened(log, rc):
+    text = log.read_text(errors="replace")
+    assert rc == 0, text[-4000:]
+    assert "execve" in text, "strace saw nothing"
+    return [line for line in text.splitlines() if any(n in line for n in NEVER)]
+
+
+def test_run_reads_no_time_zone(hk, traced):
+    b = hk.bundle(["true"])
+    r = hk.call("run", "--bundle", b.path, hk.new_id())
+    assert opened(traced, r.rc) == []
+
+
+def test_launch_reads_no_time_zone(hk, launch, rootfs, traced):
+    r = launch.call("--rm", rootfs, "true")
+    assert opened(traced, r.rc) == []
+    assert launch.settle()
