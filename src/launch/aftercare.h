@@ -1,13 +1,15 @@
 /* husk-launch's after-care (cmd/husk-launch/aftercare.c): a process of its
  * own that takes over what launch's caller need not wait for. launch hands
- * it, over runtime/sync.h's protocol, things to hold and work to do later:
- *   HK_SYNC_HOLD   fd: launch's mount namespace, held until the work comes
- *                  or launch ends, so that its teardown (an RCU grace
- *                  period to wait for) is the after-care's and not on
- *                  launch's way;
+ * it, over runtime/sync.h's protocol, things to hold and work to do once
+ * launch has exited (until then they wait in the socket, which holds the
+ * fds):
+ *   HK_SYNC_HOLD   fd: launch's mount namespace, held past launch's exit,
+ *                  so that its teardown (an RCU grace period to wait for)
+ *                  is the after-care's and not on launch's way;
  *   HK_SYNC_TRASH  fd: DATA, with the name of a directory in DATA/.trash
  *                  (launch/overlay.h, overlay_trash) to empty;
- *   HK_SYNC_END    launch is done: nothing more will come. */
+ *   HK_SYNC_END    launch is done: nothing more will come (what ends the
+ *                  after-care's wait when it has no pidfd of launch). */
 #ifndef HUSK_LAUNCH_AFTERCARE_H
 #define HUSK_LAUNCH_AFTERCARE_H
 

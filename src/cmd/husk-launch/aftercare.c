@@ -1,6 +1,6 @@
 /* husk-launch's after-care (launch/aftercare.h): forked first thing, it
- * waits for what launch hands it and does it while launch goes on to
- * report the program's status.
+ * sleeps until launch has exited, its caller holding the program's status,
+ * and then does what launch handed it.
  *
  * Why: on the way out, launch used to wait for the kernel to tear down its
  * mount namespace (an RCU grace period) and for the removal of the
@@ -11,14 +11,13 @@
  * status: the container's name is free once DATA/<id> has gone to
  * DATA/.trash.
  *
- * It does its work once launch is done (AFTERCARE_END, or launch gone), so
- * that launch's own last removals are not queued behind it on the disk.
- * The after-care keeps launch's stderr (and nothing else of its), for a
- * warning when a removal fails: whoever reads launch's stderr to its end
- * waits for the removal too. What it cannot remove stays in DATA/.trash,
- * which the next cleanup empties. It ends on AFTERCARE_END, at the end of
- * the socket, or when launch is gone (a pidfd: a child of launch's may
- * still hold the socket). */
+ * It does its work once launch is gone (its pidfd says so), so that
+ * launch's own last removals are not queued behind it on the disk and
+ * its exit is not slowed by it. The after-care keeps launch's stderr (and nothing else of its), for
+ * a warning when a removal fails: whoever reads launch's stderr to its end waits for the removal
+ * too. What it cannot remove stays in DATA/.trash, which the next cleanup empties. It ends when
+ * launch is gone and what it sent is done (a pidfd: a child of launch's may still hold the socket).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -102,26 +101,34 @@ static bool pending(int sock)
 	return poll(&p, 1, 0) == 1;
 }
 
+/* Until fd is readable (or poll fails otherwise than by a signal). */
+static void wait_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+/* What launch sent, once launch is gone: its pidfd turns readable when it
+ * has exited. Until then nothing wakes the after-care (the fds launch
+ * hands over are held in the socket meanwhile), and none of its work
+ * competes with launch's own, its exit included, for a CPU: on a busy
+ * machine each wake-up of a second process of the launch's was a chance
+ * to lose the CPU to another job for a whole time slice (bench/README.md).
+ * Without a pidfd (pidfd_open failed), the socket's end or
+ * HK_SYNC_END says launch is done. */
 static void serve(struct care *c)
 {
-	struct pollfd p[2] = {{.fd = c->sock, .events = POLLIN},
-			      {.fd = c->parent, .events = POLLIN}};
-
-	for (;;) {
-		if (poll(p, c->parent >= 0 ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		if (p[0].revents && receive(c))
-			return;
-		if (c->parent >= 0 && p[1].revents && !(p[0].revents & POLLIN)) {
-			/* launch is gone: what it sent, and no more */
-			while (pending(c->sock) && receive(c) == 0)
-				;
-			return;
-		}
+	if (c->parent >= 0) {
+		wait_readable(c->parent);
+		while (pending(c->sock) && receive(c) == 0)
+			;
+		return;
 	}
+	do
+		wait_readable(c->sock);
+	while (receive(c) == 0);
 }
 
 /* In the child: nothing of launch's but the socket, the pidfd, stderr. */
