@@ -45,8 +45,8 @@ class BusyLoops:
 
 class LaunchSubject:
     """`husk launch --rm --net none ROOTFS true` with data and cache dirs of
-    the benchmark's own (the binary from the build dir: launch execs its
-    companions from beside it)."""
+    the benchmark's own, from the private copy the run series times (its
+    companions copied beside it: launch execs husk-launch from there)."""
 
     name = "husk launch"
 
