@@ -27,7 +27,8 @@ int aftercare_trash(int sock, const struct overlay_trash *t, struct hk_err *err)
 	struct hk_err name = {0};
 
 	snprintf(name.msg, sizeof(name.msg), "%s", t->name);
-	if (sync_send_fd_payload(sock, HK_SYNC_TRASH, t->parent, &name) < 0)
+	if (sync_send_fd_payload(sock, HK_SYNC_TRASH, t->parent, &name) < 0 ||
+	    (t->entry >= 0 && sync_send_fd(sock, HK_SYNC_ENTRY, t->entry) < 0))
 		return hk_fail(err, errno, "after-care: send %s", t->name);
 	return 0;
 }

@@ -8,6 +8,9 @@
  *                  is the after-care's and not on launch's way;
  *   HK_SYNC_TRASH  fd: DATA, with the name of a directory in DATA/.trash
  *                  (launch/overlay.h, overlay_trash) to empty;
+ *   HK_SYNC_ENTRY  fd: that directory, locked: in flight and then in the
+ *                  after-care's hands the lock stays held, so that no other
+ *                  cleanup's sweep of .trash takes it meanwhile;
  *   HK_SYNC_END    launch is done: nothing more will come (what ends the
  *                  after-care's wait when it has no pidfd of launch). */
 #ifndef HUSK_LAUNCH_AFTERCARE_H

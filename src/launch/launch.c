@@ -534,7 +534,7 @@ static int run_in_ns(struct launch_opts *o, struct launch_plan *p, int *status, 
 	p->host_mntns = host_ns;
 	/* its teardown is the after-care's (a grace period), not ours */
 	struct hk_err aerr = {0};
-	if (r == 0 && o->aftercare > 0 && aftercare_hold_mntns(o->aftercare, &aerr) < 0)
+	if (r == 0 && o->aftercare >= 0 && aftercare_hold_mntns(o->aftercare, &aerr) < 0)
 		hk_debug("launch: %s", aerr.msg);
 	if (r == 0)
 		r = launch_in_ns(p, status, err);

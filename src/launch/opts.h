@@ -74,7 +74,7 @@ struct launch_opts {
 	const char *self;      /* husk-launch's own path, for the cleanup hook */
 	const char *husk;      /* husk's path, for the network hooks */
 	const char *init_path; /* husk-init */
-	int aftercare;         /* husk-launch's after-care socket (aftercare.h); <= 0: none */
+	int aftercare;         /* husk-launch's after-care socket (aftercare.h); < 0: none */
 };
 
 #define LAUNCH_DATA_DIR "/var/lib/husk/containers"

@@ -509,10 +509,13 @@ static int remove_dir(int parent, const char *name, int dirfd, struct overlay_tr
 	 * removes its own, as launch did before it had an after-care. */
 	if (later && !trash_busy(parent)) {
 		later->parent = fcntl(parent, F_DUPFD_CLOEXEC, 3);
-		if (later->parent >= 0) {
+		/* the same open file, so the same lock */
+		later->entry = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+		if (later->parent >= 0 && later->entry >= 0) {
 			snprintf(later->name, sizeof(later->name), "%s", trashed);
 			return 0;
 		}
+		overlay_trash_clear(later);
 	}
 	return empty(parent, trashed, name, err);
 }
@@ -528,25 +531,38 @@ static bool trash_name(const char *name)
 	return strspn(hex, "0123456789abcdef") == strlen(hex);
 }
 
+/* Its own entry, held (t->entry): still the directory at that name? */
+static int held_entry(int trash, const struct overlay_trash *t, struct hk_err *err)
+{
+	if (!still_there(trash, t->name + sizeof(TRASH), t->entry))
+		return hk_fail(err, 0, "%s: not the directory handed over", t->name);
+	return 0;
+}
+
 /* The after-care's: its own entry, then, when no other emptier is at work
  * (the lock of .trash), whatever else is there. It never waits for another
  * emptier: a caller reading launch's stderr would wait for another
- * container's tree (outside attack, eleventh round, F1). Its entry may be
+ * container's tree (outside attack, eleventh round, F1). Its entry comes
+ * locked (t->entry) and no sweep touches it; without t->entry, it may be
  * gone already, removed by an emptier before it, or be in one's hands:
  * waited for, it is its own tree. */
 int overlay_trash_empty(struct overlay_trash *t, struct hk_err *err)
 {
-	if (t->parent < 0)
+	if (t->parent < 0) {
+		overlay_trash_clear(t);
 		return 0;
+	}
 	if (!trash_name(t->name)) {
 		overlay_trash_clear(t);
 		return hk_fail(err, EINVAL, "%.64s: not an entry of %s", t->name, TRASH);
 	}
 	int fd = open_trash(t->parent), r = 0;
 	bool sweep = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	enum entry_lock how = t->entry >= 0 ? ENTRY_HELD : ENTRY_WAIT;
 	if (fd < 0 && errno != ENOENT)
 		r = hk_fail(err, errno, "open %s", TRASH);
-	else if (fd >= 0 && remove_entry(fd, t->name + sizeof(TRASH), ENTRY_WAIT, err) < 0)
+	else if (fd >= 0 && ((how == ENTRY_HELD && held_entry(fd, t, err) < 0) ||
+			     remove_entry(fd, t->name + sizeof(TRASH), how, err) < 0))
 		r = hk_err_prefix(err,
 				  "%s (what is left of it stays in %s, removed by the next "
 				  "cleanup)",
@@ -563,7 +579,9 @@ void overlay_trash_clear(struct overlay_trash *t)
 {
 	if (t->parent >= 0)
 		close(t->parent);
-	t->parent = -1;
+	if (t->entry >= 0)
+		close(t->entry);
+	t->parent = t->entry = -1;
 }
 
 int overlay_remove(const char *dir, bool keep, const char *owner, struct overlay_trash *later,

@@ -47,14 +47,18 @@ int overlay_remove(const char *dir, bool keep, const char *owner, struct overlay
 /* What overlay_remove left for later: with `later`, dir is renamed into
  * DATA/.trash and no more; its files are removed by overlay_trash_empty,
  * which a caller can run off its critical path. parent is -1 when nothing
- * was left (kept, another's, or removed in place). */
+ * was left (kept, another's, or removed in place). entry keeps the entry
+ * locked (the lock overlay_remove took) until it is removed: another
+ * cleanup's sweep of .trash leaves it alone meanwhile, however long the
+ * after-care takes to come to it (outside attack, twelfth round, F1). */
 struct overlay_trash {
 	int parent;    /* DATA, open */
+	int entry;     /* the entry, open and locked; -1: not held */
 	char name[64]; /* .trash/<random> */
 };
-#define OVERLAY_TRASH_INIT   \
-	{                    \
-		.parent = -1 \
+#define OVERLAY_TRASH_INIT                \
+	{                                 \
+		.parent = -1, .entry = -1 \
 	}
 /* Remove what was left (t->name must be .trash/ and hex digits), then,
  * unless another emptier is at work (the lock of .trash), whatever else is

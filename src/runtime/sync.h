@@ -31,6 +31,7 @@ enum hk_sync_type {
 	HK_SYNC_HOLD,   /* launch -> after-care: an fd to hold until the end */
 	HK_SYNC_TRASH,  /* launch -> after-care: DATA, and in the payload's msg
 			 * the entry of DATA/.trash to empty */
+	HK_SYNC_ENTRY,  /* launch -> after-care: that entry, open and locked */
 	HK_SYNC_END,    /* launch -> after-care: nothing more will come */
 };
 

@@ -8,6 +8,7 @@ them, the after-care keeps nothing of launch's but stderr, ends when
 launch is killed, and a removal that fails is reported.
 """
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -226,4 +227,56 @@ def test_the_aftercare_keeps_no_secret_in_its_command_line(launch, hk, rootfs):
     finally:
         hk.call("kill", cid, "KILL")
         p.wait(timeout=20)
+    assert launch.entries() == []
+
+
+def test_a_layer_waiting_for_its_aftercare_is_left_to_it(launch, hk, rootfs):
+    """The after-care takes what launch hands it once launch has exited.
+    Meanwhile the writable layer lay in DATA/.trash unlocked, and another
+    launch's after-care, sweeping .trash, removed it while its own caller
+    waited (200,000 files: a `launch --rm true` read to its end took 0.9 s:
+    outside attack, twelfth round, F1). launch now hands the entry over
+    locked. Here the first launch's exit is held back 3 s (strace delays
+    its exit_group), a second launch runs and is read to its end, and the
+    first's layer is still there for its own after-care, which then removes
+    it."""
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed (scripts/setup.sh test installs it)")
+    trash = Path(launch.data) / ".trash"
+    slow = hk.new_id()
+    first = subprocess.Popen(
+        ["strace", "-qq", "-o", "/dev/null", "-e", "trace=exit_group",
+         "-e", "inject=exit_group:delay_enter=3000000",
+         *argv(launch, slow, "--rm", str(rootfs), "sh", "-c",
+               "mkdir -p /big/a /big/b && touch /big/a/1 /big/a/2 /big/b/3")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: trash.is_dir() and os.listdir(trash), timeout=20,
+                 what="the first layer in DATA/.trash")
+        [held] = os.listdir(trash)
+        assert first.poll() is None, "launch exited too early for the test"
+        second = subprocess.run(argv(launch, hk.new_id(), "--rm", str(rootfs), "true"),
+                                stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+        assert second.returncode == 0, second
+        assert first.poll() is None, "launch exited too early for the test"
+        assert os.listdir(trash) == [held]
+        assert (trash / held / "upper" / "big" / "a" / "1").exists()
+    finally:
+        first.wait(timeout=30)
+    assert first.returncode == 0
+    assert launch.entries() == []
+
+
+def test_launch_with_stdin_closed_gives_the_program_dev_null(launch, hk, rootfs):
+    """With launch's fd 0 closed, /dev/null was opened as 0 and closed
+    again, the after-care's socket took fd 0 (and, as 0, was taken for
+    "no after-care" when the mount namespace was to be handed over), and
+    the program ran with no stdin at all: the first file it opened became
+    its stdin (outside attack, twelfth round, F2)."""
+    r = subprocess.run(argv(launch, hk.new_id(), "--rm", str(rootfs), "readlink",
+                            "/proc/self/fd/0"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=20,
+                       preexec_fn=lambda: os.close(0))
+    assert r.returncode == 0, r
+    assert r.stdout.decode().strip() == "/dev/null", r
     assert launch.entries() == []

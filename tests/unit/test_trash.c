@@ -64,7 +64,8 @@ static int teardown(void **state)
 
 static struct overlay_trash entry(const char *name)
 {
-	struct overlay_trash t = {.parent = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+	struct overlay_trash t = {.parent = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+				  .entry = -1};
 
 	assert_true(t.parent >= 0);
 	snprintf(t.name, sizeof(t.name), "%s", name);
@@ -123,6 +124,64 @@ static void test_takes_only_its_own_names(void **state)
 	}
 }
 
+/* An entry handed over locked (overlay_trash.entry, as launch's cleanup
+ * hands it to the after-care) is left alone by another cleanup's sweep,
+ * however long its after-care takes to come to it, and its holder removes
+ * it without waiting for anyone. Before, the entry lay unlocked in .trash
+ * until the after-care took it, and a small container's after-care swept
+ * a big one's tree while its caller waited (outside attack, twelfth
+ * round, F1). */
+static void test_a_held_entry_is_left_to_its_holder(void **state)
+{
+	struct hk_err err = {0};
+	char p[256];
+
+	(void)state;
+	make(".trash/aaaa/big/tree");
+	make(".trash/bbbb");
+	path(p, sizeof(p), ".trash/aaaa");
+	struct overlay_trash held = entry(".trash/aaaa");
+	held.entry = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(held.entry >= 0);
+	assert_int_equal(flock(held.entry, LOCK_EX), 0);
+	/* another's after-care, free to sweep: its own goes, the held stays */
+	struct overlay_trash other = entry(".trash/bbbb");
+	alarm(20);
+	assert_int_equal(overlay_trash_empty(&other, &err), 0);
+	assert_false(exists(".trash/bbbb"));
+	assert_true(exists(".trash/aaaa/big/tree"));
+	/* the holder: no wait for its own lock, and .trash goes with it */
+	assert_int_equal(overlay_trash_empty(&held, &err), 0);
+	alarm(0);
+	assert_int_equal(held.entry, -1);
+	assert_int_equal(held.parent, -1);
+	assert_false(exists(".trash"));
+}
+
+/* What is at the name is not the directory handed over (replaced since):
+ * left alone, and said so. */
+static void test_a_held_entry_replaced_is_left(void **state)
+{
+	struct hk_err err = {0};
+	char p[256], q[256];
+
+	(void)state;
+	make(".trash/aaaa");
+	make(".trash/other/keep");
+	path(p, sizeof(p), ".trash/aaaa");
+	struct overlay_trash held = entry(".trash/aaaa");
+	held.entry = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(held.entry >= 0);
+	assert_int_equal(flock(held.entry, LOCK_EX), 0);
+	assert_int_equal(rmdir(p), 0);
+	path(q, sizeof(q), ".trash/other");
+	assert_int_equal(rename(q, p), 0);
+	assert_int_equal(overlay_trash_empty(&held, &err), -1);
+	assert_non_null(strstr(err.msg, "not the directory handed over"));
+	assert_true(exists(".trash/aaaa/keep"));
+	assert_int_equal(held.entry, -1);
+}
+
 /* An entry that cannot go (a mount point in it) stops neither the removal
  * of the others nor the report of it (outside attack, eleventh round,
  * F2: the walk stopped at the first failure, and the entries after it in
@@ -158,6 +217,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_never_waits_for_another_emptier, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_takes_only_its_own_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_held_entry_is_left_to_its_holder, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_held_entry_replaced_is_left, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_gets_past_an_entry_that_cannot_go, setup,
 						teardown),
 	};

@@ -44,8 +44,9 @@ struct care {
 	int sock, parent;
 	int held[MAX_HELD];
 	size_t n_held;
-	int data;       /* AFTERCARE_TRASH's DATA, -1 */
-	char trash[64]; /* and the name in it */
+	int data;       /* HK_SYNC_TRASH's DATA, -1 */
+	int entry;      /* HK_SYNC_ENTRY's entry (locked), -1 */
+	char trash[64]; /* and the name in DATA */
 };
 
 static void release(struct care *c)
@@ -59,7 +60,7 @@ static void release(struct care *c)
  * not queued behind these on the disk. */
 static void finish(struct care *c)
 {
-	struct overlay_trash t = {.parent = c->data};
+	struct overlay_trash t = {.parent = c->data, .entry = c->entry};
 	struct hk_err err = {0};
 
 	/* the namespace first: the overlay on the layer is mounted there */
@@ -67,7 +68,7 @@ static void finish(struct care *c)
 	if (c->data < 0)
 		return;
 	snprintf(t.name, sizeof(t.name), "%s", c->trash);
-	c->data = -1;
+	c->data = c->entry = -1;
 	if (overlay_trash_empty(&t, &err) < 0)
 		hk_log(HK_LOG_WARN, "launch: the writable layer: %s", err.msg);
 }
@@ -87,6 +88,10 @@ static int receive(struct care *c)
 	if (in.type == HK_SYNC_TRASH && in.fd >= 0 && c->data < 0) {
 		c->data = in.fd;
 		snprintf(c->trash, sizeof(c->trash), "%s", in.payload.msg);
+		return 0;
+	}
+	if (in.type == HK_SYNC_ENTRY && in.fd >= 0 && c->data >= 0 && c->entry < 0) {
+		c->entry = in.fd;
 		return 0;
 	}
 	if (in.fd >= 0)
@@ -134,17 +139,20 @@ static void serve(struct care *c)
 /* In the child: nothing of launch's but the socket, the pidfd, stderr. */
 static void settle(struct care *c)
 {
+	/* out of the way first: with launch's stdin or stdout closed, the
+	 * socket or the pidfd may be 0 or 1 */
+	int s = fcntl(c->sock, F_DUPFD_CLOEXEC, 5);
+	int p = c->parent >= 0 ? fcntl(c->parent, F_DUPFD_CLOEXEC, 5) : -1;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setsid();
 	signal(SIGPIPE, SIG_IGN);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+	if (s < 0 || (c->parent >= 0 && p < 0) || null < 0 || dup2(null, 0) < 0 ||
+	    dup2(null, 1) < 0)
 		_exit(1);
 	/* to 3 and 4, whatever their numbers were (dup before dup2: one of
 	 * them may be 3 or 4 already) */
-	int s = fcntl(c->sock, F_DUPFD_CLOEXEC, 5);
-	int p = c->parent >= 0 ? fcntl(c->parent, F_DUPFD_CLOEXEC, 5) : -1;
-	if (s < 0 || dup2(s, 3) < 0 || (p >= 0 && dup2(p, 4) < 0))
+	if (dup2(s, 3) < 0 || (p >= 0 && dup2(p, 4) < 0))
 		_exit(1);
 	c->sock = 3;
 	c->parent = p >= 0 ? 4 : -1;
@@ -174,7 +182,7 @@ int aftercare_start(void)
 		close(sv[0]);
 		return -1;
 	}
-	struct care c = {.sock = sv[1], .parent = parent, .data = -1};
+	struct care c = {.sock = sv[1], .parent = parent, .data = -1, .entry = -1};
 	close(sv[0]);
 	settle(&c);
 	serve(&c);
