@@ -139,3 +139,20 @@ int hk_fds_close_others(const int *keep, size_t nkeep, int n, struct hk_err *err
 	free(skip);
 	return r;
 }
+
+int hk_fds_stdio_open(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free number: fd itself */
+		int null = open("/dev/null", O_RDWR);
+		if (null < 0)
+			return -1;
+		if (null != fd) {
+			close(null);
+			return -1;
+		}
+	}
+	return 0;
+}

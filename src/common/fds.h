@@ -19,6 +19,11 @@ void hk_fds_record(void);
 /* Clear close-on-exec on the recorded fds among 3 .. 3+n-1; the others in
  * that range (husk's own) are left as they are. */
 int hk_fds_preserve(int n, struct hk_err *err);
+/* /dev/null on whichever of 0, 1 and 2 is closed: first thing in a program
+ * that opens fds of its own and then writes to stdout or hands its stdio
+ * on (husk-launch), so that none of those lands on a standard number. 0,
+ * or -1 when /dev/null cannot be opened. */
+int hk_fds_stdio_open(void);
 /* Set close-on-exec on every fd from 3 up but the recorded ones among
  * 3 .. 3+n-1. */
 int hk_fds_cloexec_others(int n, struct hk_err *err);

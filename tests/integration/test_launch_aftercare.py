@@ -283,3 +283,21 @@ def test_launch_with_stdin_closed_gives_the_program_dev_null(launch, hk, rootfs)
     assert r.returncode == 0, r
     assert r.stdout.decode().strip() == "/dev/null", r
     assert launch.entries() == []
+
+
+@pytest.mark.parametrize("closed", [0, 1])
+def test_launch_with_stdio_closed_never_writes_into_the_aftercare(launch, hk, rootfs, closed):
+    """With launch's stdout closed, the after-care's socket took fd 1, and
+    `-t` copied the container's output into it; the after-care reads
+    nothing until launch has exited, so launch blocked there for good,
+    holding the layer's lock and the container's name (outside attack,
+    twelfth round, second look, F1). The socket is now above fd 2, and
+    launch never blocks on it."""
+    cid = hk.new_id()
+    r = subprocess.run(argv(launch, cid, "--rm", "-t", str(rootfs), "sh", "-c",
+                            "yes | head -c 2000000; echo done >&2"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                       preexec_fn=lambda: os.close(closed))
+    assert r.returncode == 0, r
+    assert cid not in hk.list_ids()
+    assert launch.entries() == []

@@ -165,13 +165,38 @@ static void settle(struct care *c)
 	hk_proctitle_set("husk-launch after-care");
 }
 
+/* fd moved to 3 or above: with launch's stdin or stdout closed, the
+ * socket took its number, and launch's stdout, the container's terminal
+ * output copied there, went into the after-care's socket, which it no
+ * longer read while launch ran: launch blocked there for good (outside
+ * attack, twelfth round, second look, F1). */
+static int above_stdio(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return moved;
+}
+
 int aftercare_start(void)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	int parent = hk_pidfd_open(getpid(), 0);
+	sv[0] = above_stdio(sv[0]);
+	sv[1] = above_stdio(sv[1]);
+	/* launch never waits on the after-care: a send that would block
+	 * fails, and launch does that work itself */
+	if (sv[0] < 0 || sv[1] < 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		if (sv[1] >= 0)
+			close(sv[1]);
+		return -1;
+	}
+	int parent = above_stdio(hk_pidfd_open(getpid(), 0));
 	pid_t pid = fork();
 	if (pid != 0) {
 		close(sv[1]);
