@@ -72,6 +72,19 @@ static struct overlay_trash entry(const char *name)
 	return t;
 }
 
+/* name handed over as launch's cleanup does: open and locked. */
+static struct overlay_trash held_entry(const char *name)
+{
+	char p[256];
+	struct overlay_trash t = entry(name);
+
+	path(p, sizeof(p), name);
+	t.entry = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(t.entry >= 0);
+	assert_int_equal(flock(t.entry, LOCK_EX), 0);
+	return t;
+}
+
 /* Another emptier at work (here: the test holding the lock of .trash): the
  * after-care removes its own entry and leaves the rest to it, at once; it
  * used to wait, and a caller reading launch's stderr with it, for another
@@ -134,16 +147,11 @@ static void test_takes_only_its_own_names(void **state)
 static void test_a_held_entry_is_left_to_its_holder(void **state)
 {
 	struct hk_err err = {0};
-	char p[256];
 
 	(void)state;
 	make(".trash/aaaa/big/tree");
 	make(".trash/bbbb");
-	path(p, sizeof(p), ".trash/aaaa");
-	struct overlay_trash held = entry(".trash/aaaa");
-	held.entry = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(held.entry >= 0);
-	assert_int_equal(flock(held.entry, LOCK_EX), 0);
+	struct overlay_trash held = held_entry(".trash/aaaa");
 	/* another's after-care, free to sweep: its own goes, the held stays */
 	struct overlay_trash other = entry(".trash/bbbb");
 	alarm(20);
@@ -168,11 +176,8 @@ static void test_a_held_entry_replaced_is_left(void **state)
 	(void)state;
 	make(".trash/aaaa");
 	make(".trash/other/keep");
+	struct overlay_trash held = held_entry(".trash/aaaa");
 	path(p, sizeof(p), ".trash/aaaa");
-	struct overlay_trash held = entry(".trash/aaaa");
-	held.entry = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(held.entry >= 0);
-	assert_int_equal(flock(held.entry, LOCK_EX), 0);
 	assert_int_equal(rmdir(p), 0);
 	path(q, sizeof(q), ".trash/other");
 	assert_int_equal(rename(q, p), 0);
