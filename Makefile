@@ -38,10 +38,14 @@ ALL_LIBS := $(foreach p,$(PARTS),$(call PART_LIB,$(p)))
 # container start (0.8 ms of each invocation here). Sanitizer runtimes
 # cannot be static, so a sanitizer build links it dynamically.
 HUSK_STATIC := $(if $(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),,-static)
+# Static x86-64 builds enter at hk_entry, which maps the program's pages
+# before glibc's start faults them in one by one (src/common/entry.c).
+ENTRY_FLAGS := -Wl,-u,hk_entry -Wl,-e,hk_entry
+HUSK_ENTRY := $(if $(and $(HUSK_STATIC),$(filter x86_64,$(shell uname -m))),$(ENTRY_FLAGS))
 # With libdbus-1 (Debian's libdbus-1.a) for the systemd cgroup manager,
 # which only husk has (cgroup/cgroup-systemd*.c; sd-stubs.c: see there).
 husk_PARTS  := cli runtime cgroup linux netinfo spec common
-husk_LINK   := $(HUSK_STATIC)
+husk_LINK   := $(HUSK_STATIC) $(HUSK_ENTRY)
 husk_LDLIBS := $(LDLIBS) -ldbus-1
 # husk-net: `husk net`, which husk execs. Linked dynamically: Debian ships
 # libmnl and libnftables as shared libraries only, so only the networking
@@ -54,7 +58,7 @@ husk-net_LDLIBS := $(LDLIBS) -lnftables -lmnl
 # ICU and libstdc++ (6.9 ms of loading per run here); statically only the
 # tar reader and the decompressors come along (1.9 ms a run, 3 MB).
 husk-launch_PARTS  := cli launch image runtime cgroup linux netinfo spec common
-husk-launch_LINK   := $(HUSK_STATIC)
+husk-launch_LINK   := $(HUSK_STATIC) $(HUSK_ENTRY)
 husk-launch_LDLIBS := $(LDLIBS) -larchive -lnettle -lz -lzstd -llzma -lbz2 -llz4
 # husk-pull: `husk pull`, `images`, `rmi`, `login`, `logout`, which husk
 # execs, and husk launch runs to pull an image its cache lacks: the only

@@ -17,6 +17,7 @@
 #include "common/fault.h"
 #include "common/fds.h"
 #include "common/log.h"
+#include "common/prefault.h"
 #include "common/syscalls.h"
 #include "linux/keyring.h"
 #include "linux/ns.h"
@@ -473,10 +474,13 @@ void child_main(struct hk_spawn *sp, int sock)
 	struct hk_err err = {0};
 	pid_t parent = getppid();
 
-	hk_debug("child: running");
 	/* Until setup is done, the container dies with the husk that made it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);
+	/* Its own page tables: none of the text's (fork copies none of a
+	 * file mapping), and every write a copy (common/prefault.h). */
+	hk_prefault(HK_PREFAULT_CODE | HK_PREFAULT_DATA);
+	hk_debug("child: running");
 	int keep[HK_NS_COUNT + 2];
 	int nkeep = 0;
 	keep[nkeep++] = sock;

@@ -1,0 +1,81 @@
+#include "common/prefault.h"
+
+#include <elf.h>
+#include <link.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* The stack's top that husk's deepest paths use. */
+#define STACK_SPAN (64 * 1024)
+
+static uintptr_t page_down(uintptr_t a, uintptr_t pg)
+{
+	return a & ~(pg - 1);
+}
+
+static void populate(uintptr_t start, uintptr_t end, int advice)
+{
+	uintptr_t pg = (uintptr_t)getpagesize();
+
+	start = page_down(start, pg);
+	end = page_down(end + pg - 1, pg);
+	if (end > start)
+		(void)madvise((void *)start, end - start, advice);
+}
+
+/* The program's own segments (the first object dl_iterate_phdr reports),
+ * the writable one from the end of its RELRO part, read-only since
+ * relocation (a write-populate there would fail). */
+static int segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+	int what = *(int *)data;
+	uintptr_t relro_end = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_RELRO)
+			relro_end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+		uintptr_t end = start + ph->p_memsz;
+		if (!(ph->p_flags & PF_W)) {
+			if (what & HK_PREFAULT_CODE)
+				populate(start, end, MADV_POPULATE_READ);
+			continue;
+		}
+		if (!(what & HK_PREFAULT_DATA))
+			continue;
+		if (relro_end > start && relro_end < end)
+			start = relro_end;
+		populate(start, end, MADV_POPULATE_WRITE);
+	}
+	return 1; /* the program only */
+}
+
+void hk_prefault(int what)
+{
+	dl_iterate_phdr(segments, &what);
+	if (!(what & HK_PREFAULT_DATA))
+		return;
+	/* The heap malloc has from the kernel so far, and the stack's top. */
+	struct mallinfo2 mi = mallinfo2();
+	uintptr_t brk_now = (uintptr_t)sbrk(0);
+	if (brk_now != (uintptr_t)-1 && mi.arena > 0 && mi.arena < brk_now)
+		populate(brk_now - mi.arena, brk_now, MADV_POPULATE_WRITE);
+	char here;
+	uintptr_t sp = (uintptr_t)&here;
+	populate(sp - STACK_SPAN, sp, MADV_POPULATE_WRITE);
+}

@@ -1,0 +1,22 @@
+/* Map a process's own pages with one madvise each instead of one page
+ * fault at a time. A page fault costs 12-16 us on the PVM guest the
+ * benchmarks run on (bench/README.md, "page faults"); the container
+ * process husk clones took ~30 of them before its program ran: fork
+ * copies no page table of a file mapping (the text and read-only data
+ * fault in again) and the first write to each page it shares with husk
+ * copies it. One MADV_POPULATE_READ of all of husk's text costs ~35 us
+ * warm, about three faults. The start of each program is done before
+ * glibc's in common/entry.c. Hints only: where the kernel has no
+ * MADV_POPULATE_* (before 5.14) or refuses, nothing changes but the
+ * speed. */
+#ifndef HUSK_COMMON_PREFAULT_H
+#define HUSK_COMMON_PREFAULT_H
+
+enum {
+	HK_PREFAULT_CODE = 1, /* text and read-only data: mapped */
+	HK_PREFAULT_DATA = 2, /* data, bss, heap, the stack's top: mapped writable (copied) */
+};
+
+void hk_prefault(int what);
+
+#endif

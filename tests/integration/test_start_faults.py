@@ -1,0 +1,108 @@
+"""Page faults on the start path (bench/README.md, "page faults"). A fault
+costs 12-16 us on the machine the benchmarks run on, and a `husk run` of
+`true` took ~150 of them in husk's own processes. Two things map husk's
+pages up front instead, one madvise(MADV_POPULATE_*) per segment:
+
+* hk_entry (common/entry.c), the ELF entry point of the static x86-64
+  builds of husk and husk-launch: before glibc's start, which faulted in
+  ~30 pages one at a time on every exec (husk execs itself once more,
+  linux/selfexe.h);
+* the container process, first thing after clone3 (common/prefault.h):
+  fork copies no page table of a file mapping, and each page shared with
+  husk is copied on its first write.
+
+Seen with strace(1), following every process husk makes.
+"""
+import os
+import re
+import shutil
+import struct
+
+import pytest
+
+from conftest import HUSK
+
+pytestmark = pytest.mark.husk_only  # husk's own start cost
+
+# LeakSanitizer refuses to run under ptrace (`make asan`)
+UNDER_PTRACE = dict(os.environ, ASAN_OPTIONS=":".join(
+    filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+POPULATE_READ = r"(MADV_POPULATE_READ|0x16|22)\)"
+LINE = re.compile(r"^(\d+)\s+(.*)$")
+
+
+def static_x86_64(path):
+    """A static (no PT_INTERP) x86-64 ELF: the builds hk_entry is linked in."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:
+            return False
+        machine, = struct.unpack_from("<H", head, 18)
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    interp = any(struct.unpack_from("<I", table, i * phentsize)[0] == 3
+                 for i in range(phnum))
+    return machine == 62 and not interp
+
+
+@pytest.fixture
+def traced(hk):
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed (scripts/setup.sh test installs it)")
+    log = hk.work / "strace.log"
+    hk.prefix = ["strace", "-f", "-qq", "-o", str(log),
+                 "-e", "trace=madvise,execve,execveat,clone,clone3"]
+    yield log
+    hk.prefix = []
+
+
+def by_pid(log, rc):
+    text = log.read_text(errors="replace")
+    assert rc == 0, text[-4000:]
+    calls = {}
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if m:
+            calls.setdefault(int(m.group(1)), []).append(m.group(2))
+    return text, calls
+
+
+def after_exec(calls, exe_pattern):
+    """For each exec matching exe_pattern: the call that followed it."""
+    out = []
+    for seq in calls.values():
+        for i, c in enumerate(seq):
+            if re.match(r"execve(at)?\(", c) and re.search(exe_pattern, c) \
+                    and "= 0" in c.split(")")[-1]:
+                out.append(seq[i + 1] if i + 1 < len(seq) else "(nothing)")
+    return out
+
+
+def test_husk_maps_its_pages_before_glibc_starts(hk, traced):
+    if not static_x86_64(HUSK):
+        pytest.skip(f"{HUSK} is no static x86-64 build: no hk_entry")
+    b = hk.bundle(["true"])
+    r = hk.call("run", "--bundle", b.path, hk.new_id(), env=UNDER_PTRACE)
+    text, calls = by_pid(traced, r.rc)
+    # husk as called, then husk from its read-only view (an fd: execveat)
+    first = after_exec(calls, r"husk|execveat")
+    assert len(first) >= 2, text[-4000:]
+    for call in first:
+        assert re.search(r"^madvise\(0x[0-9a-f]+, \d+, " + POPULATE_READ, call), \
+            f"first call after an exec of husk: {call}\n{text[-4000:]}"
+
+
+def test_container_process_maps_its_pages_after_clone(hk, traced):
+    b = hk.bundle(["true"])
+    r = hk.call("run", "--bundle", b.path, hk.new_id(), env=UNDER_PTRACE)
+    text, calls = by_pid(traced, r.rc)
+    # the process that execs the container's program
+    child = [seq for seq in calls.values()
+             if any(re.match(r'execve\("/(usr/)?bin/true"', c) for c in seq)]
+    assert len(child) == 1, text[-4000:]
+    before = child[0][:next(i for i, c in enumerate(child[0])
+                            if c.startswith('execve("/'))]
+    assert any(re.search(POPULATE_READ, c) for c in before), \
+        f"no MADV_POPULATE_READ before the container's exec:\n{text[-4000:]}"
