@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/fault.h"
 #include "common/file.h"
+#include "common/prefault.h"
 #include "common/rootless.h"
 #include "common/strv.h"
 #include "common/syscalls.h"
@@ -424,10 +425,14 @@ static void __attribute__((noreturn)) exec_child(struct target *t, int sock, int
 
 	/* The death signal goes with the uid change in the tail; a detached
 	 * exec's process outlives husk anyway. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
 		hk_fail(&err, errno, "prctl(PR_SET_PDEATHSIG)");
-	else if (process_preserve_fds(preserve_fds, &err) == 0)
-		exec_child_setup(t, sock, preserve_fds, &err); /* returns only on failure */
+	} else {
+		/* its own page tables at once, as the container process's */
+		hk_prefault(HK_PREFAULT_CODE | HK_PREFAULT_DATA);
+		if (process_preserve_fds(preserve_fds, &err) == 0)
+			exec_child_setup(t, sock, preserve_fds, &err); /* returns only on failure */
+	}
 	sync_report_error(sock, true, &err);
 	_exit(126);
 }

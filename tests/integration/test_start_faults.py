@@ -106,3 +106,25 @@ def test_container_process_maps_its_pages_after_clone(hk, traced):
                             if c.startswith('execve("/'))]
     assert any(re.search(POPULATE_READ, c) for c in before), \
         f"no MADV_POPULATE_READ before the container's exec:\n{text[-4000:]}"
+
+
+def test_exec_process_maps_its_pages_after_clone(hk, traced):
+    b = hk.bundle(["sleep", "1000"])
+    hk.prefix = []  # the container untraced: only the exec is looked at
+    cid = hk.run_detached(b)
+    try:
+        hk.prefix = ["strace", "-f", "-qq", "-o", str(traced),
+                     "-e", "trace=madvise,execve,execveat,clone,clone3"]
+        r = hk.call("exec", cid, "true", env=UNDER_PTRACE)
+        hk.prefix = []
+        text, calls = by_pid(traced, r.rc)
+        child = [seq for seq in calls.values()
+                 if any(re.match(r'execve\("/(usr/)?bin/true"', c) for c in seq)]
+        assert len(child) == 1, text[-4000:]
+        before = child[0][:next(i for i, c in enumerate(child[0])
+                                if c.startswith('execve("/'))]
+        assert any(re.search(POPULATE_READ, c) for c in before), \
+            f"no MADV_POPULATE_READ before the exec'd program:\n{text[-4000:]}"
+    finally:
+        hk.prefix = []
+        hk.call("delete", "-f", cid)
