@@ -20,6 +20,7 @@
 #include <elf.h>
 #include <link.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #ifndef MADV_POPULATE_READ
@@ -33,6 +34,20 @@
 extern const char __executable_start[];
 
 void hk_entry_prefault(uintptr_t sp);
+
+/* Under a seccomp filter (husk nested in a container, a sandboxing
+ * caller), which may kill a process for a madvise it did not expect:
+ * then no hint at all (outside attack, round 13). PR_GET_SECCOMP: 0 none. */
+static inline long raw_seccomp_mode(void)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_prctl), "D"((long)PR_GET_SECCOMP)
+			 : "rcx", "r11", "memory");
+	return r;
+}
 
 static inline void raw_madvise(uintptr_t start, uintptr_t end, long advice)
 {
@@ -62,6 +77,8 @@ __attribute__((used, no_stack_protector)) NO_LIBC_CALLS void hk_entry_prefault(u
 	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(const void *)(__executable_start + eh->e_phoff);
 	uintptr_t bias = 0;
 
+	if (raw_seccomp_mode() != 0)
+		return;
 	if (eh->e_ident[EI_MAG0] != ELFMAG0 || eh->e_ident[EI_MAG1] != ELFMAG1 ||
 	    eh->e_phentsize != sizeof(ElfW(Phdr)))
 		return;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_READ
@@ -15,6 +16,12 @@
 
 /* The stack's top that husk's deepest paths use. */
 #define STACK_SPAN (64 * 1024)
+/* The heap's top at most: the whole heap grows with config.json (~30
+ * bytes per byte of it), and in the container process every page mapped
+ * here is a copy charged to the container's memory cgroup (on v2, born
+ * in it): a large config with a tight limit got the container killed
+ * (outside attack, round 13). A typical run's heap is ~140 KiB. */
+#define HEAP_SPAN (256 * 1024)
 
 static uintptr_t page_down(uintptr_t a, uintptr_t pg)
 {
@@ -67,14 +74,19 @@ static int segments(struct dl_phdr_info *info, size_t size, void *data)
 
 void hk_prefault(int what)
 {
+	/* as common/entry.c: under a seccomp filter, no hints */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
+		return;
 	dl_iterate_phdr(segments, &what);
 	if (!(what & HK_PREFAULT_DATA))
 		return;
 	/* The heap malloc has from the kernel so far, and the stack's top. */
 	struct mallinfo2 mi = mallinfo2();
 	uintptr_t brk_now = (uintptr_t)sbrk(0);
-	if (brk_now != (uintptr_t)-1 && mi.arena > 0 && mi.arena < brk_now)
-		populate(brk_now - mi.arena, brk_now, MADV_POPULATE_WRITE);
+	if (brk_now != (uintptr_t)-1 && mi.arena > 0 && mi.arena < brk_now) {
+		size_t span = mi.arena < HEAP_SPAN ? mi.arena : HEAP_SPAN;
+		populate(brk_now - span, brk_now, MADV_POPULATE_WRITE);
+	}
 	char here;
 	uintptr_t sp = (uintptr_t)&here;
 	populate(sp - STACK_SPAN, sp, MADV_POPULATE_WRITE);

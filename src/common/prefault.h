@@ -14,7 +14,10 @@
 
 enum {
 	HK_PREFAULT_CODE = 1, /* text and read-only data: mapped */
-	HK_PREFAULT_DATA = 2, /* data, bss, heap, the stack's top: mapped writable (copied) */
+	/* data and bss, the heap's top 256 KiB, the stack's top 64 KiB:
+	 * mapped writable (copied: a bounded few hundred KiB, in a container
+	 * process charged to its memory cgroup) */
+	HK_PREFAULT_DATA = 2,
 };
 
 void hk_prefault(int what);

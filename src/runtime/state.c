@@ -360,12 +360,24 @@ static hk_json *state_to_json(const struct hk_state *st)
 	return j;
 }
 
+/* What state_read takes: more than any config husk reads (16 MiB) can
+ * put in a state (its annotations, the largest part, are copied as they
+ * were written). A state it could not read back would be a container
+ * nobody can reach: not written. */
+#define STATE_MAX (32 << 20)
+
 int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_err *err)
 {
 	hk_json *j = state_to_json(st);
 	_cleanup_free_ char *text = hk_json_dump(j, 0);
 	hk_json_put(j);
-	return hk_write_atomic(sd->fd, "state.json", text, strlen(text), err);
+	size_t len = strlen(text);
+	if (len > STATE_MAX)
+		return hk_fail(err, EFBIG,
+			       "state.json would be %zu bytes, more than husk reads back (%d): "
+			       "annotations too large",
+			       len, STATE_MAX);
+	return hk_write_atomic(sd->fd, "state.json", text, len, err);
 }
 
 static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)
@@ -526,7 +538,7 @@ struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
 	_cleanup_close_ int fd = open_state_file(sd, "state.json", err);
 	if (fd < 0)
 		return NULL;
-	_cleanup_free_ char *text = hk_read_fd(fd, "state.json", 1 << 20, &len, err);
+	_cleanup_free_ char *text = hk_read_fd(fd, "state.json", STATE_MAX, &len, err);
 
 	if (!text)
 		return NULL;

@@ -366,3 +366,16 @@ def test_events_errors(hk):
     hk.wait_status(cid, "stopped")
     _assert_refused(hk.call("events", "--stats", cid), "stopped")
     _assert_refused(hk.call("events", "--interval", "fast", cid), "--interval")
+
+
+def test_large_config_under_a_tight_memory_limit(hk):
+    """A 1.2 MB config.json (100k annotations) and a 32 MiB memory limit:
+    the container starts, as under runc. husk's container process maps its
+    pages up front (common/prefault.h); mapping its whole heap, which grows
+    with the config, copied ~36 MB into the container's memory cgroup on v2
+    (born in it) and the container was killed (outside attack, round 13)."""
+    b = _bundle(hk, ["true"], resources={"memory": {"limit": 32 * MiB}})
+    b.config["annotations"] = {"%x" % i: "" for i in range(100000)}
+    b.write()
+    r = hk.call("run", "--bundle", b.path, hk.new_id(), timeout=120)
+    assert r.rc == 0, r.err

@@ -362,3 +362,26 @@ def test_kill_all_reaches_what_outlives_a_stopped_container(hk):
     wait_for(lambda: not pid_alive(pid), what="the left-over sleep to die")
     hk.ok("kill", "--all", cid, "KILL")       # nothing left: still no error
     hk.delete(cid)
+
+
+def test_a_container_with_megabytes_of_annotations_stays_reachable(hk):
+    """state.json holds the config's annotations: with 2 MB of them it was
+    written, but read back with a 1 MiB bound, so `state` failed and
+    `delete -f` removed the state and left the process running and its
+    cgroups behind (outside attack, round 13). husk now reads back any
+    state a config it accepts can make, and never writes one it could not
+    read."""
+    b = hk.bundle(["sleep", "1000"])
+    b.config["annotations"] = {"a%06d" % i: "x" * 8 for i in range(120000)}
+    b.write()
+    cid = hk.run_detached(b)
+    try:
+        st = hk.state(cid)
+        assert st["status"] == "running"
+        pid = st["pid"]
+        assert pid_alive(pid)
+        assert len(st.get("annotations", {})) == 120000
+    finally:
+        r = hk.call("delete", "-f", cid, timeout=60)
+    assert r.rc == 0, r.err
+    wait_for(lambda: not pid_alive(pid), what="the container's process gone")

@@ -17,10 +17,12 @@ import os
 import re
 import shutil
 import struct
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import HUSK
+from conftest import HUSK, REPO
 
 pytestmark = pytest.mark.husk_only  # husk's own start cost
 
@@ -128,3 +130,25 @@ def test_exec_process_maps_its_pages_after_clone(hk, traced):
     finally:
         hk.prefix = []
         hk.call("delete", "-f", cid)
+
+
+KILLER = next((p for p in (Path(HUSK).resolve().parent / "tests" / "seccomp_kill",
+                           REPO / "build" / "tests" / "seccomp_kill") if p.exists()), None)
+
+
+def test_no_hint_under_a_filter_that_kills_madvise(hk):
+    """A caller's seccomp filter that kills on madvise (husk nested in a
+    sandbox): husk runs as it did before it mapped its pages up front; the
+    hints are skipped under any filter (outside attack, round 13)."""
+    if KILLER is None:
+        pytest.skip("tests/integration/seccomp_kill.c not built (make)")
+    r = subprocess.run([str(KILLER), "madvise", HUSK, "--version"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "husk version" in r.stdout, (r.returncode, r.stderr)
+    b = hk.bundle(["true"])
+    hk.prefix = [str(KILLER), "madvise"]
+    try:
+        r = hk.call("run", "--bundle", b.path, hk.new_id())
+    finally:
+        hk.prefix = []
+    assert r.rc == 0, r.err
