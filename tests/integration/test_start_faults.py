@@ -82,6 +82,17 @@ def after_exec(calls, exe_pattern):
     return out
 
 
+def assert_populated_before_true(text, calls):
+    """The one process that execs `true` mapped its pages before."""
+    child = [seq for seq in calls.values()
+             if any(re.match(r'execve\("/(usr/)?bin/true"', c) for c in seq)]
+    assert len(child) == 1, text[-4000:]
+    before = child[0][:next(i for i, c in enumerate(child[0])
+                            if c.startswith('execve("/'))]
+    assert any(re.search(POPULATE_READ, c) for c in before), \
+        f"no MADV_POPULATE_READ before the exec of true:\n{text[-4000:]}"
+
+
 def test_husk_maps_its_pages_before_glibc_starts(hk, traced):
     if not static_x86_64(HUSK):
         pytest.skip(f"{HUSK} is no static x86-64 build: no hk_entry")
@@ -99,15 +110,7 @@ def test_husk_maps_its_pages_before_glibc_starts(hk, traced):
 def test_container_process_maps_its_pages_after_clone(hk, traced):
     b = hk.bundle(["true"])
     r = hk.call("run", "--bundle", b.path, hk.new_id(), env=UNDER_PTRACE)
-    text, calls = by_pid(traced, r.rc)
-    # the process that execs the container's program
-    child = [seq for seq in calls.values()
-             if any(re.match(r'execve\("/(usr/)?bin/true"', c) for c in seq)]
-    assert len(child) == 1, text[-4000:]
-    before = child[0][:next(i for i, c in enumerate(child[0])
-                            if c.startswith('execve("/'))]
-    assert any(re.search(POPULATE_READ, c) for c in before), \
-        f"no MADV_POPULATE_READ before the container's exec:\n{text[-4000:]}"
+    assert_populated_before_true(*by_pid(traced, r.rc))
 
 
 def test_exec_process_maps_its_pages_after_clone(hk, traced):
@@ -119,14 +122,7 @@ def test_exec_process_maps_its_pages_after_clone(hk, traced):
                      "-e", "trace=madvise,execve,execveat,clone,clone3"]
         r = hk.call("exec", cid, "true", env=UNDER_PTRACE)
         hk.prefix = []
-        text, calls = by_pid(traced, r.rc)
-        child = [seq for seq in calls.values()
-                 if any(re.match(r'execve\("/(usr/)?bin/true"', c) for c in seq)]
-        assert len(child) == 1, text[-4000:]
-        before = child[0][:next(i for i, c in enumerate(child[0])
-                                if c.startswith('execve("/'))]
-        assert any(re.search(POPULATE_READ, c) for c in before), \
-            f"no MADV_POPULATE_READ before the exec'd program:\n{text[-4000:]}"
+        assert_populated_before_true(*by_pid(traced, r.rc))
     finally:
         hk.prefix = []
         hk.call("delete", "-f", cid)
