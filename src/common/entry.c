@@ -23,6 +23,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "common/rawsys.h"
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
@@ -40,28 +42,15 @@ void hk_entry_prefault(uintptr_t sp);
  * then no hint at all (outside attack, round 13). PR_GET_SECCOMP: 0 none. */
 static inline long raw_seccomp_mode(void)
 {
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"((long)SYS_prctl), "D"((long)PR_GET_SECCOMP)
-			 : "rcx", "r11", "memory");
-	return r;
+	return hk_rawsys(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0);
 }
 
 static inline void raw_madvise(uintptr_t start, uintptr_t end, long advice)
 {
-	long r;
-
 	start &= ~(PAGE - 1);
 	end = (end + PAGE - 1) & ~(PAGE - 1);
-	if (end <= start)
-		return;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"((long)SYS_madvise), "D"(start), "S"(end - start), "d"(advice)
-			 : "rcx", "r11", "memory");
-	(void)r;
+	if (end > start)
+		(void)hk_rawsys(SYS_madvise, (long)start, (long)(end - start), advice, 0);
 }
 
 /* GCC: no loop turned into a memset call (clang has no such pattern here) */

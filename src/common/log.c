@@ -158,9 +158,7 @@ void hk_log(enum hk_log_level level, const char *fmt, ...)
 	}
 }
 
-void hk_log_close(void)
+void hk_log_forget(void)
 {
-	if (log_fd != STDERR_FILENO)
-		close(log_fd);
 	log_fd = STDERR_FILENO;
 }

@@ -25,20 +25,42 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmd/husk-launch/commands.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/proctitle.h"
+#include "common/rawsys.h"
 #include "common/syscalls.h"
 #include "launch/aftercare.h"
 #include "launch/overlay.h"
 #include "runtime/sync.h"
 
 #define MAX_HELD 4
+/* The after-care's own stack when it shares launch's memory */
+#define CARE_STACK (256 * 1024)
+
+/* Sharing launch's memory needs raw syscalls (common/rawsys.h); the
+ * sanitizers keep state of their own per process in it. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HK_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HK_SANITIZED 1
+#endif
+#if HK_HAVE_RAWSYS && !defined(HK_SANITIZED)
+#define SHARED_CARE 1
+#else
+#define SHARED_CARE 0
+#endif
 
 struct care {
 	int sock, parent;
@@ -47,6 +69,7 @@ struct care {
 	int data;       /* HK_SYNC_TRASH's DATA, -1 */
 	int entry;      /* HK_SYNC_ENTRY's entry (locked), -1 */
 	char trash[64]; /* and the name in DATA */
+	sigset_t mask;  /* launch's, while the after-care blocks all */
 };
 
 static void release(struct care *c)
@@ -136,34 +159,185 @@ static void serve(struct care *c)
 	while (receive(c) == 0);
 }
 
-/* In the child: nothing of launch's but the socket, the pidfd, stderr. */
-static void settle(struct care *c)
+/* The calls settle() makes: raw where the after-care shares launch's
+ * memory (clone_care: launch's errno and glibc's state are not its own
+ * until launch has exited), glibc's otherwise. */
+#if HK_HAVE_RAWSYS
+static int c_dupfd(int fd, int min)
+{
+	return (int)hk_rawsys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min, 0);
+}
+
+static int c_dup2(int fd, int to)
+{
+	return fd == to ? to : (int)hk_rawsys(SYS_dup3, fd, to, 0, 0);
+}
+
+static int c_open_null(void)
+{
+	return (int)hk_rawsys(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDWR | O_CLOEXEC, 0);
+}
+
+static void c_setsid(void)
+{
+	hk_rawsys(SYS_setsid, 0, 0, 0, 0);
+}
+
+static void c_close_from(int fd)
+{
+	hk_rawsys(SYS_close_range, fd, ~0U, 0, 0);
+}
+
+static void c_name(const char *name)
+{
+	hk_rawsys(SYS_prctl, PR_SET_NAME, (long)name, 0, 0);
+}
+#else
+static int c_dupfd(int fd, int min)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, min);
+}
+
+static int c_dup2(int fd, int to)
+{
+	return dup2(fd, to);
+}
+
+static int c_open_null(void)
+{
+	return open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+static void c_setsid(void)
+{
+	setsid();
+}
+
+static void c_close_from(int fd)
+{
+	hk_close_range((unsigned)fd, ~0U, 0);
+}
+
+static void c_name(const char *name)
+{
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+#endif
+
+/* In the child, first: nothing of launch's but the socket, the pidfd,
+ * stderr. */
+static int settle(struct care *c)
 {
 	/* out of the way first: with launch's stdin or stdout closed, the
 	 * socket or the pidfd may be 0 or 1 */
-	int s = fcntl(c->sock, F_DUPFD_CLOEXEC, 5);
-	int p = c->parent >= 0 ? fcntl(c->parent, F_DUPFD_CLOEXEC, 5) : -1;
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int s = c_dupfd(c->sock, 5);
+	int p = c->parent >= 0 ? c_dupfd(c->parent, 5) : -1;
+	int null = c_open_null();
 
-	setsid();
-	signal(SIGPIPE, SIG_IGN);
-	if (s < 0 || (c->parent >= 0 && p < 0) || null < 0 || dup2(null, 0) < 0 ||
-	    dup2(null, 1) < 0)
-		_exit(1);
+	c_setsid();
+	if (s < 0 || (c->parent >= 0 && p < 0) || null < 0 || c_dup2(null, 0) < 0 ||
+	    c_dup2(null, 1) < 0)
+		return -1;
 	/* to 3 and 4, whatever their numbers were (dup before dup2: one of
 	 * them may be 3 or 4 already) */
-	if (dup2(s, 3) < 0 || (p >= 0 && dup2(p, 4) < 0))
-		_exit(1);
+	if (c_dup2(s, 3) < 0 || (p >= 0 && c_dup2(p, 4) < 0))
+		return -1;
 	c->sock = 3;
 	c->parent = p >= 0 ? 4 : -1;
-	hk_close_range(5, ~0U, 0);
-	/* --log FILE's fd is closed: warnings go to stderr alone */
-	hk_log_close();
-	prctl(PR_SET_NAME, "husk-aftercare", 0, 0, 0);
+	/* launch's end of the socket among them */
+	c_close_from(p >= 0 ? 5 : 4);
+	c_name("husk-aftercare");
+	return 0;
+}
+
+/* Then, with glibc's state its own: the work. */
+static void care_for(struct care *c)
+{
+	signal(SIGPIPE, SIG_IGN);
+	/* --log FILE's fd was closed with the rest (or its number is now the
+	 * socket's or the pidfd's): warnings go to stderr alone */
+	hk_log_forget();
 	/* launch's arguments (-e SECRET=...) are not left for anyone to
 	 * read in /proc/<pid>/cmdline (outside attack, tenth round, F2) */
 	hk_proctitle_set("husk-launch after-care");
+	serve(c);
+	finish(c);
+	_exit(0);
 }
+
+static pid_t fork_care(struct care *c)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	if (settle(c) < 0)
+		_exit(1);
+	care_for(c);
+	return 0; /* not reached */
+}
+
+#if SHARED_CARE
+/* Until launch has exited (its pidfd turns readable), without a call that
+ * touches launch's memory. */
+static int wait_gone(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	long r;
+
+	do
+		r = hk_rawsys(SYS_ppoll, (long)&p, 1, 0, 0);
+	while (r == -EINTR);
+	return r == 1 ? 0 : -1;
+}
+
+static int care_main(void *arg)
+{
+	struct care *c = arg;
+
+	if (settle(c) < 0 || c->parent < 0 || wait_gone(c->parent) < 0)
+		for (;;)
+			hk_rawsys(SYS_exit_group, 1, 0, 0, 0);
+	/* launch has exited: its memory, glibc's state in it, is the
+	 * after-care's alone */
+	sigprocmask(SIG_SETMASK, &c->mask, NULL);
+	care_for(c);
+	return 0; /* not reached */
+}
+
+/* The after-care as a process that shares launch's memory (clone
+ * CLONE_VM, its own stack) and touches none of it until launch has
+ * exited. A fork made launch take a copy-on-write fault (12-16 us here)
+ * for each page it wrote afterwards, ~100 on its way to the container's
+ * start, and copy its page tables; and launch's exit no longer tears its
+ * memory down, the after-care does (bench/README.md, "launch's
+ * after-care"). Signals are blocked until then: a handler of launch's
+ * would run glibc code in the shared memory. */
+static pid_t clone_care(struct care *c)
+{
+	size_t guard = (size_t)getpagesize();
+	char *stack = mmap(NULL, CARE_STACK + guard, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	sigset_t all;
+
+	if (stack == MAP_FAILED)
+		return -1;
+	if (mprotect(stack, guard, PROT_NONE) < 0) {
+		munmap(stack, CARE_STACK + guard);
+		return -1;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &c->mask);
+	pid_t pid = clone(care_main, stack + guard + CARE_STACK, CLONE_VM | SIGCHLD, c);
+	int e = errno;
+	sigprocmask(SIG_SETMASK, &c->mask, NULL);
+	/* made: the stack stays, the after-care's until its end */
+	if (pid < 0)
+		munmap(stack, CARE_STACK + guard);
+	errno = e;
+	return pid;
+}
+#endif
 
 /* fd moved to 3 or above: with launch's stdin or stdout closed, the
  * socket took its number, and launch's stdout, the container's terminal
@@ -197,22 +371,22 @@ int aftercare_start(void)
 		return -1;
 	}
 	int parent = above_stdio(hk_pidfd_open(getpid(), 0));
-	pid_t pid = fork();
-	if (pid != 0) {
-		close(sv[1]);
-		if (parent >= 0)
-			close(parent);
-		if (pid > 0)
-			return sv[0];
-		close(sv[0]);
-		return -1;
-	}
-	struct care c = {.sock = sv[1], .parent = parent, .data = -1, .entry = -1};
+	/* the child's, in memory that clone_care's child shares */
+	static struct care c;
+	c = (struct care){.sock = sv[1], .parent = parent, .data = -1, .entry = -1};
+#if SHARED_CARE
+	/* without a pidfd, nothing would say when launch's memory is free */
+	pid_t pid = parent >= 0 ? clone_care(&c) : fork_care(&c);
+#else
+	pid_t pid = fork_care(&c);
+#endif
+	close(sv[1]);
+	if (parent >= 0)
+		close(parent);
+	if (pid > 0)
+		return sv[0];
 	close(sv[0]);
-	settle(&c);
-	serve(&c);
-	finish(&c);
-	_exit(0);
+	return -1;
 }
 
 void aftercare_end(int sock)
