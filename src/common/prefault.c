@@ -91,3 +91,35 @@ void hk_prefault(int what)
 	uintptr_t sp = (uintptr_t)&here;
 	populate(sp - STACK_SPAN, sp, MADV_POPULATE_WRITE);
 }
+
+/* Pieces below malloc's mmap threshold (128 KiB), so that they come
+ * from the heap */
+#define PIECE (32 * 1024)
+#define MAX_PIECES 64
+
+void hk_prefault_heap(size_t span)
+{
+	void *pieces[MAX_PIECES];
+	size_t n = 0;
+
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
+		return;
+	/* each growth of the heap (and what a trim leaves) is span or more;
+	 * glibc's static start made it already (~132 KiB): grown now, by
+	 * allocating until its free top is span */
+	if (mallopt(M_TOP_PAD, (int)span) != 1)
+		return;
+	while (n < MAX_PIECES && mallinfo2().keepcost < span) {
+		pieces[n] = malloc(PIECE);
+		if (!pieces[n])
+			break;
+		n++;
+	}
+	/* lowest first: one trim at the end, not one per piece */
+	for (size_t i = 0; i < n; i++)
+		free(pieces[i]);
+	struct mallinfo2 mi = mallinfo2();
+	uintptr_t brk_now = (uintptr_t)sbrk(0);
+	if (brk_now != (uintptr_t)-1 && mi.arena > 0 && mi.arena < brk_now)
+		populate(brk_now - mi.arena, brk_now, MADV_POPULATE_WRITE);
+}

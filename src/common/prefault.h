@@ -12,6 +12,8 @@
 #ifndef HUSK_COMMON_PREFAULT_H
 #define HUSK_COMMON_PREFAULT_H
 
+#include <stddef.h>
+
 enum {
 	HK_PREFAULT_CODE = 1, /* text and read-only data: mapped */
 	/* data and bss, the heap's top 256 KiB, the stack's top 64 KiB:
@@ -21,5 +23,10 @@ enum {
 };
 
 void hk_prefault(int what);
+/* A program about to use much of its heap at once: the heap grows in
+ * steps of span (malloc's M_TOP_PAD) and what it has is mapped writable
+ * now. Only where no fork follows before the heap is used (a fork's
+ * child would copy it all on its first writes). */
+void hk_prefault_heap(size_t span);
 
 #endif
