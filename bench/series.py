@@ -1,7 +1,7 @@
 """The `series` section of bench/run: a figure that cannot flatter.
 
 `run` of `true` is measured BENCH_SERIES times in a row (default 3), each a
-fresh round-robin of BENCH_SERIES_N runs per runtime (default 60), then once
+fresh set of BENCH_SERIES_N interleaved rounds (default 60), then once
 more with two busy loops of our own spinning on the CPUs (pinned nowhere,
 for every runtime alike), plus `husk launch --rm --net none` of the same
 rootfs. Each series reports median, p90 and p99 per runtime and the
