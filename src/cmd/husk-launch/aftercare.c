@@ -1,4 +1,4 @@
-/* husk-launch's after-care (launch/aftercare.h): forked first thing, it
+/* husk-launch's after-care (launch/aftercare.h): started first thing, it
  * sleeps until launch has exited, its caller holding the program's status,
  * and then does what launch handed it.
  *
@@ -308,11 +308,16 @@ static int care_main(void *arg)
 /* The after-care as a process that shares launch's memory (clone
  * CLONE_VM, its own stack) and touches none of it until launch has
  * exited. A fork made launch take a copy-on-write fault (12-16 us here)
- * for each page it wrote afterwards, ~100 on its way to the container's
+ * for each page it wrote afterwards, ~50 on its way to the container's
  * start, and copy its page tables; and launch's exit no longer tears its
  * memory down, the after-care does (bench/README.md, "launch's
  * after-care"). Signals are blocked until then: a handler of launch's
- * would run glibc code in the shared memory. */
+ * would run glibc code in the shared memory. launch has one thread (an
+ * image is pulled by husk-pull, a process of its own): once it has
+ * exited no lock of glibc's can be held by anyone; a launch killed in
+ * the middle of a malloc may leave the heap inconsistent, and the
+ * after-care may then crash: what it would have removed stays in
+ * DATA/.trash for the next cleanup. */
 static pid_t clone_care(struct care *c)
 {
 	size_t guard = (size_t)getpagesize();
