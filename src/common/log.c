@@ -158,6 +158,13 @@ void hk_log(enum hk_log_level level, const char *fmt, ...)
 	}
 }
 
+void hk_log_close(void)
+{
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+}
+
 void hk_log_forget(void)
 {
 	log_fd = STDERR_FILENO;

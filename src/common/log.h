@@ -12,6 +12,8 @@ struct hk_err;
 int hk_log_init(const char *path, int json, enum hk_log_level level, struct hk_err *err);
 void hk_log(enum hk_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hk_log_enabled(enum hk_log_level level);
+/* Back to stderr, the --log file closed. */
+void hk_log_close(void);
 /* Back to stderr, leaving the --log file's fd as it is: for a child that
  * closed its fds (or gave the number to another). */
 void hk_log_forget(void);
