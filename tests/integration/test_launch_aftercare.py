@@ -48,6 +48,29 @@ def fds_of(pid):
     return {int(fd): os.readlink(f"{d}/{fd}") for fd in os.listdir(d)}
 
 
+def secret_in_memory(pid, needle):
+    """True if needle is in one of pid's writable mappings, None if pid is
+    gone meanwhile."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            maps = f.read().splitlines()
+        with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+            for line in maps:
+                addr, perms = line.split()[:2]
+                if "w" not in perms or "[vvar" in line:
+                    continue
+                lo, hi = (int(x, 16) for x in addr.split("-"))
+                try:
+                    mem.seek(lo)
+                    if needle in mem.read(hi - lo):
+                        return True
+                except OSError:
+                    continue
+    except OSError:
+        return None
+    return False
+
+
 def aftercare_of(p, hk, cid):
     """launch p's after-care, once its container cid runs."""
     wait_for(lambda: cid in hk.list_ids() and children_named(p.pid, "husk-aftercare"),
@@ -240,6 +263,10 @@ def test_the_aftercare_keeps_no_secret_in_its_command_line(launch, hk, rootfs):
         wait_for(retitled, timeout=20, what="the after-care retitled")
         assert seen, "the after-care had ended before launch returned"
         assert secret.encode() not in seen[-1], seen
+        # nor in its memory: it works in a program of its own, not in
+        # launch's heap (outside attack, round 14, F3)
+        found = secret_in_memory(care, secret.encode())
+        assert found is not True, "the secret is in the after-care's memory"
     finally:
         if p.poll() is None:
             hk.call("kill", cid, "KILL")
@@ -390,3 +417,26 @@ def test_launch_maps_its_heap_up_front(launch, hk, rootfs):
                      if c.startswith(f"madvise({a:#x}")))
     assert not any(c.startswith("brk(") for c in mine[i:end]), "\n".join(mine[:end])
     assert launch.entries() == []
+
+
+def test_a_signal_to_the_aftercare_does_not_leave_the_layer(launch, hk, rootfs):
+    """The after-care blocks every signal from its start: one sent to it
+    while launch runs (TERM, HUP, USR1, a real-time one) used to wait and
+    then kill it once launch had handed it the layer, which stayed in
+    DATA/.trash (outside attack, round 14, F2). It finishes its work."""
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGRTMIN + 3):
+        cid = hk.new_id()
+        p = subprocess.Popen(argv(launch, cid, "--rm", str(rootfs), "sh", "-c",
+                                  "mkdir /x && touch /x/f && sleep 1"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            care = aftercare_of(p, hk, cid)
+            os.kill(care, sig)
+            assert p.wait(timeout=30) == 0
+        finally:
+            if p.poll() is None:
+                hk.call("kill", cid, "KILL")
+                p.wait(timeout=20)
+        assert launch.settle(), (sig, os.listdir(launch.data / ".trash"))
+        assert launch.entries() == []

@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -69,7 +70,6 @@ struct care {
 	int data;       /* HK_SYNC_TRASH's DATA, -1 */
 	int entry;      /* HK_SYNC_ENTRY's entry (locked), -1 */
 	char trash[64]; /* and the name in DATA */
-	sigset_t mask;  /* launch's, while the after-care blocks all */
 };
 
 static void release(struct care *c)
@@ -168,9 +168,12 @@ static int c_dupfd(int fd, int min)
 	return (int)hk_rawsys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min, 0);
 }
 
+/* as dup2: the copy has no close-on-exec (the after-care execs) */
 static int c_dup2(int fd, int to)
 {
-	return fd == to ? to : (int)hk_rawsys(SYS_dup3, fd, to, 0, 0);
+	if (fd == to)
+		return hk_rawsys(SYS_fcntl, fd, F_SETFD, 0, 0) < 0 ? -1 : to;
+	return (int)hk_rawsys(SYS_dup3, fd, to, 0, 0);
 }
 
 static int c_open_null(void)
@@ -291,39 +294,42 @@ static int wait_gone(int pidfd)
 	return r == 1 ? 0 : -1;
 }
 
+/* What the after-care execs once launch is gone: husk-launch itself (the
+ * binary launch ran from), in its after-care mode (aftercare_main). */
+static char *const care_argv[] = {"husk-launch after-care", AFTERCARE_ARG, NULL};
+static char *const care_envp[] = {NULL};
+
 static int care_main(void *arg)
 {
 	struct care *c = arg;
 
-	if (settle(c) < 0 || c->parent < 0 || wait_gone(c->parent) < 0)
-		for (;;)
-			hk_rawsys(SYS_exit_group, 1, 0, 0, 0);
-	/* launch has exited: its memory, glibc's state in it, is the
-	 * after-care's alone */
-	sigprocmask(SIG_SETMASK, &c->mask, NULL);
-	care_for(c);
+	/* Then a program of its own: nothing of launch's memory is used
+	 * after launch, which may have been killed in the middle of a malloc
+	 * (outside attack, round 14, F1), or kept (its -e secrets: F3). The
+	 * signal mask stays as it is, all blocked, across the exec. */
+	if (settle(c) == 0 && c->parent >= 0 && wait_gone(c->parent) == 0)
+		hk_rawsys(SYS_execve, (long)"/proc/self/exe", (long)care_argv, (long)care_envp, 0);
+	for (;;)
+		hk_rawsys(SYS_exit_group, 1, 0, 0, 0);
 	return 0; /* not reached */
 }
 
 /* The after-care as a process that shares launch's memory (clone
  * CLONE_VM, its own stack) and touches none of it until launch has
- * exited. A fork made launch take a copy-on-write fault (12-16 us here)
- * for each page it wrote afterwards, ~50 on its way to the container's
- * start, and copy its page tables; and launch's exit no longer tears its
- * memory down, the after-care does (bench/README.md, "launch's
- * after-care"). Signals are blocked until then: a handler of launch's
- * would run glibc code in the shared memory. launch has one thread (an
- * image is pulled by husk-pull, a process of its own): once it has
- * exited no lock of glibc's can be held by anyone; a launch killed in
- * the middle of a malloc may leave the heap inconsistent, and the
- * after-care may then crash: what it would have removed stays in
- * DATA/.trash for the next cleanup. */
+ * exited, and then execs husk-launch afresh to do its work. A fork made launch take a copy-on-write
+ * fault (12-16 us here) for each page it wrote afterwards, ~50 on its way to the container's start,
+ * and copy its page tables; and launch's exit no longer tears its memory down, the after-care does
+ * (bench/README.md, "launch's after-care"). Signals are blocked until then: a handler of launch's
+ * would run glibc code in the shared memory; they stay blocked in the
+ * after-care for good: a signal other than SIGKILL cannot stop it half-way
+ * through its work once launch has handed it over (outside attack, round
+ * 14, F2). */
 static pid_t clone_care(struct care *c)
 {
 	size_t guard = (size_t)getpagesize();
 	char *stack = mmap(NULL, CARE_STACK + guard, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	sigset_t all;
+	sigset_t all, old;
 
 	if (stack == MAP_FAILED)
 		return -1;
@@ -332,10 +338,10 @@ static pid_t clone_care(struct care *c)
 		return -1;
 	}
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &c->mask);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	pid_t pid = clone(care_main, stack + guard + CARE_STACK, CLONE_VM | SIGCHLD, c);
 	int e = errno;
-	sigprocmask(SIG_SETMASK, &c->mask, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* made: the stack stays, the after-care's until its end */
 	if (pid < 0)
 		munmap(stack, CARE_STACK + guard);
@@ -392,6 +398,22 @@ int aftercare_start(void)
 		return sv[0];
 	close(sv[0]);
 	return -1;
+}
+
+int aftercare_main(void)
+{
+	struct stat st;
+	struct care c = {.sock = 3, .parent = 4, .data = -1, .entry = -1};
+
+	/* what clone_care left it: the socket on 3, launch's pidfd on 4 */
+	if (fstat(3, &st) < 0 || !S_ISSOCK(st.st_mode) || fcntl(4, F_GETFD) < 0) {
+		fprintf(stderr, "husk-launch: %s is launch's own, not to be run by hand\n",
+			AFTERCARE_ARG);
+		return 2;
+	}
+	prctl(PR_SET_NAME, "husk-aftercare", 0, 0, 0);
+	care_for(&c);
+	return 0; /* not reached */
 }
 
 void aftercare_end(int sock)

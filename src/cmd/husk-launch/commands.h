@@ -19,5 +19,9 @@ void cleanup_serve_locally(const char *self, int aftercare);
  * and closes the socket. */
 int aftercare_start(void);
 void aftercare_end(int sock);
+/* The after-care's program (husk-launch AFTERCARE_ARG), which it execs
+ * once launch has exited: fds 3 and 4 as it set them. */
+#define AFTERCARE_ARG "--after-care"
+int aftercare_main(void);
 
 #endif

@@ -1,6 +1,8 @@
 /* husk-launch: `husk launch`, a program run from a root filesystem or an
  * OCI image with safe defaults. A binary of its own so that husk, the OCI
  * face, carries no archive parsers (cmd/husk/companions.c). */
+#include <string.h>
+
 #include "cmd/husk-launch/commands.h"
 #include "common/fds.h"
 #include "common/prefault.h"
@@ -23,6 +25,8 @@ static const struct cli_program husk_launch = {
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], AFTERCARE_ARG) == 0)
+		return aftercare_main();
 	/* first: before anything is allocated, the whole heap at once */
 	hk_prefault_heap(HEAP_AHEAD);
 	/* launch's own fds (its mount namespace, the after-care's socket)
