@@ -38,6 +38,18 @@ static void populate(uintptr_t start, uintptr_t end, int advice)
 		(void)madvise((void *)start, end - start, advice);
 }
 
+/* The top max bytes of the heap malloc has from the kernel so far. */
+static void populate_heap_top(size_t max)
+{
+	struct mallinfo2 mi = mallinfo2();
+	uintptr_t brk_now = (uintptr_t)sbrk(0);
+
+	if (brk_now == (uintptr_t)-1 || mi.arena == 0 || mi.arena >= brk_now)
+		return;
+	size_t span = mi.arena < max ? mi.arena : max;
+	populate(brk_now - span, brk_now, MADV_POPULATE_WRITE);
+}
+
 /* The program's own segments (the first object dl_iterate_phdr reports),
  * the writable one from the end of its RELRO part, read-only since
  * relocation (a write-populate there would fail). */
@@ -80,13 +92,8 @@ void hk_prefault(int what)
 	dl_iterate_phdr(segments, &what);
 	if (!(what & HK_PREFAULT_DATA))
 		return;
-	/* The heap malloc has from the kernel so far, and the stack's top. */
-	struct mallinfo2 mi = mallinfo2();
-	uintptr_t brk_now = (uintptr_t)sbrk(0);
-	if (brk_now != (uintptr_t)-1 && mi.arena > 0 && mi.arena < brk_now) {
-		size_t span = mi.arena < HEAP_SPAN ? mi.arena : HEAP_SPAN;
-		populate(brk_now - span, brk_now, MADV_POPULATE_WRITE);
-	}
+	/* The heap's top, and the stack's. */
+	populate_heap_top(HEAP_SPAN);
 	char here;
 	uintptr_t sp = (uintptr_t)&here;
 	populate(sp - STACK_SPAN, sp, MADV_POPULATE_WRITE);
@@ -118,8 +125,5 @@ void hk_prefault_heap(size_t span)
 	/* lowest first: one trim at the end, not one per piece */
 	for (size_t i = 0; i < n; i++)
 		free(pieces[i]);
-	struct mallinfo2 mi = mallinfo2();
-	uintptr_t brk_now = (uintptr_t)sbrk(0);
-	if (brk_now != (uintptr_t)-1 && mi.arena > 0 && mi.arena < brk_now)
-		populate(brk_now - mi.arena, brk_now, MADV_POPULATE_WRITE);
+	populate_heap_top(span);
 }

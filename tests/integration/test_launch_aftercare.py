@@ -348,6 +348,23 @@ def test_launch_with_stdio_closed_never_writes_into_the_aftercare(launch, hk, ro
     assert launch.entries() == []
 
 
+def strace_launch(launch, hk, rootfs, log_name, calls):
+    """strace of `launch --rm ROOTFS true` (the calls named), husk-launch
+    a static x86-64 build (hk_entry, the shared after-care, the heap)."""
+    from test_start_faults import static_x86_64
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed (scripts/setup.sh test installs it)")
+    if not static_x86_64(Path(HUSK).parent / "husk-launch"):
+        pytest.skip("husk-launch is no static x86-64 build: the after-care is forked")
+    log = hk.work / log_name
+    hk.prefix = ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=" + calls]
+    try:
+        launch.ok("--rm", rootfs, "true")
+    finally:
+        hk.prefix = []
+    return log.read_text(errors="replace")
+
+
 def test_the_aftercare_shares_launchs_memory(launch, hk, rootfs):
     """The after-care is a process that shares launch's memory (clone with
     CLONE_VM, no CLONE_VFORK: launch goes on at once) instead of a fork,
@@ -356,18 +373,7 @@ def test_the_aftercare_shares_launchs_memory(launch, hk, rootfs):
     container's start, ~50 of them, and copied its page tables
     (bench/README.md, "launch's after-care"). Static x86-64 builds only:
     elsewhere (and under the sanitizers) it is forked."""
-    from test_start_faults import static_x86_64
-    if not shutil.which("strace"):
-        pytest.skip("strace not installed (scripts/setup.sh test installs it)")
-    if not static_x86_64(Path(HUSK).parent / "husk-launch"):
-        pytest.skip("husk-launch is no static x86-64 build: the after-care is forked")
-    log = hk.work / "strace-launch.log"
-    hk.prefix = ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=clone,clone3,fork,vfork"]
-    try:
-        launch.ok("--rm", rootfs, "true")
-    finally:
-        hk.prefix = []
-    text = log.read_text(errors="replace")
+    text = strace_launch(launch, hk, rootfs, "strace-launch.log", "clone,clone3,fork,vfork")
     shared = [line for line in text.splitlines()
               if re.search(r"\bclone\(.*flags=CLONE_VM\|SIGCHLD\b", line)]
     assert len(shared) == 1, text[-4000:]
@@ -385,18 +391,7 @@ def test_launch_maps_its_heap_up_front(launch, hk, rootfs):
     launch's ~200 KiB of heap were ~50 page faults of 12-16 us each on
     the benchmark's machine, one at a time; and nothing grows it again
     before the container's clone3."""
-    from test_start_faults import static_x86_64
-    if not shutil.which("strace"):
-        pytest.skip("strace not installed (scripts/setup.sh test installs it)")
-    if not static_x86_64(Path(HUSK).parent / "husk-launch"):
-        pytest.skip("husk-launch is no static x86-64 build")
-    log = hk.work / "strace-heap.log"
-    hk.prefix = ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=brk,madvise,clone3,execveat"]
-    try:
-        launch.ok("--rm", rootfs, "true")
-    finally:
-        hk.prefix = []
-    text = log.read_text(errors="replace")
+    text = strace_launch(launch, hk, rootfs, "strace-heap.log", "brk,madvise,clone3,execveat")
     lines = text.splitlines()
     # from the exec of husk-launch (from its read-only view) to the container's clone3
     start = next(i for i, line in enumerate(lines) if "execveat(" in line and "husk-launch" in line)
