@@ -54,7 +54,7 @@ def traced(hk):
     if not shutil.which("strace"):
         pytest.skip("strace not installed (scripts/setup.sh test installs it)")
     log = hk.work / "strace.log"
-    hk.prefix = ["strace", "-f", "-qq", "-o", str(log),
+    hk.prefix = ["strace", "-f", "-qq", "-s", "4096", "-o", str(log),
                  "-e", "trace=madvise,execve,execveat,clone,clone3"]
     yield log
     hk.prefix = []
@@ -118,7 +118,7 @@ def test_exec_process_maps_its_pages_after_clone(hk, traced):
     hk.prefix = []  # the container untraced: only the exec is looked at
     cid = hk.run_detached(b)
     try:
-        hk.prefix = ["strace", "-f", "-qq", "-o", str(traced),
+        hk.prefix = ["strace", "-f", "-qq", "-s", "4096", "-o", str(traced),
                      "-e", "trace=madvise,execve,execveat,clone,clone3"]
         r = hk.call("exec", cid, "true", env=UNDER_PTRACE)
         hk.prefix = []
