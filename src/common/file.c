@@ -140,8 +140,23 @@ static int create_temp(int dirfd, const char *name, mode_t mode, char *tmp, size
 	return hk_fail(err, EEXIST, "create a temp file for %s", name);
 }
 
-int hk_write_atomic_mode(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
-			 struct hk_err *err)
+/* The temp file tmp, written, exchanged with the file at name, which then
+ * goes under tmp's name. false (nothing changed) where there is nothing
+ * at name, the filesystem cannot exchange, or what was there is no file
+ * (a directory: swapped back, for renameat to refuse as it would have). */
+static bool exchange(int dirfd, const char *tmp, const char *name)
+{
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0)
+		return false;
+	if (unlinkat(dirfd, tmp, 0) == 0 || errno != EISDIR)
+		return true; /* another error leaves a temp name, which is harmless */
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0)
+		return true; /* the directory stays under tmp's name */
+	return false;
+}
+
+static int write_atomic(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+			bool swap, struct hk_err *err)
 {
 	char tmp[300];
 	int fd = create_temp(dirfd, name, mode, tmp, sizeof(tmp), err);
@@ -155,6 +170,8 @@ int hk_write_atomic_mode(int dirfd, const char *name, const char *data, size_t l
 		return hk_fail(err, e, "write %s", tmp);
 	}
 	close(fd);
+	if (swap && exchange(dirfd, tmp, name))
+		return 0;
 	/* rename(2) replaces a link at name, never follows it. */
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		int e = errno;
@@ -164,9 +181,20 @@ int hk_write_atomic_mode(int dirfd, const char *name, const char *data, size_t l
 	return 0;
 }
 
+int hk_write_atomic_mode(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+			 struct hk_err *err)
+{
+	return write_atomic(dirfd, name, data, len, mode, false, err);
+}
+
 int hk_write_atomic(int dirfd, const char *name, const char *data, size_t len, struct hk_err *err)
 {
-	return hk_write_atomic_mode(dirfd, name, data, len, 0644, err);
+	return write_atomic(dirfd, name, data, len, 0644, false, err);
+}
+
+int hk_rewrite_atomic(int dirfd, const char *name, const char *data, size_t len, struct hk_err *err)
+{
+	return write_atomic(dirfd, name, data, len, 0644, true, err);
 }
 
 /* An existing log: a regular file of ours with no other name. */

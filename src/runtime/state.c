@@ -377,7 +377,7 @@ int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_er
 			       "state.json would be %zu bytes, more than husk reads back (%d): "
 			       "annotations too large",
 			       len, STATE_MAX);
-	return hk_write_atomic(sd->fd, "state.json", text, len, err);
+	return hk_rewrite_atomic(sd->fd, "state.json", text, len, err);
 }
 
 static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)

@@ -122,6 +122,72 @@ static void test_atomic_replaces_a_link_at_the_name(void **state)
 	assert_int_equal(count_entries(), 1);
 }
 
+static void read_back(const char *name, char *buf, size_t size)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, buf, size - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+/* hk_rewrite_atomic (state.json): the old file exchanged out and removed;
+ * the first write, a link or a directory at the name as a rename would. */
+static void test_rewrite_exchanges_the_old_file_out(void **state)
+{
+	struct hk_err err = {0};
+	char buf[32];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(hk_rewrite_atomic(dfd, "state.json", "first", 5, &err), 0);
+	read_back("state.json", buf, sizeof(buf));
+	assert_string_equal(buf, "first");
+	int old = openat(dfd, "state.json", O_RDONLY);
+	assert_true(old >= 0);
+	assert_int_equal(hk_rewrite_atomic(dfd, "state.json", "second", 6, &err), 0);
+	read_back("state.json", buf, sizeof(buf));
+	assert_string_equal(buf, "second");
+	/* a reader of the old file still reads it whole; it has no name left */
+	assert_int_equal(pread(old, buf, sizeof(buf) - 1, 0), 5);
+	assert_int_equal(fstat(old, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	close(old);
+	assert_int_equal(count_entries(), 1);
+}
+
+static void test_rewrite_replaces_a_link_at_the_name(void **state)
+{
+	struct hk_err err = {0};
+	char t[128];
+	struct stat st;
+
+	(void)state;
+	target(t, sizeof(t));
+	assert_int_equal(symlinkat(t, dfd, "state.json"), 0);
+	assert_int_equal(hk_rewrite_atomic(dfd, "state.json", "7", 1, &err), 0);
+	assert_target_intact(t);
+	assert_int_equal(fstatat(dfd, "state.json", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(count_entries(), 1);
+}
+
+static void test_rewrite_refuses_a_directory_at_the_name(void **state)
+{
+	struct hk_err err = {0};
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(mkdirat(dfd, "state.json", 0700), 0);
+	assert_int_equal(hk_rewrite_atomic(dfd, "state.json", "7", 1, &err), -1);
+	assert_int_equal(err.errnum, EISDIR);
+	assert_int_equal(fstatat(dfd, "state.json", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(count_entries(), 1); /* no temp left */
+	assert_int_equal(unlinkat(dfd, "state.json", AT_REMOVEDIR), 0);
+}
+
 static void test_create_excl_refuses_a_link(void **state)
 {
 	struct hk_err err = {0};
@@ -219,6 +285,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_atomic_not_through_planted_temps, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_replaces_a_link_at_the_name, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_exchanges_the_old_file_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_replaces_a_link_at_the_name, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_refuses_a_directory_at_the_name, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_create_excl_refuses_a_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_append, setup, teardown),
