@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "common/prefault.h"
 #include "common/rawsys.h"
 
 #ifndef MADV_POPULATE_READ
@@ -86,6 +87,11 @@ __attribute__((used, no_stack_protector)) NO_LIBC_CALLS void hk_entry_prefault(u
 			    (ph[i].p_flags & PF_W) ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 	}
 	raw_madvise(sp - STACK_TOP_SPAN, sp, MADV_POPULATE_WRITE);
+	/* before glibc's first sbrk: where the heap will start (stored once
+	 * the data is mapped: no fault for it) */
+	long brk0 = hk_rawsys(SYS_brk, 0, 0, 0, 0);
+	if (brk0 > 0)
+		hk_heap_start = (uintptr_t)brk0;
 }
 
 /* r12 and r13 are callee-saved: %rdx (the function _start registers with

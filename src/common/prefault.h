@@ -12,7 +12,13 @@
 #ifndef HUSK_COMMON_PREFAULT_H
 #define HUSK_COMMON_PREFAULT_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "common/rawsys.h"
 
 enum {
 	HK_PREFAULT_CODE = 1, /* text and read-only data: mapped */
@@ -23,6 +29,42 @@ enum {
 };
 
 void hk_prefault(int what);
+
+/* What hk_prefault(what) maps, worked out ahead: by a process about to
+ * clone, for the child to map first thing after the clone returns
+ * (hk_prefault_apply), before it touches a page of text that it has no
+ * page table for, each one a fault. Working it out touched the ELF
+ * headers, dl_iterate_phdr and the heap's bookkeeping: ~10 faults of the
+ * child's, on the container's critical path. */
+#define HK_PREFAULT_RANGES 8
+struct hk_prefault_range {
+	uintptr_t start;
+	size_t len;
+	int advice;
+};
+struct hk_prefault_plan {
+	int n;
+	struct hk_prefault_range r[HK_PREFAULT_RANGES];
+};
+void hk_prefault_plan(int what, struct hk_prefault_plan *plan);
+/* The initial program break, where common/entry.c noted it; else 0. */
+extern uintptr_t hk_heap_start;
+
+/* Inline, with raw system calls where there are (common/rawsys.h): no
+ * text of glibc's, nothing but the plan read, errno untouched. */
+static inline void hk_prefault_apply(const struct hk_prefault_plan *plan)
+{
+	for (int i = 0; i < plan->n; i++) {
+		const struct hk_prefault_range *r = &plan->r[i];
+#if HK_HAVE_RAWSYS
+		(void)hk_rawsys(SYS_madvise, (long)r->start, (long)r->len, r->advice, 0);
+#else
+		int e = errno;
+		(void)madvise((void *)r->start, r->len, r->advice);
+		errno = e;
+#endif
+	}
+}
 /* A program about to use much of its heap at once: the heap grows in
  * steps of span (malloc's M_TOP_PAD) and what it has is mapped writable
  * now. Only where no fork follows before the heap is used (a fork's

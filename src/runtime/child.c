@@ -479,7 +479,8 @@ void child_main(struct hk_spawn *sp, int sock)
 		_exit(1);
 	/* Its own page tables: none of the text's (fork copies none of a
 	 * file mapping), and every write a copy (common/prefault.h). */
-	hk_prefault(HK_PREFAULT_CODE | HK_PREFAULT_DATA);
+	if (!sp->prefaulted)
+		hk_prefault(HK_PREFAULT_CODE | HK_PREFAULT_DATA);
 	hk_debug("child: running");
 	int keep[HK_NS_COUNT + 2];
 	int nkeep = 0;

@@ -15,6 +15,8 @@
 #include "common/err.h"
 #include "common/fault.h"
 #include "common/log.h"
+#include "common/prefault.h"
+#include "common/rawsys.h"
 #include "common/xalloc.h"
 #include "common/syscalls.h"
 #include "linux/netdev.h"
@@ -52,7 +54,26 @@ static pid_t do_clone(struct hk_spawn *sp, int cgfd)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgfd;
 	}
-	return hk_clone3(&args);
+	/* The child's pages, mapped before it runs any code but this
+	 * function's (common/prefault.h): the clone itself is a raw system
+	 * call, so that it returns here and not into glibc's syscall(). */
+	struct hk_prefault_plan plan;
+	hk_prefault_plan(HK_PREFAULT_CODE | HK_PREFAULT_DATA, &plan);
+#if HK_HAVE_RAWSYS
+	long r = hk_rawsys(SYS_clone3, (long)&args, (long)sizeof(args), 0, 0);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	pid_t pid = (pid_t)r;
+#else
+	pid_t pid = hk_clone3(&args);
+#endif
+	if (pid == 0) {
+		hk_prefault_apply(&plan);
+		sp->prefaulted = true;
+	}
+	return pid;
 }
 
 /* The child stopped listening: it failed, and its reason is waiting in the
@@ -268,6 +289,7 @@ int spawn_container(struct hk_spawn *sp, struct hk_err *err)
 	sp->sock = -1;
 	sp->pty_master = -1;
 	sp->netdevs_moved = false;
+	sp->prefaulted = false;
 	if (sp->cgroup->version == 2 && !cg_create_late(sp->cgroup) &&
 	    cg_create(sp->cgroup, sp->spec, err) < 0)
 		return -1;

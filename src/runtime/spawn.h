@@ -35,6 +35,7 @@ struct hk_spawn {
 	bool host_sources;   /* husk opens bind mount sources (runtime/mountsrc.h) */
 	bool netdevs_moved;  /* linux.netDevices done (in husk) */
 	bool pidns_in_child; /* the pid namespace by path is the child's to join */
+	bool prefaulted;     /* in the child: its pages mapped right after the clone */
 	int timens_fd;       /* in the child: /proc/self/timens_offsets, or -1 */
 	const char *keyring; /* the session keyring's name; NULL: the caller's */
 	/* Called once a cgroup manager that makes the cgroup after the
