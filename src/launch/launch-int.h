@@ -52,7 +52,7 @@ int launch_caps(const struct launch_opts *o, uint64_t *caps, struct hk_err *err)
 /* The seccomp profile for a capability set (an OCI linux.seccomp object). */
 hk_json *launch_seccomp_default(uint64_t caps);
 /* config.json for the plan (malloc'd JSON text). */
-char *launch_spec_json(const struct launch_plan *p, struct hk_err *err);
+char *launch_spec_json(const struct launch_plan *p, hk_json **tree, struct hk_err *err);
 /* The program, environment, cwd and user from the options and image. */
 int launch_process(struct launch_plan *p, struct hk_err *err);
 void launch_plan_clear(struct launch_plan *p);

@@ -434,7 +434,7 @@ static hk_json *annotations_json(const struct launch_plan *p)
 	return a;
 }
 
-char *launch_spec_json(const struct launch_plan *p, struct hk_err *err)
+char *launch_spec_json(const struct launch_plan *p, hk_json **tree, struct hk_err *err)
 {
 	hk_json *cfg = hk_json_new_obj(), *root = hk_json_new_obj();
 	hk_json *l = linux_json(p, err);
@@ -456,6 +456,9 @@ char *launch_spec_json(const struct launch_plan *p, struct hk_err *err)
 	hk_json_set(cfg, "hooks", hooks_json(p));
 	hk_json_set(cfg, "annotations", annotations_json(p));
 	char *text = hk_json_dump(cfg, 2);
-	hk_json_put(cfg);
+	if (tree)
+		*tree = cfg;
+	else
+		hk_json_put(cfg);
 	return text;
 }

@@ -273,24 +273,30 @@ static int decode_top(hk_json *root, struct hk_spec *s, struct hk_err *err)
 	return spec_decode_linux(root, s, err);
 }
 
-struct hk_spec *spec_parse(const char *text, size_t len, const char *bundle, struct hk_err *err)
+struct hk_spec *spec_from_json(hk_json *root, const char *text, size_t len, const char *bundle,
+			       struct hk_err *err)
 {
 	_cleanup_spec_ struct hk_spec *s = xzalloc(sizeof(*s));
-	hk_json *root;
 
 	s->bundle = xstrdup(bundle);
 	s->text = xmalloc(len + 1);
 	memcpy(s->text, text, len);
 	s->text[len] = '\0';
 	s->text_len = len;
-	root = hk_json_parse(text, len, "config.json", err);
-	if (!root)
-		return NULL;
-	int r = decode_top(root, s, err);
-	hk_json_put(root);
-	if (r < 0)
+	if (decode_top(root, s, err) < 0)
 		return NULL;
 	return TAKE_PTR(s);
+}
+
+struct hk_spec *spec_parse(const char *text, size_t len, const char *bundle, struct hk_err *err)
+{
+	hk_json *root = hk_json_parse(text, len, "config.json", err);
+
+	if (!root)
+		return NULL;
+	struct hk_spec *s = spec_from_json(root, text, len, bundle, err);
+	hk_json_put(root);
+	return s;
 }
 
 static char *read_config(const char *bundle, bool nofollow, char **abs_out, size_t *len,

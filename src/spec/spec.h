@@ -311,6 +311,12 @@ char *spec_read_config(const char *bundle, char **abs, size_t *len, struct hk_er
 char *spec_read_config_nofollow(const char *bundle, char **abs, size_t *len, struct hk_err *err);
 /* Decode and validate a JSON text; bundle must be absolute. */
 struct hk_spec *spec_parse(const char *json, size_t len, const char *bundle, struct hk_err *err);
+/* The same from the tree of that text, built rather than parsed (husk
+ * launch's): root is only read. The text must be valid UTF-8 (the caller
+ * checks: no parse does it here). */
+struct json_object;
+struct hk_spec *spec_from_json(struct json_object *root, const char *json, size_t len,
+			       const char *bundle, struct hk_err *err);
 void spec_free(struct hk_spec *spec);
 /* An OCI process object on its own (`exec --process FILE`). */
 struct hk_process *spec_parse_process(const char *json, size_t len, struct hk_err *err);
