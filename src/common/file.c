@@ -28,13 +28,22 @@ char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struc
 
 char *hk_read_fd(int fd, const char *path, size_t max, size_t *len, struct hk_err *err)
 {
+	struct stat st;
+
+	return hk_read_fd_stat(fd, path, max, fstat(fd, &st) == 0 ? &st : NULL, len, err);
+}
+
+char *hk_read_fd_stat(int fd, const char *path, size_t max, const struct stat *stp, size_t *len,
+		      struct hk_err *err)
+{
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 4096, n = 0;
 
 	/* /proc and sysfs files may read short before their end; regular
 	 * files on a local filesystem do not. */
-	struct stat st;
-	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	static const struct stat none;
+	const struct stat st = stp ? *stp : none;
+	bool regular = stp && S_ISREG(st.st_mode) && st.st_size > 0;
 	if (regular && (unsigned long long)st.st_size > max) {
 		hk_fail(err, EFBIG, "read %s", path);
 		return NULL;

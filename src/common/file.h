@@ -13,6 +13,10 @@ char *hk_read_file(const char *path, size_t max, size_t *len, struct hk_err *err
 char *hk_read_fileat(int dirfd, const char *path, size_t max, size_t *len, struct hk_err *err);
 /* The same from an open fd (say, stdin) to its end; path names it in errors. */
 char *hk_read_fd(int fd, const char *path, size_t max, size_t *len, struct hk_err *err);
+/* The same, with the fd's fstat the caller made already (NULL: none). */
+struct stat;
+char *hk_read_fd_stat(int fd, const char *path, size_t max, const struct stat *st, size_t *len,
+		      struct hk_err *err);
 /* Write data to dirfd/name atomically: a temp file renamed over it, so a
  * reader sees the old or the new whole, never a part. The temp file is
  * .<name>.<16 random hex digits>, made with O_CREAT|O_EXCL|O_NOFOLLOW: safe

@@ -685,7 +685,7 @@ int container_delete_own(const char *root, const char *id, pid_t pid, unsigned l
 	return delete (root, id, true, &g, err);
 }
 
-static char *owner_name(int dirfd)
+static char *owner_name(const struct hk_state_dir *sd)
 {
 	/* list asks for every container, almost always of one owner. */
 	static uid_t cached_uid = (uid_t)-1;
@@ -693,7 +693,9 @@ static char *owner_name(int dirfd)
 	struct stat st;
 	char *name = NULL;
 
-	if (fstat(dirfd, &st) < 0)
+	if (sd->has_owner)
+		st.st_uid = sd->owner;
+	else if (fstat(sd->fd, &st) < 0)
 		return xstrdup("");
 	if (cached && st.st_uid == cached_uid)
 		return xstrdup(cached);
@@ -719,7 +721,7 @@ static int info_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 	info->bundle = TAKE_PTR(st->bundle);
 	info->rootfs = TAKE_PTR(st->rootfs);
 	info->created = TAKE_PTR(st->created);
-	info->owner = owner_name(sd->fd);
+	info->owner = owner_name(sd);
 	info->annotations = TAKE_PTR(st->annotations);
 	info->n_annotations = st->n_annotations;
 	st->n_annotations = 0;

@@ -66,12 +66,22 @@ int state_refused(struct hk_err *err)
 	return -1;
 }
 
+/* husk's uid, asked once: list checks two files of each of its entries. */
+static uid_t own_uid(void)
+{
+	static uid_t uid = (uid_t)-1;
+
+	if (uid == (uid_t)-1)
+		uid = geteuid();
+	return uid;
+}
+
 /* Only husk's user may change what husk acts on. */
 static int check_owned(const struct stat *st, const char *path, struct hk_err *err)
 {
-	if (st->st_uid != geteuid()) {
+	if (st->st_uid != own_uid()) {
 		hk_fail(err, 0, "%s is owned by uid %u, not by husk's uid %u: refused", path,
-			(unsigned)st->st_uid, (unsigned)geteuid());
+			(unsigned)st->st_uid, (unsigned)own_uid());
 		return state_refused(err);
 	}
 	if (st->st_mode & 022) {
@@ -141,6 +151,8 @@ static int open_in_root(int rootfd, const char *root, struct hk_state_dir *sd, c
 		return hk_fail(err, errno, "stat state dir %s", sd->path);
 	if (check_owned(&st, sd->path, err) < 0)
 		return -1;
+	sd->has_owner = true;
+	sd->owner = st.st_uid;
 	return lock < 0 ? 0 : lock_dir(sd, lock, err);
 }
 
@@ -476,7 +488,8 @@ static int read_fields(hk_json *j, struct hk_state *st, struct hk_err *err)
 
 /* A file of the state dir, as husk wrote it: a regular file, not a link,
  * that no one but husk's user can have written. */
-static int open_state_file(struct hk_state_dir *sd, const char *name, struct hk_err *err)
+static int open_state_file(struct hk_state_dir *sd, const char *name, struct stat *out,
+			   struct hk_err *err)
 {
 	struct stat st;
 	char path[PATH_MAX];
@@ -498,6 +511,8 @@ static int open_state_file(struct hk_state_dir *sd, const char *name, struct hk_
 		close(fd);
 		return -1;
 	}
+	if (out)
+		*out = st;
 	return fd;
 }
 
@@ -517,7 +532,7 @@ struct hk_spec *state_load_config(struct hk_state_dir *sd, const struct hk_state
 		hk_fail(err, 0, "state of %s: no bundle", st->id);
 		return NULL;
 	}
-	_cleanup_close_ int fd = open_state_file(sd, "config.json", err);
+	_cleanup_close_ int fd = open_state_file(sd, "config.json", NULL, err);
 
 	/* A container an older husk made has no copy: its bundle's, then. */
 	if (fd < 0 && err->errnum == ENOENT) {
@@ -535,10 +550,11 @@ struct hk_spec *state_load_config(struct hk_state_dir *sd, const struct hk_state
 struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
 {
 	size_t len;
-	_cleanup_close_ int fd = open_state_file(sd, "state.json", err);
+	struct stat sst;
+	_cleanup_close_ int fd = open_state_file(sd, "state.json", &sst, err);
 	if (fd < 0)
 		return NULL;
-	_cleanup_free_ char *text = hk_read_fd(fd, "state.json", STATE_MAX, &len, err);
+	_cleanup_free_ char *text = hk_read_fd_stat(fd, "state.json", STATE_MAX, &sst, &len, err);
 
 	if (!text)
 		return NULL;
@@ -593,7 +609,7 @@ int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err)
 		r = hk_fail(err, errno, "stat %s", path);
 	else if (!S_ISFIFO(st.st_mode))
 		r = hk_fail(err, 0, "%s is not a fifo: refused", path);
-	else if (st.st_uid != geteuid())
+	else if (st.st_uid != own_uid())
 		r = hk_fail(err, 0, "%s is owned by uid %u: refused", path, (unsigned)st.st_uid);
 	if (r < 0) {
 		close(fd);

@@ -49,6 +49,8 @@ struct hk_state_dir {
 	int fd;     /* <root>/<id>, flock'ed */
 	char *id;
 	char *path; /* <root>/<id>, for messages */
+	bool has_owner;
+	uid_t owner; /* the dir's, as opened (has_owner) */
 };
 
 #define HK_ID_MAX 1024
