@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,13 +150,26 @@ static int create_temp(int dirfd, const char *name, mode_t mode, char *tmp, size
 	return hk_fail(err, EEXIST, "create a temp file for %s", name);
 }
 
+/* Under a seccomp filter of the caller's (husk nested in a sandbox), which
+ * may kill a process for a renameat2 it did not expect: then renameat as
+ * before (outside attack, round 16, F1; common/prefault.c does the same
+ * for its madvise hints). Asked once. */
+static bool under_seccomp(void)
+{
+	static int filtered = -1;
+
+	if (filtered < 0)
+		filtered = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0;
+	return filtered;
+}
+
 /* The temp file tmp, written, exchanged with the file at name, which then
  * goes under tmp's name. false (nothing changed) where there is nothing
  * at name, the filesystem cannot exchange, or what was there is no file
  * (a directory: swapped back, for renameat to refuse as it would have). */
 static bool exchange(int dirfd, const char *tmp, const char *name)
 {
-	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0)
+	if (under_seccomp() || renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0)
 		return false;
 	if (unlinkat(dirfd, tmp, 0) == 0 || errno != EISDIR)
 		return true; /* another error leaves a temp name, which is harmless */

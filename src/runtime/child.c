@@ -350,6 +350,14 @@ static int wait_for_start(int state_fd, struct hk_err *err)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return hk_fail(err, errno, "open exec.fifo");
+	/* A regular file put in its place (a createRuntime hook's doing)
+	 * opens at once: the program would run without start (outside
+	 * attack, round 16, F3). */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return hk_fail(err, 0, "exec.fifo is not a fifo: refused");
+	}
 	ssize_t w = write(fd, "0", 1);
 	/* fd stays open, close-on-exec: start sees EOF when execve happens
 	 * (or the process dies), and runs poststart hooks only then. */

@@ -107,6 +107,7 @@ static int lock_dir(struct hk_state_dir *sd, bool exclusive, struct hk_err *err)
 int state_dir_create(const char *root, const char *id, struct hk_state_dir *sd, struct hk_err *err)
 {
 	sd->fd = -1;
+	sd->has_owner = sd->has_state = false;
 	sd->id = xstrdup(id);
 	sd->path = xasprintf("%s/%s", root, id);
 	sd->rootfd = state_root_open(root, true, err);
@@ -153,6 +154,7 @@ static int open_in_root(int rootfd, const char *root, struct hk_state_dir *sd, c
 		return -1;
 	sd->has_owner = true;
 	sd->owner = st.st_uid;
+	sd->has_state = true;
 	return lock < 0 ? 0 : lock_dir(sd, lock, err);
 }
 
@@ -389,7 +391,12 @@ int state_write(struct hk_state_dir *sd, const struct hk_state *st, struct hk_er
 			       "state.json would be %zu bytes, more than husk reads back (%d): "
 			       "annotations too large",
 			       len, STATE_MAX);
-	return hk_rewrite_atomic(sd->fd, "state.json", text, len, err);
+	/* A new state dir's first write renames: nothing to exchange yet. */
+	int r = sd->has_state ? hk_rewrite_atomic(sd->fd, "state.json", text, len, err)
+			      : hk_write_atomic(sd->fd, "state.json", text, len, err);
+	if (r == 0)
+		sd->has_state = true;
+	return r;
 }
 
 static int read_cgroup(hk_json *j, struct hk_state *st, struct hk_err *err)

@@ -50,7 +50,8 @@ struct hk_state_dir {
 	char *id;
 	char *path; /* <root>/<id>, for messages */
 	bool has_owner;
-	uid_t owner; /* the dir's, as opened (has_owner) */
+	uid_t owner;    /* the dir's, as opened (has_owner) */
+	bool has_state; /* state.json may be there: a rewrite exchanges it */
 };
 
 #define HK_ID_MAX 1024

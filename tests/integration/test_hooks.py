@@ -220,3 +220,31 @@ def test_hooks_working_directory(hk):
     assert seen["poststop"] == bundle, seen
     assert seen["createContainer"] == os.path.realpath(rootfs), seen
     assert seen["startContainer"] == "/", seen
+
+
+@pytest.mark.husk_only  # husk's own state dir
+def test_exec_fifo_replaced_by_a_file_is_refused(hk, tmp_path):
+    """A createRuntime hook (root, in the runtime's namespaces) that puts a
+    regular file where exec.fifo was: the process's open of it returned at
+    once and the program ran without start (outside attack, round 16, F3).
+    The process checks that it opened a fifo; create fails and nothing of
+    the container stays."""
+    from conftest import STATE_ROOT
+    ran = tmp_path / "ran"
+    b = hk.bundle(["sh", "-c", "echo ran > /mnt/out/ran"],
+                  extra_mounts=[bind(tmp_path, "/mnt/out")], rootfs=hk.rootfs_copy())
+    cid = hk.new_id()
+    fifo = STATE_ROOT / cid / "exec.fifo"
+    b.config["hooks"] = {"createRuntime": [{
+        "path": "/bin/sh", "args": ["sh", "-c", f"rm -f {fifo} && echo x > {fifo}"]}]}
+    b.write()
+    cid, r = hk.create(b, cid, check=False)
+    # the process refuses after DONE, when create may have returned: it
+    # says so on the stderr it shares with create, and exits
+    assert "exec.fifo is not a fifo" in r.err, str(r)
+    assert wait_for(lambda: hk.call("state", cid).rc != 0
+                    or json.loads(hk.call("state", cid).out)["status"] == "stopped")
+    assert hk.call("start", cid).rc != 0
+    assert not ran.exists()
+    hk.call("delete", "-f", cid)
+    assert cid not in hk.list_ids()
