@@ -83,27 +83,26 @@ struct started {
 	int pidfd;
 	int notify; /* NOTIFY_SOCKET listener, -1 when none */
 	pid_t pid;
-	int fifo; /* exec.fifo's reader, opened by prestart; -1 for `husk start` */
+	bool known; /* prestart's: the process is create's own (run) */
 };
 
 /* run: start follows create in this process, which made the process and
  * holds the lock all along, so what start_locked checks of a state it
- * reads is known here. exec.fifo's reader and the notify listener are
- * opened before DONE: the process, which opens the fifo's other end next,
- * finds a reader there instead of waiting for start to come, and goes on
- * to its exec while start reads its byte. */
+ * reads (its process's stat, exe, mount namespace, freezer state: ~20
+ * system calls) is known here. The notify listener is made before DONE,
+ * so that the program's READY=1 cannot come before it. exec.fifo's
+ * reader is not: opened before DONE, it let the process run its program
+ * even when husk died before start, where the container must stay
+ * created (tests/integration/test_faults.py). */
 static int prestart(struct hk_state_dir *sd, int pidfd, struct started *s, struct hk_err *err)
 {
-	s->fifo = state_open_fifo(sd, err);
-	if (s->fifo < 0)
-		return -1;
-	/* Listening before the program runs, so its READY=1 cannot be lost. */
 	s->notify = sd_notify_listen(sd->fd, err);
 	if (s->notify < 0 && err->msg[0])
 		return -1;
 	s->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
 	if (s->pidfd < 0)
 		return hk_fail(err, errno, "dup the container process's pidfd");
+	s->known = true;
 	return 0;
 }
 
@@ -309,7 +308,7 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	hk_debug("create: state dir locked");
 	HK_FAULT("create:state-dir");
 	struct hk_state *st = new_state(spec, o->id, cg);
-	struct started started = {.pidfd = -1, .notify = -1, .fifo = -1};
+	struct started started = {.pidfd = -1, .notify = -1};
 	bool start = o->start && out;
 	r = build(o, spec, ns_fds, console, &sd, st, &sp, start ? &started : NULL, err);
 	unsigned long long start_time = st->start_time;
@@ -318,8 +317,6 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	int start_r = r == 0 && start ? start_locked(&sd, st, &started, out->start_err) : 0;
 	if (started.pidfd >= 0)
 		close(started.pidfd);
-	if (started.fifo >= 0)
-		close(started.fifo);
 	if (r < 0 && started.notify >= 0) {
 		close(started.notify);
 		started.notify = -1;
@@ -399,9 +396,7 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 {
 	struct started *out = data;
 	out->pid = st->pid;
-	_cleanup_close_ int fifo = out->fifo; /* prestart's (run) */
-	out->fifo = -1;
-	if (fifo < 0) {
+	if (!out->known) {
 		enum hk_status status = state_status(sd, st);
 		if (status == HK_RUNNING)
 			unlinkat(sd->fd, "exec.fifo", 0); /* left by a start killed half-way */
@@ -414,10 +409,12 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 				       st->id);
 		if (out->pidfd < 0)
 			return -1;
-		fifo = state_open_fifo(sd, err);
-		if (fifo < 0)
-			return -1;
-		/* Listen before the program runs, so its READY=1 cannot be lost. */
+	}
+	_cleanup_close_ int fifo = state_open_fifo(sd, err);
+	if (fifo < 0)
+		return -1;
+	/* Listen before the program runs, so its READY=1 cannot be lost. */
+	if (!out->known) {
 		out->notify = sd_notify_listen(sd->fd, err);
 		if (out->notify < 0 && err->msg[0])
 			return -1;
@@ -443,7 +440,7 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 
 int container_start(const char *root, const char *id, struct hk_err *err)
 {
-	struct started s = {.pidfd = -1, .notify = -1, .fifo = -1};
+	struct started s = {.pidfd = -1, .notify = -1};
 	int r = state_with(root, id, true, start_locked, &s, err);
 
 	/* As runc's, start returns once the program says READY=1 (NOTIFY_SOCKET). */

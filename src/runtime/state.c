@@ -66,22 +66,21 @@ int state_refused(struct hk_err *err)
 	return -1;
 }
 
-/* husk's uid, asked once: list checks two files of each of its entries. */
-static uid_t own_uid(void)
+/* husk's uid as it was when the state dir was opened and checked (its
+ * owner): list checks two files of each of its entries. Not cached for the
+ * process: husk-launch moves into a user namespace of its own, where its
+ * euid is another. */
+static uid_t own_uid(const struct hk_state_dir *sd)
 {
-	static uid_t uid = (uid_t)-1;
-
-	if (uid == (uid_t)-1)
-		uid = geteuid();
-	return uid;
+	return sd && sd->has_owner ? sd->owner : geteuid();
 }
 
 /* Only husk's user may change what husk acts on. */
-static int check_owned(const struct stat *st, const char *path, struct hk_err *err)
+static int check_owned(const struct stat *st, uid_t me, const char *path, struct hk_err *err)
 {
-	if (st->st_uid != own_uid()) {
+	if (st->st_uid != me) {
 		hk_fail(err, 0, "%s is owned by uid %u, not by husk's uid %u: refused", path,
-			(unsigned)st->st_uid, (unsigned)own_uid());
+			(unsigned)st->st_uid, (unsigned)me);
 		return state_refused(err);
 	}
 	if (st->st_mode & 022) {
@@ -150,7 +149,7 @@ static int open_in_root(int rootfd, const char *root, struct hk_state_dir *sd, c
 		return open_failed(rootfd, sd, errno, err);
 	if (fstat(sd->fd, &st) < 0)
 		return hk_fail(err, errno, "stat state dir %s", sd->path);
-	if (check_owned(&st, sd->path, err) < 0)
+	if (check_owned(&st, geteuid(), sd->path, err) < 0)
 		return -1;
 	sd->has_owner = true;
 	sd->owner = st.st_uid;
@@ -514,7 +513,7 @@ static int open_state_file(struct hk_state_dir *sd, const char *name, struct sta
 		hk_fail(err, 0, "%s is not a regular file: refused", path);
 		r = state_refused(err);
 	}
-	if (r < 0 || check_owned(&st, path, err) < 0) {
+	if (r < 0 || check_owned(&st, own_uid(sd), path, err) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -616,7 +615,7 @@ int state_open_fifo(const struct hk_state_dir *sd, struct hk_err *err)
 		r = hk_fail(err, errno, "stat %s", path);
 	else if (!S_ISFIFO(st.st_mode))
 		r = hk_fail(err, 0, "%s is not a fifo: refused", path);
-	else if (st.st_uid != own_uid())
+	else if (st.st_uid != own_uid(sd))
 		r = hk_fail(err, 0, "%s is owned by uid %u: refused", path, (unsigned)st.st_uid);
 	if (r < 0) {
 		close(fd);
