@@ -78,38 +78,10 @@ static int record_cgroup(struct hk_spawn *sp, void *data, struct hk_err *err)
 	return state_write(m->sd, m->st, err);
 }
 
-/* What start keeps for after it has let go of the container's lock. */
-struct started {
-	int pidfd;
-	int notify; /* NOTIFY_SOCKET listener, -1 when none */
-	pid_t pid;
-	bool known; /* prestart's: the process is create's own (run) */
-};
-
-/* run: start follows create in this process, which made the process and
- * holds the lock all along, so what start_locked checks of a state it
- * reads (its process's stat, exe, mount namespace, freezer state: ~20
- * system calls) is known here. The notify listener is made before DONE,
- * so that the program's READY=1 cannot come before it. exec.fifo's
- * reader is not: opened before DONE, it let the process run its program
- * even when husk died before start, where the container must stay
- * created (tests/integration/test_faults.py). */
-static int prestart(struct hk_state_dir *sd, int pidfd, struct started *s, struct hk_err *err)
-{
-	s->notify = sd_notify_listen(sd->fd, err);
-	if (s->notify < 0 && err->msg[0])
-		return -1;
-	s->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
-	if (s->pidfd < 0)
-		return hk_fail(err, errno, "dup the container process's pidfd");
-	s->known = true;
-	return 0;
-}
-
 /* Steps 3 to 6 of create, once the state dir is ours. */
 static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int ns_fds[],
 		 int console, struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *sp,
-		 struct started *pre, struct hk_err *err)
+		 struct hk_err *err)
 {
 	if (state_write(sd, st, err) < 0 || state_write_config(sd, spec, err) < 0)
 		return -1;
@@ -173,8 +145,6 @@ static int build(const struct hk_create_opts *o, const struct hk_spec *spec, int
 	if (o->pid_file && state_write_pid_file(o->pid_file, sp->pid, err) < 0)
 		return -1;
 	hk_debug("create: state written");
-	if (pre && prestart(sd, sp->pidfd, pre, err) < 0)
-		return -1;
 	/* Its value tells the process whether husk reads on: a foreground run
 	 * reports an error of the process's last steps itself. */
 	if (sync_send_value(sp->sock, HK_SYNC_DONE, o->foreground) < 0)
@@ -214,6 +184,13 @@ static void undo(struct hk_state_dir *sd, struct hk_state *st, struct hk_spawn *
 	run_state_hooks(st, &st->poststop, HK_HOOK_POSTSTOP, "stopped");
 	state_dir_remove(sd, NULL);
 }
+
+/* What start keeps for after it has let go of the container's lock. */
+struct started {
+	int pidfd;
+	int notify; /* NOTIFY_SOCKET listener, -1 when none */
+	pid_t pid;
+};
 
 static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data,
 			struct hk_err *err);
@@ -308,19 +285,15 @@ int container_create(const struct hk_create_opts *o, struct hk_created *out, str
 	hk_debug("create: state dir locked");
 	HK_FAULT("create:state-dir");
 	struct hk_state *st = new_state(spec, o->id, cg);
-	struct started started = {.pidfd = -1, .notify = -1};
-	bool start = o->start && out;
-	r = build(o, spec, ns_fds, console, &sd, st, &sp, start ? &started : NULL, err);
+	r = build(o, spec, ns_fds, console, &sd, st, &sp, err);
 	unsigned long long start_time = st->start_time;
 	if (r < 0)
 		undo(&sd, st, &sp);
-	int start_r = r == 0 && start ? start_locked(&sd, st, &started, out->start_err) : 0;
+	struct started started = {.pidfd = -1, .notify = -1};
+	int start_r =
+		r == 0 && o->start && out ? start_locked(&sd, st, &started, out->start_err) : 0;
 	if (started.pidfd >= 0)
 		close(started.pidfd);
-	if (r < 0 && started.notify >= 0) {
-		close(started.notify);
-		started.notify = -1;
-	}
 	spec_derived_free(&sp.derived);
 	ns_close_all(ns_fds);
 	st->annotations = NULL; /* owned by spec */
@@ -395,30 +368,25 @@ static int start_locked(struct hk_state_dir *sd, struct hk_state *st, void *data
 			struct hk_err *err)
 {
 	struct started *out = data;
+	enum hk_status status = state_status(sd, st);
+	if (status == HK_RUNNING)
+		unlinkat(sd->fd, "exec.fifo", 0); /* left by a start killed half-way */
+	if (status != HK_CREATED)
+		return hk_fail(err, 0, "cannot start container %s: it is %s, not created", st->id,
+			       state_status_name(status));
 	out->pid = st->pid;
-	if (!out->known) {
-		enum hk_status status = state_status(sd, st);
-		if (status == HK_RUNNING)
-			unlinkat(sd->fd, "exec.fifo", 0); /* left by a start killed half-way */
-		if (status != HK_CREATED)
-			return hk_fail(err, 0, "cannot start container %s: it is %s, not created",
-				       st->id, state_status_name(status));
-		out->pidfd = state_pidfd(sd, st, err);
-		if (out->pidfd < 0 && err->errnum == ESRCH)
-			return hk_fail(err, 0, "cannot start container %s: its process is gone",
-				       st->id);
-		if (out->pidfd < 0)
-			return -1;
-	}
+	out->pidfd = state_pidfd(sd, st, err);
+	if (out->pidfd < 0 && err->errnum == ESRCH)
+		return hk_fail(err, 0, "cannot start container %s: its process is gone", st->id);
+	if (out->pidfd < 0)
+		return -1;
 	_cleanup_close_ int fifo = state_open_fifo(sd, err);
 	if (fifo < 0)
 		return -1;
 	/* Listen before the program runs, so its READY=1 cannot be lost. */
-	if (!out->known) {
-		out->notify = sd_notify_listen(sd->fd, err);
-		if (out->notify < 0 && err->msg[0])
-			return -1;
-	}
+	out->notify = sd_notify_listen(sd->fd, err);
+	if (out->notify < 0 && err->msg[0])
+		return -1;
 	if (release(fifo, out->pidfd, err) < 0)
 		return -1;
 	hk_debug("start: released");
