@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/version.h"
 
@@ -72,6 +73,10 @@ void cli_human_size(long long n, const char *sep, char *buf, size_t size);
  * C1 controls and the like \u-escaped and bytes that are not UTF-8 as
  * U+FFFD: valid JSON that cannot steer a terminal. -1 when stdout failed. */
 int cli_print_json(struct json_object *j, int style);
+/* s (NULL as "") as a JSON string, quoted, on f: escaped as cli_print_json
+ * would leave it (common/esc.h, HK_ESC_JSON). For output streamed without
+ * building a tree: list --format json of a thousand containers. */
+void cli_json_str(FILE *f, const char *s);
 
 /* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
 int cli_error(const struct hk_err *err);

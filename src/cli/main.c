@@ -18,8 +18,6 @@
 #include "common/xalloc.h"
 #include "linux/selfexe.h"
 
-#define HUSK_SPEC_VERSION "1.2.0"
-
 static void usage(const struct cli_program *p, FILE *f)
 {
 	fprintf(f, "Usage: %s [global options] COMMAND [options] [arguments]\n\n%s\n\nCommands:\n",
@@ -41,7 +39,7 @@ static void usage(const struct cli_program *p, FILE *f)
 
 static void version(void)
 {
-	printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_SPEC_VERSION);
+	printf("husk version %s\nspec: %s\n", HUSK_VERSION, HK_OCI_VERSION);
 }
 
 /* runc's defaults: $XDG_RUNTIME_DIR/husk for an ordinary user (NULL when

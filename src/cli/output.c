@@ -43,6 +43,23 @@ int cli_print_json(hk_json *j, int style)
 	return r;
 }
 
+void cli_json_str(FILE *f, const char *s)
+{
+	char buf[512];
+	size_t n = hk_esc_into(s ? s : "", HK_ESC_JSON, buf, sizeof(buf));
+
+	putc('"', f);
+	if (n < sizeof(buf)) {
+		fwrite(buf, 1, n, f);
+	} else {
+		char *big = xmalloc(n + 1);
+		hk_esc_into(s, HK_ESC_JSON, big, n + 1);
+		fwrite(big, 1, n, f);
+		free(big);
+	}
+	putc('"', f);
+}
+
 void cli_human_size(long long n, const char *sep, char *buf, size_t size)
 {
 	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};

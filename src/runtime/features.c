@@ -1,7 +1,7 @@
 #include "runtime/features.h"
 
 #include "cgroup/cgroup.h"
-
+#include "common/version.h"
 #include "linux/mount.h"
 #include "spec/json.h"
 #include "spec/spec.h"
@@ -96,7 +96,7 @@ char *features_json(const char *husk_version)
 	size_t n;
 
 	hk_json_set_str(j, "ociVersionMin", "1.0.0");
-	hk_json_set_str(j, "ociVersionMax", "1.2.0");
+	hk_json_set_str(j, "ociVersionMax", HK_OCI_VERSION);
 	hk_json *hooks = hk_json_new_arr();
 	for (int k = 0; k < HK_HOOK_KINDS; k++)
 		hk_json_append(hooks, hk_json_new_str(spec_hook_kind_name((enum hk_hook_kind)k)));

@@ -17,10 +17,9 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/syscalls.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "spec/json.h"
-
-#define OCI_VERSION "1.2.0"
 
 static hk_json *state_obj(const char *id, const char *status, pid_t pid, const char *bundle,
 			  const struct hk_kv *ann, size_t n_ann)
@@ -28,7 +27,7 @@ static hk_json *state_obj(const char *id, const char *status, pid_t pid, const c
 	hk_json *j = hk_json_new_obj();
 	hk_json *a = hk_json_new_obj();
 
-	hk_json_set_str(j, "ociVersion", OCI_VERSION);
+	hk_json_set_str(j, "ociVersion", HK_OCI_VERSION);
 	hk_json_set_str(j, "id", id);
 	hk_json_set_str(j, "status", status);
 	hk_json_set_int(j, "pid", pid);
@@ -54,7 +53,7 @@ char *hooks_process_state_json(const char *id, const char *status, pid_t pid, co
 	hk_json *j = hk_json_new_obj();
 	hk_json *fds = hk_json_new_arr();
 
-	hk_json_set_str(j, "ociVersion", OCI_VERSION);
+	hk_json_set_str(j, "ociVersion", HK_OCI_VERSION);
 	hk_json_append(fds, hk_json_new_str("seccompFd"));
 	hk_json_set(j, "fds", fds);
 	hk_json_set_int(j, "pid", pid);

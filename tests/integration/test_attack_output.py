@@ -172,6 +172,25 @@ def test_list_escapes_the_bundle_path(hk):
     assert "bundle\\x1b]0;PWNED" in assert_safe(r.stdout, "inspect")
 
 
+def test_list_json_is_each_containers_state(hk, hostile):
+    """list --format json is streamed, not built as a tree and printed as
+    state is: each entry must still be what `state` prints, escapes and
+    all. (A bundle path that is not UTF-8 is refused at create.)"""
+    cid, _ = hostile
+    b = hk.bundle(["sleep", "1000"], name="bundle" + EVIL_UTF8)
+    cid2 = hk.run_detached(b)
+    r = husk("list", "--format", "json")
+    assert r.returncode == 0, r
+    listed = {e["id"]: e for e in json.loads(assert_safe(r.stdout, "list --format json"))}
+    for c in (cid, cid2):
+        s = husk("state", c)
+        assert s.returncode == 0, s
+        assert listed[c] == json.loads(assert_safe(s.stdout, "state")), (listed[c], s.stdout)
+    assert listed[cid]["annotations"] == {"org.example.evil": EVIL_UTF8}
+    assert listed[cid2]["bundle"] == str(b.path)
+    assert "annotations" not in listed[cid2]
+
+
 def test_net_ls_escapes_records(hk, tmp_path):
     """husk net's records are husk's own, but what they name is printed
     escaped all the same."""

@@ -7,9 +7,7 @@
 #include "cmd/husk/commands.h"
 #include "common/err.h"
 #include "runtime/container.h"
-#include "spec/json.h"
-
-hk_json *cli_info_json(const struct hk_container_info *info);
+#include "spec/spec.h"
 
 struct list_opts {
 	bool quiet;
@@ -81,13 +79,37 @@ static void print_table(const struct hk_container_info *v, size_t n)
 	}
 }
 
+/* As `state` prints one (cli_info_json), plain, in an array; streamed: a
+ * tree of a thousand containers cost more than reading their states. */
 static void print_json(const struct hk_container_info *v, size_t n)
 {
-	hk_json *arr = hk_json_new_arr();
-	for (size_t i = 0; i < n; i++)
-		hk_json_append(arr, cli_info_json(&v[i]));
-	cli_print_json(arr, 0);
-	hk_json_put(arr);
+	static const char *const keys[] = {"id", "status", "bundle", "rootfs", "created", "owner"};
+
+	putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		const char *vals[] = {v[i].id,     v[i].status,  v[i].bundle,
+				      v[i].rootfs, v[i].created, v[i].owner};
+		printf("%s{\"ociVersion\":\"" HK_OCI_VERSION "\"", i ? "," : "");
+		for (size_t k = 0; k < 6; k++) {
+			printf(",\"%s\":", keys[k]);
+			cli_json_str(stdout, vals[k]);
+			if (k == 0)
+				printf(",\"pid\":%d", (int)v[i].pid);
+		}
+		if (v[i].n_annotations) {
+			fputs(",\"annotations\":{", stdout);
+			for (size_t a = 0; a < v[i].n_annotations; a++) {
+				if (a)
+					putchar(',');
+				cli_json_str(stdout, v[i].annotations[a].key);
+				putchar(':');
+				cli_json_str(stdout, v[i].annotations[a].value);
+			}
+			putchar('}');
+		}
+		putchar('}');
+	}
+	puts("]");
 }
 
 static int run_list(const struct hk_globals *g, int argc, char **argv)

@@ -9,14 +9,12 @@
 #include "spec/json.h"
 #include "spec/spec.h"
 
-#define OCI_VERSION "1.2.0"
-
 /* Shared with list --format json. */
 hk_json *cli_info_json(const struct hk_container_info *info);
 hk_json *cli_info_json(const struct hk_container_info *info)
 {
 	hk_json *j = hk_json_new_obj();
-	hk_json_set_str(j, "ociVersion", OCI_VERSION);
+	hk_json_set_str(j, "ociVersion", HK_OCI_VERSION);
 	hk_json_set_str(j, "id", info->id);
 	hk_json_set_int(j, "pid", info->pid);
 	hk_json_set_str(j, "status", info->status);
