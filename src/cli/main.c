@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/fds.h"
 #include "common/log.h"
+#include "common/prefault.h"
 #include "common/rootless.h"
 #include "common/xalloc.h"
 #include "linux/selfexe.h"
@@ -204,6 +205,7 @@ int cli_main(const struct cli_program *p, int argc, char **argv)
 	if (hk_log_init(g.log, strcmp(g.log_format, "json") == 0,
 			g.debug ? HK_LOG_DEBUG : HK_LOG_WARN, &err) < 0)
 		return cli_error(&err);
+	hk_prefault_report();
 	if (optind >= argc) {
 		usage(p, stderr);
 		return 1;

@@ -9,6 +9,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
@@ -36,6 +38,20 @@ static uintptr_t page_down(uintptr_t a, uintptr_t pg)
  * above it. With it the heap's extent costs no mallinfo2(), which walks
  * every free chunk (0.08 ms of each run on the benchmark's machine). */
 uintptr_t hk_heap_start;
+bool hk_prefault_off;
+int hk_prefault_how;
+uint64_t hk_fault_cycles;
+
+void hk_prefault_report(void)
+{
+	if (hk_prefault_how == HK_PREFAULT_ENV)
+		hk_debug("prefault: %s (HUSK_PREFAULT)", hk_prefault_off ? "off" : "on");
+	else if (hk_prefault_how == HK_PREFAULT_MEASURED)
+		hk_debug(
+			"prefault: %s (a first write to a page took %llu TSC cycles; dear from %d)",
+			hk_prefault_off ? "off" : "on", (unsigned long long)hk_fault_cycles,
+			HK_FAULT_DEAR_CYCLES);
+}
 
 /* Bytes of heap malloc has from the kernel: from hk_heap_start when
  * noted, else from mallinfo2(). */
@@ -124,7 +140,7 @@ void hk_prefault_plan(int what, struct hk_prefault_plan *plan)
 
 	plan->n = 0;
 	/* as common/entry.c: under a seccomp filter, no hints */
-	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
+	if (hk_prefault_off || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
 		return;
 	dl_iterate_phdr(segments, &of);
 	if (!(what & HK_PREFAULT_DATA))
@@ -158,7 +174,7 @@ void hk_prefault_heap(size_t span)
 	void *pieces[MAX_PIECES];
 	size_t n = 0;
 
-	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
+	if (hk_prefault_off || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
 		return;
 	/* each growth of the heap (and what a trim leaves) is span or more;
 	 * glibc's static start made it already (~132 KiB): grown now, by

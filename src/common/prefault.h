@@ -13,6 +13,7 @@
 #define HUSK_COMMON_PREFAULT_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -49,6 +50,20 @@ struct hk_prefault_plan {
 void hk_prefault_plan(int what, struct hk_prefault_plan *plan);
 /* The initial program break, where common/entry.c noted it; else 0. */
 extern uintptr_t hk_heap_start;
+/* Set by common/entry.c where mapping ahead does not pay: a first write
+ * to a fresh page took fewer than HK_FAULT_DEAR_CYCLES TSC cycles (or
+ * HUSK_PREFAULT=0 is in the environment; =1 maps ahead regardless).
+ * Then nothing is mapped ahead, here or in the children. */
+extern bool hk_prefault_off;
+#define HK_FAULT_DEAR_CYCLES 16000
+/* What common/entry.c went by: HK_PREFAULT_MEASURED (hk_fault_cycles, the
+ * cheaper of its two probes), HK_PREFAULT_ENV, or 0 when it did not run
+ * (a dynamic or sanitizer build: then pages are mapped ahead). */
+enum { HK_PREFAULT_MEASURED = 1, HK_PREFAULT_ENV = 2 };
+extern int hk_prefault_how;
+extern uint64_t hk_fault_cycles;
+/* The decision, as a debug line (common/log.h). */
+void hk_prefault_report(void);
 
 /* Inline, with raw system calls where there are (common/rawsys.h): no
  * text of glibc's, nothing but the plan read, errno untouched. */

@@ -360,7 +360,8 @@ def strace_launch(launch, hk, rootfs, log_name, calls):
     # -s: argv in full, whatever the length of the checkout's path
     hk.prefix = ["strace", "-f", "-qq", "-s", "4096", "-o", str(log), "-e", "trace=" + calls]
     try:
-        launch.ok("--rm", rootfs, "true")
+        # the mapping ahead as on a machine where faults are dear
+        launch.ok("--rm", rootfs, "true", env=dict(os.environ, HUSK_PREFAULT="1"))
     finally:
         hk.prefix = []
     return log.read_text(errors="replace")
