@@ -185,6 +185,14 @@ static int run_command(const struct hk_command *cmd, const struct hk_globals *g,
 		return cli_error(&err);
 	int status = cmd->run(g, n, args);
 	cli_esc_release();
+	/* What was printed must have been written: a full disk or a closed
+	 * pipe is a failure, as runc's "write /dev/stdout: ..." (outside
+	 * attack, round 17, F1). */
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		int e = errno;
+		cli_errorf("write standard output: %s", e ? strerror(e) : "failed");
+		return status ? status : 1;
+	}
 	return status;
 }
 

@@ -570,6 +570,15 @@ struct hk_state *state_read(struct hk_state_dir *sd, struct hk_err *err)
 	struct hk_state *st = xzalloc(sizeof(*st));
 	int r = read_fields(j, st, err);
 	hk_json_put(j);
+	/* A state dir copied under another name (by husk's own uid: others'
+	 * are refused above) is not that container: list showed the id
+	 * inside, which `state` of it did not find (outside attack, round 17,
+	 * F2). runc names a container by its directory. */
+	if (r == 0 && sd->id && strcmp(st->id, sd->id) != 0) {
+		hk_fail(err, 0, "%s/state.json is the state of container %s, not of %s: refused",
+			sd->path, st->id, sd->id);
+		r = state_refused(err);
+	}
 	if (r < 0) {
 		state_free(st);
 		return NULL;

@@ -767,3 +767,25 @@ def test_delete_force_of_a_half_made_state_dir(hk):
     r = hk.call("delete", "--force", d.name)
     assert r.rc == 0, str(r)
     assert not d.exists()
+
+
+@pytest.mark.husk_only
+def test_state_dir_copied_under_another_name_is_not_that_container(hk):
+    """A state dir copied under another id, by husk's own uid and with its
+    modes (what others plant is refused above): the copy names another
+    container. `state` of it is refused, `list` leaves it out; list had
+    shown the id inside, twice (outside attack, round 17, F2). runc names
+    a container by its directory and would show the copy as a second one
+    with the same process."""
+    cid = hk.run_detached(hk.bundle(["sleep", "1000"]))
+    src, copy = _state_dir(cid), _state_dir(hk.new_id())
+    shutil.copytree(src, copy, symlinks=True)
+    try:
+        shutil.copystat(src, copy)
+        r = hk.call("state", copy.name)
+        _refused(r, copy / "state.json", f"is the state of container {cid}, not of {copy.name}")
+        listed = [e["id"] for e in json.loads(hk.ok("list", "--format", "json").out)]
+        assert listed == [cid], listed
+        assert hk.ok("list", "-q").out.split() == [cid]
+    finally:
+        shutil.rmtree(copy)

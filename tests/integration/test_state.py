@@ -3,8 +3,11 @@
 import json
 import os
 import re
+import subprocess
 
-from conftest import STATE_ROOT, pid_alive
+import pytest
+
+from conftest import CMD_TIMEOUT, HUSK, STATE_ROOT, pid_alive
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 LIST_COLUMNS = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
@@ -125,3 +128,29 @@ def test_list_shows_stopped(hk):
     hk.wait_status(cid, "stopped")
     data = json.loads(hk.ok("list", "--format", "json").out)
     assert [(e["id"], e["status"]) for e in data] == [(cid, "stopped")]
+
+
+def _to_full_disk(*args):
+    with open("/dev/full", "wb") as full:
+        return subprocess.run([HUSK, "--root", str(STATE_ROOT), *args], stdin=subprocess.DEVNULL,
+                              stdout=full, stderr=subprocess.PIPE, timeout=CMD_TIMEOUT)
+
+
+def test_a_list_that_cannot_be_written_fails(hk):
+    """stdout on a full disk: list and list --format json exit 1 and say
+    why, as runc does ("write /dev/stdout: no space left on device"); husk
+    said nothing and exited 0 (outside attack, round 17, F1)."""
+    hk.create(hk.bundle(["sleep", "1000"]))
+    for args in (["list"], ["list", "--format", "json"]):
+        r = _to_full_disk(*args)
+        assert r.returncode == 1, (args, r)
+        assert b"no space left on device" in r.stderr.lower(), (args, r.stderr)
+
+
+@pytest.mark.husk_only
+def test_a_state_that_cannot_be_written_fails(hk):
+    """The same for state, where runc 1.1.5 exits 0 having written nothing
+    (README: Differences from runc)."""
+    r = _to_full_disk("state", hk.create(hk.bundle(["sleep", "1000"])))
+    assert r.returncode == 1, r
+    assert b"write standard output: no space left on device" in r.stderr.lower(), r.stderr
