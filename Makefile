@@ -322,7 +322,7 @@ build-fuzz/fuzz_spec: build-fuzz/obj/tests/fuzz/fuzz_spec.o $(FUZZ_LIB)
 
 # open/openat/fork/execv wrapped: see tests/fuzz/fuzz_cli.c
 build-fuzz/fuzz_cli: build-fuzz/obj/tests/fuzz/fuzz_cli.o build-fuzz/obj/tests/fuzz/stubs.o \
-		$(FUZZ_CLI) $(FUZZ_LIB)
+		build-fuzz/obj/src/runtime/info-free.o $(FUZZ_CLI) $(FUZZ_LIB)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--wrap=open,--wrap=openat,--wrap=fork,--wrap=execv \
 		-o $@ $^ $(LDLIBS)

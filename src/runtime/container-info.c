@@ -67,21 +67,6 @@ int container_info(const char *root, const char *id, struct hk_container_info *i
 	return state_with(root, id, false, info_locked, info, err);
 }
 
-void container_info_free(struct hk_container_info *info)
-{
-	free(info->id);
-	free(info->bundle);
-	free(info->rootfs);
-	free(info->created);
-	free(info->owner);
-	for (size_t i = 0; i < info->n_annotations; i++) {
-		free(info->annotations[i].key);
-		free(info->annotations[i].value);
-	}
-	free(info->annotations);
-	memset(info, 0, sizeof(*info));
-}
-
 int container_list(const char *root, struct hk_container_info **infos, size_t *n,
 		   struct hk_err *err)
 {

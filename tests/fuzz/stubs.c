@@ -5,7 +5,8 @@
  * json) is fuzzed too. The list of functions is what `nm -u` shows for
  * the objects of src/cli and src/cmd/husk outside cli/, spec/, common/
  * and libc: when the CLI starts calling something new, the link fails and
- * the stub goes here. */
+ * the stub goes here (container_info_free is the real one:
+ * src/runtime/info-free.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,21 +111,6 @@ int container_info(const char *root, const char *id, struct hk_container_info *i
 	return 0;
 }
 
-void container_info_free(struct hk_container_info *info)
-{
-	free(info->id);
-	free(info->bundle);
-	free(info->rootfs);
-	free(info->created);
-	free(info->owner);
-	for (size_t i = 0; i < info->n_annotations; i++) {
-		free(info->annotations[i].key);
-		free(info->annotations[i].value);
-	}
-	free(info->annotations);
-	memset(info, 0, sizeof(*info));
-}
-
 int container_list(const char *root, struct hk_container_info **infos, size_t *n,
 		   struct hk_err *err)
 {
@@ -174,9 +160,16 @@ int container_events(const char *root, const char *id, int interval_ms, bool onc
 	static struct hk_cg_raw raw[1] = {{(char *)"cache", 7}};
 	static struct hk_cg_blkio_entry io[1] = {{8, 0, "Read", 9}};
 	static struct hk_cg_hugetlb huge[1] = {{"2MB", 1, 2, 0}};
-	struct hk_cg_stats st = {.cpu_total = 3, .percpu = percpu, .n_percpu = 2,
-				 .mem = {true, UINT64_MAX, 4, 5, 0}, .mem_raw = raw, .n_mem_raw = 1,
-				 .io_bytes = io, .n_io_bytes = 1, .hugetlb = huge, .n_hugetlb = 1};
+	struct hk_cg_stats st = {.cpu_total = 3,
+				 .percpu = percpu,
+				 .n_percpu = 2,
+				 .mem = {true, UINT64_MAX, 4, 5, 0},
+				 .mem_raw = raw,
+				 .n_mem_raw = 1,
+				 .io_bytes = io,
+				 .n_io_bytes = 1,
+				 .hugetlb = huge,
+				 .n_hugetlb = 1};
 
 	(void)root;
 	(void)interval_ms;
@@ -189,14 +182,13 @@ int container_events(const char *root, const char *id, int interval_ms, bool onc
 }
 
 /* "ok": a live container with something in every part of the report. */
-int container_inspect(const char *root, const char *id, const char *net_dir,
-		      struct hk_inspect *out, struct hk_err *err)
+int container_inspect(const char *root, const char *id, const char *net_dir, struct hk_inspect *out,
+		      struct hk_err *err)
 {
 	static struct hk_idmap map[1] = {{0, 100000, 65536}};
 	static struct hk_cg_dir dirs[1] = {{(char *)"memory", (char *)"/sys/fs/cgroup/x", false}};
-	static struct hk_mountinfo mounts[1] = {{2, 1, (char *)"/", (char *)"/proc",
-						 (char *)"rw", (char *)"proc", (char *)"proc",
-						 (char *)"rw"}};
+	static struct hk_mountinfo mounts[1] = {{2, 1, (char *)"/", (char *)"/proc", (char *)"rw",
+						 (char *)"proc", (char *)"proc", (char *)"rw"}};
 	static char *lowers[2] = {(char *)"/l1", (char *)"/l\\:2"};
 	static struct net_ifaddr addrs[1] = {{"eth0", AF_INET, "10.89.0.2", 16}};
 	static struct net_port ports[1] = {{0, 8080, 80, NET_TCP}};
@@ -217,9 +209,14 @@ int container_inspect(const char *root, const char *id, const char *net_dir,
 						    4026531000u + (unsigned)(t % 2) * 1000};
 	out->uid_map = out->gid_map = map;
 	out->n_uid_map = out->n_gid_map = 1;
-	out->cgroup = (struct hk_inspect_cgroup){.present = true, .version = 1, .dirs = dirs,
-						 .n_dirs = 1, .has_stats = true, .has_cpu = true,
-						 .cpu_quota = 50000, .cpu_period = 100000};
+	out->cgroup = (struct hk_inspect_cgroup){.present = true,
+						 .version = 1,
+						 .dirs = dirs,
+						 .n_dirs = 1,
+						 .has_stats = true,
+						 .has_cpu = true,
+						 .cpu_quota = 50000,
+						 .cpu_period = 100000};
 	out->cgroup.stats.mem = (struct hk_cg_mem){true, 64 << 20, 12345, 0, 0};
 	out->caps = (struct hk_capsets){0, 7, 7, UINT64_MAX, 1};
 	out->cap_last = 40;
@@ -227,8 +224,10 @@ int container_inspect(const char *root, const char *id, const char *net_dir,
 	out->seccomp_filters = 1;
 	out->config_read = out->config_seccomp = true;
 	out->config_rules = 3;
-	out->rootfs = (struct hk_inspect_rootfs){.fstype = (char *)"overlay", .lowers = lowers,
-						 .n_lowers = 2, .upper = (char *)"/u"};
+	out->rootfs = (struct hk_inspect_rootfs){.fstype = (char *)"overlay",
+						 .lowers = lowers,
+						 .n_lowers = 2,
+						 .upper = (char *)"/u"};
 	out->mounts = mounts;
 	out->n_mounts = 1;
 	out->addrs = addrs;
