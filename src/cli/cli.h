@@ -34,6 +34,10 @@ struct hk_command {
 	bool protect_exe;
 	/* Runs without a state directory (husk spec). */
 	bool no_state;
+	/* What it prints is what it is for (state, list): output that cannot
+	 * be written fails it. Elsewhere (launch -d's name) that is a warning:
+	 * what the command did is done. */
+	bool prints;
 	/* Not run here: the companion binary of that name next to this one
 	 * is exec'd with the global flags and the command's argv (run is
 	 * NULL). husk's table of them is cmd/husk/companions.c. */
@@ -77,6 +81,10 @@ int cli_print_json(struct json_object *j, int style);
  * would leave it (common/esc.h, HK_ESC_JSON). For output streamed without
  * building a tree: list --format json of a thousand containers. */
 void cli_json_str(FILE *f, const char *s);
+/* stdout made to wait when fd 1 is non-blocking and its pipe is full,
+ * as a blocking one would (an event-loop parent's pipe): before, stdio
+ * gave up on EAGAIN and the output was lost. First thing in cli_main. */
+void cli_stdout_waits(void);
 
 /* Print "husk: <msg>" (and to the --log file) and return exit status 1. */
 int cli_error(const struct hk_err *err);

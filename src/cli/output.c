@@ -1,8 +1,12 @@
 /* What husk prints that a container or a hostile bundle may have chosen,
  * made harmless on the way out (common/esc.h): every text output escapes
  * through cli_esc, every JSON output goes through cli_print_json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/esc.h"
@@ -58,6 +62,40 @@ void cli_json_str(FILE *f, const char *s)
 		free(big);
 	}
 	putc('"', f);
+}
+
+static ssize_t write_waiting(void *cookie, const char *buf, size_t size)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < size) {
+		ssize_t n = write(STDOUT_FILENO, buf + done, size - done);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+			if (poll(&p, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
+		return done ? (ssize_t)done : -1;
+	}
+	return (ssize_t)done;
+}
+
+void cli_stdout_waits(void)
+{
+	int fl = fcntl(STDOUT_FILENO, F_GETFL);
+
+	if (fl < 0 || !(fl & O_NONBLOCK))
+		return;
+	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){.write = write_waiting});
+	if (f)
+		stdout = f;
 }
 
 void cli_human_size(long long n, const char *sep, char *buf, size_t size)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/syscalls.h"
@@ -21,13 +22,20 @@
 /* The keyring's permissions, from its description "type;uid;gid;perm;name". */
 static int key_perm(long key, unsigned int *perm, struct hk_err *err)
 {
-	char desc[256];
-	long n = hk_keyctl(KEYCTL_DESCRIBE, (unsigned long)key, (unsigned long)desc,
-			   sizeof(desc) - 1);
-
+	/* The kernel copies the description only into a buffer it fits
+	 * whole, and says how long it is either way: a long container id
+	 * makes it longer than a guess (outside attack, round 18, F4). */
+	long n = hk_keyctl(KEYCTL_DESCRIBE, (unsigned long)key, 0, 0);
 	if (n < 0)
 		return hk_fail(err, errno, "describe the session keyring");
-	desc[(size_t)n < sizeof(desc) ? (size_t)n : sizeof(desc) - 1] = '\0';
+	_cleanup_free_ char *desc = xmalloc((size_t)n + 1);
+	long got = hk_keyctl(KEYCTL_DESCRIBE, (unsigned long)key, (unsigned long)desc,
+			     (unsigned long)n + 1);
+	if (got < 0)
+		return hk_fail(err, errno, "describe the session keyring");
+	if (got > n + 1)
+		return hk_fail(err, 0, "the session keyring's description changed while read");
+	desc[n] = '\0';
 	const char *p = desc;
 	for (int field = 0; field < 3 && p; field++) {
 		p = strchr(p, ';');

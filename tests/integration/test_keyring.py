@@ -84,6 +84,16 @@ def test_container_has_a_keyring_of_its_own(hk, kb):
     assert search != "found", r.out                      # the caller's key stays outside
 
 
+def test_a_long_id_gets_its_keyring(hk):
+    """An id of 240 characters, which runc takes: the session keyring's
+    description is longer than the 256 bytes husk read it into, so the
+    kernel copied nothing and husk refused the id, quoting stack bytes
+    (outside attack, round 18, F4)."""
+    cid = "k" * 240
+    r = hk.call("run", "--bundle", hk.bundle(["true"]).path, cid)
+    assert r.rc == 0, str(r)
+
+
 def test_no_new_keyring_keeps_the_callers(hk, kb):
     secret = f"hk-secret-{secrets.token_hex(4)}"
     r = _call(secret, "run", "--no-new-keyring", "--bundle", kb([secret]).path, hk.new_id())

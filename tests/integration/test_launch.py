@@ -379,6 +379,27 @@ def test_detached_rm_is_deleted_when_it_exits(launch, rootfs):
     wait_for(lambda: launch.entries() == [], what="the layer to go")
 
 
+def test_detached_launch_whose_name_cannot_be_written_succeeds_and_says_it(launch, rootfs):
+    """launch -d with stdout on a full disk: the container runs, so launch
+    exits 0 and names it in a warning on stderr; it had exited 1 with the
+    container running and its name lost (outside attack, round 18, F1)."""
+    hk, name = launch.hk, launch.hk.new_id()
+    argv = [HUSK, "--root", str(STATE_ROOT), "launch", "--name", name, "--data-dir",
+            str(launch.data), "--cache-dir", str(launch.cache), "--net", "none", "-d", "--rm",
+            str(rootfs), "sleep", "30"]
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                           timeout=30)
+    try:
+        assert r.returncode == 0, r
+        err = r.stderr.decode()
+        assert f"container {name} is running" in err and "No space left" in err, err
+        assert name in hk.list_ids()
+    finally:
+        hk.call("delete", "-f", name)
+        launch.settle()
+
+
 # --------------------------------------------------------------------------
 # images
 

@@ -2,8 +2,10 @@
 
 import json
 import os
+import fcntl
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -154,3 +156,43 @@ def test_a_state_that_cannot_be_written_fails(hk):
     r = _to_full_disk("state", hk.create(hk.bundle(["sleep", "1000"])))
     assert r.returncode == 1, r
     assert b"write standard output: no space left on device" in r.stderr.lower(), r.stderr
+
+
+def test_a_list_to_a_full_non_blocking_pipe_waits_for_its_reader(hk):
+    """An event-loop parent's pipe: non-blocking and full when list writes.
+    list waits for the reader, as runc does, and the reader gets all of it;
+    husk's stdio gave up on EAGAIN (outside attack, round 18, F2)."""
+    hk.create(hk.bundle(["sleep", "1000"]))
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+        filled = 0
+        try:
+            while True:
+                filled += os.write(w, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        p = subprocess.Popen([HUSK, "--root", str(STATE_ROOT), "list", "--format", "json"],
+                             stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE)
+        os.close(w)
+        w = -1
+        time.sleep(0.3)
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        assert p.wait(timeout=CMD_TIMEOUT) == 0, p.stderr.read()
+        assert len(json.loads(data[filled:])) == 1, data[filled:]
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+@pytest.mark.husk_only
+def test_events_that_cannot_be_written_say_so_once(hk):
+    """events --stats with stdout on a full disk: one line saying why, not
+    an empty "husk: " line before it (outside attack, round 18, F3)."""
+    cid = hk.run_detached(hk.bundle(["sleep", "1000"]))
+    r = _to_full_disk("events", "--stats", cid)
+    lines = r.stderr.decode().splitlines()
+    assert r.returncode == 1 and lines == ["husk: write standard output: No space left on device"], r

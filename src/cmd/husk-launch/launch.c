@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "cli/companions.h"
 #include "cmd/husk-launch/commands.h"
 #include "cmd/husk-launch/pull.h"
+#include "common/log.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -345,8 +347,15 @@ static int run_launch(const struct hk_globals *g, int argc, char **argv)
 		 * so it cannot be taken for the program's own status */
 		cli_error(&c.err);
 		status = 125;
-	} else if (o->detach)
-		printf("%s\n", o->name);
+	} else if (o->detach && (printf("%s\n", o->name) < 0 || fflush(stdout) == EOF)) {
+		/* the container runs all the same: say which (round 18, F1) */
+		hk_log(HK_LOG_WARN,
+		       "launch: container %s is running; its name could not be "
+		       "written to standard output (%s)",
+		       o->name, strerror(errno));
+		clearerr(stdout);
+		__fpurge(stdout);
+	}
 	aftercare_end(o->aftercare);
 out:
 	free_opts(o);

@@ -232,12 +232,14 @@ static int run_events(const struct hk_globals *g, int argc, char **argv)
 	if (!id)
 		return status;
 	struct hk_events_cb cb = {on_stats, on_oom, (void *)argv[optind]};
+	/* no message: an event could not be written (main says so) */
 	if (container_events(g->root, id, a.interval_ms, a.stats, &cb, &err) < 0)
-		return cli_error(&err);
+		return err.msg[0] ? cli_error(&err) : 1;
 	return 0;
 }
 
 const struct hk_command cmd_events = {
+	.prints = true,
 	.name = "events",
 	.run = run_events,
 	.args = "[options] <container-id>",

@@ -22,6 +22,7 @@ static int run_features(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_features = {
+	.prints = true,
 	.name = "features",
 	.run = run_features,
 	.args = "",

@@ -53,6 +53,7 @@ static int run_inspect(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_inspect = {
+	.prints = true,
 	.name = "inspect",
 	.run = run_inspect,
 	.args = "[options] <container-id>",

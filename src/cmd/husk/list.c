@@ -143,6 +143,7 @@ static int run_list(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_list = {
+	.prints = true,
 	.name = "list",
 	.run = run_list,
 	.args = "[options]",

@@ -164,6 +164,7 @@ static int run_ps(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_ps = {
+	.prints = true,
 	.name = "ps",
 	.run = run_ps,
 	.args = "[options] <container-id> [ps options]",

@@ -52,6 +52,7 @@ static int run_state(const struct hk_globals *g, int argc, char **argv)
 }
 
 const struct hk_command cmd_state = {
+	.prints = true,
 	.name = "state",
 	.run = run_state,
 	.args = "<container-id>",
